@@ -1,0 +1,67 @@
+/** Facts about a SubjectPublicKeyInfo: which KeyType it is, and its RFC 5280 §4.2.1.2 key identifier. */
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { AgentCaError } from '../errors.js';
+import type { KeyType } from '../types.js';
+
+export function publicKeyFromSpki(spki: Uint8Array): KeyObject {
+  try {
+    return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  } catch (e) {
+    throw new AgentCaError('INPUT_PUBLIC_KEY_INVALID', `not a valid SubjectPublicKeyInfo: ${(e as Error).message}`);
+  }
+}
+
+/** The KeyType of a public key, or a typed error for anything we do not certify (RSA < 2048, other curves). */
+export function keyTypeOf(key: KeyObject): KeyType {
+  const t = key.asymmetricKeyType;
+  const d = key.asymmetricKeyDetails ?? {};
+  if (t === 'rsa') {
+    const bits = d.modulusLength ?? 0;
+    if (bits === 2048) return 'rsa2048';
+    if (bits === 3072) return 'rsa3072';
+    if (bits === 4096) return 'rsa4096';
+    throw new AgentCaError('INPUT_PUBLIC_KEY_INVALID', `RSA key of ${bits} bits: only 2048, 3072 and 4096 are certified`, { bits });
+  }
+  if (t === 'ec') {
+    if (d.namedCurve === 'prime256v1' || d.namedCurve === 'P-256') return 'p256';
+    if (d.namedCurve === 'secp384r1' || d.namedCurve === 'P-384') return 'p384';
+    throw new AgentCaError('INPUT_PUBLIC_KEY_INVALID', `EC curve ${d.namedCurve}: only P-256 and P-384 are certified`, { curve: d.namedCurve });
+  }
+  if (t === 'ed25519') return 'ed25519';
+  throw new AgentCaError('INPUT_PUBLIC_KEY_INVALID', `key type ${t} is not certified`, { keyType: t });
+}
+
+export function keyTypeOfSpki(spki: Uint8Array): KeyType {
+  return keyTypeOf(publicKeyFromSpki(spki));
+}
+
+/**
+ * SubjectKeyIdentifier: RFC 5280 §4.2.1.2 method (1), SHA-1 of the subjectPublicKey BIT STRING
+ * contents. SHA-1 here is an identifier, not a signature; openssl computes the same value.
+ */
+export function keyIdentifier(spki: Uint8Array): Buffer {
+  return createHash('sha1').update(subjectPublicKeyBits(spki)).digest();
+}
+
+/** The subjectPublicKey BIT STRING's bytes (without the unused-bits octet) from an SPKI. */
+export function subjectPublicKeyBits(spki: Uint8Array): Buffer {
+  // SPKI ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
+  let at = 1;
+  const lenAt = (i: number): { len: number; hdr: number } => {
+    const b = spki[i]!;
+    if (b < 0x80) return { len: b, hdr: 1 };
+    const n = b & 0x7f;
+    let len = 0;
+    for (let k = 1; k <= n; k++) len = len * 256 + spki[i + k]!;
+    return { len, hdr: 1 + n };
+  };
+  const outer = lenAt(at);
+  at += outer.hdr;
+  // skip AlgorithmIdentifier
+  const alg = lenAt(at + 1);
+  at += 1 + alg.hdr + alg.len;
+  if (spki[at] !== 0x03) throw new AgentCaError('INPUT_PUBLIC_KEY_INVALID', 'SPKI without a BIT STRING');
+  const bits = lenAt(at + 1);
+  const start = at + 1 + bits.hdr + 1;
+  return Buffer.from(spki.subarray(start, at + 1 + bits.hdr + bits.len));
+}
