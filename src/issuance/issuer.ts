@@ -1,0 +1,98 @@
+/**
+ * The only path to a CA key. prepare() lints the TBS and encodes it once; the caller gets a
+ * single-use token; issue() signs exactly those bytes and checks afterwards that the bytes
+ * signed are the bytes linted (DESIGN.md). A token cannot be replayed or outlive its TTL.
+ */
+import { createHash, randomBytes, verify as cryptoVerify } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { AgentCaError, type LintFinding } from '../errors.js';
+import { assertLintClean, type LintContext } from '../lint/index.js';
+import { encodeTbs, type TbsCertificate } from '../profile/tbs.js';
+import { serialFromMagnitude } from '../profile/serial.js';
+import { algorithmInfo } from '../signer/algorithms.js';
+import { publicKeyFromSpki } from '../signer/public-key.js';
+import type { Signer } from '../signer/signer.js';
+import type { Serial } from '../types.js';
+import { assembleSigned } from './certificate.js';
+
+export interface PreparedIssuance {
+  readonly token: string;
+  readonly serial: Serial;
+  readonly tbs: TbsCertificate;
+  readonly warnings: readonly LintFinding[];
+}
+
+export interface IssuedCertificate {
+  readonly serial: Serial;
+  readonly der: Buffer;
+  readonly tbs: TbsCertificate;
+}
+
+interface Pending {
+  tbs: TbsCertificate;
+  tbsDer: Buffer;
+  digest: Buffer;
+  signer: Signer;
+  expiresAt: number;
+}
+
+export interface IssuerOptions {
+  clock: Clock;
+  lintContext: () => LintContext;
+  tokenTtlMs?: number;
+  /**
+   * Verify every signature against the signer's public key before releasing the certificate.
+   * Default: on for remote backends (a KMS alias or HSM object pointing at the wrong key would
+   * otherwise produce a certificate nobody can verify); off for `softkey:`, where node:crypto
+   * signs with the key object that the public key was derived from.
+   */
+  verifySignatures?: boolean;
+}
+
+export class Issuer {
+  private readonly pending = new Map<string, Pending>();
+  constructor(private readonly opts: IssuerOptions) {}
+
+  prepare(tbs: TbsCertificate, signer: Signer): PreparedIssuance {
+    if (signer.algorithm !== tbs.signatureAlgorithm) {
+      throw new AgentCaError('ISSUE_TOKEN_INVALID', `TBS says ${tbs.signatureAlgorithm} but the signer produces ${signer.algorithm}`);
+    }
+    const warnings = assertLintClean(tbs, this.opts.lintContext());
+    const tbsDer = encodeTbs(tbs);
+    this.sweep();
+    const token = randomBytes(16).toString('base64url');
+    this.pending.set(token, {
+      tbs,
+      tbsDer,
+      digest: createHash('sha256').update(tbsDer).digest(),
+      signer,
+      expiresAt: this.opts.clock.now().getTime() + (this.opts.tokenTtlMs ?? 60_000),
+    });
+    return { token, serial: serialFromMagnitude(tbs.serial), tbs, warnings };
+  }
+
+  async issue(token: string): Promise<IssuedCertificate> {
+    const p = this.pending.get(token);
+    // Single use: the token is gone before any signing starts.
+    this.pending.delete(token);
+    if (!p) throw new AgentCaError('ISSUE_TOKEN_INVALID', 'unknown or already used issuance token');
+    if (p.expiresAt < this.opts.clock.now().getTime()) throw new AgentCaError('ISSUE_TOKEN_INVALID', 'issuance token expired');
+    const signature = await p.signer.sign(p.tbsDer);
+    if (!createHash('sha256').update(p.tbsDer).digest().equals(p.digest)) {
+      throw new AgentCaError('ISSUE_TBS_MISMATCH', 'the signed TBS differs from the linted TBS; certificate discarded');
+    }
+    const remote = !p.signer.keyUri.startsWith('softkey:');
+    if (this.opts.verifySignatures ?? remote) {
+      const ok = cryptoVerify(algorithmInfo(p.signer.algorithm).digest, p.tbsDer, publicKeyFromSpki(p.signer.publicKeyInfo), signature);
+      if (!ok) throw new AgentCaError('ISSUE_TBS_MISMATCH', `signature from ${p.signer.keyUri} does not verify against its public key; certificate discarded`);
+    }
+    return { serial: serialFromMagnitude(p.tbs.serial), der: assembleSigned(p.tbsDer, p.signer.algorithm, signature), tbs: p.tbs };
+  }
+
+  /** Drop expired tokens so an abandoned prepare() never accumulates. */
+  private sweep(): void {
+    if (this.pending.size < 1024) return;
+    const now = this.opts.clock.now().getTime();
+    for (const [k, v] of this.pending) if (v.expiresAt < now) this.pending.delete(k);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * request + profile + issuing CA -> TbsCertificate. The extension set per profile kind follows
+ * RFC 5280 §4.2 (CA certificates: basicConstraints critical, keyCertSign+cRLSign, SKI; all
+ * non-self-signed: AKI, CRL DP, Freshest CRL, AIA) and RFC 6960 §4.2.2.2 for responders.
+ */
+import { extension, sequence } from '../asn1/der.js';
+import type { EncodedName, NameSpec } from '../asn1/name.js';
+import { Oids } from '../asn1/oids.js';
+import {
+  authorityInfoAccessValue,
+  authorityKeyIdentifierValue,
+  basicConstraintsValue,
+  distributionPointsValue,
+  extKeyUsageValue,
+  keyUsageValue,
+  OCSP_NOCHECK_VALUE,
+  subjectAltNameValue,
+  subjectKeyIdentifierValue,
+  type GeneralName,
+} from '../asn1/x509-extensions.js';
+import { x509Time } from '../asn1/der.js';
+import type { Clock } from '../clock.js';
+import { keyIdentifier, keyTypeOfSpki } from '../signer/public-key.js';
+import type { SignatureAlgorithm } from '../types.js';
+import type { issuerUrls } from './config.js';
+import type { Profile } from './profile.js';
+import { randomSerial } from './serial.js';
+import type { ExtensionEntry, TbsCertificate, TbsFacts } from './tbs.js';
+
+export const DAY_MS = 86_400_000;
+
+/** What a certificate needs to know about the CA that signs it. */
+export interface IssuingCa {
+  readonly id: string;
+  readonly subject: EncodedName;
+  readonly keyId: Buffer;
+  readonly notAfter: Date;
+  readonly signatureAlgorithm: SignatureAlgorithm;
+  /** URLs of this CA's CRLs, OCSP and certificate: written into what it issues. */
+  readonly urls: ReturnType<typeof issuerUrls>;
+}
+
+export interface TbsRequest {
+  readonly profile: Profile;
+  readonly subject: NameSpec;
+  readonly encodedSubject: EncodedName;
+  readonly publicKeyInfo: Buffer;
+  readonly subjectAltNames?: readonly GeneralName[];
+  readonly validityDays?: number;
+  readonly agentId?: string;
+  /** Our agent extensions, already encoded by their codecs. */
+  readonly agentExtensions?: readonly ExtensionEntry[];
+  /** Fixed serial (tests, vectors); otherwise 128 random bits. */
+  readonly serial?: { magnitude: Buffer; der: Buffer };
+}
+
+export function extensionEntry(name: string, oid: string, critical: boolean, value: Buffer): ExtensionEntry {
+  return Object.freeze({ oid, name, critical, value, der: extension(oid, critical, value) });
+}
+
+/**
+ * Build the TBS. `issuer` is undefined for a self-signed root, whose own algorithm is then
+ * `selfAlgorithm`.
+ */
+export function buildTbs(req: TbsRequest, issuer: IssuingCa | undefined, clock: Clock, selfAlgorithm?: SignatureAlgorithm): TbsCertificate {
+  const { profile } = req;
+  const now = clock.now().getTime();
+  const notBefore = new Date(Math.floor((now - profile.backdateSeconds * 1000) / 1000) * 1000);
+  const days = req.validityDays ?? profile.defaultValidityDays;
+  // RFC 5280 §4.1.2.5: the validity period includes both notBefore and notAfter, so a period of
+  // N days ends one second before notBefore + N days.
+  const notAfter = new Date(notBefore.getTime() + days * DAY_MS - 1000);
+  const ski = keyIdentifier(req.publicKeyInfo);
+  const selfSigned = issuer === undefined;
+  const ca = profile.kind === 'root' || profile.kind === 'intermediate';
+  const urls = issuer?.urls;
+  const withPointers = !selfSigned && profile.kind !== 'ocsp-responder';
+
+  const facts: TbsFacts = {
+    ca,
+    ...(profile.pathLen !== undefined ? { pathLen: profile.pathLen } : {}),
+    keyUsage: profile.keyUsage,
+    extKeyUsage: profile.extKeyUsage,
+    subjectAltNames: req.subjectAltNames ?? [],
+    crlDistributionPoints: withPointers && urls ? [urls.crl] : [],
+    freshestCrl: withPointers && urls ? [urls.deltaCrl] : [],
+    ocspUrls: withPointers && urls ? [urls.ocsp] : [],
+    caIssuersUrls: withPointers && urls ? [urls.caIssuers] : [],
+    ocspNoCheck: profile.kind === 'ocsp-responder',
+    ...(req.agentId !== undefined ? { agentId: req.agentId } : {}),
+  };
+
+  const ext: ExtensionEntry[] = [
+    extensionEntry('basicConstraints', Oids.basicConstraints, true, basicConstraintsValue(ca, facts.pathLen)),
+    extensionEntry('keyUsage', Oids.keyUsage, true, keyUsageValue(facts.keyUsage)),
+  ];
+  if (facts.extKeyUsage.length > 0) ext.push(extensionEntry('extKeyUsage', Oids.extKeyUsage, false, extKeyUsageValue(facts.extKeyUsage)));
+  ext.push(extensionEntry('subjectKeyIdentifier', Oids.subjectKeyIdentifier, false, subjectKeyIdentifierValue(ski)));
+  const akid = issuer ? issuer.keyId : ski;
+  ext.push(extensionEntry('authorityKeyIdentifier', Oids.authorityKeyIdentifier, false, authorityKeyIdentifierValue(akid)));
+  if (facts.subjectAltNames.length > 0) ext.push(extensionEntry('subjectAltName', Oids.subjectAltName, false, subjectAltNameValue(facts.subjectAltNames)));
+  if (facts.crlDistributionPoints.length > 0) ext.push(extensionEntry('crlDistributionPoints', Oids.crlDistributionPoints, false, distributionPointsValue(facts.crlDistributionPoints)));
+  if (facts.freshestCrl.length > 0) ext.push(extensionEntry('freshestCRL', Oids.freshestCrl, false, distributionPointsValue(facts.freshestCrl)));
+  if (facts.ocspUrls.length + facts.caIssuersUrls.length > 0) {
+    ext.push(extensionEntry('authorityInfoAccess', Oids.authorityInfoAccess, false, authorityInfoAccessValue({ ocsp: facts.ocspUrls, caIssuers: facts.caIssuersUrls })));
+  }
+  if (facts.ocspNoCheck) ext.push(extensionEntry('ocspNoCheck', Oids.ocspNoCheck, false, OCSP_NOCHECK_VALUE));
+  for (const e of req.agentExtensions ?? []) ext.push(e);
+
+  const serial = req.serial ?? randomSerial();
+  return Object.freeze({
+    profile,
+    serial: serial.magnitude,
+    serialDer: serial.der,
+    signatureAlgorithm: issuer ? issuer.signatureAlgorithm : selfAlgorithm!,
+    issuer: issuer ? issuer.subject : req.encodedSubject,
+    ...(issuer ? { issuerKeyId: issuer.keyId, issuerNotAfter: issuer.notAfter } : { issuerKeyId: ski }),
+    selfSigned,
+    notBefore,
+    notAfter,
+    validityDer: sequence(x509Time(notBefore), x509Time(notAfter)),
+    subject: req.encodedSubject,
+    subjectSpec: req.subject,
+    publicKeyInfo: req.publicKeyInfo,
+    keyType: keyTypeOfSpki(req.publicKeyInfo),
+    extensions: Object.freeze(ext),
+    facts: Object.freeze(facts),
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * The authority's configuration, parsed into a frozen object. Holds key URIs and URLs, never
+ * secrets (the softkey passphrase comes from AGENT_CA_PASSPHRASE).
+ */
+import { AgentCaError } from '../errors.js';
+import { AGENT_CA_ARC } from '../asn1/oids.js';
+import { KEY_TYPES, type KeyType } from '../types.js';
+import { AGENT_MAX_VALIDITY_DAYS } from './profile.js';
+
+export interface CaConfig {
+  /** O= of the CA certificates and the default operator of agents. */
+  readonly organization: string;
+  readonly country?: string;
+  /** Where the HTTP endpoints are reachable; CRL DP, Freshest CRL and AIA URLs are built from it. */
+  readonly baseUrl: string;
+  /** DNS SANs of agents must fall under one of these (e.g. agents.example). */
+  readonly agentDomains: readonly string[];
+  readonly keyType: KeyType;
+  /** Lowers the 365-day agent maximum for this deployment (never raises it). */
+  readonly maxAgentValidityDays?: number;
+  /** Our extension arc; operators with an enterprise number may use their own. */
+  readonly oidArc: string;
+  /** Extra profile JSON files (same format as ca-config/profiles). */
+  readonly profilesDir?: string;
+}
+
+export const DEFAULT_CONFIG: CaConfig = Object.freeze({
+  organization: 'Agent CA Development',
+  baseUrl: 'http://127.0.0.1:8080',
+  agentDomains: Object.freeze(['agents.example']),
+  keyType: 'p256' as KeyType,
+  oidArc: AGENT_CA_ARC,
+});
+
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+export function isDnsName(s: string): boolean {
+  return DNS_NAME.test(s);
+}
+
+function bad(field: string, why: string): never {
+  throw new AgentCaError('CONFIG_INVALID', `config ${field}: ${why}`, { field });
+}
+
+export function parseConfig(raw: Partial<CaConfig> & Record<string, unknown> = {}): CaConfig {
+  const c = { ...DEFAULT_CONFIG, ...raw };
+  if (typeof c.organization !== 'string' || c.organization.length === 0 || c.organization.length > 64) bad('organization', 'must be 1..64 characters');
+  if (c.country !== undefined && !/^[A-Z]{2}$/.test(c.country)) bad('country', 'must be an ISO 3166 alpha-2 code');
+  let url: URL;
+  try {
+    url = new URL(c.baseUrl);
+  } catch {
+    bad('baseUrl', `not a URL: ${c.baseUrl}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') bad('baseUrl', 'must be http or https');
+  // RFC 5280 §4.2.1.13: CRL DPs over HTTP; RFC 5019 §2.1.1 wants OCSP over plain HTTP too,
+  // so both schemes are allowed. A trailing slash would double up in the URLs.
+  const baseUrl = c.baseUrl.replace(/\/+$/, '');
+  if (!Array.isArray(c.agentDomains) || c.agentDomains.length === 0 || c.agentDomains.some((d) => !isDnsName(d))) bad('agentDomains', 'must be a non-empty list of lowercase DNS names');
+  if (!KEY_TYPES.includes(c.keyType)) bad('keyType', `must be one of ${KEY_TYPES.join(', ')}`);
+  if (c.maxAgentValidityDays !== undefined && (!Number.isInteger(c.maxAgentValidityDays) || c.maxAgentValidityDays < 1 || c.maxAgentValidityDays > AGENT_MAX_VALIDITY_DAYS)) {
+    bad('maxAgentValidityDays', `must be 1..${AGENT_MAX_VALIDITY_DAYS}`);
+  }
+  if (!/^[0-2](\.(0|[1-9][0-9]*))+$/.test(c.oidArc)) bad('oidArc', 'must be a dotted OID');
+  return Object.freeze({
+    organization: c.organization,
+    ...(c.country ? { country: c.country } : {}),
+    baseUrl,
+    agentDomains: Object.freeze([...c.agentDomains]),
+    keyType: c.keyType,
+    ...(c.maxAgentValidityDays !== undefined ? { maxAgentValidityDays: c.maxAgentValidityDays } : {}),
+    oidArc: c.oidArc,
+    ...(c.profilesDir ? { profilesDir: c.profilesDir } : {}),
+  });
+}
+
+/** The URLs a certificate names (CRL DP, Freshest CRL, AIA) for an issuer; the HTTP layer serves exactly these. */
+export function issuerUrls(baseUrl: string, issuerName: string) {
+  return Object.freeze({
+    crl: `${baseUrl}/crl/${issuerName}.crl`,
+    deltaCrl: `${baseUrl}/crl/${issuerName}-delta.crl`,
+    ocsp: `${baseUrl}/ocsp`,
+    // RFC 5280 §4.2.2.1: caIssuers points at a DER certificate; PEM is served beside it.
+    caIssuers: `${baseUrl}/ca/${issuerName}.cer`,
+  });
+}
