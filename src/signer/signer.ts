@@ -2,6 +2,7 @@
  * The Signer port: the only way a CA (or agent) private key is used. A signer is addressed by
  * a key URI (`softkey:`, `awskms:`, `pkcs11:` per RFC 7512) and never exposes key material.
  */
+import type { Clock } from '../clock.js';
 import type { KeyType, KeyUri, SignatureAlgorithm } from '../types.js';
 
 export interface Signer {
@@ -32,6 +33,7 @@ export interface SignerContext {
   dataDir?: string;
   passphrase?: string;
   env?: Readonly<Record<string, string | undefined>>;
+  clock?: Clock;
 }
 
 export type SignerOpener = (uri: KeyUri, ctx: SignerContext) => Promise<Signer>;

@@ -1,0 +1,57 @@
+/**
+ * agent-ca command line. Other tools script against this contract: output on stdout, errors as
+ * one line on stderr (`agent-ca: ACA_ERR_<CODE>: message`), exit 0 on success, 2 on usage
+ * errors, 1 on any other failure.
+ */
+import { isAgentCaError } from '../errors.js';
+import { UsageError, type Io } from './args.js';
+import { chainCommand, chainUsage } from './commands/chain.js';
+import { initCommand, initUsage } from './commands/init.js';
+import { inspectCommand, inspectUsage } from './commands/inspect.js';
+import { issueCommand, issueUsage } from './commands/issue.js';
+import { startCommand, startUsage } from './commands/start.js';
+
+type Command = { run: (argv: string[], io: Io) => Promise<number>; usage: string };
+
+export const COMMANDS: Record<string, Command> = {
+  init: { run: initCommand, usage: initUsage },
+  issue: { run: issueCommand, usage: issueUsage },
+  chain: { run: chainCommand, usage: chainUsage },
+  inspect: { run: inspectCommand, usage: inspectUsage },
+  start: { run: startCommand, usage: startUsage },
+};
+
+export function usage(): string {
+  return ['usage:', ...Object.values(COMMANDS).map((c) => `  ${c.usage}`), '', 'data directory: --data DIR, or AGENT_CA_DATA, or ./agent-ca-data'].join('\n');
+}
+
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    io.err(`agent-ca: unknown command ${JSON.stringify(name)}\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(`usage: ${cmd.usage}`);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`agent-ca ${name}: ${e.message}\nusage: ${cmd.usage}`);
+      return 2;
+    }
+    if (isAgentCaError(e)) {
+      io.err(`agent-ca ${name}: ${e.code}: ${e.message}`);
+      return 1;
+    }
+    io.err(`agent-ca ${name}: unexpected error: ${(e as Error)?.stack ?? String(e)}`);
+    return 1;
+  }
+}
