@@ -6,6 +6,8 @@ import { AgentCaError } from '../errors.js';
 import type { KeyUri } from '../types.js';
 import type { KeyManager, KeyManagerFactory, Signer, SignerContext, SignerOpener } from './signer.js';
 import { openSoftKeySigner, softKeyManager } from './soft-key.js';
+import { awsKmsKeyManager, openAwsKmsSigner } from './aws-kms.js';
+import { openPkcs11Signer, pkcs11KeyManager } from './pkcs11.js';
 
 interface SchemeEntry {
   open: SignerOpener;
@@ -19,6 +21,8 @@ export function registerSignerScheme(scheme: string, entry: SchemeEntry): void {
 }
 
 registerSignerScheme('softkey', { open: openSoftKeySigner, keyManager: softKeyManager });
+registerSignerScheme('awskms', { open: openAwsKmsSigner, keyManager: awsKmsKeyManager });
+registerSignerScheme('pkcs11', { open: openPkcs11Signer, keyManager: pkcs11KeyManager });
 
 export function schemeOf(uri: string): string {
   const i = uri.indexOf(':');
