@@ -14,6 +14,7 @@ import { isDnsName, type CaConfig } from '../profile/config.js';
 import type { Profile } from '../profile/profile.js';
 import type { ExtensionEntry } from '../profile/tbs.js';
 import { publicKeyFromSpki } from '../signer/public-key.js';
+import type { KeyUri } from '../types.js';
 
 export interface AgentIssueRequest {
   /** The agent's name: Subject CN, and the default DNS SAN label. */
@@ -36,6 +37,8 @@ export interface AgentIssueRequest {
   profile?: string;
   /** Who asked (audit log). */
   actor?: string;
+  /** Where the agent's private key lives, when the CA made it (KMS); recorded, never the key. */
+  keyUri?: KeyUri;
 }
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -18,8 +18,16 @@ import { serialFromMagnitude } from '../profile/serial.js';
 import { keyManagerFor, schemeOf } from '../signer/registry.js';
 import type { SignerContext } from '../signer/signer.js';
 import type { CertificateRecord, Store } from '../store/ports.js';
-import type { KeyType, Serial } from '../types.js';
+import type { KeyType, KeyUri, Serial } from '../types.js';
+import type { TbsCertificate } from '../profile/tbs.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { HookBus } from '../revocation/hooks.js';
+import { Revoker, type RevokeOptions, type StatusPublisher } from '../revocation/revoker.js';
+import { statusOf, type CertificateStatus, type CertificateState } from '../revocation/status.js';
+import { parseSerial } from '../profile/serial.js';
+import type { RevocationRecord, WriteOp } from '../store/ports.js';
 import { agentTbsRequest, requestedPublicKey, type AgentIssueRequest } from './agent-request.js';
+import { renewalTbsRequest } from './renewal.js';
 import { asIssuerId, CA_STATE_KEY, loadCas, type CaName, type CaState, type LoadedCa } from './ca-state.js';
 import { createHierarchy, type HierarchyKeys } from './hierarchy.js';
 
@@ -53,7 +61,25 @@ export interface IssuedAgentCertificate {
   warnings: string[];
 }
 
+export interface CertificateView {
+  record: CertificateRecord;
+  status: CertificateStatus;
+}
+
+export interface ListFilter {
+  agentId?: string;
+  tenant?: string;
+  status?: CertificateState;
+  /** Include CA and responder certificates (default false). */
+  includeCa?: boolean;
+}
+
 export class Authority {
+  /** In-process events: certificate.issued / revoked / held / released / renewed / expiring. */
+  readonly hooks = new HookBus();
+  audit: AuditLog;
+  private readonly revoker: Revoker;
+  private readonly publishers: StatusPublisher[] = [];
   readonly clock: Clock;
   readonly store: Store;
   readonly dataDir: string;
@@ -69,6 +95,24 @@ export class Authority {
     this.dataDir = opts.dataDir;
     this.signerContext = { dataDir: opts.dataDir, ...(opts.passphrase ? { passphrase: opts.passphrase } : {}), env: opts.env ?? process.env };
     this.issuer = new Issuer({ clock: this.clock, lintContext: () => ({ agentDomains: this.state?.config.agentDomains ?? [] }) });
+    this.audit = new AuditLog({ store: this.store, clock: this.clock });
+    const self = this;
+    this.revoker = new Revoker({
+      store: this.store,
+      // read at use: load() replaces the log with one that signs checkpoints
+      get audit() {
+        return self.audit;
+      },
+      hooks: this.hooks,
+      clock: this.clock,
+      publishers: () => this.publishers,
+      issuerSerialOf: (id) => (this.cas && (id === 'root' || id === 'intermediate') ? this.cas[id].certificate.serial : undefined),
+    });
+  }
+
+  /** OCSP / CRL publishers that must follow every status change. */
+  addStatusPublisher(p: StatusPublisher): void {
+    this.publishers.push(p);
   }
 
   /** Load the CA state and open its signers; a no-op before init. */
@@ -78,6 +122,8 @@ export class Authority {
     this.state = { ...this.state, config: parseConfig(this.state.config as CaConfig & Record<string, unknown>) };
     this.cas = await loadCas(this.state, this.signerContext);
     this.profiles = this.loadProfilesFor(this.state.config);
+    // Checkpoints are signed by the issuing CA's key, so rewriting the whole chain needs that key too.
+    this.audit = new AuditLog({ store: this.store, clock: this.clock, signer: this.cas.intermediate.signer });
   }
 
   get initialised(): boolean {
@@ -132,10 +178,15 @@ export class Authority {
       clock: this.clock,
     });
     const now = this.clock.now();
-    await this.store.commit([
-      ...material.certificates.map((c) => ({ op: 'putCertificate' as const, record: this.caRecord(c.der, c.issuer, c.profile, c.isCa, now) })),
-      { op: 'putMeta', key: CA_STATE_KEY, value: material.state },
-    ]);
+    const actor = opts.actor ?? 'library';
+    await this.audit.append({ actor, action: 'init.requested', subject: 'ca', details: { organization: config.organization, keyType, signer: scheme } });
+    await this.audit.appendWith(
+      [
+        ...material.certificates.map((c) => ({ op: 'putCertificate' as const, record: this.caRecord(c.der, c.issuer, c.profile, c.isCa, now) })),
+        { op: 'putMeta', key: CA_STATE_KEY, value: material.state },
+      ],
+      { actor, action: 'init', subject: 'ca', details: { keys: { root: material.state.cas.root.keyUri, intermediate: material.state.cas.intermediate.keyUri }, outcome: 'committed' } },
+    );
     await this.load();
     this.exportChainFiles();
     return material.state;
@@ -167,25 +218,42 @@ export class Authority {
     const profile = this.profile(req.profile ?? 'agent');
     const spki = requestedPublicKey(req);
     const tbs = buildTbs(agentTbsRequest(req, spki, profile, this.config), intermediate.issuing, this.clock);
+    return this.signAndStore(tbs, { actor: req.actor ?? 'library', agentId: req.agentId, ...(req.tenant !== undefined ? { tenant: req.tenant } : {}), ...(req.keyUri ? { keyUri: req.keyUri } : {}) });
+  }
+
+  /** The one path from a TBS to a stored agent certificate: audit intent, lint+sign, store with the audit outcome, hooks. */
+  private async signAndStore(tbs: TbsCertificate, meta: { actor: string; agentId?: string; tenant?: string; keyUri?: KeyUri; renewalOf?: Serial }): Promise<IssuedAgentCertificate> {
+    const intermediate = this.ca('intermediate');
     const serial = serialFromMagnitude(tbs.serial);
     if (await this.store.certificates.has(serial)) throw new AgentCaError('ISSUE_SERIAL_COLLISION', `serial ${serial} already issued`);
     const prepared = this.issuer.prepare(tbs, intermediate.signer);
+    const action = meta.renewalOf ? 'renew' : 'issue';
+    const summary = { serial, ...(meta.agentId ? { agentId: meta.agentId } : {}), profile: tbs.profile.name, subject: tbs.subject.text, notAfter: tbs.notAfter.toISOString(), ...(meta.renewalOf ? { renewalOf: meta.renewalOf } : {}) };
+    await this.audit.append({ actor: meta.actor, action: `${action}.requested`, subject: meta.agentId ?? serial, details: summary });
     const issued = await this.issuer.issue(prepared.token);
     const record: CertificateRecord = {
       serial,
       issuerId: asIssuerId('intermediate'),
       der: issued.der,
-      profile: profile.name,
+      profile: tbs.profile.name,
       subject: tbs.subject.text,
-      agentId: req.agentId,
-      ...(req.tenant !== undefined ? { tenant: req.tenant } : {}),
+      ...(meta.agentId !== undefined ? { agentId: meta.agentId } : {}),
+      ...(meta.tenant !== undefined ? { tenant: meta.tenant } : {}),
       notBefore: tbs.notBefore,
       notAfter: tbs.notAfter,
       issuedAt: this.clock.now(),
+      ...(meta.keyUri ? { keyUri: meta.keyUri } : {}),
+      ...(meta.renewalOf ? { renewalOf: meta.renewalOf } : {}),
       isCa: false,
     };
-    // Stored before it is returned: a certificate the CA does not know about could never be revoked.
-    await this.store.commit([{ op: 'putCertificate', record }]);
+    const publisherOps: WriteOp[] = [];
+    for (const p of this.publishers) if (p.opsFor) publisherOps.push(...(await p.opsFor(record, { state: 'good' })));
+    // Stored (with its audit outcome and first OCSP response) before it is returned: a
+    // certificate the CA does not know about could never be revoked.
+    await this.audit.appendWith([{ op: 'putCertificate', record }, ...publisherOps], { actor: meta.actor, action, subject: meta.agentId ?? serial, details: { ...summary, outcome: 'committed' } });
+    const base = { serial, issuerId: record.issuerId, ...(record.agentId ? { agentId: record.agentId } : {}), ...(record.tenant ? { tenant: record.tenant } : {}), at: record.issuedAt, actor: meta.actor };
+    this.hooks.emit('certificate.issued', { ...base, notAfter: record.notAfter, profile: record.profile });
+    if (meta.renewalOf) this.hooks.emit('certificate.renewed', { ...base, renewalOf: meta.renewalOf });
     const pem = toPem(issued.der);
     return {
       serial,
@@ -196,6 +264,88 @@ export class Authority {
       notAfter: tbs.notAfter,
       warnings: prepared.warnings.map((w) => `${w.lint}: ${w.message}`),
     };
+  }
+
+  /** Same agent, same key and extensions, new serial; recorded as the renewal of the old one. */
+  async renew(serialInput: string, opts: { validityDays?: number; actor?: string } = {}): Promise<IssuedAgentCertificate> {
+    const view = await this.show(serialInput);
+    if (view.record.isCa) throw new AgentCaError('REVOKE_INVALID_STATE', 'CA certificates are not renewed here');
+    if (view.status.state === 'revoked' || view.status.state === 'held') {
+      throw new AgentCaError('REVOKE_INVALID_STATE', `${view.record.serial} is ${view.status.state}: a revoked or held certificate is not renewed`);
+    }
+    const old = parseCertificate(view.record.der);
+    const tbs = buildTbs(renewalTbsRequest(old, this.profile(view.record.profile), this.config, opts.validityDays), this.ca('intermediate').issuing, this.clock);
+    return this.signAndStore(tbs, {
+      actor: opts.actor ?? 'library',
+      ...(view.record.agentId ? { agentId: view.record.agentId } : {}),
+      ...(view.record.tenant ? { tenant: view.record.tenant } : {}),
+      ...(view.record.keyUri ? { keyUri: view.record.keyUri } : {}),
+      renewalOf: view.record.serial,
+    });
+  }
+
+  async revoke(serial: string, opts: RevokeOptions = {}): Promise<RevocationRecord> {
+    this.requireState();
+    return this.revoker.revoke(parseSerial(serial), opts);
+  }
+
+  async hold(serial: string, opts: { actor?: string; details?: Record<string, unknown> } = {}): Promise<RevocationRecord> {
+    this.requireState();
+    return this.revoker.hold(parseSerial(serial), opts);
+  }
+
+  async release(serial: string, opts: { actor?: string; details?: Record<string, unknown> } = {}): Promise<void> {
+    this.requireState();
+    await this.revoker.release(parseSerial(serial), opts);
+  }
+
+  /** The status every surface reports: own revocation, else the issuing CA's (RFC 5280 §6.1.3). */
+  async statusOf(record: CertificateRecord): Promise<CertificateStatus> {
+    const own = await this.store.revocations.get(record.serial);
+    const issuerSerial = record.isCa || !this.cas ? undefined : this.cas[record.issuerId as CaName]?.certificate.serial;
+    const issuerRevocation = issuerSerial && issuerSerial !== record.serial ? await this.store.revocations.get(issuerSerial) : undefined;
+    return statusOf(record, own, issuerRevocation, this.clock.now());
+  }
+
+  async show(serialInput: string): Promise<CertificateView> {
+    const serial = parseSerial(serialInput);
+    const record = await this.store.certificates.get(serial);
+    if (!record) throw new AgentCaError('CERT_NOT_FOUND', `no certificate with serial ${serial}`, { serial });
+    return { record, status: await this.statusOf(record) };
+  }
+
+  async list(filter: ListFilter = {}): Promise<CertificateView[]> {
+    let records: CertificateRecord[];
+    if (filter.agentId !== undefined) records = await this.store.certificates.listByAgent(filter.agentId);
+    else if (filter.tenant !== undefined) records = await this.store.certificates.listByTenant(filter.tenant);
+    else {
+      records = [];
+      for await (const r of this.store.certificates.iterate()) records.push(r);
+    }
+    const out: CertificateView[] = [];
+    for (const record of records) {
+      if (record.isCa && !filter.includeCa) continue;
+      if (!filter.includeCa && record.profile === 'ocsp-responder') continue;
+      if (filter.tenant !== undefined && record.tenant !== filter.tenant) continue;
+      const status = await this.statusOf(record);
+      if (filter.status && status.state !== filter.status) continue;
+      out.push({ record, status });
+    }
+    return out.sort((a, b) => a.record.issuedAt.getTime() - b.record.issuedAt.getTime());
+  }
+
+  /** Emits certificate.expiring for good agent certificates ending within `withinMs`; returns them. */
+  async announceExpiring(withinMs: number): Promise<CertificateRecord[]> {
+    const now = this.clock.now();
+    const soon = await this.store.certificates.listExpiringBefore(new Date(now.getTime() + withinMs), { from: now });
+    const out: CertificateRecord[] = [];
+    for (const r of soon) {
+      if (r.isCa || r.profile === 'ocsp-responder') continue;
+      if ((await this.statusOf(r)).state !== 'good') continue;
+      out.push(r);
+      this.hooks.emit('certificate.expiring', { serial: r.serial, issuerId: r.issuerId, ...(r.agentId ? { agentId: r.agentId } : {}), ...(r.tenant ? { tenant: r.tenant } : {}), at: now, actor: 'scheduler', notAfter: r.notAfter });
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,12 @@
 /** The `agent-ca` executable: stdout/stderr wiring around runCli(). */
 import { runCli } from './main.js';
 
+// `agent-ca audit export | head`: a closed pipe is the reader saying it has enough.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 runCli(process.argv.slice(2), {
   out: (l) => process.stdout.write(`${l}\n`),
   err: (l) => process.stderr.write(`${l}\n`),

@@ -10,6 +10,9 @@ import { initCommand, initUsage } from './commands/init.js';
 import { inspectCommand, inspectUsage } from './commands/inspect.js';
 import { issueCommand, issueUsage } from './commands/issue.js';
 import { startCommand, startUsage } from './commands/start.js';
+import { holdCommand, holdUsage, releaseCommand, releaseUsage, renewCommand, renewUsage, revokeCommand, revokeUsage } from './commands/lifecycle.js';
+import { listCommand, listUsage, showCommand, showUsage } from './commands/query.js';
+import { auditCommand, auditUsage } from './commands/audit.js';
 
 type Command = { run: (argv: string[], io: Io) => Promise<number>; usage: string };
 
@@ -18,6 +21,13 @@ export const COMMANDS: Record<string, Command> = {
   issue: { run: issueCommand, usage: issueUsage },
   chain: { run: chainCommand, usage: chainUsage },
   inspect: { run: inspectCommand, usage: inspectUsage },
+  revoke: { run: revokeCommand, usage: revokeUsage },
+  hold: { run: holdCommand, usage: holdUsage },
+  release: { run: releaseCommand, usage: releaseUsage },
+  renew: { run: renewCommand, usage: renewUsage },
+  list: { run: listCommand, usage: listUsage },
+  show: { run: showCommand, usage: showUsage },
+  audit: { run: auditCommand, usage: auditUsage },
   start: { run: startCommand, usage: startUsage },
 };
 

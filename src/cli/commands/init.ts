@@ -52,5 +52,5 @@ export async function initCommand(argv: string[], io: Io): Promise<number> {
     for (const l of describeCa(a)) io.out(l);
     io.out(`chain written to ${a.dataDir}/ca/root.pem and intermediate.pem`);
     return 0;
-  });
+  }, true);
 }

@@ -20,5 +20,5 @@ export async function startCommand(argv: string[], io: Io): Promise<number> {
     io.out(`  openssl verify -x509_strict -purpose sslclient -CAfile ${a.dataDir}/ca/root.pem -untrusted ${a.dataDir}/ca/intermediate.pem bot.pem`);
     io.out(`  npx agent-ca inspect bot.pem`);
     return 0;
-  });
+  }, true);
 }

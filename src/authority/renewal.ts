@@ -1,0 +1,32 @@
+/**
+ * Renewal: the same agent, the same key and the same agent extensions under a new serial and a
+ * new validity window. The old certificate's subject and SANs are copied as decoded values and
+ * its agent extensions byte for byte, so renewal cannot silently widen an agent's authority.
+ */
+import { describeParsed } from '../asn1/certificate-describe.js';
+import type { ParsedCertificate } from '../asn1/certificate-parse.js';
+import { encodeName, decodeName } from '../asn1/name.js';
+import { agentExtensionOids } from '../asn1/oids.js';
+import type { GeneralName } from '../asn1/x509-extensions.js';
+import { extensionEntry, type TbsRequest } from '../profile/build-tbs.js';
+import type { CaConfig } from '../profile/config.js';
+import type { Profile } from '../profile/profile.js';
+
+export function renewalTbsRequest(old: ParsedCertificate, profile: Profile, config: CaConfig, validityDays?: number): TbsRequest {
+  const subject = decodeName(old.subject).spec;
+  const d = describeParsed(old, config.oidArc);
+  const sans: GeneralName[] = [...(d.subjectAltNames?.dns ?? []).map((dns) => ({ dns })), ...(d.subjectAltNames?.uri ?? []).map((uri) => ({ uri }))];
+  const names = agentExtensionOids(config.oidArc);
+  const ours = new Map<string, string>(Object.entries(names).map(([n, o]) => [o, n]));
+  const agentExtensions = old.extensions.filter((e) => ours.has(e.oid)).map((e) => extensionEntry(ours.get(e.oid)!, e.oid, false, e.value));
+  return {
+    profile,
+    subject,
+    encodedSubject: encodeName(subject),
+    publicKeyInfo: old.publicKeyInfo,
+    subjectAltNames: sans,
+    ...(validityDays !== undefined ? { validityDays } : {}),
+    ...(subject.commonName ? { agentId: subject.commonName } : {}),
+    agentExtensions,
+  };
+}

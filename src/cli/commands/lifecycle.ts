@@ -1,0 +1,72 @@
+/** revoke / hold / release / renew: state-changing commands on one certificate. */
+import { writeFileSync } from 'node:fs';
+import { parseRevokeReason } from '../../revocation/reasons.js';
+import { AgentCaError } from '../../errors.js';
+import { parse, positiveInt, required, UsageError, type Io } from '../args.js';
+import { withAuthority } from '../open.js';
+
+export const revokeUsage = 'agent-ca revoke SERIAL --reason R [--invalidity-date ISO]   (R: RFC 5280 reason, e.g. keyCompromise, superseded, cessationOfOperation)';
+export const holdUsage = 'agent-ca hold SERIAL';
+export const releaseUsage = 'agent-ca release SERIAL';
+export const renewUsage = 'agent-ca renew SERIAL [--days N] --out FILE';
+
+function oneSerial(positionals: string[], usage: string): string {
+  if (positionals.length !== 1) throw new UsageError(`expected one SERIAL; usage: ${usage}`);
+  return positionals[0]!;
+}
+
+function parseIsoDate(v: string | undefined, flag: string): Date | undefined {
+  if (v === undefined) return undefined;
+  const d = new Date(v);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) throw new UsageError(`${flag} must be an ISO 8601 date, got ${JSON.stringify(v)}`);
+  return d;
+}
+
+export async function revokeCommand(argv: string[], io: Io): Promise<number> {
+  const { values: v, positionals } = parse(argv, { reason: { type: 'string' }, 'invalidity-date': { type: 'string' }, data: { type: 'string' } }, true);
+  const serial = oneSerial(positionals, revokeUsage);
+  const reason = parseRevokeReason(required(v.reason, '--reason'));
+  const invalidityDate = parseIsoDate(v['invalidity-date'], '--invalidity-date');
+  return withAuthority(io, v.data, async (a) => {
+    const r = await a.revoke(serial, { reason, ...(invalidityDate ? { invalidityDate } : {}), actor: 'cli' });
+    io.out(`revoked ${r.serial}: ${r.reason} at ${r.revokedAt.toISOString()}`);
+    return 0;
+  });
+}
+
+export async function holdCommand(argv: string[], io: Io): Promise<number> {
+  const { values: v, positionals } = parse(argv, { data: { type: 'string' } }, true);
+  const serial = oneSerial(positionals, holdUsage);
+  return withAuthority(io, v.data, async (a) => {
+    const r = await a.hold(serial, { actor: 'cli' });
+    io.out(`held ${r.serial} (certificateHold) at ${r.revokedAt.toISOString()}`);
+    return 0;
+  });
+}
+
+export async function releaseCommand(argv: string[], io: Io): Promise<number> {
+  const { values: v, positionals } = parse(argv, { data: { type: 'string' } }, true);
+  const serial = oneSerial(positionals, releaseUsage);
+  return withAuthority(io, v.data, async (a) => {
+    await a.release(serial, { actor: 'cli' });
+    io.out(`released ${serial}: certificateHold lifted`);
+    return 0;
+  });
+}
+
+export async function renewCommand(argv: string[], io: Io): Promise<number> {
+  const { values: v, positionals } = parse(argv, { days: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' } }, true);
+  const serial = oneSerial(positionals, renewUsage);
+  const out = required(v.out, '--out');
+  const days = positiveInt(v.days, '--days');
+  return withAuthority(io, v.data, async (a) => {
+    const r = await a.renew(serial, { ...(days !== undefined ? { validityDays: days } : {}), actor: 'cli' });
+    try {
+      writeFileSync(out, r.pem);
+    } catch (e) {
+      throw new AgentCaError('INPUT_INVALID', `renewed as ${r.serial} but cannot write ${out}: ${(e as Error).message}`);
+    }
+    io.out(`renewed ${serial} as ${r.serial}, valid ${r.notBefore.toISOString()} .. ${r.notAfter.toISOString()}; written to ${out}`);
+    return 0;
+  });
+}
