@@ -1,0 +1,34 @@
+/**
+ * The hash of an audit entry: SHA-256 over the canonical JSON (canonical-json.ts) of
+ * { action, actor, details, prevHash, seq, subject, time (ISO 8601, ms, UTC) }. Each entry
+ * carries its predecessor's hash, so changing, removing, reordering or inserting any entry
+ * breaks either its own hash or the next entry's link.
+ */
+import { createHash } from 'node:crypto';
+import { GENESIS_HASH } from '../store/commit-planner.js';
+import type { AuditEntry } from '../store/ports.js';
+import { canonicalJson } from './canonical-json.js';
+
+export { GENESIS_HASH };
+
+export type UnhashedEntry = Omit<AuditEntry, 'hash'>;
+
+export function canonicalEntry(e: UnhashedEntry): string {
+  return canonicalJson({
+    seq: e.seq,
+    time: e.time.toISOString(),
+    actor: e.actor,
+    action: e.action,
+    subject: e.subject,
+    details: e.details,
+    prevHash: e.prevHash,
+  });
+}
+
+export function entryHash(e: UnhashedEntry): string {
+  return createHash('sha256').update(canonicalEntry(e), 'utf8').digest('hex');
+}
+
+export function hashEntry(e: UnhashedEntry): AuditEntry {
+  return { ...e, hash: entryHash(e) };
+}

@@ -1,0 +1,105 @@
+/**
+ * Chain verification, streaming (bounded memory): every entry's hash is recomputed, every link
+ * to its predecessor checked, seqs must run without gaps, and every checkpoint in range must
+ * carry a valid signature over the hash the entry at its seq actually has now.
+ *
+ * `firstBadSeq` means "entries from here on cannot be trusted":
+ * - an altered, missing, reordered or forged entry: that entry's seq;
+ * - a consistent rewrite (all later hashes recomputed) can only be seen at the next signed
+ *   checkpoint, which cannot say which entry after the previous good checkpoint changed; so
+ *   it names the seq just after the last checkpoint that still matches.
+ * Truncating the tail past the last checkpoint is not detectable from the log alone; anchor
+ * the latest checkpoint elsewhere (e.g. publish it) when that matters.
+ */
+import { AgentCaError } from '../errors.js';
+import type { AuditCheckpoint, AuditHead, AuditPort } from '../store/ports.js';
+import { checkpointSignatureValid } from './checkpoint.js';
+import { entryHash, GENESIS_HASH } from './entry-hash.js';
+
+export interface VerifyOptions {
+  fromSeq?: number;
+  toSeq?: number;
+  /** SPKI DER of the checkpoint signing key. Required when a checkpoint is in range. */
+  publicKeyInfo?: Uint8Array;
+  /** When > 0, a checkpoint must exist at every multiple of this seq (deleting one is tampering). */
+  requireCheckpointEvery?: number;
+}
+
+export type VerifyResult =
+  | { ok: true; entries: number; checkpoints: number; head: AuditHead | null }
+  | { ok: false; firstBadSeq: number; reason: string; checkpointSeq?: number };
+
+export async function verifyAuditChain(audit: AuditPort, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const from = Math.max(opts.fromSeq ?? 1, 1);
+  const every = opts.requireCheckpointEvery ?? 0;
+  let expectedPrev = GENESIS_HASH;
+  if (from > 1) {
+    const prev = await audit.get(from - 1);
+    if (!prev || prev.seq !== from - 1) return bad(from - 1, `entry ${from - 1} is missing`);
+    if (entryHash(prev) !== prev.hash) return bad(from - 1, `entry ${from - 1} does not match its hash (altered)`);
+    expectedPrev = prev.hash;
+  }
+
+  const cps = audit.iterateCheckpoints({ fromSeq: from, ...(opts.toSeq !== undefined ? { toSeq: opts.toSeq } : {}) })[Symbol.asyncIterator]();
+  let nextCp: AuditCheckpoint | undefined = (await cps.next()).value as AuditCheckpoint | undefined;
+  const advanceCp = async (): Promise<void> => {
+    nextCp = (await cps.next()).value as AuditCheckpoint | undefined;
+  };
+  const signatureOk = (cp: AuditCheckpoint): boolean => {
+    if (!opts.publicKeyInfo) throw new AgentCaError('INPUT_INVALID', `audit checkpoint ${cp.seq} found: pass the checkpoint key's publicKeyInfo to verify it`);
+    return checkpointSignatureValid(cp, opts.publicKeyInfo);
+  };
+
+  let lastGood = from - 1; // the last seq vouched for by a checkpoint (or the start of the range)
+  let expectedSeq = from;
+  let checkpoints = 0;
+  let head: AuditHead | null = from > 1 ? { seq: from - 1, hash: expectedPrev } : null;
+  try {
+    const range = { fromSeq: from, ...(opts.toSeq !== undefined ? { toSeq: opts.toSeq } : {}) };
+    for await (const e of audit.iterate(range)) {
+      if (e.seq !== expectedSeq) {
+        return bad(expectedSeq, `expected entry ${expectedSeq}, found entry ${e.seq} in its place (entries missing or reordered)`);
+      }
+      if (e.prevHash !== expectedPrev) return bad(e.seq, `entry ${e.seq} does not link to entry ${e.seq - 1} (prevHash mismatch)`);
+      if (entryHash(e) !== e.hash) return bad(e.seq, `entry ${e.seq} does not match its hash (altered)`);
+
+      while (nextCp && nextCp.seq < e.seq) await advanceCp(); // cannot happen with a sane store
+      if (nextCp && nextCp.seq === e.seq) {
+        const cp: AuditCheckpoint = nextCp;
+        if (!signatureOk(cp)) {
+          return bad(lastGood + 1, `checkpoint at ${cp.seq} has an invalid signature (forged or altered checkpoint)`, cp.seq);
+        }
+        if (cp.hash !== e.hash) {
+          return bad(
+            lastGood + 1,
+            `signed checkpoint at ${cp.seq} does not match entry ${cp.seq}: entries after ${lastGood} were rewritten`,
+            cp.seq,
+          );
+        }
+        lastGood = cp.seq;
+        checkpoints++;
+        await advanceCp();
+      } else if (every > 0 && e.seq % every === 0) {
+        return bad(lastGood + 1, `the checkpoint expected at ${e.seq} is missing`, e.seq);
+      }
+      expectedPrev = e.hash;
+      head = { seq: e.seq, hash: e.hash };
+      expectedSeq++;
+    }
+    if (opts.toSeq !== undefined && expectedSeq <= opts.toSeq) {
+      return bad(expectedSeq, `entries ${expectedSeq}..${opts.toSeq} are missing`);
+    }
+    if (nextCp) {
+      // A checkpoint beyond the last entry: the tail was cut off (or the checkpoint is forged).
+      const cp: AuditCheckpoint = nextCp;
+      return bad(signatureOk(cp) ? expectedSeq : lastGood + 1, `checkpoint at ${cp.seq} names an entry that is missing (log truncated after ${expectedSeq - 1})`, cp.seq);
+    }
+  } finally {
+    await cps.return?.();
+  }
+  return { ok: true, entries: expectedSeq - from, checkpoints, head };
+}
+
+function bad(firstBadSeq: number, reason: string, checkpointSeq?: number): VerifyResult {
+  return checkpointSeq === undefined ? { ok: false, firstBadSeq, reason } : { ok: false, firstBadSeq, reason, checkpointSeq };
+}
