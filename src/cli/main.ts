@@ -13,6 +13,8 @@ import { startCommand, startUsage } from './commands/start.js';
 import { holdCommand, holdUsage, releaseCommand, releaseUsage, renewCommand, renewUsage, revokeCommand, revokeUsage } from './commands/lifecycle.js';
 import { listCommand, listUsage, showCommand, showUsage } from './commands/query.js';
 import { auditCommand, auditUsage } from './commands/audit.js';
+import { serveCommand, serveUsage } from './commands/serve.js';
+import { tokenCommand, tokenUsage } from './commands/token.js';
 
 type Command = { run: (argv: string[], io: Io) => Promise<number>; usage: string };
 
@@ -28,6 +30,8 @@ export const COMMANDS: Record<string, Command> = {
   list: { run: listCommand, usage: listUsage },
   show: { run: showCommand, usage: showUsage },
   audit: { run: auditCommand, usage: auditUsage },
+  serve: { run: serveCommand, usage: serveUsage },
+  token: { run: tokenCommand, usage: tokenUsage },
   start: { run: startCommand, usage: startUsage },
 };
 
@@ -58,7 +62,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return 2;
     }
     if (isAgentCaError(e)) {
-      io.err(`agent-ca ${name}: ${e.code}: ${e.message}`);
+      const hint = e.is('STORE_LOCKED') ? ' (if `agent-ca serve` is running on it, pass --server URL with AGENT_CA_TOKEN, or stop the server)' : '';
+      io.err(`agent-ca ${name}: ${e.code}: ${e.message}${hint}`);
       return 1;
     }
     io.err(`agent-ca ${name}: unexpected error: ${(e as Error)?.stack ?? String(e)}`);

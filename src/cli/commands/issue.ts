@@ -4,10 +4,12 @@ import type { AgentPolicy, ModelHash } from '../../asn1/extensions/index.js';
 import { exportPrivateKeyPem, generateKeyPair } from '../../signer/soft-key.js';
 import { list, parse, positiveInt, required, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
+import { adminCall, serverOf } from '../remote.js';
+import { toPem } from '../../asn1/pem.js';
 import { parseKeyType } from './init.js';
 
 export const issueUsage =
-  'agent-ca issue --agent-id ID --org ORG [--scope a,b] [--max-tx 50000:USD] [--markets EUR_USD,GBP_USD] [--revocation-timeout S] [--model-hash sha256:HEX] [--tenant T] [--env production] [--instance-id I] [--dns NAME] [--uri URI] [--days N] [--profile NAME] (--csr FILE | --public-key FILE | --generate-key OUT.key [--key-type T]) --out CERT.pem';
+  'agent-ca issue --agent-id ID --org ORG [--scope a,b] [--max-tx 50000:USD] [--markets EUR_USD,GBP_USD] [--revocation-timeout S] [--model-hash sha256:HEX] [--tenant T] [--env production] [--instance-id I] [--dns NAME] [--uri URI] [--days N] [--profile NAME] [--server URL] (--csr FILE | --public-key FILE | --generate-key OUT.key [--key-type T]) --out CERT.pem';
 
 export function parseMaxTx(v: string | undefined): AgentPolicy['maxTransactionSize'] {
   if (v === undefined) return undefined;
@@ -44,6 +46,7 @@ export const issueOptions = {
   'key-type': { type: 'string' },
   out: { type: 'string' },
   data: { type: 'string' },
+  server: { type: 'string' },
 } as const;
 
 type IssueValues = ReturnType<typeof parse<typeof issueOptions>>['values'];
@@ -100,6 +103,21 @@ export async function issueCommand(argv: string[], io: Io): Promise<number> {
     const { privateKey, publicKey } = generateKeyPair(parseKeyType(v['key-type']) ?? 'p256');
     privateKeyPem = exportPrivateKeyPem(privateKey);
     req.publicKey = publicKey.export({ format: 'der', type: 'spki' });
+  }
+  const server = serverOf(v, io);
+  if (server) {
+    const body = {
+      ...req,
+      actor: undefined,
+      ...(req.csr ? { csr: Buffer.from(req.csr).toString() } : {}),
+      ...(req.publicKey ? { publicKey: typeof req.publicKey === 'string' ? req.publicKey : Buffer.from(req.publicKey).toString().includes('BEGIN') ? Buffer.from(req.publicKey).toString() : toPem(req.publicKey, 'PUBLIC KEY') } : {}),
+      ...(req.modelHash ? { modelHash: { algorithm: req.modelHash.algorithm, digest: Buffer.from(req.modelHash.digest).toString('hex') } } : {}),
+    };
+    const r = await adminCall<{ serial: string; certificate: string; notBefore: string; notAfter: string }>(server, io, 'POST', 'api/v1/certificates', body);
+    if (privateKeyPem) writeFileSync(v['generate-key']!, privateKeyPem, { mode: 0o600 });
+    writeFileSync(out, r.certificate);
+    io.out(`issued ${r.serial} for ${req.agentId}, valid ${r.notBefore} .. ${r.notAfter}`);
+    return 0;
   }
   return withAuthority(io, v.data, async (a) => {
     const issued = await a.issue(req);

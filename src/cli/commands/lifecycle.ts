@@ -4,10 +4,11 @@ import { parseRevokeReason } from '../../revocation/reasons.js';
 import { AgentCaError } from '../../errors.js';
 import { parse, positiveInt, required, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
+import { adminCall, serverOf } from '../remote.js';
 
-export const revokeUsage = 'agent-ca revoke SERIAL --reason R [--invalidity-date ISO]   (R: RFC 5280 reason, e.g. keyCompromise, superseded, cessationOfOperation)';
-export const holdUsage = 'agent-ca hold SERIAL';
-export const releaseUsage = 'agent-ca release SERIAL';
+export const revokeUsage = 'agent-ca revoke SERIAL --reason R [--invalidity-date ISO] [--server URL]   (R: RFC 5280 reason, e.g. keyCompromise, superseded, cessationOfOperation)';
+export const holdUsage = 'agent-ca hold SERIAL [--server URL]';
+export const releaseUsage = 'agent-ca release SERIAL [--server URL]';
 export const renewUsage = 'agent-ca renew SERIAL [--days N] --out FILE';
 
 function oneSerial(positionals: string[], usage: string): string {
@@ -23,10 +24,19 @@ function parseIsoDate(v: string | undefined, flag: string): Date | undefined {
 }
 
 export async function revokeCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(argv, { reason: { type: 'string' }, 'invalidity-date': { type: 'string' }, data: { type: 'string' } }, true);
+  const { values: v, positionals } = parse(argv, { reason: { type: 'string' }, 'invalidity-date': { type: 'string' }, data: { type: 'string' }, server: { type: 'string' } }, true);
   const serial = oneSerial(positionals, revokeUsage);
   const reason = parseRevokeReason(required(v.reason, '--reason'));
   const invalidityDate = parseIsoDate(v['invalidity-date'], '--invalidity-date');
+  const server = serverOf(v, io);
+  if (server) {
+    const r = await adminCall<{ serial: string; reason: string; revokedAt: string }>(server, io, 'POST', `api/v1/certificates/${encodeURIComponent(serial)}/revoke`, {
+      reason,
+      ...(invalidityDate ? { invalidityDate: invalidityDate.toISOString() } : {}),
+    });
+    io.out(`revoked ${r.serial}: ${r.reason} at ${r.revokedAt}`);
+    return 0;
+  }
   return withAuthority(io, v.data, async (a) => {
     const r = await a.revoke(serial, { reason, ...(invalidityDate ? { invalidityDate } : {}), actor: 'cli' });
     io.out(`revoked ${r.serial}: ${r.reason} at ${r.revokedAt.toISOString()}`);
@@ -35,8 +45,14 @@ export async function revokeCommand(argv: string[], io: Io): Promise<number> {
 }
 
 export async function holdCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(argv, { data: { type: 'string' } }, true);
+  const { values: v, positionals } = parse(argv, { data: { type: 'string' }, server: { type: 'string' } }, true);
   const serial = oneSerial(positionals, holdUsage);
+  const server = serverOf(v, io);
+  if (server) {
+    const r = await adminCall<{ serial: string; revokedAt: string }>(server, io, 'POST', `api/v1/certificates/${encodeURIComponent(serial)}/hold`, {});
+    io.out(`held ${r.serial} (certificateHold) at ${r.revokedAt}`);
+    return 0;
+  }
   return withAuthority(io, v.data, async (a) => {
     const r = await a.hold(serial, { actor: 'cli' });
     io.out(`held ${r.serial} (certificateHold) at ${r.revokedAt.toISOString()}`);
@@ -45,8 +61,14 @@ export async function holdCommand(argv: string[], io: Io): Promise<number> {
 }
 
 export async function releaseCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(argv, { data: { type: 'string' } }, true);
+  const { values: v, positionals } = parse(argv, { data: { type: 'string' }, server: { type: 'string' } }, true);
   const serial = oneSerial(positionals, releaseUsage);
+  const server = serverOf(v, io);
+  if (server) {
+    await adminCall(server, io, 'POST', `api/v1/certificates/${encodeURIComponent(serial)}/release`, {});
+    io.out(`released ${serial}: certificateHold lifted`);
+    return 0;
+  }
   return withAuthority(io, v.data, async (a) => {
     await a.release(serial, { actor: 'cli' });
     io.out(`released ${serial}: certificateHold lifted`);

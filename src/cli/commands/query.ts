@@ -1,6 +1,5 @@
 /** list / show: read-only views of what the CA issued. */
-import { describeCertificate } from '../../asn1/certificate-describe.js';
-import type { CertificateView } from '../../authority/authority.js';
+import { viewJson } from '../../authority/view-json.js';
 import type { CertificateState } from '../../revocation/status.js';
 import { parse, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
@@ -9,29 +8,6 @@ export const listUsage = 'agent-ca list [--agent-id ID] [--tenant T] [--status g
 export const showUsage = 'agent-ca show SERIAL';
 
 const STATES: CertificateState[] = ['good', 'revoked', 'held', 'expired'];
-
-export function viewJson(v: CertificateView, arc?: string) {
-  const r = v.record;
-  return {
-    serial: r.serial,
-    status: v.status.state,
-    ...(v.status.reason ? { reason: v.status.reason } : {}),
-    ...(v.status.revokedAt ? { revokedAt: v.status.revokedAt.toISOString() } : {}),
-    ...(v.status.invalidityDate ? { invalidityDate: v.status.invalidityDate.toISOString() } : {}),
-    ...(v.status.inheritedFrom ? { revokedVia: v.status.inheritedFrom } : {}),
-    agentId: r.agentId ?? null,
-    tenant: r.tenant ?? null,
-    profile: r.profile,
-    subject: r.subject,
-    issuer: r.issuerId,
-    notBefore: r.notBefore.toISOString(),
-    notAfter: r.notAfter.toISOString(),
-    issuedAt: r.issuedAt.toISOString(),
-    ...(r.renewalOf ? { renewalOf: r.renewalOf } : {}),
-    ...(r.keyUri ? { keyUri: r.keyUri } : {}),
-    certificate: describeCertificate(r.der, arc),
-  };
-}
 
 export async function listCommand(argv: string[], io: Io): Promise<number> {
   const { values: v } = parse(argv, { 'agent-id': { type: 'string' }, tenant: { type: 'string' }, status: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' } });

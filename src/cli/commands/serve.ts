@@ -1,0 +1,60 @@
+/** serve: the standalone CA + OCSP + CRL + verify server; `start` (npm start) is init-if-missing + serve. */
+import type { Authority } from '../../authority/authority.js';
+import { startServer } from '../../http/server.js';
+import { parse, positiveInt, type Io } from '../args.js';
+import { openAuthority } from '../open.js';
+import { describeCa } from './init.js';
+
+export const serveUsage = 'agent-ca serve [--port P] [--host H] [--data DIR]   (admin token: agent-ca token create, or AGENT_CA_ADMIN_TOKEN)';
+
+export const serveOptions = { port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' } } as const;
+
+function defaultPort(a: Authority): number {
+  const u = new URL(a.config.baseUrl);
+  return u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+}
+
+/** Runs until SIGINT/SIGTERM (or `until` resolves), then shuts down gracefully. */
+export async function serveAuthority(a: Authority, v: { port?: string | undefined; host?: string | undefined }, io: Io, until?: Promise<void>): Promise<number> {
+  const port = positiveInt(v.port, '--port') ?? defaultPort(a);
+  const host = v.host ?? '127.0.0.1';
+  const server = await startServer({ authority: a, host, port, ...(io.env.AGENT_CA_ADMIN_TOKEN ? { adminToken: io.env.AGENT_CA_ADMIN_TOKEN } : {}), logLevel: io.env.AGENT_CA_LOG_LEVEL ?? 'warn' });
+  const base = server.url;
+  const d = a.dataDir;
+  io.out(`agent-ca listening on ${base}`);
+  for (const l of describeCa(a)) io.out(l);
+  io.out('');
+  io.out(`  OCSP          POST/GET ${base}/ocsp`);
+  io.out(`  CRLs          ${base}/crl/intermediate.crl  ${base}/crl/intermediate-delta.crl  ${base}/crl/root.crl`);
+  io.out(`  verify        ${base}/api/v1/verify/<serial>`);
+  io.out(`  CA certs      ${base}/ca/root.pem  ${base}/ca/intermediate.pem`);
+  io.out(`  health        ${base}/healthz  ${base}/readyz  ${base}/metrics`);
+  if (base !== a.config.baseUrl) io.out(`  note: certificates name ${a.config.baseUrl} (set with init --base-url)`);
+  io.out('');
+  io.out('try (in another shell):');
+  io.out(`  npx agent-ca token create --name ops     # stop the server first, or set AGENT_CA_ADMIN_TOKEN`);
+  io.out(`  curl -s ${base}/api/v1/verify/${a.ca('intermediate').certificate.serial}`);
+  io.out(`  openssl ocsp -issuer ${d}/ca/root.pem -cert ${d}/ca/intermediate.pem -url ${base}/ocsp -CAfile ${d}/ca/root.pem`);
+  io.out(`  curl -s ${base}/crl/intermediate.crl | openssl crl -inform DER -noout -text`);
+  const stop =
+    until ??
+    new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  await stop;
+  io.out('shutting down');
+  await server.close();
+  return 0;
+}
+
+export async function serveCommand(argv: string[], io: Io): Promise<number> {
+  const { values: v } = parse(argv, serveOptions);
+  const a = await openAuthority(io, v.data);
+  try {
+    a.ca('root');
+    return await serveAuthority(a, v, io);
+  } finally {
+    await a.close();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * JSON body of POST /api/v1/certificates -> AgentIssueRequest. Field problems are collected
+ * and reported together (problem+json `details.fields`), so a client fixes them in one go.
+ */
+import type { AgentIssueRequest } from '../../authority/agent-request.js';
+import type { ModelHash } from '../../asn1/extensions/index.js';
+import { AgentCaError } from '../../errors.js';
+
+type Json = Record<string, unknown>;
+
+export function issueRequestFromJson(body: unknown, actor: string): AgentIssueRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AgentCaError('INPUT_INVALID', 'body must be a JSON object');
+  const b = body as Json;
+  const bad: Record<string, string> = {};
+  const str = (k: string): string | undefined => {
+    const v = b[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.length === 0) bad[k] = 'must be a non-empty string';
+    return typeof v === 'string' ? v : undefined;
+  };
+  const strList = (k: string): string[] | undefined => {
+    const v = b[k];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
+      bad[k] = 'must be an array of strings';
+      return undefined;
+    }
+    return v as string[];
+  };
+  const agentId = str('agentId');
+  if (agentId === undefined && !bad.agentId) bad.agentId = 'is required';
+  const csr = str('csr');
+  const publicKey = str('publicKey');
+  if ((csr === undefined) === (publicKey === undefined)) bad.csr = 'give exactly one of csr (PEM) or publicKey (PEM SPKI)';
+  let modelHash: ModelHash | undefined;
+  if (b.modelHash !== undefined) {
+    const m = b.modelHash as Json;
+    if (typeof m !== 'object' || m === null || !['sha256', 'sha384', 'sha512'].includes(m.algorithm as string) || typeof m.digest !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(m.digest)) {
+      bad.modelHash = 'must be { algorithm: sha256|sha384|sha512, digest: hex }';
+    } else modelHash = { algorithm: m.algorithm as ModelHash['algorithm'], digest: Buffer.from(m.digest, 'hex') };
+  }
+  const validityDays = b.validityDays;
+  if (validityDays !== undefined && (typeof validityDays !== 'number' || !Number.isInteger(validityDays) || validityDays < 1)) bad.validityDays = 'must be a positive integer';
+  if (b.policy !== undefined && (typeof b.policy !== 'object' || b.policy === null || Array.isArray(b.policy))) bad.policy = 'must be an object';
+  const known = new Set(['agentId', 'organization', 'csr', 'publicKey', 'dnsNames', 'uris', 'scope', 'policy', 'modelHash', 'tenant', 'environment', 'instanceId', 'validityDays', 'profile']);
+  for (const k of Object.keys(b)) if (!known.has(k)) bad[k] = 'unknown field';
+  const req: AgentIssueRequest = { agentId: agentId ?? '', actor };
+  const org = str('organization');
+  const dnsNames = strList('dnsNames');
+  const uris = strList('uris');
+  const scope = strList('scope');
+  const tenant = str('tenant');
+  const environment = str('environment');
+  const instanceId = str('instanceId');
+  const profile = str('profile');
+  if (Object.keys(bad).length) throw new AgentCaError('INPUT_INVALID', `invalid fields: ${Object.entries(bad).map(([k, v]) => `${k} ${v}`).join('; ')}`, { fields: bad });
+  return {
+    ...req,
+    ...(org ? { organization: org } : {}),
+    ...(csr ? { csr } : {}),
+    ...(publicKey ? { publicKey } : {}),
+    ...(dnsNames ? { dnsNames } : {}),
+    ...(uris ? { uris } : {}),
+    ...(scope ? { scope } : {}),
+    ...(b.policy ? { policy: b.policy as AgentIssueRequest['policy'] } : {}),
+    ...(modelHash ? { modelHash } : {}),
+    ...(tenant ? { tenant } : {}),
+    ...(environment ? { environment } : {}),
+    ...(instanceId ? { instanceId } : {}),
+    ...(typeof validityDays === 'number' ? { validityDays } : {}),
+    ...(profile ? { profile } : {}),
+  };
+}

@@ -1,0 +1,37 @@
+/** The standalone server: the plugin, listen(), background jobs, graceful shutdown on SIGINT/SIGTERM. */
+import type { FastifyInstance } from 'fastify';
+import type { Authority } from '../authority/authority.js';
+import { buildApp } from './app.js';
+
+export interface ServeOptions {
+  authority: Authority;
+  host?: string;
+  port?: number;
+  adminToken?: string;
+  logLevel?: string;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const app = await buildApp({
+    authority: opts.authority,
+    ...(opts.adminToken ? { adminToken: opts.adminToken } : {}),
+    logger: { level: opts.logLevel ?? 'info' },
+  });
+  const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+  let closed = false;
+  return {
+    app,
+    url: address,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+    },
+  };
+}
