@@ -14,7 +14,7 @@ import { AgentCaError, isAgentCaError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Signer } from '../signer/signer.js';
 import { Mutex } from '../store/mutex.js';
-import type { AuditCheckpoint, AuditEntry, AuditHead, CommitOptions, CommitResult, Store, WriteOp } from '../store/ports.js';
+import { batchChangesStatus, type AuditCheckpoint, type AuditEntry, type AuditHead, type CommitOptions, type CommitResult, type Store, type WriteOp } from '../store/ports.js';
 import { jsonNormalise } from './canonical-json.js';
 import { signCheckpoint } from './checkpoint.js';
 import { GENESIS_HASH, hashEntry } from './entry-hash.js';
@@ -48,12 +48,25 @@ export interface PreparedAppend {
   release(): void;
 }
 
+interface QueuedAppend {
+  ops: readonly WriteOp[];
+  inputs: readonly AuditInput[];
+  opts: CommitOptions | undefined;
+  resolve(v: { entries: AuditEntry[]; result: CommitResult }): void;
+  reject(e: unknown): void;
+}
+
+/** Most appends one group commit carries (bounds batch size and latency). */
+const MAX_GROUP = 256;
+
 export class AuditLog {
   readonly checkpointEvery: number;
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly signer: Signer | undefined;
   private readonly mutex = new Mutex();
+  private readonly queue: QueuedAppend[] = [];
+  private flushing = false;
   /** undefined = not known (load from the store); null = empty log. */
   private cachedHead: AuditHead | null | undefined;
 
@@ -73,22 +86,100 @@ export class AuditLog {
     return entries[0]!;
   }
 
-  /** Commits `ops` and the audit entries for `inputs` atomically; returns the entries written. */
-  async appendWith(
+  /**
+   * Commits `ops` and the audit entries for `inputs` atomically; returns the entries written.
+   * Concurrent calls are group-committed: everything queued while one store commit is in
+   * flight goes into the next single batch (one write, one fsync), each item's entries chained
+   * in queue order. If a group batch is refused (e.g. one item's serial collides), the items
+   * are committed one by one so only the offending one fails.
+   */
+  appendWith(
     ops: readonly WriteOp[],
     inputs: AuditInput | readonly AuditInput[],
     opts?: CommitOptions,
   ): Promise<{ entries: AuditEntry[]; result: CommitResult }> {
-    for (let attempt = 0; ; attempt++) {
-      const prepared = await this.entriesFor(inputs);
-      try {
-        const result = await prepared.commit(ops, opts);
-        return { entries: [...prepared.entries], result };
-      } catch (e) {
-        if (attempt === 0 && isAgentCaError(e) && e.is('AUDIT_CHAIN_BROKEN')) continue;
-        throw e;
+    const list = Array.isArray(inputs) ? (inputs as readonly AuditInput[]) : [inputs as AuditInput];
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ops, inputs: list, opts, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, MAX_GROUP);
+        const release = await this.mutex.acquire();
+        try {
+          await this.commitGroup(group);
+        } finally {
+          release();
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async commitGroup(group: QueuedAppend[], attempt = 0): Promise<void> {
+    let head = await this.loadHead();
+    const all: WriteOp[] = [];
+    const perItem: AuditEntry[][] = [];
+    try {
+      for (const item of group) {
+        const entries: AuditEntry[] = [];
+        all.push(...item.ops);
+        for (const input of item.inputs) {
+          const built = await this.buildEntry(input, head);
+          entries.push(built.entry);
+          all.push(...built.ops);
+          head = { seq: built.entry.seq, hash: built.entry.hash };
+        }
+        perItem.push(entries);
+      }
+    } catch (e) {
+      for (const item of group) item.reject(e);
+      return;
+    }
+    const sync = group.some((g) => g.opts?.sync ?? batchChangesStatus(g.ops));
+    try {
+      const result = await this.store.commit(all, { sync });
+      this.cachedHead = head;
+      // StatusChanges come back in op order: hand each item its own.
+      let at = 0;
+      group.forEach((item, i) => {
+        const n = item.ops.filter((o) => o.op === 'putRevocation' || o.op === 'deleteRevocation').length;
+        item.resolve({ entries: perItem[i]!, result: { changes: result.changes.slice(at, at + n) } });
+        at += n;
+      });
+    } catch (e) {
+      this.cachedHead = undefined; // re-read next time: someone else may have moved it
+      if (group.length > 1) {
+        for (const item of group) await this.commitGroup([item]);
+      } else if (attempt === 0 && isAgentCaError(e) && e.is('AUDIT_CHAIN_BROKEN')) {
+        await this.commitGroup(group, 1);
+      } else {
+        group[0]!.reject(e);
       }
     }
+  }
+
+  private async buildEntry(input: AuditInput, head: AuditHead | null): Promise<{ entry: AuditEntry; ops: WriteOp[] }> {
+    const entry = hashEntry({
+      seq: (head?.seq ?? 0) + 1,
+      time: this.clock.now(),
+      actor: input.actor,
+      action: input.action,
+      subject: input.subject,
+      details: normaliseDetails(input.details),
+      prevHash: head?.hash ?? GENESIS_HASH,
+    });
+    const ops: WriteOp[] = [{ op: 'appendAudit', entry }];
+    if (this.checkpointEvery > 0 && entry.seq % this.checkpointEvery === 0) {
+      ops.push({ op: 'putAuditCheckpoint', checkpoint: await signCheckpoint(this.signer!, { seq: entry.seq, hash: entry.hash }, entry.time) });
+    }
+    return { entry, ops };
   }
 
   /**
@@ -109,21 +200,10 @@ export class AuditLog {
       const entries: AuditEntry[] = [];
       const ops: WriteOp[] = [];
       for (const input of list) {
-        const entry = hashEntry({
-          seq: (head?.seq ?? 0) + 1,
-          time: this.clock.now(),
-          actor: input.actor,
-          action: input.action,
-          subject: input.subject,
-          details: normaliseDetails(input.details),
-          prevHash: head?.hash ?? GENESIS_HASH,
-        });
-        entries.push(entry);
-        ops.push({ op: 'appendAudit', entry });
-        head = { seq: entry.seq, hash: entry.hash };
-        if (this.checkpointEvery > 0 && entry.seq % this.checkpointEvery === 0) {
-          ops.push({ op: 'putAuditCheckpoint', checkpoint: await signCheckpoint(this.signer!, head, entry.time) });
-        }
+        const built = await this.buildEntry(input, head);
+        entries.push(built.entry);
+        ops.push(...built.ops);
+        head = { seq: built.entry.seq, hash: built.entry.hash };
       }
       const newHead = head;
       return {

@@ -13,7 +13,7 @@ import { extensionEntry, type TbsRequest } from '../profile/build-tbs.js';
 import { isDnsName, type CaConfig } from '../profile/config.js';
 import type { Profile } from '../profile/profile.js';
 import type { ExtensionEntry } from '../profile/tbs.js';
-import { publicKeyFromSpki } from '../signer/public-key.js';
+import { spkiKeyType } from '../signer/spki.js';
 import type { KeyUri } from '../types.js';
 
 export interface AgentIssueRequest {
@@ -49,7 +49,7 @@ export function requestedPublicKey(req: Pick<AgentIssueRequest, 'csr' | 'publicK
   if (req.csr !== undefined) return parseAndVerifyCsr(req.csr).publicKeyInfo;
   if (req.publicKey !== undefined) {
     const spki = pemOrDer(req.publicKey, ['PUBLIC KEY']);
-    publicKeyFromSpki(spki);
+    spkiKeyType(spki); // validates (and buildTbs lints the type against the profile)
     return spki;
   }
   throw new AgentCaError('INPUT_INVALID', 'a CSR or a public key is required');

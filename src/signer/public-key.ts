@@ -2,6 +2,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { AgentCaError } from '../errors.js';
 import type { KeyType } from '../types.js';
+import { spkiKeyType } from './spki.js';
 
 export function publicKeyFromSpki(spki: Uint8Array): KeyObject {
   try {
@@ -31,8 +32,9 @@ export function keyTypeOf(key: KeyObject): KeyType {
   throw new AgentCaError('INPUT_PUBLIC_KEY_INVALID', `key type ${t} is not certified`, { keyType: t });
 }
 
+/** Validated key type, without OpenSSL's decoder (see spki.ts). */
 export function keyTypeOfSpki(spki: Uint8Array): KeyType {
-  return keyTypeOf(publicKeyFromSpki(spki));
+  return spkiKeyType(spki);
 }
 
 /**

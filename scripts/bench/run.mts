@@ -1,0 +1,18 @@
+/**
+ * `npm run bench [-- --only issuance,revocation] [-- --seconds N]`: every benchmark prints its
+ * figure beside a baseline measured in the same run (raw crypto, bare fastify, openssl).
+ */
+import { parseArgs } from 'node:util';
+import { benchIssuance } from './issuance.js';
+
+const { values } = parseArgs({ options: { only: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: false });
+const only = values.only ? new Set(values.only.split(',')) : undefined;
+const seconds = values.seconds ? Number(values.seconds) : 3;
+
+const sections: [string, (s: number) => Promise<unknown>][] = [['issuance', benchIssuance]];
+
+process.stdout.write(`agent-ca bench — node ${process.version}, ${new Date().toISOString()}\n`);
+for (const [name, run] of sections) {
+  if (only && !only.has(name)) continue;
+  await run(seconds);
+}
