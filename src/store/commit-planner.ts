@@ -19,6 +19,7 @@ import {
   type CrlKind,
   type CrlRecord,
   type OcspResponseRecord,
+  type OcspCertIdHash,
   type RevocationRecord,
   type StatusChange,
   type StatusChangeKind,
@@ -31,7 +32,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 export interface PlannerReader {
   certificateExists(serial: Serial): Promise<boolean>;
   revocation(serial: Serial): Promise<RevocationRecord | undefined>;
-  ocspResponse(issuerId: IssuerId, serial: Serial): Promise<OcspResponseRecord | undefined>;
+  ocspResponse(issuerId: IssuerId, serial: Serial, hashAlgorithm: OcspCertIdHash): Promise<OcspResponseRecord | undefined>;
   auditHead(): Promise<AuditHead | null>;
   lastChangeSeq(): Promise<number>;
   /** Highest CRL number handed out or stored for the issuer; 0n when none. */
@@ -153,8 +154,9 @@ export async function planCommit(batch: readonly WriteOp[], reader: PlannerReade
         const r = op.record;
         checkSerial(r.serial);
         checkDates('OCSP response', r.thisUpdate, r.nextUpdate);
-        const key = `${r.issuerId}\u0000${r.serial}`;
-        const previous = ocsp.get(key) ?? (await reader.ocspResponse(r.issuerId, r.serial));
+        if (r.hashAlgorithm !== 'sha1' && r.hashAlgorithm !== 'sha256') throw new AgentCaError('INPUT_INVALID', `OCSP response hash must be sha1 or sha256, got ${String(r.hashAlgorithm)}`);
+        const key = `${r.issuerId}\u0000${r.serial}\u0000${r.hashAlgorithm}`;
+        const previous = ocsp.get(key) ?? (await reader.ocspResponse(r.issuerId, r.serial, r.hashAlgorithm));
         ocsp.set(key, r);
         mutations.push(previous ? { kind: 'putOcspResponse', record: r, previous } : { kind: 'putOcspResponse', record: r });
         break;

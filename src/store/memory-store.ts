@@ -52,7 +52,7 @@ const cloneOcsp = (r: OcspResponseRecord): OcspResponseRecord => ({
 const cloneCrl = (r: CrlRecord): CrlRecord => ({ ...r, der: Buffer.from(r.der), thisUpdate: new Date(r.thisUpdate), nextUpdate: new Date(r.nextUpdate) });
 const cloneEntry = (e: AuditEntry): AuditEntry => ({ ...e, time: new Date(e.time), details: structuredClone(e.details) });
 const cloneCheckpoint = (c: AuditCheckpoint): AuditCheckpoint => ({ ...c, time: new Date(c.time), signature: Buffer.from(c.signature) });
-const ocspKey = (issuerId: string, serial: string): string => `${issuerId}\u0000${serial}`;
+const ocspKey = (issuerId: string, serial: string, hash: string): string => `${issuerId}\u0000${serial}\u0000${hash}`;
 
 export class MemoryStore implements Store {
   readonly kind = 'memory';
@@ -86,7 +86,7 @@ export class MemoryStore implements Store {
   private readonly reader: PlannerReader = {
     certificateExists: async (serial) => this.certs.has(serial),
     revocation: async (serial) => this.revs.get(serial),
-    ocspResponse: async (issuerId, serial) => this.ocsp.get(ocspKey(issuerId, serial)),
+    ocspResponse: async (issuerId, serial, hash) => this.ocsp.get(ocspKey(issuerId, serial, hash)),
     auditHead: async () => this.head(),
     lastChangeSeq: async () => this.changes.at(-1)?.seq ?? 0,
     crlCounter: async (issuerId) => this.crlCounters.get(issuerId) ?? 0n,
@@ -124,7 +124,7 @@ export class MemoryStore implements Store {
           this.changes.push(cloneChange(m.change));
           break;
         case 'putOcspResponse':
-          this.ocsp.set(ocspKey(m.record.issuerId, m.record.serial), cloneOcsp(m.record));
+          this.ocsp.set(ocspKey(m.record.issuerId, m.record.serial, m.record.hashAlgorithm), cloneOcsp(m.record));
           break;
         case 'putCrl':
           this.crlRecords.set(`${m.record.issuerId}\u0000${m.record.number}`, cloneCrl(m.record));
@@ -207,9 +207,9 @@ export class MemoryStore implements Store {
   };
 
   readonly ocspResponses: OcspResponsePort = {
-    get: async (issuerId: IssuerId, serial: Serial) => {
+    get: async (issuerId: IssuerId, serial: Serial, hash = 'sha1') => {
       this.ensureOpen();
-      const r = this.ocsp.get(ocspKey(issuerId, serial));
+      const r = this.ocsp.get(ocspKey(issuerId, serial, hash));
       return r && cloneOcsp(r);
     },
     iterate: (issuerId) => {

@@ -103,9 +103,13 @@ export interface StatusChange {
   reason: RevocationReason;
 }
 
+/** CertID hash of a pre-signed response: RFC 6960 §4.1.1 CertIDs differ per hash, so do responses. */
+export type OcspCertIdHash = 'sha1' | 'sha256';
+
 export interface OcspResponseRecord {
   issuerId: IssuerId;
   serial: Serial;
+  hashAlgorithm: OcspCertIdHash;
   der: Buffer;
   thisUpdate: Date;
   nextUpdate: Date;
@@ -209,7 +213,7 @@ export interface RevocationPort {
 }
 
 export interface OcspResponsePort {
-  get(issuerId: IssuerId, serial: Serial): Promise<OcspResponseRecord | undefined>;
+  get(issuerId: IssuerId, serial: Serial, hashAlgorithm?: OcspCertIdHash): Promise<OcspResponseRecord | undefined>;
   iterate(issuerId: IssuerId): AsyncIterable<OcspResponseRecord>;
   /** Responses whose nextUpdate < before, earliest first (the refresher's work list). */
   listDueBefore(before: Date, opts?: { limit?: number }): Promise<OcspResponseRecord[]>;

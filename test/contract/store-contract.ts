@@ -105,8 +105,8 @@ function crl(number: bigint, kind: 'full' | 'delta', issuerId: IssuerId = INT, b
   return { issuerId, number, kind, ...(baseNumber !== undefined ? { baseNumber } : {}), der: Buffer.from(`crl-${number}`), thisUpdate: T0, nextUpdate: at(1) };
 }
 
-function ocsp(i: number, nextUpdateDays: number, issuerId: IssuerId = INT): OcspResponseRecord {
-  return { issuerId, serial: serial(i), der: Buffer.from(`ocsp-${i}-${nextUpdateDays}`), thisUpdate: T0, nextUpdate: at(nextUpdateDays) };
+function ocsp(i: number, nextUpdateDays: number, issuerId: IssuerId = INT, hashAlgorithm: 'sha1' | 'sha256' = 'sha1'): OcspResponseRecord {
+  return { issuerId, serial: serial(i), hashAlgorithm, der: Buffer.from(`ocsp-${i}-${nextUpdateDays}-${hashAlgorithm}`), thisUpdate: T0, nextUpdate: at(nextUpdateDays) };
 }
 
 export function runStoreContract(name: string, makeStore: () => Promise<StoreHarness>): void {
@@ -317,8 +317,17 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
         // refresh serial 2: its old due-date must no longer list it
         await store.commit([{ op: 'putOcspResponse', record: ocsp(2, 10) }]);
         expect(await due(6)).toEqual([serial(3), serial(1)]);
-        expect((await store.ocspResponses.get(INT, serial(2)))?.der.toString()).toBe('ocsp-2-10');
+        expect((await store.ocspResponses.get(INT, serial(2)))?.der.toString()).toBe('ocsp-2-10-sha1');
         expect((await collect(store.ocspResponses.iterate(INT))).map((r) => r.serial).sort()).toEqual([serial(1), serial(2)]);
+      });
+
+      it('keeps one response per CertID hash (RFC 6960 §4.1.1: the response echoes the request CertID)', async () => {
+        await store.commit([{ op: 'putOcspResponse', record: ocsp(1, 5) }, { op: 'putOcspResponse', record: ocsp(1, 5, INT, 'sha256') }]);
+        expect((await store.ocspResponses.get(INT, serial(1)))?.der.toString()).toBe('ocsp-1-5-sha1');
+        expect((await store.ocspResponses.get(INT, serial(1), 'sha256'))?.der.toString()).toBe('ocsp-1-5-sha256');
+        await store.commit([{ op: 'putOcspResponse', record: ocsp(1, 9, INT, 'sha256') }]);
+        expect((await store.ocspResponses.get(INT, serial(1)))?.der.toString()).toBe('ocsp-1-5-sha1');
+        expect((await store.ocspResponses.listDueBefore(at(6))).map((r) => r.hashAlgorithm)).toEqual(['sha1']);
       });
     });
 
@@ -477,7 +486,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
         expect(await store.audit.head()).toEqual({ seq: 3, hash: entries[2]!.hash });
         expect((await store.audit.latestCheckpoint())?.seq).toBe(3);
         expect(await store.meta.get('k')).toEqual({ a: 1 });
-        expect((await store.ocspResponses.get(INT, serial(1)))?.der.toString()).toBe('ocsp-1-1');
+        expect((await store.ocspResponses.get(INT, serial(1)))?.der.toString()).toBe('ocsp-1-1-sha1');
         const { changes } = await store.commit([revoke(serial(2)), ...auditChain(1, { seq: 3, hash: entries[2]!.hash }).map((entry): WriteOp => ({ op: 'appendAudit', entry }))]);
         expect(changes[0]!.seq).toBe(2);
         await expectCode(store.commit([putCert(cert(1))]), 'ISSUE_SERIAL_COLLISION');

@@ -10,6 +10,7 @@ import type {
   CertificateRecord,
   CrlRecord,
   OcspResponseRecord,
+  OcspCertIdHash,
   RevocationReason,
   RevocationRecord,
   StatusChange,
@@ -105,6 +106,7 @@ export function encodeOcsp(r: OcspResponseRecord): string {
   return JSON.stringify({
     issuerId: r.issuerId,
     serial: r.serial,
+    hashAlgorithm: r.hashAlgorithm,
     der: b64(r.der),
     thisUpdate: r.thisUpdate.getTime(),
     nextUpdate: r.nextUpdate.getTime(),
@@ -116,6 +118,7 @@ export function decodeOcsp(s: string): OcspResponseRecord {
   return {
     issuerId: str(j.issuerId) as IssuerId,
     serial: str(j.serial) as Serial,
+    hashAlgorithm: (j.hashAlgorithm === 'sha256' ? 'sha256' : 'sha1') as OcspCertIdHash,
     der: buf(j.der),
     thisUpdate: date(j.thisUpdate),
     nextUpdate: date(j.nextUpdate),

@@ -113,7 +113,7 @@ export class LevelStore implements Store {
   private readonly reader: PlannerReader = {
     certificateExists: async (serial) => (await this.getPrimed(K.cert(serial))) !== undefined,
     revocation: async (serial) => decodeOpt(await this.getPrimed(K.revocation(serial)), codec.decodeRevocation),
-    ocspResponse: async (issuerId, serial) => decodeOpt(await this.getPrimed(K.ocsp(issuerId, serial)), codec.decodeOcsp),
+    ocspResponse: async (issuerId, serial, hash) => decodeOpt(await this.getPrimed(K.ocsp(issuerId, serial, hash)), codec.decodeOcsp),
     auditHead: async () => this.cache.head,
     lastChangeSeq: async () => this.cache.changeSeq,
     crlCounter: async (issuerId) => BigInt((await this.d.get(K.crlCounter(issuerId))) ?? 0),
@@ -127,7 +127,7 @@ export class LevelStore implements Store {
         if (op.op === 'putCertificate') keys.push(K.cert(op.record.serial));
         else if (op.op === 'putRevocation') keys.push(K.revocation(op.record.serial));
         else if (op.op === 'deleteRevocation') keys.push(K.revocation(op.serial));
-        else if (op.op === 'putOcspResponse') keys.push(K.ocsp(op.record.issuerId, op.record.serial));
+        else if (op.op === 'putOcspResponse') keys.push(K.ocsp(op.record.issuerId, op.record.serial, op.record.hashAlgorithm));
       }
       if (keys.length < 2) return;
       const values = await this.d.getMany(keys);
@@ -189,9 +189,9 @@ export class LevelStore implements Store {
           break;
         case 'putOcspResponse': {
           const r = m.record;
-          if (m.previous) del(K.ocspDue(m.previous.nextUpdate, m.previous.issuerId, m.previous.serial));
-          put(K.ocsp(r.issuerId, r.serial), codec.encodeOcsp(r));
-          put(K.ocspDue(r.nextUpdate, r.issuerId, r.serial), '');
+          if (m.previous) del(K.ocspDue(m.previous.nextUpdate, m.previous.issuerId, m.previous.serial, m.previous.hashAlgorithm));
+          put(K.ocsp(r.issuerId, r.serial, r.hashAlgorithm), codec.encodeOcsp(r));
+          put(K.ocspDue(r.nextUpdate, r.issuerId, r.serial, r.hashAlgorithm), '');
           break;
         }
         case 'putCrl':
@@ -280,11 +280,11 @@ export class LevelStore implements Store {
   };
 
   readonly ocspResponses: OcspResponsePort = {
-    get: async (issuerId: IssuerId, serial: Serial) => decodeOpt(await this.d.get(K.ocsp(issuerId, serial)), codec.decodeOcsp),
+    get: async (issuerId: IssuerId, serial: Serial, hash = 'sha1') => decodeOpt(await this.d.get(K.ocsp(issuerId, serial, hash)), codec.decodeOcsp),
     iterate: (issuerId) => mapIter(this.values(under('o', esc(issuerId))), codec.decodeOcsp),
     listDueBefore: (before, opts = {}) => {
       const range = { gte: 'od!', lt: `od!${padTime(before.getTime())}`, ...(opts.limit !== undefined ? { limit: opts.limit } : {}) };
-      // od!<time>!<issuer>!<serial> -> o!<issuer>!<serial>
+      // od!<time>!<issuer>!<serial>!<hash> -> o!<issuer>!<serial>!<hash>
       return this.collect(
         this.resolve(range, (k) => `o!${k.split('!').slice(2).join('!')}`),
         codec.decodeOcsp,
