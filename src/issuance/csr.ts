@@ -39,7 +39,7 @@ export function parseAndVerifyCsr(input: Uint8Array | string): ParsedCsr {
     throw new AgentCaError('INPUT_CSR_INVALID', `not a PKCS#10 request: ${(e as Error).message}`);
   }
   const alg = algorithmByOid(algOid);
-  if (!alg) throw new AgentCaError('INPUT_CSR_SIGNATURE', `CSR signed with unsupported algorithm ${algOid} (SHA-1 and RSA-PSS are refused)`);
+  if (!alg) throw new AgentCaError('INPUT_CSR_SIGNATURE', `CSR signed with unsupported algorithm ${algOid} (supported: sha256/384/512WithRSAEncryption, ecdsa-with-SHA256/384, Ed25519)`);
   const key = publicKeyFromSpki(spki);
   let ok = false;
   try {

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AgentIssueRequest } from '../../authority/agent-request.js';
 import type { AgentPolicy, ModelHash } from '../../asn1/extensions/index.js';
 import { exportPrivateKeyPem, generateKeyPair } from '../../signer/soft-key.js';
@@ -9,7 +9,7 @@ import { toPem } from '../../asn1/pem.js';
 import { parseKeyType } from './init.js';
 
 export const issueUsage =
-  'agent-ca issue --agent-id ID --org ORG [--scope a,b] [--max-tx 50000:USD] [--markets EUR_USD,GBP_USD] [--revocation-timeout S] [--model-hash sha256:HEX] [--tenant T] [--env production] [--instance-id I] [--dns NAME] [--uri URI] [--days N] [--profile NAME] [--server URL] (--csr FILE | --public-key FILE | --generate-key OUT.key [--key-type T]) --out CERT.pem';
+  'agent-ca issue --agent-id ID [--org ORG] [--scope a,b] [--max-tx 50000:USD] [--markets EUR_USD,GBP_USD] [--revocation-timeout S] [--model-hash sha256:HEX] [--tenant T] [--env production] [--instance-id I] [--dns NAME] [--uri URI] [--days N] [--profile NAME] [--server URL] (--csr FILE | --public-key FILE | --generate-key OUT.key [--key-type T] | --kms-key new [--key-type T]) --out CERT.pem';
 
 export function parseMaxTx(v: string | undefined): AgentPolicy['maxTransactionSize'] {
   if (v === undefined) return undefined;
@@ -47,6 +47,7 @@ export const issueOptions = {
   out: { type: 'string' },
   data: { type: 'string' },
   server: { type: 'string' },
+  'kms-key': { type: 'string' },
 } as const;
 
 type IssueValues = ReturnType<typeof parse<typeof issueOptions>>['values'];
@@ -94,10 +95,18 @@ export async function issueCommand(argv: string[], io: Io): Promise<number> {
   const { values: v } = parse(argv, issueOptions);
   const out = required(v.out, '--out');
   const req = requestFromFlags(v);
-  const sources = [v.csr, v['public-key'], v['generate-key']].filter((x) => x !== undefined);
-  if (sources.length !== 1) throw new UsageError('give exactly one of --csr FILE, --public-key FILE, --generate-key OUT.key');
+  const sources = [v.csr, v['public-key'], v['generate-key'], v['kms-key']].filter((x) => x !== undefined);
+  if (sources.length !== 1) throw new UsageError('give exactly one of --csr FILE, --public-key FILE, --generate-key OUT.key, --kms-key new');
   let privateKeyPem: string | undefined;
-  if (v.csr) req.csr = readInput(v.csr, '--csr');
+  // A private key is only ever written to a new file (mode 0600 applies at creation only);
+  // checked before issuing, so a refused path leaves no certificate without its key.
+  if (v['generate-key'] !== undefined && existsSync(v['generate-key'])) throw new UsageError(`--generate-key: ${v['generate-key']} already exists; refusing to overwrite a key file`);
+  if (v['kms-key'] !== undefined) {
+    if (v['kms-key'] !== 'new') throw new UsageError('--kms-key takes `new` (the key is created in AWS KMS; its URI is recorded)');
+    req.createKeyIn = 'awskms';
+    const kt = parseKeyType(v['key-type']);
+    if (kt) req.keyType = kt;
+  } else if (v.csr) req.csr = readInput(v.csr, '--csr');
   else if (v['public-key']) req.publicKey = readInput(v['public-key'], '--public-key');
   else {
     const { privateKey, publicKey } = generateKeyPair(parseKeyType(v['key-type']) ?? 'p256');
@@ -114,7 +123,7 @@ export async function issueCommand(argv: string[], io: Io): Promise<number> {
       ...(req.modelHash ? { modelHash: { algorithm: req.modelHash.algorithm, digest: Buffer.from(req.modelHash.digest).toString('hex') } } : {}),
     };
     const r = await adminCall<{ serial: string; certificate: string; notBefore: string; notAfter: string }>(server, io, 'POST', 'api/v1/certificates', body);
-    if (privateKeyPem) writeFileSync(v['generate-key']!, privateKeyPem, { mode: 0o600 });
+    if (privateKeyPem) writeFileSync(v['generate-key']!, privateKeyPem, { mode: 0o600, flag: 'wx' });
     writeFileSync(out, r.certificate);
     io.out(`issued ${r.serial} for ${req.agentId}, valid ${r.notBefore} .. ${r.notAfter}`);
     return 0;
@@ -122,10 +131,10 @@ export async function issueCommand(argv: string[], io: Io): Promise<number> {
   return withAuthority(io, v.data, async (a) => {
     const issued = await a.issue(req);
     // The key is written only once the certificate exists, so a refused request leaves no orphan key.
-    if (privateKeyPem) writeFileSync(v['generate-key']!, privateKeyPem, { mode: 0o600 });
+    if (privateKeyPem) writeFileSync(v['generate-key']!, privateKeyPem, { mode: 0o600, flag: 'wx' });
     writeFileSync(out, issued.pem);
     io.out(`issued ${issued.serial} for ${req.agentId}, valid ${issued.notBefore.toISOString()} .. ${issued.notAfter.toISOString()}`);
-    io.out(`certificate: ${out}${privateKeyPem ? `, private key: ${v['generate-key']}` : ''}`);
+    io.out(`certificate: ${out}${privateKeyPem ? `, private key: ${v['generate-key']}` : ''}${req.createKeyIn ? ' (private key held in KMS; see `agent-ca show` for its URI)' : ''}`);
     for (const w of issued.warnings) io.err(`warning: ${w}`);
     return 0;
   });
