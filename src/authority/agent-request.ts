@@ -14,7 +14,7 @@ import { isDnsName, type CaConfig } from '../profile/config.js';
 import type { Profile } from '../profile/profile.js';
 import type { ExtensionEntry } from '../profile/tbs.js';
 import { spkiKeyType } from '../signer/spki.js';
-import type { KeyUri } from '../types.js';
+import type { KeyType, KeyUri } from '../types.js';
 
 export interface AgentIssueRequest {
   /** The agent's name: Subject CN, and the default DNS SAN label. */
@@ -39,6 +39,10 @@ export interface AgentIssueRequest {
   actor?: string;
   /** Where the agent's private key lives, when the CA made it (KMS); recorded, never the key. */
   keyUri?: KeyUri;
+  /** Create the agent's key in this backend (e.g. 'awskms') and certify it; the key URI is recorded. */
+  createKeyIn?: string;
+  /** Key type for createKeyIn (default p256). */
+  keyType?: KeyType;
 }
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -15,7 +15,7 @@ import { buildTbs } from '../profile/build-tbs.js';
 import { parseConfig, type CaConfig } from '../profile/config.js';
 import { loadProfiles, withMaxValidity, type Profile } from '../profile/profile.js';
 import { serialFromMagnitude } from '../profile/serial.js';
-import { keyManagerFor, schemeOf } from '../signer/registry.js';
+import { keyManagerFor, openSigner, schemeOf } from '../signer/registry.js';
 import type { SignerContext } from '../signer/signer.js';
 import type { CertificateRecord, Store } from '../store/ports.js';
 import type { KeyType, KeyUri, Serial } from '../types.js';
@@ -108,6 +108,23 @@ export class Authority {
       publishers: () => this.publishers,
       issuerSerialOf: (id) => (this.cas && (id === 'root' || id === 'intermediate') ? this.cas[id].certificate.serial : undefined),
     });
+    this.hooks.on('certificate.revoked', (e) => this.scheduleAgentKeyDeletion(e));
+  }
+
+  /**
+   * PRODUCT.md: when an agent is revoked, its KMS key is scheduled for deletion. Runs as a
+   * revocation hook (never blocks or undoes the revocation); the audit log records the outcome.
+   */
+  private async scheduleAgentKeyDeletion(e: { serial: Serial; keyUri?: string; agentId?: string }): Promise<void> {
+    if (!e.keyUri || e.keyUri.startsWith('softkey:')) return;
+    const days = this.config.agentKeyDeletionWindowDays;
+    try {
+      const at = await keyManagerFor(schemeOf(e.keyUri), this.signerContext).scheduleKeyDeletion(e.keyUri as KeyUri, days);
+      await this.audit.append({ actor: 'revocation-hook', action: 'key.deletion-scheduled', subject: e.serial, details: { agentId: e.agentId, keyUri: e.keyUri, pendingWindowDays: days, deletionDate: at.toISOString() } });
+    } catch (err) {
+      await this.audit.append({ actor: 'revocation-hook', action: 'key.deletion-failed', subject: e.serial, details: { agentId: e.agentId, keyUri: e.keyUri, error: String((err as Error).message ?? err) } });
+      throw err;
+    }
   }
 
   /** OCSP / CRL publishers that must follow every status change. */
@@ -216,9 +233,19 @@ export class Authority {
       throw new AgentCaError('INPUT_INVALID', `validity days must be a positive integer, got ${req.validityDays}`, { field: 'validityDays' });
     }
     const profile = this.profile(req.profile ?? 'agent');
-    const spki = requestedPublicKey(req);
+    let keyUri = req.keyUri;
+    let spki: Buffer;
+    if (req.createKeyIn) {
+      if (req.csr !== undefined || req.publicKey !== undefined) throw new AgentCaError('INPUT_INVALID', 'createKeyIn makes the key: give no CSR or public key');
+      // The private key is created inside the KMS/HSM and never leaves it; only its URI is kept.
+      keyUri = await keyManagerFor(req.createKeyIn, this.signerContext).createKey({ keyType: req.keyType ?? 'p256', label: `agent-${req.agentId}-${Date.now().toString(36)}` });
+      const signer = await openSigner(keyUri, this.signerContext);
+      spki = signer.publicKeyInfo;
+      await signer.close?.();
+      await this.audit.append({ actor: req.actor ?? 'library', action: 'key.created', subject: req.agentId, details: { agentId: req.agentId, keyUri } });
+    } else spki = requestedPublicKey(req);
     const tbs = buildTbs(agentTbsRequest(req, spki, profile, this.config), intermediate.issuing, this.clock);
-    return this.signAndStore(tbs, { actor: req.actor ?? 'library', agentId: req.agentId, ...(req.tenant !== undefined ? { tenant: req.tenant } : {}), ...(req.keyUri ? { keyUri: req.keyUri } : {}) });
+    return this.signAndStore(tbs, { actor: req.actor ?? 'library', agentId: req.agentId, ...(req.tenant !== undefined ? { tenant: req.tenant } : {}), ...(keyUri ? { keyUri } : {}) });
   }
 
   /** The one path from a TBS to a stored agent certificate: audit intent, lint+sign, store with the audit outcome, hooks. */
@@ -347,6 +374,39 @@ export class Authority {
       this.hooks.emit('certificate.expiring', { serial: r.serial, issuerId: r.issuerId, ...(r.agentId ? { agentId: r.agentId } : {}), ...(r.tenant ? { tenant: r.tenant } : {}), at: now, actor: 'scheduler', notAfter: r.notAfter });
     }
     return out;
+  }
+
+  /**
+   * Replace a CA's delegated OCSP responder (RFC 6960 §4.2.2.2) with a new key and certificate,
+   * e.g. before the old one expires. The old certificate stays in the store; responses signed
+   * with it stay valid until their nextUpdate. Returns the new responder's serial.
+   */
+  async rotateResponder(name: CaName, opts: { actor?: string } = {}): Promise<Serial> {
+    const state = this.requireState();
+    const ca = this.ca(name);
+    const old = state.responders[name];
+    const scheme = schemeOf(old.keyUri);
+    const label = `${scheme === 'softkey' ? '' : 'agent-ca-'}ocsp-${name}-${this.clock.now().getTime().toString(36)}`;
+    const keyType = ca.responder.signer.keyType;
+    const keyUri = await keyManagerFor(scheme, this.signerContext).createKey({ keyType, label });
+    const signer = await openSigner(keyUri, this.signerContext);
+    const subject = decodeName(ca.responder.certificate.subject).spec;
+    const tbs = buildTbs({ profile: this.profile('ocsp-responder'), subject, encodedSubject: { der: ca.responder.certificate.subject, text: decodeName(ca.responder.certificate.subject).text }, publicKeyInfo: signer.publicKeyInfo }, ca.issuing, this.clock);
+    const prepared = this.issuer.prepare(tbs, ca.signer);
+    const actor = opts.actor ?? 'library';
+    await this.audit.append({ actor, action: 'responder.rotate.requested', subject: name, details: { keyUri } });
+    const issued = await this.issuer.issue(prepared.token);
+    const next: CaState = { ...state, responders: { ...state.responders, [name]: { keyUri, certificate: issued.der.toString('base64') } } };
+    await this.audit.appendWith(
+      [
+        { op: 'putCertificate', record: this.caRecord(issued.der, name, 'ocsp-responder', false, this.clock.now()) },
+        { op: 'putMeta', key: CA_STATE_KEY, value: next },
+      ],
+      { actor, action: 'responder.rotate', subject: name, details: { serial: issued.serial, keyUri, previous: old.keyUri, outcome: 'committed' } },
+    );
+    await signer.close?.();
+    await this.load();
+    return issued.serial;
   }
 
   async close(): Promise<void> {

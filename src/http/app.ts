@@ -2,21 +2,29 @@
  * The embeddable fastify plugin: everything agent-ca serves over HTTP. A service mounts it
  * with `app.register(agentCaPlugin, { authority })`; `server.ts` is this plus listen().
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Authority } from '../authority/authority.js';
 import { AdminTokens } from './plugins/admin-auth.js';
 import { CaMetrics } from './plugins/metrics.js';
-import { errorHandler, notFound } from './problem.js';
+import { errorHandler, notFound, sendProblem } from './problem.js';
+import { errorResponse } from '../ocsp/response.js';
+import { AgentCaError } from '../errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { caCertificateRoutes } from './routes/ca-certificates.js';
 import { healthRoutes } from './routes/health.js';
 import { verifyRoutes } from './routes/verify.js';
+import { ocspRoutes } from './routes/ocsp.js';
+import type { OcspService } from '../ocsp/service.js';
 
 export interface AgentCaPluginOptions {
   authority: Authority;
   metrics?: CaMetrics;
   /** Also accepted as an admin token (AGENT_CA_ADMIN_TOKEN); stored tokens come from `agent-ca token create`. */
   adminToken?: string;
+  /** The OCSP responder service (src/ocsp/service.ts); started by the caller. */
+  ocsp: OcspService;
+  /** OCSP GET Cache-Control max-age bound (default 60 s, the revocation promise). */
+  ocspMaxAgeSeconds?: number;
 }
 
 /** Limits on what a client may send: JSON bodies stay small; OCSP has its own cap. */
@@ -35,6 +43,7 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   await app.register(caCertificateRoutes, { authority: opts.authority });
   await app.register(verifyRoutes, { authority: opts.authority });
   await app.register(adminRoutes, { authority: opts.authority, tokens, metrics });
+  await app.register(ocspRoutes, { ocsp: opts.ocsp, metrics, clock: opts.authority.clock, ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}) });
 }
 
 export interface BuildAppOptions extends AgentCaPluginOptions {
@@ -44,11 +53,18 @@ export interface BuildAppOptions extends AgentCaPluginOptions {
 /** A standalone fastify instance with the plugin mounted at the root. */
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    // Per-request logs are at info level and would cost more than an OCSP answer: the
+    // standalone server logs at warn by default (AGENT_CA_LOG_LEVEL=info to see them).
     logger: opts.logger ?? false,
-    // Per-request logs would cost more than an OCSP answer; errors are still logged.
-    disableRequestLogging: true,
     bodyLimit: JSON_BODY_LIMIT,
     return503OnClosing: true,
+    // A URL fastify cannot even decode (bad percent-encoding) never reaches a route: answer it
+    // in the route's own language (OCSP DER on /ocsp, problem+json elsewhere).
+    frameworkErrors: (error, request, reply) => {
+      const r = reply as unknown as FastifyReply;
+      if (request.url.startsWith('/ocsp')) return void r.code(200).type('application/ocsp-response').send(errorResponse('malformedRequest'));
+      return void sendProblem(r, new AgentCaError('INPUT_INVALID', error.message));
+    },
   });
   await agentCaPlugin(app, { ...opts, metrics: opts.metrics ?? new CaMetrics(true) });
   return app;

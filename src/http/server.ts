@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Authority } from '../authority/authority.js';
 import { buildApp } from './app.js';
+import { OcspService } from '../ocsp/service.js';
 
 export interface ServeOptions {
   authority: Authority;
@@ -18,8 +19,11 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const ocsp = new OcspService(opts.authority);
+  await ocsp.start();
   const app = await buildApp({
     authority: opts.authority,
+    ocsp,
     ...(opts.adminToken ? { adminToken: opts.adminToken } : {}),
     logger: { level: opts.logLevel ?? 'info' },
   });
@@ -32,6 +36,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (closed) return;
       closed = true;
       await app.close();
+      await ocsp.stop();
+      await opts.authority.hooks.settle();
     },
   };
 }

@@ -5,6 +5,7 @@
 import type { AgentIssueRequest } from '../../authority/agent-request.js';
 import type { ModelHash } from '../../asn1/extensions/index.js';
 import { AgentCaError } from '../../errors.js';
+import { KEY_TYPES, type KeyType } from '../../types.js';
 
 type Json = Record<string, unknown>;
 
@@ -31,7 +32,11 @@ export function issueRequestFromJson(body: unknown, actor: string): AgentIssueRe
   if (agentId === undefined && !bad.agentId) bad.agentId = 'is required';
   const csr = str('csr');
   const publicKey = str('publicKey');
-  if ((csr === undefined) === (publicKey === undefined)) bad.csr = 'give exactly one of csr (PEM) or publicKey (PEM SPKI)';
+  const createKeyIn = str('createKeyIn');
+  if (createKeyIn !== undefined && !['awskms', 'pkcs11'].includes(createKeyIn)) bad.createKeyIn = 'must be awskms or pkcs11';
+  const keyType = str('keyType');
+  if (keyType !== undefined && !KEY_TYPES.includes(keyType as KeyType)) bad.keyType = `must be one of ${KEY_TYPES.join(', ')}`;
+  if ([csr, publicKey, createKeyIn].filter((x) => x !== undefined).length !== 1) bad.csr = 'give exactly one of csr (PEM), publicKey (PEM SPKI) or createKeyIn';
   let modelHash: ModelHash | undefined;
   if (b.modelHash !== undefined) {
     const m = b.modelHash as Json;
@@ -42,7 +47,7 @@ export function issueRequestFromJson(body: unknown, actor: string): AgentIssueRe
   const validityDays = b.validityDays;
   if (validityDays !== undefined && (typeof validityDays !== 'number' || !Number.isInteger(validityDays) || validityDays < 1)) bad.validityDays = 'must be a positive integer';
   if (b.policy !== undefined && (typeof b.policy !== 'object' || b.policy === null || Array.isArray(b.policy))) bad.policy = 'must be an object';
-  const known = new Set(['agentId', 'organization', 'csr', 'publicKey', 'dnsNames', 'uris', 'scope', 'policy', 'modelHash', 'tenant', 'environment', 'instanceId', 'validityDays', 'profile']);
+  const known = new Set(['createKeyIn', 'keyType', 'agentId', 'organization', 'csr', 'publicKey', 'dnsNames', 'uris', 'scope', 'policy', 'modelHash', 'tenant', 'environment', 'instanceId', 'validityDays', 'profile']);
   for (const k of Object.keys(b)) if (!known.has(k)) bad[k] = 'unknown field';
   const req: AgentIssueRequest = { agentId: agentId ?? '', actor };
   const org = str('organization');
@@ -69,5 +74,7 @@ export function issueRequestFromJson(body: unknown, actor: string): AgentIssueRe
     ...(instanceId ? { instanceId } : {}),
     ...(typeof validityDays === 'number' ? { validityDays } : {}),
     ...(profile ? { profile } : {}),
+    ...(createKeyIn ? { createKeyIn } : {}),
+    ...(keyType ? { keyType: keyType as KeyType } : {}),
   };
 }

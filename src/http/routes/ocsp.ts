@@ -1,0 +1,82 @@
+/**
+ * OCSP over HTTP (RFC 6960 Appendix A, RFC 5019 §5): POST application/ocsp-request, and GET
+ * /ocsp/{url-encoded base64 DER}. Always 200 application/ocsp-response, errors included
+ * (malformedRequest, unauthorized, tryLater as DER); never HTML, never problem+json.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { OcspService } from '../../ocsp/service.js';
+import type { OcspResult } from '../../ocsp/responder.js';
+import { errorResponse } from '../../ocsp/response.js';
+import type { Clock } from '../../clock.js';
+import type { CaMetrics } from '../plugins/metrics.js';
+import { IpBudget } from '../plugins/ip-budget.js';
+
+export interface OcspRouteOptions {
+  ocsp: OcspService;
+  metrics: CaMetrics;
+  clock: Clock;
+  /** HTTP caching bound, so caches stay inside the revocation promise (60 s); capped by nextUpdate. */
+  maxAgeSeconds?: number;
+  /** Live (nonce) signatures per second per IP, with a burst. */
+  liveRatePerIp?: { perSecond: number; burst: number };
+}
+
+/** A request body larger than this is answered malformedRequest (RFC 6960 §2.3), not 413. */
+const OCSP_BODY_LIMIT = 16 * 1024;
+
+export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): Promise<void> {
+  const maxAge = opts.maxAgeSeconds ?? 60;
+  const budget = new IpBudget(opts.liveRatePerIp?.perSecond ?? 50, opts.liveRatePerIp?.burst ?? 100);
+
+  app.addContentTypeParser(['application/ocsp-request', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT * 4 }, (_req, body, done) => done(null, body));
+  // Whatever goes wrong on this route (oversize body, wrong content type), the answer is OCSP DER.
+  app.setErrorHandler((_error, _request, reply) => {
+    void reply.code(200).type('application/ocsp-response').send(errorResponse('malformedRequest'));
+  });
+
+  const answer = async (request: FastifyRequest, reply: FastifyReply, der: Buffer, viaGet: boolean): Promise<FastifyReply> => {
+    const ip = request.ip;
+    const mayLive = budget.has(ip);
+    const result: OcspResult = await (mayLive ? opts.ocsp.responder : opts.ocsp.precomputedOnly).respond(der);
+    if (result.source === 'live') budget.spend(ip);
+    opts.metrics.ocspResponses.inc({ source: result.source, status: result.status });
+    reply.code(200).type('application/ocsp-response');
+    if (viaGet && result.status === 'successful' && !result.nonce && result.nextUpdate && result.thisUpdate) {
+      // RFC 5019 §6.2: cache headers from the response's own validity.
+      const now = opts.clock.now().getTime();
+      const secondsLeft = Math.max(0, Math.floor((result.nextUpdate.getTime() - now) / 1000));
+      const etag = `"${createHash('sha256').update(result.der).digest('base64url').slice(0, 27)}"`;
+      reply.header('cache-control', `max-age=${Math.min(maxAge, secondsLeft)}, public, no-transform, must-revalidate`);
+      reply.header('etag', etag);
+      reply.header('last-modified', result.thisUpdate.toUTCString());
+      reply.header('expires', result.nextUpdate.toUTCString());
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    } else {
+      reply.header('cache-control', 'no-cache, no-store, must-revalidate');
+    }
+    return reply.send(result.der);
+  };
+
+  app.post('/ocsp', { bodyLimit: OCSP_BODY_LIMIT }, async (request, reply) => {
+    const body = request.body;
+    if (!Buffer.isBuffer(body)) return reply.code(200).type('application/ocsp-response').send(errorResponse('malformedRequest'));
+    return answer(request, reply, body, false);
+  });
+
+  // RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER OCSPRequest}
+  const get = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const raw = request.url.slice(request.url.indexOf('/ocsp/') + 6).split('?')[0] ?? '';
+    let der: Buffer;
+    try {
+      const b64 = decodeURIComponent(raw);
+      if (!/^[A-Za-z0-9+/=_-]+$/.test(b64) || b64.length > OCSP_BODY_LIMIT * 2) throw new Error('not base64');
+      der = Buffer.from(b64.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    } catch {
+      opts.metrics.ocspResponses.inc({ source: 'error', status: 'malformedRequest' });
+      return reply.code(200).type('application/ocsp-response').send(errorResponse('malformedRequest'));
+    }
+    return answer(request, reply, der, true);
+  };
+  app.get('/ocsp/*', get);
+}

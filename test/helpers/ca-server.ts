@@ -1,0 +1,72 @@
+/** A CA with its HTTP server on 127.0.0.1:<random port>, in a temp data dir (LevelDB + softkey). */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAuthority } from '../../src/authority/create-authority.js';
+import type { Authority } from '../../src/authority/authority.js';
+import type { Clock } from '../../src/clock.js';
+import { startServer, type RunningServer } from '../../src/http/server.js';
+import { toPem } from '../../src/asn1/pem.js';
+import type { KeyType } from '../../src/types.js';
+
+export const ADMIN_TOKEN = 'test-admin-token';
+
+export interface TestCa {
+  dir: string;
+  authority: Authority;
+  server: RunningServer;
+  url: string;
+  rootPem: string;
+  intermediatePem: string;
+  /** Issue an agent certificate; writes <agentId>.pem in dir, returns its path and serial. */
+  issueAgent(agentId: string, extra?: Record<string, unknown>): Promise<{ path: string; serial: string }>;
+  admin(method: 'GET' | 'POST', path: string, body?: unknown, token?: string): Promise<{ status: number; json: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export async function startTestCa(opts: { keyType?: KeyType; clock?: Clock; serve?: boolean } = {}): Promise<TestCa> {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-ca-server-'));
+  const authority = await createAuthority({ dataDir: join(dir, 'data'), env: {}, ...(opts.clock ? { clock: opts.clock } : {}) });
+  await authority.init({ keyType: opts.keyType ?? 'p256', config: { organization: 'Example Operator' } });
+  const server = await startServer({ authority, host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN, logLevel: 'error' });
+  const chain = authority.chain();
+  writeFileSync(join(dir, 'root.pem'), chain.root);
+  writeFileSync(join(dir, 'intermediate.pem'), chain.intermediate);
+  const url = server.url;
+  return {
+    dir,
+    authority,
+    server,
+    url,
+    rootPem: join(dir, 'root.pem'),
+    intermediatePem: join(dir, 'intermediate.pem'),
+    async issueAgent(agentId, extra = {}) {
+      const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' });
+      const issued = await authority.issue({ agentId, publicKey: key, ...extra });
+      const path = join(dir, `${agentId}.pem`);
+      writeFileSync(path, toPem(issued.der));
+      return { path, serial: issued.serial };
+    },
+    async admin(method, path, body, token = ADMIN_TOKEN) {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      let json: unknown = text;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        /* keep text */
+      }
+      return { status: res.status, json, headers: res.headers };
+    },
+    async close() {
+      await server.close();
+      await authority.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
