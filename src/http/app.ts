@@ -15,6 +15,8 @@ import { healthRoutes } from './routes/health.js';
 import { verifyRoutes } from './routes/verify.js';
 import { ocspRoutes } from './routes/ocsp.js';
 import type { OcspService } from '../ocsp/service.js';
+import type { WebhookService } from '../webhooks/service.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface AgentCaPluginOptions {
   authority: Authority;
@@ -25,6 +27,8 @@ export interface AgentCaPluginOptions {
   ocsp: OcspService;
   /** OCSP GET Cache-Control max-age bound (default 60 s, the revocation promise). */
   ocspMaxAgeSeconds?: number;
+  /** Revocation webhooks (src/webhooks/service.ts); started by the caller. */
+  webhooks?: WebhookService;
 }
 
 /** Limits on what a client may send: JSON bodies stay small; OCSP has its own cap. */
@@ -43,6 +47,7 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   await app.register(caCertificateRoutes, { authority: opts.authority });
   await app.register(verifyRoutes, { authority: opts.authority });
   await app.register(adminRoutes, { authority: opts.authority, tokens, metrics });
+  if (opts.webhooks) await app.register(webhookRoutes, { webhooks: opts.webhooks, tokens });
   await app.register(ocspRoutes, { ocsp: opts.ocsp, metrics, clock: opts.authority.clock, ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}) });
 }
 

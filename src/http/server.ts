@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Authority } from '../authority/authority.js';
 import { buildApp } from './app.js';
 import { OcspService } from '../ocsp/service.js';
+import { WebhookService } from '../webhooks/service.js';
 
 export interface ServeOptions {
   authority: Authority;
@@ -21,9 +22,12 @@ export interface RunningServer {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const ocsp = new OcspService(opts.authority);
   await ocsp.start();
+  const webhooks = new WebhookService({ authority: opts.authority });
+  await webhooks.start();
   const app = await buildApp({
     authority: opts.authority,
     ocsp,
+    webhooks,
     ...(opts.adminToken ? { adminToken: opts.adminToken } : {}),
     logger: { level: opts.logLevel ?? 'info' },
   });
@@ -37,6 +41,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       closed = true;
       await app.close();
       await ocsp.stop();
+      await webhooks.stop();
       await opts.authority.hooks.settle();
     },
   };

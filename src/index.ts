@@ -1,0 +1,50 @@
+/**
+ * agent-ca public API. Embed the CA in-process with createAuthority(); mount the HTTP edge in
+ * your own fastify app with agentCaPlugin; everything else here is for callers that need the
+ * pieces (signers, codecs, OCSP, CRL, audit) directly.
+ */
+export { createAuthority, defaultDataDir, type CreateAuthorityOptions } from './authority/create-authority.js';
+export { Authority, type AuthorityOptions, type InitOptions, type IssuedAgentCertificate, type CertificateView, type ListFilter } from './authority/authority.js';
+export type { AgentIssueRequest } from './authority/agent-request.js';
+export type { CaState, CaName, LoadedCa } from './authority/ca-state.js';
+export { AgentCaError, LintError, Asn1DecodeError, ErrorCodes, isAgentCaError, type ErrorCode, type ErrorCodeName, type LintFinding } from './errors.js';
+export { systemClock, FixedClock, type Clock } from './clock.js';
+export type { Serial, KeyUri, IssuerId, CrlNumber, KeyType, SignatureAlgorithm } from './types.js';
+export { parseConfig, DEFAULT_CONFIG, type CaConfig } from './profile/config.js';
+export { parseProfile, loadProfiles, type Profile } from './profile/profile.js';
+export { parseSerial } from './profile/serial.js';
+
+// hooks, status, revocation
+export { HookBus, type HookEvents, type HookName } from './revocation/hooks.js';
+export type { CertificateStatus, CertificateState } from './revocation/status.js';
+export type { StatusPublisher, RevokeOptions } from './revocation/revoker.js';
+export { parseRevokeReason, REVOKE_REASONS } from './revocation/reasons.js';
+
+// signers
+export { openSigner, registerSignerScheme, keyManagerFor } from './signer/registry.js';
+export type { Signer, KeyManager, SignerContext } from './signer/signer.js';
+export { signerFromPrivateKey } from './signer/soft-key.js';
+
+// the contract: our extensions
+export * from './asn1/extensions/index.js';
+export { AGENT_CA_ARC, AgentOids, agentExtensionOids } from './asn1/oids.js';
+export { scopePermits, validateActionPattern } from './asn1/scope-match.js';
+export { describeCertificate, type CertificateDescription } from './asn1/certificate-describe.js';
+export { parseCertificate } from './asn1/certificate-parse.js';
+export { toPem, parsePem } from './asn1/pem.js';
+
+// stores and audit
+export type { Store, WriteOp, CertificateRecord, RevocationRecord, RevocationReason, StatusChange, AuditEntry } from './store/ports.js';
+export { createMemoryStore, MemoryStore } from './store/memory-store.js';
+export { openLevelStore, LevelStore } from './store/level/level-store.js';
+export { AuditLog } from './audit/audit-log.js';
+
+// OCSP and HTTP
+export { OcspService, type OcspServiceOptions } from './ocsp/service.js';
+export { OcspResponder } from './ocsp/responder.js';
+export { agentCaPlugin, buildApp, type AgentCaPluginOptions } from './http/app.js';
+export { startServer, type ServeOptions, type RunningServer } from './http/server.js';
+
+// webhooks: receivers verify deliveries with verifyWebhookSignature
+export { WebhookService, type WebhookServiceOptions } from './webhooks/service.js';
+export { verifyWebhookSignature, signPayload, SIGNATURE_HEADER } from './webhooks/signature.js';
