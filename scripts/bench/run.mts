@@ -4,12 +4,16 @@
  */
 import { parseArgs } from 'node:util';
 import { benchIssuance } from './issuance.js';
+import { benchOcsp } from './ocsp.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: false });
 const only = values.only ? new Set(values.only.split(',')) : undefined;
 const seconds = values.seconds ? Number(values.seconds) : 3;
 
-const sections: [string, (s: number) => Promise<unknown>][] = [['issuance', benchIssuance]];
+const sections: [string, (s: number) => Promise<unknown>][] = [
+  ['issuance', benchIssuance],
+  ['ocsp', benchOcsp],
+];
 
 process.stdout.write(`agent-ca bench — node ${process.version}, ${new Date().toISOString()}\n`);
 for (const [name, run] of sections) {

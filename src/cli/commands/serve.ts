@@ -1,7 +1,7 @@
 /** serve: the standalone CA + OCSP + CRL + verify server; `start` (npm start) is init-if-missing + serve. */
 import type { Authority } from '../../authority/authority.js';
 import { startServer } from '../../http/server.js';
-import { parse, positiveInt, type Io } from '../args.js';
+import { parse, UsageError, type Io } from '../args.js';
 import { openAuthority } from '../open.js';
 import { describeCa } from './init.js';
 
@@ -16,7 +16,8 @@ function defaultPort(a: Authority): number {
 
 /** Runs until SIGINT/SIGTERM (or `until` resolves), then shuts down gracefully. */
 export async function serveAuthority(a: Authority, v: { port?: string | undefined; host?: string | undefined }, io: Io, until?: Promise<void>): Promise<number> {
-  const port = positiveInt(v.port, '--port') ?? defaultPort(a);
+  if (v.port !== undefined && !/^[0-9]{1,5}$/.test(v.port)) throw new UsageError(`--port must be 0..65535, got ${JSON.stringify(v.port)}`);
+  const port = v.port !== undefined ? Number(v.port) : defaultPort(a); // 0 = any free port
   const host = v.host ?? '127.0.0.1';
   const server = await startServer({ authority: a, host, port, ...(io.env.AGENT_CA_ADMIN_TOKEN ? { adminToken: io.env.AGENT_CA_ADMIN_TOKEN } : {}), logLevel: io.env.AGENT_CA_LOG_LEVEL ?? 'warn' });
   const base = server.url;
