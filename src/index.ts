@@ -45,6 +45,10 @@ export { OcspResponder } from './ocsp/responder.js';
 export { agentCaPlugin, buildApp, type AgentCaPluginOptions } from './http/app.js';
 export { startServer, type ServeOptions, type RunningServer } from './http/server.js';
 
+// CRLs
+export { CrlService, type CrlServiceOptions } from './crl/service.js';
+export { buildCrl, CrlPublisher, CrlScheduler } from './crl/index.js';
+
 // webhooks: receivers verify deliveries with verifyWebhookSignature
 export { WebhookService, type WebhookServiceOptions } from './webhooks/service.js';
 export { verifyWebhookSignature, signPayload, SIGNATURE_HEADER } from './webhooks/signature.js';

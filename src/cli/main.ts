@@ -15,6 +15,7 @@ import { listCommand, listUsage, showCommand, showUsage } from './commands/query
 import { auditCommand, auditUsage } from './commands/audit.js';
 import { serveCommand, serveUsage } from './commands/serve.js';
 import { tokenCommand, tokenUsage } from './commands/token.js';
+import { crlCommand, crlUsage } from './commands/crl.js';
 
 type Command = { run: (argv: string[], io: Io) => Promise<number>; usage: string };
 
@@ -29,6 +30,7 @@ export const COMMANDS: Record<string, Command> = {
   renew: { run: renewCommand, usage: renewUsage },
   list: { run: listCommand, usage: listUsage },
   show: { run: showCommand, usage: showUsage },
+  crl: { run: crlCommand, usage: crlUsage },
   audit: { run: auditCommand, usage: auditUsage },
   serve: { run: serveCommand, usage: serveUsage },
   token: { run: tokenCommand, usage: tokenUsage },

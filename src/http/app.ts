@@ -17,6 +17,8 @@ import { ocspRoutes } from './routes/ocsp.js';
 import type { OcspService } from '../ocsp/service.js';
 import type { WebhookService } from '../webhooks/service.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { crlRoutes } from './routes/crl.js';
+import type { CrlService } from '../crl/service.js';
 
 export interface AgentCaPluginOptions {
   authority: Authority;
@@ -29,6 +31,8 @@ export interface AgentCaPluginOptions {
   ocspMaxAgeSeconds?: number;
   /** Revocation webhooks (src/webhooks/service.ts); started by the caller. */
   webhooks?: WebhookService;
+  /** CRL publishing (src/crl/service.ts); started by the caller. */
+  crls?: CrlService;
 }
 
 /** Limits on what a client may send: JSON bodies stay small; OCSP has its own cap. */
@@ -48,6 +52,7 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   await app.register(verifyRoutes, { authority: opts.authority });
   await app.register(adminRoutes, { authority: opts.authority, tokens, metrics });
   if (opts.webhooks) await app.register(webhookRoutes, { webhooks: opts.webhooks, tokens });
+  if (opts.crls) await app.register(crlRoutes, { crls: opts.crls, clock: opts.authority.clock });
   await app.register(ocspRoutes, { ocsp: opts.ocsp, metrics, clock: opts.authority.clock, ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}) });
 }
 

@@ -4,6 +4,7 @@ import type { Authority } from '../authority/authority.js';
 import { buildApp } from './app.js';
 import { OcspService } from '../ocsp/service.js';
 import { WebhookService } from '../webhooks/service.js';
+import { CrlService } from '../crl/service.js';
 
 export interface ServeOptions {
   authority: Authority;
@@ -24,10 +25,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   await ocsp.start();
   const webhooks = new WebhookService({ authority: opts.authority });
   await webhooks.start();
+  const crls = new CrlService(opts.authority);
+  await crls.start();
   const app = await buildApp({
     authority: opts.authority,
     ocsp,
     webhooks,
+    crls,
     ...(opts.adminToken ? { adminToken: opts.adminToken } : {}),
     logger: { level: opts.logLevel ?? 'info' },
   });
@@ -42,6 +46,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await app.close();
       await ocsp.stop();
       await webhooks.stop();
+      await crls.stop();
       await opts.authority.hooks.settle();
     },
   };

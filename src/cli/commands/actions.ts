@@ -1,0 +1,133 @@
+/**
+ * `agent-ca sign-action` (authority side: finds the certificate, signs with the agent's recorded
+ * KMS key or --key) and `agent-ca verify-action` (counterparty side: needs no data directory,
+ * only the root certificate it trusts; status by OCSP to the AIA URL unless told otherwise).
+ * verify-action exits 0 on allow and 1 on deny with `deny: <reason>: <detail>` on stderr.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseAmountText } from '../../actions/claims.js';
+import { signAction } from '../../actions/sign.js';
+import type { ActionVerdict, StatusSource } from '../../actions/types.js';
+import { verifyAction } from '../../actions/verify.js';
+import { parse, positiveInt, required, UsageError, type Io } from '../args.js';
+import { withAuthority } from '../open.js';
+
+export const signActionUsage = 'agent-ca sign-action --serial S --payload FILE --action A [--amount 100:USD] [--market EUR_USD] [--key FILE] --out ENV.json';
+export const verifyActionUsage =
+  'agent-ca verify-action ENV.json --action A [--amount 100:USD] [--market EUR_USD] [--payload FILE] --ca ROOT.pem [--intermediate FILE] [--ocsp URL | --crl URL | --crl-dp | --offline-status good] [--max-age S] [--at TIME]';
+
+function readFile(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export async function signActionCommand(argv: string[], io: Io): Promise<number> {
+  const { values: v } = parse(argv, {
+    serial: { type: 'string' },
+    payload: { type: 'string' },
+    action: { type: 'string' },
+    amount: { type: 'string' },
+    market: { type: 'string' },
+    key: { type: 'string' },
+    out: { type: 'string' },
+    data: { type: 'string' },
+  });
+  const serial = required(v.serial, '--serial');
+  const payload = readFile(required(v.payload, '--payload'), '--payload');
+  const action = required(v.action, '--action');
+  const out = required(v.out, '--out');
+  const amount = v.amount !== undefined ? parseAmountText(v.amount) : undefined;
+  const key = v.key !== undefined ? readFile(v.key, '--key') : undefined;
+  return withAuthority(io, v.data, async (a) => {
+    const passphrase = io.env.AGENT_CA_PASSPHRASE;
+    const envelope = await signAction(
+      a,
+      { serial, payload, action, ...(amount ? { amount } : {}), ...(v.market !== undefined ? { market: v.market } : {}), ...(key ? { key } : {}) },
+      { signerContext: { dataDir: a.dataDir, env: io.env, ...(passphrase ? { passphrase } : {}) } },
+    );
+    const json = `${JSON.stringify(envelope, null, 2)}\n`;
+    if (out === '-') io.out(json.trimEnd());
+    else {
+      writeFileSync(out, json);
+      io.out(`signed ${action} as ${serial}: ${out}`);
+    }
+    return 0;
+  });
+}
+
+function statusFrom(v: { ocsp?: string; crl?: string; 'crl-dp'?: boolean; 'offline-status'?: string }, io: Io): StatusSource {
+  const chosen = [v.ocsp !== undefined, v.crl !== undefined, v['crl-dp'] === true, v['offline-status'] !== undefined].filter(Boolean).length;
+  if (chosen > 1) throw new UsageError('give at most one of --ocsp URL, --crl URL, --crl-dp, --offline-status good');
+  if (v['offline-status'] !== undefined) {
+    if (v['offline-status'] !== 'good') throw new UsageError('--offline-status only accepts "good"');
+    io.err('warning: revocation status NOT checked (--offline-status good)');
+    return () => ({ state: 'good' });
+  }
+  if (v.crl !== undefined) return { crl: { url: v.crl } };
+  if (v['crl-dp']) return 'crl';
+  if (v.ocsp !== undefined) return { ocsp: { url: v.ocsp } };
+  return 'ocsp';
+}
+
+function summary(verdict: ActionVerdict): Record<string, unknown> {
+  if (!verdict.allow) return verdict as unknown as Record<string, unknown>;
+  const { certificate: _omit, ...rest } = verdict;
+  return { ...rest, issuedAt: verdict.issuedAt.toISOString() };
+}
+
+export async function verifyActionCommand(argv: string[], io: Io): Promise<number> {
+  const { values: v, positionals } = parse(
+    argv,
+    {
+      action: { type: 'string' },
+      amount: { type: 'string' },
+      market: { type: 'string' },
+      payload: { type: 'string' },
+      ca: { type: 'string', multiple: true },
+      intermediate: { type: 'string', multiple: true },
+      ocsp: { type: 'string' },
+      crl: { type: 'string' },
+      'crl-dp': { type: 'boolean' },
+      'offline-status': { type: 'string' },
+      'max-age': { type: 'string' },
+      at: { type: 'string' },
+    },
+    true,
+  );
+  if (positionals.length !== 1) throw new UsageError(`usage: ${verifyActionUsage}`);
+  const envelope = readFile(positionals[0]!, 'ENV.json');
+  const action = required(v.action, '--action');
+  // A counterparty must say which root it trusts: the chain inside the envelope proves nothing on its own.
+  if (!v.ca?.length) throw new UsageError('--ca ROOT.pem is required (the root certificate you trust)');
+  const trustAnchors = v.ca.map((p) => readFile(p, '--ca'));
+  const intermediates = (v.intermediate ?? []).map((p) => readFile(p, '--intermediate'));
+  const payload = v.payload !== undefined ? readFile(v.payload, '--payload') : undefined;
+  const amount = v.amount !== undefined ? parseAmountText(v.amount) : undefined;
+  const maxAge = positiveInt(v['max-age'], '--max-age');
+  let now: Date | undefined;
+  if (v.at !== undefined) {
+    now = new Date(v.at);
+    if (Number.isNaN(now.getTime())) throw new UsageError(`--at must be an ISO 8601 time, got ${JSON.stringify(v.at)}`);
+  }
+  const verdict = await verifyAction(envelope, {
+    action,
+    ...(amount ? { amount } : {}),
+    ...(v.market !== undefined ? { market: v.market } : {}),
+    ...(payload ? { payload } : {}),
+    trustAnchors,
+    intermediates,
+    status: statusFrom(v, io),
+    ...(now ? { now } : {}),
+    ...(maxAge !== undefined ? { maxAgeSeconds: maxAge } : {}),
+  });
+  io.out(JSON.stringify(summary(verdict), null, 2));
+  if (!verdict.allow) {
+    io.err(`deny: ${verdict.reason}: ${verdict.detail}`);
+    return 1;
+  }
+  if (!payload) io.err('note: the payload was not checked against the signed payloadHash (--payload FILE)');
+  return 0;
+}

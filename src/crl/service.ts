@@ -1,0 +1,86 @@
+/**
+ * CRLs for an Authority: a full and a delta CRL per CA (the root's lists a revoked
+ * intermediate), one CRLNumber sequence per CA, published on a schedule (full every 6 h, delta
+ * every 5 min) and a delta within seconds of any status change (debounced). The latest bytes
+ * are kept in memory for serving.
+ */
+import type { Authority } from '../authority/authority.js';
+import { CA_NAMES } from '../authority/ca-state.js';
+import type { CertificateStatus } from '../revocation/status.js';
+import type { StatusPublisher } from '../revocation/revoker.js';
+import type { CertificateRecord, CrlKind, CrlRecord } from '../store/ports.js';
+import type { IssuerId } from '../types.js';
+import { CrlPublisher, crlIssuerFromCa } from './publisher.js';
+import { CrlScheduler } from './scheduler.js';
+
+export interface CrlServiceOptions {
+  fullEveryMs?: number;
+  deltaEveryMs?: number;
+  debounceMs?: number;
+  fullValidityMs?: number;
+  deltaValidityMs?: number;
+  keepExpired?: boolean;
+}
+
+export class CrlService implements StatusPublisher {
+  readonly publisher: CrlPublisher;
+  readonly scheduler: CrlScheduler;
+  private readonly latestByKey = new Map<string, CrlRecord>();
+
+  constructor(
+    private readonly authority: Authority,
+    opts: CrlServiceOptions = {},
+  ) {
+    const issuers = Object.fromEntries(CA_NAMES.map((n) => [n, crlIssuerFromCa(authority.ca(n))]));
+    this.publisher = new CrlPublisher({
+      store: authority.store,
+      clock: authority.clock,
+      issuers,
+      ...(opts.fullValidityMs !== undefined ? { fullValidityMs: opts.fullValidityMs } : {}),
+      ...(opts.deltaValidityMs !== undefined ? { deltaValidityMs: opts.deltaValidityMs } : {}),
+      ...(opts.keepExpired !== undefined ? { keepExpired: opts.keepExpired } : {}),
+    });
+    this.scheduler = new CrlScheduler({
+      publisher: this.publisher,
+      clock: authority.clock,
+      issuers: CA_NAMES.map((n) => n as IssuerId),
+      fullEveryMs: opts.fullEveryMs ?? 6 * 3_600_000,
+      deltaEveryMs: opts.deltaEveryMs ?? 5 * 60_000,
+      debounceMs: opts.debounceMs ?? 1_000,
+      maxDelayMs: 5_000,
+      onPublished: (r) => this.latestByKey.set(`${r.issuerId}|${r.kind}`, r),
+      onError: (e, ctx) => process.stderr.write(`agent-ca: publishing the ${ctx.kind} CRL of ${ctx.issuerId} failed: ${String((e as Error)?.message ?? e)}\n`),
+    });
+    authority.addStatusPublisher(this);
+  }
+
+  afterChange(cert: CertificateRecord, _status: CertificateStatus): void {
+    this.scheduler.revocationChanged(cert.issuerId);
+  }
+
+  /** Publishes what is missing (full, then a delta on it) and arms the timers. */
+  async start(): Promise<void> {
+    await this.scheduler.start();
+    for (const n of CA_NAMES) {
+      const id = n as IssuerId;
+      for (const kind of ['full', 'delta'] as const) {
+        const r = await this.publisher.latest(id, kind);
+        if (r) this.latestByKey.set(`${id}|${kind}`, r);
+      }
+      if (!this.latestByKey.has(`${id}|delta`)) await this.scheduler.run(id, 'delta');
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.scheduler.stop();
+  }
+
+  /** The newest CRL of a kind, from memory (published by this process) or the store. */
+  async latest(issuerId: string, kind: CrlKind): Promise<CrlRecord | undefined> {
+    const hit = this.latestByKey.get(`${issuerId}|${kind}`);
+    if (hit) return hit;
+    const r = await this.publisher.latest(issuerId as IssuerId, kind);
+    if (r) this.latestByKey.set(`${issuerId}|${kind}`, r);
+    return r;
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * GET /crl/{root,intermediate}{,-delta}.crl — the URLs the certificates' CRL Distribution
+ * Points and Freshest CRL name. DER `application/pkix-crl` (RFC 5280 §4.2.1.13); PEM for
+ * `.pem` or `Accept: application/x-pem-file`; caching from nextUpdate, ETag, 304.
+ */
+import type { FastifyInstance } from 'fastify';
+import { toPem } from '../../asn1/pem.js';
+import type { Clock } from '../../clock.js';
+import type { CrlService } from '../../crl/service.js';
+import { AgentCaError } from '../../errors.js';
+
+export async function crlRoutes(app: FastifyInstance, opts: { crls: CrlService; clock: Clock }): Promise<void> {
+  app.get<{ Params: { name: string } }>('/crl/:name', async (request, reply) => {
+    const m = request.params.name.match(/^(root|intermediate)(-delta)?\.(crl|pem)$/);
+    if (!m) throw new AgentCaError('HTTP_NOT_FOUND', `no CRL named ${request.params.name} (root.crl, root-delta.crl, intermediate.crl, intermediate-delta.crl)`);
+    const record = await opts.crls.latest(m[1]!, m[2] ? 'delta' : 'full');
+    if (!record) throw new AgentCaError('STORE_UNAVAILABLE', 'no CRL has been published yet; retry shortly');
+    const etag = `"${record.issuerId}-${record.kind}-${record.number.toString()}"`;
+    const secondsLeft = Math.max(0, Math.floor((record.nextUpdate.getTime() - opts.clock.now().getTime()) / 1000));
+    reply.header('etag', etag);
+    reply.header('last-modified', record.thisUpdate.toUTCString());
+    reply.header('expires', record.nextUpdate.toUTCString());
+    // A fresh delta follows every revocation within seconds: do not let caches hold one longer.
+    reply.header('cache-control', `public, max-age=${record.kind === 'delta' ? Math.min(60, secondsLeft) : Math.min(3600, secondsLeft)}, no-transform`);
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    const wantsPem = m[3] === 'pem' || /application\/x-pem-file/.test(request.headers.accept ?? '');
+    if (wantsPem) return reply.type('application/x-pem-file').send(toPem(record.der, 'X509 CRL'));
+    return reply.type('application/pkix-crl').send(record.der);
+  });
+}
