@@ -52,6 +52,7 @@ export const ErrorCodes = {
   HTTP_NOT_FOUND: 404,
   HTTP_PAYLOAD_TOO_LARGE: 413,
   HTTP_RATE_LIMITED: 429,
+  ACTION_DENIED: 403,
   INTERNAL: 500,
 } as const;
 

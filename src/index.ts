@@ -45,6 +45,10 @@ export { OcspResponder } from './ocsp/responder.js';
 export { agentCaPlugin, buildApp, type AgentCaPluginOptions } from './http/app.js';
 export { startServer, type ServeOptions, type RunningServer } from './http/server.js';
 
+// signed agent actions: agents sign, counterparties verify (signature, chain, status, scope, policy)
+export * from './actions/index.js';
+export { requireAgentAction } from './http/plugins/require-agent-action.js';
+
 // CRLs
 export { CrlService, type CrlServiceOptions } from './crl/service.js';
 export { buildCrl, CrlPublisher, CrlScheduler } from './crl/index.js';

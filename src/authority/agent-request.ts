@@ -52,14 +52,14 @@ export function requestedPublicKey(req: Pick<AgentIssueRequest, 'csr' | 'publicK
   if (req.csr !== undefined && req.publicKey !== undefined) throw new AgentCaError('INPUT_INVALID', 'give either a CSR or a public key, not both');
   if (req.csr !== undefined) return parseAndVerifyCsr(req.csr).publicKeyInfo;
   if (req.publicKey !== undefined) {
-    const spki = pemOrDer(req.publicKey, ['PUBLIC KEY']);
-    spkiKeyType(spki); // validates (and buildTbs lints the type against the profile)
-    return spki;
+    return pemOrDer(req.publicKey, ['PUBLIC KEY']);
   }
   throw new AgentCaError('INPUT_INVALID', 'a CSR or a public key is required');
 }
 
 export function agentTbsRequest(req: AgentIssueRequest, publicKeyInfo: Buffer, profile: Profile, config: CaConfig): TbsRequest {
+  // Validates the key (algorithm, size, EC point on the curve) before anything else is built.
+  const keyType = spkiKeyType(publicKeyInfo);
   if (typeof req.agentId !== 'string' || !AGENT_ID.test(req.agentId)) {
     throw new AgentCaError('INPUT_INVALID', `agent id must be 1..64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit: ${JSON.stringify(req.agentId)}`, { field: 'agentId' });
   }
@@ -102,6 +102,7 @@ export function agentTbsRequest(req: AgentIssueRequest, publicKeyInfo: Buffer, p
     subject,
     encodedSubject,
     publicKeyInfo,
+    keyType,
     subjectAltNames: sans,
     ...(req.validityDays !== undefined ? { validityDays: req.validityDays } : {}),
     agentId: req.agentId,

@@ -28,6 +28,8 @@ import { parseSerial } from '../profile/serial.js';
 import type { RevocationRecord, WriteOp } from '../store/ports.js';
 import { agentTbsRequest, requestedPublicKey, type AgentIssueRequest } from './agent-request.js';
 import { renewalTbsRequest } from './renewal.js';
+import { signAction, type SignActionRequest } from '../actions/sign.js';
+import type { ActionEnvelope } from '../actions/types.js';
 import { asIssuerId, CA_STATE_KEY, loadCas, type CaName, type CaState, type LoadedCa } from './ca-state.js';
 import { createHierarchy, type HierarchyKeys } from './hierarchy.js';
 
@@ -407,6 +409,14 @@ export class Authority {
     await signer.close?.();
     await this.load();
     return issued.serial;
+  }
+
+  /**
+   * Sign an action with the agent's own key (its recorded KMS/HSM key URI, or `key` for a soft
+   * key the caller holds): a detached JWS with x5c that counterparties check with verifyAction.
+   */
+  async signAction(req: SignActionRequest): Promise<ActionEnvelope> {
+    return signAction(this, req, { signerContext: this.signerContext });
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,7 @@ import { auditCommand, auditUsage } from './commands/audit.js';
 import { serveCommand, serveUsage } from './commands/serve.js';
 import { tokenCommand, tokenUsage } from './commands/token.js';
 import { crlCommand, crlUsage } from './commands/crl.js';
+import { signActionCommand, signActionUsage, verifyActionCommand, verifyActionUsage } from './commands/actions.js';
 
 type Command = { run: (argv: string[], io: Io) => Promise<number>; usage: string };
 
@@ -31,6 +32,8 @@ export const COMMANDS: Record<string, Command> = {
   list: { run: listCommand, usage: listUsage },
   show: { run: showCommand, usage: showUsage },
   crl: { run: crlCommand, usage: crlUsage },
+  'sign-action': { run: signActionCommand, usage: signActionUsage },
+  'verify-action': { run: verifyActionCommand, usage: verifyActionUsage },
   audit: { run: auditCommand, usage: auditUsage },
   serve: { run: serveCommand, usage: serveUsage },
   token: { run: tokenCommand, usage: tokenUsage },

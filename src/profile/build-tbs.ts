@@ -21,7 +21,7 @@ import {
 import { x509Time } from '../asn1/der.js';
 import type { Clock } from '../clock.js';
 import { keyIdentifier, keyTypeOfSpki } from '../signer/public-key.js';
-import type { SignatureAlgorithm } from '../types.js';
+import type { KeyType, SignatureAlgorithm } from '../types.js';
 import type { issuerUrls } from './config.js';
 import type { Profile } from './profile.js';
 import { randomSerial } from './serial.js';
@@ -52,6 +52,43 @@ export interface TbsRequest {
   readonly agentExtensions?: readonly ExtensionEntry[];
   /** Fixed serial (tests, vectors); otherwise 128 random bits. */
   readonly serial?: { magnitude: Buffer; der: Buffer };
+  /** Already known from validating the SPKI (saves parsing it again). */
+  readonly keyType?: KeyType;
+}
+
+interface FixedExtensions {
+  head: readonly ExtensionEntry[];
+  aki?: ExtensionEntry;
+  tail: readonly ExtensionEntry[];
+}
+
+const fixedCache = new WeakMap<Profile, Map<string, FixedExtensions>>();
+
+function fixedExtensions(profile: Profile, issuer: IssuingCa | undefined, facts: TbsFacts): FixedExtensions {
+  const key = issuer ? `${issuer.keyId.toString('hex')}|${issuer.urls.crl}` : 'self';
+  let perProfile = fixedCache.get(profile);
+  if (!perProfile) fixedCache.set(profile, (perProfile = new Map()));
+  const hit = perProfile.get(key);
+  if (hit) return hit;
+  const head: ExtensionEntry[] = [
+    extensionEntry('basicConstraints', Oids.basicConstraints, true, basicConstraintsValue(facts.ca, facts.pathLen)),
+    extensionEntry('keyUsage', Oids.keyUsage, true, keyUsageValue(facts.keyUsage)),
+  ];
+  if (facts.extKeyUsage.length > 0) head.push(extensionEntry('extKeyUsage', Oids.extKeyUsage, false, extKeyUsageValue(facts.extKeyUsage)));
+  const tail: ExtensionEntry[] = [];
+  if (facts.crlDistributionPoints.length > 0) tail.push(extensionEntry('crlDistributionPoints', Oids.crlDistributionPoints, false, distributionPointsValue(facts.crlDistributionPoints)));
+  if (facts.freshestCrl.length > 0) tail.push(extensionEntry('freshestCRL', Oids.freshestCrl, false, distributionPointsValue(facts.freshestCrl)));
+  if (facts.ocspUrls.length + facts.caIssuersUrls.length > 0) {
+    tail.push(extensionEntry('authorityInfoAccess', Oids.authorityInfoAccess, false, authorityInfoAccessValue({ ocsp: facts.ocspUrls, caIssuers: facts.caIssuersUrls })));
+  }
+  if (facts.ocspNoCheck) tail.push(extensionEntry('ocspNoCheck', Oids.ocspNoCheck, false, OCSP_NOCHECK_VALUE));
+  const out: FixedExtensions = {
+    head: Object.freeze(head),
+    ...(issuer ? { aki: extensionEntry('authorityKeyIdentifier', Oids.authorityKeyIdentifier, false, authorityKeyIdentifierValue(issuer.keyId)) } : {}),
+    tail: Object.freeze(tail),
+  };
+  if (perProfile.size < 64) perProfile.set(key, out);
+  return out;
 }
 
 export function extensionEntry(name: string, oid: string, critical: boolean, value: Buffer): ExtensionEntry {
@@ -90,21 +127,13 @@ export function buildTbs(req: TbsRequest, issuer: IssuingCa | undefined, clock: 
     ...(req.agentId !== undefined ? { agentId: req.agentId } : {}),
   };
 
-  const ext: ExtensionEntry[] = [
-    extensionEntry('basicConstraints', Oids.basicConstraints, true, basicConstraintsValue(ca, facts.pathLen)),
-    extensionEntry('keyUsage', Oids.keyUsage, true, keyUsageValue(facts.keyUsage)),
-  ];
-  if (facts.extKeyUsage.length > 0) ext.push(extensionEntry('extKeyUsage', Oids.extKeyUsage, false, extKeyUsageValue(facts.extKeyUsage)));
-  ext.push(extensionEntry('subjectKeyIdentifier', Oids.subjectKeyIdentifier, false, subjectKeyIdentifierValue(ski)));
-  const akid = issuer ? issuer.keyId : ski;
-  ext.push(extensionEntry('authorityKeyIdentifier', Oids.authorityKeyIdentifier, false, authorityKeyIdentifierValue(akid)));
+  // The profile- and issuer-determined extensions are the same for every certificate: encode
+  // them once per (profile, issuer) and reuse the frozen entries.
+  const fixed = fixedExtensions(profile, issuer, facts);
+  const ext: ExtensionEntry[] = [...fixed.head, extensionEntry('subjectKeyIdentifier', Oids.subjectKeyIdentifier, false, subjectKeyIdentifierValue(ski))];
+  ext.push(issuer ? fixed.aki! : extensionEntry('authorityKeyIdentifier', Oids.authorityKeyIdentifier, false, authorityKeyIdentifierValue(ski)));
   if (facts.subjectAltNames.length > 0) ext.push(extensionEntry('subjectAltName', Oids.subjectAltName, false, subjectAltNameValue(facts.subjectAltNames)));
-  if (facts.crlDistributionPoints.length > 0) ext.push(extensionEntry('crlDistributionPoints', Oids.crlDistributionPoints, false, distributionPointsValue(facts.crlDistributionPoints)));
-  if (facts.freshestCrl.length > 0) ext.push(extensionEntry('freshestCRL', Oids.freshestCrl, false, distributionPointsValue(facts.freshestCrl)));
-  if (facts.ocspUrls.length + facts.caIssuersUrls.length > 0) {
-    ext.push(extensionEntry('authorityInfoAccess', Oids.authorityInfoAccess, false, authorityInfoAccessValue({ ocsp: facts.ocspUrls, caIssuers: facts.caIssuersUrls })));
-  }
-  if (facts.ocspNoCheck) ext.push(extensionEntry('ocspNoCheck', Oids.ocspNoCheck, false, OCSP_NOCHECK_VALUE));
+  ext.push(...fixed.tail);
   for (const e of req.agentExtensions ?? []) ext.push(e);
 
   const serial = req.serial ?? randomSerial();
@@ -122,7 +151,7 @@ export function buildTbs(req: TbsRequest, issuer: IssuingCa | undefined, clock: 
     subject: req.encodedSubject,
     subjectSpec: req.subject,
     publicKeyInfo: req.publicKeyInfo,
-    keyType: keyTypeOfSpki(req.publicKeyInfo),
+    keyType: req.keyType ?? keyTypeOfSpki(req.publicKeyInfo),
     extensions: Object.freeze(ext),
     facts: Object.freeze(facts),
   });

@@ -22,6 +22,8 @@ export interface CaConfig {
   readonly oidArc: string;
   /** Extra profile JSON files (same format as ca-config/profiles). */
   readonly profilesDir?: string;
+  /** KMS pending window when a revoked agent's key is scheduled for deletion (AWS: 7..30 days). */
+  readonly agentKeyDeletionWindowDays: number;
 }
 
 export const DEFAULT_CONFIG: CaConfig = Object.freeze({
@@ -30,6 +32,7 @@ export const DEFAULT_CONFIG: CaConfig = Object.freeze({
   agentDomains: Object.freeze(['agents.example']),
   keyType: 'p256' as KeyType,
   oidArc: AGENT_CA_ARC,
+  agentKeyDeletionWindowDays: 30,
 });
 
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -61,6 +64,7 @@ export function parseConfig(raw: Partial<CaConfig> & Record<string, unknown> = {
     bad('maxAgentValidityDays', `must be 1..${AGENT_MAX_VALIDITY_DAYS}`);
   }
   if (!/^[0-2](\.(0|[1-9][0-9]*))+$/.test(c.oidArc)) bad('oidArc', 'must be a dotted OID');
+  if (!Number.isInteger(c.agentKeyDeletionWindowDays) || c.agentKeyDeletionWindowDays < 7 || c.agentKeyDeletionWindowDays > 30) bad('agentKeyDeletionWindowDays', 'must be 7..30 (the KMS pending window)');
   return Object.freeze({
     organization: c.organization,
     ...(c.country ? { country: c.country } : {}),
@@ -70,6 +74,7 @@ export function parseConfig(raw: Partial<CaConfig> & Record<string, unknown> = {
     ...(c.maxAgentValidityDays !== undefined ? { maxAgentValidityDays: c.maxAgentValidityDays } : {}),
     oidArc: c.oidArc,
     ...(c.profilesDir ? { profilesDir: c.profilesDir } : {}),
+    agentKeyDeletionWindowDays: c.agentKeyDeletionWindowDays,
   });
 }
 

@@ -1,0 +1,45 @@
+/**
+ * What the agent certificate allows, applied to a signed action: agentScope is an allow-list
+ * (default deny: no scope, or an undecodable one, grants nothing), agentPolicy bounds the money
+ * (amount <= maxTransactionSize, same currency: there is no exchange rate in a certificate)
+ * and the venue (market in allowedMarkets when the certificate lists markets).
+ */
+import type { AgentExtensions } from '../asn1/extensions/index.js';
+import { scopePermits } from '../asn1/scope-match.js';
+import { compareDecimal } from './decimal.js';
+import type { ActionAmount } from './types.js';
+
+/** The part of the decoded agent extensions these checks read. */
+export type AgentGrants = Pick<AgentExtensions, 'agentScope' | 'agentPolicy' | 'parseErrors'>;
+
+export type PolicyOutcome = { ok: true } | { ok: false; reason: 'scope' | 'policy'; detail: string };
+
+export function checkScope(agent: AgentGrants, action: string): PolicyOutcome {
+  const broken = agent.parseErrors.find((e) => e.name === 'agentScope');
+  if (broken) return { ok: false, reason: 'scope', detail: `the certificate's agentScope cannot be read (${broken.error}): nothing is granted` };
+  const scope = agent.agentScope;
+  if (!scope || scope.length === 0) return { ok: false, reason: 'scope', detail: `the certificate grants no scope: ${action} is not permitted` };
+  if (!scopePermits(scope, action)) return { ok: false, reason: 'scope', detail: `valid key, but the certificate scope [${scope.join(', ')}] does not include ${action}` };
+  return { ok: true };
+}
+
+export function checkPolicy(agent: AgentGrants, amount: ActionAmount | undefined, market: string | undefined): PolicyOutcome {
+  const broken = agent.parseErrors.find((e) => e.name === 'agentPolicy');
+  // A policy we cannot read may hold limits we would ignore: refuse rather than guess.
+  if (broken) return { ok: false, reason: 'policy', detail: `the certificate's agentPolicy cannot be read (${broken.error})` };
+  const policy = agent.agentPolicy;
+  const max = policy?.maxTransactionSize;
+  if (amount && max) {
+    if (amount.currency !== max.currency) {
+      return { ok: false, reason: 'policy', detail: `amount in ${amount.currency}, but the certificate limits transactions in ${max.currency}` };
+    }
+    if (compareDecimal(amount.value, max.amount) > 0) {
+      return { ok: false, reason: 'policy', detail: `amount ${amount.value} ${amount.currency} exceeds maxTransactionSize ${max.amount} ${max.currency}` };
+    }
+  }
+  const markets = policy?.allowedMarkets;
+  if (market !== undefined && markets && !markets.includes(market)) {
+    return { ok: false, reason: 'policy', detail: `market ${market} is not in allowedMarkets [${markets.join(', ')}]` };
+  }
+  return { ok: true };
+}
