@@ -39,3 +39,20 @@ export function line(...cols: string[]): void {
 export function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
+
+/** Runs `fn` with `concurrency` calls in flight for about `seconds`; returns completed calls/s. */
+export async function concurrentRate(fn: () => Promise<unknown>, concurrency: number, seconds = 2): Promise<Rate> {
+  for (let i = 0; i < 20; i++) await fn();
+  const start = process.hrtime.bigint();
+  const deadline = start + BigInt(Math.round(seconds * 1e9));
+  let ops = 0;
+  const worker = async () => {
+    while (process.hrtime.bigint() < deadline) {
+      await fn();
+      ops++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const s = Number(process.hrtime.bigint() - start) / 1e9;
+  return { ops, seconds: s, perSecond: ops / s };
+}
