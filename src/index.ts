@@ -49,6 +49,10 @@ export { startServer, type ServeOptions, type RunningServer } from './http/serve
 export * from './actions/index.js';
 export { requireAgentAction } from './http/plugins/require-agent-action.js';
 
+// behavioural risk engine
+export { RiskEngine, RiskEventsRejected, parseRiskConfig, authorityRiskActions, NotificationInbox, validateEvents, type AgentEvent, type RiskConfig, type RiskActions } from './risk/index.js';
+export { startRiskService, loadRiskConfig, type RiskService } from './risk/service.js';
+
 // CRLs
 export { CrlService, type CrlServiceOptions } from './crl/service.js';
 export { buildCrl, CrlPublisher, CrlScheduler } from './crl/index.js';

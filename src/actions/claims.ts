@@ -8,7 +8,7 @@ import { actionViolation } from '../asn1/scope-match.js';
 import { stringViolation } from '../asn1/decode.js';
 import { MARKET } from '../asn1/extensions/codec.js';
 import { AgentCaError } from '../errors.js';
-import { canonicalDecimal, currencyViolation, decimalViolation } from './decimal.js';
+import { canonicalDecimal, currencyViolation, decimalViolation } from '../asn1/decimal-amount.js';
 import { ACTION_JWS_TYPE, fromB64u, isJwsAlgorithm } from './jws.js';
 import type { ActionAmount, ActionClaims, JwsAlgorithm } from './types.js';
 

@@ -3,7 +3,7 @@ export { createActionEnvelope, signAction, type ActionRequest, type ActionSignin
 export { verifyAction, type VerifyActionOptions } from './verify.js';
 export { parseEnvelope, compactOf, signingInput, jwsAlgorithmFor, ACTION_JWS_TYPE } from './jws.js';
 export { payloadDigest, parseAmountText, readClaims, readProtectedHeader, type ProtectedHeader } from './claims.js';
-export { compareDecimal, canonicalDecimal } from './decimal.js';
+export { compareDecimal, canonicalDecimal } from '../asn1/decimal-amount.js';
 export { loadCertificates, validatePath } from './chain.js';
 export { ocspStatus } from './ocsp-status.js';
 export { crlStatus, parseCrl } from './crl-status.js';

@@ -6,7 +6,7 @@
  */
 import type { AgentExtensions } from '../asn1/extensions/index.js';
 import { scopePermits } from '../asn1/scope-match.js';
-import { compareDecimal } from './decimal.js';
+import { compareDecimal } from '../asn1/decimal-amount.js';
 import type { ActionAmount } from './types.js';
 
 /** The part of the decoded agent extensions these checks read. */

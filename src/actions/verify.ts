@@ -23,7 +23,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { AgentCaError } from '../errors.js';
 import { loadCertificates, loadPathCertificate, validatePath, type CertificateInput, type PathCertificate } from './chain.js';
 import { normaliseRequest, payloadDigest, readClaims, readProtectedHeader, type ProtectedHeader } from './claims.js';
-import { compareDecimal } from './decimal.js';
+import { compareDecimal } from '../asn1/decimal-amount.js';
 import { fromB64u, jwsVerify, parseEnvelope, signingInput } from './jws.js';
 import { checkPolicy, checkScope } from './policy.js';
 import type { ReplayGuard } from './replay-cache.js';

@@ -40,8 +40,10 @@ export async function* exportJsonLines(audit: AuditPort, opts: ExportOptions = {
     ...(opts.toSeq !== undefined ? { toSeq: opts.toSeq } : {}),
   };
   for await (const e of audit.iterate(range)) {
-    if (subjects && !subjects.has(e.subject)) continue;
-    if (opts.agentId !== undefined && e.subject !== opts.agentId && e.details.agentId !== opts.agentId) continue;
+    // Event batches about several certificates name them in details.serials / details.agentIds.
+    const many = (k: string): unknown[] => (Array.isArray(e.details[k]) ? (e.details[k] as unknown[]) : []);
+    if (subjects && !subjects.has(e.subject) && !many('serials').some((s) => subjects.has(s as string))) continue;
+    if (opts.agentId !== undefined && e.subject !== opts.agentId && e.details.agentId !== opts.agentId && !many('agentIds').includes(opts.agentId)) continue;
     if (opts.actor !== undefined && e.actor !== opts.actor) continue;
     yield entryToJsonLine(e);
   }

@@ -19,6 +19,8 @@ import type { WebhookService } from '../webhooks/service.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { crlRoutes } from './routes/crl.js';
 import type { CrlService } from '../crl/service.js';
+import type { RiskService } from '../risk/service.js';
+import { riskRoutes } from './routes/risk.js';
 
 export interface AgentCaPluginOptions {
   authority: Authority;
@@ -33,6 +35,8 @@ export interface AgentCaPluginOptions {
   webhooks?: WebhookService;
   /** CRL publishing (src/crl/service.ts); started by the caller. */
   crls?: CrlService;
+  /** The risk engine (src/risk/service.ts): POST /api/v1/events, GET /api/v1/notifications. */
+  risk?: RiskService;
 }
 
 /** Limits on what a client may send: JSON bodies stay small; OCSP has its own cap. */
@@ -53,6 +57,7 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   await app.register(adminRoutes, { authority: opts.authority, tokens, metrics });
   if (opts.webhooks) await app.register(webhookRoutes, { webhooks: opts.webhooks, tokens });
   if (opts.crls) await app.register(crlRoutes, { crls: opts.crls, clock: opts.authority.clock });
+  if (opts.risk) await app.register(riskRoutes, { risk: opts.risk, tokens });
   await app.register(ocspRoutes, { ocsp: opts.ocsp, metrics, clock: opts.authority.clock, ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}) });
 }
 

@@ -5,6 +5,7 @@ import { buildApp } from './app.js';
 import { OcspService } from '../ocsp/service.js';
 import { WebhookService } from '../webhooks/service.js';
 import { CrlService } from '../crl/service.js';
+import { startRiskService } from '../risk/service.js';
 
 export interface ServeOptions {
   authority: Authority;
@@ -12,6 +13,8 @@ export interface ServeOptions {
   port?: number;
   adminToken?: string;
   logLevel?: string;
+  /** Where AGENT_CA_RISK_CONFIG is read from (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface RunningServer {
@@ -27,11 +30,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   await webhooks.start();
   const crls = new CrlService(opts.authority);
   await crls.start();
+  const risk = await startRiskService(opts.authority, { webhooks, ...(opts.env ? { env: opts.env } : {}) });
   const app = await buildApp({
     authority: opts.authority,
     ocsp,
     webhooks,
     crls,
+    risk,
     ...(opts.adminToken ? { adminToken: opts.adminToken } : {}),
     logger: { level: opts.logLevel ?? 'info' },
   });
@@ -44,6 +49,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (closed) return;
       closed = true;
       await app.close();
+      await risk.stop();
       await ocsp.stop();
       await webhooks.stop();
       await crls.stop();

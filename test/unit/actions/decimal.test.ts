@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalDecimal, compareDecimal, decimalViolation } from '../../../src/actions/decimal.js';
+import { canonicalDecimal, compareDecimal, decimalViolation } from '../../../src/asn1/decimal-amount.js';
 
 describe('decimal amounts', () => {
   it('compares exactly where floats would not', () => {

@@ -1,0 +1,38 @@
+/**
+ * POST /api/v1/events — behavioural events, attributed to certificate serials (bearer token);
+ * a malformed batch gets 400 problem+json listing every bad field and nothing of it is stored.
+ * GET /api/v1/notifications — risk warnings, newest first.
+ */
+import type { FastifyInstance } from 'fastify';
+import { AgentCaError } from '../../errors.js';
+import type { RiskService } from '../../risk/service.js';
+import type { AdminTokens } from '../plugins/admin-auth.js';
+
+export async function riskRoutes(app: FastifyInstance, opts: { risk: RiskService; tokens: AdminTokens }): Promise<void> {
+  app.addHook('preHandler', opts.tokens.guard);
+  const maxBatch = opts.risk.config.limits.maxBatch;
+
+  app.post('/api/v1/events', { bodyLimit: Math.max(64 * 1024, maxBatch * 2048) }, async (request, reply) => {
+    const body = request.body as { events?: unknown } | undefined;
+    if (!body || typeof body !== 'object' || !Array.isArray(body.events)) {
+      throw new AgentCaError('INPUT_INVALID', 'body must be { "events": [ ... ] }', { fields: { events: 'must be an array' } });
+    }
+    const actor = `admin:${(request as typeof request & { adminName?: string }).adminName ?? 'unknown'}`;
+    const result = await opts.risk.engine.ingest(body.events, { actor });
+    return reply.code(202).send({ accepted: result.accepted, scores: result.scores });
+  });
+
+  app.get<{ Querystring: { serial?: string; tenant?: string; after?: string; limit?: string } }>('/api/v1/notifications', async (request) => {
+    const q = request.query;
+    const num = (v: string | undefined, f: string) => {
+      if (v === undefined) return undefined;
+      if (!/^[0-9]+$/.test(v)) throw new AgentCaError('INPUT_INVALID', `${f} must be a non-negative integer`);
+      return Number(v);
+    };
+    const after = num(q.after, 'after');
+    const limit = num(q.limit, 'limit');
+    return {
+      notifications: opts.risk.inbox.list({ ...(q.serial ? { serial: q.serial } : {}), ...(q.tenant ? { tenant: q.tenant } : {}), ...(after !== undefined ? { after } : {}), ...(limit !== undefined ? { limit } : {}) }),
+    };
+  });
+}

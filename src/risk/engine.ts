@@ -1,0 +1,292 @@
+/**
+ * The behavioural risk engine (issue 7): events in, per-certificate score out, actions on band
+ * crossings. One ingest call:
+ *   validate (all-or-nothing) -> attribute each event to a certificate (serial, or the agent's
+ *   newest good one) -> classify against the certificate's own extensions -> ONE audit entry
+ *   for the batch -> count into the windows -> score each certificate touched -> act.
+ * Nothing is counted unless the batch's audit entry committed, so the windows never hold an
+ * event the log lacks. Actions run after ingest returns, serialised per certificate
+ * (warn -> hold -> revoke keep their order), each at most once per crossing; `settle()` waits.
+ */
+import { AgentCaError } from '../errors.js';
+import { parseSerial } from '../profile/serial.js';
+import type { Serial } from '../types.js';
+import { RISK_ACTOR, type RiskActions } from './actions.js';
+import { batchEntry, eventTuple, INGEST_ACTION, readBatch, type EventTuple } from './audit-record.js';
+import { parseRiskConfig, tenantRiskConfig, type RiskConfig, type TenantRiskConfig } from './config.js';
+import { CertificateContexts, type CertificateContext, type RiskHost } from './context.js';
+import { RiskEventsRejected, validateEvents, type EventFieldError, type NormalisedEvent } from './events.js';
+import { amountLogOf, amountStats, classifyEvent, extractFeatures, rateBaseline, type AmountStats, type EventFlags } from './features.js';
+import { combineFeatures, type RiskAssessment, type RiskBand } from './score.js';
+import { BandTransitions } from './transitions.js';
+import { AgentWindow, bucketOf, windowBytes, WindowStore } from './window.js';
+
+export interface RiskEngineOptions {
+  /** An Authority, or anything with the same slice (context.ts RiskHost). */
+  host: RiskHost;
+  actions: RiskActions;
+  /** Parsed with parseRiskConfig (default: all defaults). */
+  config?: RiskConfig;
+  /** Cached certificate contexts (default 100,000). */
+  maxContexts?: number;
+  logError?: (what: string, error: unknown) => void;
+}
+
+export interface IngestOptions {
+  /** Who submitted the batch (audit actor); default 'library'. */
+  actor?: string;
+}
+
+export interface IngestResult {
+  accepted: number;
+  /** seq of the batch's audit entry */
+  auditSeq?: number;
+  scores: { serial: string; value: number; band: RiskBand }[];
+}
+
+export class RiskEngine {
+  readonly config: RiskConfig;
+  private readonly host: RiskHost;
+  private readonly windows: WindowStore;
+  private readonly contexts: CertificateContexts;
+  private readonly transitions: BandTransitions;
+  private readonly empty: AgentWindow;
+  private readonly logError: (what: string, error: unknown) => void;
+  private readonly detach: () => void;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(opts: RiskEngineOptions) {
+    this.host = opts.host;
+    this.config = opts.config ?? parseRiskConfig();
+    this.windows = new WindowStore(this.config.window);
+    this.empty = new AgentWindow(this.config.window);
+    this.contexts = new CertificateContexts(opts.host, opts.maxContexts);
+    this.logError = opts.logError ?? ((what, e) => process.stderr.write(`agent-ca: risk engine ${what} failed: ${String((e as Error)?.stack ?? e)}\n`));
+    this.transitions = new BandTransitions(opts.host, opts.actions, this.logError);
+    const offContexts = this.contexts.attach(this.host.hooks);
+    const offRevoked = this.host.hooks.on('certificate.revoked', (e) => this.transitions.revoked(e.serial));
+    const offReleased = this.host.hooks.on('certificate.released', (e) => this.transitions.released(e.serial, e.actor));
+    this.detach = () => {
+      offContexts();
+      offRevoked();
+      offReleased();
+    };
+  }
+
+  /**
+   * Ingests a batch. Throws RiskEventsRejected (INPUT_INVALID, 400) listing every bad field,
+   * including events that cannot be attributed to a certificate; then nothing is stored.
+   */
+  async ingest(raw: unknown, opts: IngestOptions = {}): Promise<IngestResult> {
+    const v = validateEvents(raw, this.config.limits, this.host.clock.now());
+    if ('errors' in v) throw new RiskEventsRejected(v.errors);
+    const events = v.events;
+    if (events.length === 0) return { accepted: 0, scores: [] };
+
+    const ctxs: CertificateContext[] = [];
+    const errors: EventFieldError[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const r = await this.attribute(events[i]!, i, errors);
+      if (r) ctxs[i] = r;
+    }
+    if (errors.length > 0) throw new RiskEventsRejected(errors);
+
+    // Classify against the history as it was before this batch (deterministic within a batch).
+    const stats = new Map<string, AmountStats>();
+    const flags: EventFlags[] = [];
+    const tuples: EventTuple[] = [];
+    const classifyAt = this.host.clock.now().getTime();
+    const serials: string[] = [];
+    const agentIds = new Set<string>();
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const ctx = ctxs[i]!;
+      let s = stats.get(ctx.serial);
+      if (!s) {
+        s = amountStats(this.windows.get(ctx.serial) ?? this.empty, classifyAt);
+        stats.set(ctx.serial, s);
+        serials.push(ctx.serial);
+        if (ctx.agentId !== undefined) agentIds.add(ctx.agentId);
+      }
+      const f = classifyEvent(e, ctx, s, this.tenantConfig(ctx).features, ctx.permits);
+      flags.push(f);
+      tuples.push(eventTuple(ctx.serial, e, f));
+    }
+
+    const entry = batchEntry({ tuples, serials, agentIds: [...agentIds] });
+    const { entries } = await this.host.audit.appendWith([], { actor: opts.actor ?? 'library', action: INGEST_ACTION, subject: entry.subject, details: entry.details });
+
+    // Counted only now that the log holds the batch. Times within the allowed skew count as now.
+    const nowMs = this.host.clock.now().getTime();
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const f = flags[i]!;
+      this.windows.getOrCreate(ctxs[i]!.serial).add(Math.min(e.timeMs, nowMs), {
+        type: e.type,
+        outcome: e.outcome,
+        scopeViolation: f.scopeViolation,
+        policyBreach: f.amountOverLimit || f.marketNotAllowed,
+        authFailure: f.authFailure,
+        anomalous: f.anomalous,
+        ...(f.amountLog !== undefined ? { amountLog: f.amountLog } : {}),
+      });
+    }
+
+    const scores: IngestResult['scores'] = [];
+    const seen = new Set<string>();
+    for (const ctx of ctxs) {
+      if (seen.has(ctx.serial)) continue;
+      seen.add(ctx.serial);
+      const a = this.assess(ctx, nowMs);
+      scores.push({ serial: ctx.serial, value: a.value, band: a.band });
+      this.transitions.evaluate(ctx, a, this.tenantConfig(ctx), nowMs);
+    }
+    return { accepted: events.length, ...(entries[0] ? { auditSeq: entries[0].seq } : {}), scores };
+  }
+
+  private async attribute(e: NormalisedEvent, index: number, errors: EventFieldError[]): Promise<CertificateContext | undefined> {
+    let ctx: CertificateContext | string;
+    if (e.serial !== undefined) {
+      ctx = this.contexts.peek(e.serial) ?? (await this.contexts.bySerial(e.serial));
+      if (typeof ctx === 'string') return void errors.push({ index, field: 'serial', message: ctx });
+      if (e.agentId !== undefined && ctx.agentId !== e.agentId) {
+        return void errors.push({ index, field: 'agentId', message: `serial ${ctx.serial} belongs to ${ctx.agentId === undefined ? 'no agent id' : `agent ${ctx.agentId}`}` });
+      }
+    } else {
+      ctx = await this.contexts.byAgent(e.agentId!);
+      if (typeof ctx === 'string') return void errors.push({ index, field: 'agentId', message: ctx });
+    }
+    if (e.tenant !== undefined && e.tenant !== ctx.tenant) {
+      return void errors.push({ index, field: 'tenant', message: `certificate ${ctx.serial} belongs to ${ctx.tenant === undefined ? 'no tenant' : `tenant ${ctx.tenant}`}` });
+    }
+    return ctx;
+  }
+
+  private tenantConfig(ctx: Pick<CertificateContext, 'tenant'>): TenantRiskConfig {
+    return tenantRiskConfig(this.config, ctx.tenant);
+  }
+
+  private assess(ctx: CertificateContext, nowMs: number): RiskAssessment {
+    const cfg = this.tenantConfig(ctx);
+    const w = this.windows.get(ctx.serial);
+    let features;
+    if (w) {
+      // The baseline only moves when the bucket rolls over: memoise it per window.
+      const nowBucket = bucketOf(nowMs, w.bucketMs);
+      const q = cfg.features.rate.quantile;
+      let memo = w.baselineMemo;
+      if (!memo || memo.nowBucket !== nowBucket || memo.quantile !== q) {
+        const b = rateBaseline(w, nowBucket, q);
+        w.baselineMemo = memo = { nowBucket, quantile: q, value: b.value, history: b.history };
+      }
+      features = extractFeatures(w, nowMs, cfg.features, { value: memo.value, history: memo.history });
+    } else {
+      features = extractFeatures(this.empty, nowMs, cfg.features);
+    }
+    const score = combineFeatures(features, cfg);
+    return {
+      serial: ctx.serial,
+      ...(ctx.agentId !== undefined ? { agentId: ctx.agentId } : {}),
+      ...(ctx.tenant !== undefined ? { tenant: ctx.tenant } : {}),
+      at: new Date(nowMs).toISOString(),
+      ...score,
+    };
+  }
+
+  /** The score of a certificate at `at` (default now), with its reasons. No side effects. */
+  async score(serialInput: string, at?: Date): Promise<RiskAssessment> {
+    const serial = parseSerial(serialInput);
+    const ctx = await this.contexts.bySerial(serial);
+    if (typeof ctx === 'string') throw new AgentCaError('CERT_NOT_FOUND', ctx, { serial });
+    return this.assess(ctx, (at ?? this.host.clock.now()).getTime());
+  }
+
+  /** Waits for every queued action (tests, graceful shutdown). */
+  settle(): Promise<void> {
+    return this.transitions.settle();
+  }
+
+  /**
+   * Re-scores the certificates in or above the warning band, or under an engine hold, at the
+   * clock's now: scores fall as bad behaviour ages, so a hold is released even if the agent
+   * sends nothing. Also drops windows (and action state) with nothing left in them. Returns
+   * how many were scored.
+   */
+  async reassess(): Promise<number> {
+    const nowMs = this.host.clock.now().getTime();
+    let n = 0;
+    for (const serial of this.transitions.watched()) {
+      const ctx = await this.contexts.bySerial(serial as Serial);
+      if (typeof ctx === 'string') continue;
+      this.transitions.evaluate(ctx, this.assess(ctx, nowMs), this.tenantConfig(ctx), nowMs);
+      n++;
+    }
+    this.windows.sweep(nowMs);
+    this.transitions.forget((serial) => this.windows.get(serial) !== undefined);
+    return n;
+  }
+
+  /** Calls reassess() every `intervalMs` (unref'd timer) until close(). */
+  startReassessing(intervalMs = 60_000): void {
+    this.stopReassessing();
+    this.timer = setInterval(() => void this.reassess().catch((e: unknown) => this.logError('reassess', e)), intervalMs);
+    this.timer.unref();
+  }
+
+  stopReassessing(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * Rebuilds the windows from the audit log's `events.ingested` entries of the last window span
+   * (after a restart), with the flags recorded at ingest time, then re-derives the action
+   * state without re-notifying: in or above warning counts as already alerted, a hold whose
+   * revocation record names the engine as actor is the engine's. Call before the first ingest.
+   */
+  async restore(): Promise<{ entries: number; events: number }> {
+    const now = this.host.clock.now();
+    const from = new Date(now.getTime() - this.config.limits.maxAgeMs);
+    let entries = 0;
+    let events = 0;
+    const contexts = new Map<string, CertificateContext | string>();
+    for await (const entry of this.host.store.audit.iterate({ fromTime: from, toTime: now })) {
+      if (entry.action !== INGEST_ACTION) continue;
+      entries++;
+      for (const ev of readBatch(entry.details)) {
+        let ctx = contexts.get(ev.serial);
+        if (ctx === undefined) contexts.set(ev.serial, (ctx = await this.contexts.bySerial(ev.serial as Serial)));
+        if (typeof ctx === 'string') continue;
+        const amountLog = amountLogOf(ev, ctx);
+        this.windows.getOrCreate(ev.serial).add(Math.min(ev.timeMs, entry.time.getTime()), { ...ev.increment, ...(amountLog !== undefined ? { amountLog } : {}) });
+        events++;
+      }
+    }
+    const nowMs = now.getTime();
+    for (const [serial, ctx] of contexts) {
+      if (typeof ctx === 'string') continue;
+      const a = this.assess(ctx, nowMs);
+      const cfg = this.tenantConfig(ctx);
+      const rev = await this.host.store.revocations.get(serial as Serial);
+      this.transitions.restore(serial, {
+        alerted: a.value >= cfg.thresholds.warning,
+        revoked: rev !== undefined && rev.reason !== 'certificateHold',
+        engineHold: rev?.reason === 'certificateHold' && rev.actor === RISK_ACTOR,
+      });
+      // e.g. an engine hold whose score has faded meanwhile is released now
+      this.transitions.evaluate(ctx, a, cfg, nowMs);
+    }
+    return { entries, events };
+  }
+
+  /** Memory the windows hold. */
+  stats(): { certificates: number; windowBytes: number; bytesPerCertificate: number; contexts: number } {
+    return { certificates: this.windows.size, windowBytes: this.windows.bytes, bytesPerCertificate: windowBytes(this.config.window), contexts: this.contexts.size };
+  }
+
+  /** Stops the timer and unsubscribes from the hooks (pending actions keep running; see settle()). */
+  close(): void {
+    this.stopReassessing();
+    this.detach();
+  }
+}
