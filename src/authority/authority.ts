@@ -111,6 +111,23 @@ export class Authority {
       issuerSerialOf: (id) => (this.cas && (id === 'root' || id === 'intermediate') ? this.cas[id].certificate.serial : undefined),
     });
     this.hooks.on('certificate.revoked', (e) => this.scheduleAgentKeyDeletion(e));
+    // Runs synchronously after every committed status change, before revoke()/hold() return.
+    this.publishers.push({
+      afterChange: (cert, status) => {
+        if (cert.isCa) this.caStates.set(cert.serial, status.state);
+      },
+    });
+  }
+
+  /** Status of the CA certificates (root, intermediate) as last loaded or changed in this process. */
+  private readonly caStates = new Map<string, string>();
+
+  /** A revoked or held CA signs nothing new (RFC 5280 §6.1.3: anything it signs would not validate). */
+  private assertCanIssue(name: CaName): void {
+    const state = this.caStates.get(this.ca(name).certificate.serial);
+    if (state === 'revoked' || state === 'held') {
+      throw new AgentCaError('REVOKE_INVALID_STATE', `the ${name} CA is ${state}: it issues nothing until it is released or replaced`, { ca: name, state });
+    }
   }
 
   /**
@@ -140,6 +157,11 @@ export class Authority {
     if (!this.state) return;
     this.state = { ...this.state, config: parseConfig(this.state.config as CaConfig & Record<string, unknown>) };
     this.cas = await loadCas(this.state, this.signerContext);
+    for (const n of ['root', 'intermediate'] as const) {
+      const rec = await this.store.certificates.get(this.cas[n].certificate.serial);
+      const own = rec && (await this.store.revocations.get(rec.serial));
+      this.caStates.set(this.cas[n].certificate.serial, own ? (own.reason === 'certificateHold' ? 'held' : 'revoked') : 'good');
+    }
     this.profiles = this.loadProfilesFor(this.state.config);
     // Checkpoints are signed by the issuing CA's key, so rewriting the whole chain needs that key too.
     this.audit = new AuditLog({ store: this.store, clock: this.clock, signer: this.cas.intermediate.signer });
@@ -253,6 +275,7 @@ export class Authority {
   /** The one path from a TBS to a stored agent certificate: audit intent, lint+sign, store with the audit outcome, hooks. */
   private async signAndStore(tbs: TbsCertificate, meta: { actor: string; agentId?: string; tenant?: string; keyUri?: KeyUri; renewalOf?: Serial }): Promise<IssuedAgentCertificate> {
     const intermediate = this.ca('intermediate');
+    this.assertCanIssue('intermediate');
     const serial = serialFromMagnitude(tbs.serial);
     // Uniqueness is enforced atomically by the store commit below (ISSUE_SERIAL_COLLISION,
     // nothing written); with 128 random bits a pre-read would only cost a round trip.

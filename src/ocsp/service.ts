@@ -123,7 +123,7 @@ export class OcspService implements StatusPublisher {
     if (cert.isCa) {
       const name = CA_NAMES.find((n) => this.authority.ca(n).certificate.serial === cert.serial);
       if (name) {
-        if (status.state === 'revoked') this.caRevoked.add(name);
+        if (status.state === 'revoked' || status.state === 'held') this.caRevoked.add(name);
         else this.caRevoked.delete(name);
         this.responder.clearCache();
         this.precomputedOnly.clearCache();
@@ -135,7 +135,7 @@ export class OcspService implements StatusPublisher {
   async start(): Promise<void> {
     for (const n of CA_NAMES) {
       const s = await this.authority.statusOf((await this.authority.store.certificates.get(this.authority.ca(n).certificate.serial))!);
-      if (s.state === 'revoked') this.caRevoked.add(n);
+      if (s.state === 'revoked' || s.state === 'held') this.caRevoked.add(n);
     }
     await this.backfill();
     await this.refreshDue();

@@ -24,6 +24,8 @@ export function statusOf(cert: CertificateRecord, own: RevocationRecord | undefi
     return { state: 'revoked', revokedAt: issuerRevocation.revokedAt, reason: issuerRevocation.reason, inheritedFrom: issuerRevocation.serial };
   }
   if (own) return { state: 'held', revokedAt: own.revokedAt, reason: 'certificateHold' };
+  // A CA on hold suspends everything under it, as a relying party checking the CA's CRL sees.
+  if (issuerRevocation) return { state: 'held', revokedAt: issuerRevocation.revokedAt, reason: 'certificateHold', inheritedFrom: issuerRevocation.serial };
   if (cert.notAfter.getTime() < now.getTime()) return { state: 'expired' };
   return { state: 'good' };
 }

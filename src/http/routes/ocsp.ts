@@ -22,6 +22,22 @@ export interface OcspRouteOptions {
   liveRatePerIp?: { perSecond: number; burst: number };
 }
 
+/** ETag and date headers per response: the same pre-signed bytes are served many times. */
+const headerMemo = new WeakMap<Buffer, { etag: string; lastModified: string; expires: string }>();
+
+function headersFor(result: OcspResult): { etag: string; lastModified: string; expires: string } {
+  let h = headerMemo.get(result.der);
+  if (!h) {
+    h = {
+      etag: `"${createHash('sha256').update(result.der).digest('base64url').slice(0, 27)}"`,
+      lastModified: result.thisUpdate!.toUTCString(),
+      expires: result.nextUpdate!.toUTCString(),
+    };
+    headerMemo.set(result.der, h);
+  }
+  return h;
+}
+
 /** A request body larger than this is answered malformedRequest (RFC 6960 §2.3), not 413. */
 const OCSP_BODY_LIMIT = 16 * 1024;
 
@@ -46,12 +62,12 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
       // RFC 5019 §6.2: cache headers from the response's own validity.
       const now = opts.clock.now().getTime();
       const secondsLeft = Math.max(0, Math.floor((result.nextUpdate.getTime() - now) / 1000));
-      const etag = `"${createHash('sha256').update(result.der).digest('base64url').slice(0, 27)}"`;
+      const h = headersFor(result);
       reply.header('cache-control', `max-age=${Math.min(maxAge, secondsLeft)}, public, no-transform, must-revalidate`);
-      reply.header('etag', etag);
-      reply.header('last-modified', result.thisUpdate.toUTCString());
-      reply.header('expires', result.nextUpdate.toUTCString());
-      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+      reply.header('etag', h.etag);
+      reply.header('last-modified', h.lastModified);
+      reply.header('expires', h.expires);
+      if (request.headers['if-none-match'] === h.etag) return reply.code(304).send();
     } else {
       reply.header('cache-control', 'no-cache, no-store, must-revalidate');
     }
