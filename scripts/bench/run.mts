@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { benchIssuance } from './issuance.js';
 import { benchOcsp } from './ocsp.js';
+import { benchKms } from './kms.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: false });
 const only = values.only ? new Set(values.only.split(',')) : undefined;
@@ -13,6 +14,7 @@ const seconds = values.seconds ? Number(values.seconds) : 3;
 const sections: [string, (s: number) => Promise<unknown>][] = [
   ['issuance', benchIssuance],
   ['ocsp', benchOcsp],
+  ['kms', benchKms],
 ];
 
 process.stdout.write(`agent-ca bench — node ${process.version}, ${new Date().toISOString()}\n`);

@@ -123,10 +123,13 @@ export class AuditLog {
   }
 
   private async commitGroup(group: QueuedAppend[], attempt = 0): Promise<void> {
-    let head = await this.loadHead();
+    let head: AuditHead | null = null;
     const all: WriteOp[] = [];
     const perItem: AuditEntry[][] = [];
     try {
+      // Inside the try: a store that fails (or was closed) rejects the queued appends instead
+      // of leaving their promises pending forever.
+      head = await this.loadHead();
       for (const item of group) {
         const entries: AuditEntry[] = [];
         all.push(...item.ops);

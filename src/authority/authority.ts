@@ -262,7 +262,7 @@ export class Authority {
     if (req.createKeyIn) {
       if (req.csr !== undefined || req.publicKey !== undefined) throw new AgentCaError('INPUT_INVALID', 'createKeyIn makes the key: give no CSR or public key');
       // The private key is created inside the KMS/HSM and never leaves it; only its URI is kept.
-      keyUri = await keyManagerFor(req.createKeyIn, this.signerContext).createKey({ keyType: req.keyType ?? 'p256', label: `agent-${req.agentId}-${Date.now().toString(36)}` });
+      keyUri = await keyManagerFor(req.createKeyIn, this.signerContext).createKey({ keyType: req.keyType ?? 'p256', label: `agent-${req.agentId}-${this.clock.now().getTime().toString(36)}` });
       const signer = await openSigner(keyUri, this.signerContext);
       spki = signer.publicKeyInfo;
       await signer.close?.();
@@ -443,6 +443,9 @@ export class Authority {
   }
 
   async close(): Promise<void> {
+    // Hooks run after their action committed and may still be writing (e.g. the audit record of
+    // a KMS key deletion): let them finish before the store goes away.
+    await this.hooks.settle();
     for (const ca of Object.values(this.cas ?? {})) {
       await ca.signer.close?.();
       await ca.responder.signer.close?.();

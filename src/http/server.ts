@@ -5,7 +5,7 @@ import { buildApp } from './app.js';
 import { OcspService } from '../ocsp/service.js';
 import { WebhookService } from '../webhooks/service.js';
 import { CrlService } from '../crl/service.js';
-import { startRiskService } from '../risk/service.js';
+import { startRiskService, type RiskService } from '../risk/service.js';
 
 export interface ServeOptions {
   authority: Authority;
@@ -20,6 +20,10 @@ export interface ServeOptions {
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
+  ocsp: OcspService;
+  crls: CrlService;
+  webhooks: WebhookService;
+  risk: RiskService;
   close(): Promise<void>;
 }
 
@@ -45,6 +49,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   return {
     app,
     url: address,
+    ocsp,
+    crls,
+    webhooks,
+    risk,
     async close() {
       if (closed) return;
       closed = true;

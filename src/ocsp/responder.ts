@@ -62,6 +62,7 @@ export class OcspResponder {
   private readonly maxRequestBytes: number;
   private readonly maxCertIds: number;
   private readonly cache: ResponseCache<OcspResult> | undefined;
+  private readonly inflight = new Map<string, Promise<OcspResult>>();
 
   constructor(private readonly opts: OcspResponderOptions) {
     this.maxRequestBytes = opts.maxRequestBytes ?? 8192;
@@ -103,7 +104,23 @@ export class OcspResponder {
     if (key !== undefined) {
       const hit = this.cache!.get(key, nowMs);
       if (hit) return { ...hit, cached: true };
+      // Single flight: identical requests arriving together (every relying party asking about
+      // the same popular certificate) share one lookup instead of stampeding the store.
+      const pending = this.inflight.get(key);
+      if (pending) return { ...(await pending), cached: true };
+      const work = this.answer(der, key, now);
+      this.inflight.set(key, work);
+      try {
+        return await work;
+      } finally {
+        this.inflight.delete(key);
+      }
     }
+    return this.answer(der, key, now);
+  }
+
+  private async answer(der: Uint8Array, key: string | undefined, now: Date): Promise<OcspResult> {
+    const nowMs = now.getTime();
 
     let request: OcspRequest;
     try {

@@ -32,6 +32,8 @@ export interface OcspServiceOptions {
   liveConcurrency?: number;
   /** How often the background pass runs. Default 60 s. */
   refreshIntervalMs?: number;
+  /** Answer cache lifetime (default 60 s; lower it when several processes share one store). */
+  answerCacheTtlMs?: number;
 }
 
 const HASHES: readonly OcspCertIdHash[] = ['sha1', 'sha256'];
@@ -81,7 +83,11 @@ export class OcspService implements StatusPublisher {
       validityMs: this.validityMs,
       maxConcurrent: this.opts.liveConcurrency ?? 8,
     });
-    const common = { issuers: this.index, clock: this.authority.clock, cache: { maxEntries: 100_000, ttlMs: 1000 } };
+    // Answers are cached by request bytes. Every status change in this process invalidates the
+    // serial's entries synchronously (afterChange), so the TTL only bounds how long a refreshed
+    // response may lag (both are valid until nextUpdate) and what another process sharing the
+    // store could miss; the LevelDB store is single-process by its lock.
+    const common = { issuers: this.index, clock: this.authority.clock, cache: { maxEntries: 100_000, ttlMs: this.opts.answerCacheTtlMs ?? 60_000 } };
     this.responder = new OcspResponder({ ...common, sources: [precomputed, live] });
     this.precomputedOnly = new OcspResponder({ ...common, sources: [precomputed] });
   }
