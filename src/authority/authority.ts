@@ -30,7 +30,7 @@ import { agentTbsRequest, requestedPublicKey, type AgentIssueRequest } from './a
 import { renewalTbsRequest } from './renewal.js';
 import { signAction, type SignActionRequest } from '../actions/sign.js';
 import type { ActionEnvelope } from '../actions/types.js';
-import { asIssuerId, CA_STATE_KEY, loadCas, type CaName, type CaState, type LoadedCa } from './ca-state.js';
+import { asIssuerId, CA_STATE_KEY, loadCas, type CaName, type CaState, type LoadedCa, type SignObserver } from './ca-state.js';
 import { createHierarchy, type HierarchyKeys } from './hierarchy.js';
 
 export interface AuthorityOptions {
@@ -77,6 +77,8 @@ export interface ListFilter {
 }
 
 export class Authority {
+  /** Told how long every CA and responder signature took (the server feeds its metrics). */
+  onSigned: SignObserver | undefined;
   /** In-process events: certificate.issued / revoked / held / released / renewed / expiring. */
   readonly hooks = new HookBus();
   audit: AuditLog;
@@ -156,7 +158,7 @@ export class Authority {
     this.state = await this.store.meta.get<CaState>(CA_STATE_KEY);
     if (!this.state) return;
     this.state = { ...this.state, config: parseConfig(this.state.config as CaConfig & Record<string, unknown>) };
-    this.cas = await loadCas(this.state, this.signerContext);
+    this.cas = await loadCas(this.state, this.signerContext, () => this.onSigned);
     for (const n of ['root', 'intermediate'] as const) {
       const rec = await this.store.certificates.get(this.cas[n].certificate.serial);
       const own = rec && (await this.store.revocations.get(rec.serial));
@@ -387,13 +389,13 @@ export class Authority {
     return out.sort((a, b) => a.record.issuedAt.getTime() - b.record.issuedAt.getTime());
   }
 
-  /** Emits certificate.expiring for good agent certificates ending within `withinMs`; returns them. */
-  async announceExpiring(withinMs: number): Promise<CertificateRecord[]> {
+  /** Emits certificate.expiring for good agent certificates ending within `withinMs` (and passing `filter`); returns them. */
+  async announceExpiring(withinMs: number, filter: (serial: Serial) => boolean = () => true): Promise<CertificateRecord[]> {
     const now = this.clock.now();
     const soon = await this.store.certificates.listExpiringBefore(new Date(now.getTime() + withinMs), { from: now });
     const out: CertificateRecord[] = [];
     for (const r of soon) {
-      if (r.isCa || r.profile === 'ocsp-responder') continue;
+      if (r.isCa || r.profile === 'ocsp-responder' || !filter(r.serial)) continue;
       if ((await this.statusOf(r)).state !== 'good') continue;
       out.push(r);
       this.hooks.emit('certificate.expiring', { serial: r.serial, issuerId: r.issuerId, ...(r.agentId ? { agentId: r.agentId } : {}), ...(r.tenant ? { tenant: r.tenant } : {}), at: now, actor: 'scheduler', notAfter: r.notAfter });

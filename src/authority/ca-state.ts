@@ -44,9 +44,31 @@ export interface LoadedCa extends LoadedKeyAndCert {
   readonly responder: LoadedKeyAndCert;
 }
 
-async function loadPair(name: CaName, stored: StoredKeyAndCert, ctx: SignerContext): Promise<LoadedKeyAndCert> {
+/** Called with the key's role and the seconds each signature took (metrics). */
+export type SignObserver = (key: string, seconds: number) => void;
+
+/** The same signer, timing every signature (a KMS or HSM round trip is the usual cost). */
+function timed(signer: Signer, key: string, observe: () => SignObserver | undefined): Signer {
+  return Object.freeze({
+    keyUri: signer.keyUri,
+    keyType: signer.keyType,
+    algorithm: signer.algorithm,
+    publicKeyInfo: signer.publicKeyInfo,
+    async sign(data: Uint8Array) {
+      const o = observe();
+      if (!o) return signer.sign(data);
+      const t = process.hrtime.bigint();
+      const sig = await signer.sign(data);
+      o(key, Number(process.hrtime.bigint() - t) / 1e9);
+      return sig;
+    },
+    ...(signer.close ? { close: () => signer.close!() } : {}),
+  });
+}
+
+async function loadPair(name: CaName, stored: StoredKeyAndCert, ctx: SignerContext, key: string, observe: () => SignObserver | undefined): Promise<LoadedKeyAndCert> {
   const certificate = parseCertificate(Buffer.from(stored.certificate, 'base64'));
-  const signer = await openSigner(stored.keyUri, ctx);
+  const signer = timed(await openSigner(stored.keyUri, ctx), key, observe);
   if (!signer.publicKeyInfo.equals(certificate.publicKeyInfo)) {
     throw new AgentCaError('CONFIG_INVALID', `the key at ${stored.keyUri} does not match the ${name} certificate`);
   }
@@ -65,11 +87,11 @@ export function issuingCaFrom(name: CaName, certificate: ParsedCertificate, sign
   });
 }
 
-export async function loadCas(state: CaState, ctx: SignerContext): Promise<Record<CaName, LoadedCa>> {
+export async function loadCas(state: CaState, ctx: SignerContext, observe: () => SignObserver | undefined = () => undefined): Promise<Record<CaName, LoadedCa>> {
   const out = {} as Record<CaName, LoadedCa>;
   for (const name of CA_NAMES) {
-    const ca = await loadPair(name, state.cas[name], ctx);
-    const responder = await loadPair(name, state.responders[name], ctx);
+    const ca = await loadPair(name, state.cas[name], ctx, name, observe);
+    const responder = await loadPair(name, state.responders[name], ctx, `ocsp-${name}`, observe);
     out[name] = { ...ca, responder, issuing: issuingCaFrom(name, ca.certificate, ca.signer, state.config) };
   }
   return out;

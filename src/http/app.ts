@@ -44,6 +44,7 @@ export const JSON_BODY_LIMIT = 64 * 1024;
 
 export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOptions): Promise<void> {
   const metrics = opts.metrics ?? new CaMetrics(false);
+  opts.authority.onSigned = (key, seconds) => metrics.signingSeconds.observe({ kind: key }, seconds);
   const tokens = new AdminTokens(opts.authority.store, opts.adminToken);
   await tokens.reload();
   app.setErrorHandler(errorHandler);

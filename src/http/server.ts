@@ -44,6 +44,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     ...(opts.adminToken ? { adminToken: opts.adminToken } : {}),
     logger: { level: opts.logLevel ?? 'info' },
   });
+  // certificate.expiring: checked hourly for good agent certificates ending within 7 days; each
+  // serial is announced once per process (embedders subscribe with authority.hooks.on).
+  const announced = new Set<string>();
+  const announce = async () => {
+    const soon = await opts.authority.announceExpiring(7 * 86_400_000, (serial) => !announced.has(serial));
+    for (const r of soon) announced.add(r.serial);
+  };
+  await announce().catch(() => undefined);
+  const expiringTimer = setInterval(() => void announce().catch(() => undefined), 3_600_000);
+  expiringTimer.unref();
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   let closed = false;
   return {
@@ -56,6 +66,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(expiringTimer);
       await app.close();
       await risk.stop();
       await ocsp.stop();

@@ -187,5 +187,7 @@ describe('admin API and public endpoints', () => {
     const metrics = await (await fetch(`${ca.url}/metrics`)).text();
     expect(metrics).toContain('agent_ca_ocsp_responses_total{source="precomputed",status="successful"}');
     expect(metrics).toContain('agent_ca_revocation_to_ocsp_visibility_seconds_count');
+    expect(metrics).toMatch(/agent_ca_signing_seconds_count\{kind="intermediate"\} [1-9]/);
+    expect(metrics).toMatch(/agent_ca_signing_seconds_count\{kind="ocsp-intermediate"\} [1-9]/);
   });
 });
