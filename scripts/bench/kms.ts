@@ -19,7 +19,7 @@ import { createAuthority } from '../../src/authority/create-authority.js';
 import { certIdFor } from '../../src/ocsp/cert-id.js';
 import { OcspService } from '../../src/ocsp/service.js';
 import { startChild, type Child } from './child.js';
-import { fmt, header, line, rate, ratio, type Rate } from './util.js';
+import { concurrentRate, fmt, header, line, rate, ratio, type Rate } from './util.js';
 
 const TBS_LIKE = Buffer.alloc(900, 7); // about the size of an agent TBS
 const INFLIGHT = 32; // as scripts/bench/issuance.ts
@@ -28,23 +28,6 @@ const SERVED_SAMPLE = 1000;
 interface KmsStats {
   signCalls: number;
   requests: number;
-}
-
-/** Like rate(), with `inflight` calls outstanding at once (KMS calls are I/O: concurrency is the lever). */
-async function rateConcurrent(fn: () => Promise<unknown>, seconds: number, inflight: number): Promise<Rate> {
-  for (let i = 0; i < 20; i++) await fn();
-  const start = process.hrtime.bigint();
-  const deadline = start + BigInt(Math.round(seconds * 1e9));
-  let ops = 0;
-  const worker = async () => {
-    while (process.hrtime.bigint() < deadline) {
-      await fn();
-      ops++;
-    }
-  };
-  await Promise.all(Array.from({ length: inflight }, worker));
-  const s = Number(process.hrtime.bigint() - start) / 1e9;
-  return { ops, seconds: s, perSecond: ops / s };
 }
 
 /** CPU seconds (user + system) a process has used, from /proc (Linux); undefined elsewhere. */
@@ -89,7 +72,7 @@ async function runBackend(backend: 'softkey' | 'awskms', seconds: number, env: R
     const rawSign = (await rate(() => signer.sign(TBS_LIKE), seconds)).perSecond;
     const cpu0 = process.cpuUsage();
     const emu0 = processCpuSeconds(emulatorPid);
-    const concurrent = await rateConcurrent(() => signer.sign(TBS_LIKE), seconds, INFLIGHT);
+    const concurrent = await concurrentRate(() => signer.sign(TBS_LIKE), INFLIGHT, seconds);
     const cpu = process.cpuUsage(cpu0);
     const emu1 = processCpuSeconds(emulatorPid);
     const signs = concurrent.ops + 20; // rateConcurrent's warm-up calls are not in ops
@@ -119,12 +102,12 @@ async function runBackend(backend: 'softkey' | 'awskms', seconds: number, env: R
     };
 
     const [lib1, libSigns] = await signsPerCall(() => rate(issue, seconds));
-    const [libN] = await signsPerCall(() => rateConcurrent(issue, seconds, INFLIGHT));
+    const [libN] = await signsPerCall(() => concurrentRate(issue, INFLIGHT, seconds));
     // From here every certificate is pre-signed for OCSP on issue (SHA-1 and SHA-256 CertIDs).
     const ocsp = new OcspService(a);
     served.length = 0;
     const [served1, servedSigns] = await signsPerCall(() => rate(issue, seconds));
-    const [servedN] = await signsPerCall(() => rateConcurrent(issue, seconds, INFLIGHT));
+    const [servedN] = await signsPerCall(() => concurrentRate(issue, INFLIGHT, seconds));
 
     // Every pre-signed response due at once: what the background pass does, all in one go.
     clock.advance(ocsp.validityMs);

@@ -13,8 +13,9 @@ export { GENESIS_HASH };
 
 export type UnhashedEntry = Omit<AuditEntry, 'hash'>;
 
-export function canonicalEntry(e: UnhashedEntry): string {
-  return canonicalJson({
+/** An entry as plain JSON (ISO time), the one form that is hashed, stored and exported. */
+export function entryJson(e: UnhashedEntry & { hash?: string }): Record<string, unknown> {
+  return {
     seq: e.seq,
     time: e.time.toISOString(),
     actor: e.actor,
@@ -22,7 +23,12 @@ export function canonicalEntry(e: UnhashedEntry): string {
     subject: e.subject,
     details: e.details,
     prevHash: e.prevHash,
-  });
+    ...(e.hash !== undefined ? { hash: e.hash } : {}),
+  };
+}
+
+export function canonicalEntry(e: UnhashedEntry): string {
+  return canonicalJson(entryJson({ ...e, hash: undefined }));
 }
 
 export function entryHash(e: UnhashedEntry): string {

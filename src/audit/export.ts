@@ -4,6 +4,7 @@
  * and prevHash, so a regulator can re-check the chain over the exported slice.
  */
 import type { AuditEntry, AuditPort } from '../store/ports.js';
+import { entryJson } from './entry-hash.js';
 
 export interface ExportOptions {
   /** inclusive time bounds */
@@ -19,16 +20,7 @@ export interface ExportOptions {
 }
 
 export function entryToJsonLine(e: AuditEntry): string {
-  return `${JSON.stringify({
-    seq: e.seq,
-    time: e.time.toISOString(),
-    actor: e.actor,
-    action: e.action,
-    subject: e.subject,
-    details: e.details,
-    prevHash: e.prevHash,
-    hash: e.hash,
-  })}\n`;
+  return `${JSON.stringify(entryJson(e))}\n`;
 }
 
 export async function* exportJsonLines(audit: AuditPort, opts: ExportOptions = {}): AsyncGenerator<string> {

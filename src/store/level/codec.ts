@@ -3,6 +3,7 @@
  * Dates as epoch milliseconds (audit times as ISO, the form the hash covers), bigints as
  * decimal strings. Optional fields are left out rather than stored as null.
  */
+import { entryJson } from '../../audit/entry-hash.js';
 import type { IssuerId, KeyUri, Serial, SignatureAlgorithm } from '../../types.js';
 import type {
   AuditCheckpoint,
@@ -152,16 +153,7 @@ export function decodeCrl(s: string): CrlRecord {
 
 /** Audit entries keep the ISO time string the hash was computed over. */
 export function encodeAuditEntry(e: AuditEntry): string {
-  return JSON.stringify({
-    seq: e.seq,
-    time: e.time.toISOString(),
-    actor: e.actor,
-    action: e.action,
-    subject: e.subject,
-    details: e.details,
-    prevHash: e.prevHash,
-    hash: e.hash,
-  });
+  return JSON.stringify(entryJson(e));
 }
 
 export function decodeAuditEntry(s: string): AuditEntry {
