@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { benchIssuance } from './issuance.js';
 import { benchOcsp } from './ocsp.js';
 import { benchKms } from './kms.js';
+import { benchRisk } from './risk.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: false });
 const only = values.only ? new Set(values.only.split(',')) : undefined;
@@ -15,6 +16,7 @@ const sections: [string, (s: number) => Promise<unknown>][] = [
   ['issuance', benchIssuance],
   ['ocsp', benchOcsp],
   ['kms', benchKms],
+  ['risk', benchRisk],
 ];
 
 process.stdout.write(`agent-ca bench — node ${process.version}, ${new Date().toISOString()}\n`);

@@ -62,7 +62,9 @@ export class OcspResponder {
   private readonly maxRequestBytes: number;
   private readonly maxCertIds: number;
   private readonly cache: ResponseCache<OcspResult> | undefined;
-  private readonly inflight = new Map<string, Promise<OcspResult>>();
+  private readonly inflight = new Map<string, { work: Promise<OcspResult>; epoch: number }>();
+  /** Bumped by every invalidate(): answers computed across a status change are not cached. */
+  private epoch = 0;
 
   constructor(private readonly opts: OcspResponderOptions) {
     this.maxRequestBytes = opts.maxRequestBytes ?? 8192;
@@ -72,10 +74,14 @@ export class OcspResponder {
 
   /** Drop cached answers about a serial: call when its status changes (the revoker does). */
   invalidate(issuerId: IssuerId, serial: string): void {
+    // A lookup already in flight may have read the old status: the epoch stops it from filling
+    // the cache, and stops new requests from joining it.
+    this.epoch++;
     this.cache?.invalidate(issuerId, serial);
   }
 
   clearCache(): void {
+    this.epoch++;
     this.cache?.clear();
   }
 
@@ -107,13 +113,14 @@ export class OcspResponder {
       // Single flight: identical requests arriving together (every relying party asking about
       // the same popular certificate) share one lookup instead of stampeding the store.
       const pending = this.inflight.get(key);
-      if (pending) return { ...(await pending), cached: true };
+      if (pending && pending.epoch === this.epoch) return { ...(await pending.work), cached: true };
       const work = this.answer(der, key, now);
-      this.inflight.set(key, work);
+      const entry = { work, epoch: this.epoch };
+      this.inflight.set(key, entry);
       try {
         return await work;
       } finally {
-        this.inflight.delete(key);
+        if (this.inflight.get(key) === entry) this.inflight.delete(key);
       }
     }
     return this.answer(der, key, now);
@@ -121,6 +128,7 @@ export class OcspResponder {
 
   private async answer(der: Uint8Array, key: string | undefined, now: Date): Promise<OcspResult> {
     const nowMs = now.getTime();
+    const epoch = this.epoch;
 
     let request: OcspRequest;
     try {
@@ -145,7 +153,7 @@ export class OcspResponder {
 
     const answer = await this.fromSources(request, iid, now);
     if (answer.status !== 'successful') return answer;
-    if (key !== undefined && !request.nonce && answer.nextUpdate) {
+    if (key !== undefined && !request.nonce && answer.nextUpdate && epoch === this.epoch) {
       this.cache!.set(key, answer, nowMs, answer.nextUpdate.getTime(), request.certIds.map((c) => serialKey(iid, c.serial)));
     }
     return answer;

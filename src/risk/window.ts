@@ -151,7 +151,9 @@ export class AgentWindow implements WindowData {
     }
     if (this.firstBucket < 0 || b < this.firstBucket) this.firstBucket = b;
     // A late event for an older bucket changes that bucket's count: the baseline memo is stale.
-    if (b < this.lastBucket - 1) this.baselineMemo = undefined;
+    // The memoised baseline covers complete buckets before its `nowBucket`: an event landing in
+    // one of those (a gateway backfilling past hours, in any order) makes it stale.
+    if (b < this.lastBucket - 1 || (this.baselineMemo && b < this.baselineMemo.nowBucket)) this.baselineMemo = undefined;
     if (b > this.lastBucket) this.lastBucket = b;
     return true;
   }

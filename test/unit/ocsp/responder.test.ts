@@ -300,3 +300,31 @@ describe('OcspResponder under mutated input', () => {
     expect(counts.successful).toBeGreaterThan(0);
   });
 });
+
+describe('status changes during a lookup (answer cache and single flight)', () => {
+  it('does not cache an answer whose lookup started before invalidate(), nor let new requests join it', async () => {
+    const serial = agentSerials[0]!;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const { responder } = setup({
+      lookup: async (issuerId, s, hash) => {
+        calls++;
+        const read = presigned.get(`${issuerId}/${s}/${hash}`);
+        if (calls === 1) await gate; // the first lookup read the old status, and is slow to return
+        return read;
+      },
+    });
+    const req = requestDer({ certIds: [certId(serial)] });
+    const first = responder.respond(req); // in flight with the "good" response
+    await new Promise((r) => setImmediate(r));
+    await presign('intermediate', serial, { kind: 'revoked', revokedAt: clock.now(), reason: 'keyCompromise' });
+    responder.invalidate(INTERMEDIATE, serial); // the revocation committed meanwhile
+    const second = responder.respond(req); // must not join the stale lookup
+    release();
+    expect(parseOcspResponse((await first).der).basic!.responses[0]!.status.kind).toBe('good');
+    expect(parseOcspResponse((await second).der).basic!.responses[0]!.status.kind).toBe('revoked');
+    const third = await responder.respond(req);
+    expect(parseOcspResponse(third.der).basic!.responses[0]!.status.kind).toBe('revoked');
+  });
+});
