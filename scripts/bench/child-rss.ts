@@ -1,7 +1,7 @@
 /**
- * One memory measurement per process. getrusage's maxRSS is a high-water mark that never goes
- * down, so two measurements in one process would report the larger of the two; here each task
- * runs in a fresh `node --import tsx` child and reports its own peak.
+ * One memory measurement per process. The peak RSS is a high-water mark that never goes down,
+ * so two measurements in one process would report the larger of the two; here each task runs
+ * in a fresh `node --import tsx` child and reports its own peak (VmHWM, see maxRssMiB).
  *
  * Parent: `runInChild(moduleUrl, exportName, args)`. Child: this file as the entry point; it
  * imports `exportName` from `moduleUrl` and calls it with `(args, mark)`. The task calls
@@ -9,6 +9,7 @@
  * the delta is peak RSS minus the RSS at that moment.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -22,6 +23,11 @@ export interface ChildMeasurement<R> {
   peakRssMiB: number;
   /** peakRssMiB - rssAtMarkMiB: what the measured work added at its peak. */
   deltaRssMiB: number;
+  /**
+   * The process's high-water mark was already reached before mark() (setup peaked higher than
+   * the measured work): peakRssMiB and deltaRssMiB then bound the work from above only.
+   */
+  peakBeforeMark: boolean;
 }
 
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -53,17 +59,34 @@ export function runInChild<A, R>(moduleUrl: string, exportName: string, args: A,
   });
 }
 
+/**
+ * Peak RSS of this process image. Linux keeps getrusage's maxRSS across fork + exec (the
+ * forked copy of the parent counts), so a child spawned by a 250 MiB parent would report at
+ * least 250 MiB; /proc/self/status VmHWM belongs to the exec'd image only. maxRSS elsewhere.
+ */
+function maxRssMiB(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024; // KiB on Linux, bytes on macOS: Linux is what we run on
+}
+
 async function childMain(moduleUrl: string, exportName: string, argsJson: string): Promise<void> {
   const mod = (await import(moduleUrl)) as Record<string, unknown>;
   const task = mod[exportName];
   if (typeof task !== 'function') throw new Error(`${moduleUrl} has no export ${exportName}`);
   const MiB = 1024 * 1024;
   let rssAtMark = process.memoryUsage.rss() / MiB;
+  let peakAtMark = maxRssMiB();
   const result = await (task as ChildTask<unknown, unknown>)(JSON.parse(argsJson), () => {
     rssAtMark = process.memoryUsage.rss() / MiB;
+    peakAtMark = maxRssMiB();
   });
-  const peak = process.resourceUsage().maxRSS / 1024; // KiB on Linux
-  const m: ChildMeasurement<unknown> = { result, rssAtMarkMiB: rssAtMark, peakRssMiB: peak, deltaRssMiB: peak - rssAtMark };
+  const peak = maxRssMiB();
+  const m: ChildMeasurement<unknown> = { result, rssAtMarkMiB: rssAtMark, peakRssMiB: peak, deltaRssMiB: peak - rssAtMark, peakBeforeMark: peak - peakAtMark < 1 };
   process.stdout.write(`${MARKER}${JSON.stringify(m)}\n`);
 }
 

@@ -7,6 +7,8 @@ import { benchIssuance } from './issuance.js';
 import { benchOcsp } from './ocsp.js';
 import { benchKms } from './kms.js';
 import { benchRisk } from './risk.js';
+import { benchRevocation } from './revocation.js';
+import { benchCrl } from './crl.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: false });
 const only = values.only ? new Set(values.only.split(',')) : undefined;
@@ -17,6 +19,9 @@ const sections: [string, (s: number) => Promise<unknown>][] = [
   ['ocsp', benchOcsp],
   ['kms', benchKms],
   ['risk', benchRisk],
+  ['revocation', benchRevocation],
+  // after revocation: it reuses the 1,000,000-entry data set built there
+  ['crl', benchCrl],
 ];
 
 process.stdout.write(`agent-ca bench — node ${process.version}, ${new Date().toISOString()}\n`);
