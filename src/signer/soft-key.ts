@@ -74,8 +74,17 @@ export function signerFromPrivateKey(privateKey: KeyObject, keyUri: KeyUri): Sig
     keyType,
     algorithm,
     publicKeyInfo,
-    // node:crypto's synchronous sign is the fastest path; ECDSA comes out DER-encoded already.
-    sign: async (data) => cryptoSign(digest, data, privateKey),
+    // RSA private-key operations take ~0.3-3 ms: sign on the libuv thread pool so the event loop
+    // (OCSP answers, other issuances) keeps running and a second core does the math. EC and
+    // Ed25519 signatures take ~30 µs, less than the hop to the pool, so they stay synchronous.
+    // ECDSA comes out DER-encoded already.
+    sign:
+      keyType.startsWith('rsa')
+        ? (data) =>
+            new Promise<Buffer>((resolve, reject) => {
+              cryptoSign(digest, data, privateKey, (err, sig) => (err ? reject(err) : resolve(sig)));
+            })
+        : async (data) => cryptoSign(digest, data, privateKey),
   };
 }
 
