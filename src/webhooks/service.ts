@@ -14,27 +14,18 @@ import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
 import type { CertificateEventBase, HookBus, HookEvents } from '../revocation/hooks.js';
 import type { Store } from '../store/ports.js';
-import { WebhookDispatcher, type AttemptReport, type RetryPolicy, type WebhookPost, type WebhookScheduler } from './dispatcher.js';
+import { WebhookDispatcher, type WebhookDispatcherOptions } from './dispatcher.js';
 import { isWebhookEventType, type CertificateEventData, type WebhookEvent, type WebhookEventType } from './events.js';
 import { Outbox, type DeliveryRecord } from './outbox.js';
 import { WebhookRegistry, type RegisterWebhookInput, type RegisteredWebhook, type WebhookEndpointView } from './registry.js';
 import { AgentCaError } from '../errors.js';
 
-export interface WebhookServiceOptions {
+export interface WebhookServiceOptions extends Omit<WebhookDispatcherOptions, 'outbox' | 'endpoint' | 'clock' | 'onError'> {
   /** The authority (or anything with its store, hook bus and clock). */
   authority: { store: Store; hooks: HookBus; clock: Clock };
   /** Signing timestamps and backoff; default the authority's clock. */
   clock?: Clock;
-  scheduler?: WebhookScheduler;
-  retry?: Partial<RetryPolicy>;
-  /** Per attempt; default 5 s. */
-  timeoutMs?: number;
-  concurrency?: number;
-  perEndpointConcurrency?: number;
-  random?: () => number;
-  post?: WebhookPost;
   maxDeadLetters?: number;
-  onAttempt?: (report: AttemptReport) => void;
   /** Failures outside an HTTP attempt (store errors); default: a line on stderr. */
   onError?: (error: unknown, context: string) => void;
 }

@@ -1,5 +1,6 @@
 /** A CA (memory store, soft keys, fixed clock) and agents with P-256, RSA-2048 and Ed25519 keys for the action tests. */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPair } from '../../../src/signer/soft-key.js';
 import type { Authority } from '../../../src/authority/authority.js';
 import { createAuthority } from '../../../src/authority/create-authority.js';
 import { FixedClock } from '../../../src/clock.js';
@@ -26,17 +27,9 @@ export interface ActionsFixture {
   close(): Promise<void>;
 }
 
+/** The key a soft agent holds (the same generator the CLI's --generate-key uses). */
 export function keyPair(keyType: KeyType): { privateKey: KeyObject; publicKey: KeyObject } {
-  switch (keyType) {
-    case 'p256':
-      return generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    case 'p384':
-      return generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
-    case 'ed25519':
-      return generateKeyPairSync('ed25519');
-    default:
-      return generateKeyPairSync('rsa', { modulusLength: 2048 });
-  }
+  return generateKeyPair(keyType);
 }
 
 export async function makeActionsFixture(opts: { baseUrl?: string; caKeyType?: KeyType } = {}): Promise<ActionsFixture> {
