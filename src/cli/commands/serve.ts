@@ -33,7 +33,12 @@ export async function serveAuthority(a: Authority, v: { port?: string | undefine
   if (base !== a.config.baseUrl) io.out(`  note: certificates name ${a.config.baseUrl} (set with init --base-url)`);
   io.out('');
   io.out('try (in another shell):');
-  io.out(`  npx agent-ca token create --name ops     # stop the server first, or set AGENT_CA_ADMIN_TOKEN`);
+  if (io.env.AGENT_CA_ADMIN_TOKEN) {
+    io.out(`  AGENT_CA_TOKEN=$AGENT_CA_ADMIN_TOKEN npx agent-ca issue --server ${base} --agent-id trading-bot-v2 --scope read:accounts --generate-key bot.key --out bot.pem`);
+    io.out(`  openssl ocsp -issuer ${d}/ca/intermediate.pem -cert bot.pem -url ${base}/ocsp -CAfile ${d}/ca/root.pem`);
+  } else {
+    io.out(`  (to issue while serving: restart with AGENT_CA_ADMIN_TOKEN=<secret>, then npx agent-ca issue --server ${base} with AGENT_CA_TOKEN=<secret>)`);
+  }
   io.out(`  curl -s ${base}/api/v1/verify/${a.ca('intermediate').certificate.serial}`);
   io.out(`  openssl ocsp -issuer ${d}/ca/root.pem -cert ${d}/ca/intermediate.pem -url ${base}/ocsp -CAfile ${d}/ca/root.pem`);
   io.out(`  curl -s ${base}/crl/intermediate.crl | openssl crl -inform DER -noout -text`);
