@@ -20,52 +20,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pemOrDer } from '../../src/asn1/pem.js';
 import { parseCertificate } from '../../src/asn1/certificate-parse.js';
 import type { Authority } from '../../src/authority/authority.js';
-import { CA_STATE_KEY, type CaState } from '../../src/authority/ca-state.js';
 import { createAuthority } from '../../src/authority/create-authority.js';
-import { runCli } from '../../src/cli/main.js';
 import { AgentCaError } from '../../src/errors.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
 import { awsKmsKeyManager } from '../../src/signer/aws-kms.js';
 import { parseAwsKmsUri } from '../../src/signer/aws-kms-uri.js';
 import { openSigner } from '../../src/signer/registry.js';
-import type { AuditEntry } from '../../src/store/ports.js';
 import type { KeyUri } from '../../src/types.js';
 import { applyKmsEnv, startTestKmsEmulator, type TestKmsEmulator } from '../helpers/kms-emulator.js';
 import { describeFindings, kmsEmulatorNeedles, privateKeyNeedles, scanForKeyMaterial, softKeyNeedles } from '../helpers/key-material-scan.js';
 import { opensslAsync } from '../helpers/openssl.js';
+import { auditEntries, caState, cli, keyUris } from '../helpers/custody.js';
 
 const DAY = 86_400_000;
 /** RFC 6960 responses pre-signed per certificate: one per CertID hash (src/ocsp/presign.ts). */
 const PRESIGNED_PER_CERT = 2;
-
-interface CliResult {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l), env });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
-async function caState(a: Authority): Promise<CaState> {
-  const s = await a.store.meta.get<CaState>(CA_STATE_KEY);
-  if (!s) throw new Error('no CA state');
-  return s;
-}
-
-function keyUris(s: CaState): string[] {
-  return [s.cas.root.keyUri, s.cas.intermediate.keyUri, s.responders.root.keyUri, s.responders.intermediate.keyUri];
-}
-
-async function auditEntries(a: Authority, action: string): Promise<AuditEntry[]> {
-  const out: AuditEntry[] = [];
-  for await (const e of a.store.audit.iterate()) if (e.action === action) out.push(e);
-  return out;
-}
 
 function serialFrom(out: string): string {
   const m = out.match(/issued ([0-9a-f]+) for/);
