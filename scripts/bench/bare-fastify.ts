@@ -1,11 +1,22 @@
-/** Baseline (a) for the OCSP bench: a bare fastify route answering fixed bytes of the same size. */
+/**
+ * Baseline (a) for the OCSP bench: a bare fastify route answering fixed bytes of the same size,
+ * with the same response headers agent-ca sends on GET (RFC 5019 caching headers), so both
+ * put the same bytes on the wire and the difference is agent-ca's own work per request.
+ */
 import Fastify from 'fastify';
 
 const size = Number(process.argv[2] ?? 900);
 const body = Buffer.alloc(size, 0x30);
+const now = new Date();
+const getHeaders = {
+  'cache-control': 'max-age=60, public, no-transform, must-revalidate',
+  etag: '"0123456789abcdefghijklmnopqrstuvwxyz"'.slice(0, 29),
+  'last-modified': now.toUTCString(),
+  expires: new Date(now.getTime() + 86_400_000).toUTCString(),
+};
 const app = Fastify({ logger: false });
 app.addContentTypeParser('application/ocsp-request', { parseAs: 'buffer' }, (_r, b, done) => done(null, b));
-app.post('/ocsp', async (_req, reply) => reply.type('application/ocsp-response').send(body));
-app.get('/ocsp/*', async (_req, reply) => reply.type('application/ocsp-response').send(body));
+app.post('/ocsp', async (_req, reply) => reply.type('application/ocsp-response').header('cache-control', 'no-cache, no-store, must-revalidate').send(body));
+app.get('/ocsp/*', async (_req, reply) => reply.type('application/ocsp-response').headers(getHeaders).send(body));
 const url = await app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(`listening ${url}\n`);

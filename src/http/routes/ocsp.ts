@@ -38,11 +38,29 @@ function headersFor(result: OcspResult): { etag: string; lastModified: string; e
   return h;
 }
 
+/**
+ * GET path -> decoded request DER. RFC 5019 clients repeat the same URL for the life of a
+ * response; remembering the decoding skips the URL-decode, the base64 check and the decode.
+ */
+class DecodedPaths {
+  private readonly map = new Map<string, Buffer>();
+  constructor(private readonly max: number) {}
+  get(path: string): Buffer | undefined {
+    return this.map.get(path);
+  }
+  set(path: string, der: Buffer): void {
+    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
+    this.map.set(path, der);
+  }
+}
+
 /** A request body larger than this is answered malformedRequest (RFC 6960 §2.3), not 413. */
 const OCSP_BODY_LIMIT = 16 * 1024;
 
 export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): Promise<void> {
   const maxAge = opts.maxAgeSeconds ?? 60;
+  const fullCacheControl = `max-age=${maxAge}, public, no-transform, must-revalidate`;
+  const decoded = new DecodedPaths(10_000);
   const budget = new IpBudget(opts.liveRatePerIp?.perSecond ?? 50, opts.liveRatePerIp?.burst ?? 100);
 
   app.addContentTypeParser(['application/ocsp-request', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT * 4 }, (_req, body, done) => done(null, body));
@@ -63,10 +81,12 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
       const now = opts.clock.now().getTime();
       const secondsLeft = Math.max(0, Math.floor((result.nextUpdate.getTime() - now) / 1000));
       const h = headersFor(result);
-      reply.header('cache-control', `max-age=${Math.min(maxAge, secondsLeft)}, public, no-transform, must-revalidate`);
-      reply.header('etag', h.etag);
-      reply.header('last-modified', h.lastModified);
-      reply.header('expires', h.expires);
+      reply.headers({
+        'cache-control': secondsLeft >= maxAge ? fullCacheControl : `max-age=${secondsLeft}, public, no-transform, must-revalidate`,
+        etag: h.etag,
+        'last-modified': h.lastModified,
+        expires: h.expires,
+      });
       if (request.headers['if-none-match'] === h.etag) return reply.code(304).send();
     } else {
       reply.header('cache-control', 'no-cache, no-store, must-revalidate');
@@ -83,14 +103,17 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
   // RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER OCSPRequest}
   const get = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const raw = request.url.slice(request.url.indexOf('/ocsp/') + 6).split('?')[0] ?? '';
-    let der: Buffer;
-    try {
-      const b64 = decodeURIComponent(raw);
-      if (!/^[A-Za-z0-9+/=_-]+$/.test(b64) || b64.length > OCSP_BODY_LIMIT * 2) throw new Error('not base64');
-      der = Buffer.from(b64.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    } catch {
-      opts.metrics.ocspResponses.inc({ source: 'error', status: 'malformedRequest' });
-      return reply.code(200).type('application/ocsp-response').send(errorResponse('malformedRequest'));
+    let der = decoded.get(raw);
+    if (!der) {
+      try {
+        const b64 = decodeURIComponent(raw);
+        if (!/^[A-Za-z0-9+/=_-]+$/.test(b64) || b64.length > OCSP_BODY_LIMIT * 2) throw new Error('not base64');
+        der = Buffer.from(b64.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+      } catch {
+        opts.metrics.ocspResponses.inc({ source: 'error', status: 'malformedRequest' });
+        return reply.code(200).type('application/ocsp-response').send(errorResponse('malformedRequest'));
+      }
+      decoded.set(raw, der);
     }
     return answer(request, reply, der, true);
   };
