@@ -23,11 +23,14 @@ import type { TbsCertificate } from '../profile/tbs.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { HookBus } from '../revocation/hooks.js';
 import { Revoker, type RevokeOptions, type StatusPublisher } from '../revocation/revoker.js';
-import { statusOf, type CertificateStatus, type CertificateState } from '../revocation/status.js';
+import { statusOf, type CertificateStatus } from '../revocation/status.js';
 import { parseSerial } from '../profile/serial.js';
 import type { RevocationRecord, WriteOp } from '../store/ports.js';
 import { agentTbsRequest, requestedPublicKey, type AgentIssueRequest } from './agent-request.js';
 import { renewalTbsRequest } from './renewal.js';
+import { announceExpiring, listCertificates, type CertificateView, type ListFilter } from './queries.js';
+
+export type { CertificateView, ListFilter } from './queries.js';
 import { signAction, type SignActionRequest } from '../actions/sign.js';
 import type { ActionEnvelope } from '../actions/types.js';
 import { asIssuerId, CA_STATE_KEY, loadCas, type CaName, type CaState, type LoadedCa, type SignObserver } from './ca-state.js';
@@ -61,19 +64,6 @@ export interface IssuedAgentCertificate {
   notBefore: Date;
   notAfter: Date;
   warnings: string[];
-}
-
-export interface CertificateView {
-  record: CertificateRecord;
-  status: CertificateStatus;
-}
-
-export interface ListFilter {
-  agentId?: string;
-  tenant?: string;
-  status?: CertificateState;
-  /** Include CA and responder certificates (default false). */
-  includeCa?: boolean;
 }
 
 export class Authority {
@@ -369,38 +359,13 @@ export class Authority {
     return { record, status: await this.statusOf(record) };
   }
 
-  async list(filter: ListFilter = {}): Promise<CertificateView[]> {
-    let records: CertificateRecord[];
-    if (filter.agentId !== undefined) records = await this.store.certificates.listByAgent(filter.agentId);
-    else if (filter.tenant !== undefined) records = await this.store.certificates.listByTenant(filter.tenant);
-    else {
-      records = [];
-      for await (const r of this.store.certificates.iterate()) records.push(r);
-    }
-    const out: CertificateView[] = [];
-    for (const record of records) {
-      if (record.isCa && !filter.includeCa) continue;
-      if (!filter.includeCa && record.profile === 'ocsp-responder') continue;
-      if (filter.tenant !== undefined && record.tenant !== filter.tenant) continue;
-      const status = await this.statusOf(record);
-      if (filter.status && status.state !== filter.status) continue;
-      out.push({ record, status });
-    }
-    return out.sort((a, b) => a.record.issuedAt.getTime() - b.record.issuedAt.getTime());
+  list(filter: ListFilter = {}): Promise<CertificateView[]> {
+    return listCertificates(this, filter);
   }
 
   /** Emits certificate.expiring for good agent certificates ending within `withinMs` (and passing `filter`); returns them. */
-  async announceExpiring(withinMs: number, filter: (serial: Serial) => boolean = () => true): Promise<CertificateRecord[]> {
-    const now = this.clock.now();
-    const soon = await this.store.certificates.listExpiringBefore(new Date(now.getTime() + withinMs), { from: now });
-    const out: CertificateRecord[] = [];
-    for (const r of soon) {
-      if (r.isCa || r.profile === 'ocsp-responder' || !filter(r.serial)) continue;
-      if ((await this.statusOf(r)).state !== 'good') continue;
-      out.push(r);
-      this.hooks.emit('certificate.expiring', { serial: r.serial, issuerId: r.issuerId, ...(r.agentId ? { agentId: r.agentId } : {}), ...(r.tenant ? { tenant: r.tenant } : {}), at: now, actor: 'scheduler', notAfter: r.notAfter });
-    }
-    return out;
+  announceExpiring(withinMs: number, filter: (serial: Serial) => boolean = () => true): Promise<CertificateRecord[]> {
+    return announceExpiring(this, withinMs, filter);
   }
 
   /**
