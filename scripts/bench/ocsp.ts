@@ -15,18 +15,13 @@ import autocannon from 'autocannon';
 import { createAuthority } from '../../src/authority/create-authority.js';
 import { certIdFor } from '../../src/ocsp/cert-id.js';
 import { parseOcspResponse } from '../../src/ocsp/response-parse.js';
-import { explicit, sequence } from '../../src/asn1/der.js';
+import { ocspRequestDer } from '../../src/ocsp/request-encode.js';
 import { toPem } from '../../src/asn1/pem.js';
 import { startChild, type Child } from './child.js';
 import { fmt, header, line, ratio } from './util.js';
 
 const TOKEN = 'bench-admin-token';
 
-/** OCSPRequest ::= SEQUENCE { tbsRequest SEQUENCE { requestList SEQUENCE OF Request { reqCert CertID } } } */
-function ocspRequest(certId: Buffer): Buffer {
-  return sequence(sequence(sequence(sequence(certId))));
-}
-void explicit;
 
 interface Load {
   rps: number;
@@ -66,7 +61,7 @@ export async function benchOcsp(seconds: number): Promise<Record<string, number>
 
   const loadSerials = serials.slice(0, 1000);
   const revokeSerials = serials.slice(1000);
-  const reqs = loadSerials.map((s) => ocspRequest(certIdFor(issuerInfo, Buffer.from(s, 'hex'), 'sha1')));
+  const reqs = loadSerials.map((s) => ocspRequestDer(certIdFor(issuerInfo, Buffer.from(s, 'hex'), 'sha1')));
   const getReqs = reqs.map((b) => ({ method: 'GET' as const, path: `/ocsp/${encodeURIComponent(b.toString('base64'))}` }));
   const postReqs = reqs.map((b) => ({ method: 'POST' as const, path: '/ocsp', body: b }));
 
@@ -106,7 +101,7 @@ export async function benchOcsp(seconds: number): Promise<Record<string, number>
     const background = autocannon({ url: ours.url, connections: 32, duration: 1000, requests: getReqs.map((q) => ({ method: q.method, path: q.path })) });
     const visibility: number[] = [];
     for (const serial of revokeSerials.slice(0, 100)) {
-      const req = ocspRequest(certIdFor(issuerInfo, Buffer.from(serial, 'hex'), 'sha1'));
+      const req = ocspRequestDer(certIdFor(issuerInfo, Buffer.from(serial, 'hex'), 'sha1'));
       const path = `${ours.url}/ocsp/${encodeURIComponent(req.toString('base64'))}`;
       const res = await fetch(`${ours.url}/api/v1/certificates/${serial}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{"reason":"keyCompromise"}' });
       if (!res.ok) throw new Error(`revoke failed: ${await res.text()}`);

@@ -7,6 +7,6 @@ export { compareDecimal, canonicalDecimal } from '../asn1/decimal-amount.js';
 export { loadCertificates, validatePath } from './chain.js';
 export { ocspStatus } from './ocsp-status.js';
 export { crlStatus, parseCrl } from './crl-status.js';
-export { ocspRequestDer } from './ocsp-request.js';
+export { ocspRequestDer } from '../ocsp/request-encode.js';
 export { MemoryReplayCache, type ReplayGuard } from './replay-cache.js';
 export type * from './types.js';

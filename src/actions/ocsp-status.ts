@@ -13,7 +13,7 @@ import { parseCertIdDer } from '../ocsp/request.js';
 import { parseOcspResponse, verifyBasicResponse, type ParsedBasicResponse } from '../ocsp/response-parse.js';
 import { subjectPublicKeyBits } from '../signer/public-key.js';
 import { fetchBytes } from './fetch-bytes.js';
-import { ocspRequestDer } from './ocsp-request.js';
+import { ocspRequestDer } from '../ocsp/request-encode.js';
 import type { OcspStatusOptions, ReportedCertStatus, StatusQuery } from './types.js';
 
 export type StatusOutcome = { ok: true; status: ReportedCertStatus; source: string } | { ok: false; detail: string };

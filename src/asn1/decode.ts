@@ -8,6 +8,7 @@
  */
 import * as asn1js from 'asn1js';
 import { Asn1DecodeError } from '../errors.js';
+import { decodeOid } from './der-reader.js';
 
 export type TagClass = 'universal' | 'application' | 'context' | 'private';
 
@@ -302,23 +303,5 @@ export function readBoolean(node: DerNode, what: string): boolean {
 /** OBJECT IDENTIFIER in dotted form; sub-identifiers must be minimal (X.690 §8.19.2). */
 export function readOid(node: DerNode, what: string): string {
   expectUniversal(node, 6, what);
-  const c = node.content;
-  if (c.length === 0) throw new Asn1DecodeError(what, 'empty OBJECT IDENTIFIER');
-  const subs: bigint[] = [];
-  let acc = 0n;
-  let start = true;
-  for (let i = 0; i < c.length; i++) {
-    const b = c[i]!;
-    if (start && b === 0x80) throw new Asn1DecodeError(what, 'OBJECT IDENTIFIER sub-identifier not minimal (X.690 §8.19.2)');
-    acc = (acc << 7n) | BigInt(b & 0x7f);
-    start = (b & 0x80) === 0;
-    if (start) {
-      subs.push(acc);
-      acc = 0n;
-    }
-  }
-  if (!start) throw new Asn1DecodeError(what, 'truncated OBJECT IDENTIFIER');
-  const first = subs[0]!;
-  const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
-  return [...head, ...subs.slice(1)].join('.');
+  return decodeOid(node.content, what);
 }

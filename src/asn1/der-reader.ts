@@ -70,19 +70,19 @@ export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
   return t;
 }
 
-/** Decode an OBJECT IDENTIFIER's content to dotted form. */
-export function decodeOid(bytes: Uint8Array): string {
-  if (bytes.length === 0) throw new Asn1DecodeError('OID', 'empty');
+/** Decode an OBJECT IDENTIFIER's content to dotted form; sub-identifiers must be minimal (X.690 §8.19.2). */
+export function decodeOid(bytes: Uint8Array, what = 'OBJECT IDENTIFIER'): string {
+  if (bytes.length === 0) throw new Asn1DecodeError(what, 'empty OBJECT IDENTIFIER');
   const arcs: bigint[] = [];
   let v = 0n;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
-    if (v === 0n && b === 0x80) throw new Asn1DecodeError('OID', 'non-minimal arc');
+    if (v === 0n && b === 0x80) throw new Asn1DecodeError(what, 'OBJECT IDENTIFIER sub-identifier not minimal (X.690 §8.19.2)');
     v = (v << 7n) | BigInt(b & 0x7f);
     if (!(b & 0x80)) {
       arcs.push(v);
       v = 0n;
-    } else if (i === bytes.length - 1) throw new Asn1DecodeError('OID', 'truncated arc');
+    } else if (i === bytes.length - 1) throw new Asn1DecodeError(what, 'truncated OBJECT IDENTIFIER');
   }
   const first = arcs[0]!;
   const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];

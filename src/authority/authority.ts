@@ -100,7 +100,7 @@ export class Authority {
       hooks: this.hooks,
       clock: this.clock,
       publishers: () => this.publishers,
-      issuerSerialOf: (id) => (this.cas && (id === 'root' || id === 'intermediate') ? this.cas[id].certificate.serial : undefined),
+      issuerRevocationOf: (cert) => this.issuerRevocationOf(cert),
     });
     this.hooks.on('certificate.revoked', (e) => this.scheduleAgentKeyDeletion(e));
     // Runs synchronously after every committed status change, before revoke()/hold() return.
@@ -114,10 +114,16 @@ export class Authority {
   /** Status of the CA certificates (root, intermediate) as last loaded or changed in this process. */
   private readonly caStates = new Map<string, string>();
 
+  /** Whether a CA (root or intermediate) is suspended: revoked or held. Kept in memory, updated with every status change. */
+  caSuspended(name: CaName): 'revoked' | 'held' | undefined {
+    const state = this.caStates.get(this.ca(name).certificate.serial);
+    return state === 'revoked' || state === 'held' ? state : undefined;
+  }
+
   /** A revoked or held CA signs nothing new (RFC 5280 §6.1.3: anything it signs would not validate). */
   private assertCanIssue(name: CaName): void {
-    const state = this.caStates.get(this.ca(name).certificate.serial);
-    if (state === 'revoked' || state === 'held') {
+    const state = this.caSuspended(name);
+    if (state) {
       throw new AgentCaError('REVOKE_INVALID_STATE', `the ${name} CA is ${state}: it issues nothing until it is released or replaced`, { ca: name, state });
     }
   }
@@ -347,9 +353,13 @@ export class Authority {
   /** The status every surface reports: own revocation, else the issuing CA's (RFC 5280 §6.1.3). */
   async statusOf(record: CertificateRecord): Promise<CertificateStatus> {
     const own = await this.store.revocations.get(record.serial);
+    return statusOf(record, own, await this.issuerRevocationOf(record), this.clock.now());
+  }
+
+  /** The revocation (or hold) of the CA that issued `record`: RFC 5280 §6.1.3, a path through it fails. */
+  private async issuerRevocationOf(record: CertificateRecord): Promise<RevocationRecord | undefined> {
     const issuerSerial = record.isCa || !this.cas ? undefined : this.cas[record.issuerId as CaName]?.certificate.serial;
-    const issuerRevocation = issuerSerial && issuerSerial !== record.serial ? await this.store.revocations.get(issuerSerial) : undefined;
-    return statusOf(record, own, issuerRevocation, this.clock.now());
+    return issuerSerial && issuerSerial !== record.serial ? this.store.revocations.get(issuerSerial) : undefined;
   }
 
   async show(serialInput: string): Promise<CertificateView> {

@@ -28,7 +28,7 @@ export class CrlService implements StatusPublisher {
   private readonly latestByKey = new Map<string, CrlRecord>();
 
   constructor(
-    private readonly authority: Authority,
+    authority: Authority,
     opts: CrlServiceOptions = {},
   ) {
     const issuers = Object.fromEntries(CA_NAMES.map((n) => [n, crlIssuerFromCa(authority.ca(n))]));

@@ -7,13 +7,12 @@ import type { Authority } from '../authority/authority.js';
 import { AdminTokens } from './plugins/admin-auth.js';
 import { CaMetrics } from './plugins/metrics.js';
 import { errorHandler, notFound, sendProblem } from './problem.js';
-import { errorResponse } from '../ocsp/response.js';
 import { AgentCaError } from '../errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { caCertificateRoutes } from './routes/ca-certificates.js';
 import { healthRoutes } from './routes/health.js';
 import { verifyRoutes } from './routes/verify.js';
-import { ocspRoutes } from './routes/ocsp.js';
+import { ocspRoutes, sendMalformedRequest } from './routes/ocsp.js';
 import type { OcspService } from '../ocsp/service.js';
 import type { WebhookService } from '../webhooks/service.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -78,7 +77,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     // in the route's own language (OCSP DER on /ocsp, problem+json elsewhere).
     frameworkErrors: (error, request, reply) => {
       const r = reply as unknown as FastifyReply;
-      if (request.url.startsWith('/ocsp')) return void r.code(200).type('application/ocsp-response').send(errorResponse('malformedRequest'));
+      if (request.url.startsWith('/ocsp')) return void sendMalformedRequest(r);
       return void sendProblem(r, new AgentCaError('INPUT_INVALID', error.message));
     },
   });

@@ -72,7 +72,7 @@ export class OcspService implements StatusPublisher {
       lookup: async (issuerId, serial, hash) => {
         if (hash !== 'sha1' && hash !== 'sha256') return undefined;
         // A revoked CA: its children's pre-signed "good" no longer holds; answer live (revoked via CA).
-        if (this.caRevoked.has(issuerId)) return undefined;
+        if (this.authority.caSuspended(issuerId as CaName)) return undefined;
         const r = await store.ocspResponses.get(issuerId, serial, hash);
         return r && { der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate };
       },
@@ -92,7 +92,6 @@ export class OcspService implements StatusPublisher {
     this.precomputedOnly = new OcspResponder({ ...common, sources: [precomputed] });
   }
 
-  private readonly caRevoked = new Set<string>();
 
   private async statusFor(issuerId: IssuerId, serial: Serial): Promise<CertStatus> {
     const record = await this.authority.store.certificates.get(serial);
@@ -123,26 +122,18 @@ export class OcspService implements StatusPublisher {
     return this.presign(cert, status);
   }
 
-  afterChange(cert: CertificateRecord, status: CertificateStatus): void {
+  afterChange(cert: CertificateRecord): void {
     this.responder.invalidate(cert.issuerId, cert.serial);
     this.precomputedOnly.invalidate(cert.issuerId, cert.serial);
+    // A CA's status change changes every answer under it (the authority tracks which CAs are suspended).
     if (cert.isCa) {
-      const name = CA_NAMES.find((n) => this.authority.ca(n).certificate.serial === cert.serial);
-      if (name) {
-        if (status.state === 'revoked' || status.state === 'held') this.caRevoked.add(name);
-        else this.caRevoked.delete(name);
-        this.responder.clearCache();
-        this.precomputedOnly.clearCache();
-      }
+      this.responder.clearCache();
+      this.precomputedOnly.clearCache();
     }
   }
 
-  /** Load revoked-CA flags, pre-sign anything missing (first start, or certificates from before OCSP), start the timer. */
+  /** Pre-sign anything missing (first start, or certificates issued without OCSP attached), start the timer. */
   async start(): Promise<void> {
-    for (const n of CA_NAMES) {
-      const s = await this.authority.statusOf((await this.authority.store.certificates.get(this.authority.ca(n).certificate.serial))!);
-      if (s.state === 'revoked' || s.state === 'held') this.caRevoked.add(n);
-    }
     await this.backfill();
     await this.refreshDue();
     const every = this.opts.refreshIntervalMs ?? 60_000;
@@ -171,12 +162,24 @@ export class OcspService implements StatusPublisher {
     await this.running;
   }
 
+  /**
+   * Pre-sign what is missing (certificates issued while no OCSP service was attached, e.g. by
+   * the CLI): which serials already have responses comes from one streaming scan per issuer,
+   * not a read per certificate.
+   */
   private async backfill(): Promise<void> {
+    const have = new Set<string>();
+    for (const n of CA_NAMES) for await (const r of this.authority.store.ocspResponses.iterate(n as IssuerId)) have.add(`${r.issuerId}|${r.serial}`);
+    await this.presignAll((cert) => !have.has(`${cert.issuerId}|${cert.serial}`));
+  }
+
+  /** Pre-sign (with the current status) every certificate that passes `want`, in batches. */
+  private async presignAll(want: (cert: CertificateRecord) => boolean): Promise<void> {
     const store = this.authority.store;
+    const rootSerial = this.authority.ca('root').certificate.serial;
     let batch: WriteOp[] = [];
     for await (const cert of store.certificates.iterate()) {
-      if (cert.serial === this.authority.ca('root').certificate.serial) continue; // self-signed: nobody asks its issuer
-      if (await store.ocspResponses.get(cert.issuerId, cert.serial)) continue;
+      if (cert.serial === rootSerial || !want(cert)) continue; // self-signed root: nobody asks its issuer
       batch.push(...(await this.presign(cert, await this.authority.statusOf(cert))));
       if (batch.length >= 512) {
         await store.commit(batch);
@@ -227,16 +230,6 @@ export class OcspService implements StatusPublisher {
   /** After a responder rotation: rebuild identities and re-sign every stored response. */
   async resignAll(): Promise<void> {
     this.rebuild();
-    const store = this.authority.store;
-    let ops: WriteOp[] = [];
-    for await (const cert of store.certificates.iterate()) {
-      if (cert.serial === this.authority.ca('root').certificate.serial) continue;
-      ops.push(...(await this.presign(cert, await this.authority.statusOf(cert))));
-      if (ops.length >= 512) {
-        await store.commit(ops);
-        ops = [];
-      }
-    }
-    if (ops.length) await store.commit(ops);
+    await this.presignAll(() => true);
   }
 }

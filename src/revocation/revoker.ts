@@ -32,8 +32,8 @@ export interface RevokerDeps {
   hooks: HookBus;
   clock: Clock;
   publishers: () => readonly StatusPublisher[];
-  /** Serial of the CA certificate behind an issuer id ('root', 'intermediate'). */
-  issuerSerialOf: (issuerId: string) => Serial | undefined;
+  /** The revocation (or hold) of the CA that issued `cert`, which its status inherits. */
+  issuerRevocationOf: (cert: CertificateRecord) => Promise<RevocationRecord | undefined>;
 }
 
 type Transition = 'revoke' | 'hold' | 'release';
@@ -106,8 +106,7 @@ export class Revoker {
     const actor = opts.actor ?? 'library';
     const details = { ...(cert.agentId ? { agentId: cert.agentId } : {}), ...(record ? { reason: record.reason, revokedAt: record.revokedAt.toISOString() } : {}), ...(opts.details ?? {}) };
     await this.d.audit.append({ actor, action: `${kind}.requested`, subject: cert.serial, details });
-    const issuerSerial = cert.isCa ? undefined : this.d.issuerSerialOf(cert.issuerId);
-    const issuerRevocation = issuerSerial ? await this.d.store.revocations.get(issuerSerial) : undefined;
+    const issuerRevocation = await this.d.issuerRevocationOf(cert);
     const fullRecord = record ? ({ ...record, changeSeq: 0 } as RevocationRecord) : undefined;
     const status = statusOf(cert, fullRecord, issuerRevocation, this.d.clock.now());
     const publisherOps: WriteOp[] = [];

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAction } from '../../src/actions/sign.js';
 import { verifyAction, type VerifyActionOptions } from '../../src/actions/verify.js';
 import { compactOf, fromB64u, signingInput } from '../../src/actions/jws.js';
-import { ocspRequestDer } from '../../src/actions/ocsp-request.js';
+import { ocspRequestDer } from '../../src/ocsp/request-encode.js';
 import type { ActionEnvelope } from '../../src/actions/types.js';
 import { ecdsaRawToDer } from '../../src/asn1/ecdsa-signature.js';
 import { toPem } from '../../src/asn1/pem.js';

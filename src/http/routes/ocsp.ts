@@ -54,6 +54,11 @@ class DecodedPaths {
   }
 }
 
+/** RFC 6960 §2.3: what cannot be read is answered malformedRequest, as OCSP DER with status 200. */
+export function sendMalformedRequest(reply: FastifyReply): FastifyReply {
+  return reply.code(200).type('application/ocsp-response').send(errorResponse('malformedRequest'));
+}
+
 /** A request body larger than this is answered malformedRequest (RFC 6960 §2.3), not 413. */
 const OCSP_BODY_LIMIT = 16 * 1024;
 
@@ -66,7 +71,7 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
   app.addContentTypeParser(['application/ocsp-request', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT * 4 }, (_req, body, done) => done(null, body));
   // Whatever goes wrong on this route (oversize body, wrong content type), the answer is OCSP DER.
   app.setErrorHandler((_error, _request, reply) => {
-    void reply.code(200).type('application/ocsp-response').send(errorResponse('malformedRequest'));
+    void sendMalformedRequest(reply);
   });
 
   const answer = async (request: FastifyRequest, reply: FastifyReply, der: Buffer, viaGet: boolean): Promise<FastifyReply> => {
@@ -96,7 +101,7 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
 
   app.post('/ocsp', { bodyLimit: OCSP_BODY_LIMIT }, async (request, reply) => {
     const body = request.body;
-    if (!Buffer.isBuffer(body)) return reply.code(200).type('application/ocsp-response').send(errorResponse('malformedRequest'));
+    if (!Buffer.isBuffer(body)) return sendMalformedRequest(reply);
     return answer(request, reply, body, false);
   });
 
@@ -111,7 +116,7 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
         der = Buffer.from(b64.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
       } catch {
         opts.metrics.ocspResponses.inc({ source: 'error', status: 'malformedRequest' });
-        return reply.code(200).type('application/ocsp-response').send(errorResponse('malformedRequest'));
+        return sendMalformedRequest(reply);
       }
       decoded.set(raw, der);
     }

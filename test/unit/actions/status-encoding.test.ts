@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCrl } from '../../../src/actions/crl-status.js';
-import { ocspRequestDer } from '../../../src/actions/ocsp-request.js';
+import { ocspRequestDer } from '../../../src/ocsp/request-encode.js';
 import { buildCrl } from '../../../src/crl/crl-builder.js';
 import { crlIssuerFromCa } from '../../../src/crl/publisher.js';
 import { certIdFor } from '../../../src/ocsp/cert-id.js';
