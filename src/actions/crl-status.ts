@@ -6,19 +6,17 @@
  * delta (§5.2.4), then look the serial up. Delta CRLs are not merged: a full CRL is as fresh as
  * its publication interval, which is why OCSP is the default status source.
  */
-import { verify as cryptoVerify } from 'node:crypto';
 import { describeCertificate } from '../asn1/certificate-describe.js';
 import { parseCertificate, parseExtensions } from '../asn1/certificate-parse.js';
 import { childrenOf, content, decodeOid, decodeTime, expectTag, readWhole, slice, type Tlv } from '../asn1/der-reader.js';
 import { Tag } from '../asn1/der.js';
 import { Oids } from '../asn1/oids.js';
 import { serialFromMagnitude } from '../profile/serial.js';
-import { algorithmByOid, algorithmInfo } from '../signer/algorithms.js';
-import { publicKeyFromSpki } from '../signer/public-key.js';
 import { reasonFromCode, type RevocationReason } from '../store/ports.js';
 import { fetchBytes } from './fetch-bytes.js';
 import type { StatusOutcome } from './ocsp-status.js';
 import type { CrlStatusOptions, StatusQuery } from './types.js';
+import { verifySignature } from '../signer/verify.js';
 
 const MAX_CRL_BYTES = 16 * 1024 * 1024;
 const SKEW_MS = 5 * 60_000;
@@ -109,9 +107,7 @@ export async function crlStatus(q: StatusQuery, opts: CrlStatusOptions = {}): Pr
   }
   const issuer = parseCertificate(q.issuer);
   if (!crl.issuer.equals(issuer.subject)) return { ok: false, detail: `CRL ${url} is issued by another CA` };
-  const alg = algorithmByOid(crl.signatureAlgorithmOid);
-  const digest = alg ? algorithmInfo(alg).digest : undefined;
-  if (!alg || !cryptoVerify(digest ?? null, crl.tbs, publicKeyFromSpki(issuer.publicKeyInfo), crl.signature)) {
+  if (!verifySignature(crl.signatureAlgorithmOid, crl.tbs, issuer.publicKeyInfo, crl.signature)) {
     return { ok: false, detail: `CRL ${url} signature does not verify with the issuing CA key` };
   }
   const scope = scopeProblem(crl);

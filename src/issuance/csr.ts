@@ -2,13 +2,13 @@
  * PKCS#10 certification requests (RFC 2986). The request's self-signature proves possession of
  * the private key (RFC 2986 §3) and is checked before anything else is read from it.
  */
-import { verify as cryptoVerify } from 'node:crypto';
 import { childrenOf, content, decodeOid, expectTag, readWhole, slice } from '../asn1/der-reader.js';
 import { Tag } from '../asn1/der.js';
 import { pemOrDer } from '../asn1/pem.js';
 import { AgentCaError, isAgentCaError } from '../errors.js';
-import { algorithmByOid, algorithmInfo } from '../signer/algorithms.js';
+import { algorithmByOid } from '../signer/algorithms.js';
 import { publicKeyFromSpki } from '../signer/public-key.js';
+import { verifySignature } from '../signer/verify.js';
 
 export interface ParsedCsr {
   subject: Buffer;
@@ -40,13 +40,7 @@ export function parseAndVerifyCsr(input: Uint8Array | string): ParsedCsr {
   }
   const alg = algorithmByOid(algOid);
   if (!alg) throw new AgentCaError('INPUT_CSR_SIGNATURE', `CSR signed with unsupported algorithm ${algOid} (supported: sha256/384/512WithRSAEncryption, ecdsa-with-SHA256/384, Ed25519)`);
-  const key = publicKeyFromSpki(spki);
-  let ok = false;
-  try {
-    ok = cryptoVerify(algorithmInfo(alg).digest, info, key, signature);
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new AgentCaError('INPUT_CSR_SIGNATURE', 'CSR self-signature does not verify: no proof of possession of the private key');
+  publicKeyFromSpki(spki); // an unusable key is INPUT_PUBLIC_KEY_INVALID, not a bad signature
+  if (!verifySignature(alg, info, spki, signature)) throw new AgentCaError('INPUT_CSR_SIGNATURE', 'CSR self-signature does not verify: no proof of possession of the private key');
   return { subject, publicKeyInfo: spki };
 }

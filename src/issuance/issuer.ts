@@ -3,17 +3,16 @@
  * single-use token; issue() signs exactly those bytes and checks afterwards that the bytes
  * signed are the bytes linted (DESIGN.md). A token cannot be replayed or outlive its TTL.
  */
-import { createHash, randomBytes, verify as cryptoVerify } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { AgentCaError, type LintFinding } from '../errors.js';
 import { assertLintClean, type LintContext } from '../lint/index.js';
 import { encodeTbs, type TbsCertificate } from '../profile/tbs.js';
 import { serialFromMagnitude } from '../profile/serial.js';
-import { algorithmInfo } from '../signer/algorithms.js';
-import { publicKeyFromSpki } from '../signer/public-key.js';
 import type { Signer } from '../signer/signer.js';
 import type { Serial } from '../types.js';
 import { assembleSigned } from './certificate.js';
+import { verifySignature } from '../signer/verify.js';
 
 export interface PreparedIssuance {
   readonly token: string;
@@ -83,8 +82,7 @@ export class Issuer {
     }
     const remote = !p.signer.keyUri.startsWith('softkey:');
     if (this.opts.verifySignatures ?? remote) {
-      const ok = cryptoVerify(algorithmInfo(p.signer.algorithm).digest, p.tbsDer, publicKeyFromSpki(p.signer.publicKeyInfo), signature);
-      if (!ok) throw new AgentCaError('ISSUE_TBS_MISMATCH', `signature from ${p.signer.keyUri} does not verify against its public key; certificate discarded`);
+      if (!verifySignature(p.signer.algorithm, p.tbsDer, p.signer.publicKeyInfo, signature)) throw new AgentCaError('ISSUE_TBS_MISMATCH', `signature from ${p.signer.keyUri} does not verify against its public key; certificate discarded`);
     }
     return { serial: serialFromMagnitude(p.tbs.serial), der: assembleSigned(p.tbsDer, p.signer.algorithm, signature), tbs: p.tbs };
   }

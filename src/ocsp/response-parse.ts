@@ -3,16 +3,14 @@
  * (a KMS or HSM signature is verified before it is served), and for a pre-signed response's
  * thisUpdate/nextUpdate when a store hands back bare DER. Strict, like the request parser.
  */
-import { verify as cryptoVerify } from 'node:crypto';
 import { childrenOf, content, decodeOid, decodeTime, expectTag, readWhole, slice, type Tlv } from '../asn1/der-reader.js';
 import { Tag } from '../asn1/der.js';
 import { Oids } from '../asn1/oids.js';
 import { Asn1DecodeError } from '../errors.js';
-import { algorithmByOid, algorithmInfo } from '../signer/algorithms.js';
-import { publicKeyFromSpki } from '../signer/public-key.js';
 import { reasonFromCode } from '../store/ports.js';
 import { parseCertIdDer } from './request.js';
 import { OCSP_RESPONSE_STATUS, type CertId, type CertStatus, type OcspResponseStatus } from './types.js';
+import { verifySignature } from '../signer/verify.js';
 
 export interface ParsedSingleResponse {
   certId: CertId;
@@ -144,7 +142,5 @@ export function parseOcspResponse(input: Uint8Array): ParsedOcspResponse {
 
 /** Verify a BasicOCSPResponse signature with the responder's SPKI. */
 export function verifyBasicResponse(basic: ParsedBasicResponse, publicKeyInfo: Uint8Array): boolean {
-  const alg = algorithmByOid(basic.signatureAlgorithmOid);
-  if (!alg) return false;
-  return cryptoVerify(algorithmInfo(alg).digest, basic.tbs, publicKeyFromSpki(publicKeyInfo), basic.signature);
+  return verifySignature(basic.signatureAlgorithmOid, basic.tbs, publicKeyInfo, basic.signature);
 }

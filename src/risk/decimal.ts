@@ -3,6 +3,7 @@
  * integer and 6 fraction digits) is compared with an event's amount digit by digit, never
  * through binary floating point, so "50000.000001" is over a 50000 limit and "50000.0" is not.
  */
+import { canonicalDecimal } from '../asn1/decimal-amount.js';
 
 /** The DecimalAmount grammar of agentPolicy (src/asn1/extensions/agent-policy.ts), trailing zeros allowed. */
 const DECIMAL = /^(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?$/;
@@ -27,8 +28,7 @@ export function canonicalAmount(v: unknown): { amount: string } | { error: strin
   } else {
     return { error: 'must be a decimal string or a number' };
   }
-  if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
-  return { amount: s };
+  return { amount: canonicalDecimal(s) };
 }
 
 /** One comparator for every amount check (agent actions and risk features alike). */
