@@ -53,3 +53,20 @@ export function pyca(items: readonly { path: string; kind: PycaKind }[]): Record
   if (out.length !== items.length) throw new Error(`pyca-parse.py answered ${out.length} of ${items.length} items`);
   return out;
 }
+
+const GO_PARSE = fileURLToPath(new URL('./go-parse/main.go', import.meta.url));
+
+export function goAvailability(): Availability {
+  const r = spawnSync('go', ['version'], { encoding: 'utf8', timeout: 10_000 });
+  return r.status === 0 ? { available: true } : { available: false, reason: 'go not found (Debian package golang-go)' };
+}
+
+/** Go crypto/x509 over a batch ("cert:PATH" / "crl:PATH"), one `go run` (standard library only, offline). */
+export function goParse(items: readonly { path: string; kind: 'cert' | 'crl' }[], cacheDir: string): Record<string, any>[] {
+  const env = { ...process.env, GOCACHE: cacheDir, GOPATH: cacheDir, GO111MODULE: 'off', CGO_ENABLED: '0' };
+  const r = spawnSync('go', ['run', GO_PARSE, ...items.map((i) => `${i.kind}:${i.path}`)], { encoding: 'utf8', env, timeout: 180_000, maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`go run go-parse exited ${r.status}: ${r.stderr || r.error}`);
+  const out = JSON.parse(r.stdout) as Record<string, any>[];
+  if (out.length !== items.length) throw new Error(`go-parse answered ${out.length} of ${items.length} items`);
+  return out;
+}

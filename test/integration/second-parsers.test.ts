@@ -10,6 +10,7 @@
  *   `--crl-info`, pyca `load_der_x509_crl` and `ocsp.load_der_ocsp_response`.
  * With CI=true a missing parser fails the run; locally it skips with a message.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,13 +18,14 @@ import * as pkijs from 'pkijs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCertificate, type ParsedCertificate } from '../../src/asn1/certificate-parse.js';
 import { decodeName } from '../../src/asn1/name.js';
-import { agentExtensionOids } from '../../src/asn1/oids.js';
+import { agentExtensionOids, LEGACY_AGENT_CA_ARC } from '../../src/asn1/oids.js';
 import { pemOrDer } from '../../src/asn1/pem.js';
 import { runCli } from '../../src/cli/main.js';
 import { certIdFor } from '../../src/ocsp/cert-id.js';
 import { ocspRequestDer } from '../../src/ocsp/request-encode.js';
 import { startTestCa, type TestCa } from '../helpers/ca-server.js';
-import { certtool, certtoolAvailability, pyca, pycaAvailability, requireParsers } from '../helpers/second-parsers.js';
+import { issueUnderLegacyArc } from '../helpers/legacy-arc.js';
+import { certtool, certtoolAvailability, goAvailability, goParse, pyca, pycaAvailability, requireParsers } from '../helpers/second-parsers.js';
 
 const VECTORS = join(import.meta.dirname, '..', '..', 'vectors');
 const manifest = JSON.parse(readFileSync(join(VECTORS, 'manifest.json'), 'utf8')) as {
@@ -36,6 +38,9 @@ const isAgent = (profile?: string) => profile === 'agent' || profile === 'agent-
 
 const haveCerttool = requireParsers('the GnuTLS certtool checks', certtoolAvailability());
 const havePyca = requireParsers('the pyca/cryptography checks', pycaAvailability());
+const haveGo = requireParsers('the Go crypto/x509 checks', goAvailability());
+const goCache = mkdtempSync(join(tmpdir(), 'agent-ca-gocache-'));
+afterAll(() => rmSync(goCache, { recursive: true, force: true }));
 
 function der(file: string): Buffer {
   return pemOrDer(readFileSync(file), ['CERTIFICATE']);
@@ -82,6 +87,18 @@ describe('vector certificates', () => {
       if (v.profile === 'intermediate') expect(g.basicConstraints).toEqual({ ca: true, pathLen: 0 });
     });
   });
+
+  it.runIf(haveGo)('Go crypto/x509 reads every one with the same fields', () => {
+    const got = goParse(certVectors.map((v) => ({ path: join(VECTORS, v.file), kind: 'cert' as const })), goCache);
+    certVectors.forEach((v, i) => {
+      const g = got[i]!;
+      expect(g.error, v.file).toBeUndefined();
+      const o = ours(parseCertificate(der(join(VECTORS, v.file))));
+      expect({ serial: g.serial, notBefore: g.notBefore.replace(/Z$/, '.000Z'), notAfter: g.notAfter.replace(/Z$/, '.000Z'), extensions: g.extensions }, v.file).toEqual(o);
+      expect(g.unhandledCritical, v.file).toBe(0);
+      expect(g.isCA, v.file).toBe(v.profile === 'root' || v.profile === 'intermediate');
+    });
+  }, 240_000);
 
   it('pkijs Certificate.fromBER reads every one with the same fields and re-encodes the same bytes', () => {
     for (const v of certVectors) {
@@ -197,6 +214,30 @@ describe('what the CA serves', () => {
     expect(good).toMatchObject({ responseStatus: 'SUCCESSFUL', certificateStatus: 'GOOD', serial: goodSerial.replace(/^0+/, '') });
     expect(revoked).toMatchObject({ responseStatus: 'SUCCESSFUL', certificateStatus: 'REVOKED', revocationReason: 'key_compromise', serial: revokedSerial.replace(/^0+/, '') });
   });
+
+  it.runIf(haveGo)('Go crypto/x509 reads the `agent-ca issue` certificate and the CRLs', () => {
+    const crls = files.filter((f) => f.kind === 'crl');
+    const [cert, ...lists] = goParse([{ path: agentFile, kind: 'cert' }, ...crls.map((f) => ({ path: f.path, kind: 'crl' as const }))], goCache);
+    expect(cert!.error).toBeUndefined();
+    expect(cert!.extensions.map((e: { oid: string }) => e.oid)).toEqual(expect.arrayContaining(OUR_OIDS));
+    for (const l of lists) expect(l!.error).toBeUndefined();
+    expect(lists[0]!.revoked).toContain(revokedSerial.replace(/^0+/, ''));
+    expect(lists[1]!.revoked).toContain(revokedSerial.replace(/^0+/, ''));
+  }, 240_000);
+
+  it('every parser that refused the legacy 2.25 arc still refuses it: the checks above would catch a regression', async () => {
+    const legacy = await issueUnderLegacyArc(ca.authority, { agentId: 'legacy-bot', scope: ['read:accounts'] }, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey);
+    const file = join(tmp, 'legacy.pem');
+    writeFileSync(file, legacy.pem);
+    if (haveCerttool) expect(certtool(['--certificate-info', '--infile', file]).stderr).toMatch(/ASN1 parser: Error in DER parsing/);
+    if (havePyca) expect(pyca([{ path: file, kind: 'certificate' }])[0]!.error).toMatch(/ParseError/);
+    if (haveGo) expect(goParse([{ path: file, kind: 'cert' }], goCache)[0]!.error).toMatch(/malformed extension OID field/);
+    // pkijs (asn1js) does not refuse it, but renders the 123-bit component as `{hex}` instead of
+    // decimal, so no dotted-OID comparison matches: another reason for the 2^31 - 1 ceiling.
+    const ids = pkijs.Certificate.fromBER(legacy.der).extensions!.map((e) => e.extnID);
+    expect(ids).toHaveLength(parseCertificate(legacy.der).extensions.length);
+    expect(ids).not.toContain(`${LEGACY_AGENT_CA_ARC}.1.2`);
+  }, 240_000);
 
   it('pkijs reads the `agent-ca issue` certificate and re-encodes the same bytes', () => {
     const bytes = der(agentFile);
