@@ -6,13 +6,13 @@
 package main
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"os"
 	"strings"
 	"time"
-	"crypto/x509"
 )
 
 type ext struct {
@@ -30,7 +30,6 @@ func der(path string) ([]byte, error) {
 	}
 	return b, nil
 }
-
 
 func main() {
 	out := []map[string]interface{}{}
