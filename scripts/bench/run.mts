@@ -9,6 +9,7 @@ import { benchKms } from './kms.js';
 import { benchRisk } from './risk.js';
 import { benchRevocation } from './revocation.js';
 import { benchCrl } from './crl.js';
+import { benchLint } from './lint.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: false });
 const only = values.only ? new Set(values.only.split(',')) : undefined;
@@ -16,6 +17,7 @@ const seconds = values.seconds ? Number(values.seconds) : 3;
 
 const sections: [string, (s: number) => Promise<unknown>][] = [
   ['issuance', benchIssuance],
+  ['lint', benchLint],
   ['ocsp', benchOcsp],
   ['kms', benchKms],
   ['risk', benchRisk],

@@ -6,7 +6,8 @@
  * cannot hide behind a model; path validation and `describeCertificate` use them too.
  */
 import { Asn1DecodeError } from '../errors.js';
-import { expectContext, expectSequence, isContextTag, parseDer, readBoolean, readIa5String, readInteger, readNull, readOid, type DerNode } from './decode.js';
+import { expectContext, expectSequence, isContextTag, readBoolean, readIa5String, readInteger, readNull, readOid, type DerNode } from './decode.js';
+import { readDerTree as parseDer } from './der-tree.js';
 import { Oids } from './oids.js';
 import { ExtKeyUsageOids, KeyUsageBits, type GeneralName, type KeyUsageName } from './x509-extensions.js';
 

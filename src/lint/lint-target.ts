@@ -4,7 +4,8 @@
  * the encoder (docs/oids-and-lints.md). Only what the bytes cannot say comes from the request:
  * the profile, the issuer's notAfter and the agent id the CN must equal.
  */
-import { parseDer, readOid, type DerNode } from '../asn1/decode.js';
+import { readOid, type DerNode } from '../asn1/decode.js';
+import { readDerTree } from '../asn1/der-tree.js';
 import { decodeTime, readTlv } from '../asn1/der-reader.js';
 import { decodeName, type NameSpec } from '../asn1/name.js';
 import { AgentOids, Oids } from '../asn1/oids.js';
@@ -150,7 +151,7 @@ function decodeFacts(exts: readonly LintExtension[], intent: LintIntent, malform
           break;
         default:
           // RFC 5280 §4.1: extnValue is the DER of the extension's syntax, whatever it is.
-          parseDer(e.value, e.name);
+          readDerTree(e.value, e.name);
       }
     } catch (err) {
       malformed.push(`extension ${e.name}: ${(err as Error).message}`);
@@ -161,7 +162,7 @@ function decodeFacts(exts: readonly LintExtension[], intent: LintIntent, malform
 
 /** Parse the exact TBS bytes (RFC 5280 §4.1). Throws Asn1DecodeError only when the TBS structure itself is not DER. */
 export function parseLintTarget(tbsDer: Buffer, intent: LintIntent): LintTarget {
-  const root = parseDer(tbsDer, 'tbsCertificate', { maxNodes: 20_000 });
+  const root = readDerTree(tbsDer, 'tbsCertificate', { maxNodes: 20_000 });
   const f = root.children;
   if (root.tagClass !== 'universal' || root.tagNumber !== 16 || f.length < 7) throw new Asn1DecodeError('tbsCertificate', 'expected a SEQUENCE of at least 7 fields');
   const malformed: string[] = [];
@@ -190,7 +191,7 @@ export function parseLintTarget(tbsDer: Buffer, intent: LintIntent): LintTarget 
   const oids = oidsIn(root, 'tbsCertificate');
   for (const e of extensions) {
     try {
-      oidsIn(parseDer(e.value, e.name), e.name, oids);
+      oidsIn(readDerTree(e.value, e.name), e.name, oids);
     } catch {
       // not DER: decodeFacts reports it
     }
