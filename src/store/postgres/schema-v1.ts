@@ -3,8 +3,8 @@
  * other adapters iterate in (serials, issuer ids). Times are timestamptz (microseconds; our
  * Dates carry milliseconds). CRL numbers are numeric: RFC 5280 §5.2.3 allows 20 octets.
  *
- * The audit log and its checkpoints are WORM: a trigger refuses UPDATE and DELETE on every
- * row and TRUNCATE on the table, for every role including the owner (only dropping the
+ * The audit log and its checkpoints are WORM: a statement trigger refuses UPDATE, DELETE and
+ * TRUNCATE, for every role including the owner (only dropping the
  * trigger, which is DDL that needs ownership, can lift it); the server's role is also granted
  * INSERT and SELECT only (store grant). Rules are not used: a rule cannot see TRUNCATE, and a
  * DO INSTEAD NOTHING rule would make a forbidden write succeed silently
@@ -122,12 +122,9 @@ begin
           hint = 'audit entries are never changed or deleted; archive old partitions instead (docs/storage-postgres.md)';
 end
 $$;
-create trigger audit_log_worm before update or delete on audit_log
-  for each row execute function agent_ca_worm_refuse();
-create trigger audit_log_worm_truncate before truncate on audit_log
+-- statement-level: an UPDATE or DELETE is refused even when it matches no row
+create trigger audit_log_worm before update or delete or truncate on audit_log
   for each statement execute function agent_ca_worm_refuse();
-create trigger audit_checkpoints_worm before update or delete on audit_checkpoints
-  for each row execute function agent_ca_worm_refuse();
-create trigger audit_checkpoints_worm_truncate before truncate on audit_checkpoints
+create trigger audit_checkpoints_worm before update or delete or truncate on audit_checkpoints
   for each statement execute function agent_ca_worm_refuse();
 `;
