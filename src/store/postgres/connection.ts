@@ -13,7 +13,7 @@ export interface PostgresTarget {
   /** The URL without our own parameters, handed to `pg` as connectionString. */
   connectionString: string;
   schema: string;
-  /** The URL with any password removed, for messages and logs. */
+  /** The URL (schema included) with any password removed, for messages and logs. */
   display: string;
 }
 
@@ -35,9 +35,9 @@ export function parsePostgresUrl(url: string): PostgresTarget {
   if (!SCHEMA.test(schema)) {
     throw new AgentCaError('STORE_URL_INVALID', `schema must be a lowercase SQL identifier (letters, digits, _), got ${JSON.stringify(schema)}`);
   }
-  u.searchParams.delete('schema');
   const display = new URL(u.toString());
   if (display.password) display.password = '***';
+  u.searchParams.delete('schema');
   return { connectionString: u.toString(), schema, display: display.toString() };
 }
 
