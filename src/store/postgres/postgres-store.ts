@@ -6,9 +6,9 @@
  * in front of it keeps waiting commits from holding pool connections that reads need.
  * COMMIT returns once the WAL is flushed (synchronous_commit, the PostgreSQL default), so an
  * acknowledged revocation survives kill -9 of the CA and a crash of the database; batches
- * passed `sync: false` (bulk loads) commit with synchronous_commit off. Status changes are
- * announced with NOTIFY inside the transaction (delivered only if it commits), which peers
- * use to drop cached answers (docs/storage-postgres.md).
+ * passed `sync: false` (bulk loads) commit with synchronous_commit off. Status changes and new
+ * latest CRLs are announced with NOTIFY inside the transaction (delivered only if it commits),
+ * which peers use to drop cached answers (docs/storage-postgres.md).
  */
 import type pg from 'pg';
 import { AgentCaError } from '../../errors.js';
@@ -31,7 +31,7 @@ import type {
 } from '../ports.js';
 import { advisoryKey, createPool, parsePostgresUrl, storeError, type PostgresTarget } from './connection.js';
 import { migrate, type MigrationResult } from './migrations.js';
-import { notifyChanges } from './notify.js';
+import { notifyCommit } from './notify.js';
 import * as rows from './rows.js';
 import { writePlan } from './writer.js';
 
@@ -145,7 +145,7 @@ export class PostgresStore implements Store {
         const plan = await planCommit(batch, readerFor(client), opts);
         if (!plan.sync) await client.query('set local synchronous_commit to off');
         await writePlan(client, plan);
-        await notifyChanges(client, this.target.schema, plan.changes);
+        await notifyCommit(client, this.target.schema, plan.mutations, plan.lastChangeSeq);
         await client.query('commit');
         return { changes: plan.changes };
       } catch (e) {
