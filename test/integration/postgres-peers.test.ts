@@ -109,6 +109,15 @@ describe.runIf(pgAvailable)('peers on one PostgreSQL schema', () => {
       expect(text).toContain('Delta CRL Indicator');
     }
   });
+
+  it('both peers write at once: every append lands, the one audit chain stays intact', async () => {
+    const before = (await a.store.audit.head())!.seq;
+    const writes = Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).audit.append({ actor: `peer-${i % 2 ? 'a' : 'b'}`, action: 'test.peer-write', subject: `w-${i}`, details: { i } }));
+    const entries = await Promise.all(writes);
+    expect(new Set(entries.map((e) => e.seq)).size).toBe(12);
+    expect((await b.store.audit.head())!.seq).toBe(before + 12);
+    expect(await a.audit.verify()).toMatchObject({ ok: true });
+  });
 });
 
 describe.runIf(pgAvailable)('CRL leader election', () => {
