@@ -30,11 +30,11 @@ describe.runIf(pgAvailable)('PostgreSQL store', () => {
       try {
         const [a, b] = await Promise.all([openPostgresStore({ url: db.url }), openPostgresStore({ url: db.url })]);
         const applied = [a.migration!.applied, b.migration!.applied].sort((x, y) => y.length - x.length);
-        expect(applied).toEqual([[1], []]);
+        expect(applied).toEqual([[1, 2], []]);
         await a.close();
         await b.close();
         const versions = await db.admin('select version from agent_ca_schema order by version');
-        expect(versions.rows.map((r) => r.version)).toEqual([SCHEMA_VERSION]);
+        expect(versions.rows.map((r) => r.version)).toEqual([1, SCHEMA_VERSION]);
 
         await db.admin(`insert into agent_ca_schema (version, description) values ($1, 'from the future')`, [SCHEMA_VERSION + 1]);
         const err = await new PostgresStore({ url: db.url }).open().catch((e: unknown) => e);

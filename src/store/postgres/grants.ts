@@ -11,7 +11,7 @@ import { ident } from './connection.js';
 const ROLE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export const APPEND_ONLY_TABLES = ['audit_log', 'audit_checkpoints', 'certificates', 'status_changes'] as const;
-export const MUTABLE_TABLES = ['revocations', 'ocsp_responses', 'crls', 'crl_state', 'meta', 'store_state'] as const;
+export const MUTABLE_TABLES = ['revocations', 'ocsp_responses', 'crls', 'crl_state', 'meta', 'store_state', 'webhook_deliveries'] as const;
 
 export function grantStatements(schema: string, role: string): string[] {
   if (!ROLE.test(role)) throw new AgentCaError('INPUT_INVALID', `role must be a lowercase SQL identifier (letters, digits, _), got ${JSON.stringify(role)}`);

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { AgentCaError } from '../../errors.js';
 import { advisoryKey, ident } from './connection.js';
 import { SCHEMA_V1 } from './schema-v1.js';
+import { SCHEMA_V2 } from './schema-v2.js';
 
 export interface Migration {
   version: number;
@@ -16,7 +17,10 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = Object.freeze([{ version: 1, description: 'certificates, status, OCSP, CRLs, WORM audit log, meta', sql: SCHEMA_V1 }]);
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  { version: 1, description: 'certificates, status, OCSP, CRLs, WORM audit log, meta', sql: SCHEMA_V1 },
+  { version: 2, description: 'webhook outbox table with claims', sql: SCHEMA_V2 },
+]);
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
