@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Authority } from '../../src/authority/authority.js';
 import { createAuthority } from '../../src/authority/create-authority.js';
+import { runCli } from '../../src/cli/main.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
 import { parsePostgresUrl } from '../../src/store/postgres/connection.js';
 import { LeaderElection } from '../../src/store/postgres/leader.js';
@@ -48,7 +49,7 @@ describe.runIf(pgAvailable)('peers on one PostgreSQL schema', () => {
     const env = { AGENT_CA_STORE: db.url };
     a = await createAuthority({ dataDir: dir('data'), env });
     await a.init({ keyType: 'p256' });
-    for (const id of ['peer-bot-1', 'peer-bot-2']) {
+    for (const id of ['peer-bot-1', 'peer-bot-2', 'peer-bot-3']) {
       const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const c = await a.issue({ agentId: id, publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string });
       serials.push(c.serial);
@@ -92,6 +93,29 @@ describe.runIf(pgAvailable)('peers on one PostgreSQL schema', () => {
       return /: revoked/.test(out) ? out : undefined;
     });
     expect(revoked).toContain('Reason: keyCompromise');
+  });
+
+  it('the CLI revokes while both servers run (no lock on PostgreSQL); both answer revoked', async () => {
+    const cert = dir('peer-bot-3.pem');
+    expect(openssl(['ocsp', '-issuer', join(a.dataDir, 'ca', 'intermediate.pem'), '-cert', cert, '-no_nonce', '-reqout', dir('req3.der')]).status).toBe(0);
+    const answer = async (url: string): Promise<string> => {
+      const res = await fetch(`${url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: readFileSync(dir('req3.der')) });
+      writeFileSync(dir('resp3.der'), Buffer.from(await res.arrayBuffer()));
+      const r = openssl(['ocsp', '-respin', dir('resp3.der'), '-issuer', join(a.dataDir, 'ca', 'intermediate.pem'), '-CAfile', join(a.dataDir, 'ca', 'root.pem'), '-cert', cert, '-no_nonce']);
+      expect(r.stdout + r.stderr).toContain('Response verify OK');
+      return r.stdout;
+    };
+    for (const s of [serverA, serverB]) expect(await answer(s.url)).toMatch(/peer-bot-3\.pem: good/);
+    const err: string[] = [];
+    const code = await runCli(['revoke', serials[2]!, '--reason', 'cessationOfOperation', '--store', db.url, '--data', dir('data')], { out: () => undefined, err: (l) => err.push(l), env: {} });
+    expect(code, err.join('\n')).toBe(0);
+    for (const s of [serverA, serverB]) {
+      const out = await until(`${s.url} to answer revoked`, async () => {
+        const o = await answer(s.url);
+        return /: revoked/.test(o) ? o : undefined;
+      });
+      expect(out).toContain('Reason: cessationOfOperation');
+    }
   });
 
   it('a revocation made on either peer reaches the delta CRL the leader publishes, served by both', async () => {
