@@ -42,7 +42,7 @@ export interface PostgresStoreOptions {
   poolSize?: number;
 }
 
-/** Rows fetched per round trip when streaming (keyset pagination, bounded memory). */
+/** Rows fetched per round trip when streaming (server-side cursor, bounded memory). */
 const PAGE = 2000;
 
 type Q = Pick<pg.PoolClient, 'query'>;
@@ -116,16 +116,37 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Keyset pagination: `sql` takes the last row of the previous page as parameters through
-   * `after` (undefined for the first page) and must ORDER BY the key and LIMIT $n.
+   * Streams a query through a server-side cursor in a READ ONLY, REPEATABLE READ transaction:
+   * one plan and one consistent snapshot for the whole stream (a full CRL of 1,000,000 entries
+   * is one index scan, not 500 re-planned pages), PAGE rows per round trip, bounded memory.
+   * The connection is held until the stream ends or the consumer stops (break -> finally).
    */
-  private async *pages<T>(fetch: (after: rows.Row | undefined) => Promise<rows.Row[]>, f: (r: rows.Row) => T): AsyncGenerator<T> {
-    let after: rows.Row | undefined;
-    for (;;) {
-      const page = await fetch(after);
-      for (const r of page) yield f(r);
-      if (page.length < PAGE) return;
-      after = page[page.length - 1];
+  private async *stream<T>(sql: string, params: unknown[], f: (r: rows.Row) => T): AsyncGenerator<T> {
+    const pool = this.db;
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (e) {
+      throw storeError(e, 'connect');
+    }
+    let broken = false;
+    try {
+      await client.query('begin isolation level repeatable read read only');
+      await client.query(`declare agent_ca_stream no scroll cursor for ${sql}`, params);
+      for (;;) {
+        const page = (await client.query(`fetch ${PAGE} from agent_ca_stream`)).rows as rows.Row[];
+        for (const r of page) yield f(r);
+        if (page.length < PAGE) break;
+      }
+      await client.query('commit');
+    } catch (e) {
+      throw storeError(e, 'read');
+    } finally {
+      // Also reached when the consumer stops early: end the transaction (closes the cursor).
+      await client.query('rollback').catch(() => {
+        broken = true;
+      });
+      client.release(broken);
     }
   }
 
@@ -172,49 +193,24 @@ export class PostgresStore implements Store {
         rows.certificateFromRow,
       ),
     iterate: (opts = {}) =>
-      this.pages(
-        (after) =>
-          this.query(
-            `select ${rows.CERT_COLUMNS} from certificates where ($1::text is null or issuer_id = $1) and ($2::text is null or serial > $2) order by serial limit ${PAGE}`,
-            [opts.issuerId ?? null, after?.serial ?? null],
-          ),
-        rows.certificateFromRow,
-      ),
+      opts.issuerId === undefined
+        ? this.stream(`select ${rows.CERT_COLUMNS} from certificates order by serial`, [], rows.certificateFromRow)
+        : this.stream(`select ${rows.CERT_COLUMNS} from certificates where issuer_id = $1 order by serial`, [opts.issuerId], rows.certificateFromRow),
     count: async () => Number((await this.query('select cert_count from store_state'))[0]?.cert_count ?? 0),
   };
 
   readonly revocations: RevocationPort = {
     get: (serial) => this.one('select * from revocations where serial = $1', [serial], rows.revocationFromRow),
-    iterate: ({ issuerId }) =>
-      this.pages(
-        (after) =>
-          this.query(`select * from revocations where issuer_id = $1 and ($2::text is null or serial > $2) order by serial limit ${PAGE}`, [
-            issuerId,
-            after?.serial ?? null,
-          ]),
-        rows.revocationFromRow,
-      ),
+    iterate: ({ issuerId }) => this.stream('select * from revocations where issuer_id = $1 order by serial', [issuerId], rows.revocationFromRow),
     changesSince: (issuerId: IssuerId, afterSeq: number) =>
-      this.pages(
-        (after) =>
-          this.query(`select * from status_changes where issuer_id = $1 and seq > $2 order by seq limit ${PAGE}`, [issuerId, after ? after.seq : afterSeq]),
-        rows.changeFromRow,
-      ),
+      this.stream('select * from status_changes where issuer_id = $1 and seq > $2 order by seq', [issuerId, afterSeq], rows.changeFromRow),
     lastChangeSeq: async () => Number((await this.query('select change_seq from store_state'))[0]?.change_seq ?? 0),
   };
 
   readonly ocspResponses: OcspResponsePort = {
     get: (issuerId: IssuerId, serial: Serial, hash = 'sha1') =>
       this.one('select * from ocsp_responses where issuer_id = $1 and serial = $2 and hash_algorithm = $3', [issuerId, serial, hash], rows.ocspFromRow),
-    iterate: (issuerId) =>
-      this.pages(
-        (after) =>
-          this.query(
-            `select * from ocsp_responses where issuer_id = $1 and ($2::text is null or (serial, hash_algorithm) > ($2, $3)) order by serial, hash_algorithm limit ${PAGE}`,
-            [issuerId, after?.serial ?? null, after?.hash_algorithm ?? null],
-          ),
-        rows.ocspFromRow,
-      ),
+    iterate: (issuerId) => this.stream('select * from ocsp_responses where issuer_id = $1 order by serial, hash_algorithm', [issuerId], rows.ocspFromRow),
     listDueBefore: (before, opts = {}) =>
       this.many(
         'select * from ocsp_responses where next_update < $1 order by next_update, issuer_id, serial, hash_algorithm limit $2',
@@ -241,12 +237,7 @@ export class PostgresStore implements Store {
       return BigInt(r[0]!.n as string);
     },
     counter: async (issuerId) => BigInt(((await this.query('select counter::text as n from crl_state where issuer_id = $1', [issuerId]))[0]?.n as string) ?? '0'),
-    iterate: (issuerId) =>
-      this.pages(
-        (after) =>
-          this.query(`select * from crls where issuer_id = $1 and ($2::numeric is null or number > $2) order by number limit ${PAGE}`, [issuerId, after?.number ?? null]),
-        rows.crlFromRow,
-      ),
+    iterate: (issuerId) => this.stream('select * from crls where issuer_id = $1 order by number', [issuerId], rows.crlFromRow),
   };
 
   readonly audit: AuditPort = {
@@ -259,35 +250,17 @@ export class PostgresStore implements Store {
       const from = range.fromSeq ?? 1;
       const to = range.toSeq ?? null;
       if (range.fromTime === undefined && range.toTime === undefined) {
-        return this.pages(
-          (after) =>
-            this.query(`select * from audit_log where seq >= $1 and ($2::bigint is null or seq <= $2) order by seq limit ${PAGE}`, [
-              after ? Number(after.seq) + 1 : from,
-              to,
-            ]),
-          rows.auditFromRow,
-        );
+        return this.stream('select * from audit_log where seq >= $1 and ($2::bigint is null or seq <= $2) order by seq', [from, to], rows.auditFromRow);
       }
-      return this.pages(
-        (after) =>
-          this.query(
-            `select * from audit_log where seq >= $1 and ($2::bigint is null or seq <= $2)
-               and ($3::timestamptz is null or time >= $3) and ($4::timestamptz is null or time <= $4)
-               and ($5::timestamptz is null or (time, seq) > ($5, $6)) order by time, seq limit ${PAGE}`,
-            [from, to, range.fromTime ?? null, range.toTime ?? null, after?.time ?? null, after?.seq ?? null],
-          ),
+      return this.stream(
+        `select * from audit_log where seq >= $1 and ($2::bigint is null or seq <= $2)
+           and ($3::timestamptz is null or time >= $3) and ($4::timestamptz is null or time <= $4) order by time, seq`,
+        [from, to, range.fromTime ?? null, range.toTime ?? null],
         rows.auditFromRow,
       );
     },
     iterateCheckpoints: (range = {}) =>
-      this.pages(
-        (after) =>
-          this.query(`select * from audit_checkpoints where seq >= $1 and ($2::bigint is null or seq <= $2) order by seq limit ${PAGE}`, [
-            after ? Number(after.seq) + 1 : (range.fromSeq ?? 0),
-            range.toSeq ?? null,
-          ]),
-        rows.checkpointFromRow,
-      ),
+      this.stream('select * from audit_checkpoints where seq >= $1 and ($2::bigint is null or seq <= $2) order by seq', [range.fromSeq ?? 0, range.toSeq ?? null], rows.checkpointFromRow),
     listCheckpoints: (range = {}) =>
       this.many('select * from audit_checkpoints where seq >= $1 and ($2::bigint is null or seq <= $2) order by seq', [range.fromSeq ?? 0, range.toSeq ?? null], rows.checkpointFromRow),
     latestCheckpoint: () => this.one('select * from audit_checkpoints order by seq desc limit 1', [], rows.checkpointFromRow),
@@ -298,11 +271,7 @@ export class PostgresStore implements Store {
     put: async (key, value, opts) => {
       await this.commit([{ op: 'putMeta', key, value }], opts);
     },
-    iterate: () =>
-      this.pages(
-        (after) => this.query(`select key, value from meta where ($1::text is null or key > $1) order by key limit ${PAGE}`, [after?.key ?? null]),
-        (r) => ({ key: r.key as string, value: JSON.parse(r.value as string) as unknown }),
-      ),
+    iterate: () => this.stream('select key, value from meta order by key', [], (r) => ({ key: r.key as string, value: JSON.parse(r.value as string) as unknown })),
   };
 }
 
