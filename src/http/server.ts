@@ -4,7 +4,7 @@ import type { Authority } from '../authority/authority.js';
 import { buildApp } from './app.js';
 import { OcspService } from '../ocsp/service.js';
 import { WebhookService } from '../webhooks/service.js';
-import { CrlService } from '../crl/service.js';
+import { CrlService, type CrlServiceOptions } from '../crl/service.js';
 import { startRiskService, type RiskService } from '../risk/service.js';
 
 export interface ServeOptions {
@@ -15,6 +15,8 @@ export interface ServeOptions {
   logLevel?: string;
   /** Where AGENT_CA_RISK_CONFIG is read from (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** CRL publication (periods, validity, when a change rebuilds the full CRL). */
+  crl?: CrlServiceOptions;
 }
 
 export interface RunningServer {
@@ -32,7 +34,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   await ocsp.start();
   const webhooks = new WebhookService({ authority: opts.authority });
   await webhooks.start();
-  const crls = new CrlService(opts.authority);
+  const crls = new CrlService(opts.authority, opts.crl);
   await crls.start();
   const risk = await startRiskService(opts.authority, { webhooks, ...(opts.env ? { env: opts.env } : {}) });
   const app = await buildApp({

@@ -9,6 +9,7 @@ import type { Clock } from '../../src/clock.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
 import { toPem } from '../../src/asn1/pem.js';
 import type { KeyType } from '../../src/types.js';
+import type { CrlServiceOptions } from '../../src/crl/service.js';
 
 export const ADMIN_TOKEN = 'test-admin-token';
 
@@ -25,11 +26,11 @@ export interface TestCa {
   close(): Promise<void>;
 }
 
-export async function startTestCa(opts: { keyType?: KeyType; clock?: Clock; serve?: boolean } = {}): Promise<TestCa> {
+export async function startTestCa(opts: { keyType?: KeyType; clock?: Clock; serve?: boolean; crl?: CrlServiceOptions } = {}): Promise<TestCa> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-ca-server-'));
   const authority = await createAuthority({ dataDir: join(dir, 'data'), env: {}, ...(opts.clock ? { clock: opts.clock } : {}) });
   await authority.init({ keyType: opts.keyType ?? 'p256', config: { organization: 'Example Operator' } });
-  const server = await startServer({ authority, host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN, logLevel: 'error' });
+  const server = await startServer({ authority, host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN, logLevel: 'error', ...(opts.crl ? { crl: opts.crl } : {}) });
   const chain = authority.chain();
   writeFileSync(join(dir, 'root.pem'), chain.root);
   writeFileSync(join(dir, 'intermediate.pem'), chain.intermediate);
