@@ -26,6 +26,23 @@ export interface TestCa {
   close(): Promise<void>;
 }
 
+/** One JSON request to the admin API with a bearer token; the body parsed when it is JSON. */
+export async function adminRequest(url: string, method: 'GET' | 'POST', path: string, body: unknown, token: string | undefined): Promise<{ status: number; json: any; headers: Headers }> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* keep text */
+  }
+  return { status: res.status, json, headers: res.headers };
+}
+
 export async function startTestCa(opts: { keyType?: KeyType; clock?: Clock; serve?: boolean; crl?: CrlServiceOptions } = {}): Promise<TestCa> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-ca-server-'));
   const authority = await createAuthority({ dataDir: join(dir, 'data'), env: {}, ...(opts.clock ? { clock: opts.clock } : {}) });
@@ -49,21 +66,7 @@ export async function startTestCa(opts: { keyType?: KeyType; clock?: Clock; serv
       writeFileSync(path, toPem(issued.der));
       return { path, serial: issued.serial };
     },
-    async admin(method, path, body, token = ADMIN_TOKEN) {
-      const res = await fetch(`${url}${path}`, {
-        method,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      let json: unknown = text;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        /* keep text */
-      }
-      return { status: res.status, json, headers: res.headers };
-    },
+    admin: (method, path, body, token = ADMIN_TOKEN) => adminRequest(url, method, path, body, token),
     async close() {
       await server.close();
       await authority.close();

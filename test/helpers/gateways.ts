@@ -15,6 +15,7 @@ import type { Authority } from '../../src/authority/authority.js';
 import { createAuthority } from '../../src/authority/create-authority.js';
 import { toPem } from '../../src/asn1/pem.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
+import { adminRequest } from './ca-server.js';
 import { openssl } from './openssl.js';
 
 export const NGINX = '/usr/sbin/nginx';
@@ -99,21 +100,7 @@ export async function startGatewayCa(dir: string, ocspValiditySeconds: number): 
       writeFileSync(key, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
       return { serial: issued.serial, cert, key };
     },
-    async admin(method, path, body) {
-      const res = await fetch(`${url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      let json: unknown = text;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        /* text */
-      }
-      return { status: res.status, json };
-    },
+    admin: (method, path, body) => adminRequest(url, method, path, body, TOKEN),
     async close() {
       await server.close();
       await authority.close();
