@@ -218,6 +218,7 @@ ${serverBlock}
 
 /** Apache in the foreground (-DFOREGROUND, event MPM) with `vhost` (from `agent-ca gateway apache`). */
 export async function startApache(dir: string, port: number, vhost: string): Promise<Gateway> {
+  mkdirSync(dir, { recursive: true });
   const errorLog = join(dir, 'apache-error.log');
   const conf = join(dir, 'apache.conf');
   const mod = (name: string, file: string) => `LoadModule ${name}_module /usr/lib/apache2/modules/mod_${file}.so`;
