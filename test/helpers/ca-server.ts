@@ -1,6 +1,6 @@
 /** A CA with its HTTP server on 127.0.0.1:<random port>, in a temp data dir (LevelDB + softkey). */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthority } from '../../src/authority/create-authority.js';
@@ -20,8 +20,8 @@ export interface TestCa {
   url: string;
   rootPem: string;
   intermediatePem: string;
-  /** Issue an agent certificate; writes <agentId>.pem in dir, returns its path and serial. */
-  issueAgent(agentId: string, extra?: Record<string, unknown>): Promise<{ path: string; serial: string }>;
+  /** Issue an agent certificate; writes <agentId>.pem and its private key <agentId>.key in dir. */
+  issueAgent(agentId: string, extra?: Record<string, unknown>): Promise<{ path: string; key: string; serial: string }>;
   admin(method: 'GET' | 'POST', path: string, body?: unknown, token?: string): Promise<{ status: number; json: any; headers: Headers }>;
   close(): Promise<void>;
 }
@@ -43,10 +43,24 @@ export async function adminRequest(url: string, method: 'GET' | 'POST', path: st
   return { status: res.status, json, headers: res.headers };
 }
 
-export async function startTestCa(opts: { keyType?: KeyType; clock?: Clock; serve?: boolean; crl?: CrlServiceOptions } = {}): Promise<TestCa> {
+export interface TestCaOptions {
+  keyType?: KeyType;
+  clock?: Clock;
+  serve?: boolean;
+  crl?: CrlServiceOptions;
+  /** Profiles (JSON objects) that add to or replace the built-in ones, by name. */
+  profiles?: Record<string, unknown>[];
+}
+
+export async function startTestCa(opts: TestCaOptions = {}): Promise<TestCa> {
   const dir = mkdtempSync(join(tmpdir(), 'agent-ca-server-'));
+  const profilesDir = join(dir, 'profiles');
+  if (opts.profiles) {
+    mkdirSync(profilesDir);
+    for (const p of opts.profiles) writeFileSync(join(profilesDir, `${String(p.name)}.json`), JSON.stringify(p));
+  }
   const authority = await createAuthority({ dataDir: join(dir, 'data'), env: {}, ...(opts.clock ? { clock: opts.clock } : {}) });
-  await authority.init({ keyType: opts.keyType ?? 'p256', config: { organization: 'Example Operator' } });
+  await authority.init({ keyType: opts.keyType ?? 'p256', config: { organization: 'Example Operator', ...(opts.profiles ? { profilesDir } : {}) } });
   const server = await startServer({ authority, host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN, logLevel: 'error', ...(opts.crl ? { crl: opts.crl } : {}) });
   const chain = authority.chain();
   writeFileSync(join(dir, 'root.pem'), chain.root);
@@ -60,11 +74,13 @@ export async function startTestCa(opts: { keyType?: KeyType; clock?: Clock; serv
     rootPem: join(dir, 'root.pem'),
     intermediatePem: join(dir, 'intermediate.pem'),
     async issueAgent(agentId, extra = {}) {
-      const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' });
-      const issued = await authority.issue({ agentId, publicKey: key, ...extra });
+      const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const issued = await authority.issue({ agentId, publicKey: publicKey.export({ format: 'der', type: 'spki' }), ...extra });
       const path = join(dir, `${agentId}.pem`);
+      const key = join(dir, `${agentId}.key`);
       writeFileSync(path, toPem(issued.der));
-      return { path, serial: issued.serial };
+      writeFileSync(key, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
+      return { path, key, serial: issued.serial };
     },
     admin: (method, path, body, token = ADMIN_TOKEN) => adminRequest(url, method, path, body, token),
     async close() {

@@ -5,22 +5,18 @@
  * the mTLS client. Every process started here is stopped by its `stop()`.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Authority } from '../../src/authority/authority.js';
-import { createAuthority } from '../../src/authority/create-authority.js';
-import { toPem } from '../../src/asn1/pem.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
-import { adminRequest } from './ca-server.js';
+import { afterAll, beforeAll } from 'vitest';
+import { gatewayConfig, type RevocationMode } from '../../src/gateway/snippets.js';
+import { startTestCa, type TestCa } from './ca-server.js';
 import { openssl } from './openssl.js';
 
 export const NGINX = '/usr/sbin/nginx';
 export const APACHE = '/usr/sbin/apache2';
-export const TOKEN = 'gateway-admin-token';
 
 /** Whether to run: CI=true must run (and fail if the binary is missing); locally skip with a reason. */
 export function gatewayAvailable(binary: string): { run: boolean; why: string } {
@@ -54,56 +50,74 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string,
   }
 }
 
-export interface GatewayCa {
-  dir: string;
-  authority: Authority;
-  server: RunningServer;
-  url: string;
+export interface GatewayCa extends TestCa {
+  /** Intermediate + root PEM: what the gateway trusts for client certificates. */
   chainFile: string;
+  /** A self-signed server certificate for the gateway's TLS side. */
   serverCert: string;
   serverKey: string;
-  issueAgent(agentId: string, extra?: Record<string, unknown>): Promise<{ serial: string; cert: string; key: string }>;
-  admin(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }>;
-  close(): Promise<void>;
 }
 
 /** A CA whose `agent` profile answers OCSP with `ocspValiditySeconds` (short, so a gateway cache turns over quickly in a test). */
-export async function startGatewayCa(dir: string, ocspValiditySeconds: number): Promise<GatewayCa> {
-  const profilesDir = join(dir, 'profiles');
-  mkdirSync(profilesDir, { recursive: true });
-  const agent = JSON.parse(readFileSync(new URL('../../ca-config/profiles/agent.json', import.meta.url), 'utf8'));
-  writeFileSync(join(profilesDir, 'agent.json'), JSON.stringify({ ...agent, ocspValiditySeconds }));
-  const authority = await createAuthority({ dataDir: join(dir, 'data'), env: {} });
-  await authority.init({ keyType: 'p256', config: { organization: 'Gateway Test Operator', profilesDir } });
-  const server = await startServer({ authority, host: '127.0.0.1', port: 0, adminToken: TOKEN, logLevel: 'error', env: {} });
-  const chain = authority.chain();
-  const chainFile = join(dir, 'chain.pem');
-  writeFileSync(chainFile, chain.intermediate + chain.root);
-  const serverCert = join(dir, 'server.pem');
-  const serverKey = join(dir, 'server.key');
+export async function startGatewayCa(ocspValiditySeconds: number): Promise<GatewayCa> {
+  const agent = JSON.parse(readFileSync(new URL('../../ca-config/profiles/agent.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const ca = await startTestCa({ profiles: [{ ...agent, ocspValiditySeconds }] });
+  const chainFile = join(ca.dir, 'chain.pem');
+  writeFileSync(chainFile, readFileSync(ca.intermediatePem, 'utf8') + readFileSync(ca.rootPem, 'utf8'));
+  const serverCert = join(ca.dir, 'server.pem');
+  const serverKey = join(ca.dir, 'server.key');
   openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', serverKey, '-out', serverCert]);
-  const url = server.url;
+  return Object.assign(ca, { chainFile, serverCert, serverKey });
+}
+
+/**
+ * The shared setup of a gateway test file: a CA, an echo upstream, and start(mode) for a
+ * gateway configured by `agent-ca gateway <kind>` (beforeAll/afterAll registered here).
+ */
+export function gatewayFixture(kind: 'nginx' | 'apache', ocspValiditySeconds: number) {
+  const f = {} as { ca: GatewayCa; upstream: { url: string; stop(): Promise<void> } };
+  beforeAll(async () => {
+    f.ca = await startGatewayCa(ocspValiditySeconds);
+    f.upstream = await startEchoUpstream();
+  });
+  afterAll(async () => {
+    await f.upstream?.stop();
+    await f.ca?.close();
+  });
   return {
-    dir,
-    authority,
-    server,
-    url,
-    chainFile,
-    serverCert,
-    serverKey,
-    async issueAgent(agentId, extra = {}) {
-      const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      const issued = await authority.issue({ agentId, publicKey: publicKey.export({ format: 'der', type: 'spki' }), ...extra });
-      const cert = join(dir, `${agentId}.pem`);
-      const key = join(dir, `${agentId}.key`);
-      writeFileSync(cert, toPem(issued.der));
-      writeFileSync(key, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
-      return { serial: issued.serial, cert, key };
+    get ca() {
+      return f.ca;
     },
-    admin: (method, path, body) => adminRequest(url, method, path, body, TOKEN),
-    async close() {
-      await server.close();
-      await authority.close();
+    crlFile: () => join(f.ca.dir, 'agents.crl'),
+    async start(mode: RevocationMode): Promise<Gateway> {
+      const port = await freePort();
+      const config = gatewayConfig(kind, { caUrl: f.ca.url, mode, listen: kind === 'nginx' ? `127.0.0.1:${port}` : port, serverCert: f.ca.serverCert, serverKey: f.ca.serverKey, chainFile: f.ca.chainFile, crlFile: join(f.ca.dir, 'agents.crl'), upstream: f.upstream.url });
+      const dir = join(f.ca.dir, `${kind}-${mode}-${port}`);
+      return kind === 'nginx' ? startNginx(dir, port, config) : startApache(dir, port, config);
+    },
+    /**
+     * The CRL path end to end: agent-ca crl sync (every second, --exec reloads the gateway), a
+     * gateway in crl mode, a good agent answered 200, then revoked through the admin API: the
+     * seconds from the revoke call until `refused`.
+     */
+    async crlRevocationSeconds(agentId: string, refused: (r: ClientResult) => boolean): Promise<number> {
+      const agent = await f.ca.issueAgent(agentId);
+      const sync = spawnCrlSync(f.ca.dir, ['--url', `${f.ca.url}/crl/intermediate.crl`, '--root-crl', '--ca', f.ca.chainFile, '--out', join(f.ca.dir, 'agents.crl'), '--interval', '1s']);
+      let gw: Gateway | undefined;
+      try {
+        await sync.firstWrite;
+        gw = await this.start('crl');
+        sync.setExec(gw.reloadCommand);
+        const ok = await agentRequest(gw.port, agent);
+        if (ok.status !== 200) throw new Error(`a good agent got ${ok.status}: ${gw.log()}`);
+        const t0 = performance.now();
+        const r = await f.ca.admin('POST', `/api/v1/certificates/${agent.serial}/revoke`, { reason: 'superseded' });
+        if (r.status !== 200) throw new Error(`revoke answered ${r.status}`);
+        return (await secondsUntilRefused(gw.port, agent, t0, refused, 30_000)).seconds;
+      } finally {
+        await gw?.stop();
+        await sync.stop();
+      }
     },
   };
 }
@@ -131,8 +145,8 @@ export interface ClientResult {
 }
 
 /** One mTLS request with curl (OpenSSL), like an agent would make; bounded in time. */
-export function agentRequest(port: number, agent: { cert: string; key: string }, headers: Record<string, string> = {}): Promise<ClientResult> {
-  const args = ['--silent', '--insecure', '--max-time', '5', '--cert', agent.cert, '--key', agent.key, '-w', '\n%{http_code}', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), `https://127.0.0.1:${port}/`];
+export function agentRequest(port: number, agent: { path: string; key: string }, headers: Record<string, string> = {}): Promise<ClientResult> {
+  const args = ['--silent', '--insecure', '--max-time', '5', '--cert', agent.path, '--key', agent.key, '-w', '\n%{http_code}', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), `https://127.0.0.1:${port}/`];
   return new Promise((resolve) => {
     execFile('/usr/bin/curl', args, { timeout: 10_000 }, (_e, stdout) => {
       const i = stdout.lastIndexOf('\n');
@@ -142,7 +156,7 @@ export function agentRequest(port: number, agent: { cert: string; key: string },
 }
 
 /** Polls until `refused(result)`; returns the seconds since `since` (performance.now() ms). */
-export async function secondsUntilRefused(port: number, agent: { cert: string; key: string }, since: number, refused: (r: ClientResult) => boolean, timeoutMs = 50_000): Promise<{ seconds: number; last: ClientResult }> {
+export async function secondsUntilRefused(port: number, agent: { path: string; key: string }, since: number, refused: (r: ClientResult) => boolean, timeoutMs = 50_000): Promise<{ seconds: number; last: ClientResult }> {
   for (;;) {
     const r = await agentRequest(port, agent);
     if (refused(r)) return { seconds: (performance.now() - since) / 1000, last: r };

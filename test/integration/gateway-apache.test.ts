@@ -5,44 +5,20 @@
  * no HTTP exchange) with OCSP (asked on every handshake) and with a CRL file kept by `agent-ca
  * crl sync` (--exec: graceful restart). Seconds are printed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayConfig, type RevocationMode } from '../../src/gateway/snippets.js';
-import { agentRequest, APACHE, freePort, gatewayAvailable, secondsUntilRefused, spawnCrlSync, startApache, startEchoUpstream, startGatewayCa, type Gateway, type GatewayCa } from '../helpers/gateways.js';
+import { describe, expect, it } from 'vitest';
+import { agentRequest, APACHE, gatewayAvailable, gatewayFixture, secondsUntilRefused } from '../helpers/gateways.js';
 
 const available = gatewayAvailable(APACHE);
 if (!available.run) process.stdout.write(`gateway-apache: skipped: ${available.why}\n`);
-
-let dir: string;
-let ca: GatewayCa;
-let upstream: { url: string; stop(): Promise<void> };
-
-beforeAll(async () => {
-  if (!available.run) return;
-  dir = mkdtempSync(join(tmpdir(), 'agent-ca-apache-'));
-  ca = await startGatewayCa(dir, 60);
-  upstream = await startEchoUpstream();
-});
-afterAll(async () => {
-  await upstream?.stop();
-  await ca?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-async function apacheFor(mode: RevocationMode): Promise<Gateway> {
-  const port = await freePort();
-  const vhost = gatewayConfig('apache', { caUrl: ca.url, mode, listen: port, serverCert: ca.serverCert, serverKey: ca.serverKey, chainFile: ca.chainFile, crlFile: join(dir, 'agents.crl'), upstream: upstream.url });
-  return startApache(join(dir, `apache-${mode}`), port, vhost);
-}
+const fx = available.run ? gatewayFixture('apache', 60) : undefined;
 
 /** mod_ssl refuses in the handshake: curl gets no HTTP status at all. */
 const refusedInHandshake = (r: { status: number }) => r.status === 0;
 
 describe.runIf(available.run)('Apache in front of agents', () => {
   it('OCSP: 200 with the verified serial upstream, then refused at the next handshake after a revocation', async () => {
-    const gw = await apacheFor('ocsp');
+    const gw = await fx!.start('ocsp');
+    const ca = fx!.ca;
     try {
       const agent = await ca.issueAgent('apache-ocsp-bot');
       const ok = await agentRequest(gw.port, agent, { 'X-Agent-Serial': 'forged' });
@@ -63,22 +39,8 @@ describe.runIf(available.run)('Apache in front of agents', () => {
   }, 60_000);
 
   it('CRL kept by agent-ca crl sync (--exec: graceful restart): refused within seconds of a revocation', async () => {
-    const agent = await ca.issueAgent('apache-crl-bot');
-    const sync = spawnCrlSync(dir, ['--url', `${ca.url}/crl/intermediate.crl`, '--root-crl', '--ca', ca.chainFile, '--out', join(dir, 'agents.crl'), '--interval', '1s']);
-    let gw: Gateway | undefined;
-    try {
-      await sync.firstWrite;
-      gw = await apacheFor('crl');
-      sync.setExec(gw.reloadCommand);
-      expect((await agentRequest(gw.port, agent)).status, gw.log()).toBe(200);
-      const t0 = performance.now();
-      expect((await ca.admin('POST', `/api/v1/certificates/${agent.serial}/revoke`, { reason: 'superseded' })).status).toBe(200);
-      const { seconds } = await secondsUntilRefused(gw.port, agent, t0, refusedInHandshake, 30_000);
-      process.stdout.write(`apache SSLCARevocationFile + agent-ca crl sync --interval 1s: revoked agent refused ${seconds.toFixed(2)} s after the revoke call\n`);
-      expect(seconds).toBeLessThan(20);
-    } finally {
-      await gw?.stop();
-      await sync.stop();
-    }
+    const seconds = await fx!.crlRevocationSeconds('apache-crl-bot', refusedInHandshake);
+    process.stdout.write(`apache SSLCARevocationFile + agent-ca crl sync --interval 1s: revoked agent refused ${seconds.toFixed(2)} s after the revoke call\n`);
+    expect(seconds).toBeLessThan(20);
   }, 60_000);
 });

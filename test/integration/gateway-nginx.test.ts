@@ -6,44 +6,20 @@
  * CA's agent profile answers OCSP with a 10 s validity here, so nginx's cache turns over within
  * the test; the bound it shows is the validity (60 s by default). Seconds are printed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayConfig, type RevocationMode } from '../../src/gateway/snippets.js';
-import { agentRequest, freePort, gatewayAvailable, NGINX, secondsUntilRefused, spawnCrlSync, startEchoUpstream, startGatewayCa, startNginx, type Gateway, type GatewayCa } from '../helpers/gateways.js';
+import { describe, expect, it } from 'vitest';
+import { agentRequest, gatewayAvailable, gatewayFixture, NGINX, secondsUntilRefused } from '../helpers/gateways.js';
 
 const VALIDITY_S = 10;
 const available = gatewayAvailable(NGINX);
 if (!available.run) process.stdout.write(`gateway-nginx: skipped: ${available.why}\n`);
-
-let dir: string;
-let ca: GatewayCa;
-let upstream: { url: string; stop(): Promise<void> };
-
-beforeAll(async () => {
-  if (!available.run) return;
-  dir = mkdtempSync(join(tmpdir(), 'agent-ca-nginx-'));
-  ca = await startGatewayCa(dir, VALIDITY_S);
-  upstream = await startEchoUpstream();
-});
-afterAll(async () => {
-  await upstream?.stop();
-  await ca?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-async function nginxFor(mode: RevocationMode): Promise<Gateway> {
-  const port = await freePort();
-  const block = gatewayConfig('nginx', { caUrl: ca.url, mode, listen: `127.0.0.1:${port}`, serverCert: ca.serverCert, serverKey: ca.serverKey, chainFile: ca.chainFile, crlFile: join(dir, 'agents.crl'), upstream: upstream.url });
-  return startNginx(join(dir, `nginx-${mode}`), port, block);
-}
+const fx = available.run ? gatewayFixture('nginx', VALIDITY_S) : undefined;
 
 const refused403 = (r: { status: number }) => r.status === 403;
 
 describe.runIf(available.run)('nginx in front of agents', () => {
   it('OCSP with ssl_ocsp_cache: 200 with the verified serial upstream, then 403 within the OCSP validity of a revocation', async () => {
-    const gw = await nginxFor('ocsp');
+    const gw = await fx!.start('ocsp');
+    const ca = fx!.ca;
     try {
       const agent = await ca.issueAgent('nginx-ocsp-bot');
       const ok = await agentRequest(gw.port, agent, { 'X-Agent-Serial': 'forged' });
@@ -64,35 +40,21 @@ describe.runIf(available.run)('nginx in front of agents', () => {
       // An agent of another CA (unknown) and no certificate at all: 403 too.
       const other = await ca.issueAgent('nginx-ocsp-good');
       expect((await agentRequest(gw.port, other)).status).toBe(200);
-      expect((await agentRequest(gw.port, { cert: ca.serverCert, key: ca.serverKey })).status).toBe(403);
+      expect((await agentRequest(gw.port, { path: ca.serverCert, key: ca.serverKey })).status).toBe(403);
     } finally {
       await gw.stop();
     }
   }, 60_000);
 
   it('CRL kept by agent-ca crl sync (--exec reloads nginx): 403 within seconds of a revocation', async () => {
-    const crlFile = join(dir, 'agents.crl');
-    const agent = await ca.issueAgent('nginx-crl-bot');
-    const sync = spawnCrlSync(dir, ['--url', `${ca.url}/crl/intermediate.crl`, '--root-crl', '--ca', ca.chainFile, '--out', crlFile, '--interval', '1s']);
-    let gw: Gateway | undefined;
-    try {
-      await sync.firstWrite;
-      gw = await nginxFor('crl');
-      sync.setExec(gw.reloadCommand);
-      expect((await agentRequest(gw.port, agent)).status, gw.log()).toBe(200);
-      const t0 = performance.now();
-      expect((await ca.admin('POST', `/api/v1/certificates/${agent.serial}/revoke`, { reason: 'superseded' })).status).toBe(200);
-      const { seconds } = await secondsUntilRefused(gw.port, agent, t0, refused403, 30_000);
-      process.stdout.write(`nginx ssl_crl + agent-ca crl sync --interval 1s: revoked agent refused (403) ${seconds.toFixed(2)} s after the revoke call\n`);
-      expect(seconds).toBeLessThan(20);
-    } finally {
-      await gw?.stop();
-      await sync.stop();
-    }
+    const seconds = await fx!.crlRevocationSeconds('nginx-crl-bot', refused403);
+    process.stdout.write(`nginx ssl_crl + agent-ca crl sync --interval 1s: revoked agent refused (403) ${seconds.toFixed(2)} s after the revoke call\n`);
+    expect(seconds).toBeLessThan(20);
   }, 60_000);
 
   it('the risk engine: events push an agent over 0.85, the next requests are refused; seconds from the event POST printed', async () => {
-    const gw = await nginxFor('ocsp');
+    const gw = await fx!.start('ocsp');
+    const ca = fx!.ca;
     try {
       const agent = await ca.issueAgent('nginx-risky-bot', { scope: ['read:accounts'], tenant: 'acme' });
       expect((await agentRequest(gw.port, agent)).status, gw.log()).toBe(200); // nginx caches "good"
