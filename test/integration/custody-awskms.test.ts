@@ -396,3 +396,50 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
     }
   });
 });
+
+describe('CA keys in KMS, OCSP responders outside it (--responder-signer softkey)', () => {
+  let kms: TestKmsEmulator;
+  let work: string;
+  beforeAll(async () => {
+    kms = await startTestKmsEmulator();
+    work = mkdtempSync(join(tmpdir(), 'agent-ca-custody-split-'));
+  });
+  afterAll(async () => {
+    await kms?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('root and intermediate in KMS, responders soft; serving OCSP for agents costs no KMS call', async () => {
+    const dataDir = join(work, 'split-ca');
+    const r = await cli(['init', '--signer', 'awskms', '--responder-signer', 'softkey', '--org', 'Split Operator', '--data', dataDir], kms.env);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const authority = await createAuthority({ dataDir, env: kms.env, create: false });
+    const [root, intermediate, ocspRoot, ocspIntermediate] = keyUris(await caState(authority));
+    expect([root, intermediate]).toEqual([expect.stringMatching(/^awskms:/), expect.stringMatching(/^awskms:/)]);
+    expect([ocspRoot, ocspIntermediate]).toEqual([expect.stringMatching(/^softkey:/), expect.stringMatching(/^softkey:/)]);
+    expect(kms.emulator.stats().keys).toBe(2);
+
+    const server = await startServer({ authority, host: '127.0.0.1', port: 0, logLevel: 'error' });
+    try {
+      const agentPath = join(work, 'split-agent.pem');
+      const issued = await authority.issue({ agentId: 'split-bot', publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' }) });
+      writeFileSync(agentPath, issued.pem);
+      kms.emulator.resetStats();
+      const args = ['ocsp', '-issuer', join(dataDir, 'ca', 'intermediate.pem'), '-cert', agentPath, '-url', `${server.url}/ocsp`, '-CAfile', join(dataDir, 'ca', 'root.pem')];
+      for (const extra of [['-no_nonce'], []]) {
+        const o = await opensslAsync([...args, ...extra], { timeoutMs: 10_000 });
+        expect(o.stderr).toContain('Response verify OK');
+        expect(o.stdout).toContain(`${agentPath}: good`);
+      }
+      await authority.revoke(issued.serial, { reason: 'keyCompromise', actor: 'test' });
+      const revoked = await opensslAsync([...args, '-no_nonce'], { timeoutMs: 10_000 });
+      expect(revoked.stdout).toContain(`${agentPath}: revoked`);
+      // The window signature, the nonce's live signature and the revocation's re-signing: all soft.
+      expect(kms.emulator.stats().signCalls).toBe(0);
+    } finally {
+      await server.close();
+      await authority.close();
+    }
+  });
+});
