@@ -106,6 +106,7 @@ async function runBackend(backend: 'softkey' | 'awskms', seconds: number, env: R
     // From here an OCSP service is attached: agents (60 s validity) are signed per window on
     // request, not on issue; CA statuses are pre-signed (docs/revocation-freshness.md).
     const ocsp = new OcspService(a);
+    await ocsp.start(); // pre-signs the CA statuses (the refresher's work below)
     served.length = 0;
     const [served1, servedSigns] = await signsPerCall(() => rate(issue, seconds));
     const [servedN] = await signsPerCall(() => concurrentRate(issue, INFLIGHT, seconds));
@@ -116,7 +117,7 @@ async function runBackend(backend: 'softkey' | 'awskms', seconds: number, env: R
     const t0 = process.hrtime.bigint();
     const refreshed = await ocsp.refreshDue();
     const refreshSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const signsPerRefresh = ((await stats()).signCalls - beforeRefresh.signCalls) / refreshed;
+    const signsPerRefresh = refreshed ? ((await stats()).signCalls - beforeRefresh.signCalls) / refreshed : 0;
 
     // OCSP requests as the HTTP route hands them to the responder (no nonce: RFC 5019 profile).
     const int = a.ca('intermediate');
