@@ -50,6 +50,9 @@ export const ErrorCodes = {
   REVOKE_INVALID_STATE: 409,
   // audit
   AUDIT_CHAIN_BROKEN: 500,
+  // gateway kit (agent-ca crl sync): the CRL server could not be read, or what it sent is not to be trusted
+  CRL_FETCH_FAILED: 502,
+  CRL_REJECTED: 502,
   // http edge
   HTTP_UNAUTHORIZED: 401,
   HTTP_NOT_FOUND: 404,

@@ -51,6 +51,12 @@ export interface InitOptions {
   keyType?: KeyType;
   /** Key backend scheme for new keys: softkey (default), awskms, pkcs11. */
   signer?: string;
+  /**
+   * Key backend for the two delegated OCSP responders when it differs from `signer`: short
+   * OCSP validity means a signature per agent per window, which a KMS meters per call
+   * (docs/revocation-freshness.md), so CA keys in awskms: with responders in softkey: or pkcs11:.
+   */
+  responderSigner?: string;
   keys?: HierarchyKeys;
   actor?: string;
 }
@@ -210,6 +216,9 @@ export class Authority {
       profiles,
       keyType,
       keyManager: keyManagerFor(schemeOf(`${scheme}:`), this.signerContext),
+      ...(opts.responderSigner && opts.responderSigner !== scheme
+        ? { responderKeys: { keyManager: keyManagerFor(schemeOf(`${opts.responderSigner}:`), this.signerContext), labelPrefix: opts.responderSigner === 'softkey' ? '' : 'agent-ca-' } }
+        : {}),
       ...(opts.keys ? { keys: opts.keys } : {}),
       labelPrefix: scheme === 'softkey' ? '' : 'agent-ca-',
       signerContext: this.signerContext,

@@ -17,6 +17,7 @@ import { serveCommand, serveUsage } from './commands/serve.js';
 import { tokenCommand, tokenUsage } from './commands/token.js';
 import { storeCommand, storeUsage } from './commands/store.js';
 import { crlCommand, crlUsage } from './commands/crl.js';
+import { gatewayCommand, gatewayUsage } from './commands/gateway.js';
 import { signActionCommand, signActionUsage, verifyActionCommand, verifyActionUsage } from './commands/actions.js';
 
 type Command = { run: (argv: string[], io: Io) => Promise<number>; usage: string };
@@ -33,6 +34,7 @@ export const COMMANDS: Record<string, Command> = {
   list: { run: listCommand, usage: listUsage },
   show: { run: showCommand, usage: showUsage },
   crl: { run: crlCommand, usage: crlUsage },
+  gateway: { run: gatewayCommand, usage: gatewayUsage },
   'sign-action': { run: signActionCommand, usage: signActionUsage },
   'verify-action': { run: verifyActionCommand, usage: verifyActionUsage },
   audit: { run: auditCommand, usage: auditUsage },

@@ -20,6 +20,7 @@ import { crlRoutes } from './routes/crl.js';
 import type { CrlService } from '../crl/service.js';
 import type { RiskService } from '../risk/service.js';
 import { riskRoutes } from './routes/risk.js';
+import { revocationStreamRoutes } from './routes/revocation-stream.js';
 
 export interface AgentCaPluginOptions {
   authority: Authority;
@@ -55,6 +56,7 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   await app.register(caCertificateRoutes, { authority: opts.authority });
   await app.register(verifyRoutes, { authority: opts.authority });
   await app.register(adminRoutes, { authority: opts.authority, tokens, metrics });
+  await app.register(revocationStreamRoutes, { authority: opts.authority, guard: tokens.guard });
   if (opts.webhooks) await app.register(webhookRoutes, { webhooks: opts.webhooks, tokens });
   if (opts.crls) await app.register(crlRoutes, { crls: opts.crls, clock: opts.authority.clock });
   if (opts.risk) await app.register(riskRoutes, { risk: opts.risk, tokens });

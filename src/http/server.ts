@@ -4,7 +4,7 @@ import type { Authority } from '../authority/authority.js';
 import { buildApp } from './app.js';
 import { OcspService } from '../ocsp/service.js';
 import { WebhookService } from '../webhooks/service.js';
-import { CrlService } from '../crl/service.js';
+import { CrlService, type CrlServiceOptions } from '../crl/service.js';
 import { startRiskService, type RiskService } from '../risk/service.js';
 import { publishDeltasNow, startChangeSync, startCrlLeader } from './peer-sync.js';
 
@@ -16,6 +16,8 @@ export interface ServeOptions {
   logLevel?: string;
   /** Where AGENT_CA_RISK_CONFIG is read from (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** CRL publication (periods, validity, when a change rebuilds the full CRL). */
+  crl?: CrlServiceOptions;
 }
 
 export interface RunningServer {
@@ -36,7 +38,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // On PostgreSQL, peers elect one CRL publisher; a takeover publishes the deltas at once.
   let crls: CrlService | undefined;
   const leader = await startCrlLeader(opts.authority, () => crls && publishDeltasNow(crls));
-  crls = new CrlService(opts.authority, leader ? { leader } : {});
+  crls = new CrlService(opts.authority, { ...opts.crl, ...(leader ? { leader } : {}) });
   await crls.start();
   const peers = await startChangeSync(opts.authority, ocsp, crls);
   const risk = await startRiskService(opts.authority, { webhooks, ...(opts.env ? { env: opts.env } : {}) });
