@@ -45,6 +45,9 @@ export const ErrorCodes = {
   REVOKE_ALREADY: 409,
   REVOKE_NOT_HELD: 409,
   REVOKE_INVALID_STATE: 409,
+  REVOKE_CA_REFUSED: 409,
+  // CRL publishing (an alarm: /readyz answers 503 while it lasts)
+  CRL_PUBLISH_FAILED: 503,
   // audit
   AUDIT_CHAIN_BROKEN: 500,
   // http edge

@@ -22,7 +22,8 @@ import type { KeyType, KeyUri, Serial } from '../types.js';
 import type { TbsCertificate } from '../profile/tbs.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { HookBus } from '../revocation/hooks.js';
-import { Revoker, type RevokeOptions, type StatusPublisher } from '../revocation/revoker.js';
+import { Revoker, type RevokeOptions, type StatusChangeOptions, type StatusPublisher } from '../revocation/revoker.js';
+import { changeCaStatus, type CaRevocationDeps } from './ca-revocation.js';
 import { statusOf, type CertificateStatus } from '../revocation/status.js';
 import { parseSerial } from '../profile/serial.js';
 import type { RevocationRecord, WriteOp } from '../store/ports.js';
@@ -335,17 +336,42 @@ export class Authority {
     });
   }
 
+  /** Revokes an agent certificate; CA and responder certificates are refused (see revokeCa). */
   async revoke(serial: string, opts: RevokeOptions = {}): Promise<RevocationRecord> {
     this.requireState();
     return this.revoker.revoke(parseSerial(serial), opts);
   }
 
-  async hold(serial: string, opts: { actor?: string; details?: Record<string, unknown> } = {}): Promise<RevocationRecord> {
+  /**
+   * Revokes the intermediate (e.g. cACompromise): everything it issued reads as revoked in
+   * OCSP, show and list, and the root's CRL lists it. A separate, separately audited path.
+   */
+  async revokeCa(name: string, opts: RevokeOptions = {}): Promise<RevocationRecord> {
+    this.requireState();
+    return (await changeCaStatus(this.caRevocationDeps(), name, 'revoke', opts))!;
+  }
+
+  /** certificateHold on the intermediate: suspends issuance and everything under it until released. */
+  async holdCa(name: string, opts: StatusChangeOptions = {}): Promise<RevocationRecord> {
+    this.requireState();
+    return (await changeCaStatus(this.caRevocationDeps(), name, 'hold', opts))!;
+  }
+
+  async releaseCa(name: string, opts: StatusChangeOptions = {}): Promise<void> {
+    this.requireState();
+    await changeCaStatus(this.caRevocationDeps(), name, 'release', opts);
+  }
+
+  private caRevocationDeps(): CaRevocationDeps {
+    return { revoker: this.revoker, audit: () => this.audit, serialOf: (n) => this.ca(n).certificate.serial };
+  }
+
+  async hold(serial: string, opts: StatusChangeOptions = {}): Promise<RevocationRecord> {
     this.requireState();
     return this.revoker.hold(parseSerial(serial), opts);
   }
 
-  async release(serial: string, opts: { actor?: string; details?: Record<string, unknown> } = {}): Promise<void> {
+  async release(serial: string, opts: StatusChangeOptions = {}): Promise<void> {
     this.requireState();
     await this.revoker.release(parseSerial(serial), opts);
   }
