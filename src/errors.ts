@@ -50,6 +50,7 @@ export const ErrorCodes = {
   CRL_PUBLISH_FAILED: 503,
   // audit
   AUDIT_CHAIN_BROKEN: 500,
+  AUDIT_STORE_MISMATCH: 500,
   // http edge
   HTTP_UNAUTHORIZED: 401,
   HTTP_NOT_FOUND: 404,

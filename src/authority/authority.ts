@@ -12,7 +12,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { AgentCaError } from '../errors.js';
 import { Issuer } from '../issuance/issuer.js';
 import { buildTbs } from '../profile/build-tbs.js';
-import { parseConfig, type CaConfig } from '../profile/config.js';
+import { DEFAULT_CONFIG, parseConfig, type CaConfig } from '../profile/config.js';
 import { loadProfiles, withMaxValidity, type Profile } from '../profile/profile.js';
 import { serialFromMagnitude } from '../profile/serial.js';
 import { keyManagerFor, openSigner, schemeOf } from '../signer/registry.js';
@@ -72,7 +72,7 @@ export class Authority {
   onSigned: SignObserver | undefined;
   /** In-process events: certificate.issued / revoked / held / released / renewed / expiring. */
   readonly hooks = new HookBus();
-  audit: AuditLog;
+  readonly audit: AuditLog;
   private readonly revoker: Revoker;
   private readonly publishers: StatusPublisher[] = [];
   readonly clock: Clock;
@@ -89,15 +89,11 @@ export class Authority {
     this.store = opts.store;
     this.dataDir = opts.dataDir;
     this.signerContext = { dataDir: opts.dataDir, ...(opts.passphrase ? { passphrase: opts.passphrase } : {}), env: opts.env ?? process.env };
-    this.issuer = new Issuer({ clock: this.clock, lintContext: () => ({ agentDomains: this.state?.config.agentDomains ?? [] }) });
+    this.issuer = new Issuer({ clock: this.clock, lintContext: () => ({ agentDomains: this.state?.config.agentDomains ?? [], uriSanSchemes: this.state?.config.uriSanSchemes ?? DEFAULT_CONFIG.uriSanSchemes }) });
     this.audit = new AuditLog({ store: this.store, clock: this.clock });
-    const self = this;
     this.revoker = new Revoker({
       store: this.store,
-      // read at use: load() replaces the log with one that signs checkpoints
-      get audit() {
-        return self.audit;
-      },
+      audit: this.audit,
       hooks: this.hooks,
       clock: this.clock,
       publishers: () => this.publishers,
@@ -162,8 +158,9 @@ export class Authority {
       this.caStates.set(this.cas[n].certificate.serial, own ? (own.reason === 'certificateHold' ? 'held' : 'revoked') : 'good');
     }
     this.profiles = this.loadProfilesFor(this.state.config);
-    // Checkpoints are signed by the issuing CA's key, so rewriting the whole chain needs that key too.
-    this.audit = new AuditLog({ store: this.store, clock: this.clock, signer: this.cas.intermediate.signer });
+    // Checkpoints are signed by the issuing CA's key, so rewriting the whole chain needs that key
+    // too; one at least every auditCheckpointIntervalMs bounds what an unsigned tail can hide.
+    this.audit.useSigner(this.cas.intermediate.signer, { checkpointIntervalMs: this.state.config.auditCheckpointIntervalMs });
   }
 
   get initialised(): boolean {
@@ -363,7 +360,7 @@ export class Authority {
   }
 
   private caRevocationDeps(): CaRevocationDeps {
-    return { revoker: this.revoker, audit: () => this.audit, serialOf: (n) => this.ca(n).certificate.serial };
+    return { revoker: this.revoker, audit: this.audit, serialOf: (n) => this.ca(n).certificate.serial };
   }
 
   async hold(serial: string, opts: StatusChangeOptions = {}): Promise<RevocationRecord> {
@@ -449,6 +446,7 @@ export class Authority {
     // Hooks run after their action committed and may still be writing (e.g. the audit record of
     // a KMS key deletion): let them finish before the store goes away.
     await this.hooks.settle();
+    await this.audit.close();
     for (const ca of Object.values(this.cas ?? {})) {
       await ca.signer.close?.();
       await ca.responder.signer.close?.();

@@ -19,7 +19,7 @@ export type CaStatusChange = 'revoke' | 'hold' | 'release';
 
 export interface CaRevocationDeps {
   revoker: Revoker;
-  audit: () => AuditLog;
+  audit: AuditLog;
   serialOf: (name: CaName) => Serial;
 }
 
@@ -37,7 +37,7 @@ export async function changeCaStatus(d: CaRevocationDeps, caName: string, change
   const serial = d.serialOf(name);
   const actor = opts.actor ?? 'library';
   const details = { ca: name, serial, ...(change === 'revoke' ? { reason: opts.reason ?? 'unspecified' } : {}), ...(opts.details ?? {}) };
-  await d.audit().append({ actor, action: `ca.${change}.requested`, subject: name, details });
+  await d.audit.append({ actor, action: `ca.${change}.requested`, subject: name, details });
   const o = { ...opts, details: { ...(opts.details ?? {}), ca: name } };
   if (change === 'revoke') return d.revoker.revoke(serial, o, 'ca');
   if (change === 'hold') return d.revoker.hold(serial, o, 'ca');

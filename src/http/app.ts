@@ -9,6 +9,7 @@ import { CaMetrics } from './plugins/metrics.js';
 import { errorHandler, notFound, sendProblem } from './problem.js';
 import { AgentCaError } from '../errors.js';
 import { assertJsonDepth } from './json-depth.js';
+import { clientErrorHandler } from './client-errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { caCertificateRoutes } from './routes/ca-certificates.js';
 import { healthRoutes } from './routes/health.js';
@@ -76,6 +77,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     logger: opts.logger ?? false,
     bodyLimit: JSON_BODY_LIMIT,
     return503OnClosing: true,
+    // Parser-level errors (e.g. a GET URL over 16 KiB) answered as OCSP DER on /ocsp.
+    clientErrorHandler,
     // A URL fastify cannot even decode (bad percent-encoding) never reaches a route: answer it
     // in the route's own language (OCSP DER on /ocsp, problem+json elsewhere).
     frameworkErrors: (error, request, reply) => {

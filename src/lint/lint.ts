@@ -8,6 +8,8 @@ import type { TbsCertificate } from '../profile/tbs.js';
 export interface LintContext {
   /** Agent DNS SANs must fall under one of these. */
   readonly agentDomains: readonly string[];
+  /** Schemes an agent's URI SAN may use (default https, spiffe, urn). */
+  readonly uriSanSchemes?: readonly string[];
   /** Serial uniqueness against what the CA already issued (RFC 5280 §4.1.2.2). */
   readonly isSerialUsed?: (serialHex: string) => boolean;
 }

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authority } from '../../authority/authority.js';
 import { viewJson } from '../../authority/view-json.js';
+import { checkpointToJson } from '../../audit/checkpoint.js';
 import { AgentCaError } from '../../errors.js';
 import { parseIsoTime } from '../../iso-time.js';
 import { parseRevokeReason } from '../../revocation/reasons.js';
@@ -78,6 +79,19 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
   app.post<{ Params: { serial: string } }>('/api/v1/certificates/:serial/release', async (request) => {
     await a.release(request.params.serial, { actor: actorOf(request) });
     return { serial: request.params.serial, status: 'good' };
+  });
+
+  // The latest signed checkpoint, for an outside party to keep and later hand to
+  // `agent-ca audit verify --against` (docs/hardening.md, D4).
+  app.get('/api/v1/audit/head', async () => {
+    const [head, checkpoint] = await Promise.all([a.audit.head(), a.audit.latestCheckpoint()]);
+    const key = a.audit.checkpointKey;
+    return {
+      head,
+      checkpoint: checkpoint ? checkpointToJson(checkpoint) : null,
+      checkpointKey: key ? Buffer.from(key).toString('base64') : null,
+      checkpointIntervalMs: a.config.auditCheckpointIntervalMs,
+    };
   });
 
   app.get<{ Params: { serial: string } }>('/api/v1/certificates/:serial', async (request) => viewJson(await a.show(request.params.serial), a.config.oidArc));
