@@ -74,12 +74,21 @@ export interface EventFieldError {
 
 export type EventValidation = { events: NormalisedEvent[] } | { errors: EventFieldError[] };
 
+/** Errors listed in a refused batch's details (the rest are counted in `moreErrors`). */
+export const MAX_LISTED_ERRORS = 100;
+
 /** A batch refused (400): `errors` names every bad field; nothing of the batch was stored. */
 export class RiskEventsRejected extends AgentCaError {
   readonly errors: readonly EventFieldError[];
   constructor(errors: readonly EventFieldError[]) {
     const first = errors[0];
-    super('INPUT_INVALID', `event batch refused: ${errors.length} bad field(s)${first ? `, first: events[${first.index}].${first.field}: ${first.message}` : ''}`, { errors });
+    // The problem+json body lists at most MAX_LISTED_ERRORS and says how many more: a batch of
+    // 10,000 bad events must not answer with a megabyte of errors (docs/hardening.md).
+    const listed = errors.slice(0, MAX_LISTED_ERRORS);
+    super('INPUT_INVALID', `event batch refused: ${errors.length} bad field(s)${first ? `, first: events[${first.index}].${first.field}: ${first.message}` : ''}`, {
+      errors: listed,
+      ...(errors.length > listed.length ? { moreErrors: errors.length - listed.length } : {}),
+    });
     this.name = 'RiskEventsRejected';
     this.errors = Object.freeze([...errors]);
   }
