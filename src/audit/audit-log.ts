@@ -82,6 +82,8 @@ export class AuditLog {
   private lastCheckpoint: { seq: number; atMs: number } | undefined;
   private checkpointTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  /** When this log started signing checkpoints (the interval's origin before the first one). */
+  private signingSince = 0;
   private readonly mutex = new Mutex();
   private readonly queue: QueuedAppend[] = [];
   private flushing = false;
@@ -95,6 +97,7 @@ export class AuditLog {
     this.signer = opts.signer;
     this.checkpointEvery = opts.signer ? Math.max(0, Math.floor(opts.checkpointEvery ?? 1000)) : 0;
     this.checkpointIntervalMs = opts.signer ? opts.checkpointIntervalMs : undefined;
+    this.signingSince = this.clock.now().getTime();
   }
 
   /**
@@ -105,6 +108,7 @@ export class AuditLog {
     this.signer = signer;
     this.checkpointEvery = Math.max(0, Math.floor(opts.checkpointEvery ?? 1000));
     this.checkpointIntervalMs = opts.checkpointIntervalMs;
+    this.signingSince = this.clock.now().getTime();
   }
 
   /** The key checkpoints are signed with (SPKI DER), when there is one. */
@@ -319,15 +323,17 @@ export class AuditLog {
 
   private checkpointDue(): boolean {
     if (this.checkpointIntervalMs === undefined || !this.signer) return false;
-    if (!this.lastCheckpoint) return true;
-    return this.clock.now().getTime() - this.lastCheckpoint.atMs >= this.checkpointIntervalMs;
+    // Counted from the last checkpoint, or from when signing started: a short-lived process
+    // (one CLI command) signs once, at close(), not also at its first append.
+    const since = this.lastCheckpoint?.atMs ?? this.signingSince;
+    return this.clock.now().getTime() - since >= this.checkpointIntervalMs;
   }
 
   /** After a commit: remember the newest checkpoint, and make sure an uncovered head gets one soon. */
   private committed(head: AuditHead | null, covered: number): void {
     if (covered > (this.lastCheckpoint?.seq ?? 0)) this.lastCheckpoint = { seq: covered, atMs: this.clock.now().getTime() };
     if (!head || head.seq <= covered || this.checkpointIntervalMs === undefined || !this.signer || this.closed || this.checkpointTimer) return;
-    const since = this.lastCheckpoint ? this.clock.now().getTime() - this.lastCheckpoint.atMs : Infinity;
+    const since = this.clock.now().getTime() - (this.lastCheckpoint?.atMs ?? this.signingSince);
     const wait = Math.max(0, Math.min(this.checkpointIntervalMs, this.checkpointIntervalMs - since));
     this.checkpointTimer = setTimeout(() => {
       this.checkpointTimer = undefined;
