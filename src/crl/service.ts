@@ -92,7 +92,9 @@ export class CrlService implements StatusPublisher {
         const r = await this.publisher.latest(id, kind);
         if (r) this.latestByKey.set(`${id}|${kind}`, r);
       }
-      if (!this.latestByKey.has(`${id}|delta`)) await this.scheduler.run(id, 'delta');
+      // Always a fresh delta at start: a process killed inside the debounce window never
+      // published the delta for its last revocations, and the next scheduled one is minutes away.
+      await this.scheduler.run(id, 'delta');
     }
   }
 

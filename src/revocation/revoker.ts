@@ -10,6 +10,7 @@ import { AgentCaError } from '../errors.js';
 import type { CertificateRecord, RevocationReason, RevocationRecord, Store, WriteOp } from '../store/ports.js';
 import type { Serial } from '../types.js';
 import type { HookBus } from './hooks.js';
+import { KeyedMutex } from '../store/mutex.js';
 import { assertInvalidityDate } from './invalidity-date.js';
 import { statusOf, type CertificateStatus } from './status.js';
 
@@ -52,6 +53,13 @@ export interface RevokerDeps {
 type Transition = 'revoke' | 'hold' | 'release';
 
 export class Revoker {
+  /**
+   * Status changes of one serial run one at a time: each reads the current record, decides,
+   * and commits; two concurrent revokes of the same certificate would otherwise both see
+   * "not revoked" and both succeed, the second overwriting the first's reason and time.
+   */
+  private readonly perSerial = new KeyedMutex();
+
   constructor(private readonly d: RevokerDeps) {}
 
   private async load(serial: Serial, scope: RevocationScope): Promise<{ cert: CertificateRecord; existing: RevocationRecord | undefined }> {
@@ -68,7 +76,19 @@ export class Revoker {
     return { cert, existing: await this.d.store.revocations.get(serial) };
   }
 
-  async revoke(serial: Serial, opts: RevokeOptions = {}, scope: RevocationScope = 'agent'): Promise<RevocationRecord> {
+  revoke(serial: Serial, opts: RevokeOptions = {}, scope: RevocationScope = 'agent'): Promise<RevocationRecord> {
+    return this.perSerial.run(serial, () => this.revokeNow(serial, opts, scope));
+  }
+
+  hold(serial: Serial, opts: StatusChangeOptions = {}, scope: RevocationScope = 'agent'): Promise<RevocationRecord> {
+    return this.perSerial.run(serial, () => this.holdNow(serial, opts, scope));
+  }
+
+  release(serial: Serial, opts: StatusChangeOptions = {}, scope: RevocationScope = 'agent'): Promise<void> {
+    return this.perSerial.run(serial, () => this.releaseNow(serial, opts, scope));
+  }
+
+  private async revokeNow(serial: Serial, opts: RevokeOptions, scope: RevocationScope): Promise<RevocationRecord> {
     const reason = opts.reason ?? 'unspecified';
     if (reason === 'certificateHold' || reason === 'removeFromCRL') {
       throw new AgentCaError('INPUT_REASON_UNKNOWN', `${reason} is not a reason for revoke (use hold / release)`);
@@ -104,7 +124,7 @@ export class Revoker {
     return this.apply('revoke', cert, [{ op: 'putRevocation', record, at: now }], record, opts);
   }
 
-  async hold(serial: Serial, opts: StatusChangeOptions = {}, scope: RevocationScope = 'agent'): Promise<RevocationRecord> {
+  private async holdNow(serial: Serial, opts: StatusChangeOptions, scope: RevocationScope): Promise<RevocationRecord> {
     const { cert, existing } = await this.load(serial, scope);
     if (existing) {
       throw new AgentCaError('REVOKE_ALREADY', existing.reason === 'certificateHold' ? `${serial} is already on hold` : `${serial} is revoked (${existing.reason}); a revoked certificate cannot be held`, { serial });
@@ -114,7 +134,7 @@ export class Revoker {
     return this.apply('hold', cert, [{ op: 'putRevocation', record, at: now }], record, opts);
   }
 
-  async release(serial: Serial, opts: StatusChangeOptions = {}, scope: RevocationScope = 'agent'): Promise<void> {
+  private async releaseNow(serial: Serial, opts: StatusChangeOptions, scope: RevocationScope): Promise<void> {
     const { cert, existing } = await this.load(serial, scope);
     if (!existing || existing.reason !== 'certificateHold') {
       throw new AgentCaError('REVOKE_NOT_HELD', existing ? `${serial} is revoked (${existing.reason}), not held: revocation is permanent` : `${serial} is not on hold`, { serial });

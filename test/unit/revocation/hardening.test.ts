@@ -83,3 +83,23 @@ describe('D3: CA certificates change status only through the CA path', () => {
     expect((await f.authority.show(agent.serial)).status).toMatchObject({ state: 'revoked', reason: 'cACompromise', inheritedFrom: rec.serial });
   });
 });
+
+describe('concurrent status changes of one certificate (found by the soak test)', () => {
+  it('two simultaneous revokes: exactly one succeeds, the other is REVOKE_ALREADY, and the first reason stands', async () => {
+    const { serial } = await f.issue();
+    const results = await Promise.allSettled([f.authority.revoke(serial, { reason: 'superseded' }), f.authority.revoke(serial, { reason: 'cessationOfOperation' })]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'ACA_ERR_REVOKE_ALREADY' });
+    expect((await f.authority.show(serial)).status.reason).toBe('superseded');
+    const changes = [];
+    for await (const c of f.authority.store.revocations.changesSince('intermediate' as IssuerId, 0)) changes.push(c);
+    expect(changes).toHaveLength(1);
+  });
+
+  it('hold and revoke racing: one wins, the state is consistent', async () => {
+    const { serial } = await f.issue();
+    const results = await Promise.allSettled([f.authority.hold(serial), f.authority.revoke(serial, { reason: 'keyCompromise' })]);
+    expect(results.every((r) => r.status === 'fulfilled')).toBe(true); // the hold, then the revoke makes it permanent
+    expect((await f.authority.show(serial)).status).toMatchObject({ state: 'revoked', reason: 'keyCompromise' });
+  });
+});
