@@ -3,7 +3,7 @@
  * Dates as epoch milliseconds (audit times as ISO, the form the hash covers), bigints as
  * decimal strings. Optional fields are left out rather than stored as null.
  */
-import { entryJson } from '../../audit/entry-hash.js';
+import { entryJson } from '../audit-entry-json.js';
 import { AgentCaError } from '../../errors.js';
 import type { IssuerId, KeyUri, Serial, SignatureAlgorithm } from '../../types.js';
 import type {
