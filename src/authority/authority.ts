@@ -24,6 +24,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import { HookBus } from '../revocation/hooks.js';
 import { Revoker, type RevokeOptions, type StatusChangeOptions, type StatusPublisher } from '../revocation/revoker.js';
 import { changeCaStatus, type CaRevocationDeps } from './ca-revocation.js';
+import { assertKeyUriMatches, createAgentKey, discardOrphanKey, PLACEHOLDER_SPKI } from './agent-key.js';
 import { statusOf, type CertificateStatus } from '../revocation/status.js';
 import { parseSerial } from '../profile/serial.js';
 import type { RevocationRecord, WriteOp } from '../store/ports.js';
@@ -253,19 +254,30 @@ export class Authority {
       throw new AgentCaError('INPUT_INVALID', `validity days must be a positive integer, got ${req.validityDays}`, { field: 'validityDays' });
     }
     const profile = this.profile(req.profile ?? 'agent');
+    const actor = req.actor ?? 'library';
     let keyUri = req.keyUri;
     let spki: Buffer;
+    let created: KeyUri | undefined;
+    const keyDeps = { signerContext: this.signerContext, audit: this.audit, deletionWindowDays: this.config.agentKeyDeletionWindowDays };
     if (req.createKeyIn) {
       if (req.csr !== undefined || req.publicKey !== undefined) throw new AgentCaError('INPUT_INVALID', 'createKeyIn makes the key: give no CSR or public key');
+      // Everything that does not depend on the key is checked before a key is created for it.
+      buildTbs(agentTbsRequest(req, PLACEHOLDER_SPKI, profile, this.config), intermediate.issuing, this.clock);
+      this.assertCanIssue('intermediate');
       // The private key is created inside the KMS/HSM and never leaves it; only its URI is kept.
-      keyUri = await keyManagerFor(req.createKeyIn, this.signerContext).createKey({ keyType: req.keyType ?? 'p256', label: `agent-${req.agentId}-${this.clock.now().getTime().toString(36)}` });
-      const signer = await openSigner(keyUri, this.signerContext);
-      spki = signer.publicKeyInfo;
-      await signer.close?.();
-      await this.audit.append({ actor: req.actor ?? 'library', action: 'key.created', subject: req.agentId, details: { agentId: req.agentId, keyUri } });
-    } else spki = requestedPublicKey(req);
-    const tbs = buildTbs(agentTbsRequest(req, spki, profile, this.config), intermediate.issuing, this.clock);
-    return this.signAndStore(tbs, { actor: req.actor ?? 'library', agentId: req.agentId, ...(req.tenant !== undefined ? { tenant: req.tenant } : {}), ...(keyUri ? { keyUri } : {}) });
+      ({ keyUri, spki } = await createAgentKey(keyDeps, req.createKeyIn, req.keyType ?? 'p256', `agent-${req.agentId}-${this.clock.now().getTime().toString(36)}`, actor, req.agentId));
+      created = keyUri;
+    } else {
+      spki = requestedPublicKey(req);
+      if (keyUri) await assertKeyUriMatches(this.signerContext, keyUri, spki);
+    }
+    try {
+      const tbs = buildTbs(agentTbsRequest(req, spki, profile, this.config), intermediate.issuing, this.clock);
+      return await this.signAndStore(tbs, { actor, agentId: req.agentId, ...(req.tenant !== undefined ? { tenant: req.tenant } : {}), ...(keyUri ? { keyUri } : {}) });
+    } catch (e) {
+      if (created) await discardOrphanKey(keyDeps, created, actor, req.agentId, e);
+      throw e;
+    }
   }
 
   /** The one path from a TBS to a stored agent certificate: audit intent, lint+sign, store with the audit outcome, hooks. */
