@@ -48,8 +48,12 @@ export const ErrorCodes = {
   REVOKE_ALREADY: 409,
   REVOKE_NOT_HELD: 409,
   REVOKE_INVALID_STATE: 409,
+  REVOKE_CA_REFUSED: 409,
+  // CRL publishing (an alarm: /readyz answers 503 while it lasts)
+  CRL_PUBLISH_FAILED: 503,
   // audit
   AUDIT_CHAIN_BROKEN: 500,
+  AUDIT_STORE_MISMATCH: 500,
   // gateway kit (agent-ca crl sync): the CRL server could not be read, or what it sent is not to be trusted
   CRL_FETCH_FAILED: 502,
   CRL_REJECTED: 502,

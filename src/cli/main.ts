@@ -13,6 +13,7 @@ import { startCommand, startUsage } from './commands/start.js';
 import { holdCommand, holdUsage, releaseCommand, releaseUsage, renewCommand, renewUsage, revokeCommand, revokeUsage } from './commands/lifecycle.js';
 import { listCommand, listUsage, showCommand, showUsage } from './commands/query.js';
 import { auditCommand, auditUsage } from './commands/audit.js';
+import { caCommand, caUsage } from './commands/ca.js';
 import { serveCommand, serveUsage } from './commands/serve.js';
 import { tokenCommand, tokenUsage } from './commands/token.js';
 import { storeCommand, storeUsage } from './commands/store.js';
@@ -31,6 +32,7 @@ export const COMMANDS: Record<string, Command> = {
   hold: { run: holdCommand, usage: holdUsage },
   release: { run: releaseCommand, usage: releaseUsage },
   renew: { run: renewCommand, usage: renewUsage },
+  ca: { run: caCommand, usage: caUsage },
   list: { run: listCommand, usage: listUsage },
   show: { run: showCommand, usage: showUsage },
   crl: { run: crlCommand, usage: crlUsage },

@@ -8,6 +8,8 @@ import { AdminTokens } from './plugins/admin-auth.js';
 import { CaMetrics } from './plugins/metrics.js';
 import { errorHandler, notFound, sendProblem } from './problem.js';
 import { AgentCaError } from '../errors.js';
+import { assertJsonDepth } from './json-depth.js';
+import { clientErrorHandler } from './client-errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { caCertificateRoutes } from './routes/ca-certificates.js';
 import { healthRoutes } from './routes/health.js';
@@ -49,10 +51,12 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   await tokens.reload();
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFound);
+  app.addHook('preValidation', async (request) => assertJsonDepth(request.body));
   app.addHook('onResponse', async (request, reply) => {
     metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
-  await app.register(healthRoutes, { authority: opts.authority, metrics });
+  if (opts.crls) metrics.watchCrls(opts.crls);
+  await app.register(healthRoutes, { authority: opts.authority, metrics, ...(opts.crls ? { crls: opts.crls } : {}) });
   await app.register(caCertificateRoutes, { authority: opts.authority });
   await app.register(verifyRoutes, { authority: opts.authority });
   await app.register(adminRoutes, { authority: opts.authority, tokens, metrics });
@@ -75,6 +79,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     logger: opts.logger ?? false,
     bodyLimit: JSON_BODY_LIMIT,
     return503OnClosing: true,
+    // Parser-level errors (e.g. a GET URL over 16 KiB) answered as OCSP DER on /ocsp.
+    clientErrorHandler,
     // A URL fastify cannot even decode (bad percent-encoding) never reaches a route: answer it
     // in the route's own language (OCSP DER on /ocsp, problem+json elsewhere).
     frameworkErrors: (error, request, reply) => {
