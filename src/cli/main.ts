@@ -14,7 +14,8 @@ import { holdCommand, holdUsage, releaseCommand, releaseUsage, renewCommand, ren
 import { listCommand, listUsage, showCommand, showUsage } from './commands/query.js';
 import { auditCommand, auditUsage } from './commands/audit.js';
 import { serveCommand, serveUsage } from './commands/serve.js';
-import { tokenCommand, tokenUsage } from './commands/token.js';
+import { tenantCommand, tenantUsage, tokenCommand, tokenUsage } from './commands/token.js';
+import { agentCommand, agentUsage } from './commands/agent.js';
 import { crlCommand, crlUsage } from './commands/crl.js';
 import { signActionCommand, signActionUsage, verifyActionCommand, verifyActionUsage } from './commands/actions.js';
 
@@ -37,6 +38,8 @@ export const COMMANDS: Record<string, Command> = {
   audit: { run: auditCommand, usage: auditUsage },
   serve: { run: serveCommand, usage: serveUsage },
   token: { run: tokenCommand, usage: tokenUsage },
+  tenant: { run: tenantCommand, usage: tenantUsage },
+  agent: { run: agentCommand, usage: agentUsage },
   start: { run: startCommand, usage: startUsage },
 };
 

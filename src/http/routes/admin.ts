@@ -1,15 +1,29 @@
-/** The admin API (bearer token): issue, revoke, hold, release, list. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Authority } from '../../authority/authority.js';
+/**
+ * The certificate API (bearer token): issue, revoke, hold, release, show, list. Role and tenant
+ * are checked on every route (docs/tenancy.md): another tenant's certificate reads as absent.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Authority, CertificateView } from '../../authority/authority.js';
 import { viewJson } from '../../authority/view-json.js';
 import { AgentCaError } from '../../errors.js';
 import { parseRevokeReason } from '../../revocation/reasons.js';
 import type { CertificateState } from '../../revocation/status.js';
-import type { AdminTokens } from '../plugins/admin-auth.js';
+import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
 import type { CaMetrics } from '../plugins/metrics.js';
 import { issueRequestFromJson } from './issue-body.js';
+import { canSee, requireRole, tenantFor, type Principal } from '../../tenancy/roles.js';
+import type { Tenancy } from '../../tenancy/tenancy.js';
 
-const actorOf = (r: FastifyRequest): string => `admin:${(r as FastifyRequest & { adminName?: string }).adminName ?? 'unknown'}`;
+const WRITERS = ['admin', 'operator'] as const;
+
+/** The certificate if `p` may see it; otherwise the very error an unknown serial gets. */
+export async function visibleCertificate(a: Authority, p: Principal, serial: string): Promise<CertificateView> {
+  const view = await a.show(serial);
+  if (view.record.isCa || view.record.profile === 'ocsp-responder' ? p.role !== 'admin' : !canSee(p, view.record)) {
+    throw new AgentCaError('CERT_NOT_FOUND', `no certificate with serial ${view.record.serial}`, { serial: view.record.serial });
+  }
+  return view;
+}
 
 function optionalDate(v: unknown, field: string): Date | undefined {
   if (v === undefined) return undefined;
@@ -24,12 +38,20 @@ function jsonBody(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-export async function adminRoutes(app: FastifyInstance, opts: { authority: Authority; tokens: AdminTokens; metrics: CaMetrics }): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, opts: { authority: Authority; tokens: AdminTokens; metrics: CaMetrics; tenancy: Tenancy }): Promise<void> {
   const a = opts.authority;
   app.addHook('preHandler', opts.tokens.guard);
 
   app.post('/api/v1/certificates', async (request, reply) => {
-    const issued = await a.issue(issueRequestFromJson(request.body, actorOf(request)));
+    const p = principalOf(request);
+    requireRole(p, WRITERS, 'issue certificates');
+    const req = issueRequestFromJson(request.body, actorOf(request));
+    const tenant = tenantFor(p, req.tenant);
+    if (tenant !== undefined) req.tenant = tenant;
+    // Agent ids are global (docs/tenancy.md): a registered agent is certified only within its tenant.
+    const registered = await opts.tenancy.agents.registry.get(req.agentId);
+    if (registered && registered.tenant !== req.tenant) throw new AgentCaError('AGENT_EXISTS', `agent id ${req.agentId} is registered to another tenant`, { agentId: req.agentId });
+    const issued = await a.issue(req);
     return reply.code(201).send({
       serial: issued.serial,
       certificate: issued.pem,
@@ -41,6 +63,8 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
   });
 
   app.post<{ Params: { serial: string } }>('/api/v1/certificates/:serial/revoke', async (request) => {
+    requireRole(principalOf(request), WRITERS, 'revoke certificates');
+    await visibleCertificate(a, principalOf(request), request.params.serial);
     const started = process.hrtime.bigint();
     const b = jsonBody(request.body);
     if (b.reason !== undefined && typeof b.reason !== 'string') throw new AgentCaError('INPUT_REASON_UNKNOWN', 'reason must be a string');
@@ -52,21 +76,28 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
   });
 
   app.post<{ Params: { serial: string } }>('/api/v1/certificates/:serial/hold', async (request) => {
+    requireRole(principalOf(request), WRITERS, 'hold certificates');
+    await visibleCertificate(a, principalOf(request), request.params.serial);
     const r = await a.hold(request.params.serial, { actor: actorOf(request) });
     return { serial: r.serial, status: 'held', revokedAt: r.revokedAt.toISOString() };
   });
 
   app.post<{ Params: { serial: string } }>('/api/v1/certificates/:serial/release', async (request) => {
+    requireRole(principalOf(request), WRITERS, 'release certificates');
+    await visibleCertificate(a, principalOf(request), request.params.serial);
     await a.release(request.params.serial, { actor: actorOf(request) });
     return { serial: request.params.serial, status: 'good' };
   });
 
-  app.get<{ Params: { serial: string } }>('/api/v1/certificates/:serial', async (request) => viewJson(await a.show(request.params.serial), a.config.oidArc));
+  app.get<{ Params: { serial: string } }>('/api/v1/certificates/:serial', async (request) => viewJson(await visibleCertificate(a, principalOf(request), request.params.serial), a.config.oidArc));
 
   app.get<{ Querystring: { agentId?: string; tenant?: string; status?: string } }>('/api/v1/certificates', async (request) => {
     const q = request.query;
     if (q.status !== undefined && !['good', 'revoked', 'held', 'expired'].includes(q.status)) throw new AgentCaError('INPUT_INVALID', 'status must be good, revoked, held or expired');
-    const views = await a.list({ ...(q.agentId ? { agentId: q.agentId } : {}), ...(q.tenant ? { tenant: q.tenant } : {}), ...(q.status ? { status: q.status as CertificateState } : {}) });
-    return { certificates: views.map((v) => ({ ...viewJson(v), certificate: undefined })) };
+    const p = principalOf(request);
+    const tenant = tenantFor(p, q.tenant);
+    const agentId = p.role === 'agent' ? p.agentId : q.agentId;
+    const views = await a.list({ ...(agentId ? { agentId } : {}), ...(tenant ? { tenant } : {}), ...(q.status ? { status: q.status as CertificateState } : {}) });
+    return { certificates: views.filter((v) => canSee(p, v.record)).map((v) => ({ ...viewJson(v), certificate: undefined })) };
   });
 }
