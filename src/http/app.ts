@@ -62,7 +62,7 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   });
   await app.register(healthRoutes, { authority: opts.authority, metrics });
   await app.register(caCertificateRoutes, { authority: opts.authority });
-  await app.register(verifyRoutes, { authority: opts.authority });
+  await app.register(verifyRoutes, { authority: opts.authority, ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}) });
   await app.register(adminRoutes, { authority: opts.authority, tokens, metrics, tenancy });
   await app.register(tenancyRoutes, { tenancy, tokens });
   await app.register(agentRoutes, { tenancy, tokens });

@@ -272,7 +272,7 @@ export class AgentService {
       notAfter: view.record.notAfter,
       state: view.status.state,
       ...(agent.superseded ? { superseded: agent.superseded.because } : {}),
-      drift: driftOf(agent, { ...(d.agent.modelHash ? { modelHash: { algorithm: d.agent.modelHash.algorithm as StoredModelHash['algorithm'], digest: Buffer.from(d.agent.modelHash.digest).toString('hex') } } : {}), ...(d.agent.agentScope ? { scope: d.agent.agentScope } : {}) }),
+      drift: driftOf(agent, { ...(d.agent.modelHash ? { modelHash: { algorithm: d.agent.modelHash.algorithm as StoredModelHash['algorithm'], digest: d.agent.modelHash.digest } } : {}), ...(d.agent.agentScope ? { scope: d.agent.agentScope } : {}) }),
       now: this.authority.clock.now(),
     });
   }

@@ -6,18 +6,11 @@
  * revoked, held or superseded certificate, or one whose agent drifted from its registration,
  * gets a window that has already begun (RFC 9773 §4.2: "renew immediately").
  */
+import type { RenewalInfo } from '../client/types.js';
 import type { Drift } from './drift.js';
 
-export interface RenewalInfo {
-  serial: string;
-  suggestedWindow: { start: string; end: string };
-  /** Seconds until the agent should ask again (RFC 9773 §4.3 Retry-After). */
-  retryAfterSeconds: number;
-  notAfter: string;
-  /** Why renewal is due now, when it is. */
-  explanation?: string;
-  drift: Drift[];
-}
+export type { RenewalInfo };
+
 
 const RETRY_AFTER_SECONDS = 6 * 3600;
 

@@ -10,12 +10,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Authority } from '../../src/authority/authority.js';
-import { createAuthority } from '../../src/authority/create-authority.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
+import type { RunningServer } from '../../src/http/server.js';
 import { TOKENS_KEY } from '../../src/tenancy/tokens.js';
 import { httpCall, type HttpAnswer } from '../helpers/http-client.js';
-import { startTestKmsEmulator, type TestKmsEmulator } from '../helpers/kms-emulator.js';
-import { makeTmpDir, type TmpDir } from '../helpers/tmp-dir.js';
+import { startTenancyServer, type TenancyServer } from '../helpers/tenancy-server.js';
+import type { TmpDir } from '../helpers/tmp-dir.js';
 import { opensslAsync } from '../helpers/openssl.js';
 
 const ADMIN = 'tenancy-matrix-admin-token';
@@ -23,8 +22,8 @@ const ROLES = ['admin', 'operator', 'auditor', 'agent'] as const;
 type Role = (typeof ROLES)[number];
 type Side = 'own' | 'other';
 
+let ts: TenancyServer;
 let tmp: TmpDir;
-let kms: TestKmsEmulator;
 let authority: Authority;
 let server: RunningServer;
 let url: string;
@@ -53,12 +52,8 @@ let ownAgent: { id: string; serial: string }; // tenant-a, the agent token's own
 let otherAgent: { id: string; serial: string }; // tenant-b
 
 beforeAll(async () => {
-  tmp = await makeTmpDir('agent-ca-tenancy-');
-  kms = await startTestKmsEmulator();
-  authority = await createAuthority({ dataDir: tmp.dir, env: { ...kms.env } });
-  await authority.init({ keyType: 'p256', config: { organization: 'Matrix CA' } });
-  server = await startServer({ authority, host: '127.0.0.1', port: 0, adminToken: ADMIN, logLevel: 'error', env: {} });
-  url = server.url;
+  ts = await startTenancyServer(ADMIN, 'Matrix CA');
+  ({ tmp, authority, server, url } = ts);
   await ok(call('POST', '/api/v1/tenants', ADMIN, { name: 'tenant-a' }), 201);
   await ok(call('POST', '/api/v1/tenants', ADMIN, { name: 'tenant-b' }), 201);
   // The agent token's agent has its key in KMS, so it can sign through the API.
@@ -73,12 +68,7 @@ beforeAll(async () => {
   operatorB = (await ok(call('POST', '/api/v1/tokens', ADMIN, { name: 'operator-b', role: 'operator', tenant: 'tenant-b' }), 201)).token;
 }, 60_000);
 
-afterAll(async () => {
-  await server?.close();
-  await authority?.close();
-  await kms?.close();
-  await tmp?.cleanup();
-});
+afterAll(() => ts?.close());
 
 /**
  * One row per route: how to call it on an object of the given side (a fresh object where the
@@ -280,7 +270,7 @@ describe('tokens', () => {
     const leaf = `-----BEGIN CERTIFICATE-----\n${header.x5c[0]}\n-----END CERTIFICATE-----\n`;
     const { writeFileSync } = await import('node:fs');
     writeFileSync(`${tmp.dir}/signer.pem`, leaf);
-    const v = await opensslAsync(['verify', '-CAfile', `${tmp.dir}/ca/root.pem`, '-untrusted', `${tmp.dir}/ca/intermediate.pem`, `${tmp.dir}/signer.pem`]);
+    const v = await opensslAsync(['verify', '-CAfile', `${tmp.dir}/data/ca/root.pem`, '-untrusted', `${tmp.dir}/data/ca/intermediate.pem`, `${tmp.dir}/signer.pem`]);
     expect(v.stdout).toContain('OK');
   });
 });
