@@ -27,7 +27,7 @@ export { signerFromPrivateKey } from './signer/soft-key.js';
 
 // the contract: our extensions
 export * from './asn1/extensions/index.js';
-export { AGENT_CA_ARC, AgentOids, agentExtensionOids } from './asn1/oids.js';
+export { AGENT_CA_ARC, LEGACY_AGENT_CA_ARC, AgentOids, agentExtensionOids, readableAgentExtensionOids } from './asn1/oids.js';
 export { scopePermits, validateActionPattern } from './asn1/scope-match.js';
 export { describeCertificate, type CertificateDescription } from './asn1/certificate-describe.js';
 export { parseCertificate } from './asn1/certificate-parse.js';

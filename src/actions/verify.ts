@@ -18,7 +18,7 @@
  */
 import { decodeAgentExtensions } from '../asn1/extensions/index.js';
 import { decodeName, type NameSpec } from '../asn1/name.js';
-import { agentExtensionOids } from '../asn1/oids.js';
+import { readableAgentExtensionOids } from '../asn1/oids.js';
 import { systemClock, type Clock } from '../clock.js';
 import { AgentCaError } from '../errors.js';
 import { loadCertificates, loadPathCertificate, validatePath, type CertificateInput, type PathCertificate } from './chain.js';
@@ -151,7 +151,7 @@ export async function verifyAction(input: ActionEnvelope | string | Uint8Array, 
   if (s.state === 'unknown') return deny('status', `the status source does not know certificate ${leaf.serial} [${st.source}]`, known);
 
   // Decoded only now: an envelope refused earlier never costs the extension codecs.
-  const agent = decodeAgentExtensions(leaf.extensions, agentExtensionOids(opts.oidArc));
+  const agent = decodeAgentExtensions(leaf.extensions, readableAgentExtensionOids(opts.oidArc));
   const scope = checkScope(agent, claims.action);
   if (!scope.ok) return deny(scope.reason, scope.detail, known);
   const policy = checkPolicy(agent, claims.amount, claims.market);

@@ -4,7 +4,7 @@
  * or undecodable extensions are listed, never fatal.
  */
 import { createHash } from 'node:crypto';
-import { agentExtensionOids, Oids } from './oids.js';
+import { Oids, readableAgentExtensionOids } from './oids.js';
 import { parseCertificate, type ParsedCertificate } from './certificate-parse.js';
 import { childrenOf, content, decodeOid, readTlv, readWhole } from './der-reader.js';
 import { Tag } from './der.js';
@@ -76,7 +76,8 @@ export function describeParsed(c: ParsedCertificate, arc?: string): CertificateD
     agent: { parseErrors: [] },
     otherExtensions: [],
   };
-  const agentOids = new Set<string>(Object.values(agentExtensionOids(arc)));
+  const readable = readableAgentExtensionOids(arc);
+  const agentOids = new Set<string>(readable.flatMap((set) => Object.values(set)));
   for (const e of c.extensions) {
     try {
       switch (e.oid) {
@@ -131,7 +132,7 @@ export function describeParsed(c: ParsedCertificate, arc?: string): CertificateD
       d.otherExtensions.push({ oid: e.oid, critical: e.critical });
     }
   }
-  const agent = decodeAgentExtensions(c.extensions, agentExtensionOids(arc));
+  const agent = decodeAgentExtensions(c.extensions, readable);
   const { modelHash, ...rest } = agent;
   d.agent = { ...rest, ...(modelHash ? { modelHash: { algorithm: modelHash.algorithm, digest: Buffer.from(modelHash.digest).toString('hex') } } : {}) };
   return d;

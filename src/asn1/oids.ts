@@ -1,11 +1,24 @@
 /**
- * Every OID the project writes. Our own arc is a UUID OID (ITU-T X.667, `2.25.<UUID as
- * decimal>`), which needs no registration; operators with their own enterprise number can
- * override the arc in config (see asn1/README.md, which is the public table).
+ * Every OID the project writes. Our own arc is derived from our UUID under the arc Microsoft
+ * documents for self-allocated, GUID-derived OIDs, so it needs no registration and every
+ * component stays below 2^23; operators with their own enterprise number can override the arc
+ * in config (asn1/README.md is the public table and says why the arc looks like this).
  */
 
-/** 2.25 + UUID 06626d47-dce5-42d2-9427-40d0701ff183 as a decimal integer. */
-export const AGENT_CA_ARC = '2.25.8486429543056106623930373175689343363';
+/**
+ * 1.2.840.113556.1.8000.2554 + UUID 06626d47-dce5-42d2-9427-40d0701ff183 cut as Microsoft's
+ * "Obtaining an Object Identifier from Microsoft" says (aaaabbbb-cccc-dddd-eeee-ffffffgggggg ->
+ * .aaaa.bbbb.cccc.dddd.eeee.ffffff.gggggg, each chunk in decimal).
+ */
+export const AGENT_CA_ARC = '1.2.840.113556.1.8000.2554.1634.27975.56549.17106.37927.4247664.2093443';
+
+/**
+ * The first arc: 2.25 + the same UUID as one decimal integer (ITU-T X.667). Valid ASN.1, but its
+ * 123-bit component is refused by Go crypto/x509, GnuTLS, pyca/cryptography and Botan, so
+ * nothing is issued under it any more; readers still accept it so that certificates issued
+ * before the move keep their meaning for their lifetime (asn1/README.md, compatibility rule).
+ */
+export const LEGACY_AGENT_CA_ARC = '2.25.8486429543056106623930373175689343363';
 
 /** Our extensions live under <arc>.1; a breaking change to a syntax gets a new OID. */
 export function agentExtensionOids(arc: string = AGENT_CA_ARC) {
@@ -18,6 +31,16 @@ export function agentExtensionOids(arc: string = AGENT_CA_ARC) {
 }
 export const AgentOids = agentExtensionOids();
 export type AgentExtensionName = keyof typeof AgentOids;
+export type AgentExtensionOids = Readonly<Record<AgentExtensionName, string>>;
+
+/**
+ * The OID sets a reader accepts when `arc` is the one issued under: that arc, then the legacy
+ * 2.25 arc. Issue under `agentExtensionOids(arc)` only; read with this.
+ */
+export function readableAgentExtensionOids(arc: string = AGENT_CA_ARC): readonly AgentExtensionOids[] {
+  const arcs = arc === LEGACY_AGENT_CA_ARC ? [arc] : [arc, LEGACY_AGENT_CA_ARC];
+  return Object.freeze(arcs.map((a) => agentExtensionOids(a)));
+}
 
 export const Oids = {
   // attribute types (RFC 5280 §4.1.2.4, X.520)
@@ -76,3 +99,15 @@ export const Oids = {
   // PKCS#9 (CSRs)
   extensionRequest: '1.2.840.113549.1.9.14',
 } as const;
+
+/**
+ * The largest OID component we write: 2^31 - 1. Go encoding/asn1 and Botan refuse larger ones,
+ * and rust-asn1 (pyca/cryptography), RustCrypto const-oid and libtasn1 (GnuTLS) cap them too,
+ * so an OID above it is valid X.680 but unreadable by many counterparties (docs/oids-and-lints.md).
+ */
+export const MAX_OID_COMPONENT = 2 ** 31 - 1;
+
+/** The components of a dotted OID that exceed MAX_OID_COMPONENT, as written (none: []). */
+export function oversizedOidComponents(oid: string): string[] {
+  return oid.split('.').filter((c) => /^[0-9]+$/.test(c) && BigInt(c) > BigInt(MAX_OID_COMPONENT));
+}

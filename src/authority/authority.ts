@@ -12,7 +12,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { AgentCaError } from '../errors.js';
 import { Issuer } from '../issuance/issuer.js';
 import { buildTbs } from '../profile/build-tbs.js';
-import { parseConfig, type CaConfig } from '../profile/config.js';
+import { migrateStoredConfig, parseConfig, type CaConfig } from '../profile/config.js';
 import { loadProfiles, withMaxValidity, type Profile } from '../profile/profile.js';
 import { serialFromMagnitude } from '../profile/serial.js';
 import { keyManagerFor, openSigner, schemeOf } from '../signer/registry.js';
@@ -153,7 +153,7 @@ export class Authority {
   async load(): Promise<void> {
     this.state = await this.store.meta.get<CaState>(CA_STATE_KEY);
     if (!this.state) return;
-    this.state = { ...this.state, config: parseConfig(this.state.config as CaConfig & Record<string, unknown>) };
+    this.state = { ...this.state, config: parseConfig(migrateStoredConfig(this.state.config as CaConfig & Record<string, unknown>)) };
     this.cas = await loadCas(this.state, this.signerContext, () => this.onSigned);
     for (const n of ['root', 'intermediate'] as const) {
       const rec = await this.store.certificates.get(this.cas[n].certificate.serial);

@@ -3,7 +3,7 @@
  * secrets (the softkey passphrase comes from AGENT_CA_PASSPHRASE).
  */
 import { AgentCaError } from '../errors.js';
-import { AGENT_CA_ARC } from '../asn1/oids.js';
+import { AGENT_CA_ARC, LEGACY_AGENT_CA_ARC, MAX_OID_COMPONENT, oversizedOidComponents } from '../asn1/oids.js';
 import { KEY_TYPES, type KeyType } from '../types.js';
 import { AGENT_MAX_VALIDITY_DAYS } from './profile.js';
 
@@ -44,6 +44,14 @@ function bad(field: string, why: string): never {
   throw new AgentCaError('CONFIG_INVALID', `config ${field}: ${why}`, { field });
 }
 
+/**
+ * A config stored before the arc moved holds the old default arc (init wrote the defaults in):
+ * such a CA issues under the new default from now on, and still reads the old one.
+ */
+export function migrateStoredConfig(stored: Partial<CaConfig> & Record<string, unknown>): Partial<CaConfig> & Record<string, unknown> {
+  return stored.oidArc === LEGACY_AGENT_CA_ARC ? { ...stored, oidArc: AGENT_CA_ARC } : stored;
+}
+
 export function parseConfig(raw: Partial<CaConfig> & Record<string, unknown> = {}): CaConfig {
   const c = { ...DEFAULT_CONFIG, ...raw };
   if (typeof c.organization !== 'string' || c.organization.length === 0 || c.organization.length > 64) bad('organization', 'must be 1..64 characters');
@@ -63,7 +71,14 @@ export function parseConfig(raw: Partial<CaConfig> & Record<string, unknown> = {
   if (c.maxAgentValidityDays !== undefined && (!Number.isInteger(c.maxAgentValidityDays) || c.maxAgentValidityDays < 1 || c.maxAgentValidityDays > AGENT_MAX_VALIDITY_DAYS)) {
     bad('maxAgentValidityDays', `must be 1..${AGENT_MAX_VALIDITY_DAYS}`);
   }
-  if (!/^[0-2](\.(0|[1-9][0-9]*))+$/.test(c.oidArc)) bad('oidArc', 'must be a dotted OID');
+  if (typeof c.oidArc !== 'string' || !/^[0-2](\.(0|[1-9][0-9]*))+$/.test(c.oidArc)) bad('oidArc', 'must be a dotted OID');
+  // X.660 allows any size, but Go, GnuTLS, pyca/cryptography and Botan refuse a component above
+  // 2^31 - 1 (docs/oids-and-lints.md); the legacy 2.25 arc is readable, never issued under.
+  const oversized = oversizedOidComponents(c.oidArc);
+  if (oversized.length > 0) {
+    const hint = c.oidArc === LEGACY_AGENT_CA_ARC ? `; leave oidArc out to issue under ${AGENT_CA_ARC} (certificates under the 2.25 arc stay readable)` : '';
+    bad('oidArc', `component ${oversized[0]} exceeds ${MAX_OID_COMPONENT} (2^31 - 1), which many X.509 stacks refuse${hint}`);
+  }
   if (!Number.isInteger(c.agentKeyDeletionWindowDays) || c.agentKeyDeletionWindowDays < 7 || c.agentKeyDeletionWindowDays > 30) bad('agentKeyDeletionWindowDays', 'must be 7..30 (the KMS pending window)');
   return Object.freeze({
     organization: c.organization,

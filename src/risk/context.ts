@@ -7,7 +7,7 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import { parseCertificate } from '../asn1/certificate-parse.js';
 import { decodeAgentExtensions } from '../asn1/extensions/index.js';
-import { agentExtensionOids } from '../asn1/oids.js';
+import { readableAgentExtensionOids } from '../asn1/oids.js';
 import { scopePermits } from '../asn1/scope-match.js';
 import type { Clock } from '../clock.js';
 import type { HookBus, HookName } from '../revocation/hooks.js';
@@ -118,7 +118,7 @@ export class CertificateContexts {
   private build(record: CertificateRecord, status: CertificateStatus): CertificateContext {
     const parsed = parseCertificate(record.der);
     // Never throws: an undecodable extension is left out (scope: default deny; policy: unchecked).
-    const ext = decodeAgentExtensions(parsed.extensions, agentExtensionOids(this.host.config.oidArc));
+    const ext = decodeAgentExtensions(parsed.extensions, readableAgentExtensionOids(this.host.config.oidArc));
     const scope = ext.agentScope ? Object.freeze([...ext.agentScope]) : undefined;
     const memo = new Map<string, boolean>();
     const tenant = ext.agentContext?.tenantId ?? record.tenant;

@@ -5,14 +5,14 @@
  * certificate records a parse error instead).
  */
 import { AgentCaError, Asn1DecodeError, type ErrorCode } from '../../errors.js';
-import { agentExtensionOids, AgentOids, type AgentExtensionName } from '../oids.js';
+import { agentExtensionOids, AgentOids, readableAgentExtensionOids, type AgentExtensionName, type AgentExtensionOids } from '../oids.js';
 import { agentContextCodec, type AgentContext } from './agent-context.js';
 import { agentPolicyCodec, type AgentPolicy } from './agent-policy.js';
 import { agentScopeCodec, type AgentScope } from './agent-scope.js';
 import type { ExtensionCodec } from './codec.js';
 import { modelHashCodec, type ModelHash } from './model-hash.js';
 
-export type AgentExtensionOids = Readonly<Record<AgentExtensionName, string>>;
+export type { AgentExtensionOids };
 
 export interface AgentExtensionValues {
   agentPolicy: AgentPolicy;
@@ -60,11 +60,18 @@ function toParseError(oid: string, name: AgentExtensionName, e: unknown): AgentE
  * Extension: extnID + the extnValue contents). Never throws: an undecodable value, or an
  * extension present more than once (RFC 5280 §4.2 forbids that), is recorded in parseErrors
  * and its field left out, so a relying party falls back to default deny for it. Extensions
- * with other OIDs are ignored.
+ * with other OIDs are ignored. `oids` is one OID set or several (default: our arc and the
+ * legacy 2.25 arc, `readableAgentExtensionOids`); the same extension under two arcs counts as
+ * a duplicate.
  */
-export function decodeAgentExtensions(extensions: readonly { oid: string; value: Uint8Array }[], oids: AgentExtensionOids = AgentOids): AgentExtensions {
+export function decodeAgentExtensions(
+  extensions: readonly { oid: string; value: Uint8Array }[],
+  oids: AgentExtensionOids | readonly AgentExtensionOids[] = readableAgentExtensionOids(),
+): AgentExtensions {
   const out: AgentExtensions = { parseErrors: [] };
-  const byOid = new Map<string | undefined, AgentExtensionName>(AGENT_EXTENSION_NAMES.map((n) => [oids?.[n], n]));
+  const sets: readonly AgentExtensionOids[] = Array.isArray(oids) ? oids : [oids as AgentExtensionOids];
+  const byOid = new Map<string | undefined, AgentExtensionName>(sets.flatMap((set) => AGENT_EXTENSION_NAMES.map((n): [string | undefined, AgentExtensionName] => [set?.[n], n])));
+  const firstOid = new Map<AgentExtensionName, string>();
   const codecs = agentExtensionCodecs(AgentOids); // decoding does not depend on the OID
   const seen = new Set<AgentExtensionName>();
   const duplicated = new Set<AgentExtensionName>();
@@ -78,6 +85,7 @@ export function decodeAgentExtensions(extensions: readonly { oid: string; value:
       continue;
     }
     seen.add(name);
+    firstOid.set(name, oid);
     try {
       // Each key gets the value type of its own codec; the cast only bridges the union.
       (out as Record<string, unknown>)[name] = codecs[name].decode(ext.value);
@@ -88,7 +96,7 @@ export function decodeAgentExtensions(extensions: readonly { oid: string; value:
   for (const name of duplicated) {
     delete out[name];
     const err = new Asn1DecodeError(name, 'extension appears more than once (RFC 5280 §4.2); all instances ignored');
-    out.parseErrors.push({ oid: oids?.[name] ?? AgentOids[name], name, code: err.code, error: err.message });
+    out.parseErrors.push({ oid: firstOid.get(name) ?? AgentOids[name], name, code: err.code, error: err.message });
   }
   return out;
 }

@@ -115,7 +115,7 @@ describe('numbers, octets, OIDs', () => {
     expect(readBigInteger(parseDer(hex('02 02 00 80'), 'i'), 'i')).toBe(128n);
   });
 
-  it('reads OIDs including our 37-digit UUID arc', () => {
+  it('reads OIDs including the legacy 37-digit UUID arc', () => {
     const arc = '2.25.8486429543056106623930373175689343363.1.2';
     expect(readOid(parseDer(oid(arc), 'o'), 'o')).toBe(arc);
     expect(readOid(parseDer(oid('1.2.840.113549.1.1.11'), 'o'), 'o')).toBe('1.2.840.113549.1.1.11');

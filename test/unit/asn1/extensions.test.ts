@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AgentCaError, Asn1DecodeError } from '../../../src/errors.js';
-import { agentExtensionOids, AgentOids } from '../../../src/asn1/oids.js';
+import { AGENT_CA_ARC, agentExtensionOids, AgentOids, LEGACY_AGENT_CA_ARC, oversizedOidComponents, readableAgentExtensionOids } from '../../../src/asn1/oids.js';
 import { algorithmIdentifier, implicit, integer, NULL, octetString, oid, printableString, sequence, tlv, utf8String } from '../../../src/asn1/der.js';
 import {
   agentContextCodec,
@@ -230,7 +230,7 @@ describe('codecs and decodeAgentExtensions', () => {
       ['modelHash', AgentOids.modelHash, false],
       ['agentContext', AgentOids.agentContext, false],
     ]);
-    expect(agentPolicyCodec.oid).toBe('2.25.8486429543056106623930373175689343363.1.1');
+    expect(agentPolicyCodec.oid).toBe('1.2.840.113556.1.8000.2554.1634.27975.56549.17106.37927.4247664.2093443.1.1');
   });
 
   const exts = [
@@ -296,5 +296,25 @@ describe('codecs and decodeAgentExtensions', () => {
     // under the default arc those OIDs are foreign, and ours are foreign under the operator's
     expect(decodeAgentExtensions(mine).agentScope).toBeUndefined();
     expect(decodeAgentExtensions(exts, oids)).toEqual({ parseErrors: [] });
+  });
+
+  it('reads the legacy 2.25 arc beside the current one, and beside an operator arc', () => {
+    const legacy = agentExtensionOids(LEGACY_AGENT_CA_ARC);
+    const old = [{ oid: legacy.agentScope, value: encodeAgentScope(['read:old']) }, { oid: legacy.agentPolicy, value: encodeAgentPolicy({ revocationTimeoutSeconds: 5 }) }];
+    expect(decodeAgentExtensions(old)).toEqual({ agentScope: ['read:old'], agentPolicy: { revocationTimeoutSeconds: 5 }, parseErrors: [] });
+    expect(decodeAgentExtensions(old, readableAgentExtensionOids('1.3.6.1.4.1.55555.7')).agentScope).toEqual(['read:old']);
+    // only the arcs asked for: the current arc alone does not read 2.25
+    expect(decodeAgentExtensions(old, AgentOids)).toEqual({ parseErrors: [] });
+    // the same extension under both arcs is a duplicate (RFC 5280 §4.2): neither is trusted
+    const both = decodeAgentExtensions([...old, { oid: AgentOids.agentScope, value: encodeAgentScope(['write:*']) }]);
+    expect(both.agentScope).toBeUndefined();
+    expect(both.parseErrors).toEqual([expect.objectContaining({ name: 'agentScope', oid: legacy.agentScope, error: expect.stringMatching(/more than once/) })]);
+  });
+
+  it('every component of the default arc fits the 2^31 - 1 cap; the legacy arc does not', () => {
+    expect(oversizedOidComponents(AGENT_CA_ARC)).toEqual([]);
+    expect(Math.max(...AGENT_CA_ARC.split('.').map(Number))).toBeLessThan(2 ** 23);
+    expect(oversizedOidComponents(LEGACY_AGENT_CA_ARC)).toEqual(['8486429543056106623930373175689343363']);
+    expect(readableAgentExtensionOids(LEGACY_AGENT_CA_ARC)).toHaveLength(1);
   });
 });

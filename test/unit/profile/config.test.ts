@@ -1,8 +1,8 @@
 /** CaConfig parsing: defaults, normalisation, and each refusal with CONFIG_INVALID naming the field. */
 import { describe, expect, it } from 'vitest';
-import { AGENT_CA_ARC } from '../../../src/asn1/oids.js';
+import { AGENT_CA_ARC, LEGACY_AGENT_CA_ARC } from '../../../src/asn1/oids.js';
 import { AgentCaError } from '../../../src/errors.js';
-import { DEFAULT_CONFIG, isDnsName, issuerUrls, parseConfig, type CaConfig } from '../../../src/profile/config.js';
+import { DEFAULT_CONFIG, isDnsName, issuerUrls, migrateStoredConfig, parseConfig, type CaConfig } from '../../../src/profile/config.js';
 
 function refused(raw: Record<string, unknown>): AgentCaError {
   try {
@@ -58,11 +58,30 @@ describe('parseConfig', () => {
     ['oidArc', { oidArc: 'abc' }],
     ['oidArc', { oidArc: '3.1.2' }],
     ['oidArc', { oidArc: '1.3.06' }],
+    ['oidArc', { oidArc: 5 }],
+    ['oidArc', { oidArc: '1.3.6.1.4.1.2147483648' }],
+    ['oidArc', { oidArc: LEGACY_AGENT_CA_ARC }],
   ])('refuses a bad %s (%j)', (field, raw) => {
     const e = refused(raw);
     expect(e.details).toEqual({ field });
     expect(e.message).toMatch(new RegExp(`^config ${field}: `));
     expect(e.httpStatus).toBe(400);
+  });
+});
+
+describe('oidArc component range', () => {
+  it('accepts components up to 2^31 - 1 and names the first one above it', () => {
+    expect(parseConfig({ oidArc: '1.3.6.1.4.1.2147483647' }).oidArc).toBe('1.3.6.1.4.1.2147483647');
+    expect(refused({ oidArc: '1.3.6.1.4.1.99999.4294967296.1' }).message).toBe('config oidArc: component 4294967296 exceeds 2147483647 (2^31 - 1), which many X.509 stacks refuse');
+  });
+
+  it('tells an operator who wrote the legacy arc what to do', () => {
+    expect(refused({ oidArc: LEGACY_AGENT_CA_ARC }).message).toMatch(/component 8486429543056106623930373175689343363 exceeds .*leave oidArc out to issue under 1\.2\.840\.113556\.1\.8000\.2554\./);
+  });
+
+  it('a stored config holding the old default arc moves to the new default; others are kept', () => {
+    expect(parseConfig(migrateStoredConfig({ ...DEFAULT_CONFIG, oidArc: LEGACY_AGENT_CA_ARC })).oidArc).toBe(AGENT_CA_ARC);
+    expect(migrateStoredConfig({ oidArc: '1.3.6.1.4.1.99999.7' }).oidArc).toBe('1.3.6.1.4.1.99999.7');
   });
 });
 
