@@ -9,6 +9,7 @@ import { benchKms } from './kms.js';
 import { benchRisk } from './risk.js';
 import { benchRevocation } from './revocation.js';
 import { benchCrl } from './crl.js';
+import { benchTenants } from './tenants.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: false });
 const only = values.only ? new Set(values.only.split(',')) : undefined;
@@ -19,6 +20,7 @@ const sections: [string, (s: number) => Promise<unknown>][] = [
   ['ocsp', benchOcsp],
   ['kms', benchKms],
   ['risk', benchRisk],
+  ['tenants', benchTenants],
   ['revocation', benchRevocation],
   // after revocation: it reuses the 1,000,000-entry data set built there
   ['crl', benchCrl],
