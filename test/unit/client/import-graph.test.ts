@@ -41,3 +41,16 @@ describe('agent-ca/client import graph', () => {
     expect(bad).toEqual([]);
   });
 });
+
+describe('package.json exports', () => {
+  it('maps agent-ca/client to the build of src/client/index.ts, with its types', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
+    const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: { outDir?: string; rootDir?: string } };
+    const outDir = (build.compilerOptions.outDir ?? 'dist').replace(/^\.\//, '').replace(/\/$/, '');
+    const rootDir = (build.compilerOptions.rootDir ?? 'src').replace(/^\.\//, '').replace(/\/$/, '');
+    const client = pkg.exports['./client']!;
+    expect(client.default).toBe(`./${outDir}/client/index.js`);
+    expect(client.types).toBe(`./${outDir}/client/index.d.ts`);
+    expect(readFileSync(join(ROOT, rootDir, 'client/index.ts'), 'utf8')).toContain('AgentCaClient');
+  });
+});
