@@ -148,6 +148,93 @@ const ROWS: Row[] = [
     own: { admin: 202, operator: 202, auditor: 403, agent: 202 },
     other: { admin: 202, operator: 400, auditor: 403, agent: 400 },
   },
+  // Lists and exports: the side is the tenant named in the query.
+  { route: 'GET /api/v1/certificates?tenant=', call: (s, r) => call('GET', `/api/v1/certificates?tenant=${tenantOf(s)}`, tokens[r]), ...READ },
+  { route: 'GET /api/v1/agents?tenant=', call: (s, r) => call('GET', `/api/v1/agents?tenant=${tenantOf(s)}`, tokens[r]), ...READ },
+  { route: 'GET /api/v1/notifications?tenant=', call: (s, r) => call('GET', `/api/v1/notifications?tenant=${tenantOf(s)}`, tokens[r]), ...READ },
+  {
+    route: 'GET /api/v1/audit/export?agentId=',
+    call: (s, r) => call('GET', `/api/v1/audit/export?agentId=${readTarget(s).id}`, tokens[r]),
+    // filtered, never refused by tenant: the other tenant's entries are simply absent (checked below)
+    own: { admin: 200, operator: 403, auditor: 200, agent: 403 },
+    other: { admin: 200, operator: 403, auditor: 200, agent: 403 },
+  },
+  // Webhooks: an endpoint belongs to the tenant of the token that made it.
+  {
+    route: 'POST /api/v1/webhooks',
+    call: (_s, r) => call('POST', '/api/v1/webhooks', tokens[r], { url: 'http://127.0.0.1:9/hooks/a' }),
+    own: { admin: 201, operator: 201, auditor: 403, agent: 403 },
+    other: { admin: 201, operator: 201, auditor: 403, agent: 403 },
+  },
+  { route: 'GET /api/v1/webhooks', call: (_s, r) => call('GET', '/api/v1/webhooks', tokens[r]), own: { admin: 200, operator: 200, auditor: 403, agent: 403 }, other: { admin: 200, operator: 200, auditor: 403, agent: 403 } },
+  { route: 'GET /api/v1/webhooks/deliveries', call: (_s, r) => call('GET', '/api/v1/webhooks/deliveries', tokens[r]), own: { admin: 200, operator: 200, auditor: 403, agent: 403 }, other: { admin: 200, operator: 200, auditor: 403, agent: 403 } },
+  {
+    route: 'DELETE /api/v1/webhooks/:id',
+    call: async (s, r) => {
+      const made = await ok(call('POST', '/api/v1/webhooks', s === 'own' ? tokens.operator : operatorB, { url: 'http://127.0.0.1:9/hooks/x' }), 201);
+      return call('DELETE', `/api/v1/webhooks/${made.id}`, tokens[r]);
+    },
+    own: { admin: 204, operator: 204, auditor: 403, agent: 403 },
+    other: { admin: 204, operator: 404, auditor: 403, agent: 403 },
+  },
+  {
+    route: 'POST /api/v1/webhooks/:id/rotate-secret',
+    call: async (s, r) => {
+      const made = await ok(call('POST', '/api/v1/webhooks', s === 'own' ? tokens.operator : operatorB, { url: 'http://127.0.0.1:9/hooks/y' }), 201);
+      const res = await call('POST', `/api/v1/webhooks/${made.id}/rotate-secret`, tokens[r], {});
+      await call('DELETE', `/api/v1/webhooks/${made.id}`, ADMIN);
+      return res;
+    },
+    own: { admin: 200, operator: 200, auditor: 403, agent: 403 },
+    other: { admin: 200, operator: 404, auditor: 403, agent: 403 },
+  },
+  {
+    route: 'POST /api/v1/webhooks/deliveries/:id/redeliver',
+    call: (_s, r) => call('POST', '/api/v1/webhooks/deliveries/dlv_none/redeliver', tokens[r], {}),
+    own: { admin: 404, operator: 404, auditor: 403, agent: 403 },
+    other: { admin: 404, operator: 404, auditor: 403, agent: 403 },
+  },
+  // Tenants and tokens: admin only; a tenant token sees its own tenant in the list.
+  { route: 'GET /api/v1/tenants', call: (_s, r) => call('GET', '/api/v1/tenants', tokens[r]), own: { admin: 200, operator: 200, auditor: 200, agent: 200 }, other: { admin: 200, operator: 200, auditor: 200, agent: 200 } },
+  {
+    route: 'PATCH /api/v1/tenants/:name',
+    call: (s, r) => call('PATCH', `/api/v1/tenants/${tenantOf(s)}`, tokens[r], { eventsPerSecond: 1000 }),
+    own: { admin: 200, operator: 403, auditor: 403, agent: 403 },
+    other: { admin: 200, operator: 403, auditor: 403, agent: 403 },
+  },
+  {
+    route: 'POST /api/v1/tokens',
+    call: (s, r) => call('POST', '/api/v1/tokens', tokens[r], { name: `t-${++seq}`, role: 'auditor', tenant: tenantOf(s) }),
+    own: { admin: 201, operator: 403, auditor: 403, agent: 403 },
+    other: { admin: 201, operator: 403, auditor: 403, agent: 403 },
+  },
+  { route: 'GET /api/v1/tokens', call: (_s, r) => call('GET', '/api/v1/tokens', tokens[r]), own: { admin: 200, operator: 403, auditor: 403, agent: 403 }, other: { admin: 200, operator: 403, auditor: 403, agent: 403 } },
+  {
+    route: 'DELETE /api/v1/tokens/:id',
+    call: async (s, r) => {
+      const made = await ok(call('POST', '/api/v1/tokens', ADMIN, { name: `d-${++seq}`, role: 'auditor', tenant: tenantOf(s) }), 201);
+      return call('DELETE', `/api/v1/tokens/${made.id}`, tokens[r]);
+    },
+    own: { admin: 200, operator: 403, auditor: 403, agent: 403 },
+    other: { admin: 200, operator: 403, auditor: 403, agent: 403 },
+  },
+  // The user's own shapes.
+  {
+    route: 'POST /api/v1/agents/certify (one call)',
+    call: (s, r) => call('POST', '/api/v1/agents/certify', tokens[r], { agent_id: `one-${++seq}`, organization: 'Acme', max_transaction_size_usd: 50000, allowed_markets: ['XNAS'], validity_days: 30, tenant: tenantOf(s) }),
+    own: { admin: 201, operator: 201, auditor: 403, agent: 403 },
+    other: { admin: 201, operator: 404, auditor: 403, agent: 403 },
+  },
+  {
+    route: 'POST /v1/agents then /v1/agents/:id/certify',
+    call: async (s, r) => {
+      const name = `v1-${++seq}`;
+      await ok(call('POST', '/v1/agents', ADMIN, { name, tenant: tenantOf(s) }), 201);
+      return call('POST', `/v1/agents/${name}/certify`, tokens[r], { validity_days: 30 });
+    },
+    own: { admin: 201, operator: 201, auditor: 403, agent: 403 },
+    other: { admin: 201, operator: 404, auditor: 403, agent: 403 },
+  },
 ];
 
 describe('tenant matrix: every route x role x own/other tenant', () => {
@@ -175,6 +262,18 @@ describe('tenant matrix: every route x role x own/other tenant', () => {
     expect([missingAgent.status, missingAgent.json.code]).toEqual([404, 'ACA_ERR_AGENT_NOT_FOUND']);
     const ev = await call('POST', '/api/v1/events', tokens.operator, { events: [{ serial: otherAgent.serial, type: 'api_call', outcome: 'success', time: new Date().toISOString() }] });
     expect(ev.json.details.errors[0].message).toBe(`no certificate with serial ${otherAgent.serial}`);
+  });
+
+  it('the user\'s shapes answer as written (snake_case)', async () => {
+    const r = await ok(call('POST', '/api/v1/agents/certify', tokens.operator, { agent_id: 'shape-bot', organization: 'Acme Trading', max_transaction_size_usd: 50000, allowed_markets: ['XNAS', 'XNYS'], validity_days: 90 }), 201);
+    expect(Object.keys(r)).toEqual(expect.arrayContaining(['certificate_pem', 'kms_key_arn', 'serial_number', 'valid_until', 'agent_id']));
+    expect(r).toMatchObject({ agent_id: 'shape-bot', tenant: 'tenant-a', kms_key_arn: expect.stringMatching(/^arn:aws:kms:/) });
+    const shown = await ok(call('GET', '/api/v1/agents/shape-bot', tokens.operator));
+    expect(shown.policy).toEqual({ maxTransactionSize: { amount: '50000', currency: 'USD' }, allowedMarkets: ['XNAS', 'XNYS'] });
+    const bad = await call('POST', '/api/v1/agents/certify', tokens.operator, { agent_id: 'x', max_transaction_size_usd: -1, colour: 'red' });
+    expect(Object.keys(bad.json.details.fields).sort()).toEqual(['colour', 'max_transaction_size_usd']);
+    const v1 = await ok(call('POST', '/v1/agents', tokens.operator, { name: 'named-bot' }), 201);
+    expect(v1).toMatchObject({ agent_id: 'named-bot', tenant: 'tenant-a' });
   });
 
   it('an agent token sees only itself, even inside its tenant', async () => {

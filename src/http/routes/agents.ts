@@ -11,9 +11,11 @@
  *   GET    /api/v1/agents/:id/risk             score, band, features, contributions now
  *   POST   /api/v1/agents/:id/sign             an action signed with the agent's CA-held key (agent token)
  *   POST   /api/v1/agents/certify              the user's one-call form, snake_case in and out
+ *   POST   /v1/agents {"name"}, POST /v1/agents/:id/certify {"validity_days"}, POST /v1/agents/certify
+ *                                               the user's own shapes, accepted as written (snake_case)
  * Another tenant's agent (for an agent token: any other agent) answers 404 like a missing one.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseAmountText } from '../../actions/claims.js';
 import type { ActionAmount } from '../../actions/types.js';
 import { AgentCaError } from '../../errors.js';
@@ -83,9 +85,29 @@ export async function agentRoutes(app: FastifyInstance, opts: { tenancy: Tenancy
     return reply.code(201).send(await s.register(tenant, b, actorOf(request)));
   });
 
-  app.post('/api/v1/agents/certify', async (request, reply) => {
+  const oneCall = async (request: FastifyRequest, reply: FastifyReply) => {
     requireRole(p(request), WRITERS, 'certify agents');
     return reply.code(201).send(await oneCallCertify(s, p(request), request.body, actorOf(request)));
+  };
+  app.post('/api/v1/agents/certify', oneCall);
+  app.post('/v1/agents/certify', oneCall);
+
+  // The user's two-step shapes: register by name, then certify (key created in KMS).
+  app.post('/v1/agents', async (request, reply) => {
+    requireRole(p(request), WRITERS, 'register agents');
+    const b = requireObject(request.body);
+    for (const k of Object.keys(b)) if (!['name', 'tenant', 'organization'].includes(k)) throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, { fields: { [k]: 'unknown field (name, tenant, organization)' } });
+    const tenant = tenantFor(p(request), typeof b.tenant === 'string' ? b.tenant : undefined);
+    if (tenant === undefined) throw new AgentCaError('INPUT_INVALID', 'tenant is required (an admin token spans every tenant)', { fields: { tenant: 'is required' } });
+    const a = await s.register(tenant, { agentId: b.name, ...(b.organization !== undefined ? { organization: b.organization } : {}) }, actorOf(request));
+    return reply.code(201).send({ agent_id: a.agentId, name: a.agentId, tenant: a.tenant, status: a.status, created_at: a.createdAt });
+  });
+  app.post<{ Params: { id: string } }>('/v1/agents/:id/certify', async (request, reply) => {
+    requireRole(p(request), WRITERS, 'certify agents');
+    const a = await visibleAgent(s, p(request), request.params.id);
+    const b = requireObject(request.body);
+    for (const k of Object.keys(b)) if (k !== 'validity_days') throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, { fields: { [k]: 'unknown field (validity_days)' } });
+    return reply.code(201).send(await oneCallCertify(s, p(request), { agent_id: a.agentId, tenant: a.tenant, ...(b.validity_days !== undefined ? { validity_days: b.validity_days } : {}) }, actorOf(request)));
   });
 
   app.get<{ Querystring: { tenant?: string; status?: string } }>('/api/v1/agents', async (request) => {
