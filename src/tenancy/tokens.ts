@@ -88,7 +88,7 @@ interface Snapshot {
 export class TokenStore {
   private readonly mutex = new Mutex();
   private snapshot: Snapshot | undefined;
-  private lastMissReload = 0;
+  private lastMissReload = -Infinity;
   private readonly envHash: Buffer | undefined;
 
   constructor(private readonly deps: { store: Store; audit: () => AuditLog; clock: Clock; envToken?: string }) {
@@ -103,7 +103,7 @@ export class TokenStore {
 
   async reload(): Promise<void> {
     const list = await this.records();
-    this.snapshot = { at: Date.now(), entries: list.map((record) => ({ hash: Buffer.from(record.sha256, 'hex'), record })) };
+    this.snapshot = { at: performance.now(), entries: list.map((record) => ({ hash: Buffer.from(record.sha256, 'hex'), record })) };
   }
 
   /** The principal behind an `Authorization: Bearer` header, or undefined (unknown, expired, revoked). */
@@ -112,11 +112,11 @@ export class TokenStore {
     if (!m) return undefined;
     const h = hashToken(m[1]!);
     if (this.envHash && timingSafeEqual(this.envHash, h)) return { id: 'env', name: 'env:AGENT_CA_ADMIN_TOKEN', role: 'admin' };
-    // Wall time only paces re-reads of the store; it decides nothing about validity.
-    if (!this.snapshot || Date.now() - this.snapshot.at > MAX_SNAPSHOT_AGE_MS) await this.reload();
+    // A monotonic timer only paces re-reads of the store; validity is decided on the injected clock.
+    if (!this.snapshot || performance.now() - this.snapshot.at > MAX_SNAPSHOT_AGE_MS) await this.reload();
     let found = this.find(h);
-    if (!found && Date.now() - this.lastMissReload > MISS_RELOAD_MS) {
-      this.lastMissReload = Date.now();
+    if (!found && performance.now() - this.lastMissReload > MISS_RELOAD_MS) {
+      this.lastMissReload = performance.now();
       await this.reload();
       found = this.find(h);
     }
