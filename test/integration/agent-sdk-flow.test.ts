@@ -18,6 +18,9 @@ import { httpCall } from '../helpers/http-client.js';
 import type { TestKmsEmulator } from '../helpers/kms-emulator.js';
 import { opensslAsync } from '../helpers/openssl.js';
 import { startTenancyServer, type TenancyServer } from '../helpers/tenancy-server.js';
+import { createSoftHsmToken, softHsmAvailability } from '../helpers/softhsm.js';
+import { openPkcs11Signer } from '../../src/signer/pkcs11.js';
+import { pkcs11KeyManager } from '../../src/signer/pkcs11-key-manager.js';
 import type { TmpDir } from '../helpers/tmp-dir.js';
 
 const ADMIN = 'sdk-flow-admin';
@@ -219,5 +222,37 @@ describe('agent-ca sign-action without a data directory', () => {
     expect(wrong.err[0]).toMatch(/^agent-ca sign-action: ACA_ERR_INPUT_INVALID: the signing key .* is not the key of certificate/);
     const usage = await cli('sign-action', '--cert', pemPath('pem-leaf.pem', pemCert.certificatePem), '--payload', payload, '--action', 'read:accounts', '--out', '-');
     expect(usage.code).toBe(2);
+  });
+});
+
+const hsm = softHsmAvailability();
+
+it.runIf(!hsm.available)('SoftHSM2 is installed (required when CI=true)', () => {
+  const reason = hsm.available ? '' : hsm.reason;
+  if (process.env.CI === 'true') throw new Error(`the SDK's PKCS#11 test needs SoftHSM2 in CI: ${reason}`);
+  console.warn(`skipping the SDK PKCS#11 test: ${reason}`);
+});
+
+describe.runIf(hsm.available)('the SDK signs with a pkcs11: key (SoftHSM2)', () => {
+  it('certify the HSM key, sign with the pkcs11: URI (SDK and sign-action --key-uri), the counterparty allows', async () => {
+    const token = createSoftHsmToken();
+    try {
+      const ctx = { env: token.env };
+      const uri = await pkcs11KeyManager(ctx).createKey({ keyType: 'p256', label: 'sdk-agent' });
+      const signer = await openPkcs11Signer(uri, ctx);
+      const publicKeyPem = createPublicKey({ key: signer.publicKeyInfo, format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }) as string;
+      await signer.close?.();
+      const c = await new AgentCaClient({ url, token: operatorToken }).certify({ agentId: 'hsm-bot', scope: SCOPE, publicKeyPem });
+      expect(c.kmsKeyArn).toBeNull();
+      const agent = new AgentCaClient({ url, agentId: 'hsm-bot', certificate: c.chainPem, key: { uri }, signerContext: ctx });
+      const env = await agent.sign({ payload: 'p', action: 'read:accounts' });
+      expect(await verifyAction(env, { action: 'read:accounts', payload: 'p', trustAnchors: [rootPem], status: { ocsp: { url: `${url}/ocsp` } } })).toMatchObject({ allow: true, agentId: 'hsm-bot' });
+      const out = join(tmp.dir, 'hsm-env.json');
+      const r = await runCli(['sign-action', '--cert', pemPath('hsm-chain.pem', c.chainPem), '--key-uri', uri, '--payload', pemPath('p.txt', 'p'), '--action', 'read:accounts', '--out', out], { out: () => undefined, err: () => undefined, env: token.env });
+      expect(r).toBe(0);
+      expect(await verifyAction(readFileSync(out), { action: 'read:accounts', trustAnchors: [rootPem], status: { ocsp: { url: `${url}/ocsp` } } })).toMatchObject({ allow: true });
+    } finally {
+      token.cleanup();
+    }
   });
 });
