@@ -11,7 +11,7 @@ import { AgentCaError } from '../errors.js';
 import type { RiskEngine } from '../risk/engine.js';
 import { tenantRiskConfig } from '../risk/config.js';
 import { FEATURE_NAMES } from '../risk/features.js';
-import type { KeyType } from '../types.js';
+import type { KeyType, Serial } from '../types.js';
 import { issueRequestOf, readAgentSpec, refuseFields, requireObject, type AgentSpec, type StoredModelHash } from './agent-spec.js';
 import { AgentRegistry, validAgentId, type AgentRecord } from './agent-registry.js';
 import type { TenantRegistry } from './tenants.js';
@@ -179,7 +179,7 @@ export class AgentService {
       throw new AgentCaError('AGENT_DRIFTED', `agent ${agentId} drifted from its registration: ${drift.map((d) => d.field).join(', ')} changed; the operator must re-register it (PATCH /api/v1/agents/${agentId}) before it is renewed`, { agentId, drift });
     }
     const current = agent.currentSerial;
-    return this.certify(agentId, input, actor, current ? { renewalOf: current as never } : {});
+    return this.certify(agentId, input, actor, current ? { renewalOf: current as Serial } : {});
   }
 
   /** Revokes every certificate of the agent (cessationOfOperation) and marks it decommissioned. */
