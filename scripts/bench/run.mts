@@ -12,6 +12,7 @@ import { benchCrl } from './crl.js';
 import { benchLint } from './lint.js';
 import { benchScale } from './scale.js';
 import { benchCrlOnChange } from './crl-on-change.js';
+import { benchTenants } from './tenants.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: false });
 const only = values.only ? new Set(values.only.split(',')) : undefined;
@@ -23,6 +24,7 @@ const sections: [string, (s: number) => Promise<unknown>][] = [
   ['ocsp', benchOcsp],
   ['kms', benchKms],
   ['risk', benchRisk],
+  ['tenants', benchTenants],
   ['revocation', benchRevocation],
   // after revocation: it reuses the 1,000,000-entry data set built there
   ['crl', benchCrl],
