@@ -47,6 +47,12 @@ export const ErrorCodes = {
   REVOKE_INVALID_STATE: 409,
   // audit
   AUDIT_CHAIN_BROKEN: 500,
+  // compliance reports (docs/compliance-reports.md)
+  REPORT_RANGE_INVALID: 400,
+  REPORT_SUBJECT_UNKNOWN: 404,
+  REPORT_NOT_FOUND: 404,
+  REPORT_NOT_READY: 409,
+  REPORT_VERIFY_FAILED: 422,
   // http edge
   HTTP_UNAUTHORIZED: 401,
   HTTP_NOT_FOUND: 404,
