@@ -16,6 +16,7 @@ import { auditCommand, auditUsage } from './commands/audit.js';
 import { serveCommand, serveUsage } from './commands/serve.js';
 import { tokenCommand, tokenUsage } from './commands/token.js';
 import { crlCommand, crlUsage } from './commands/crl.js';
+import { reportCommand, reportUsage } from './commands/report.js';
 import { signActionCommand, signActionUsage, verifyActionCommand, verifyActionUsage } from './commands/actions.js';
 
 type Command = { run: (argv: string[], io: Io) => Promise<number>; usage: string };
@@ -35,6 +36,7 @@ export const COMMANDS: Record<string, Command> = {
   'sign-action': { run: signActionCommand, usage: signActionUsage },
   'verify-action': { run: verifyActionCommand, usage: verifyActionUsage },
   audit: { run: auditCommand, usage: auditUsage },
+  report: { run: reportCommand, usage: reportUsage },
   serve: { run: serveCommand, usage: serveUsage },
   token: { run: tokenCommand, usage: tokenUsage },
   start: { run: startCommand, usage: startUsage },

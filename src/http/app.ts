@@ -20,6 +20,8 @@ import { crlRoutes } from './routes/crl.js';
 import type { CrlService } from '../crl/service.js';
 import type { RiskService } from '../risk/service.js';
 import { riskRoutes } from './routes/risk.js';
+import type { ReportJobs } from '../reports/report-jobs.js';
+import { reportRoutes } from './routes/reports.js';
 
 export interface AgentCaPluginOptions {
   authority: Authority;
@@ -36,6 +38,8 @@ export interface AgentCaPluginOptions {
   crls?: CrlService;
   /** The risk engine (src/risk/service.ts): POST /api/v1/events, GET /api/v1/notifications. */
   risk?: RiskService;
+  /** Compliance reports (src/reports/report-jobs.ts): /api/v1/reports/... */
+  reports?: ReportJobs;
 }
 
 /** Limits on what a client may send: JSON bodies stay small; OCSP has its own cap. */
@@ -58,6 +62,7 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   if (opts.webhooks) await app.register(webhookRoutes, { webhooks: opts.webhooks, tokens });
   if (opts.crls) await app.register(crlRoutes, { crls: opts.crls, clock: opts.authority.clock });
   if (opts.risk) await app.register(riskRoutes, { risk: opts.risk, tokens });
+  if (opts.reports) await app.register(reportRoutes, { host: opts.authority, reports: opts.reports, tokens });
   await app.register(ocspRoutes, { ocsp: opts.ocsp, metrics, clock: opts.authority.clock, ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}) });
 }
 

@@ -6,6 +6,8 @@ import { OcspService } from '../ocsp/service.js';
 import { WebhookService } from '../webhooks/service.js';
 import { CrlService } from '../crl/service.js';
 import { startRiskService, type RiskService } from '../risk/service.js';
+import { join } from 'node:path';
+import { ReportJobs } from '../reports/report-jobs.js';
 
 export interface ServeOptions {
   authority: Authority;
@@ -24,6 +26,7 @@ export interface RunningServer {
   crls: CrlService;
   webhooks: WebhookService;
   risk: RiskService;
+  reports: ReportJobs;
   close(): Promise<void>;
 }
 
@@ -35,12 +38,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const crls = new CrlService(opts.authority);
   await crls.start();
   const risk = await startRiskService(opts.authority, { webhooks, ...(opts.env ? { env: opts.env } : {}) });
+  // Reports use the running engine's bands (per tenant), and live beside the store.
+  const reports = new ReportJobs(opts.authority, { dir: join(opts.authority.dataDir, 'reports'), riskConfig: risk.config });
   const app = await buildApp({
     authority: opts.authority,
     ocsp,
     webhooks,
     crls,
     risk,
+    reports,
     ...(opts.adminToken ? { adminToken: opts.adminToken } : {}),
     logger: { level: opts.logLevel ?? 'info' },
   });
@@ -63,11 +69,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     crls,
     webhooks,
     risk,
+    reports,
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(expiringTimer);
       await app.close();
+      await reports.settle();
       await risk.stop();
       await ocsp.stop();
       await webhooks.stop();
