@@ -9,6 +9,7 @@ import { benchKms } from './kms.js';
 import { benchRisk } from './risk.js';
 import { benchRevocation } from './revocation.js';
 import { benchCrl } from './crl.js';
+import { benchReports } from './reports.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: false });
 const only = values.only ? new Set(values.only.split(',')) : undefined;
@@ -22,6 +23,7 @@ const sections: [string, (s: number) => Promise<unknown>][] = [
   ['revocation', benchRevocation],
   // after revocation: it reuses the 1,000,000-entry data set built there
   ['crl', benchCrl],
+  ['reports', benchReports],
 ];
 
 process.stdout.write(`agent-ca bench — node ${process.version}, ${new Date().toISOString()}\n`);
