@@ -20,7 +20,8 @@ import type { RiskIncident, RiskPoint } from './types.js';
 interface Tracked {
   facts: CertificateFacts;
   cfg: TenantRiskConfig;
-  window: AgentWindow;
+  /** created at the certificate's first event (54 KiB each: most of a tenant's may have none) */
+  window: AgentWindow | undefined;
   /** bucket with events not yet scored, and the time to score it at */
   pendingBucket: number;
   pendingAt: number;
@@ -45,7 +46,7 @@ export class RiskReplay {
       const d = describeCertificate(r.der, oidArc);
       const facts: CertificateFacts = { ...(d.agent.agentScope ? { scope: d.agent.agentScope } : {}), ...(d.agent.agentPolicy ? { policy: d.agent.agentPolicy } : {}) };
       const cfg = tenantRiskConfig(config, d.agent.agentContext?.tenantId ?? r.tenant);
-      this.tracked.set(r.serial, { facts, cfg, window: new AgentWindow(config.window), pendingBucket: -1, pendingAt: 0 });
+      this.tracked.set(r.serial, { facts, cfg, window: undefined, pendingBucket: -1, pendingAt: 0 });
     }
   }
 
@@ -88,7 +89,9 @@ export class RiskReplay {
       if (!t) continue;
       if (inRange && t.pendingBucket !== bucket) this.flush(ev.serial, bucket);
       const amountLog = amountLogOf(ev, t.facts);
-      t.window.add(Math.min(ev.timeMs, entryMs), { ...ev.increment, ...(amountLog !== undefined ? { amountLog } : {}) });
+      // readBatch hands out a fresh increment per event: completing it in place saves a copy per event.
+      if (amountLog !== undefined) ev.increment.amountLog = amountLog;
+      (t.window ??= new AgentWindow(this.config.window)).add(Math.min(ev.timeMs, entryMs), ev.increment);
       if (inRange) {
         this.events++;
         t.pendingBucket = bucket;
@@ -100,7 +103,7 @@ export class RiskReplay {
   /** Scores a serial's pending bucket if it is before `beforeBucket`. */
   private flush(serial: string, beforeBucket: number): void {
     const t = this.tracked.get(serial);
-    if (!t || t.pendingBucket < 0 || t.pendingBucket >= beforeBucket) return;
+    if (!t?.window || t.pendingBucket < 0 || t.pendingBucket >= beforeBucket) return;
     const features = extractFeatures(t.window, t.pendingAt, t.cfg.features);
     this.points.push({ t: t.pendingAt, score: combineFeatures(features, t.cfg).value });
     t.pendingBucket = -1;

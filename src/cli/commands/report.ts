@@ -19,7 +19,7 @@ import { adminCall, adminRequest, serverOf } from '../remote.js';
 export const reportUsage =
   'agent-ca report (--agent-id ID | --tenant T) --from DAY|ISO --to DAY|ISO [--include trades,risk_events,revocations] --out REPORT.zip [--server URL] | agent-ca report verify DIR|ZIP [--ca ROOT.pem]';
 
-const PHASES: Readonly<Record<ReportProgress['phase'], string>> = { scan: 'reading the audit log', evidence: 'writing the evidence', render: 'drawing the PDF', package: 'signing and packing' };
+const PHASES: Readonly<Record<ReportProgress['phase'], string>> = { scan: 'reading the audit log', render: 'drawing the PDF', package: 'signing and packing' };
 const POLL_MS = 500;
 const POLL_LIMIT_MS = 30 * 60_000;
 

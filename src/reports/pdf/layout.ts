@@ -88,14 +88,20 @@ export class PdfLayout {
         }
         if (line) out.push(line);
         line = '';
-        let rest = word;
-        while (!fits(rest)) {
-          let n = rest.length - 1;
-          while (n > 1 && !fits(rest.slice(0, n))) n--;
-          out.push(rest.slice(0, n));
-          rest = rest.slice(n);
+        // An over-long token (a hash, a serial): break it by characters, measuring each once.
+        let piece = '';
+        let w = 0;
+        for (const ch of word) {
+          const cw = font.widthOfTextAtSize(ch, size);
+          if (piece && w + cw > width) {
+            out.push(piece);
+            piece = '';
+            w = 0;
+          }
+          piece += ch;
+          w += cw;
         }
-        line = rest;
+        line = piece;
       }
       out.push(line);
     }

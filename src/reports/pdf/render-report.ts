@@ -10,6 +10,8 @@ import { drawRiskChart, drawTradeBars } from './charts.js';
 import { GREY, PdfLayout } from './layout.js';
 
 export const MAX_TIMELINE_ROWS = 500;
+/** Above this many certificates the identity section is one table row each. */
+export const MAX_CERTIFICATE_BLOCKS = 12;
 export const MAX_INCIDENTS = 100;
 export const MAX_BREACH_ROWS = 200;
 
@@ -69,21 +71,39 @@ export async function renderReportPdf(r: ReportData): Promise<Uint8Array> {
   l.newPage();
   l.heading(PART_TITLES.identity);
   if (r.certificates.length === 0) l.text('No certificate of the subject was valid during the range.');
-  for (const c of r.certificates) {
-    l.text(`Certificate ${c.serial}`, { font: 'bold', size: 10 });
-    l.keyValues([
-      ['Operator (O)', c.operator ?? '-'],
-      ['Agent id', c.agentId ?? '-'],
-      ['Tenant / environment', `${c.tenant ?? '-'} / ${c.environment ?? '-'}`],
-      ['Validity', `${c.notBefore} to ${c.notAfter}`],
-      ['Scope', c.scope.length ? c.scope.join(', ') : 'none (nothing permitted)'],
-      ['Policy', c.policy],
-      ['Model hash', c.modelHash ?? '-'],
-      ['Status', `${c.status.state}${c.status.reason ? ` (${c.status.reason}${c.status.revokedAt ? ` at ${c.status.revokedAt}` : ''})` : ''}`],
-      ...(c.renewalOf ? [['Renewal of', c.renewalOf] as const] : []),
-      ['SHA-256 fingerprint', c.fingerprintSha256],
-    ]);
-    l.gap(8);
+  const statusText = (c: ReportData['certificates'][number]): string => `${c.status.state}${c.status.reason ? ` (${c.status.reason}${c.status.revokedAt ? ` at ${c.status.revokedAt}` : ''})` : ''}`;
+  if (r.certificates.length > MAX_CERTIFICATE_BLOCKS) {
+    // A tenant's fleet: one row per certificate keeps every fact without a page per agent.
+    l.text(`${r.certificates.length} certificates. Operator(s): ${[...new Set(r.certificates.map((c) => c.operator ?? '-'))].join(', ')}.`);
+    l.table(
+      [
+        { title: 'certificate / agent', width: 0.2, mono: true },
+        { title: 'tenant / env', width: 0.1 },
+        { title: 'validity', width: 0.12 },
+        { title: 'scope; policy; model', width: 0.26 },
+        { title: 'status', width: 0.14 },
+        { title: 'SHA-256', width: 0.18, mono: true },
+      ],
+      r.certificates.map((c) => [`${c.serial} ${c.agentId ?? '-'}`, `${c.tenant ?? '-'} / ${c.environment ?? '-'}`, `${c.notBefore.slice(0, 10)} to ${c.notAfter.slice(0, 10)}`, `${c.scope.join(', ') || 'none'}; ${c.policy}${c.modelHash ? `; ${c.modelHash}` : ''}`, statusText(c), c.fingerprintSha256]),
+      7,
+    );
+  } else {
+    for (const c of r.certificates) {
+      l.text(`Certificate ${c.serial}`, { font: 'bold', size: 10 });
+      l.keyValues([
+        ['Operator (O)', c.operator ?? '-'],
+        ['Agent id', c.agentId ?? '-'],
+        ['Tenant / environment', `${c.tenant ?? '-'} / ${c.environment ?? '-'}`],
+        ['Validity', `${c.notBefore} to ${c.notAfter}`],
+        ['Scope', c.scope.length ? c.scope.join(', ') : 'none (nothing permitted)'],
+        ['Policy', c.policy],
+        ['Model hash', c.modelHash ?? '-'],
+        ['Status', statusText(c)],
+        ...(c.renewalOf ? [['Renewal of', c.renewalOf] as const] : []),
+        ['SHA-256 fingerprint', c.fingerprintSha256],
+      ]);
+      l.gap(8);
+    }
   }
   l.text('Chain to the root', { font: 'bold', size: 10 });
   l.table(
