@@ -32,7 +32,10 @@ const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}
 export function parseReportTime(v: unknown): Date | undefined {
   if (typeof v !== 'string' || !(DAY.test(v) || INSTANT.test(v))) return undefined;
   const d = new Date(DAY.test(v) ? `${v}T00:00:00Z` : v);
-  return Number.isNaN(d.getTime()) ? undefined : d;
+  if (Number.isNaN(d.getTime())) return undefined;
+  // Date.parse rolls 2026-02-30 over to March 2: a day that does not exist is refused instead.
+  const day = v.slice(0, 10);
+  return new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) === day ? d : undefined;
 }
 
 /**

@@ -66,6 +66,8 @@ export async function makeReportFixture(dataDir: string, opts: { level?: boolean
     await engine.ingest(t, { actor: 'gateway' });
     await engine.ingest(normal(other, clock.now().toISOString(), 12, h), { actor: 'gateway' });
   }
+  // A checkpoint inside the range, besides the one that will close it.
+  await authority.audit.checkpoint();
   clock.advance(HOUR);
   await authority.hold(trader, { actor: 'admin:alice' });
   clock.advance(HOUR);

@@ -57,6 +57,15 @@ describe('a compliance report package', () => {
     expect(report.manifest.audit!.inScope).toBeGreaterThan(80);
     expect(report.manifest.audit!.redacted).toBeGreaterThan(50);
     expect(report.manifest.checkpoints.at(-1)!.seq).toBe(report.manifest.audit!.lastSeq);
+    expect(report.manifest.checkpoints.length).toBeGreaterThanOrEqual(2);
+    expect(v.checks.filter((c) => /^checkpoint \d+$/.test(c.check) && c.ok)).toHaveLength(report.manifest.checkpoints.length);
+  });
+
+  it('audits its own making: report.generated names who, what and the manifest hash', async () => {
+    let found;
+    for await (const e of fx.authority.store.audit.iterate()) if (e.action === 'report.generated' && e.subject === report.id) found = e;
+    expect(found).toMatchObject({ actor: 'admin:auditor-1', details: { agentId: 'trader-7', from: '2026-03-01T00:00:00.000Z' } });
+    expect((found!.details as { manifestSha256: string }).manifestSha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('pins the root with a trusted root, and refuses another one', async () => {
@@ -150,6 +159,16 @@ describe('a compliance report package', () => {
 });
 
 describe.runIf(poppler.available)('the PDF, as poppler reads and renders it', () => {
+  it('leaves out what include leaves out, and the article map says so', async () => {
+    const req = parseReportRequest({ agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10', include: ['revocations'] }, fx.clock.now());
+    const only = await buildComplianceReport(fx.authority, req, { generatedBy: 'admin:auditor-1', riskConfig: fx.riskConfig });
+    const text = pdfText(only.files.get(PACKAGE_FILES.pdf)!).replace(/\s+/g, ' ');
+    expect(text).toContain('2. Credential timeline');
+    expect(text).not.toContain('events with an amount or a market');
+    expect(text).toContain('4. Trades and transactions (not included: add trades)');
+    expect(verifyReportPackage(only.files).ok).toBe(true);
+  });
+
   it('names the agent, the counts, the revocation reason and the score', () => {
     // Wrapped lines and table columns: compare with whitespace runs collapsed.
     const text = pdfText(report.files.get(PACKAGE_FILES.pdf)!).replace(/\s+/g, ' ');

@@ -3,7 +3,7 @@
  * CA chain) from the data directory, or from a running server (`--server`, the admin API);
  * agent-ca report verify DIR|ZIP: what the regulator runs (docs/compliance-reports.md).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { AgentCaError } from '../../errors.js';
 import { buildComplianceReport } from '../../reports/build-report.js';
 import type { ReportProgress } from '../../reports/collect.js';
@@ -27,6 +27,12 @@ const POLL_LIMIT_MS = 30 * 60_000;
 function progressOf(io: Io): ((p: ReportProgress) => void) | undefined {
   if (!(process.stderr.isTTY || io.env.AGENT_CA_PROGRESS === '1')) return undefined;
   return (p) => io.err(`agent-ca report: ${PHASES[p.phase]}${p.total > 1 ? ` (entry ${p.done} of ${p.total})` : ''}`);
+}
+
+/** Temp file + rename: an interrupted run never leaves half a zip under the name asked for. */
+function writeWhole(path: string, data: Buffer): void {
+  writeFileSync(`${path}.partial`, data);
+  renameSync(`${path}.partial`, path);
 }
 
 export async function reportCommand(argv: string[], io: Io): Promise<number> {
@@ -61,7 +67,7 @@ export async function reportCommand(argv: string[], io: Io): Promise<number> {
       job = await adminCall<ReportJob>(server, io, 'GET', `api/v1/reports/${job.id}`);
     }
     if (job.status === 'failed') throw new AgentCaError('INTERNAL', `report ${job.id} failed on the server: ${job.error?.code ?? ''} ${job.error?.message ?? ''}`.trim());
-    writeFileSync(out, await adminRequest(server, io, 'GET', `api/v1/reports/${job.id}/evidence.zip`));
+    writeWhole(out, await adminRequest(server, io, 'GET', `api/v1/reports/${job.id}/evidence.zip`));
     io.out(`report ${job.id} written to ${out}; check it with: agent-ca report verify ${out}`);
     return 0;
   }
@@ -69,7 +75,7 @@ export async function reportCommand(argv: string[], io: Io): Promise<number> {
     const req = parseReportRequest(body, a.clock.now());
     const user = io.env.USER ?? io.env.LOGNAME ?? 'local';
     const built = await buildComplianceReport(a, req, { generatedBy: `cli:${user}`, riskConfig: loadRiskConfig(a.dataDir, io.env), ...(progress ? { onProgress: progress } : {}) });
-    writeFileSync(out, built.zip);
+    writeWhole(out, built.zip);
     const ev = built.manifest.audit;
     io.out(`report ${built.id} written to ${out} (${ev ? `audit entries ${ev.firstSeq}..${ev.lastSeq}, ${ev.inScope} about the subject` : 'no audit entries in the range'}); check it with: agent-ca report verify ${out}`);
     return 0;
