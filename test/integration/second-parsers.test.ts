@@ -189,6 +189,16 @@ describe('what the CA serves', () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
+  it.runIf(haveCerttool)('GnuTLS ocsptool reads the OCSP responses', () => {
+    for (const [f, status] of [[files[3]!, 'good'], [files[4]!, 'revoked']] as const) {
+      const r = certtool(['--response-info', '--infile', f.path], 'ocsptool');
+      expect(r.status, `${f.path}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/Response Status: Successful/);
+      expect(r.stdout).toMatch(new RegExp(`Certificate Status: ${status}`));
+      expect(r.stdout.replace(/\s/g, '').toLowerCase()).toContain((status === 'good' ? goodSerial : revokedSerial).replace(/^0+/, ''));
+    }
+  });
+
   it.runIf(haveCerttool)('certtool reads the `agent-ca issue` certificate with every extension, and the CRLs', () => {
     const r = certtool(['--certificate-info', '--infile', agentFile]);
     expect(r.status, r.stderr).toBe(0);
