@@ -8,6 +8,8 @@ import { AdminTokens } from './plugins/admin-auth.js';
 import { CaMetrics } from './plugins/metrics.js';
 import { errorHandler, notFound, sendProblem } from './problem.js';
 import { AgentCaError } from '../errors.js';
+import { assertJsonDepth } from './json-depth.js';
+import { clientErrorHandler } from './client-errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { caCertificateRoutes } from './routes/ca-certificates.js';
 import { healthRoutes } from './routes/health.js';
@@ -20,6 +22,7 @@ import { crlRoutes } from './routes/crl.js';
 import type { CrlService } from '../crl/service.js';
 import type { RiskService } from '../risk/service.js';
 import { riskRoutes } from './routes/risk.js';
+import { revocationStreamRoutes } from './routes/revocation-stream.js';
 
 export interface AgentCaPluginOptions {
   authority: Authority;
@@ -48,13 +51,16 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   await tokens.reload();
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFound);
+  app.addHook('preValidation', async (request) => assertJsonDepth(request.body));
   app.addHook('onResponse', async (request, reply) => {
     metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
-  await app.register(healthRoutes, { authority: opts.authority, metrics });
+  if (opts.crls) metrics.watchCrls(opts.crls);
+  await app.register(healthRoutes, { authority: opts.authority, metrics, ...(opts.crls ? { crls: opts.crls } : {}) });
   await app.register(caCertificateRoutes, { authority: opts.authority });
   await app.register(verifyRoutes, { authority: opts.authority });
   await app.register(adminRoutes, { authority: opts.authority, tokens, metrics });
+  await app.register(revocationStreamRoutes, { authority: opts.authority, guard: tokens.guard });
   if (opts.webhooks) await app.register(webhookRoutes, { webhooks: opts.webhooks, tokens });
   if (opts.crls) await app.register(crlRoutes, { crls: opts.crls, clock: opts.authority.clock });
   if (opts.risk) await app.register(riskRoutes, { risk: opts.risk, tokens });
@@ -73,6 +79,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     logger: opts.logger ?? false,
     bodyLimit: JSON_BODY_LIMIT,
     return503OnClosing: true,
+    // Parser-level errors (e.g. a GET URL over 16 KiB) answered as OCSP DER on /ocsp.
+    clientErrorHandler,
     // A URL fastify cannot even decode (bad percent-encoding) never reaches a route: answer it
     // in the route's own language (OCSP DER on /ocsp, problem+json elsewhere).
     frameworkErrors: (error, request, reply) => {

@@ -2,7 +2,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authority } from '../../authority/authority.js';
 import { viewJson } from '../../authority/view-json.js';
+import { checkpointToJson } from '../../audit/checkpoint.js';
 import { AgentCaError } from '../../errors.js';
+import { parseIsoTime } from '../../iso-time.js';
 import { parseRevokeReason } from '../../revocation/reasons.js';
 import type { CertificateState } from '../../revocation/status.js';
 import type { AdminTokens } from '../plugins/admin-auth.js';
@@ -13,8 +15,8 @@ const actorOf = (r: FastifyRequest): string => `admin:${(r as FastifyRequest & {
 
 function optionalDate(v: unknown, field: string): Date | undefined {
   if (v === undefined) return undefined;
-  const d = typeof v === 'string' ? new Date(v) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw new AgentCaError('INPUT_INVALID', `${field} must be an ISO 8601 time`, { fields: { [field]: 'must be an ISO 8601 time' } });
+  const d = parseIsoTime(v);
+  if (!d) throw new AgentCaError('INPUT_INVALID', `${field} must be an RFC 3339 time like 2026-01-31T12:00:00Z`, { fields: { [field]: 'must be an RFC 3339 time like 2026-01-31T12:00:00Z' } });
   return d;
 }
 
@@ -51,6 +53,24 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
     return { serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt.toISOString() };
   });
 
+  // The CA's own certificates: a separate, separately audited path (src/authority/ca-revocation.ts).
+  app.post<{ Params: { name: string } }>('/api/v1/ca/:name/revoke', async (request) => {
+    const b = jsonBody(request.body);
+    if (typeof b.reason !== 'string') throw new AgentCaError('INPUT_REASON_UNKNOWN', 'reason is required (e.g. cACompromise)', { fields: { reason: 'is required' } });
+    const r = await a.revokeCa(request.params.name, { reason: parseRevokeReason(b.reason), actor: actorOf(request) });
+    return { ca: request.params.name, serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt.toISOString() };
+  });
+
+  app.post<{ Params: { name: string } }>('/api/v1/ca/:name/hold', async (request) => {
+    const r = await a.holdCa(request.params.name, { actor: actorOf(request) });
+    return { ca: request.params.name, serial: r.serial, status: 'held', revokedAt: r.revokedAt.toISOString() };
+  });
+
+  app.post<{ Params: { name: string } }>('/api/v1/ca/:name/release', async (request) => {
+    await a.releaseCa(request.params.name, { actor: actorOf(request) });
+    return { ca: request.params.name, status: 'good' };
+  });
+
   app.post<{ Params: { serial: string } }>('/api/v1/certificates/:serial/hold', async (request) => {
     const r = await a.hold(request.params.serial, { actor: actorOf(request) });
     return { serial: r.serial, status: 'held', revokedAt: r.revokedAt.toISOString() };
@@ -59,6 +79,19 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
   app.post<{ Params: { serial: string } }>('/api/v1/certificates/:serial/release', async (request) => {
     await a.release(request.params.serial, { actor: actorOf(request) });
     return { serial: request.params.serial, status: 'good' };
+  });
+
+  // The latest signed checkpoint, for an outside party to keep and later hand to
+  // `agent-ca audit verify --against` (docs/hardening.md, D4).
+  app.get('/api/v1/audit/head', async () => {
+    const [head, checkpoint] = await Promise.all([a.audit.head(), a.audit.latestCheckpoint()]);
+    const key = a.audit.checkpointKey;
+    return {
+      head,
+      checkpoint: checkpoint ? checkpointToJson(checkpoint) : null,
+      checkpointKey: key ? Buffer.from(key).toString('base64') : null,
+      checkpointIntervalMs: a.config.auditCheckpointIntervalMs,
+    };
   });
 
   app.get<{ Params: { serial: string } }>('/api/v1/certificates/:serial', async (request) => viewJson(await a.show(request.params.serial), a.config.oidArc));
