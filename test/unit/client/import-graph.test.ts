@@ -4,29 +4,11 @@
  * the TypeScript sources from src/client/index.ts, following every relative import.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { importGraph as graph } from '../../helpers/import-graph.js';
 
 const ROOT = resolve(__dirname, '../../..');
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g;
-
-function graph(entry: string): { files: Set<string>; packages: Set<string> } {
-  const files = new Set<string>();
-  const packages = new Set<string>();
-  const todo = [entry];
-  while (todo.length) {
-    const f = todo.pop()!;
-    if (files.has(f)) continue;
-    files.add(f);
-    const src = readFileSync(f, 'utf8');
-    for (const m of src.matchAll(IMPORT)) {
-      const spec = m[1] ?? m[2]!;
-      if (spec.startsWith('.')) todo.push(join(dirname(f), spec.replace(/\.js$/, '.ts')));
-      else if (!spec.startsWith('node:')) packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
-    }
-  }
-  return { files, packages };
-}
 
 describe('agent-ca/client import graph', () => {
   const { files, packages } = graph(join(ROOT, 'src/client/index.ts'));
