@@ -43,3 +43,12 @@ export interface Io {
   err(line: string): void;
   env: Readonly<Record<string, string | undefined>>;
 }
+
+/**
+ * A command's result: one JSON object on stdout with --json (for scripts: `jq .serial`), else
+ * the prose lines. Dates become ISO 8601 strings (docs/cli-and-package.md).
+ */
+export function result(io: Io, json: boolean | undefined, value: Record<string, unknown>, prose: string[]): void {
+  if (json) io.out(JSON.stringify(value, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)));
+  else for (const l of prose) io.out(l);
+}

@@ -4,7 +4,9 @@
  * errors, 1 on any other failure.
  */
 import { isAgentCaError } from '../errors.js';
+import { createRequire } from 'node:module';
 import { UsageError, type Io } from './args.js';
+import { formatHelp, HELP } from './help.js';
 import { chainCommand, chainUsage } from './commands/chain.js';
 import { initCommand, initUsage } from './commands/init.js';
 import { inspectCommand, inspectUsage } from './commands/inspect.js';
@@ -56,6 +58,7 @@ export function usage(): string {
     'usage:',
     ...Object.values(COMMANDS).map((c) => `  ${c.usage}`),
     '',
+    'details: agent-ca help COMMAND (or COMMAND --help); agent-ca --version',
     'data directory: --data DIR, or AGENT_CA_DATA, or ./agent-ca-data',
     'store (every command): --store postgres://user@host:5432/db, or AGENT_CA_STORE; default LevelDB in the data directory',
   ].join('\n');
@@ -81,8 +84,32 @@ function takeStoreFlag(argv: string[], command: string): { argv: string[]; store
   return store === undefined ? { argv: out } : { argv: out, store };
 }
 
+/** The installed package's version: dist/cli/main.js and src/cli/main.ts both sit two levels below package.json. */
+export function version(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
+
+/** `agent-ca help CMD` and `agent-ca CMD --help`: every flag, its default, an example. */
+function commandHelp(name: string, cmd: Command): string {
+  const help = HELP[name];
+  return help ? formatHelp(cmd.usage, help) : `usage: ${cmd.usage}`;
+}
+
 export async function runCli(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(rest.includes('--json') ? JSON.stringify({ version: version(), node: process.versions.node }) : `agent-ca ${version()}`);
+    return 0;
+  }
+  if (name === 'help' && rest[0] !== undefined) {
+    const asked = COMMANDS[rest[0]];
+    if (!asked) {
+      io.err(`agent-ca: unknown command ${JSON.stringify(rest[0])}\n${usage()}`);
+      return 2;
+    }
+    io.out(commandHelp(rest[0], asked));
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(usage());
     return name ? 0 : 2;
@@ -93,7 +120,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.out(`usage: ${cmd.usage}`);
+    io.out(commandHelp(name, cmd));
     return 0;
   }
   try {

@@ -7,23 +7,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority } from '../../src/authority/create-authority.js';
-import { runCli } from '../../src/cli/main.js';
 import { startRiskService } from '../../src/risk/service.js';
 import { tenantRiskConfig } from '../../src/risk/config.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
 import { Tenancy } from '../../src/tenancy/tenancy.js';
 import { TOKENS_KEY } from '../../src/tenancy/tokens.js';
+import { runCliCaptured, type CliRun } from '../helpers/run-cli.js';
 import { opensslAsync } from '../helpers/openssl.js';
 import { makeTmpDir, type TmpDir } from '../helpers/tmp-dir.js';
 
 let tmp: TmpDir;
 let data: string;
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: { AGENT_CA_DATA: data } });
-  return { code, out, err };
+function cli(...argv: string[]): Promise<CliRun> {
+  return runCliCaptured(argv, data);
 }
 
 beforeAll(async () => {

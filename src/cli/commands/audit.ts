@@ -6,10 +6,10 @@ import { CA_NAMES } from '../../authority/ca-state.js';
 import { AgentCaError } from '../../errors.js';
 import { parseIsoTime } from '../../iso-time.js';
 import type { IssuerId } from '../../types.js';
-import { parse, UsageError, type Io } from '../args.js';
+import { parse, result, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 
-export const auditUsage = 'agent-ca audit verify [--against CHECKPOINT.json] | agent-ca audit reconcile | agent-ca audit export [--from ISO] [--to ISO] [--agent-id ID]';
+export const auditUsage = 'agent-ca audit verify [--against CHECKPOINT.json] [--json] | agent-ca audit reconcile | agent-ca audit export [--from ISO] [--to ISO] [--agent-id ID]';
 
 function date(v: string | undefined, flag: string): Date | undefined {
   if (v === undefined) return undefined;
@@ -35,10 +35,15 @@ function keptCheckpoint(path: string) {
 export async function auditCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'verify') {
-    const { values: v } = parse(rest, { data: { type: 'string' }, against: { type: 'string' } });
+    const { values: v } = parse(rest, { data: { type: 'string' }, against: { type: 'string' }, json: { type: 'boolean' } });
     const against = v.against !== undefined ? keptCheckpoint(v.against) : undefined;
     return withAuthority(io, v.data, async (a) => {
       const r = await a.audit.verify(against ? { against } : {});
+      if (v.json) {
+        // the verdict is the output; the exit code still says ok (0) or broken (1)
+        result(io, true, { ...r, ...(against ? { against: against.seq } : {}) }, []);
+        return r.ok ? 0 : 1;
+      }
       if (r.ok) {
         io.out(`audit log OK: ${r.entries} entries, ${r.checkpoints} signed checkpoints${against ? `; matches the kept checkpoint at ${against.seq}` : ''}`);
         return 0;

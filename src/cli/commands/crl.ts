@@ -5,22 +5,22 @@ import { CA_NAMES } from '../../authority/ca-state.js';
 import { CrlPublisher, crlIssuerFromCa } from '../../crl/publisher.js';
 import { AgentCaError } from '../../errors.js';
 import type { IssuerId } from '../../types.js';
-import { parse, required, UsageError, type Io } from '../args.js';
+import { parse, required, result, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 import { serverOf } from '../remote.js';
 import { crlSyncCommand, crlSyncUsage } from './crl-sync.js';
 
-export const crlUsage = `agent-ca crl [--delta] [--issuer root|intermediate] --out FILE [--server URL]   (PEM if FILE ends in .pem)\n  ${crlSyncUsage}`;
+export const crlUsage = `agent-ca crl [--delta] [--issuer root|intermediate] --out FILE [--json] [--server URL]   (PEM if FILE ends in .pem)\n  ${crlSyncUsage}`;
 
 export async function crlCommand(argv: string[], io: Io): Promise<number> {
   if (argv[0] === 'sync') return crlSyncCommand(argv.slice(1), io);
-  const { values: v } = parse(argv, { delta: { type: 'boolean' }, issuer: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' }, server: { type: 'string' } });
+  const { values: v } = parse(argv, { delta: { type: 'boolean' }, issuer: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' }, server: { type: 'string' } });
   const out = required(v.out, '--out');
   const issuer = v.issuer ?? 'intermediate';
   if (!CA_NAMES.includes(issuer as never)) throw new UsageError('--issuer must be root or intermediate');
   const write = (der: Buffer, number: bigint) => {
     writeFileSync(out, out.endsWith('.pem') ? toPem(der, 'X509 CRL') : der);
-    io.out(`wrote the ${v.delta ? 'delta' : 'full'} CRL #${number} of the ${issuer} CA to ${out}`);
+    result(io, v.json, { issuer, kind: v.delta ? 'delta' : 'full', crlNumber: number.toString(), out, format: out.endsWith('.pem') ? 'pem' : 'der' }, [`wrote the ${v.delta ? 'delta' : 'full'} CRL #${number} of the ${issuer} CA to ${out}`]);
   };
   const server = serverOf(v, io);
   if (server) {

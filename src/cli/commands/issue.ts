@@ -2,14 +2,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AgentIssueRequest } from '../../authority/agent-request.js';
 import type { AgentPolicy, ModelHash } from '../../asn1/extensions/index.js';
 import { exportPrivateKeyPem, generateKeyPair } from '../../signer/soft-key.js';
-import { list, parse, positiveInt, required, UsageError, type Io } from '../args.js';
+import { list, parse, positiveInt, required, result, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 import { adminCall, serverOf } from '../remote.js';
 import { toPem } from '../../asn1/pem.js';
 import { parseKeyType } from './init.js';
 
 export const issueUsage =
-  'agent-ca issue --agent-id ID [--org ORG] [--scope a,b] [--max-tx 50000:USD] [--markets EUR_USD,GBP_USD] [--revocation-timeout S] [--model-hash sha256:HEX] [--tenant T] [--env production] [--instance-id I] [--dns NAME] [--uri URI] [--days N] [--profile NAME] [--server URL] (--csr FILE | --public-key FILE | --generate-key OUT.key [--key-type T] | --kms-key new [--key-type T]) --out CERT.pem';
+  'agent-ca issue --agent-id ID [--org ORG] [--scope a,b] [--max-tx 50000:USD] [--markets EUR_USD,GBP_USD] [--revocation-timeout S] [--model-hash sha256:HEX] [--tenant T] [--env production] [--instance-id I] [--dns NAME] [--uri URI] [--days N] [--profile NAME] [--server URL] (--csr FILE | --public-key FILE | --generate-key OUT.key [--key-type T] | --kms-key new [--key-type T]) --out CERT.pem [--json]';
 
 export function parseMaxTx(v: string | undefined): AgentPolicy['maxTransactionSize'] {
   if (v === undefined) return undefined;
@@ -45,6 +45,7 @@ export const issueOptions = {
   'generate-key': { type: 'string' },
   'key-type': { type: 'string' },
   out: { type: 'string' },
+  json: { type: 'boolean' },
   data: { type: 'string' },
   server: { type: 'string' },
   'kms-key': { type: 'string' },
@@ -125,7 +126,7 @@ export async function issueCommand(argv: string[], io: Io): Promise<number> {
     const r = await adminCall<{ serial: string; certificate: string; notBefore: string; notAfter: string }>(server, io, 'POST', 'api/v1/certificates', body);
     if (privateKeyPem) writeFileSync(v['generate-key']!, privateKeyPem, { mode: 0o600, flag: 'wx' });
     writeFileSync(out, r.certificate);
-    io.out(`issued ${r.serial} for ${req.agentId}, valid ${r.notBefore} .. ${r.notAfter}`);
+    result(io, v.json, { serial: r.serial, agentId: req.agentId, notBefore: r.notBefore, notAfter: r.notAfter, certificate: out, ...(privateKeyPem ? { privateKey: v['generate-key'] } : {}) }, [`issued ${r.serial} for ${req.agentId}, valid ${r.notBefore} .. ${r.notAfter}`]);
     return 0;
   }
   return withAuthority(io, v.data, async (a) => {
@@ -133,8 +134,15 @@ export async function issueCommand(argv: string[], io: Io): Promise<number> {
     // The key is written only once the certificate exists, so a refused request leaves no orphan key.
     if (privateKeyPem) writeFileSync(v['generate-key']!, privateKeyPem, { mode: 0o600, flag: 'wx' });
     writeFileSync(out, issued.pem);
-    io.out(`issued ${issued.serial} for ${req.agentId}, valid ${issued.notBefore.toISOString()} .. ${issued.notAfter.toISOString()}`);
-    io.out(`certificate: ${out}${privateKeyPem ? `, private key: ${v['generate-key']}` : ''}${req.createKeyIn ? ' (private key held in KMS; see `agent-ca show` for its URI)' : ''}`);
+    result(
+      io,
+      v.json,
+      { serial: issued.serial, agentId: req.agentId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), certificate: out, ...(privateKeyPem ? { privateKey: v['generate-key'] } : {}), warnings: issued.warnings },
+      [
+        `issued ${issued.serial} for ${req.agentId}, valid ${issued.notBefore.toISOString()} .. ${issued.notAfter.toISOString()}`,
+        `certificate: ${out}${privateKeyPem ? `, private key: ${v['generate-key']}` : ''}${req.createKeyIn ? ' (private key held in KMS; see `agent-ca show` for its URI)' : ''}`,
+      ],
+    );
     for (const w of issued.warnings) io.err(`warning: ${w}`);
     return 0;
   });

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseRevokeReason } from '../../revocation/reasons.js';
 import { AgentCaError } from '../../errors.js';
-import { parse, positiveInt, required, UsageError, type Io } from '../args.js';
+import { parse, positiveInt, required, result, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 import { OcspService } from '../../ocsp/service.js';
 import type { Authority } from '../../authority/authority.js';
@@ -21,10 +21,10 @@ function withStatusAuthority<T>(io: Io, dataDir: string | undefined, fn: (a: Aut
   });
 }
 
-export const revokeUsage = 'agent-ca revoke SERIAL --reason R [--invalidity-date ISO] [--server URL]   (R: RFC 5280 reason, e.g. keyCompromise, superseded, cessationOfOperation)';
-export const holdUsage = 'agent-ca hold SERIAL [--server URL]';
-export const releaseUsage = 'agent-ca release SERIAL [--server URL]';
-export const renewUsage = 'agent-ca renew SERIAL [--days N] --out FILE';
+export const revokeUsage = 'agent-ca revoke SERIAL --reason R [--invalidity-date ISO] [--json] [--server URL]   (R: RFC 5280 reason, e.g. keyCompromise, superseded, cessationOfOperation)';
+export const holdUsage = 'agent-ca hold SERIAL [--json] [--server URL]';
+export const releaseUsage = 'agent-ca release SERIAL [--json] [--server URL]';
+export const renewUsage = 'agent-ca renew SERIAL [--days N] --out FILE [--json]';
 
 function oneSerial(positionals: string[], usage: string): string {
   if (positionals.length !== 1) throw new UsageError(`expected one SERIAL; usage: ${usage}`);
@@ -39,7 +39,7 @@ function parseIsoDate(v: string | undefined, flag: string): Date | undefined {
 }
 
 export async function revokeCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(argv, { reason: { type: 'string' }, 'invalidity-date': { type: 'string' }, data: { type: 'string' }, server: { type: 'string' } }, true);
+  const { values: v, positionals } = parse(argv, { reason: { type: 'string' }, 'invalidity-date': { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' }, server: { type: 'string' } }, true);
   const serial = oneSerial(positionals, revokeUsage);
   const reason = parseRevokeReason(required(v.reason, '--reason'));
   const invalidityDate = parseIsoDate(v['invalidity-date'], '--invalidity-date');
@@ -49,50 +49,50 @@ export async function revokeCommand(argv: string[], io: Io): Promise<number> {
       reason,
       ...(invalidityDate ? { invalidityDate: invalidityDate.toISOString() } : {}),
     });
-    io.out(`revoked ${r.serial}: ${r.reason} at ${r.revokedAt}`);
+    result(io, v.json, { serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt }, [`revoked ${r.serial}: ${r.reason} at ${r.revokedAt}`]);
     return 0;
   }
   return withStatusAuthority(io, v.data, async (a) => {
     const r = await a.revoke(serial, { reason, ...(invalidityDate ? { invalidityDate } : {}), actor: 'cli' });
-    io.out(`revoked ${r.serial}: ${r.reason} at ${r.revokedAt.toISOString()}`);
+    result(io, v.json, { serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt.toISOString() }, [`revoked ${r.serial}: ${r.reason} at ${r.revokedAt.toISOString()}`]);
     return 0;
   });
 }
 
 export async function holdCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(argv, { data: { type: 'string' }, server: { type: 'string' } }, true);
+  const { values: v, positionals } = parse(argv, { json: { type: 'boolean' }, data: { type: 'string' }, server: { type: 'string' } }, true);
   const serial = oneSerial(positionals, holdUsage);
   const server = serverOf(v, io);
   if (server) {
     const r = await adminCall<{ serial: string; revokedAt: string }>(server, io, 'POST', `api/v1/certificates/${encodeURIComponent(serial)}/hold`, {});
-    io.out(`held ${r.serial} (certificateHold) at ${r.revokedAt}`);
+    result(io, v.json, { serial: r.serial, status: 'held', reason: 'certificateHold', revokedAt: r.revokedAt }, [`held ${r.serial} (certificateHold) at ${r.revokedAt}`]);
     return 0;
   }
   return withStatusAuthority(io, v.data, async (a) => {
     const r = await a.hold(serial, { actor: 'cli' });
-    io.out(`held ${r.serial} (certificateHold) at ${r.revokedAt.toISOString()}`);
+    result(io, v.json, { serial: r.serial, status: 'held', reason: 'certificateHold', revokedAt: r.revokedAt.toISOString() }, [`held ${r.serial} (certificateHold) at ${r.revokedAt.toISOString()}`]);
     return 0;
   });
 }
 
 export async function releaseCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(argv, { data: { type: 'string' }, server: { type: 'string' } }, true);
+  const { values: v, positionals } = parse(argv, { json: { type: 'boolean' }, data: { type: 'string' }, server: { type: 'string' } }, true);
   const serial = oneSerial(positionals, releaseUsage);
   const server = serverOf(v, io);
   if (server) {
     await adminCall(server, io, 'POST', `api/v1/certificates/${encodeURIComponent(serial)}/release`, {});
-    io.out(`released ${serial}: certificateHold lifted`);
+    result(io, v.json, { serial, status: 'good' }, [`released ${serial}: certificateHold lifted`]);
     return 0;
   }
   return withStatusAuthority(io, v.data, async (a) => {
     await a.release(serial, { actor: 'cli' });
-    io.out(`released ${serial}: certificateHold lifted`);
+    result(io, v.json, { serial, status: 'good' }, [`released ${serial}: certificateHold lifted`]);
     return 0;
   });
 }
 
 export async function renewCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(argv, { days: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' } }, true);
+  const { values: v, positionals } = parse(argv, { days: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' } }, true);
   const serial = oneSerial(positionals, renewUsage);
   const out = required(v.out, '--out');
   const days = positiveInt(v.days, '--days');
@@ -103,7 +103,7 @@ export async function renewCommand(argv: string[], io: Io): Promise<number> {
     } catch (e) {
       throw new AgentCaError('INPUT_INVALID', `renewed as ${r.serial} but cannot write ${out}: ${(e as Error).message}`);
     }
-    io.out(`renewed ${serial} as ${r.serial}, valid ${r.notBefore.toISOString()} .. ${r.notAfter.toISOString()}; written to ${out}`);
+    result(io, v.json, { renewed: serial, serial: r.serial, notBefore: r.notBefore.toISOString(), notAfter: r.notAfter.toISOString(), certificate: out }, [`renewed ${serial} as ${r.serial}, valid ${r.notBefore.toISOString()} .. ${r.notAfter.toISOString()}; written to ${out}`]);
     return 0;
   });
 }

@@ -5,7 +5,7 @@ import { parse, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 
 export const listUsage = 'agent-ca list [--agent-id ID] [--tenant T] [--status good|revoked|held|expired] [--json]';
-export const showUsage = 'agent-ca show SERIAL';
+export const showUsage = 'agent-ca show SERIAL [--json]';
 
 const STATES: CertificateState[] = ['good', 'revoked', 'held', 'expired'];
 
@@ -27,10 +27,11 @@ export async function listCommand(argv: string[], io: Io): Promise<number> {
 }
 
 export async function showCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(argv, { data: { type: 'string' } }, true);
+  // show always prints JSON; --json is accepted so scripts can pass it to every result command.
+  const { values: v, positionals } = parse(argv, { json: { type: 'boolean' }, data: { type: 'string' } }, true);
   if (positionals.length !== 1) throw new UsageError(`expected one SERIAL; usage: ${showUsage}`);
   return withAuthority(io, v.data, async (a) => {
-    io.out(JSON.stringify(viewJson(await a.show(positionals[0]!), a.config.oidArc), null, 2));
+    io.out(JSON.stringify(viewJson(await a.show(positionals[0]!), a.config.oidArc), null, v.json ? undefined : 2));
     return 0;
   });
 }

@@ -5,14 +5,14 @@
  * at once).
  */
 import { AgentCaError } from '../../errors.js';
-import { parse, required, UsageError, type Io } from '../args.js';
+import { parse, required, result, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 import { adminCall, serverOf } from '../remote.js';
 import { Tenancy } from '../../tenancy/tenancy.js';
 import type { TokenView } from '../../tenancy/tokens.js';
 import type { TenantRecord } from '../../tenancy/tenants.js';
 
-export const tokenUsage = 'agent-ca token create --name N [--role admin|operator|auditor|agent] [--tenant T] [--agent ID] [--expires 90d] | token list | token revoke ID   [--server URL]';
+export const tokenUsage = 'agent-ca token create --name N [--role admin|operator|auditor|agent] [--tenant T] [--agent ID] [--expires 90d] [--json] | token list | token revoke ID   [--server URL]';
 export const tenantUsage = 'agent-ca tenant create NAME [--warning 0.75] [--revoke 0.85] [--events-per-second 1000] | tenant list   [--server URL]';
 
 /** Runs `local` on a Tenancy over the data directory, or `remote` against --server. */
@@ -35,7 +35,7 @@ export async function tokenCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   const common = { data: { type: 'string' }, server: { type: 'string' } } as const;
   if (sub === 'create') {
-    const { values: v } = parse(rest, { ...common, name: { type: 'string' }, role: { type: 'string' }, tenant: { type: 'string' }, agent: { type: 'string' }, expires: { type: 'string' } });
+    const { values: v } = parse(rest, { ...common, name: { type: 'string' }, role: { type: 'string' }, tenant: { type: 'string' }, agent: { type: 'string' }, expires: { type: 'string' }, json: { type: 'boolean' } });
     const name = required(v.name, '--name');
     // The first releases' `token create --name N` made an admin token: still the default.
     const input = { name, role: v.role ?? 'admin', ...(v.tenant ? { tenant: v.tenant } : {}), ...(v.agent ? { agentId: v.agent } : {}), ...(v.expires ? { expires: v.expires } : {}) };
@@ -48,6 +48,10 @@ export async function tokenCommand(argv: string[], io: Io): Promise<number> {
         return { ...r.view, token: r.token };
       },
     );
+    if (v.json) {
+      result(io, true, made, []);
+      return 0;
+    }
     io.out(made.token);
     io.err(`${made.role} token "${made.name}" (${made.id}${made.tenant ? `, tenant ${made.tenant}` : ''}${made.agentId ? `, agent ${made.agentId}` : ''}${made.expiresAt ? `, expires ${made.expiresAt}` : ''}) created; it is shown only now. Use it as: Authorization: Bearer <token> (or AGENT_CA_TOKEN for the CLI's --server)`);
     return 0;
