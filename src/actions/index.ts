@@ -9,4 +9,5 @@ export { ocspStatus } from './ocsp-status.js';
 export { crlStatus, parseCrl } from './crl-status.js';
 export { ocspRequestDer } from '../ocsp/request-encode.js';
 export { MemoryReplayCache, type ReplayGuard } from './replay-cache.js';
+export { FileReplayCache } from './file-replay-cache.js';
 export type * from './types.js';

@@ -7,7 +7,7 @@
 import type { AgentExtensions } from '../asn1/extensions/index.js';
 import { scopePermits } from '../asn1/scope-match.js';
 import { compareDecimal } from '../asn1/decimal-amount.js';
-import type { ActionAmount } from './types.js';
+import type { ActionAmount, Breach } from './types.js';
 
 /** The part of the decoded agent extensions these checks read. */
 export type AgentGrants = Pick<AgentExtensions, 'agentScope' | 'agentPolicy' | 'parseErrors'>;
@@ -23,23 +23,22 @@ export function checkScope(agent: AgentGrants, action: string): PolicyOutcome {
   return { ok: true };
 }
 
-export function checkPolicy(agent: AgentGrants, amount: ActionAmount | undefined, market: string | undefined): PolicyOutcome {
+/**
+ * Every limit the action breaks, not just the first: a counterparty (and the agent's operator)
+ * should learn in one answer that both the amount and the market are out of bounds.
+ */
+export function policyBreaches(agent: AgentGrants, amount: ActionAmount | undefined, market: string | undefined): Breach[] {
   const broken = agent.parseErrors.find((e) => e.name === 'agentPolicy');
   // A policy we cannot read may hold limits we would ignore: refuse rather than guess.
-  if (broken) return { ok: false, reason: 'policy', detail: `the certificate's agentPolicy cannot be read (${broken.error})` };
+  if (broken) return [{ reason: 'policy', detail: `the certificate's agentPolicy cannot be read (${broken.error})` }];
+  const out: Breach[] = [];
   const policy = agent.agentPolicy;
   const max = policy?.maxTransactionSize;
   if (amount && max) {
-    if (amount.currency !== max.currency) {
-      return { ok: false, reason: 'policy', detail: `amount in ${amount.currency}, but the certificate limits transactions in ${max.currency}` };
-    }
-    if (compareDecimal(amount.value, max.amount) > 0) {
-      return { ok: false, reason: 'policy', detail: `amount ${amount.value} ${amount.currency} exceeds maxTransactionSize ${max.amount} ${max.currency}` };
-    }
+    if (amount.currency !== max.currency) out.push({ reason: 'policy', detail: `amount in ${amount.currency}, but the certificate limits transactions in ${max.currency}` });
+    else if (compareDecimal(amount.value, max.amount) > 0) out.push({ reason: 'policy', detail: `amount ${amount.value} ${amount.currency} exceeds maxTransactionSize ${max.amount} ${max.currency}` });
   }
   const markets = policy?.allowedMarkets;
-  if (market !== undefined && markets && !markets.includes(market)) {
-    return { ok: false, reason: 'policy', detail: `market ${market} is not in allowedMarkets [${markets.join(', ')}]` };
-  }
-  return { ok: true };
+  if (market !== undefined && markets && !markets.includes(market)) out.push({ reason: 'policy', detail: `market ${market} is not in allowedMarkets [${markets.join(', ')}]` });
+  return out;
 }

@@ -84,7 +84,13 @@ export type StatusSource = StatusCallback | 'ocsp' | 'crl' | { ocsp: OcspStatusO
  * (responder down, stale or unverifiable answer, `unknown`): fail closed, but distinguishable
  * from `revoked` so that callers may retry; `replay` is a jti seen before.
  */
-export type DenyReason = 'signature' | 'chain' | 'expired' | 'revoked' | 'scope' | 'policy' | 'malformed' | 'status' | 'replay';
+export type DenyReason = 'signature' | 'claims' | 'chain' | 'expired' | 'revoked' | 'scope' | 'policy' | 'malformed' | 'status' | 'replay';
+
+/** One thing the certificate does not allow (scope or policy); a denial lists them all. */
+export interface Breach {
+  reason: 'scope' | 'policy';
+  detail: string;
+}
 
 export interface ActionAllowed {
   allow: true;
@@ -111,6 +117,8 @@ export interface ActionDenied {
   allow: false;
   reason: DenyReason;
   detail: string;
+  /** With scope / policy: every breach found, the first one being `reason` and `detail`. */
+  breaches?: Breach[];
   /** Set once the envelope could be read. */
   serial?: string;
   agentId?: string;

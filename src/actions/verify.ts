@@ -3,14 +3,17 @@
  * run in this order and the first failure is the answer (README.md):
  *
  *   malformed  the envelope, header or claims cannot be read (strict shapes, claims.ts)
- *   signature  the JWS does not verify with x5c[0]'s key (RFC 7515 §5.2), or what it signs is
- *              not what is being asked for (another action, amount, market or payload)
+ *   signature  the JWS does not verify with x5c[0]'s key (RFC 7515 §5.2), or the payload
+ *              presented is not the one signed (payloadHash): the bytes are not authentic
+ *   claims     authentic, but it signs another action, amount or market than the one asked
+ *              for (every difference in `detail`)
  *   expired    the envelope is older than maxAgeSeconds
  *   chain      x5c[0] does not lead to a caller-supplied trust anchor (chain.ts)
  *   expired    a certificate of the path is outside its validity window at `now`
  *   revoked    the status source says revoked or on hold; `status` when it cannot say
  *   scope      agentScope does not permit the action (default deny)
  *   policy     amount above maxTransactionSize / other currency, market not allowed
+ *              (scope and policy: every breach is listed in `breaches`, the first is `reason`)
  *   replay     the jti was already accepted by this verifier
  *
  * Caller mistakes (no trust anchors, unreadable anchor files, a bad expected action) throw
@@ -25,10 +28,10 @@ import { loadCertificates, loadPathCertificate, validatePath, type CertificateIn
 import { normaliseRequest, payloadDigest, readClaims, readProtectedHeader, type ProtectedHeader } from './claims.js';
 import { compareDecimal } from '../asn1/decimal-amount.js';
 import { fromB64u, jwsVerify, parseEnvelope, signingInput } from './jws.js';
-import { checkPolicy, checkScope } from './policy.js';
+import { checkScope, policyBreaches } from './policy.js';
 import type { ReplayGuard } from './replay-cache.js';
 import { checkStatus } from './status.js';
-import type { ActionAmount, ActionClaims, ActionDenied, ActionEnvelope, ActionVerdict, DenyReason, StatusSource } from './types.js';
+import type { ActionAmount, ActionClaims, ActionDenied, Breach, ActionEnvelope, ActionVerdict, DenyReason, StatusSource } from './types.js';
 
 export interface VerifyActionOptions {
   /** The action the counterparty is about to perform; the envelope must sign exactly this. */
@@ -60,22 +63,22 @@ interface Known {
   agentId?: string;
 }
 
-function deny(reason: DenyReason, detail: string, known: Known = {}): ActionDenied {
-  return { allow: false, reason, detail, ...(known.serial ? { serial: known.serial } : {}), ...(known.agentId ? { agentId: known.agentId } : {}) };
+function deny(reason: DenyReason, detail: string, known: Known = {}, breaches?: Breach[]): ActionDenied {
+  return { allow: false, reason, detail, ...(breaches ? { breaches } : {}), ...(known.serial ? { serial: known.serial } : {}), ...(known.agentId ? { agentId: known.agentId } : {}) };
 }
 
-/** What the envelope signs vs what the counterparty is asked to do; undefined when they agree. */
-function bindingMismatch(claims: ActionClaims, want: { action: string; amount?: ActionAmount; market?: string }, payload: Uint8Array | string | undefined): string | undefined {
-  if (claims.action !== want.action) return `the envelope signs ${claims.action}, not ${want.action}`;
+/** Every way the signed claims differ from what the counterparty is asked to do; empty when they agree. */
+function claimMismatches(claims: ActionClaims, want: { action: string; amount?: ActionAmount; market?: string }): string[] {
+  const out: string[] = [];
+  if (claims.action !== want.action) out.push(`the envelope signs ${claims.action}, not ${want.action}`);
   if (want.amount) {
     const got = claims.amount;
     if (!got || got.currency !== want.amount.currency || compareDecimal(got.value, want.amount.value) !== 0) {
-      return `the envelope signs amount ${got ? `${got.value} ${got.currency}` : 'none'}, not ${want.amount.value} ${want.amount.currency}`;
+      out.push(`the envelope signs amount ${got ? `${got.value} ${got.currency}` : 'none'}, not ${want.amount.value} ${want.amount.currency}`);
     }
   }
-  if (want.market !== undefined && claims.market !== want.market) return `the envelope signs market ${claims.market ?? 'none'}, not ${want.market}`;
-  if (payload !== undefined && payloadDigest(payload) !== claims.payloadHash.value) return 'the payload does not match the signed payloadHash';
-  return undefined;
+  if (want.market !== undefined && claims.market !== want.market) out.push(`the envelope signs market ${claims.market ?? 'none'}, not ${want.market}`);
+  return out;
 }
 
 /** x5c as DER, each checked to be a certificate (the leaf parsed once, here). */
@@ -126,8 +129,10 @@ export async function verifyAction(input: ActionEnvelope | string | Uint8Array, 
   if (!signature) return deny('malformed', 'JWS signature is not base64url', known);
   const sig = jwsVerify(header.alg, chain.leaf.x509.publicKey, signingInput(env.protected, env.payload), signature);
   if (!sig.ok) return deny('signature', sig.detail, known);
-  const mismatch = bindingMismatch(claims, want, opts.payload);
-  if (mismatch) return deny('signature', mismatch, known);
+  // The payload first: bytes that are not the signed ones make every claim moot.
+  if (opts.payload !== undefined && payloadDigest(opts.payload) !== claims.payloadHash.value) return deny('signature', 'the payload does not match the signed payloadHash', known);
+  const mismatches = claimMismatches(claims, want);
+  if (mismatches.length) return deny('claims', mismatches.join('; '), known);
 
   const iatMs = claims.iat * 1000;
   if (iatMs > now.getTime() + skewMs) return deny('malformed', `issued at ${new Date(iatMs).toISOString()}, in the future`, known);
@@ -153,9 +158,8 @@ export async function verifyAction(input: ActionEnvelope | string | Uint8Array, 
   // Decoded only now: an envelope refused earlier never costs the extension codecs.
   const agent = decodeAgentExtensions(leaf.extensions, readableAgentExtensionOids(opts.oidArc));
   const scope = checkScope(agent, claims.action);
-  if (!scope.ok) return deny(scope.reason, scope.detail, known);
-  const policy = checkPolicy(agent, claims.amount, claims.market);
-  if (!policy.ok) return deny(policy.reason, policy.detail, known);
+  const breaches: Breach[] = [...(scope.ok ? [] : [{ reason: scope.reason, detail: scope.detail }]), ...policyBreaches(agent, claims.amount, claims.market)];
+  if (breaches.length) return deny(breaches[0]!.reason, breaches.map((b) => b.detail).join('; '), known, breaches);
 
   if (opts.replay) {
     const until = new Date(iatMs + maxAgeMs + skewMs);

@@ -171,8 +171,9 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['--ocsp URL | --crl URL | --crl-dp | --offline-status good', 'revocation source (default: OCSP at the certificate\'s AIA URL)'],
       ['--max-age S', 'oldest envelope accepted, in seconds (default: 300)'],
       ['--at TIME', 'verify as of this ISO 8601 time (default: now)'],
+      ['--replay-cache FILE', 'remember accepted envelopes (jti) in FILE, shared by every run, and deny a second use as replay (default: no replay check)'],
     ],
-    examples: ['agent-ca verify-action env.json --action trade:fx --amount 1000:USD --ca root.pem'],
+    examples: ['agent-ca verify-action env.json --action trade:fx --amount 1000:USD --ca root.pem --replay-cache seen.jsonl'],
   },
   audit: {
     summary: 'The audit log: verify the hash chain and checkpoints, reconcile with the store, export JSON lines.',

@@ -206,6 +206,20 @@ describe('CLI', () => {
         expect(await verifyActionCommand([bigEnv, '--action', 'write:payments', '--ca', rootFile], io)).toBe(1);
         expect(err.join('\n')).toMatch(/^deny: policy: amount 900 USD exceeds maxTransactionSize 500 USD/m);
 
+        // claims: authentic, but another amount than the one asked for
+        err.length = 0;
+        expect(await verifyActionCommand([envFile, ...verify.slice(0, 3), '101:USD', ...verify.slice(4)], io)).toBe(1);
+        expect(err.join('\n')).toMatch(/^deny: claims: the envelope signs amount 100 USD, not 101 USD/m);
+
+        // --replay-cache: every run is a new verifier; the file remembers the accepted envelope
+        const seen = join(tmp.dir, 'cli-seen.jsonl');
+        err.length = 0;
+        expect(await verifyActionCommand([envFile, ...verify, '--replay-cache', seen], io)).toBe(0);
+        expect(await verifyActionCommand([envFile, ...verify, '--replay-cache', seen], io)).toBe(1);
+        expect(err.join('\n')).toMatch(/^deny: replay: envelope \S+ was already used/m);
+        // without the cache the same envelope still verifies (the cache is what detects replay)
+        expect(await verifyActionCommand([envFile, ...verify], io)).toBe(0);
+
         writeFileSync(payloadFile, PAYLOAD.replace('10', '99'));
         err.length = 0;
         expect(await verifyActionCommand([envFile, ...verify], io)).toBe(1);

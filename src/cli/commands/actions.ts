@@ -12,13 +12,14 @@ import { systemClock } from '../../clock.js';
 import { openAgentKey, type AgentKey } from '../../client/agent-key.js';
 import type { ActionVerdict, StatusSource } from '../../actions/types.js';
 import { verifyAction } from '../../actions/verify.js';
+import { FileReplayCache } from '../../actions/file-replay-cache.js';
 import { parse, positiveInt, required, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 
 export const signActionUsage =
   'agent-ca sign-action (--serial S [--key FILE] | --cert AGENT.pem [--intermediate FILE] (--key-uri awskms:key-id=ARN|pkcs11:... | --key FILE)) --payload FILE --action A [--amount 100:USD] [--market EUR_USD] --out ENV.json';
 export const verifyActionUsage =
-  'agent-ca verify-action ENV.json --action A [--amount 100:USD] [--market EUR_USD] [--payload FILE] --ca ROOT.pem [--intermediate FILE] [--ocsp URL | --crl URL | --crl-dp | --offline-status good] [--max-age S] [--at TIME]';
+  'agent-ca verify-action ENV.json --action A [--amount 100:USD] [--market EUR_USD] [--payload FILE] --ca ROOT.pem [--intermediate FILE] [--ocsp URL | --crl URL | --crl-dp | --offline-status good] [--max-age S] [--at TIME] [--replay-cache FILE]';
 
 function readFile(path: string, flag: string): Buffer {
   try {
@@ -130,6 +131,7 @@ export async function verifyActionCommand(argv: string[], io: Io): Promise<numbe
       'offline-status': { type: 'string' },
       'max-age': { type: 'string' },
       at: { type: 'string' },
+      'replay-cache': { type: 'string' },
     },
     true,
   );
@@ -158,6 +160,8 @@ export async function verifyActionCommand(argv: string[], io: Io): Promise<numbe
     status: statusFrom(v, io),
     ...(now ? { now } : {}),
     ...(maxAge !== undefined ? { maxAgeSeconds: maxAge } : {}),
+    // Each run is a new process: only a file remembers the envelopes already accepted.
+    ...(v['replay-cache'] !== undefined ? { replay: new FileReplayCache(v['replay-cache']) } : {}),
   });
   io.out(JSON.stringify(summary(verdict), null, 2));
   if (!verdict.allow) {

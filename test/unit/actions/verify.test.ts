@@ -1,6 +1,6 @@
 /**
  * signAction -> verifyAction with soft P-256, RSA-2048 and Ed25519 agent keys: allowed, and
- * refused for every reason (signature, chain, expired, revoked, scope, policy, malformed,
+ * refused for every reason (signature, claims, chain, expired, revoked, scope, policy, malformed,
  * status, replay). Status comes from a callback over the authority here; OCSP and CRL over
  * HTTP are in test/integration/actions.test.ts.
  */
@@ -87,15 +87,22 @@ describe('allow', () => {
 });
 
 describe('deny', () => {
-  it('signature: tampered payload, tampered claims, another action, another amount', async () => {
+  it('signature: tampered payload, tampered claims; claims: another action, amount or market than signed', async () => {
     const env = await sign(agents.p256);
     expectDeny(await verifyAction(env, opts({ payload: PAYLOAD.replace('1250.50', '9250.50') })), 'signature', /payload/);
     const claims = JSON.parse(fromB64u(env.payload)!.toString());
     claims.amount.value = '1.00';
     expectDeny(await verifyAction({ ...env, payload: b64u(JSON.stringify(claims)) }, opts()), 'signature', /does not verify/);
-    expectDeny(await verifyAction(env, opts({ action: 'write:orders' })), 'signature', /signs write:payments, not write:orders/);
-    expectDeny(await verifyAction(env, opts({ amount: { value: '1250.51', currency: 'USD' } })), 'signature', /amount/);
-    expectDeny(await verifyAction(env, opts({ market: 'GBP_USD' })), 'signature', /market/);
+    expectDeny(await verifyAction(env, opts({ action: 'write:orders' })), 'claims', /signs write:payments, not write:orders/);
+    expectDeny(await verifyAction(env, opts({ amount: { value: '1250.51', currency: 'USD' } })), 'claims', /amount 1250.5 USD, not 1250.51 USD/);
+    expectDeny(await verifyAction(env, opts({ market: 'GBP_USD' })), 'claims', /market EUR_USD, not GBP_USD/);
+    // decimal-equal is the same amount (no floats, no formatting games)
+    expect((await verifyAction(env, opts({ amount: { value: '1250.500', currency: 'USD' } }))).allow).toBe(true);
+    // every difference is named at once
+    const all = await verifyAction(env, opts({ action: 'write:orders', amount: { value: '9', currency: 'EUR' }, market: 'GBP_USD' }));
+    expectDeny(all, 'claims', /write:orders; .*amount 1250.5 USD, not 9 EUR; .*market EUR_USD, not GBP_USD/);
+    // a payload that is not the signed one stays a signature failure, even when the claims differ too
+    expectDeny(await verifyAction(env, opts({ action: 'write:orders', payload: 'other' })), 'signature', /payload/);
   });
 
   it('signature: an RSA signature presented as ES256 is refused (alg must fit the key)', async () => {
@@ -154,6 +161,17 @@ describe('deny', () => {
     expectDeny(await at({ value: '50000.000001', currency: 'USD' }), 'policy', /exceeds maxTransactionSize 50000 USD/);
     expectDeny(await at({ value: '100', currency: 'EUR' }), 'policy', /limits transactions in USD/);
     expectDeny(await at({ value: '100', currency: 'USD' }, 'GBP_USD'), 'policy', /GBP_USD is not in allowedMarkets/);
+    // every breach, not only the first
+    const both = await at({ value: '60000', currency: 'USD' }, 'GBP_USD');
+    expectDeny(both, 'policy', /exceeds maxTransactionSize 50000 USD; market GBP_USD is not in allowedMarkets/);
+    expect(!both.allow && both.breaches?.map((b) => b.reason)).toEqual(['policy', 'policy']);
+  });
+
+  it('scope and policy breached together: reason scope, both listed', async () => {
+    const a = await f.issue('p256', { scope: ['read:accounts'], maxTx: { amount: '10', currency: 'USD' }, markets: ['EUR_USD'] });
+    const v = await verifyAction(await sign(a, { market: 'GBP_USD' }), opts({ market: 'GBP_USD' }));
+    expectDeny(v, 'scope', /does not include write:payments; amount 1250.5 USD exceeds maxTransactionSize 10 USD; market GBP_USD/);
+    expect(!v.allow && v.breaches?.map((b) => b.reason)).toEqual(['scope', 'policy', 'policy']);
   });
 
   it('status: a failing callback or an unknown certificate is not "good"', async () => {
