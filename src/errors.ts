@@ -40,11 +40,17 @@ export const ErrorCodes = {
   STORE_LOCKED: 409,
   STORE_UNAVAILABLE: 503,
   STORE_NOT_FOUND: 404,
+  STORE_URL_INVALID: 400,
+  STORE_SCHEMA_TOO_NEW: 503,
+  STORE_MIGRATE_TARGET_NOT_EMPTY: 409,
   CERT_NOT_FOUND: 404,
   // lifecycle
   REVOKE_ALREADY: 409,
   REVOKE_NOT_HELD: 409,
   REVOKE_INVALID_STATE: 409,
+  REVOKE_CA_REFUSED: 409,
+  // CRL publishing (an alarm: /readyz answers 503 while it lasts)
+  CRL_PUBLISH_FAILED: 503,
   // audit
   AUDIT_CHAIN_BROKEN: 500,
   // tenancy: tenants, tokens, the agent registry (docs/tenancy.md)
@@ -56,6 +62,10 @@ export const ErrorCodes = {
   AGENT_DECOMMISSIONED: 409,
   AGENT_DRIFTED: 409,
   QUOTA_EXCEEDED: 429,
+  AUDIT_STORE_MISMATCH: 500,
+  // gateway kit (agent-ca crl sync): the CRL server could not be read, or what it sent is not to be trusted
+  CRL_FETCH_FAILED: 502,
+  CRL_REJECTED: 502,
   // http edge
   HTTP_UNAUTHORIZED: 401,
   HTTP_FORBIDDEN: 403,

@@ -2,12 +2,14 @@
  * The embeddable fastify plugin: everything agent-ca serves over HTTP. A service mounts it
  * with `app.register(agentCaPlugin, { authority })`; `server.ts` is this plus listen().
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Authority } from '../authority/authority.js';
-import { AdminTokens } from './plugins/admin-auth.js';
+import { AdminTokens, principalOf } from './plugins/admin-auth.js';
 import { CaMetrics } from './plugins/metrics.js';
 import { errorHandler, notFound, sendProblem } from './problem.js';
 import { AgentCaError } from '../errors.js';
+import { assertJsonDepth } from './json-depth.js';
+import { clientErrorHandler } from './client-errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { caCertificateRoutes } from './routes/ca-certificates.js';
 import { healthRoutes } from './routes/health.js';
@@ -21,8 +23,10 @@ import type { CrlService } from '../crl/service.js';
 import type { RiskService } from '../risk/service.js';
 import { riskRoutes } from './routes/risk.js';
 import { Tenancy } from '../tenancy/tenancy.js';
+import { requireRole } from '../tenancy/roles.js';
 import { tenancyRoutes } from './routes/tenancy.js';
 import { agentRoutes } from './routes/agents.js';
+import { revocationStreamRoutes } from './routes/revocation-stream.js';
 
 export interface AgentCaPluginOptions {
   authority: Authority;
@@ -57,15 +61,23 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   const tokens = new AdminTokens(opts.authority.store, undefined, { tokens: tenancy.tokens });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFound);
+  app.addHook('preValidation', async (request) => assertJsonDepth(request.body));
   app.addHook('onResponse', async (request, reply) => {
     metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
-  await app.register(healthRoutes, { authority: opts.authority, metrics });
+  if (opts.crls) metrics.watchCrls(opts.crls);
+  await app.register(healthRoutes, { authority: opts.authority, metrics, ...(opts.crls ? { crls: opts.crls } : {}) });
   await app.register(caCertificateRoutes, { authority: opts.authority });
   await app.register(verifyRoutes, { authority: opts.authority, ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}) });
   await app.register(adminRoutes, { authority: opts.authority, tokens, metrics, tenancy });
   await app.register(tenancyRoutes, { tenancy, tokens });
   await app.register(agentRoutes, { tenancy, tokens });
+  // The stream names every tenant's agents: admin tokens only (docs/tenancy.md).
+  const adminGuard = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    await tokens.guard(request, reply);
+    requireRole(principalOf(request), ['admin'], 'stream every tenant\'s revocations');
+  };
+  await app.register(revocationStreamRoutes, { authority: opts.authority, guard: adminGuard });
   if (opts.webhooks) await app.register(webhookRoutes, { webhooks: opts.webhooks, tokens });
   if (opts.crls) await app.register(crlRoutes, { crls: opts.crls, clock: opts.authority.clock });
   if (opts.risk) await app.register(riskRoutes, { risk: opts.risk, tokens, tenancy });
@@ -84,6 +96,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     logger: opts.logger ?? false,
     bodyLimit: JSON_BODY_LIMIT,
     return503OnClosing: true,
+    // Parser-level errors (e.g. a GET URL over 16 KiB) answered as OCSP DER on /ocsp.
+    clientErrorHandler,
     // A URL fastify cannot even decode (bad percent-encoding) never reaches a route: answer it
     // in the route's own language (OCSP DER on /ocsp, problem+json elsewhere).
     frameworkErrors: (error, request, reply) => {

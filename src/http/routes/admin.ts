@@ -5,7 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Authority, CertificateView } from '../../authority/authority.js';
 import { viewJson } from '../../authority/view-json.js';
+import { checkpointToJson } from '../../audit/checkpoint.js';
 import { AgentCaError } from '../../errors.js';
+import { parseIsoTime } from '../../iso-time.js';
 import { parseRevokeReason } from '../../revocation/reasons.js';
 import type { CertificateState } from '../../revocation/status.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
@@ -27,8 +29,8 @@ export async function visibleCertificate(a: Authority, p: Principal, serial: str
 
 function optionalDate(v: unknown, field: string): Date | undefined {
   if (v === undefined) return undefined;
-  const d = typeof v === 'string' ? new Date(v) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw new AgentCaError('INPUT_INVALID', `${field} must be an ISO 8601 time`, { fields: { [field]: 'must be an ISO 8601 time' } });
+  const d = parseIsoTime(v);
+  if (!d) throw new AgentCaError('INPUT_INVALID', `${field} must be an RFC 3339 time like 2026-01-31T12:00:00Z`, { fields: { [field]: 'must be an RFC 3339 time like 2026-01-31T12:00:00Z' } });
   return d;
 }
 
@@ -75,6 +77,24 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
     return { serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt.toISOString() };
   });
 
+  // The CA's own certificates: a separate, separately audited path (src/authority/ca-revocation.ts).
+  app.post<{ Params: { name: string } }>('/api/v1/ca/:name/revoke', async (request) => {
+    const b = jsonBody(request.body);
+    if (typeof b.reason !== 'string') throw new AgentCaError('INPUT_REASON_UNKNOWN', 'reason is required (e.g. cACompromise)', { fields: { reason: 'is required' } });
+    const r = await a.revokeCa(request.params.name, { reason: parseRevokeReason(b.reason), actor: actorOf(request) });
+    return { ca: request.params.name, serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt.toISOString() };
+  });
+
+  app.post<{ Params: { name: string } }>('/api/v1/ca/:name/hold', async (request) => {
+    const r = await a.holdCa(request.params.name, { actor: actorOf(request) });
+    return { ca: request.params.name, serial: r.serial, status: 'held', revokedAt: r.revokedAt.toISOString() };
+  });
+
+  app.post<{ Params: { name: string } }>('/api/v1/ca/:name/release', async (request) => {
+    await a.releaseCa(request.params.name, { actor: actorOf(request) });
+    return { ca: request.params.name, status: 'good' };
+  });
+
   app.post<{ Params: { serial: string } }>('/api/v1/certificates/:serial/hold', async (request) => {
     requireRole(principalOf(request), WRITERS, 'hold certificates');
     await visibleCertificate(a, principalOf(request), request.params.serial);
@@ -87,6 +107,21 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
     await visibleCertificate(a, principalOf(request), request.params.serial);
     await a.release(request.params.serial, { actor: actorOf(request) });
     return { serial: request.params.serial, status: 'good' };
+  });
+
+  // The latest signed checkpoint, for an outside party to keep and later hand to
+  // `agent-ca audit verify --against` (docs/hardening.md, D4).
+  app.get('/api/v1/audit/head', async (request) => {
+    // The chain head names no tenant's data; still, only those who audit read it.
+    requireRole(principalOf(request), ['admin', 'auditor'], 'read the audit head');
+    const [head, checkpoint] = await Promise.all([a.audit.head(), a.audit.latestCheckpoint()]);
+    const key = a.audit.checkpointKey;
+    return {
+      head,
+      checkpoint: checkpoint ? checkpointToJson(checkpoint) : null,
+      checkpointKey: key ? Buffer.from(key).toString('base64') : null,
+      checkpointIntervalMs: a.config.auditCheckpointIntervalMs,
+    };
   });
 
   app.get<{ Params: { serial: string } }>('/api/v1/certificates/:serial', async (request) => viewJson(await visibleCertificate(a, principalOf(request), request.params.serial), a.config.oidArc));
