@@ -78,7 +78,9 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
   });
 
   // The CA's own certificates: a separate, separately audited path (src/authority/ca-revocation.ts).
+  // Every tenant's certificates hang off these CAs: admin tokens only (docs/tenancy.md).
   app.post<{ Params: { name: string } }>('/api/v1/ca/:name/revoke', async (request) => {
+    requireRole(principalOf(request), ['admin'], 'revoke a CA');
     const b = jsonBody(request.body);
     if (typeof b.reason !== 'string') throw new AgentCaError('INPUT_REASON_UNKNOWN', 'reason is required (e.g. cACompromise)', { fields: { reason: 'is required' } });
     const r = await a.revokeCa(request.params.name, { reason: parseRevokeReason(b.reason), actor: actorOf(request) });
@@ -86,11 +88,13 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
   });
 
   app.post<{ Params: { name: string } }>('/api/v1/ca/:name/hold', async (request) => {
+    requireRole(principalOf(request), ['admin'], 'hold a CA');
     const r = await a.holdCa(request.params.name, { actor: actorOf(request) });
     return { ca: request.params.name, serial: r.serial, status: 'held', revokedAt: r.revokedAt.toISOString() };
   });
 
   app.post<{ Params: { name: string } }>('/api/v1/ca/:name/release', async (request) => {
+    requireRole(principalOf(request), ['admin'], 'release a CA');
     await a.releaseCa(request.params.name, { actor: actorOf(request) });
     return { ca: request.params.name, status: 'good' };
   });
