@@ -67,3 +67,11 @@ export { parseReportRequest, REPORT_SECTIONS, type ReportRequest, type ReportSec
 export { verifyReportPackage, type ReportVerification, type VerifyCheck } from './reports/verify-report.js';
 export { readPackage, writePackageDir } from './reports/package.js';
 export { ReportJobs, type ReportJob } from './reports/report-jobs.js';
+
+// tenancy: tenants, roles, tokens, the agent registry (docs/tenancy.md); the agent-side SDK is `agent-ca/client`
+export { Tenancy, type TenancyOptions } from './tenancy/tenancy.js';
+export { AgentService, type CertifyInput, type RenewInput, type CertifiedAgent } from './tenancy/agent-service.js';
+export type { AgentRecord, AgentStatus } from './tenancy/agent-registry.js';
+export { TokenStore, type TokenView } from './tenancy/tokens.js';
+export { TenantRegistry, type TenantRecord } from './tenancy/tenants.js';
+export { ROLES, canSee, type Role, type Principal } from './tenancy/roles.js';

@@ -6,7 +6,7 @@
  * `sync: true` (fsync of the log) unless the caller opts out, so an acknowledged revocation
  * survives a crash. Reads stream through iterators in pages (bounded memory).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { AgentCaError } from '../../errors.js';
@@ -29,7 +29,7 @@ import type {
   WriteOp,
 } from '../ports.js';
 import * as codec from './codec.js';
-import { esc, K, lastComponent, padSeq, padTime, under, type KeyRange } from './keys.js';
+import { esc, K, lastComponent, padSeq, padTime, under, unesc, type KeyRange } from './keys.js';
 
 export interface LevelStoreOptions {
   /** The agent-ca data directory; the database lives in `<dataDir>/db`. */
@@ -65,7 +65,10 @@ export class LevelStore implements Store {
     if (!this.create && !existsSync(this.location)) {
       throw new AgentCaError('STORE_UNAVAILABLE', `no agent-ca database at ${this.location} (run init first)`, { dataDir: this.opts.dataDir });
     }
-    if (this.create) mkdirSync(this.opts.dataDir, { recursive: true, mode: 0o700 });
+    if (this.create) {
+      mkdirSync(this.opts.dataDir, { recursive: true, mode: 0o700 });
+      mkdirSync(this.location, { recursive: true, mode: 0o700 });
+    }
     const db: Db = new Level<string, string>(this.location, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing: this.create });
     try {
       await db.open();
@@ -76,6 +79,7 @@ export class LevelStore implements Store {
       }
       throw new AgentCaError('STORE_UNAVAILABLE', `cannot open the database at ${this.location}: ${cause?.message ?? (e as Error).message}`, { dataDir: this.opts.dataDir }, { cause: e });
     }
+    restrictToOwner(this.location);
     this.db = db;
     const [changeSeq, certCount] = await db.getMany([K.changeSeq, K.certCount]);
     this.cache = { changeSeq: Number(changeSeq ?? 0), certCount: Number(certCount ?? 0), head: await this.readHead(db) };
@@ -322,6 +326,8 @@ export class LevelStore implements Store {
         await db.put(K.crlCounter(issuerId), n.toString(), { sync: true });
         return n;
       }),
+    counter: async (issuerId) => BigInt((await this.d.get(K.crlCounter(issuerId))) ?? 0),
+    iterate: (issuerId) => mapIter(this.values(under('l', esc(issuerId))), codec.decodeCrl),
   };
 
   readonly audit: AuditPort = {
@@ -361,7 +367,21 @@ export class LevelStore implements Store {
     put: async (key, value, opts) => {
       await this.commit([{ op: 'putMeta', key, value }], opts);
     },
+    iterate: () => this.metaEntries(),
   };
+
+  private async *metaEntries(): AsyncGenerator<{ key: string; value: unknown }> {
+    const it = this.d.iterator(under('m'));
+    try {
+      for (;;) {
+        const page = await it.nextv(PAGE);
+        if (page.length === 0) return;
+        for (const [k, v] of page) yield { key: unesc(k.slice(2)), value: JSON.parse(v) as unknown };
+      }
+    } finally {
+      await it.close();
+    }
+  }
 }
 
 /** ci!/ca!/ct!/ce! index key -> c!<serial> (the serial is the last component, already escaped). */
@@ -392,4 +412,15 @@ export async function openLevelStore(opts: LevelStoreOptions): Promise<LevelStor
   const store = new LevelStore(opts);
   await store.open();
   return store;
+}
+
+/**
+ * The database holds webhook secrets, admin token hashes and the audit log: owner-only, like
+ * PostgreSQL's data directory. LevelDB creates its files with the process umask (usually
+ * 0644), so the directory is what protects them (0700); files already there are tightened to
+ * 0600 at every open, which also fixes data dirs made by older versions.
+ */
+function restrictToOwner(dir: string): void {
+  chmodSync(dir, 0o700);
+  for (const f of readdirSync(dir, { withFileTypes: true })) if (f.isFile()) chmodSync(join(dir, f.name), 0o600);
 }
