@@ -96,9 +96,11 @@ describe.runIf(pgAvailable)('CA on PostgreSQL with a WORM audit table', () => {
       await ocsp.start();
       const s = serial.toLowerCase() as Serial;
       await a.revoke(s, { reason: 'keyCompromise', actor: 'ops:worm-test' });
-      const rec = await a.store.certificates.get(s);
-      const resp = await a.store.ocspResponses.get(rec!.issuerId, s);
-      writeFileSync(join(dir, 'resp.der'), resp!.der);
+      // The answer a client gets now (agent answers are signed per validity window, on request).
+      expect(openssl(['ocsp', '-issuer', join(dir, 'chain/intermediate.pem'), '-cert', join(dir, 'bot.pem'), '-no_nonce', '-reqout', join(dir, 'req.der')]).status).toBe(0);
+      const resp = await ocsp.responder.respond(readFileSync(join(dir, 'req.der')));
+      expect(resp.status).toBe('successful');
+      writeFileSync(join(dir, 'resp.der'), resp.der);
     } finally {
       await ocsp.stop();
       await a.close();
