@@ -11,6 +11,7 @@ import type { CertificateRecord, RevocationReason, RevocationRecord, Store, Writ
 import type { Serial } from '../types.js';
 import type { HookBus } from './hooks.js';
 import { KeyedMutex } from '../store/mutex.js';
+import { errorMessage, stderrLogger } from '../logger.js';
 import { assertInvalidityDate } from './invalidity-date.js';
 import { statusOf, type CertificateStatus } from './status.js';
 
@@ -159,7 +160,11 @@ export class Revoker {
       this.emit(kind, cert, record, actor);
       return { ...(record ?? { serial: cert.serial, issuerId: cert.issuerId, revokedAt: this.d.clock.now(), reason: 'removeFromCRL', actor }), changeSeq: seq } as RevocationRecord;
     } catch (e) {
-      await this.d.audit.append({ actor, action: `${kind}.failed`, subject: cert.serial, details: { ...details, error: String((e as Error).message ?? e) } }).catch(() => undefined);
+      // Best effort: the store that refused the commit may refuse this too; the caller gets the
+      // original error either way, and the failure to record it is logged, not swallowed.
+      await this.d.audit
+        .append({ actor, action: `${kind}.failed`, subject: cert.serial, details: { ...details, error: errorMessage(e) } })
+        .catch((err: unknown) => stderrLogger.error(`recording ${kind}.failed in the audit log failed`, { serial: cert.serial, error: errorMessage(err) }));
       throw e;
     }
   }
