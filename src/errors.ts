@@ -40,6 +40,9 @@ export const ErrorCodes = {
   STORE_LOCKED: 409,
   STORE_UNAVAILABLE: 503,
   STORE_NOT_FOUND: 404,
+  STORE_URL_INVALID: 400,
+  STORE_SCHEMA_TOO_NEW: 503,
+  STORE_MIGRATE_TARGET_NOT_EMPTY: 409,
   CERT_NOT_FOUND: 404,
   // lifecycle
   REVOKE_ALREADY: 409,
@@ -51,8 +54,21 @@ export const ErrorCodes = {
   // audit
   AUDIT_CHAIN_BROKEN: 500,
   AUDIT_STORE_MISMATCH: 500,
+  // gateway kit (agent-ca crl sync): the CRL server could not be read, or what it sent is not to be trusted
+  CRL_FETCH_FAILED: 502,
+  CRL_REJECTED: 502,
+  // tenancy: tenants, tokens, the agent registry (docs/tenancy.md)
+  TENANT_NOT_FOUND: 404,
+  TENANT_EXISTS: 409,
+  TOKEN_NOT_FOUND: 404,
+  AGENT_NOT_FOUND: 404,
+  AGENT_EXISTS: 409,
+  AGENT_DECOMMISSIONED: 409,
+  AGENT_DRIFTED: 409,
+  QUOTA_EXCEEDED: 429,
   // http edge
   HTTP_UNAUTHORIZED: 401,
+  HTTP_FORBIDDEN: 403,
   HTTP_NOT_FOUND: 404,
   HTTP_PAYLOAD_TOO_LARGE: 413,
   HTTP_RATE_LIMITED: 429,

@@ -16,7 +16,7 @@ import { DEFAULT_CONFIG, migrateStoredConfig, parseConfig, type CaConfig } from 
 import { loadProfiles, withMaxValidity, type Profile } from '../profile/profile.js';
 import { serialFromMagnitude } from '../profile/serial.js';
 import { keyManagerFor, openSigner, schemeOf } from '../signer/registry.js';
-import type { SignerContext } from '../signer/signer.js';
+import type { Signer, SignerContext } from '../signer/signer.js';
 import type { CertificateRecord, Store } from '../store/ports.js';
 import type { KeyType, KeyUri, Serial } from '../types.js';
 import type { TbsCertificate } from '../profile/tbs.js';
@@ -53,6 +53,12 @@ export interface InitOptions {
   keyType?: KeyType;
   /** Key backend scheme for new keys: softkey (default), awskms, pkcs11. */
   signer?: string;
+  /**
+   * Key backend for the two delegated OCSP responders when it differs from `signer`: short
+   * OCSP validity means a signature per agent per window, which a KMS meters per call
+   * (docs/revocation-freshness.md), so CA keys in awskms: with responders in softkey: or pkcs11:.
+   */
+  responderSigner?: string;
   keys?: HierarchyKeys;
   actor?: string;
 }
@@ -209,6 +215,9 @@ export class Authority {
       profiles,
       keyType,
       keyManager: keyManagerFor(schemeOf(`${scheme}:`), this.signerContext),
+      ...(opts.responderSigner && opts.responderSigner !== scheme
+        ? { responderKeys: { keyManager: keyManagerFor(schemeOf(`${opts.responderSigner}:`), this.signerContext), labelPrefix: opts.responderSigner === 'softkey' ? '' : 'agent-ca-' } }
+        : {}),
       ...(opts.keys ? { keys: opts.keys } : {}),
       labelPrefix: scheme === 'softkey' ? '' : 'agent-ca-',
       signerContext: this.signerContext,
@@ -274,7 +283,7 @@ export class Authority {
     }
     try {
       const tbs = buildTbs(agentTbsRequest(req, spki, profile, this.config), intermediate.issuing, this.clock);
-      const issued = await this.signAndStore(tbs, { actor, agentId: req.agentId, ...(req.tenant !== undefined ? { tenant: req.tenant } : {}), ...(keyUri ? { keyUri } : {}) });
+      const issued = await this.signAndStore(tbs, { actor, agentId: req.agentId, ...(req.tenant !== undefined ? { tenant: req.tenant } : {}), ...(keyUri ? { keyUri } : {}), ...(req.renewalOf ? { renewalOf: parseSerial(req.renewalOf) } : {}) });
       return keyWarning ? { ...issued, warnings: [...issued.warnings, keyWarning] } : issued;
     } catch (e) {
       if (created) await discardOrphanKey(keyDeps, created, actor, req.agentId, e);
@@ -291,7 +300,7 @@ export class Authority {
     // nothing written); with 128 random bits a pre-read would only cost a round trip.
     const prepared = this.issuer.prepare(tbs, intermediate.signer);
     const action = meta.renewalOf ? 'renew' : 'issue';
-    const summary = { serial, ...(meta.agentId ? { agentId: meta.agentId } : {}), profile: tbs.profile.name, subject: tbs.subject.text, notAfter: tbs.notAfter.toISOString(), ...(meta.renewalOf ? { renewalOf: meta.renewalOf } : {}) };
+    const summary = { serial, ...(meta.agentId ? { agentId: meta.agentId } : {}), ...(meta.tenant ? { tenant: meta.tenant } : {}), profile: tbs.profile.name, subject: tbs.subject.text, notAfter: tbs.notAfter.toISOString(), ...(meta.renewalOf ? { renewalOf: meta.renewalOf } : {}) };
     await this.audit.append({ actor: meta.actor, action: `${action}.requested`, subject: meta.agentId ?? serial, details: summary });
     const issued = await this.issuer.issue(prepared.token);
     const record: CertificateRecord = {
@@ -454,6 +463,11 @@ export class Authority {
    */
   async signAction(req: SignActionRequest): Promise<ActionEnvelope> {
     return signAction(this, req, { signerContext: this.signerContext });
+  }
+
+  /** Opens a key by URI with this authority's signer context (e.g. an agent's KMS key, to name its ARN). */
+  openKey(keyUri: KeyUri | string): Promise<Signer> {
+    return openSigner(keyUri, this.signerContext);
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ export function serverOf(v: { server?: string | undefined }, io: Io): string | u
   return v.server ?? io.env.AGENT_CA_SERVER;
 }
 
-export async function adminCall<T>(server: string, io: Io, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function adminCall<T>(server: string, io: Io, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const token = io.env.AGENT_CA_TOKEN;
   if (!token) throw new UsageError('--server needs an admin token in AGENT_CA_TOKEN (agent-ca token create)');
   let res: Response;

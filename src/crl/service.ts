@@ -3,12 +3,18 @@
  * intermediate), one CRLNumber sequence per CA, published on a schedule (full every 6 h, delta
  * every 5 min) and a delta within seconds of any status change (debounced). The latest bytes
  * are kept in memory for serving.
+ *
+ * Several processes on one PostgreSQL store: pass `leader`; only the leader signs CRLs, the
+ * others run the same timers but read the leader's latest CRL from the store instead, and
+ * `refresh()` (called on the store's change notices) keeps their copy current
+ * (docs/storage-postgres.md).
  */
 import type { Authority } from '../authority/authority.js';
 import { CA_NAMES } from '../authority/ca-state.js';
 import type { CertificateStatus } from '../revocation/status.js';
 import type { StatusPublisher } from '../revocation/revoker.js';
 import type { CertificateRecord, CrlKind, CrlRecord } from '../store/ports.js';
+import { AgentCaError } from '../errors.js';
 import type { IssuerId } from '../types.js';
 import { errorMessage, stderrLogger, type Logger } from '../logger.js';
 import { CrlPublisher, crlIssuerFromCa } from './publisher.js';
@@ -21,6 +27,15 @@ export interface CrlServiceOptions {
   fullValidityMs?: number;
   deltaValidityMs?: number;
   keepExpired?: boolean;
+  /** Among peers sharing a store: only while this reads true does this process sign CRLs. */
+  leader?: { readonly isLeader: boolean };
+  /**
+   * A change publishes a new full CRL (within debounce..5 s) while the last full CRL of that
+   * CA had at most this many entries; above it, only a delta. Default 100 000: built and signed
+   * in about 0.4 s (npm run bench -- --only crl), under the 1 s that keeps a burst of
+   * revocations from queueing full rebuilds. Negative: never (deltas only).
+   */
+  fullOnChangeMaxEntries?: number;
   /** Where publication failures are reported (default: stderr). */
   logger?: Logger;
 }
@@ -33,10 +48,14 @@ export interface CrlPublishProblem {
   since: Date;
 }
 
+export const FULL_ON_CHANGE_MAX_ENTRIES = 100_000;
+
 export class CrlService implements StatusPublisher {
   readonly publisher: CrlPublisher;
   readonly scheduler: CrlScheduler;
   private readonly latestByKey = new Map<string, CrlRecord>();
+  /** Entries of the last full CRL this process built, per CA (unknown after a start: the first change builds one). */
+  private readonly fullEntries = new Map<string, number>();
   private readonly problems = new Map<string, CrlPublishProblem>();
   private readonly failureListeners = new Set<(p: CrlPublishProblem) => void>();
 
@@ -54,8 +73,21 @@ export class CrlService implements StatusPublisher {
       ...(opts.deltaValidityMs !== undefined ? { deltaValidityMs: opts.deltaValidityMs } : {}),
       ...(opts.keepExpired !== undefined ? { keepExpired: opts.keepExpired } : {}),
     });
+    const leader = opts.leader;
+    const maxEntries = opts.fullOnChangeMaxEntries ?? FULL_ON_CHANGE_MAX_ENTRIES;
+    const publisher = this.publisher;
+    const counting: Pick<CrlPublisher, 'publishFull' | 'publishDelta' | 'latest'> = {
+      latest: (id, kind) => publisher.latest(id, kind),
+      publishDelta: (id) => publisher.publishDelta(id),
+      publishFull: async (id) => {
+        const p = await publisher.publishFullDetailed(id);
+        this.fullEntries.set(id, p.entryCount);
+        return p.record;
+      },
+    };
     this.scheduler = new CrlScheduler({
-      publisher: this.publisher,
+      publisher: leader ? followerAware(counting, leader) : counting,
+      fullOnChange: (id) => (this.fullEntries.get(id) ?? 0) <= maxEntries,
       clock: authority.clock,
       issuers: CA_NAMES.map((n) => n as IssuerId),
       fullEveryMs: opts.fullEveryMs ?? 6 * 3_600_000,
@@ -69,6 +101,8 @@ export class CrlService implements StatusPublisher {
       // A CRL that cannot be built is an alarm, never a silent stop: logged, counted by every
       // listener (metrics), and reported by publishProblems() (/readyz) until one succeeds.
       onError: (e, ctx) => {
+        // A follower with nothing from the leader yet has nothing to report.
+        if (leader && !leader.isLeader) return;
         const key = `${ctx.issuerId}|${ctx.kind}`;
         const problem: CrlPublishProblem = { issuerId: ctx.issuerId, kind: ctx.kind, error: errorMessage(e), since: this.problems.get(key)?.since ?? authority.clock.now() };
         this.problems.set(key, problem);
@@ -113,6 +147,12 @@ export class CrlService implements StatusPublisher {
     await this.scheduler.stop();
   }
 
+  /** Re-reads the latest CRL of a kind from the store (another process published it). */
+  async refresh(issuerId: string, kind: CrlKind): Promise<void> {
+    const r = await this.publisher.latest(issuerId as IssuerId, kind);
+    if (r) this.latestByKey.set(`${issuerId}|${kind}`, r);
+  }
+
   /** The newest CRL of a kind, from memory (published by this process) or the store. */
   async latest(issuerId: string, kind: CrlKind): Promise<CrlRecord | undefined> {
     const hit = this.latestByKey.get(`${issuerId}|${kind}`);
@@ -121,4 +161,18 @@ export class CrlService implements StatusPublisher {
     if (r) this.latestByKey.set(`${issuerId}|${kind}`, r);
     return r;
   }
+}
+
+/** A follower does not sign: "publishing" hands back what the leader stored last. */
+function followerAware(publisher: Pick<CrlPublisher, 'publishFull' | 'publishDelta' | 'latest'>, leader: { readonly isLeader: boolean }): Pick<CrlPublisher, 'publishFull' | 'publishDelta' | 'latest'> {
+  const stored = async (issuerId: IssuerId, kind: CrlKind): Promise<CrlRecord> => {
+    const r = await publisher.latest(issuerId, kind);
+    if (!r) throw new AgentCaError('STORE_NOT_FOUND', `no ${kind} CRL of ${issuerId} published yet by the leader`);
+    return r;
+  };
+  return {
+    latest: (issuerId, kind) => publisher.latest(issuerId, kind),
+    publishFull: (issuerId) => (leader.isLeader ? publisher.publishFull(issuerId) : stored(issuerId, 'full')),
+    publishDelta: (issuerId) => (leader.isLeader ? publisher.publishDelta(issuerId) : stored(issuerId, 'delta')),
+  };
 }

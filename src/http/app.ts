@@ -22,6 +22,10 @@ import { crlRoutes } from './routes/crl.js';
 import type { CrlService } from '../crl/service.js';
 import type { RiskService } from '../risk/service.js';
 import { riskRoutes } from './routes/risk.js';
+import { revocationStreamRoutes } from './routes/revocation-stream.js';
+import { Tenancy } from '../tenancy/tenancy.js';
+import { tenancyRoutes } from './routes/tenancy.js';
+import { agentRoutes } from './routes/agents.js';
 
 export interface AgentCaPluginOptions {
   authority: Authority;
@@ -38,6 +42,8 @@ export interface AgentCaPluginOptions {
   crls?: CrlService;
   /** The risk engine (src/risk/service.ts): POST /api/v1/events, GET /api/v1/notifications. */
   risk?: RiskService;
+  /** Tenants, tokens, agent registry (src/tenancy/); default: one over `authority` and `risk`, started here. */
+  tenancy?: Tenancy;
 }
 
 /** Limits on what a client may send: JSON bodies stay small; OCSP has its own cap. */
@@ -46,8 +52,12 @@ export const JSON_BODY_LIMIT = 64 * 1024;
 export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOptions): Promise<void> {
   const metrics = opts.metrics ?? new CaMetrics(false);
   opts.authority.onSigned = (key, seconds) => metrics.signingSeconds.observe({ kind: key }, seconds);
-  const tokens = new AdminTokens(opts.authority.store, opts.adminToken);
-  await tokens.reload();
+  let tenancy = opts.tenancy;
+  if (!tenancy) {
+    tenancy = new Tenancy(opts.authority, { ...(opts.adminToken ? { envToken: opts.adminToken } : {}), ...(opts.risk ? { risk: opts.risk.engine } : {}) });
+    await tenancy.start();
+  }
+  const tokens = new AdminTokens(opts.authority.store, undefined, { tokens: tenancy.tokens });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFound);
   app.addHook('preValidation', async (request) => assertJsonDepth(request.body));
@@ -57,11 +67,14 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   if (opts.crls) metrics.watchCrls(opts.crls);
   await app.register(healthRoutes, { authority: opts.authority, metrics, ...(opts.crls ? { crls: opts.crls } : {}) });
   await app.register(caCertificateRoutes, { authority: opts.authority });
-  await app.register(verifyRoutes, { authority: opts.authority });
-  await app.register(adminRoutes, { authority: opts.authority, tokens, metrics });
+  await app.register(verifyRoutes, { authority: opts.authority, ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}) });
+  await app.register(adminRoutes, { authority: opts.authority, tokens, metrics, tenancy });
+  await app.register(tenancyRoutes, { tenancy, tokens });
+  await app.register(agentRoutes, { tenancy, tokens });
+  await app.register(revocationStreamRoutes, { authority: opts.authority, guard: tokens.guard });
   if (opts.webhooks) await app.register(webhookRoutes, { webhooks: opts.webhooks, tokens });
   if (opts.crls) await app.register(crlRoutes, { crls: opts.crls, clock: opts.authority.clock });
-  if (opts.risk) await app.register(riskRoutes, { risk: opts.risk, tokens });
+  if (opts.risk) await app.register(riskRoutes, { risk: opts.risk, tokens, tenancy });
   await app.register(ocspRoutes, { ocsp: opts.ocsp, metrics, clock: opts.authority.clock, ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}) });
 }
 

@@ -2,7 +2,8 @@
  * CRLs as served at the URLs the certificates name, checked by openssl: full CRL rejects a
  * revoked certificate; full + delta (with -extended_crl -use_deltas) rejects one revoked
  * after the full CRL and accepts a good one; hold/release; the root's CRL lists a revoked
- * intermediate.
+ * intermediate. The server runs in the large-CRL regime (a change publishes only a delta);
+ * crl-freshness.test.ts covers small CRLs, where a change also publishes a new full CRL.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,7 +48,7 @@ function etagNumber(h: Headers): bigint {
 }
 
 beforeAll(async () => {
-  ca = await startTestCa();
+  ca = await startTestCa({ crl: { fullOnChangeMaxEntries: -1 } });
 });
 afterAll(async () => {
   await ca?.close();
