@@ -1,5 +1,5 @@
 /**
- * The append-only, hash-chained audit log over a Store (DESIGN.md "audit the intent before the
+ * The append-only, hash-chained audit log over a Store (docs/architecture.md "audit the intent before the
  * act and the outcome after"). Appends are serialised in-process by a mutex that also covers
  * the store commit, so seq and prevHash are assigned from a head that cannot move underneath.
  *

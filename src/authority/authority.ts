@@ -133,7 +133,7 @@ export class Authority {
   }
 
   /**
-   * PRODUCT.md: when an agent is revoked, its KMS key is scheduled for deletion. Runs as a
+   * docs/architecture.md: when an agent is revoked, its KMS key is scheduled for deletion. Runs as a
    * revocation hook (never blocks or undoes the revocation); the audit log records the outcome.
    */
   private async scheduleAgentKeyDeletion(e: { serial: Serial; keyUri?: string; agentId?: string }): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * Revoke, hold and release (RFC 5280 §5.3.1). Order of work, per DESIGN.md: audit the intent;
+ * Revoke, hold and release (RFC 5280 §5.3.1). Order of work, per docs/architecture.md: audit the intent;
  * then ONE synced commit holding the revocation record, the re-signed status artifacts (the
  * serial's OCSP responses) and the audit outcome; then hooks. When revoke() returns, the
  * revocation is durable and already visible to OCSP.

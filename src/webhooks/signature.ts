@@ -1,5 +1,5 @@
 /**
- * Webhook signatures (issue 7 §4): every delivery carries
+ * Webhook signatures: every delivery carries
  *   AgentCA-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>
  * The timestamp is inside the MAC so a captured delivery cannot be replayed later than the
  * receiver's tolerance; several v1= values may be present while a secret is being rotated
