@@ -13,6 +13,7 @@ import { benchLint } from './lint.js';
 import { benchScale } from './scale.js';
 import { benchCrlOnChange } from './crl-on-change.js';
 import { benchTenants } from './tenants.js';
+import { benchReports } from './reports.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: false });
 const only = values.only ? new Set(values.only.split(',')) : undefined;
@@ -31,6 +32,7 @@ const sections: [string, (s: number) => Promise<unknown>][] = [
   // PostgreSQL beside LevelDB ($AGENT_CA_BENCH_PG)
   ['scale', benchScale],
   ['crl-on-change', benchCrlOnChange],
+  ['reports', benchReports],
 ];
 
 process.stdout.write(`agent-ca bench — node ${process.version}, ${new Date().toISOString()}\n`);

@@ -126,6 +126,15 @@ export class AuditLog {
     return this.store.audit.latestCheckpoint();
   }
 
+  /**
+   * The key that signs checkpoints, for documents that vouch for a range of this log (the
+   * compliance report manifest, docs/compliance-reports.md). Its checkpoint messages start with
+   * a fixed label, so no other signed bytes can be mistaken for one.
+   */
+  get checkpointSigner(): Signer | undefined {
+    return this.signer;
+  }
+
   async head(): Promise<AuditHead | null> {
     return this.store.audit.head();
   }

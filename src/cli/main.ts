@@ -20,6 +20,7 @@ import { tenantCommand, tenantUsage, tokenCommand, tokenUsage } from './commands
 import { agentCommand, agentUsage } from './commands/agent.js';
 import { crlCommand, crlUsage } from './commands/crl.js';
 import { gatewayCommand, gatewayUsage } from './commands/gateway.js';
+import { reportCommand, reportUsage } from './commands/report.js';
 import { signActionCommand, signActionUsage, verifyActionCommand, verifyActionUsage } from './commands/actions.js';
 
 type Command = { run: (argv: string[], io: Io) => Promise<number>; usage: string };
@@ -41,6 +42,7 @@ export const COMMANDS: Record<string, Command> = {
   'sign-action': { run: signActionCommand, usage: signActionUsage },
   'verify-action': { run: verifyActionCommand, usage: verifyActionUsage },
   audit: { run: auditCommand, usage: auditUsage },
+  report: { run: reportCommand, usage: reportUsage },
   serve: { run: serveCommand, usage: serveUsage },
   token: { run: tokenCommand, usage: tokenUsage },
   store: { run: storeCommand, usage: storeUsage },

@@ -26,6 +26,8 @@ import { revocationStreamRoutes } from './routes/revocation-stream.js';
 import { Tenancy } from '../tenancy/tenancy.js';
 import { tenancyRoutes } from './routes/tenancy.js';
 import { agentRoutes } from './routes/agents.js';
+import type { ReportJobs } from '../reports/report-jobs.js';
+import { reportRoutes } from './routes/reports.js';
 
 export interface AgentCaPluginOptions {
   authority: Authority;
@@ -44,6 +46,8 @@ export interface AgentCaPluginOptions {
   risk?: RiskService;
   /** Tenants, tokens, agent registry (src/tenancy/); default: one over `authority` and `risk`, started here. */
   tenancy?: Tenancy;
+  /** Compliance reports (src/reports/report-jobs.ts): /api/v1/reports/... */
+  reports?: ReportJobs;
 }
 
 /** Limits on what a client may send: JSON bodies stay small; OCSP has its own cap. */
@@ -75,6 +79,7 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   if (opts.webhooks) await app.register(webhookRoutes, { webhooks: opts.webhooks, tokens });
   if (opts.crls) await app.register(crlRoutes, { crls: opts.crls, clock: opts.authority.clock });
   if (opts.risk) await app.register(riskRoutes, { risk: opts.risk, tokens, tenancy });
+  if (opts.reports) await app.register(reportRoutes, { host: opts.authority, reports: opts.reports, tokens });
   await app.register(ocspRoutes, { ocsp: opts.ocsp, metrics, clock: opts.authority.clock, ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}) });
 }
 
