@@ -279,6 +279,8 @@ export class PostgresStore implements Store {
 function readerFor(q: Q): PlannerReader {
   const primedCerts = new Set<string>();
   const primedRevocations = new Map<string, rows.Row | undefined>();
+  const primedOcsp = new Map<string, rows.Row | undefined>();
+  const ocspKey = (issuerId: string, serial: string, hash: string): string => `${issuerId}\u0000${serial}\u0000${hash}`;
   let primed = false;
   const one = async (sql: string, params: unknown[]): Promise<rows.Row | undefined> => (await q.query(sql, params)).rows[0] as rows.Row | undefined;
   return {
@@ -288,7 +290,10 @@ function readerFor(q: Q): PlannerReader {
       return r && rows.revocationFromRow(r);
     },
     ocspResponse: async (issuerId, serial, hash) => {
-      const r = await one('select * from ocsp_responses where issuer_id = $1 and serial = $2 and hash_algorithm = $3', [issuerId, serial, hash]);
+      const key = ocspKey(issuerId, serial, hash);
+      const r = primedOcsp.has(key)
+        ? primedOcsp.get(key)
+        : await one('select * from ocsp_responses where issuer_id = $1 and serial = $2 and hash_algorithm = $3', [issuerId, serial, hash]);
       return r && rows.ocspFromRow(r);
     },
     auditHead: async () => {
@@ -314,6 +319,15 @@ function readerFor(q: Q): PlannerReader {
         for (const s of revoked) primedRevocations.set(s, undefined);
         const found = await q.query('select * from revocations where serial = any($1::text[])', [revoked]);
         for (const r of found.rows as rows.Row[]) primedRevocations.set(r.serial as string, r);
+      }
+      const responses = batch.flatMap((op) => (op.op === 'putOcspResponse' ? [op.record] : []));
+      if (responses.length >= 2) {
+        for (const r of responses) primedOcsp.set(ocspKey(r.issuerId, r.serial, r.hashAlgorithm), undefined);
+        const found = await q.query(
+          `select o.* from ocsp_responses o join unnest($1::text[], $2::text[], $3::text[]) as k(i, s, h) on o.issuer_id = k.i and o.serial = k.s and o.hash_algorithm = k.h`,
+          [responses.map((r) => r.issuerId), responses.map((r) => r.serial), responses.map((r) => r.hashAlgorithm)],
+        );
+        for (const r of found.rows as rows.Row[]) primedOcsp.set(ocspKey(r.issuer_id as string, r.serial as string, r.hash_algorithm as string), r);
       }
     },
   };
