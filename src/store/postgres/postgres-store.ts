@@ -43,7 +43,7 @@ export interface PostgresStoreOptions {
 }
 
 /** Rows fetched per round trip when streaming (server-side cursor, bounded memory). */
-const PAGE = 2000;
+const PAGE = 10_000;
 
 type Q = Pick<pg.PoolClient, 'query'>;
 
@@ -201,7 +201,7 @@ export class PostgresStore implements Store {
 
   readonly revocations: RevocationPort = {
     get: (serial) => this.one('select * from revocations where serial = $1', [serial], rows.revocationFromRow),
-    iterate: ({ issuerId }) => this.stream('select * from revocations where issuer_id = $1 order by serial', [issuerId], rows.revocationFromRow),
+    iterate: ({ issuerId }) => this.stream(`select ${rows.REVOCATION_COLUMNS} from revocations where issuer_id = $1 order by serial`, [issuerId], rows.revocationFromRow),
     changesSince: (issuerId: IssuerId, afterSeq: number) =>
       this.stream('select * from status_changes where issuer_id = $1 and seq > $2 order by seq', [issuerId, afterSeq], rows.changeFromRow),
     lastChangeSeq: async () => Number((await this.query('select change_seq from store_state'))[0]?.change_seq ?? 0),
