@@ -1,8 +1,8 @@
 /**
  * Issue 3: revocations/s into LevelDB through the real path (Authority.revoke: audit intent,
  * then ONE synced commit with the revocation and the audit outcome), without and with an
- * OcspService attached (it re-signs the serial's SHA-1 and SHA-256 responses inside that
- * commit), sequentially and 32 in flight (the audit log group-commits), beside raw `level`
+ * OcspService attached (it signs the serial's SHA-1 and SHA-256 answers before that commit
+ * and serves them once it is durable), sequentially and 32 in flight (the audit log group-commits), beside raw `level`
  * batch puts with sync:true of the same number of small records, in the same run.
  *
  * Then the time and peak memory to load the status of 1,000,000 revoked certificates: the

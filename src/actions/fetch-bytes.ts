@@ -26,16 +26,21 @@ export async function fetchBytes(url: string, opts: FetchBytesOptions): Promise<
     await res.body?.cancel();
     throw new Error(`${url} answered HTTP ${res.status}`);
   }
+  return readBody(res, url, opts.maxBytes);
+}
+
+/** The body of a response, refused past `maxBytes` (declared or actual). */
+export async function readBody(res: Response, url: string, maxBytes: number): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > opts.maxBytes) {
+  if (declared > maxBytes) {
     await res.body?.cancel();
-    throw new Error(`${url}: response of ${declared} octets exceeds ${opts.maxBytes}`);
+    throw new Error(`${url}: response of ${declared} octets exceeds ${maxBytes}`);
   }
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of res.body ?? []) {
     total += chunk.length;
-    if (total > opts.maxBytes) throw new Error(`${url}: response exceeds ${opts.maxBytes} octets`);
+    if (total > maxBytes) throw new Error(`${url}: response exceeds ${maxBytes} octets`);
     chunks.push(Buffer.from(chunk));
   }
   return Buffer.concat(chunks);

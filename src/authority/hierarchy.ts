@@ -28,6 +28,8 @@ export interface InitInput {
   profiles: ReadonlyMap<string, Profile>;
   keyType: KeyType;
   keyManager: KeyManager;
+  /** Where the OCSP responders' keys are made, when not with the CA keys. */
+  responderKeys?: { keyManager: KeyManager; labelPrefix: string };
   /** Adopt existing keys instead of creating them (`--key-uri`). */
   keys?: HierarchyKeys;
   /** Prefix for key labels (softkey file names, KMS aliases, HSM labels). */
@@ -43,8 +45,8 @@ export interface IssuedCaMaterial {
   certificates: { der: Buffer; issuer: CaName; profile: string; isCa: boolean }[];
 }
 
-async function keyFor(input: InitInput, adopted: KeyUri | undefined, label: string): Promise<Signer> {
-  const uri = adopted ?? (await input.keyManager.createKey({ keyType: input.keyType, label: `${input.labelPrefix ?? ''}${label}` }));
+async function keyFor(input: InitInput, adopted: KeyUri | undefined, label: string, where: { keyManager: KeyManager; labelPrefix?: string } = input): Promise<Signer> {
+  const uri = adopted ?? (await where.keyManager.createKey({ keyType: input.keyType, label: `${where.labelPrefix ?? ''}${label}` }));
   return openSigner(uri, input.signerContext);
 }
 
@@ -72,9 +74,9 @@ export async function createHierarchy(input: InitInput): Promise<IssuedCaMateria
   const intCa = issuingCaFrom('intermediate', parseCertificate(intDer), intSigner, config);
 
   const responderProfile = profile(input, 'ocsp-responder');
-  const ocspRootSigner = await keyFor(input, input.keys?.ocspRoot, 'ocsp-root');
+  const ocspRootSigner = await keyFor(input, input.keys?.ocspRoot, 'ocsp-root', input.responderKeys);
   const ocspRootDer = await certify(input, responderProfile, { ...base, commonName: `${config.organization} OCSP Responder (Root CA)` }, ocspRootSigner, { ca: rootCa, signer: rootSigner });
-  const ocspIntSigner = await keyFor(input, input.keys?.ocspIntermediate, 'ocsp-intermediate');
+  const ocspIntSigner = await keyFor(input, input.keys?.ocspIntermediate, 'ocsp-intermediate', input.responderKeys);
   const ocspIntDer = await certify(input, responderProfile, { ...base, commonName: `${config.organization} OCSP Responder (Agent Issuing CA)` }, ocspIntSigner, { ca: intCa, signer: intSigner });
 
   const pair = (signer: Signer, der: Buffer): StoredKeyAndCert => ({ keyUri: signer.keyUri, certificate: der.toString('base64') });

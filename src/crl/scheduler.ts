@@ -37,6 +37,13 @@ export interface CrlSchedulerOptions {
   /** Longest wait after the first pending revocation (default 10 s). */
   maxDelayMs?: number;
   timers?: SchedulerTimers;
+  /**
+   * After a revocation, hold or release: publish a new *full* CRL (then a delta on it) instead
+   * of only a delta. OpenSSL-based gateways (nginx ssl_crl, Apache SSLCARevocationFile) read no
+   * delta CRLs, so while the full CRL is cheap to build the change must reach it
+   * (docs/revocation-freshness.md). Default: never.
+   */
+  fullOnChange?: (issuerId: IssuerId) => boolean;
   onPublished?: (record: CrlRecord) => void;
   onError?: (error: unknown, context: { issuerId: IssuerId; kind: CrlKind }) => void;
 }
@@ -51,7 +58,7 @@ interface IssuerState {
 }
 
 export class CrlScheduler {
-  private readonly o: Required<Omit<CrlSchedulerOptions, 'onPublished' | 'onError'>> & Pick<CrlSchedulerOptions, 'onPublished' | 'onError'>;
+  private readonly o: Required<Omit<CrlSchedulerOptions, 'onPublished' | 'onError' | 'fullOnChange'>> & Pick<CrlSchedulerOptions, 'onPublished' | 'onError' | 'fullOnChange'>;
   private readonly state = new Map<IssuerId, IssuerState>();
   private started = false;
   private stopped = false;
@@ -84,7 +91,7 @@ export class CrlScheduler {
     );
   }
 
-  /** A revocation, hold or release happened for this issuer: publish a delta soon. */
+  /** A revocation, hold or release happened for this issuer: publish a delta (or a full CRL and a delta, see fullOnChange) soon. */
   revocationChanged(issuerId: IssuerId): void {
     const s = this.state.get(issuerId);
     if (!s || !this.started || this.stopped) return;
@@ -95,6 +102,7 @@ export class CrlScheduler {
     s.debounce = this.o.timers.setTimeout(() => {
       s.debounce = undefined;
       s.debounceSince = undefined;
+      if (this.o.fullOnChange?.(issuerId)) void this.run(issuerId, 'full');
       void this.run(issuerId, 'delta');
     }, wait);
   }

@@ -4,9 +4,11 @@ import type { Authority } from '../authority/authority.js';
 import { buildApp } from './app.js';
 import { OcspService } from '../ocsp/service.js';
 import { WebhookService } from '../webhooks/service.js';
-import { CrlService } from '../crl/service.js';
+import { CrlService, type CrlServiceOptions } from '../crl/service.js';
 import { startRiskService, type RiskService } from '../risk/service.js';
 import { publishDeltasNow, startChangeSync, startCrlLeader } from './peer-sync.js';
+import { join } from 'node:path';
+import { ReportJobs } from '../reports/report-jobs.js';
 
 export interface ServeOptions {
   authority: Authority;
@@ -16,6 +18,8 @@ export interface ServeOptions {
   logLevel?: string;
   /** Where AGENT_CA_RISK_CONFIG is read from (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** CRL publication (periods, validity, when a change rebuilds the full CRL). */
+  crl?: CrlServiceOptions;
 }
 
 export interface RunningServer {
@@ -25,6 +29,7 @@ export interface RunningServer {
   crls: CrlService;
   webhooks: WebhookService;
   risk: RiskService;
+  reports: ReportJobs;
   close(): Promise<void>;
 }
 
@@ -36,16 +41,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // On PostgreSQL, peers elect one CRL publisher; a takeover publishes the deltas at once.
   let crls: CrlService | undefined;
   const leader = await startCrlLeader(opts.authority, () => crls && publishDeltasNow(crls));
-  crls = new CrlService(opts.authority, leader ? { leader } : {});
+  crls = new CrlService(opts.authority, { ...opts.crl, ...(leader ? { leader } : {}) });
   await crls.start();
   const peers = await startChangeSync(opts.authority, ocsp, crls);
   const risk = await startRiskService(opts.authority, { webhooks, ...(opts.env ? { env: opts.env } : {}) });
+  // Reports use the running engine's bands (per tenant), and live beside the store.
+  const reports = new ReportJobs(opts.authority, { dir: join(opts.authority.dataDir, 'reports'), riskConfig: risk.config });
   const app = await buildApp({
     authority: opts.authority,
     ocsp,
     webhooks,
     crls,
     risk,
+    reports,
     ...(opts.adminToken ? { adminToken: opts.adminToken } : {}),
     logger: { level: opts.logLevel ?? 'info' },
   });
@@ -68,6 +76,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     crls,
     webhooks,
     risk,
+    reports,
     async close() {
       if (closed) return;
       closed = true;
@@ -75,6 +84,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await app.close();
       await peers?.stop();
       await leader?.stop();
+      await reports.settle();
       await risk.stop();
       await ocsp.stop();
       await webhooks.stop();

@@ -18,8 +18,11 @@ export interface LiveSourceOptions {
   /** The delegated responder that signs for each CA. */
   responderFor: (issuerId: IssuerId) => ResponderIdentity | undefined;
   status: StatusLookup;
-  /** nextUpdate - thisUpdate of live responses. */
-  validityMs: number;
+  /**
+   * nextUpdate - thisUpdate of live responses: a number, or per certificate (its profile's
+   * OCSP validity); a multi-CertID answer takes the shortest.
+   */
+  validityMs: number | ((issuerId: IssuerId, serial: Serial) => Promise<number>);
   /** Default 8. */
   maxConcurrent?: number;
 }
@@ -45,7 +48,9 @@ export function createLiveSource(opts: LiveSourceOptions): LiveSource {
         const { certIds, nonce } = req.request;
         const statuses = await Promise.all(certIds.map((c) => opts.status(req.issuerId, c.serial)));
         const thisUpdate = req.now;
-        const nextUpdate = new Date(thisUpdate.getTime() + opts.validityMs);
+        const v = opts.validityMs;
+        const validity = typeof v === 'number' ? v : Math.min(...(await Promise.all(certIds.map((c) => v(req.issuerId, c.serial)))));
+        const nextUpdate = new Date(thisUpdate.getTime() + validity);
         const der = await buildBasicResponse({
           responder,
           producedAt: req.now,

@@ -12,6 +12,8 @@ export interface PrecomputedResponse {
   der: Buffer;
   thisUpdate: Date;
   nextUpdate: Date;
+  /** End of the answer's window (window-cache.ts): not served, nor cached by the responder, after it. */
+  staleAt?: Date;
 }
 
 /**
@@ -38,8 +40,8 @@ export function createPrecomputedSource(opts: { lookup: PrecomputedLookup }): Re
       const found = await opts.lookup(req.issuerId, certId.serial, certId.hashAlgorithm);
       if (!found) return undefined;
       const r = Buffer.isBuffer(found) ? fromDer(found, certId.serial, certId.hashAlgorithm) : found;
-      if (!r || r.nextUpdate.getTime() <= req.now.getTime()) return undefined;
-      return { der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate, source: 'precomputed', nonceEchoed: false };
+      if (!r || (r.staleAt ?? r.nextUpdate).getTime() <= req.now.getTime()) return undefined;
+      return { der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate, ...(r.staleAt ? { staleAt: r.staleAt } : {}), source: 'precomputed', nonceEchoed: false };
     },
   };
 }

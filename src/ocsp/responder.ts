@@ -31,6 +31,8 @@ export interface OcspResult {
   nonce: boolean;
   thisUpdate?: Date;
   nextUpdate?: Date;
+  /** Not to be served after this (the end of a signing window); default nextUpdate. */
+  staleAt?: Date;
   issuerId?: IssuerId;
   /** Why an error status was chosen (logs, metrics); never sent to the client. */
   reason?: string;
@@ -154,7 +156,7 @@ export class OcspResponder {
     const answer = await this.fromSources(request, iid, now);
     if (answer.status !== 'successful') return answer;
     if (key !== undefined && !request.nonce && answer.nextUpdate && epoch === this.epoch) {
-      this.cache!.set(key, answer, nowMs, answer.nextUpdate.getTime(), request.certIds.map((c) => serialKey(iid, c.serial)));
+      this.cache!.set(key, answer, nowMs, (answer.staleAt ?? answer.nextUpdate).getTime(), request.certIds.map((c) => serialKey(iid, c.serial)));
     }
     return answer;
   }
@@ -176,7 +178,7 @@ export class OcspResponder {
           continue;
         }
         if (a) {
-          return { der: a.der, status: 'successful', source: a.source, cached: false, nonce: a.nonceEchoed, thisUpdate: a.thisUpdate, nextUpdate: a.nextUpdate, issuerId };
+          return { der: a.der, status: 'successful', source: a.source, cached: false, nonce: a.nonceEchoed, thisUpdate: a.thisUpdate, nextUpdate: a.nextUpdate, ...(a.staleAt ? { staleAt: a.staleAt } : {}), issuerId };
         }
       }
     }

@@ -23,6 +23,8 @@ export interface SourceAnswer {
   der: Buffer;
   thisUpdate: Date;
   nextUpdate: Date;
+  /** Serve no longer than this (answers signed per window, window-cache.ts); default nextUpdate. */
+  staleAt?: Date;
   source: 'precomputed' | 'live';
   /** The response carries the request's nonce. */
   nonceEchoed: boolean;

@@ -1,9 +1,19 @@
 /**
- * OCSP for an Authority (DESIGN.md): every certificate's responses are pre-signed by the CA's
- * delegated responder when it is issued and re-signed in the same commit as any status change,
- * so revoke() returns with "revoked" already servable; a background pass re-signs responses
- * before nextUpdate and rotates responder certificates before they expire. The request path
- * only parses, looks up bytes, and signs live for nonces under a cap.
+ * OCSP for an Authority. Each certificate's answers are valid for its profile's
+ * `ocspValiditySeconds` (RFC 6960 §4.2.2.1 nextUpdate), in one of two regimes
+ * (docs/revocation-freshness.md):
+ *
+ * - long validity (CA and responder statuses, any profile above `refreshAheadMs`): pre-signed
+ *   on issue and in the same commit as a status change, re-signed by a background pass before
+ *   nextUpdate;
+ * - short validity (agents: 60 s, so a cache that keeps an answer until nextUpdate still honours
+ *   the revocation promise): signed on the first request of each window and shared
+ *   (window-cache.ts); a status change signs the new answer before the commit and installs it
+ *   before revoke() returns. Nothing is pre-signed for them: at 1M agents that would be 66k
+ *   signatures a second whether or not anyone asks.
+ *
+ * The request path parses, looks up bytes, signs at most once per (serial, hash, window), and
+ * signs live for nonces under a cap.
  */
 import type { Authority } from '../authority/authority.js';
 import { CA_NAMES, type CaName } from '../authority/ca-state.js';
@@ -20,6 +30,8 @@ import { responderIdentity, type ResponderIdentity } from './responder-identity.
 import { OcspResponder } from './responder.js';
 import { certStatusFrom } from './status-map.js';
 import type { CertStatus } from './types.js';
+import { WindowCache, type WindowedAnswer } from './window-cache.js';
+import { errorResponse } from './response.js';
 
 export interface OcspServiceOptions {
   /** nextUpdate - thisUpdate of pre-signed and live responses. Default 24 h. */
@@ -34,7 +46,17 @@ export interface OcspServiceOptions {
   refreshIntervalMs?: number;
   /** Answer cache lifetime (default 60 s; lower it when several processes share one store). */
   answerCacheTtlMs?: number;
+  /** Short-validity answers kept in memory (default 200 000; an evicted one is signed again). */
+  windowCacheEntries?: number;
 }
+
+/**
+ * Stored in place of a pre-signed answer that must never be served again (its certificate
+ * moved to signing per window): an unsigned `unauthorized` with a far nextUpdate, so the
+ * refresher leaves it alone. The store has no delete for OCSP records.
+ */
+const RETIRED_DER = errorResponse('unauthorized');
+const RETIRED_FOR_MS = 365 * 86_400_000;
 
 const HASHES: readonly OcspCertIdHash[] = ['sha1', 'sha256'];
 const DAY = 86_400_000;
@@ -50,6 +72,10 @@ export class OcspService implements StatusPublisher {
   precomputedOnly!: OcspResponder;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Short-validity answers, per (issuer, serial, hash), one signature per window. */
+  readonly windows: WindowCache;
+  /** Answers signed for a status change, installed once its commit is durable (afterChange). */
+  private readonly pendingInstall = new Map<string, { status: CertificateStatus; answers: WindowedAnswer[] }>();
 
   constructor(
     private readonly authority: Authority,
@@ -58,6 +84,7 @@ export class OcspService implements StatusPublisher {
     this.validityMs = opts.validityMs ?? DAY;
     this.refreshAheadMs = opts.refreshAheadMs ?? this.validityMs / 2;
     this.rotateAheadMs = opts.rotateResponderAheadMs ?? 7 * DAY;
+    this.windows = new WindowCache(opts.windowCacheEntries ?? 200_000);
     this.rebuild();
     authority.addStatusPublisher(this);
   }
@@ -73,14 +100,20 @@ export class OcspService implements StatusPublisher {
         if (hash !== 'sha1' && hash !== 'sha256') return undefined;
         // A revoked CA: its children's pre-signed "good" no longer holds; answer live (revoked via CA).
         if (this.authority.caSuspended(issuerId as CaName)) return undefined;
+        const cert = await store.certificates.get(serial);
+        if (!cert || cert.issuerId !== issuerId) return undefined; // live answers `unknown`
+        if (this.isWindowed(cert)) return this.windowed(cert, hash);
         const r = await store.ocspResponses.get(issuerId, serial, hash);
-        return r && { der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate };
+        return r && !r.der.equals(RETIRED_DER) ? { der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate } : undefined;
       },
     });
     const live = createLiveSource({
       responderFor: (id) => this.responders.get(id),
       status: (issuerId, serial) => this.statusFor(issuerId, serial),
-      validityMs: this.validityMs,
+      validityMs: async (_issuerId, serial) => {
+        const cert = await store.certificates.get(serial);
+        return cert ? this.validityFor(cert) : this.validityMs;
+      },
       maxConcurrent: this.opts.liveConcurrency ?? 8,
     });
     // Answers are cached by request bytes. Every status change in this process invalidates the
@@ -90,6 +123,28 @@ export class OcspService implements StatusPublisher {
     const common = { issuers: this.index, clock: this.authority.clock, cache: { maxEntries: 100_000, ttlMs: this.opts.answerCacheTtlMs ?? 60_000 } };
     this.responder = new OcspResponder({ ...common, sources: [precomputed, live] });
     this.precomputedOnly = new OcspResponder({ ...common, sources: [precomputed] });
+    this.windows.clear();
+  }
+
+  /** nextUpdate - thisUpdate for this certificate's answers: its profile's, else the default. */
+  validityFor(cert: CertificateRecord): number {
+    try {
+      return this.authority.profile(cert.profile).ocspValiditySeconds * 1000;
+    } catch {
+      return this.validityMs; // a profile removed from the config since issue
+    }
+  }
+
+  /** Signed per window instead of pre-signed: the refresher would find it always due. */
+  isWindowed(cert: CertificateRecord): boolean {
+    return this.validityFor(cert) <= this.refreshAheadMs;
+  }
+
+  private async windowed(cert: CertificateRecord, hash: OcspCertIdHash): Promise<WindowedAnswer> {
+    return this.windows.get(cert.issuerId, cert.serial, hash, this.authority.clock.now(), async (thisUpdate) => {
+      const [r] = await this.sign(cert, await this.authority.statusOf(cert), thisUpdate, [hash]);
+      return r!;
+    });
   }
 
 
@@ -99,34 +154,54 @@ export class OcspService implements StatusPublisher {
     return certStatusFrom(await this.authority.statusOf(record));
   }
 
-  private async presign(cert: CertificateRecord, status: CertificateStatus): Promise<WriteOp[]> {
-    const issuerId = cert.issuerId;
-    const responder = this.responders.get(issuerId);
-    if (!responder) throw new AgentCaError('INTERNAL', `no OCSP responder for issuer ${issuerId}`);
-    const ca = this.authority.ca(issuerId as CaName);
-    const now = this.authority.clock.now();
-    const signed = await presignForSerial({
+  /** One answer per hash, signed by the CA's delegated responder, valid for the profile's validity. */
+  private async sign(cert: CertificateRecord, status: CertificateStatus, thisUpdate: Date, hashes: readonly OcspCertIdHash[]) {
+    const responder = this.responders.get(cert.issuerId);
+    if (!responder) throw new AgentCaError('INTERNAL', `no OCSP responder for issuer ${cert.issuerId}`);
+    const ca = this.authority.ca(cert.issuerId as CaName);
+    return presignForSerial({
       responder,
       issuer: { subjectDer: ca.certificate.subject, publicKeyInfo: ca.certificate.publicKeyInfo },
       serial: cert.serial,
       status: certStatusFrom(status),
-      thisUpdate: now,
-      nextUpdate: new Date(now.getTime() + this.validityMs),
-      hashes: HASHES,
+      thisUpdate,
+      nextUpdate: new Date(thisUpdate.getTime() + this.validityFor(cert)),
+      hashes,
     });
-    return signed.map((r) => ({ op: 'putOcspResponse' as const, record: { issuerId, serial: cert.serial, hashAlgorithm: r.hashAlgorithm as OcspCertIdHash, der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate } }));
   }
 
-  // StatusPublisher: called by issue (status good) and by revoke/hold/release, inside their commit.
+  private async presign(cert: CertificateRecord, status: CertificateStatus): Promise<WriteOp[]> {
+    const signed = await this.sign(cert, status, this.authority.clock.now(), HASHES);
+    return signed.map((r) => ({ op: 'putOcspResponse' as const, record: { issuerId: cert.issuerId, serial: cert.serial, hashAlgorithm: r.hashAlgorithm as OcspCertIdHash, der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate } }));
+  }
+
+  /**
+   * StatusPublisher: called by issue (status good) and by revoke/hold/release, inside their
+   * commit. Short-validity certificates store nothing: a new one is signed on its first
+   * request; a revocation or hold is signed here, before the commit, and installed in
+   * afterChange so that it is served the moment revoke() returns.
+   */
   async opsFor(cert: CertificateRecord, status: CertificateStatus): Promise<WriteOp[]> {
-    return this.presign(cert, status);
+    if (!this.isWindowed(cert)) return this.presign(cert, status);
+    if (status.state !== 'good') {
+      const signed = await this.sign(cert, status, this.authority.clock.now(), HASHES);
+      const answers = signed.map((r) => ({ der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate, staleAt: new Date((r.thisUpdate.getTime() + r.nextUpdate.getTime()) / 2) }));
+      this.pendingInstall.set(`${cert.issuerId}|${cert.serial}`, { status, answers });
+    }
+    return [];
   }
 
-  afterChange(cert: CertificateRecord): void {
+  afterChange(cert: CertificateRecord, status?: CertificateStatus): void {
+    const k = `${cert.issuerId}|${cert.serial}`;
+    const pending = this.pendingInstall.get(k);
+    this.pendingInstall.delete(k);
+    this.windows.invalidate(cert.issuerId, cert.serial, HASHES);
+    if (pending && pending.status === status) HASHES.forEach((h, i) => this.windows.install(cert.issuerId, cert.serial, h, pending.answers[i]!));
     this.responder.invalidate(cert.issuerId, cert.serial);
     this.precomputedOnly.invalidate(cert.issuerId, cert.serial);
     // A CA's status change changes every answer under it (the authority tracks which CAs are suspended).
     if (cert.isCa) {
+      this.windows.clear();
       this.responder.clearCache();
       this.precomputedOnly.clearCache();
     }
@@ -175,7 +250,7 @@ export class OcspService implements StatusPublisher {
    */
   private async backfill(): Promise<void> {
     const have = new Set<string>();
-    for (const n of CA_NAMES) for await (const r of this.authority.store.ocspResponses.iterate(n as IssuerId)) have.add(`${r.issuerId}|${r.serial}`);
+    for (const n of CA_NAMES) for await (const r of this.authority.store.ocspResponses.iterate(n as IssuerId)) if (!r.der.equals(RETIRED_DER)) have.add(`${r.issuerId}|${r.serial}`);
     await this.presignAll((cert) => !have.has(`${cert.issuerId}|${cert.serial}`));
   }
 
@@ -185,7 +260,8 @@ export class OcspService implements StatusPublisher {
     const rootSerial = this.authority.ca('root').certificate.serial;
     let batch: WriteOp[] = [];
     for await (const cert of store.certificates.iterate()) {
-      if (cert.serial === rootSerial || !want(cert)) continue; // self-signed root: nobody asks its issuer
+      // Self-signed root: nobody asks its issuer. Short-validity ones are signed per window.
+      if (cert.serial === rootSerial || this.isWindowed(cert) || !want(cert)) continue;
       batch.push(...(await this.presign(cert, await this.authority.statusOf(cert))));
       if (batch.length >= 512) {
         await store.commit(batch);
@@ -210,13 +286,20 @@ export class OcspService implements StatusPublisher {
         seen.add(key);
         const cert = await store.certificates.get(r.serial);
         if (!cert) continue;
-        ops.push(...(await this.presign(cert, await this.authority.statusOf(cert))));
+        if (this.isWindowed(cert)) ops.push(...this.retire(cert, now));
+        else ops.push(...(await this.presign(cert, await this.authority.statusOf(cert))));
       }
       if (ops.length === 0) return done;
       await store.commit(ops);
       done += seen.size;
       if (due.length < 256) return done;
     }
+  }
+
+  /** A pre-signed answer of a certificate now signed per window (its profile's validity was lowered). */
+  private retire(cert: CertificateRecord, now: Date): WriteOp[] {
+    const nextUpdate = new Date(Math.max(cert.notAfter.getTime(), now.getTime()) + RETIRED_FOR_MS);
+    return HASHES.map((hashAlgorithm) => ({ op: 'putOcspResponse' as const, record: { issuerId: cert.issuerId, serial: cert.serial, hashAlgorithm, der: RETIRED_DER, thisUpdate: now, nextUpdate } }));
   }
 
   /** Rotate responder certificates that expire within rotateAhead; re-sign everything after. */

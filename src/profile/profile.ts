@@ -27,10 +27,22 @@ export interface Profile {
   /** CA certificates only: RFC 5280 §4.2.1.9 pathLenConstraint (absent = unlimited). */
   readonly pathLen?: number;
   readonly requireSan: boolean;
+  /**
+   * nextUpdate - thisUpdate of this profile's OCSP responses (RFC 6960 §4.2.2.1). A caching
+   * client (nginx ssl_ocsp_cache) may hold a "good" answer until nextUpdate, so for agents
+   * this is the revocation promise; see docs/revocation-freshness.md.
+   */
+  readonly ocspValiditySeconds: number;
 }
 
 /** PRODUCT.md / MiCA Art. 70: an agent certificate is valid for at most 365 days. */
 export const AGENT_MAX_VALIDITY_DAYS = 365;
+/** The revocation promise: an agent's OCSP answer is cacheable at most this long by default. */
+export const AGENT_OCSP_VALIDITY_SECONDS = 60;
+/** CA and responder statuses change rarely and are pre-signed: a day, refreshed at half-life. */
+export const CA_OCSP_VALIDITY_SECONDS = 86_400;
+/** RFC 5019 §6 leaves the bound to the CA; a week keeps a stale "good" from outliving any sane promise. */
+const MAX_OCSP_VALIDITY_SECONDS = 7 * 86_400;
 const KIND_MAX_DAYS: Record<ProfileKind, number> = { root: 9132, intermediate: 5479, agent: AGENT_MAX_VALIDITY_DAYS, 'ocsp-responder': 398 };
 
 function fail(name: string, why: string): never {
@@ -62,6 +74,7 @@ export function parseProfile(raw: unknown): Profile {
   const pathLen = r.pathLen === undefined ? undefined : int(name, r.pathLen, 'pathLen', 0, 8);
   const requireSan = r.requireSan === undefined ? kind === 'agent' : Boolean(r.requireSan);
   if (kind === 'agent' && !requireSan) fail(name, 'agent profiles must require a subjectAltName');
+  const ocspValiditySeconds = int(name, r.ocspValiditySeconds ?? (kind === 'agent' ? AGENT_OCSP_VALIDITY_SECONDS : CA_OCSP_VALIDITY_SECONDS), 'ocspValiditySeconds', 10, MAX_OCSP_VALIDITY_SECONDS);
   return Object.freeze({
     name,
     kind,
@@ -74,6 +87,7 @@ export function parseProfile(raw: unknown): Profile {
     extKeyUsage: Object.freeze([...extKeyUsage]),
     ...(pathLen !== undefined ? { pathLen } : {}),
     requireSan,
+    ocspValiditySeconds,
   });
 }
 

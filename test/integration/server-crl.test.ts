@@ -2,7 +2,8 @@
  * CRLs as served at the URLs the certificates name, checked by openssl: full CRL rejects a
  * revoked certificate; full + delta (with -extended_crl -use_deltas) rejects one revoked
  * after the full CRL and accepts a good one; hold/release; the root's CRL lists a revoked
- * intermediate.
+ * intermediate. The server runs in the large-CRL regime (a change publishes only a delta);
+ * crl-freshness.test.ts covers small CRLs, where a change also publishes a new full CRL.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,7 +48,7 @@ function etagNumber(h: Headers): bigint {
 }
 
 beforeAll(async () => {
-  ca = await startTestCa();
+  ca = await startTestCa({ crl: { fullOnChangeMaxEntries: -1 } });
 });
 afterAll(async () => {
   await ca?.close();
@@ -103,7 +104,8 @@ describe('CRLs served over HTTP, checked by openssl', () => {
     const rootFullBefore = etagNumber((await fetch(`${ca.url}/crl/root.crl`)).headers);
     const rootDeltaBefore = etagNumber((await fetch(`${ca.url}/crl/root-delta.crl`)).headers);
     expect(rootFullBefore).toBeGreaterThan(0n);
-    expect((await ca.admin('POST', `/api/v1/certificates/${intSerial}/revoke`, { reason: 'cACompromise' })).status).toBe(200);
+    expect((await ca.admin('POST', `/api/v1/certificates/${intSerial}/revoke`, { reason: 'cACompromise' })).json).toMatchObject({ code: 'ACA_ERR_REVOKE_CA_REFUSED' });
+    expect((await ca.admin('POST', '/api/v1/ca/intermediate/revoke', { reason: 'cACompromise' })).status).toBe(200);
     // the root's delta follows within seconds; then the chain check with every CRL
     const deadline = Date.now() + 15_000;
     while (etagNumber((await fetch(`${ca.url}/crl/root-delta.crl`)).headers) <= rootDeltaBefore) {

@@ -8,10 +8,12 @@ import type { IssuerId } from '../../types.js';
 import { parse, required, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 import { serverOf } from '../remote.js';
+import { crlSyncCommand, crlSyncUsage } from './crl-sync.js';
 
-export const crlUsage = 'agent-ca crl [--delta] [--issuer root|intermediate] --out FILE [--server URL]   (PEM if FILE ends in .pem)';
+export const crlUsage = `agent-ca crl [--delta] [--issuer root|intermediate] --out FILE [--server URL]   (PEM if FILE ends in .pem)\n  ${crlSyncUsage}`;
 
 export async function crlCommand(argv: string[], io: Io): Promise<number> {
+  if (argv[0] === 'sync') return crlSyncCommand(argv.slice(1), io);
   const { values: v } = parse(argv, { delta: { type: 'boolean' }, issuer: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' }, server: { type: 'string' } });
   const out = required(v.out, '--out');
   const issuer = v.issuer ?? 'intermediate';

@@ -6,7 +6,7 @@ import { list, parse, positiveInt, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 
 export const initUsage =
-  'agent-ca init [--org ORG] [--key-type rsa2048|rsa3072|rsa4096|p256|p384|ed25519] [--base-url URL] [--agent-domain D] [--country CC] [--max-agent-days N] [--signer softkey|awskms|pkcs11] [--pkcs11-module PATH --pkcs11-token LABEL] [--key-uri root|intermediate|ocsp-root|ocsp-intermediate=URI] [--data DIR]';
+  'agent-ca init [--org ORG] [--key-type rsa2048|rsa3072|rsa4096|p256|p384|ed25519] [--base-url URL] [--agent-domain D] [--country CC] [--max-agent-days N] [--signer softkey|awskms|pkcs11] [--responder-signer softkey|awskms|pkcs11] [--pkcs11-module PATH --pkcs11-token LABEL] [--key-uri root|intermediate|ocsp-root|ocsp-intermediate=URI] [--data DIR]';
 
 export function parseKeyType(v: string | undefined): KeyType | undefined {
   if (v === undefined) return undefined;
@@ -53,23 +53,27 @@ export async function initCommand(argv: string[], io: Io): Promise<number> {
     'pkcs11-module': { type: 'string' },
     'pkcs11-token': { type: 'string' },
     'key-uri': { type: 'string', multiple: true },
+    'responder-signer': { type: 'string' },
   });
   const keyType = parseKeyType(v['key-type']);
   const domains = list(v['agent-domain']);
   const signer = v.signer ?? 'softkey';
   if (!['softkey', 'awskms', 'pkcs11'].includes(signer)) throw new UsageError('--signer must be softkey, awskms or pkcs11');
-  if (signer === 'pkcs11' && !v['pkcs11-token'] && !io.env.AGENT_CA_PKCS11_TOKEN) throw new UsageError('--signer pkcs11 needs --pkcs11-token LABEL (PIN from AGENT_CA_PKCS11_PIN)');
+  const responderSigner = v['responder-signer'];
+  if (responderSigner !== undefined && !['softkey', 'awskms', 'pkcs11'].includes(responderSigner)) throw new UsageError('--responder-signer must be softkey, awskms or pkcs11');
+  if ((signer === 'pkcs11' || responderSigner === 'pkcs11') && !v['pkcs11-token'] && !io.env.AGENT_CA_PKCS11_TOKEN) throw new UsageError('--signer pkcs11 needs --pkcs11-token LABEL (PIN from AGENT_CA_PKCS11_PIN)');
   const keys = parseKeyUris(v['key-uri']);
   // The PKCS#11 module and token become part of every key URI made, so later opens need no flags.
   const env = {
     ...io.env,
     ...(v['pkcs11-module'] ? { AGENT_CA_PKCS11_MODULE: v['pkcs11-module'] } : {}),
     ...(v['pkcs11-token'] ? { AGENT_CA_PKCS11_TOKEN: v['pkcs11-token'] } : {}),
-    ...(signer === 'pkcs11' && !io.env.AGENT_CA_PKCS11_PIN_SOURCE && io.env.AGENT_CA_PKCS11_PIN ? { AGENT_CA_PKCS11_PIN_SOURCE: 'env:AGENT_CA_PKCS11_PIN' } : {}),
+    ...((signer === 'pkcs11' || responderSigner === 'pkcs11') && !io.env.AGENT_CA_PKCS11_PIN_SOURCE && io.env.AGENT_CA_PKCS11_PIN ? { AGENT_CA_PKCS11_PIN_SOURCE: 'env:AGENT_CA_PKCS11_PIN' } : {}),
   };
   return withAuthority({ ...io, env }, v.data, async (a) => {
     await a.init({
       signer,
+      ...(responderSigner ? { responderSigner } : {}),
       ...(keys ? { keys } : {}),
       actor: 'cli',
       config: {

@@ -9,6 +9,8 @@ import type { Clock } from '../../clock.js';
 import type { CrlService } from '../../crl/service.js';
 import { AgentCaError } from '../../errors.js';
 
+export const CRL_MAX_AGE_SECONDS = 30;
+
 export async function crlRoutes(app: FastifyInstance, opts: { crls: CrlService; clock: Clock }): Promise<void> {
   app.get<{ Params: { name: string } }>('/crl/:name', async (request, reply) => {
     const m = request.params.name.match(/^(root|intermediate)(-delta)?\.(crl|pem)$/);
@@ -20,8 +22,11 @@ export async function crlRoutes(app: FastifyInstance, opts: { crls: CrlService; 
     reply.header('etag', etag);
     reply.header('last-modified', record.thisUpdate.toUTCString());
     reply.header('expires', record.nextUpdate.toUTCString());
-    // A fresh delta follows every revocation within seconds: do not let caches hold one longer.
-    reply.header('cache-control', `public, max-age=${record.kind === 'delta' ? Math.min(60, secondsLeft) : Math.min(3600, secondsLeft)}, no-transform`);
+    // A change publishes a new delta, and a new full CRL while it is small, within 5 s; 30 s of
+    // caching keeps a polling client (agent-ca crl sync, an HTTP cache) inside the 60 s promise.
+    // nextUpdate stays long: past it, OpenSSL-based gateways refuse every client, so it is the
+    // outage margin, not a refresh hint (docs/revocation-freshness.md).
+    reply.header('cache-control', `public, max-age=${Math.min(CRL_MAX_AGE_SECONDS, secondsLeft)}, no-transform`);
     if (request.headers['if-none-match'] === etag) return reply.code(304).send();
     const wantsPem = m[3] === 'pem' || /application\/x-pem-file/.test(request.headers.accept ?? '');
     if (wantsPem) return reply.type('application/x-pem-file').send(toPem(record.der, 'X509 CRL'));

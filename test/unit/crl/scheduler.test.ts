@@ -187,4 +187,18 @@ describe('CrlScheduler', () => {
     scheduler.revocationChanged(INT);
     expect(timers.pending.size).toBe(0);
   });
+
+  it('fullOnChange: a change publishes a full CRL and a delta on it while small, only a delta once large', async () => {
+    let small = true;
+    await make({ deltaEveryMs: 24 * HOUR, fullOnChange: () => small }).start();
+    expect(publisher.log).toEqual(['full@0']);
+    scheduler.revocationChanged(INT);
+    await advance(2_000);
+    expect(publisher.log).toEqual(['full@0', 'full@0.03333333333333333', 'delta@0.03333333333333333']);
+    small = false;
+    scheduler.revocationChanged(INT);
+    await advance(2_000);
+    expect(publisher.log.slice(3)).toEqual(['delta@0.06666666666666667']);
+    expect(errors).toEqual([]);
+  });
 });

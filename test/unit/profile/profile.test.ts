@@ -29,6 +29,14 @@ describe('built-in profiles (ca-config/profiles)', () => {
     expect(all.get('intermediate')).toMatchObject({ kind: 'intermediate', pathLen: 0, keyUsage: ['keyCertSign', 'cRLSign'], extKeyUsage: [] });
     expect(all.get('ocsp-responder')).toMatchObject({ kind: 'ocsp-responder', extKeyUsage: ['ocspSigning'], requireSan: false });
     expect(all.get('root')!.pathLen).toBeUndefined();
+    // OCSP validity: the 60 s revocation promise for agents (high-risk lower), a day for CA statuses.
+    expect([...all.values()].map((p) => [p.name, p.ocspValiditySeconds])).toEqual([
+      ['agent-high-risk', 30],
+      ['agent', 60],
+      ['intermediate', 86_400],
+      ['ocsp-responder', 86_400],
+      ['root', 86_400],
+    ]);
     for (const p of all.values()) {
       expect(Object.isFrozen(p)).toBe(true);
       expect(p.keyTypes).toEqual(KEY_TYPES);
@@ -39,7 +47,8 @@ describe('built-in profiles (ca-config/profiles)', () => {
 describe('parseProfile', () => {
   it('fills defaults: default validity = max, backdate 300 s, every key type, SAN required for agents', () => {
     const p = parseProfile(agentRaw);
-    expect(p).toMatchObject({ defaultValidityDays: 60, backdateSeconds: 300, keyTypes: KEY_TYPES, requireSan: true, description: '' });
+    expect(p).toMatchObject({ defaultValidityDays: 60, backdateSeconds: 300, keyTypes: KEY_TYPES, requireSan: true, description: '', ocspValiditySeconds: 60 });
+    expect(parseProfile({ ...agentRaw, kind: 'intermediate', name: 'ca', extKeyUsage: [], requireSan: false, keyUsage: ['keyCertSign'] }).ocspValiditySeconds).toBe(86_400);
     expect(Object.isFrozen(p.keyUsage)).toBe(true);
   });
 
@@ -58,6 +67,8 @@ describe('parseProfile', () => {
     ['an unknown key usage', { ...agentRaw, keyUsage: ['signEverything'] }, /keyUsage/],
     ['an unknown EKU', { ...agentRaw, extKeyUsage: ['codeSigning'] }, /extKeyUsage must be among serverAuth, clientAuth, ocspSigning/],
     ['pathLen on a leaf', { ...agentRaw, pathLen: 0 }, /pathLen is for CA profiles only/],
+    ['an OCSP validity under 10 s', { ...agentRaw, ocspValiditySeconds: 5 }, /ocspValiditySeconds must be an integer in 10\.\.604800/],
+    ['an OCSP validity over a week', { ...agentRaw, ocspValiditySeconds: 604_801 }, /ocspValiditySeconds/],
     ['pathLen out of range', { name: 'ca', kind: 'intermediate', maxValidityDays: 10, keyUsage: ['keyCertSign', 'cRLSign'], pathLen: 9 }, /pathLen must be an integer in 0\.\.8/],
     ['an agent profile without a SAN', { ...agentRaw, requireSan: false }, /agent profiles must require a subjectAltName/],
     ['a root over 25 years', { name: 'old-root', kind: 'root', maxValidityDays: 9133, keyUsage: ['keyCertSign'] }, /1\.\.9132/],
