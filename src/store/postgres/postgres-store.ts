@@ -259,8 +259,14 @@ export class PostgresStore implements Store {
         rows.auditFromRow,
       );
     },
-    iterateCheckpoints: (range = {}) =>
-      this.stream('select * from audit_checkpoints where seq >= $1 and ($2::bigint is null or seq <= $2) order by seq', [range.fromSeq ?? 0, range.toSeq ?? null], rows.checkpointFromRow),
+    // Checkpoints are few (one per 1,000 entries) and verify() steps through them by hand,
+    // possibly never to the end: read them at once rather than hold a cursor's connection.
+    iterateCheckpoints: (range = {}) => {
+      const all = this.audit.listCheckpoints(range);
+      return (async function* () {
+        yield* await all;
+      })();
+    },
     listCheckpoints: (range = {}) =>
       this.many('select * from audit_checkpoints where seq >= $1 and ($2::bigint is null or seq <= $2) order by seq', [range.fromSeq ?? 0, range.toSeq ?? null], rows.checkpointFromRow),
     latestCheckpoint: () => this.one('select * from audit_checkpoints order by seq desc limit 1', [], rows.checkpointFromRow),
