@@ -144,7 +144,7 @@ export async function verifyAuditChain(audit: AuditPort, opts: VerifyOptions = {
       return bad(signatureOk(cp) ? expectedSeq : lastGood + 1, `checkpoint at ${cp.seq} names an entry that is missing (log truncated after ${expectedSeq - 1})`, cp.seq);
     }
   } finally {
-    // Close both streams on every return: a store may hold a connection per open stream.
+    // An early verdict must still end both reads (a PostgreSQL stream holds a transaction open).
     await entries.return?.();
     await cps.return?.();
   }

@@ -122,14 +122,14 @@ export class AgentCaClient {
    * with verifyAction / `agent-ca verify-action`. Without a local key, the server signs with
    * the agent's CA-held KMS key (POST /api/v1/agents/{id}/sign, agent token).
    */
-  async sign(a: { payload: string | Uint8Array; action: string; amount?: ActionAmount | string; market?: string }): Promise<ActionEnvelope> {
+  async sign(a: { payload: string | Uint8Array; action: string; amount?: ActionAmount | string; market?: string; agentId?: string }): Promise<ActionEnvelope> {
     const amount = typeof a.amount === 'string' ? (() => {
       const m = a.amount.match(/^([0-9]+(?:\.[0-9]+)?):([A-Z]{3})$/);
       if (!m) throw new AgentCaError('INPUT_INVALID', `amount must look like 100.50:USD, got ${JSON.stringify(a.amount)}`);
       return { value: m[1]!, currency: m[2]! };
     })() : a.amount;
     if (!this.key) {
-      const id = this.requireAgent();
+      const id = a.agentId ?? this.requireAgent();
       const payload = typeof a.payload === 'string' ? { payload: a.payload } : { payload: Buffer.from(a.payload).toString('base64'), payloadEncoding: 'base64' };
       const { json } = await request<{ envelope: ActionEnvelope }>(this.http, 'POST', `api/v1/agents/${encodeURIComponent(id)}/sign`, { ...payload, action: a.action, ...(amount ? { amount } : {}), ...(a.market !== undefined ? { market: a.market } : {}) });
       return json.envelope;

@@ -83,7 +83,8 @@ describe('the user flow, SDK only', () => {
     expect(v.stdout.trim()).toBe(`${leaf}: OK`);
 
     // The agent process: its own KMS key, its certificate, an agent token for events.
-    const agent = new AgentCaClient({ url, token: await agentToken('trading-bot-v2'), agentId: 'trading-bot-v2', certificate: cert.chainPem, key: { uri: `awskms:key-id=${cert.kmsKeyArn}` }, signerContext: { env: kms.env } });
+    const botToken = await agentToken('trading-bot-v2');
+    const agent = new AgentCaClient({ url, token: botToken, agentId: 'trading-bot-v2', certificate: cert.chainPem, key: { uri: `awskms:key-id=${cert.kmsKeyArn}` }, signerContext: { env: kms.env } });
     const order = JSON.stringify({ side: 'buy', symbol: 'ACME', qty: 100, price: '125.50' });
     const envelope = await agent.sign({ payload: order, action: 'trade:equities', amount: '12550:USD', market: 'XNAS' });
 
@@ -92,6 +93,9 @@ describe('the user flow, SDK only', () => {
     const verdict = await verifyAction(envelope, { action: 'trade:equities', amount: { value: '12550', currency: 'USD' }, market: 'XNAS', payload: order, trustAnchors: [rootPem], status: { ocsp: { url: `${url}/ocsp` } } });
     expect(verdict).toMatchObject({ allow: true, agentId: 'trading-bot-v2', operator: 'Acme Trading', payloadChecked: true });
     expect((await counterparty.verify(cert.serialNumber)).status).toBe('good');
+    // An agent process without KMS credentials signs through the server with its CA-held key.
+    const viaServer = await new AgentCaClient({ url, token: botToken }).sign({ agentId: 'trading-bot-v2', payload: order, action: 'trade:equities', amount: '12550:USD', market: 'XNAS' });
+    expect(await verifyAction(viaServer, { action: 'trade:equities', amount: { value: '12550', currency: 'USD' }, market: 'XNAS', payload: order, trustAnchors: [rootPem], status: { ocsp: { url: `${url}/ocsp` } } })).toMatchObject({ allow: true, serial: cert.serialNumber });
     const overLimit = await verifyAction(await agent.sign({ payload: order, action: 'trade:equities', amount: '60000:USD', market: 'XNAS' }), { action: 'trade:equities', amount: { value: '60000', currency: 'USD' }, market: 'XNAS', trustAnchors: [rootPem], status: { ocsp: { url: `${url}/ocsp` } } });
     expect(overLimit).toMatchObject({ allow: false, reason: 'policy' });
 

@@ -13,7 +13,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority } from '../../src/authority/create-authority.js';
 import { runCli } from '../../src/cli/main.js';
-import { startServer } from '../../src/http/server.js';
+import { OcspService } from '../../src/ocsp/service.js';
+import type { Serial } from '../../src/types.js';
 import { openssl } from '../helpers/openssl.js';
 import { freshSchema, PG_BASE_URL, pgAvailable, withSchema, type PgSchema } from '../helpers/postgres.js';
 import { makeTmpDir, type TmpDir } from '../helpers/tmp-dir.js';
@@ -87,18 +88,21 @@ describe.runIf(pgAvailable)('CA on PostgreSQL with a WORM audit table', () => {
     const v = openssl(['verify', '-x509_strict', '-CAfile', join(dir, 'chain/root.pem'), '-untrusted', join(dir, 'chain/intermediate.pem'), join(dir, 'bot.pem')]);
     expect(v.stdout + v.stderr).toContain('bot.pem: OK');
     serial = openssl(['x509', '-in', join(dir, 'bot.pem'), '-noout', '-serial']).stdout.trim().replace('serial=', '');
-    // Revoke while serving as the app role: the record, the OCSP re-signing and the audit
-    // outcome commit in one PostgreSQL transaction; the server answers from it.
+    // Revoke with the OCSP service attached: the record, the re-signed responses and the audit
+    // outcome land in one PostgreSQL transaction.
     const a = await createAuthority({ dataDir: join(dir, 'data'), env: { AGENT_CA_STORE: appUrl }, create: false });
-    const server = await startServer({ authority: a, port: 0, logLevel: 'silent' });
+    const ocsp = new OcspService(a);
     try {
-      await a.revoke(serial.toLowerCase(), { reason: 'keyCompromise', actor: 'ops:worm-test' });
+      await ocsp.start();
+      const s = serial.toLowerCase() as Serial;
+      await a.revoke(s, { reason: 'keyCompromise', actor: 'ops:worm-test' });
+      // The answer a client gets now (agent answers are signed per validity window, on request).
       expect(openssl(['ocsp', '-issuer', join(dir, 'chain/intermediate.pem'), '-cert', join(dir, 'bot.pem'), '-no_nonce', '-reqout', join(dir, 'req.der')]).status).toBe(0);
-      const res = await fetch(`${server.url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: readFileSync(join(dir, 'req.der')) });
-      expect(res.status).toBe(200);
-      writeFileSync(join(dir, 'resp.der'), Buffer.from(await res.arrayBuffer()));
+      const resp = await ocsp.responder.respond(readFileSync(join(dir, 'req.der')));
+      expect(resp.status).toBe('successful');
+      writeFileSync(join(dir, 'resp.der'), resp.der);
     } finally {
-      await server.close();
+      await ocsp.stop();
       await a.close();
     }
     const o = openssl(['ocsp', '-respin', join(dir, 'resp.der'), '-issuer', join(dir, 'chain/intermediate.pem'), '-CAfile', join(dir, 'chain/root.pem'), '-cert', join(dir, 'bot.pem'), '-no_nonce']);

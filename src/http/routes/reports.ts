@@ -13,27 +13,17 @@ import { loadSubject } from '../../reports/identity.js';
 import type { ReportJob, ReportJobs } from '../../reports/report-jobs.js';
 import { parseReportRequest, subjectText } from '../../reports/request.js';
 import type { ReportHost } from '../../reports/types.js';
-import type { AdminTokens } from '../plugins/admin-auth.js';
-
-/** Who is asking. Every valid token is an admin token today; roles and tenants come with tenancy. */
-interface ReportPrincipal {
-  name: string;
-  role: 'admin' | 'auditor' | 'operator' | 'agent';
-  /** undefined: not bound to a tenant (a CA-wide admin) */
-  tenant?: string;
-}
-
-function principalOf(request: FastifyRequest): ReportPrincipal {
-  return { name: (request as FastifyRequest & { adminName?: string }).adminName ?? 'unknown', role: 'admin' };
-}
+import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
+import { requireRole, type Principal } from '../../tenancy/roles.js';
 
 /**
  * May `p` ask for (and read) a report about a subject whose certificates carry these tenants?
- * The rule to apply once tokens carry roles and tenants is "auditor or admin, own tenant only":
- *   return (p.role === 'admin' || p.role === 'auditor') && (p.tenant === undefined || tenants.every((t) => t === p.tenant));
+ * Auditors and admins only (docs/tenancy.md); an auditor only when every certificate of the
+ * subject is its own tenant's.
  */
-function mayReport(p: ReportPrincipal, tenants: readonly (string | null | undefined)[]): boolean {
-  return p.role === 'admin' && (p.tenant === undefined || tenants.every((t) => t === p.tenant));
+function mayReport(p: Principal, tenants: readonly (string | null | undefined)[]): boolean {
+  if (p.role === 'admin') return true;
+  return p.role === 'auditor' && p.tenant !== undefined && tenants.every((t) => t === p.tenant);
 }
 
 const notFound = (id: string): AgentCaError => new AgentCaError('REPORT_NOT_FOUND', `no report ${id}`);
@@ -47,19 +37,23 @@ export async function reportRoutes(app: FastifyInstance, opts: { host: ReportHos
   app.addHook('preHandler', opts.tokens.guard);
 
   app.post('/api/v1/reports/compliance', async (request, reply) => {
-    const req = parseReportRequest(request.body ?? {}, opts.host.clock.now());
     const p = principalOf(request);
+    // A role that may not use the route at all is told so (403); that reveals nothing about any agent.
+    requireRole(p, ['admin', 'auditor'], 'ask for compliance reports');
+    const req = parseReportRequest(request.body ?? {}, opts.host.clock.now());
     const subject = await loadSubject(opts.host, req);
     const tenants = subject.records.map((r) => r.tenant);
     // Another tenant's agent reads exactly like an unknown one (no existence oracle).
     if (!mayReport(p, tenants)) throw new AgentCaError('REPORT_SUBJECT_UNKNOWN', `no certificate was ever issued to ${subjectText(req)}`);
-    const job = opts.reports.submit(req, `admin:${p.name}`, tenants);
+    const job = opts.reports.submit(req, actorOf(request), tenants);
     return reply.code(202).header('location', `/api/v1/reports/${job.id}`).send(view(job));
   });
 
   const owned = (request: FastifyRequest, id: string): ReportJob => {
+    const p = principalOf(request);
+    requireRole(p, ['admin', 'auditor'], 'read compliance reports');
     const job = opts.reports.get(id);
-    if (!job || !mayReport(principalOf(request), job.tenants)) throw notFound(id);
+    if (!job || !mayReport(p, job.tenants)) throw notFound(id);
     return job;
   };
 
