@@ -9,6 +9,8 @@ import { benchKms } from './kms.js';
 import { benchRisk } from './risk.js';
 import { benchRevocation } from './revocation.js';
 import { benchCrl } from './crl.js';
+import { benchLint } from './lint.js';
+import { benchScale } from './scale.js';
 import { benchCrlOnChange } from './crl-on-change.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: false });
@@ -17,12 +19,15 @@ const seconds = values.seconds ? Number(values.seconds) : 3;
 
 const sections: [string, (s: number) => Promise<unknown>][] = [
   ['issuance', benchIssuance],
+  ['lint', benchLint],
   ['ocsp', benchOcsp],
   ['kms', benchKms],
   ['risk', benchRisk],
   ['revocation', benchRevocation],
   // after revocation: it reuses the 1,000,000-entry data set built there
   ['crl', benchCrl],
+  // PostgreSQL beside LevelDB ($AGENT_CA_BENCH_PG)
+  ['scale', benchScale],
   ['crl-on-change', benchCrlOnChange],
 ];
 

@@ -8,9 +8,9 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { parseCertificate, type ParsedCertificate } from '../asn1/certificate-parse.js';
-import { childrenOf, content, readWhole } from '../asn1/der-reader.js';
-import { Tag } from '../asn1/der.js';
 import { Oids } from '../asn1/oids.js';
+import { decodeBasicConstraints, decodeKeyUsage } from '../asn1/x509-extension-decode.js';
+import type { KeyUsageName } from '../asn1/x509-extensions.js';
 import { parsePem } from '../asn1/pem.js';
 import { AgentCaError } from '../errors.js';
 import { algorithmByOid } from '../signer/algorithms.js';
@@ -68,22 +68,40 @@ export function loadPathCertificate(der: Buffer, what: string, cache = true): Pa
   return c;
 }
 
-/** basicConstraints (RFC 5280 §4.2.1.9): cA and pathLenConstraint; undefined when absent. */
+/** basicConstraints (RFC 5280 §4.2.1.9): cA and pathLenConstraint; undefined when absent. Throws on non-DER. */
 function basicConstraints(c: ParsedCertificate): { ca: boolean; pathLen?: number } | undefined {
   const e = c.extensions.find((x) => x.oid === Oids.basicConstraints);
-  if (!e) return undefined;
-  const parts = childrenOf(e.value, readWhole(e.value, Tag.SEQUENCE, 'basicConstraints'), 'basicConstraints');
-  const ca = parts[0]?.tag === Tag.BOOLEAN && e.value[parts[0].contentStart] === 0xff;
-  const pl = parts.find((p) => p.tag === Tag.INTEGER);
-  return { ca, ...(pl ? { pathLen: content(e.value, pl).readUIntBE(0, Math.min(6, pl.end - pl.contentStart)) } : {}) };
+  return e ? decodeBasicConstraints(e.value) : undefined;
 }
 
-/** keyUsage bit `bit` (RFC 5280 §4.2.1.3); undefined when the extension is absent. */
-function keyUsageHas(c: ParsedCertificate, bit: number): boolean | undefined {
+/** Whether keyUsage (RFC 5280 §4.2.1.3) asserts `usage`; undefined when the extension is absent. */
+function keyUsageHas(c: ParsedCertificate, usage: KeyUsageName): boolean | undefined {
   const e = c.extensions.find((x) => x.oid === Oids.keyUsage);
-  if (!e) return undefined;
-  const bits = content(e.value, readWhole(e.value, Tag.BIT_STRING, 'keyUsage')).subarray(1);
-  return ((bits[bit >> 3] ?? 0) & (0x80 >> (bit & 7))) !== 0;
+  return e ? decodeKeyUsage(e.value).includes(usage) : undefined;
+}
+
+/**
+ * Why no issuer was found for `child`: a candidate whose key verifies the signature but that may
+ * not issue (not a CA, or keyUsage without keyCertSign, RFC 5280 §6.1.4 (k), (n)) is named, so the
+ * refusal says what openssl's "invalid CA certificate" says; otherwise the chain is unknown.
+ */
+function noIssuerDetail(child: PathCertificate, candidates: readonly PathCertificate[]): string {
+  for (const c of candidates) {
+    let signs = false;
+    try {
+      signs = child.x509.verify(c.x509.publicKey);
+    } catch {
+      signs = false;
+    }
+    if (!signs) continue;
+    try {
+      if (!basicConstraints(c.parsed)?.ca) return `${subjectOf(c)} signed ${subjectOf(child)} but is not a CA (basicConstraints, RFC 5280 §4.2.1.9)`;
+      if (keyUsageHas(c.parsed, 'keyCertSign') === false) return `${subjectOf(c)} signed ${subjectOf(child)} but its keyUsage lacks keyCertSign (RFC 5280 §4.2.1.3)`;
+    } catch (e) {
+      return `${subjectOf(c)} has malformed extensions: ${(e as Error).message}`;
+    }
+  }
+  return `no trusted issuer for ${subjectOf(child)}: the chain does not lead to a configured trust anchor`;
 }
 
 function subjectOf(c: PathCertificate): string {
@@ -119,7 +137,7 @@ export function validatePath(leafInput: Buffer | PathCertificate, intermediatesD
   let leafSigns: boolean | undefined;
   try {
     leafIsCa = basicConstraints(leaf.parsed)?.ca;
-    leafSigns = keyUsageHas(leaf.parsed, 0);
+    leafSigns = keyUsageHas(leaf.parsed, 'digitalSignature');
   } catch (e) {
     return { ok: false, reason: 'chain', detail: `the agent certificate extensions are malformed: ${(e as Error).message}` };
   }
@@ -137,7 +155,7 @@ export function validatePath(leafInput: Buffer | PathCertificate, intermediatesD
     }
     if (path.length >= MAX_DEPTH) return { ok: false, reason: 'chain', detail: `no trust anchor within ${MAX_DEPTH} certificates` };
     const next = pool.find((c) => !path.includes(c) && issuedBy(current, c));
-    if (!next) return { ok: false, reason: 'chain', detail: `no trusted issuer for ${subjectOf(current)}: the chain does not lead to a configured trust anchor` };
+    if (!next) return { ok: false, reason: 'chain', detail: noIssuerDetail(current, [...pool.filter((c) => !path.includes(c)), ...anchors]) };
     path.push(next);
     current = next;
   }

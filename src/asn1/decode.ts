@@ -61,6 +61,14 @@ export function describeTag(node: Pick<DerNode, 'tagClass' | 'tagNumber' | 'cons
   return `[${cls}${node.tagNumber}] ${node.constructed ? 'constructed' : 'primitive'}`;
 }
 
+/** X.690 §10.2: string types are primitive in DER; SEQUENCE and SET are always constructed; no end-of-contents. */
+export function checkDerForm(node: Pick<DerNode, 'tagClass' | 'tagNumber' | 'constructed'>, what: string): void {
+  if (node.tagClass !== 'universal') return;
+  if (node.constructed && PRIMITIVE_ONLY.has(node.tagNumber)) throw new Asn1DecodeError(what, `constructed ${describeTag(node)} is not DER (X.690 §10.2)`);
+  if (!node.constructed && (node.tagNumber === 16 || node.tagNumber === 17)) throw new Asn1DecodeError(what, `primitive ${describeTag(node)}`);
+  if (node.tagNumber === 0) throw new Asn1DecodeError(what, 'end-of-contents octets are not DER');
+}
+
 function derLengthOctets(len: number): number {
   if (len < 0x80) return 1;
   let n = 0;
@@ -97,12 +105,7 @@ function convert(block: RawBlock, what: string): DerNode {
   const headerLength = idBlock.blockLength + lenBlock.blockLength;
   if (der.length !== headerLength + lenBlock.length) throw new Asn1DecodeError(what, 'truncated element');
   const node = { tagClass, tagNumber: idBlock.tagNumber, constructed: idBlock.isConstructed };
-  if (tagClass === 'universal') {
-    // X.690 §10.2: string types are primitive in DER; SEQUENCE and SET are always constructed.
-    if (node.constructed && PRIMITIVE_ONLY.has(node.tagNumber)) throw new Asn1DecodeError(what, `constructed ${describeTag(node)} is not DER (X.690 §10.2)`);
-    if (!node.constructed && (node.tagNumber === 16 || node.tagNumber === 17)) throw new Asn1DecodeError(what, `primitive ${describeTag(node)}`);
-    if (node.tagNumber === 0) throw new Asn1DecodeError(what, 'end-of-contents octets are not DER');
-  }
+  checkDerForm(node, what);
   const children: DerNode[] = [];
   if (node.constructed) {
     const raw = block.valueBlock.value;

@@ -73,19 +73,25 @@ export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
 /** Decode an OBJECT IDENTIFIER's content to dotted form; sub-identifiers must be minimal (X.690 §8.19.2). */
 export function decodeOid(bytes: Uint8Array, what = 'OBJECT IDENTIFIER'): string {
   if (bytes.length === 0) throw new Asn1DecodeError(what, 'empty OBJECT IDENTIFIER');
-  const arcs: bigint[] = [];
-  let v = 0n;
+  // Numbers while a sub-identifier stays below 2^46 (exact in a double), BigInt only beyond:
+  // every OID we meet fits, and the lints read every OID of every TBS.
+  const arcs: (number | bigint)[] = [];
+  let v: number | bigint = 0;
+  let started = false;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
-    if (v === 0n && b === 0x80) throw new Asn1DecodeError(what, 'OBJECT IDENTIFIER sub-identifier not minimal (X.690 §8.19.2)');
-    v = (v << 7n) | BigInt(b & 0x7f);
+    if (!started && b === 0x80) throw new Asn1DecodeError(what, 'OBJECT IDENTIFIER sub-identifier not minimal (X.690 §8.19.2)');
+    started = true;
+    if (typeof v === 'number' && v >= 2 ** 46) v = BigInt(v);
+    v = typeof v === 'number' ? v * 128 + (b & 0x7f) : (v << 7n) | BigInt(b & 0x7f);
     if (!(b & 0x80)) {
       arcs.push(v);
-      v = 0n;
+      v = 0;
+      started = false;
     } else if (i === bytes.length - 1) throw new Asn1DecodeError(what, 'truncated OBJECT IDENTIFIER');
   }
   const first = arcs[0]!;
-  const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
+  const head = first < 40 ? [0, first] : first < 80 ? [1, typeof first === 'number' ? first - 40 : first - 40n] : [2, typeof first === 'number' ? first - 80 : first - 80n];
   return [...head, ...arcs.slice(1)].join('.');
 }
 

@@ -109,5 +109,7 @@ export const MAX_OID_COMPONENT = 2 ** 31 - 1;
 
 /** The components of a dotted OID that exceed MAX_OID_COMPONENT, as written (none: []). */
 export function oversizedOidComponents(oid: string): string[] {
-  return oid.split('.').filter((c) => /^[0-9]+$/.test(c) && BigInt(c) > BigInt(MAX_OID_COMPONENT));
+  const max = String(MAX_OID_COMPONENT);
+  // Decimal strings without leading zeros compare by length, then lexicographically.
+  return oid.split('.').filter((c) => /^[0-9]+$/.test(c) && (c.length > max.length || (c.length === max.length && c > max)));
 }

@@ -58,6 +58,11 @@ interface QueuedAppend {
 
 /** Most appends one group commit carries (bounds batch size and latency). */
 const MAX_GROUP = 256;
+/**
+ * Appends refused because another writer moved the head (another process on a shared
+ * PostgreSQL store) are rebuilt on the fresh head and retried this many times.
+ */
+const HEAD_RETRIES = 8;
 
 export class AuditLog {
   readonly checkpointEvery: number;
@@ -160,8 +165,8 @@ export class AuditLog {
       this.cachedHead = undefined; // re-read next time: someone else may have moved it
       if (group.length > 1) {
         for (const item of group) await this.commitGroup([item]);
-      } else if (attempt === 0 && isAgentCaError(e) && e.is('AUDIT_CHAIN_BROKEN')) {
-        await this.commitGroup(group, 1);
+      } else if (attempt < HEAD_RETRIES && isAgentCaError(e) && e.is('AUDIT_CHAIN_BROKEN')) {
+        await this.commitGroup(group, attempt + 1);
       } else {
         group[0]!.reject(e);
       }

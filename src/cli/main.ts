@@ -15,6 +15,7 @@ import { listCommand, listUsage, showCommand, showUsage } from './commands/query
 import { auditCommand, auditUsage } from './commands/audit.js';
 import { serveCommand, serveUsage } from './commands/serve.js';
 import { tokenCommand, tokenUsage } from './commands/token.js';
+import { storeCommand, storeUsage } from './commands/store.js';
 import { crlCommand, crlUsage } from './commands/crl.js';
 import { gatewayCommand, gatewayUsage } from './commands/gateway.js';
 import { signActionCommand, signActionUsage, verifyActionCommand, verifyActionUsage } from './commands/actions.js';
@@ -39,11 +40,38 @@ export const COMMANDS: Record<string, Command> = {
   audit: { run: auditCommand, usage: auditUsage },
   serve: { run: serveCommand, usage: serveUsage },
   token: { run: tokenCommand, usage: tokenUsage },
+  store: { run: storeCommand, usage: storeUsage },
   start: { run: startCommand, usage: startUsage },
 };
 
 export function usage(): string {
-  return ['usage:', ...Object.values(COMMANDS).map((c) => `  ${c.usage}`), '', 'data directory: --data DIR, or AGENT_CA_DATA, or ./agent-ca-data'].join('\n');
+  return [
+    'usage:',
+    ...Object.values(COMMANDS).map((c) => `  ${c.usage}`),
+    '',
+    'data directory: --data DIR, or AGENT_CA_DATA, or ./agent-ca-data',
+    'store (every command): --store postgres://user@host:5432/db, or AGENT_CA_STORE; default LevelDB in the data directory',
+  ].join('\n');
+}
+
+/**
+ * `--store URL` (or `--store=URL`) is accepted by every command that opens the CA, so it is
+ * taken here and handed on as AGENT_CA_STORE. `store migrate` has its own --from/--to.
+ */
+function takeStoreFlag(argv: string[], command: string): { argv: string[]; store?: string } {
+  if (command === 'store') return { argv };
+  const out: string[] = [];
+  let store: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--store') {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError('--store needs a URL (postgres://user@host:5432/db) or level');
+      store = v;
+    } else if (a.startsWith('--store=')) store = a.slice('--store='.length);
+    else out.push(a);
+  }
+  return store === undefined ? { argv: out } : { argv: out, store };
 }
 
 export async function runCli(argv: string[], io: Io): Promise<number> {
@@ -62,7 +90,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   try {
-    return await cmd.run(rest, io);
+    const { argv: args, store } = takeStoreFlag(rest, name);
+    return await cmd.run(args, store === undefined ? io : { ...io, env: { ...io.env, AGENT_CA_STORE: store } });
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`agent-ca ${name}: ${e.message}\nusage: ${cmd.usage}`);

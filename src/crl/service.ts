@@ -3,12 +3,18 @@
  * intermediate), one CRLNumber sequence per CA, published on a schedule (full every 6 h, delta
  * every 5 min) and a delta within seconds of any status change (debounced). The latest bytes
  * are kept in memory for serving.
+ *
+ * Several processes on one PostgreSQL store: pass `leader`; only the leader signs CRLs, the
+ * others run the same timers but read the leader's latest CRL from the store instead, and
+ * `refresh()` (called on the store's change notices) keeps their copy current
+ * (docs/storage-postgres.md).
  */
 import type { Authority } from '../authority/authority.js';
 import { CA_NAMES } from '../authority/ca-state.js';
 import type { CertificateStatus } from '../revocation/status.js';
 import type { StatusPublisher } from '../revocation/revoker.js';
 import type { CertificateRecord, CrlKind, CrlRecord } from '../store/ports.js';
+import { AgentCaError } from '../errors.js';
 import type { IssuerId } from '../types.js';
 import { CrlPublisher, crlIssuerFromCa } from './publisher.js';
 import { CrlScheduler } from './scheduler.js';
@@ -20,6 +26,8 @@ export interface CrlServiceOptions {
   fullValidityMs?: number;
   deltaValidityMs?: number;
   keepExpired?: boolean;
+  /** Among peers sharing a store: only while this reads true does this process sign CRLs. */
+  leader?: { readonly isLeader: boolean };
   /**
    * A change publishes a new full CRL (within debounce..5 s) while the last full CRL of that
    * CA had at most this many entries; above it, only a delta. Default 100 000: built and signed
@@ -51,18 +59,20 @@ export class CrlService implements StatusPublisher {
       ...(opts.deltaValidityMs !== undefined ? { deltaValidityMs: opts.deltaValidityMs } : {}),
       ...(opts.keepExpired !== undefined ? { keepExpired: opts.keepExpired } : {}),
     });
+    const leader = opts.leader;
     const maxEntries = opts.fullOnChangeMaxEntries ?? FULL_ON_CHANGE_MAX_ENTRIES;
     const publisher = this.publisher;
-    this.scheduler = new CrlScheduler({
-      publisher: {
-        latest: (id, kind) => publisher.latest(id, kind),
-        publishDelta: (id) => publisher.publishDelta(id),
-        publishFull: async (id) => {
-          const p = await publisher.publishFullDetailed(id);
-          this.fullEntries.set(id, p.entryCount);
-          return p.record;
-        },
+    const counting: Pick<CrlPublisher, 'publishFull' | 'publishDelta' | 'latest'> = {
+      latest: (id, kind) => publisher.latest(id, kind),
+      publishDelta: (id) => publisher.publishDelta(id),
+      publishFull: async (id) => {
+        const p = await publisher.publishFullDetailed(id);
+        this.fullEntries.set(id, p.entryCount);
+        return p.record;
       },
+    };
+    this.scheduler = new CrlScheduler({
+      publisher: leader ? followerAware(counting, leader) : counting,
       fullOnChange: (id) => (this.fullEntries.get(id) ?? 0) <= maxEntries,
       clock: authority.clock,
       issuers: CA_NAMES.map((n) => n as IssuerId),
@@ -71,7 +81,11 @@ export class CrlService implements StatusPublisher {
       debounceMs: opts.debounceMs ?? 1_000,
       maxDelayMs: 5_000,
       onPublished: (r) => this.latestByKey.set(`${r.issuerId}|${r.kind}`, r),
-      onError: (e, ctx) => process.stderr.write(`agent-ca: publishing the ${ctx.kind} CRL of ${ctx.issuerId} failed: ${String((e as Error)?.message ?? e)}\n`),
+      onError: (e, ctx) => {
+        // A follower with nothing from the leader yet has nothing to report.
+        if (leader && !leader.isLeader) return;
+        process.stderr.write(`agent-ca: publishing the ${ctx.kind} CRL of ${ctx.issuerId} failed: ${String((e as Error)?.message ?? e)}\n`);
+      },
     });
     authority.addStatusPublisher(this);
   }
@@ -97,6 +111,12 @@ export class CrlService implements StatusPublisher {
     await this.scheduler.stop();
   }
 
+  /** Re-reads the latest CRL of a kind from the store (another process published it). */
+  async refresh(issuerId: string, kind: CrlKind): Promise<void> {
+    const r = await this.publisher.latest(issuerId as IssuerId, kind);
+    if (r) this.latestByKey.set(`${issuerId}|${kind}`, r);
+  }
+
   /** The newest CRL of a kind, from memory (published by this process) or the store. */
   async latest(issuerId: string, kind: CrlKind): Promise<CrlRecord | undefined> {
     const hit = this.latestByKey.get(`${issuerId}|${kind}`);
@@ -105,4 +125,18 @@ export class CrlService implements StatusPublisher {
     if (r) this.latestByKey.set(`${issuerId}|${kind}`, r);
     return r;
   }
+}
+
+/** A follower does not sign: "publishing" hands back what the leader stored last. */
+function followerAware(publisher: Pick<CrlPublisher, 'publishFull' | 'publishDelta' | 'latest'>, leader: { readonly isLeader: boolean }): Pick<CrlPublisher, 'publishFull' | 'publishDelta' | 'latest'> {
+  const stored = async (issuerId: IssuerId, kind: CrlKind): Promise<CrlRecord> => {
+    const r = await publisher.latest(issuerId, kind);
+    if (!r) throw new AgentCaError('STORE_NOT_FOUND', `no ${kind} CRL of ${issuerId} published yet by the leader`);
+    return r;
+  };
+  return {
+    latest: (issuerId, kind) => publisher.latest(issuerId, kind),
+    publishFull: (issuerId) => (leader.isLeader ? publisher.publishFull(issuerId) : stored(issuerId, 'full')),
+    publishDelta: (issuerId) => (leader.isLeader ? publisher.publishDelta(issuerId) : stored(issuerId, 'delta')),
+  };
 }

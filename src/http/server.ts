@@ -6,6 +6,7 @@ import { OcspService } from '../ocsp/service.js';
 import { WebhookService } from '../webhooks/service.js';
 import { CrlService, type CrlServiceOptions } from '../crl/service.js';
 import { startRiskService, type RiskService } from '../risk/service.js';
+import { publishDeltasNow, startChangeSync, startCrlLeader } from './peer-sync.js';
 
 export interface ServeOptions {
   authority: Authority;
@@ -34,8 +35,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   await ocsp.start();
   const webhooks = new WebhookService({ authority: opts.authority });
   await webhooks.start();
-  const crls = new CrlService(opts.authority, opts.crl);
+  // On PostgreSQL, peers elect one CRL publisher; a takeover publishes the deltas at once.
+  let crls: CrlService | undefined;
+  const leader = await startCrlLeader(opts.authority, () => crls && publishDeltasNow(crls));
+  crls = new CrlService(opts.authority, { ...opts.crl, ...(leader ? { leader } : {}) });
   await crls.start();
+  const peers = await startChangeSync(opts.authority, ocsp, crls);
   const risk = await startRiskService(opts.authority, { webhooks, ...(opts.env ? { env: opts.env } : {}) });
   const app = await buildApp({
     authority: opts.authority,
@@ -70,6 +75,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       closed = true;
       clearInterval(expiringTimer);
       await app.close();
+      await peers?.stop();
+      await leader?.stop();
       await risk.stop();
       await ocsp.stop();
       await webhooks.stop();

@@ -1,12 +1,13 @@
 /**
- * The only path to a CA key. prepare() lints the TBS and encodes it once; the caller gets a
- * single-use token; issue() signs exactly those bytes and checks afterwards that the bytes
- * signed are the bytes linted (DESIGN.md). A token cannot be replayed or outlive its TTL.
+ * The only path to a CA key. prepare() encodes the TBS once and lints those bytes, parsed back
+ * (src/lint/lint-target.ts); the caller gets a single-use token; issue() signs exactly those
+ * bytes and checks afterwards that the bytes signed are the bytes linted. A token cannot be
+ * replayed or outlive its TTL.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { AgentCaError, type LintFinding } from '../errors.js';
-import { assertLintClean, type LintContext } from '../lint/index.js';
+import { intentOf, lintEncodedTbs, type LintContext } from '../lint/index.js';
 import { encodeTbs, type TbsCertificate } from '../profile/tbs.js';
 import { serialFromMagnitude } from '../profile/serial.js';
 import type { Signer } from '../signer/signer.js';
@@ -53,11 +54,12 @@ export class Issuer {
   constructor(private readonly opts: IssuerOptions) {}
 
   prepare(tbs: TbsCertificate, signer: Signer): PreparedIssuance {
-    if (signer.algorithm !== tbs.signatureAlgorithm) {
-      throw new AgentCaError('ISSUE_TOKEN_INVALID', `TBS says ${tbs.signatureAlgorithm} but the signer produces ${signer.algorithm}`);
-    }
-    const warnings = assertLintClean(tbs, this.opts.lintContext());
     const tbsDer = encodeTbs(tbs);
+    const { target, warnings } = lintEncodedTbs(tbsDer, intentOf(tbs), this.opts.lintContext());
+    // RFC 5280 §4.1.1.2: the outer signatureAlgorithm (the signer's) must equal the TBS field.
+    if (signer.algorithm !== target.signatureAlgorithm) {
+      throw new AgentCaError('ISSUE_TOKEN_INVALID', `TBS says ${target.signatureAlgorithm ?? target.signatureAlgorithmOid} but the signer produces ${signer.algorithm}`);
+    }
     this.sweep();
     const token = randomBytes(16).toString('base64url');
     this.pending.set(token, {

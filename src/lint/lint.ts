@@ -1,15 +1,14 @@
 /**
- * A lint checks one rule on a TBS before any key signs it. Names follow zlint's convention:
- * `e_` is an error (issuance refused), `w_` a warning (recorded, not refused).
+ * A lint checks one rule on the encoded TBS before any key signs it (the bytes parsed back,
+ * lint-target.ts). Names follow zlint's convention: `e_` is an error (issuance refused), `w_` a
+ * warning (recorded, not refused).
  */
 import type { ProfileKind } from '../profile/profile.js';
-import type { TbsCertificate } from '../profile/tbs.js';
+import type { LintTarget } from './lint-target.js';
 
 export interface LintContext {
   /** Agent DNS SANs must fall under one of these. */
   readonly agentDomains: readonly string[];
-  /** Serial uniqueness against what the CA already issued (RFC 5280 §4.1.2.2). */
-  readonly isSerialUsed?: (serialHex: string) => boolean;
 }
 
 export interface Lint {
@@ -19,12 +18,12 @@ export interface Lint {
   /** Profile kinds the rule is about; omitted = every certificate. */
   readonly appliesTo?: readonly ProfileKind[];
   /** Problems found (empty = pass). */
-  check(tbs: TbsCertificate, ctx: LintContext): string[];
+  check(tbs: LintTarget, ctx: LintContext): string[];
 }
 
 export const CA_KINDS: readonly ProfileKind[] = ['root', 'intermediate'];
 export const ISSUED_KINDS: readonly ProfileKind[] = ['intermediate', 'agent', 'ocsp-responder'];
 
-export function findExtension(tbs: TbsCertificate, oid: string) {
+export function findExtension(tbs: LintTarget, oid: string) {
   return tbs.extensions.find((e) => e.oid === oid);
 }

@@ -210,6 +210,12 @@ export class OcspService implements StatusPublisher {
     }
   }
 
+  /** Drops every cached answer: another process changed statuses this one cannot name. */
+  invalidateAll(): void {
+    this.responder.clearCache();
+    this.precomputedOnly.clearCache();
+  }
+
   /** Pre-sign anything missing (first start, or certificates issued without OCSP attached), start the timer. */
   async start(): Promise<void> {
     await this.backfill();

@@ -1,7 +1,8 @@
 /**
- * The to-be-signed certificate as a model: the semantic facts lints reason about, beside the
- * exact DER pieces that will be signed. Lints read both; `encodeTbs` only concatenates the DER
- * pieces, so the bytes that were linted are the bytes that get signed.
+ * The to-be-signed certificate as the builder holds it: the facts it was built from, beside the
+ * exact DER pieces. `encodeTbs` only concatenates the DER pieces; the lints never read this
+ * model: they parse what `encodeTbs` produced (src/lint/lint-target.ts), and those bytes are the
+ * ones that get signed.
  */
 import { explicit, integer, sequence } from '../asn1/der.js';
 import type { EncodedName, NameSpec } from '../asn1/name.js';

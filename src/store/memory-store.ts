@@ -248,6 +248,15 @@ export class MemoryStore implements Store {
         this.crlCounters.set(issuerId, n);
         return n;
       }),
+    counter: async (issuerId) => (this.ensureOpen(), this.crlCounters.get(issuerId) ?? 0n),
+    iterate: (issuerId) => {
+      const self = this;
+      return (async function* () {
+        self.ensureOpen();
+        const hits = [...self.crlRecords.values()].filter((r) => r.issuerId === issuerId).sort((a, b) => (a.number < b.number ? -1 : a.number > b.number ? 1 : 0));
+        for (const r of hits) yield cloneCrl(r);
+      })();
+    },
   };
 
   readonly audit: AuditPort = {
@@ -299,6 +308,13 @@ export class MemoryStore implements Store {
     },
     put: async (key, value, opts) => {
       await this.commit([{ op: 'putMeta', key, value }], opts);
+    },
+    iterate: () => {
+      const self = this;
+      return (async function* () {
+        self.ensureOpen();
+        for (const key of [...self.metaValues.keys()].sort(cmp)) yield { key, value: JSON.parse(self.metaValues.get(key)!) as unknown };
+      })();
     },
   };
 }

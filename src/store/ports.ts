@@ -228,6 +228,10 @@ export interface CrlPort {
    * before returning, never handed out twice, and always above any stored CRL's number.
    */
   nextCrlNumber(issuerId: IssuerId): Promise<bigint>;
+  /** The highest number handed out or stored (0n when none), without handing one out. */
+  counter(issuerId: IssuerId): Promise<bigint>;
+  /** Every stored CRL of the issuer (full and delta), in number order (streaming). */
+  iterate(issuerId: IssuerId): AsyncIterable<CrlRecord>;
 }
 
 export interface AuditRange {
@@ -252,6 +256,8 @@ export interface MetaPort {
   get<T = unknown>(key: string): Promise<T | undefined>;
   /** Shorthand for commit([{ op: 'putMeta', key, value }]). */
   put(key: string, value: unknown, opts?: CommitOptions): Promise<void>;
+  /** Every key and value, in key order (copying a store: CA state, tokens, webhooks). */
+  iterate(): AsyncIterable<{ key: string; value: unknown }>;
 }
 
 export interface Store {

@@ -13,7 +13,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { WebhookEndpoint } from './registry.js';
 import { signingSecrets } from './registry.js';
-import type { DeliveryRecord, Outbox } from './outbox.js';
+import type { DeliveryOutbox, DeliveryRecord } from './outbox.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signPayload } from './signature.js';
 
 export interface WebhookScheduler {
@@ -102,7 +102,7 @@ export interface AttemptReport {
 }
 
 export interface WebhookDispatcherOptions {
-  outbox: Outbox;
+  outbox: DeliveryOutbox;
   /** Looks an endpoint up (with secrets) at each attempt; undefined = deleted, drop the delivery. */
   endpoint: (id: string) => Promise<WebhookEndpoint | undefined>;
   clock?: Clock;
@@ -264,8 +264,24 @@ export class WebhookDispatcher {
       });
   }
 
-  private async attempt(r: DeliveryRecord, stopSignal: AbortSignal): Promise<void> {
+  private async attempt(tracked: DeliveryRecord, stopSignal: AbortSignal): Promise<void> {
     const started = performance.now();
+    let r = tracked;
+    if (this.opts.outbox.claim) {
+      // Shared outbox: one process per attempt. The lease outlasts the attempt's timeout.
+      const claimed = await this.opts.outbox.claim(tracked, this.timeoutMs + 30_000);
+      if (!claimed) {
+        this.records.delete(tracked.id); // another process has it (or it is done)
+        return;
+      }
+      r = claimed;
+      if (Date.parse(r.nextAttemptAt) > this.clock.now().getTime() + 1000) {
+        // another process attempted it meanwhile and scheduled a retry: follow its schedule
+        await this.opts.outbox.update(r);
+        if (this.running) this.records.set(r.id, r);
+        return;
+      }
+    }
     const report = (outcome: AttemptOutcome, delivery: DeliveryRecord, extra: { status?: number; error?: string } = {}): void => {
       try {
         this.opts.onAttempt?.({ delivery, outcome, ...extra, durationMs: performance.now() - started });

@@ -47,6 +47,27 @@ export interface DeliveryRecord {
   deadAt?: string;
 }
 
+/**
+ * What the dispatcher and service need from an outbox. `Outbox` (below) serves one process;
+ * `PgOutbox` (pg-outbox.ts) is shared by every process on a PostgreSQL store and claims each
+ * delivery before it is attempted.
+ */
+export interface DeliveryOutbox {
+  /** True when other processes dispatch from the same outbox (claims apply, rescans find orphans). */
+  readonly shared?: boolean;
+  enqueue(records: readonly DeliveryRecord[]): Promise<void>;
+  update(record: DeliveryRecord): Promise<void>;
+  complete(id: string): Promise<void>;
+  deadLetter(record: DeliveryRecord): Promise<void>;
+  redeliver(id: string, now: Date): Promise<DeliveryRecord | undefined>;
+  get(id: string): Promise<DeliveryRecord | undefined>;
+  pending(): Promise<DeliveryRecord[]>;
+  deadLetters(): Promise<DeliveryRecord[]>;
+  drain(): Promise<void>;
+  /** Shared outboxes: take the delivery for one attempt (its current record), or undefined if another process holds it. */
+  claim?(record: DeliveryRecord, leaseMs: number): Promise<DeliveryRecord | undefined>;
+}
+
 interface Indexes {
   pending: Set<string>;
   dead: string[];
@@ -59,7 +80,7 @@ interface QueuedWrite {
   reject(e: unknown): void;
 }
 
-export class Outbox {
+export class Outbox implements DeliveryOutbox {
   private indexes: Promise<Indexes> | undefined;
   private queue: QueuedWrite[] = [];
   private flushing: Promise<void> | undefined;

@@ -8,7 +8,10 @@
  * milliseconds between that commit and the outbox write loses the webhook (not the
  * revocation). From the outbox write on, a restart loses nothing.
  *
- * One dispatching process per store: the outbox caches its index (see outbox.ts).
+ * On LevelDB one process dispatches (the outbox caches its index, see outbox.ts); on
+ * PostgreSQL every process does, from the shared table (pg-outbox.ts): deliveries are claimed
+ * once per attempt, and pending rows are rescanned every `rescanMs` so that deliveries left by
+ * a process that died are taken over.
  */
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
@@ -16,7 +19,9 @@ import type { CertificateEventBase, HookBus, HookEvents } from '../revocation/ho
 import type { Store } from '../store/ports.js';
 import { WebhookDispatcher, type WebhookDispatcherOptions } from './dispatcher.js';
 import { isWebhookEventType, type CertificateEventData, type WebhookEvent, type WebhookEventType } from './events.js';
-import { Outbox, type DeliveryRecord } from './outbox.js';
+import { Outbox, type DeliveryOutbox, type DeliveryRecord } from './outbox.js';
+import { PgOutbox } from './pg-outbox.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { WebhookRegistry, type RegisterWebhookInput, type RegisteredWebhook, type WebhookEndpointView } from './registry.js';
 import { AgentCaError } from '../errors.js';
 
@@ -26,6 +31,8 @@ export interface WebhookServiceOptions extends Omit<WebhookDispatcherOptions, 'o
   /** Signing timestamps and backoff; default the authority's clock. */
   clock?: Clock;
   maxDeadLetters?: number;
+  /** Shared (PostgreSQL) outbox: how often pending deliveries are rescanned (default 15 s). */
+  rescanMs?: number;
   /** Failures outside an HTTP attempt (store errors); default: a line on stderr. */
   onError?: (error: unknown, context: string) => void;
 }
@@ -40,7 +47,7 @@ type HookedEvent = (typeof HOOKED)[number];
 
 export class WebhookService {
   readonly registry: WebhookRegistry;
-  readonly outbox: Outbox;
+  readonly outbox: DeliveryOutbox;
   readonly dispatcher: WebhookDispatcher;
   private readonly store: Store;
   private readonly hooks: HookBus;
@@ -48,6 +55,8 @@ export class WebhookService {
   private readonly onError: (error: unknown, context: string) => void;
   private unsubscribe: (() => void)[] = [];
   private readonly publishing = new Set<Promise<unknown>>();
+  private readonly rescanMs: number;
+  private rescanTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(opts: WebhookServiceOptions) {
     this.store = opts.authority.store;
@@ -55,7 +64,9 @@ export class WebhookService {
     this.clock = opts.clock ?? opts.authority.clock ?? systemClock;
     this.onError = opts.onError ?? ((e, ctx) => process.stderr.write(`agent-ca: webhooks: ${ctx}: ${String((e as Error)?.message ?? e)}\n`));
     this.registry = new WebhookRegistry(this.store, { clock: this.clock });
-    this.outbox = new Outbox(this.store, opts.maxDeadLetters !== undefined ? { maxDeadLetters: opts.maxDeadLetters } : {});
+    const limits = opts.maxDeadLetters !== undefined ? { maxDeadLetters: opts.maxDeadLetters } : {};
+    this.outbox = this.store instanceof PostgresStore ? new PgOutbox(this.store, limits) : new Outbox(this.store, limits);
+    this.rescanMs = opts.rescanMs ?? 15_000;
     this.dispatcher = new WebhookDispatcher({
       outbox: this.outbox,
       endpoint: (id) => this.registry.get(id),
@@ -77,13 +88,25 @@ export class WebhookService {
     if (this.unsubscribe.length === 0) {
       for (const name of HOOKED) this.unsubscribe.push(this.hooks.on(name, (e) => this.fromHook(name, e)));
     }
+    if (this.outbox instanceof PgOutbox) await this.outbox.adoptLegacy();
     await this.dispatcher.start();
+    if (this.outbox.shared && !this.rescanTimer) {
+      this.rescanTimer = setInterval(() => void this.rescan().catch((e: unknown) => this.onError(e, 'rescanning the shared outbox')), this.rescanMs);
+      this.rescanTimer.unref();
+    }
+  }
+
+  /** Shared outbox: track pending deliveries this process does not know (enqueued by a peer, or left by one that died). */
+  async rescan(): Promise<void> {
+    for (const r of await this.outbox.pending()) this.dispatcher.resume(r);
   }
 
   /** Unsubscribes, finishes publishes already started (their deliveries are persisted), stops the dispatcher. */
   async stop(): Promise<void> {
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [];
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.rescanTimer = undefined;
     await Promise.allSettled([...this.publishing]);
     await this.dispatcher.stop();
   }

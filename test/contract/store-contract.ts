@@ -355,7 +355,17 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
         expect((await store.crls.latest(INT, 'full'))?.number).toBe(big);
         expect(await store.crls.get(INT, big - 1n)).toEqual(crl(big - 1n, 'full'));
         expect(await store.crls.get(INT, 77n)).toBeUndefined();
+        expect(await store.crls.counter(INT)).toBe(big);
         expect(await store.crls.nextCrlNumber(INT)).toBe(big + 1n);
+        expect(await store.crls.counter(INT)).toBe(big + 1n);
+        expect(await store.crls.counter(ROOT)).toBe(0n);
+        expect((await collect(store.crls.iterate(INT))).map((r) => [r.number, r.kind])).toEqual([
+          [1n, 'full'],
+          [2n, 'delta'],
+          [big - 1n, 'full'],
+          [big, 'full'],
+        ]);
+        expect(await collect(store.crls.iterate(ROOT))).toEqual([]);
       });
 
       it('refuses a delta without a base below it and a full CRL with one', async () => {
@@ -418,6 +428,11 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
         expect(await store.meta.get('token!1')).toBe('h');
         await store.commit([{ op: 'deleteMeta', key: 'token!1' }]);
         expect(await store.meta.get('token!1')).toBeUndefined();
+        await store.meta.put('a/b é', [1]);
+        expect(await collect(store.meta.iterate())).toEqual([
+          { key: 'a/b é', value: [1] },
+          { key: 'ca/config', value: false },
+        ]);
       });
     });
 

@@ -2,11 +2,12 @@
  * Child process for the authority crash and lock tests (run with `node --import tsx`).
  *
  *   revoke <dataDir> <serial> <busySerial>
- *       open the authority on LevelDB, start holding / releasing <busySerial> in a loop (each
+ *       open the authority (LevelDB unless AGENT_CA_STORE is set), start holding / releasing <busySerial> in a loop (each
  *       a synced commit with its audit intent and outcome), revoke <serial> (keyCompromise)
  *       while that runs, print "ACK <serial>", and keep the loop going until killed
  *   hold-open <dataDir>
  *       open the authority, print "READY", and keep it open until killed
+ * With AGENT_CA_STORE set (postgres://…) the authority opens that store instead of LevelDB.
  */
 import { createAuthority } from '../../src/authority/create-authority.js';
 
@@ -14,7 +15,8 @@ const [mode, dataDir, serial, busySerial] = process.argv.slice(2);
 
 async function main(): Promise<void> {
   if (!dataDir) throw new Error('usage: authority-child.ts revoke <dataDir> <serial> <busySerial> | hold-open <dataDir>');
-  const authority = await createAuthority({ dataDir, env: {}, create: false });
+  const store = process.env.AGENT_CA_STORE;
+  const authority = await createAuthority({ dataDir, env: store ? { AGENT_CA_STORE: store } : {}, create: false });
   if (mode === 'hold-open') {
     process.stdout.write('READY\n');
     setInterval(() => undefined, 60_000);

@@ -1,6 +1,6 @@
 /**
  * Issue 3 §1 at the authority level: an acknowledged revoke() survives kill -9. A child opens
- * the authority on LevelDB, revokes (keyCompromise), prints ACK and keeps committing hold /
+ * the authority on LevelDB (and, in a second run, on PostgreSQL), revokes (keyCompromise), prints ACK and keeps committing hold /
  * release pairs; the parent SIGKILLs it right after the ACK, reopens, and finds the
  * certificate revoked, the 'revoke' outcome in the audit log and the chain intact. Three
  * rounds on the same data dir. Also: a data dir held by another process gives the CLI
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority } from '../../src/authority/create-authority.js';
 import { runCli } from '../../src/cli/main.js';
 import type { AuditEntry } from '../../src/store/ports.js';
+import { freshSchema, pgAvailable, type PgSchema } from '../helpers/postgres.js';
 import { spawnTsHelper } from '../helpers/spawn-ts-helper.js';
 import { makeTmpDir, type TmpDir } from '../helpers/tmp-dir.js';
 
@@ -20,21 +21,25 @@ let dataDir: string;
 let targets: string[];
 let busy: string;
 
-beforeAll(async () => {
-  tmp = await makeTmpDir('agent-ca-authority-crash-');
-  dataDir = join(tmp.dir, 'data');
-  const a = await createAuthority({ dataDir, env: {} });
+/** A CA with four targets and a busy certificate, in `env`'s store (LevelDB when empty). */
+async function makeCa(dir: string, env: Record<string, string>): Promise<{ targets: string[]; busy: string }> {
+  const a = await createAuthority({ dataDir: dir, env });
   try {
     await a.init({ keyType: 'p256' });
     const issue = async (agentId: string) => {
       const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       return (await a.issue({ agentId, publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string })).serial;
     };
-    targets = [await issue('crash-1'), await issue('crash-2'), await issue('crash-3'), await issue('lock-target')];
-    busy = await issue('busy-bot');
+    return { targets: [await issue('crash-1'), await issue('crash-2'), await issue('crash-3'), await issue('lock-target')], busy: await issue('busy-bot') };
   } finally {
     await a.close();
   }
+}
+
+beforeAll(async () => {
+  tmp = await makeTmpDir('agent-ca-authority-crash-');
+  dataDir = join(tmp.dir, 'data');
+  ({ targets, busy } = await makeCa(dataDir, {}));
 });
 afterAll(async () => {
   await tmp.cleanup();
@@ -46,12 +51,16 @@ async function auditEntries(a: Awaited<ReturnType<typeof createAuthority>>): Pro
   return out;
 }
 
-describe('authority survives kill -9 right after an acknowledged revoke()', () => {
+/** The CA under test, read when the test runs (after its beforeAll). */
+type CrashCa = () => { dir: string; env: Record<string, string>; targets: string[]; busy: string };
+
+function crashRounds(ca: CrashCa): void {
   it('finds every acknowledged revocation, its audit outcome and an intact chain, three times over', async () => {
+    const { dir, env, targets, busy } = ca();
     const acked: string[] = [];
     for (let round = 0; round < 3; round++) {
       const serial = targets[round]!;
-      const child = spawnTsHelper('./authority-child.ts', ['revoke', dataDir, serial, busy]);
+      const child = spawnTsHelper('./authority-child.ts', ['revoke', dir, serial, busy], env);
       try {
         expect(await child.waitForLine(/^ACK /)).toBe(`ACK ${serial}`);
       } finally {
@@ -60,7 +69,7 @@ describe('authority survives kill -9 right after an acknowledged revoke()', () =
       expect((await child.exited).signal).toBe('SIGKILL');
       acked.push(serial);
 
-      const a = await createAuthority({ dataDir, env: {}, create: false });
+      const a = await createAuthority({ dataDir: dir, env, create: false });
       try {
         for (const s of acked) {
           const { status } = await a.show(s);
@@ -86,6 +95,28 @@ describe('authority survives kill -9 right after an acknowledged revoke()', () =
       }
     }
   });
+}
+
+describe('authority survives kill -9 right after an acknowledged revoke() (LevelDB)', () => {
+  crashRounds(() => ({ dir: dataDir, env: {}, targets, busy }));
+});
+
+describe.runIf(pgAvailable)('authority survives kill -9 right after an acknowledged revoke() (PostgreSQL)', () => {
+  let db: PgSchema;
+  let pgDir: TmpDir;
+  let ca: { targets: string[]; busy: string };
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    db = await freshSchema('crash');
+    pgDir = await makeTmpDir('agent-ca-authority-crash-pg-');
+    env = { AGENT_CA_STORE: db.url };
+    ca = await makeCa(pgDir.dir, env);
+  });
+  afterAll(async () => {
+    await pgDir.cleanup();
+    await db.cleanup();
+  });
+  crashRounds(() => ({ dir: pgDir.dir, env, ...ca }));
 });
 
 describe('a data dir in use by another process', () => {

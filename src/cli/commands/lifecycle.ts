@@ -4,7 +4,22 @@ import { parseRevokeReason } from '../../revocation/reasons.js';
 import { AgentCaError } from '../../errors.js';
 import { parse, positiveInt, required, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
+import { OcspService } from '../../ocsp/service.js';
+import type { Authority } from '../../authority/authority.js';
 import { adminCall, serverOf } from '../remote.js';
+
+/**
+ * A status change made by the CLI re-signs the serial's OCSP responses in its own commit, as
+ * the server would: servers sharing the store (PostgreSQL peers) then serve the new status as
+ * soon as the change notice drops their cached answer, and a LevelDB CA started later does
+ * not serve a stale pre-signed "good" (RFC 6960 §2.2: the response must reflect the status).
+ */
+function withStatusAuthority<T>(io: Io, dataDir: string | undefined, fn: (a: Authority) => Promise<T>): Promise<T> {
+  return withAuthority(io, dataDir, async (a) => {
+    new OcspService(a);
+    return fn(a);
+  });
+}
 
 export const revokeUsage = 'agent-ca revoke SERIAL --reason R [--invalidity-date ISO] [--server URL]   (R: RFC 5280 reason, e.g. keyCompromise, superseded, cessationOfOperation)';
 export const holdUsage = 'agent-ca hold SERIAL [--server URL]';
@@ -37,7 +52,7 @@ export async function revokeCommand(argv: string[], io: Io): Promise<number> {
     io.out(`revoked ${r.serial}: ${r.reason} at ${r.revokedAt}`);
     return 0;
   }
-  return withAuthority(io, v.data, async (a) => {
+  return withStatusAuthority(io, v.data, async (a) => {
     const r = await a.revoke(serial, { reason, ...(invalidityDate ? { invalidityDate } : {}), actor: 'cli' });
     io.out(`revoked ${r.serial}: ${r.reason} at ${r.revokedAt.toISOString()}`);
     return 0;
@@ -53,7 +68,7 @@ export async function holdCommand(argv: string[], io: Io): Promise<number> {
     io.out(`held ${r.serial} (certificateHold) at ${r.revokedAt}`);
     return 0;
   }
-  return withAuthority(io, v.data, async (a) => {
+  return withStatusAuthority(io, v.data, async (a) => {
     const r = await a.hold(serial, { actor: 'cli' });
     io.out(`held ${r.serial} (certificateHold) at ${r.revokedAt.toISOString()}`);
     return 0;
@@ -69,7 +84,7 @@ export async function releaseCommand(argv: string[], io: Io): Promise<number> {
     io.out(`released ${serial}: certificateHold lifted`);
     return 0;
   }
-  return withAuthority(io, v.data, async (a) => {
+  return withStatusAuthority(io, v.data, async (a) => {
     await a.release(serial, { actor: 'cli' });
     io.out(`released ${serial}: certificateHold lifted`);
     return 0;

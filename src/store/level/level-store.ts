@@ -29,7 +29,7 @@ import type {
   WriteOp,
 } from '../ports.js';
 import * as codec from './codec.js';
-import { esc, K, lastComponent, padSeq, padTime, under, type KeyRange } from './keys.js';
+import { esc, K, lastComponent, padSeq, padTime, under, unesc, type KeyRange } from './keys.js';
 
 export interface LevelStoreOptions {
   /** The agent-ca data directory; the database lives in `<dataDir>/db`. */
@@ -322,6 +322,8 @@ export class LevelStore implements Store {
         await db.put(K.crlCounter(issuerId), n.toString(), { sync: true });
         return n;
       }),
+    counter: async (issuerId) => BigInt((await this.d.get(K.crlCounter(issuerId))) ?? 0),
+    iterate: (issuerId) => mapIter(this.values(under('l', esc(issuerId))), codec.decodeCrl),
   };
 
   readonly audit: AuditPort = {
@@ -361,7 +363,21 @@ export class LevelStore implements Store {
     put: async (key, value, opts) => {
       await this.commit([{ op: 'putMeta', key, value }], opts);
     },
+    iterate: () => this.metaEntries(),
   };
+
+  private async *metaEntries(): AsyncGenerator<{ key: string; value: unknown }> {
+    const it = this.d.iterator(under('m'));
+    try {
+      for (;;) {
+        const page = await it.nextv(PAGE);
+        if (page.length === 0) return;
+        for (const [k, v] of page) yield { key: unesc(k.slice(2)), value: JSON.parse(v) as unknown };
+      }
+    } finally {
+      await it.close();
+    }
+  }
 }
 
 /** ci!/ca!/ct!/ce! index key -> c!<serial> (the serial is the last component, already escaped). */

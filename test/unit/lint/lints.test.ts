@@ -1,31 +1,41 @@
 /**
- * Every lint's failure path: a clean TBS from buildTbs, one field broken, and the LintError
- * must name exactly the rule about that field (and nothing else fires by accident).
+ * Every lint's failure path: a clean TBS from buildTbs, one field broken in its encoding, and
+ * the LintError must name exactly the rule about that field (and nothing else fires by
+ * accident). The lints read the encoded TBS parsed back, never the builder's model.
  */
 import { describe, expect, it } from 'vitest';
 import { encodeName } from '../../../src/asn1/name.js';
-import { AgentOids, Oids } from '../../../src/asn1/oids.js';
+import { AgentOids, LEGACY_AGENT_CA_ARC, Oids } from '../../../src/asn1/oids.js';
 import { agentScopeCodec } from '../../../src/asn1/extensions/index.js';
-import { generalizedTime, sequence, unsignedInteger, utcTime } from '../../../src/asn1/der.js';
+import { boolean, generalizedTime, oid, sequence, setOf, unsignedInteger, utcTime, utf8String } from '../../../src/asn1/der.js';
 import { FixedClock } from '../../../src/clock.js';
-import { LINTS, runLints } from '../../../src/lint/index.js';
+import { LINTS } from '../../../src/lint/index.js';
+import { childrenOf, readWhole, slice } from '../../../src/asn1/der-reader.js';
+import { encodeTbs } from '../../../src/profile/tbs.js';
 import { extensionEntry } from '../../../src/profile/build-tbs.js';
 import { parseProfile } from '../../../src/profile/profile.js';
-import { agentTbs, caTbs, errorLints, expectRefusedBy, issuingCa, lintCtx, messages, NOW, profile, tweak, withoutExtension } from './tbs-fixtures.js';
+import { agentTbs, caTbs, errorLints, expectRefusedBy, issuingCa, lintFindings, messages, NOW, profile, tweak, withoutExtension } from './tbs-fixtures.js';
 
 const scopeExt = (critical = false) => extensionEntry('agentScope', AgentOids.agentScope, critical, agentScopeCodec.encode(['read:accounts']));
+/** The encoded TBS of `t` with top-level field `index` (0 = version) replaced by `der`. */
+function withTbsField(t: ReturnType<typeof agentTbs>, index: number, der: Buffer) {
+  const bytes = encodeTbs(t);
+  const fields = childrenOf(bytes, readWhole(bytes, 0x30, 'tbs')).map((f) => slice(bytes, f));
+  fields[index] = der;
+  return { der: sequence(...fields), tbs: t };
+}
 const replaceExt = (t: ReturnType<typeof agentTbs>, name: string, critical: boolean) =>
   tweak(t, { extensions: t.extensions.map((e) => (e.name === name ? extensionEntry(e.name, e.oid, critical, e.value) : e)) });
 
 describe('clean certificates pass every lint', () => {
   it.each(['root', 'intermediate', 'ocsp-responder'] as const)('%s', (kind) => {
-    expect(runLints(caTbs(kind), lintCtx)).toEqual([]);
+    expect(lintFindings(caTbs(kind))).toEqual([]);
   });
   it('agent, with agent extensions, for every agent key type', () => {
     for (const kt of ['rsa2048', 'p256', 'p384', 'ed25519'] as const) {
-      expect(runLints(agentTbs({ agentExtensions: [scopeExt()] }, { agentKey: kt }), lintCtx)).toEqual([]);
+      expect(lintFindings(agentTbs({ agentExtensions: [scopeExt()] }, { agentKey: kt }))).toEqual([]);
     }
-    expect(runLints(agentTbs({ profile: profile('agent-high-risk') }), lintCtx)).toEqual([]);
+    expect(lintFindings(agentTbs({ profile: profile('agent-high-risk') }))).toEqual([]);
   });
   it('names are unique zlint-style e_ rules, each with a citation', () => {
     expect(new Set(LINTS.map((l) => l.name)).size).toBe(LINTS.length);
@@ -64,13 +74,15 @@ describe('e_validity_time_encoding', () => {
     expect(msgs).toHaveLength(2);
     expect(msgs[0]).toMatch(/notBefore must be UTCTime/);
   });
-  it('refuses UTCTime from 2050 on, and buildTbs writes GeneralizedTime there itself', () => {
+  it('buildTbs writes GeneralizedTime from 2050 on; UTCTime there reads back as 19xx and is refused', () => {
     const root = caTbs('root', new FixedClock('2045-06-01T00:00:00Z'));
     expect(root.notAfter.getUTCFullYear()).toBeGreaterThanOrEqual(2050);
     expect(root.validityDer[2 + root.validityDer[3]! + 2]).toBe(0x18);
     expect(errorLints(root)).toEqual([]);
-    const msgs = expectRefusedBy(tweak(root, { validityDer: sequence(utcTime(root.notBefore), utcTime(root.notAfter)) }), 'e_validity_time_encoding');
-    expect(msgs).toEqual([expect.stringMatching(/notAfter must be GeneralizedTime/)]);
+    // RFC 5280 §4.1.2.5.1: UTCTime YY >= 50 is 19YY, so the bytes say notAfter 1965: that is
+    // what a relying party would read, and what the lint sees.
+    const msgs = expectRefusedBy(tweak(root, { validityDer: sequence(utcTime(root.notBefore), utcTime(root.notAfter)) }), 'e_validity_exceeds_profile_maximum');
+    expect(msgs).toEqual(['notAfter is not after notBefore']);
   });
 });
 
@@ -84,8 +96,12 @@ describe('e_key_type_not_allowed', () => {
 
 describe('e_signature_algorithm_weak', () => {
   it('refuses an algorithm outside the SHA-2 / Ed25519 table (e.g. SHA-1)', () => {
-    const t = tweak(agentTbs(), { signatureAlgorithm: 'sha1WithRSAEncryption' as never });
-    expect(expectRefusedBy(t, 'e_signature_algorithm_weak')[0]).toMatch(/unsupported signature algorithm sha1WithRSAEncryption/);
+    const sha1 = sequence(oid(Oids.sha1WithRSAEncryption), Buffer.from([0x05, 0x00]));
+    expect(expectRefusedBy(withTbsField(agentTbs(), 2, sha1), 'e_signature_algorithm_weak')[0]).toMatch(/unsupported signature algorithm sha1WithRSAEncryption/);
+  });
+  it('refuses a non-canonical AlgorithmIdentifier (ECDSA with NULL parameters, RFC 5758 §3.2)', () => {
+    const withNull = sequence(oid(Oids.ecdsaWithSHA256), Buffer.from([0x05, 0x00]));
+    expect(expectRefusedBy(withTbsField(agentTbs(), 2, withNull), 'e_signature_algorithm_weak')).toEqual(['the ecdsaWithSHA256 AlgorithmIdentifier is not in its canonical encoding']);
   });
 });
 
@@ -110,13 +126,6 @@ describe('e_serial_number', () => {
     const m = Buffer.alloc(16, 0x11);
     const der = Buffer.concat([Buffer.from([0x04, 0x10]), m]);
     expect(expectRefusedBy(withSerial(m, der), 'e_serial_number')).toContain('serial is not a single DER INTEGER');
-  });
-  it('refuses a serial the CA already issued', () => {
-    const t = agentTbs();
-    const hex = t.serial.toString('hex');
-    const ctx = { ...lintCtx, isSerialUsed: (s: string) => s === hex };
-    expect(expectRefusedBy(t, 'e_serial_number', ctx)).toEqual([`serial ${hex} was already issued`]);
-    expect(errorLints(agentTbs(), ctx)).toEqual([]);
   });
 });
 
@@ -242,5 +251,50 @@ describe('LintError', () => {
   it('names every broken rule at once, in registry order', () => {
     const t = tweak(agentTbs({ validityDays: 400 }), { facts: { subjectAltNames: [], extKeyUsage: [] } });
     expect(errorLints(t)).toEqual(['e_validity_exceeds_profile_maximum', 'e_extended_key_usage', 'e_agent_subject_alt_name']);
+  });
+});
+
+describe('e_oid_component_range', () => {
+  const legacyScope = extensionEntry('agentScope', `${LEGACY_AGENT_CA_ARC}.1.2`, false, agentScopeCodec.encode(['read:accounts']));
+  it('refuses an extension under the legacy 2.25 arc (extnID)', () => {
+    expect(expectRefusedBy(agentTbs({ agentExtensions: [legacyScope] }), 'e_oid_component_range')).toEqual([
+      `OID ${LEGACY_AGENT_CA_ARC}.1.2 has component 8486429543056106623930373175689343363 above 2147483647`,
+    ]);
+  });
+  it('refuses an oversized OID inside an extension value and in a name attribute type; 2^31 - 1 passes', () => {
+    const eku = (o: string) => extensionEntry('extKeyUsage', Oids.extKeyUsage, false, sequence(oid(Oids.kpClientAuth), oid(o)));
+    const withEku = (o: string) => tweak(agentTbs(), { extensions: agentTbs().extensions.map((e) => (e.oid === Oids.extKeyUsage ? eku(o) : e)) });
+    expect(expectRefusedBy(withEku('1.3.6.1.4.1.2147483648'), 'e_oid_component_range')).toEqual(['OID 1.3.6.1.4.1.2147483648 has component 2147483648 above 2147483647']);
+    expect(errorLints(withEku('1.3.6.1.4.1.2147483647'))).toEqual([]);
+    const t = agentTbs();
+    const subject = sequence(...childrenOf(t.subject.der, readWhole(t.subject.der, 0x30, 'n')).map((r) => slice(t.subject.der, r)), setOf(sequence(oid('2.5.4.4294967297'), utf8String('x'))));
+    expect(messages(tweak(t, { subject: { der: subject, text: t.subject.text } }), 'e_oid_component_range')).toEqual(['OID 2.5.4.4294967297 has component 4294967297 above 2147483647']);
+  });
+});
+
+describe('e_der_encoding', () => {
+  const withValue = (t: ReturnType<typeof agentTbs>, o: string, value: Buffer, critical?: boolean) =>
+    tweak(t, { extensions: t.extensions.map((e) => (e.oid === o ? extensionEntry(e.name, e.oid, critical ?? e.critical, value) : e)) });
+  it('refuses a BER BOOLEAN and an explicit cA FALSE in basicConstraints', () => {
+    const inter = caTbs('intermediate');
+    const berTrue = Buffer.from([0x30, 0x06, 0x01, 0x01, 0x01, 0x02, 0x01, 0x00]);
+    expect(errorLints(withValue(inter, Oids.basicConstraints, berTrue))).toContain('e_der_encoding');
+    expect(messages(withValue(inter, Oids.basicConstraints, berTrue), 'e_der_encoding')[0]).toMatch(/basicConstraints.*BOOLEAN must be one octet 00 or FF/);
+    expect(messages(withValue(agentTbs(), Oids.basicConstraints, sequence(boolean(false))), 'e_der_encoding')[0]).toMatch(/cA FALSE is the DEFAULT/);
+  });
+  it('refuses an extension value with trailing bytes, and a keyUsage with trailing zero bits', () => {
+    const t = agentTbs({ agentExtensions: [scopeExt()] });
+    const scope = t.extensions.find((e) => e.name === 'agentScope')!;
+    expect(expectRefusedBy(withValue(t, scope.oid, Buffer.concat([scope.value, Buffer.from([0x05, 0x00])])), 'e_der_encoding')[0]).toMatch(/agentScope: .*trailing byte/);
+    // digitalSignature with 7 trailing zero bits: unreadable, so e_key_usage also finds no digitalSignature
+    const badKu = withValue(agentTbs(), Oids.keyUsage, Buffer.from([0x03, 0x02, 0x00, 0x80]));
+    expect(errorLints(badKu)).toEqual(['e_der_encoding', 'e_key_usage']);
+    expect(messages(badKu, 'e_der_encoding')[0]).toMatch(/keyUsage: named BIT STRING not in DER form/);
+    expect(errorLints(withValue(agentTbs(), Oids.keyUsage, Buffer.from([0x03, 0x02, 0x07, 0x80])))).toEqual([]);
+  });
+  it('refuses a TBS whose structure does not parse', () => {
+    const t = agentTbs();
+    const der = encodeTbs(t);
+    expect(expectRefusedBy({ der: der.subarray(0, der.length - 1), tbs: t }, 'e_der_encoding')[0]).toMatch(/the encoded TBS does not parse/);
   });
 });

@@ -1,13 +1,20 @@
 /**
  * TBS certificates built the way the authority builds them (buildTbs over the built-in
  * profiles), plus `tweak` to break one field at a time: the lint tests start from a clean TBS
- * and change exactly what a rule is about.
+ * and change exactly what a rule is about. The lints read the encoded bytes, so `tweak` writes
+ * every change into the DER pieces (a changed fact re-encodes its extension), and the helpers
+ * below lint `encodeTbs(t)` parsed back, as the Issuer does.
  */
 import { expect } from 'vitest';
 import { encodeName, type NameSpec } from '../../../src/asn1/name.js';
 import { FixedClock, type Clock } from '../../../src/clock.js';
 import { LintError } from '../../../src/errors.js';
-import { assertLintClean, runLints, type LintContext } from '../../../src/lint/index.js';
+import { boolean, integer, sequence, x509Time } from '../../../src/asn1/der.js';
+import { Oids } from '../../../src/asn1/oids.js';
+import { authorityInfoAccessValue, distributionPointsValue, extKeyUsageValue, keyUsageValue, OCSP_NOCHECK_VALUE, subjectAltNameValue } from '../../../src/asn1/x509-extensions.js';
+import { intentOf, lintEncodedTbs, parseLintTarget, runLints, type LintContext } from '../../../src/lint/index.js';
+import { extensionEntry } from '../../../src/profile/build-tbs.js';
+import { encodeTbs, type ExtensionEntry } from '../../../src/profile/tbs.js';
 import { buildTbs, DAY_MS, type IssuingCa, type TbsRequest } from '../../../src/profile/build-tbs.js';
 import { issuerUrls } from '../../../src/profile/config.js';
 import { loadProfiles, type Profile } from '../../../src/profile/profile.js';
@@ -85,10 +92,38 @@ export function caTbs(kind: 'root' | 'intermediate' | 'ocsp-responder', clock: C
 
 export type TbsPatch = Partial<Omit<TbsCertificate, 'facts'>> & { facts?: Partial<TbsFacts> };
 
-/** A copy of `t` with fields replaced: the lints read the model, so this is all a rule sees. */
+/** The extension `name` re-encoded from `value` (undefined: removed), criticality kept. */
+function withExtensionValue(exts: readonly ExtensionEntry[], name: string, oid: string, critical: boolean, value: Buffer | undefined): ExtensionEntry[] {
+  const at = exts.findIndex((e) => e.oid === oid);
+  const entry = value ? extensionEntry(name, oid, at >= 0 ? exts[at]!.critical : critical, value) : undefined;
+  if (at < 0) return entry ? [...exts, entry] : [...exts];
+  return [...exts.slice(0, at), ...(entry ? [entry] : []), ...exts.slice(at + 1)];
+}
+
+/**
+ * A copy of `t` with fields replaced. Facts are written into the extensions they come from
+ * (an empty list removes the extension); a new notBefore/notAfter re-encodes the validity.
+ */
 export function tweak(t: TbsCertificate, patch: TbsPatch): TbsCertificate {
-  const { facts, ...rest } = patch;
-  return Object.freeze({ ...t, ...rest, facts: Object.freeze({ ...t.facts, ...(facts ?? {}) }) });
+  const { facts: fp, ...rest } = patch;
+  const facts = { ...t.facts, ...(fp ?? {}) };
+  let ext = [...(rest.extensions ?? t.extensions)];
+  const has = (k: keyof TbsFacts) => fp !== undefined && k in fp;
+  if (has('ca') || has('pathLen')) ext = withExtensionValue(ext, 'basicConstraints', Oids.basicConstraints, true, sequence(facts.ca ? boolean(true) : undefined, facts.pathLen !== undefined ? integer(facts.pathLen) : undefined));
+  if (has('keyUsage')) ext = withExtensionValue(ext, 'keyUsage', Oids.keyUsage, true, keyUsageValue(facts.keyUsage));
+  if (has('extKeyUsage')) ext = withExtensionValue(ext, 'extKeyUsage', Oids.extKeyUsage, false, facts.extKeyUsage.length ? extKeyUsageValue(facts.extKeyUsage) : undefined);
+  if (has('subjectAltNames')) ext = withExtensionValue(ext, 'subjectAltName', Oids.subjectAltName, false, facts.subjectAltNames.length ? subjectAltNameValue(facts.subjectAltNames) : undefined);
+  if (has('crlDistributionPoints')) ext = withExtensionValue(ext, 'crlDistributionPoints', Oids.crlDistributionPoints, false, facts.crlDistributionPoints.length ? distributionPointsValue(facts.crlDistributionPoints) : undefined);
+  if (has('freshestCrl')) ext = withExtensionValue(ext, 'freshestCRL', Oids.freshestCrl, false, facts.freshestCrl.length ? distributionPointsValue(facts.freshestCrl) : undefined);
+  if (has('ocspUrls') || has('caIssuersUrls')) {
+    const both = facts.ocspUrls.length + facts.caIssuersUrls.length > 0;
+    ext = withExtensionValue(ext, 'authorityInfoAccess', Oids.authorityInfoAccess, false, both ? authorityInfoAccessValue({ ocsp: facts.ocspUrls, caIssuers: facts.caIssuersUrls }) : undefined);
+  }
+  if (has('ocspNoCheck')) ext = withExtensionValue(ext, 'ocspNoCheck', Oids.ocspNoCheck, false, facts.ocspNoCheck ? OCSP_NOCHECK_VALUE : undefined);
+  const notBefore = rest.notBefore ?? t.notBefore;
+  const notAfter = rest.notAfter ?? t.notAfter;
+  const validityDer = rest.validityDer ?? (rest.notBefore || rest.notAfter ? sequence(x509Time(notBefore), x509Time(notAfter)) : t.validityDer);
+  return Object.freeze({ ...t, ...rest, validityDer, extensions: Object.freeze(ext), facts: Object.freeze(facts) });
 }
 
 export function withoutExtension(t: TbsCertificate, name: string): TbsCertificate {
@@ -97,21 +132,35 @@ export function withoutExtension(t: TbsCertificate, name: string): TbsCertificat
   return tweak(t, { extensions });
 }
 
-export function errorLints(t: TbsCertificate, ctx: LintContext = lintCtx): string[] {
-  return [...new Set(runLints(t, ctx).filter((f) => f.severity === 'error').map((f) => f.lint))];
+/** A TBS, or raw TBS bytes with the TBS whose intent (profile, issuer notAfter, agent id) they carry. */
+export type LintCase = TbsCertificate | { der: Buffer; tbs: TbsCertificate };
+
+function split(c: LintCase): { der: Buffer; tbs: TbsCertificate } {
+  return 'der' in c && 'tbs' in c ? c : { der: encodeTbs(c as TbsCertificate), tbs: c as TbsCertificate };
 }
 
-export function messages(t: TbsCertificate, lint: string, ctx: LintContext = lintCtx): string[] {
-  return runLints(t, ctx)
+/** All findings on the encoded bytes of `c`. */
+export function lintFindings(c: LintCase, ctx: LintContext = lintCtx) {
+  const { der, tbs } = split(c);
+  return runLints(parseLintTarget(der, intentOf(tbs)), ctx);
+}
+
+export function errorLints(c: LintCase, ctx: LintContext = lintCtx): string[] {
+  return [...new Set(lintFindings(c, ctx).filter((f) => f.severity === 'error').map((f) => f.lint))];
+}
+
+export function messages(c: LintCase, lint: string, ctx: LintContext = lintCtx): string[] {
+  return lintFindings(c, ctx)
     .filter((f) => f.lint === lint)
     .map((f) => f.message);
 }
 
-/** assertLintClean refuses `t` with a LintError naming exactly `lint`; returns that rule's messages. */
-export function expectRefusedBy(t: TbsCertificate, lint: string, ctx: LintContext = lintCtx): string[] {
+/** lintEncodedTbs refuses `c` with a LintError naming exactly `lint`; returns that rule's messages. */
+export function expectRefusedBy(c: LintCase, lint: string, ctx: LintContext = lintCtx): string[] {
+  const { der, tbs } = split(c);
   let err: unknown;
   try {
-    assertLintClean(t, ctx);
+    lintEncodedTbs(der, intentOf(tbs), ctx);
   } catch (e) {
     err = e;
   }

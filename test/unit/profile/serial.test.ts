@@ -1,7 +1,7 @@
 /**
  * Serials (RFC 5280 §4.1.2.2, CA/B BR §7.1): positive, 16-17 content octets from 128 random
- * bits, unique per CA. Uniqueness is enforced twice: by the lint's isSerialUsed hook and by the
- * authority's store check (ISSUE_SERIAL_COLLISION), which is tested by forcing a repeat serial.
+ * bits, unique per CA. Uniqueness is enforced by the store's atomic commit
+ * (ISSUE_SERIAL_COLLISION), which is tested by forcing a repeat serial.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,23 +65,6 @@ describe('parseSerial / serialFromMagnitude', () => {
 });
 
 describe('the same serial twice', () => {
-  it('Issuer: a serial the lint context knows is refused with e_serial_number', async () => {
-    const used = new Set<string>();
-    const issuer = new Issuer({ clock: new FixedClock(NOW), lintContext: () => ({ ...lintCtx, isSerialUsed: (s) => used.has(s) }) });
-    const magnitude = Buffer.from('5a'.repeat(16), 'hex');
-    const fixed = { magnitude, der: unsignedInteger(magnitude) };
-    const first = await issuer.issue(issuer.prepare(agentTbs({ serial: fixed }), signer('p256')).token);
-    used.add(first.serial);
-    let err: unknown;
-    try {
-      issuer.prepare(agentTbs({ serial: fixed }), signer('p256'));
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(LintError);
-    expect((err as LintError).details.lints).toEqual(['e_serial_number']);
-  });
-
   describe('Authority', () => {
     let dir: string;
     let authority: Authority;

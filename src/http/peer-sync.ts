@@ -1,0 +1,54 @@
+/**
+ * Serving from a PostgreSQL store shared with other processes (any host): one CRL-publishing
+ * leader among them (advisory lock), and LISTEN on the store's change notices so that a
+ * revocation committed by a peer drops this process's cached OCSP answers for that serial (and,
+ * on the leader, schedules the delta CRL), and a CRL the leader stored replaces the one this
+ * process serves (docs/storage-postgres.md). On LevelDB there are no peers: both are absent.
+ */
+import type { Authority } from '../authority/authority.js';
+import { CA_NAMES } from '../authority/ca-state.js';
+import type { CrlService } from '../crl/service.js';
+import type { OcspService } from '../ocsp/service.js';
+import { ChangeListener } from '../store/postgres/change-listener.js';
+import { LeaderElection } from '../store/postgres/leader.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
+import type { ChangeNotice } from '../store/postgres/notify.js';
+import type { IssuerId, Serial } from '../types.js';
+
+const log = (what: string) => (e: unknown) => process.stderr.write(`agent-ca: ${what}: ${String((e as Error)?.message ?? e)}\n`);
+
+/** The CRL leader election, started (a lone process is leader on return); undefined on LevelDB. */
+export async function startCrlLeader(authority: Authority, onLeader: () => void): Promise<LeaderElection | undefined> {
+  const store = authority.store;
+  if (!(store instanceof PostgresStore)) return undefined;
+  const leader = new LeaderElection(store.target, 'crl', { onChange: (l) => l && onLeader(), onError: log('CRL leader election') });
+  await leader.start();
+  return leader;
+}
+
+/** Catch up after taking over: publish a delta for every CA now (covers changes made while no one led). */
+export function publishDeltasNow(crls: CrlService): void {
+  for (const n of CA_NAMES) void crls.scheduler.run(n as IssuerId, 'delta');
+}
+
+export async function startChangeSync(authority: Authority, ocsp: OcspService, crls: CrlService): Promise<ChangeListener | undefined> {
+  const store = authority.store;
+  if (!(store instanceof PostgresStore)) return undefined;
+  const apply = async (n: ChangeNotice): Promise<void> => {
+    for (const c of n.crls ?? []) await crls.refresh(c.issuerId, c.kind);
+    if (n.serials === undefined) {
+      ocsp.invalidateAll();
+      for (const name of CA_NAMES) for (const kind of ['full', 'delta'] as const) await crls.refresh(name, kind);
+      return;
+    }
+    for (const serial of n.serials) {
+      const cert = await store.certificates.get(serial as Serial);
+      if (!cert) continue;
+      ocsp.afterChange(cert);
+      crls.afterChange(cert, await authority.statusOf(cert));
+    }
+  };
+  const listener = new ChangeListener(store.target, (n) => void apply(n).catch(log('applying a peer change notice')), { onError: log('change listener') });
+  await listener.start();
+  return listener;
+}
