@@ -13,6 +13,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority } from '../../src/authority/create-authority.js';
 import { runCli } from '../../src/cli/main.js';
+import { certIdFor } from '../../src/ocsp/cert-id.js';
+import { ocspRequestDer } from '../../src/ocsp/request-encode.js';
 import { OcspService } from '../../src/ocsp/service.js';
 import type { Serial } from '../../src/types.js';
 import { openssl } from '../helpers/openssl.js';
@@ -88,17 +90,19 @@ describe.runIf(pgAvailable)('CA on PostgreSQL with a WORM audit table', () => {
     const v = openssl(['verify', '-x509_strict', '-CAfile', join(dir, 'chain/root.pem'), '-untrusted', join(dir, 'chain/intermediate.pem'), join(dir, 'bot.pem')]);
     expect(v.stdout + v.stderr).toContain('bot.pem: OK');
     serial = openssl(['x509', '-in', join(dir, 'bot.pem'), '-noout', '-serial']).stdout.trim().replace('serial=', '');
-    // Revoke with the OCSP service attached: the record, the re-signed responses and the audit
-    // outcome land in one PostgreSQL transaction.
+    // Revoke with the OCSP service attached: the record and the audit outcome land in one
+    // PostgreSQL transaction; the agent's answer (60 s validity) is signed before it and served
+    // from the moment it committed.
     const a = await createAuthority({ dataDir: join(dir, 'data'), env: { AGENT_CA_STORE: appUrl }, create: false });
     const ocsp = new OcspService(a);
     try {
       await ocsp.start();
       const s = serial.toLowerCase() as Serial;
       await a.revoke(s, { reason: 'keyCompromise', actor: 'ops:worm-test' });
-      const rec = await a.store.certificates.get(s);
-      const resp = await a.store.ocspResponses.get(rec!.issuerId, s);
-      writeFileSync(join(dir, 'resp.der'), resp!.der);
+      const int = a.ca('intermediate').certificate;
+      const resp = await ocsp.responder.respond(ocspRequestDer(certIdFor({ subjectDer: int.subject, publicKeyInfo: int.publicKeyInfo }, Buffer.from(s, 'hex'), 'sha1')));
+      expect(resp.status).toBe('successful');
+      writeFileSync(join(dir, 'resp.der'), resp.der);
     } finally {
       await ocsp.stop();
       await a.close();

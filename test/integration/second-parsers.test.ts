@@ -148,7 +148,9 @@ describe('what the CA serves', () => {
     args.push('--model-hash', `sha256:${'ab'.repeat(32)}`, '--tenant', 'acme', '--env', 'staging', '--instance-id', 'inst-42', '--generate-key', key, '--out', agentFile);
     expect(await runCli(args, io)).toBe(0);
 
-    ca = await startTestCa();
+    // Deltas only (the large-CRL regime): the delta after the revocation is the one that lists
+    // it. With small CRLs a change republishes the full CRL and the delta on it is empty.
+    ca = await startTestCa({ crl: { fullOnChangeMaxEntries: -1 } });
     const good = await ca.issueAgent('good-bot', { scope: ['read:accounts'] });
     const bad = await ca.issueAgent('bad-bot', { scope: ['read:accounts'] });
     goodSerial = good.serial;
