@@ -48,13 +48,33 @@ export const ErrorCodes = {
   REVOKE_ALREADY: 409,
   REVOKE_NOT_HELD: 409,
   REVOKE_INVALID_STATE: 409,
+  REVOKE_CA_REFUSED: 409,
+  // CRL publishing (an alarm: /readyz answers 503 while it lasts)
+  CRL_PUBLISH_FAILED: 503,
   // audit
   AUDIT_CHAIN_BROKEN: 500,
+  AUDIT_STORE_MISMATCH: 500,
   // gateway kit (agent-ca crl sync): the CRL server could not be read, or what it sent is not to be trusted
   CRL_FETCH_FAILED: 502,
   CRL_REJECTED: 502,
+  // tenancy: tenants, tokens, the agent registry (docs/tenancy.md)
+  TENANT_NOT_FOUND: 404,
+  TENANT_EXISTS: 409,
+  TOKEN_NOT_FOUND: 404,
+  AGENT_NOT_FOUND: 404,
+  AGENT_EXISTS: 409,
+  AGENT_DECOMMISSIONED: 409,
+  AGENT_DRIFTED: 409,
+  QUOTA_EXCEEDED: 429,
+  // compliance reports (docs/compliance-reports.md)
+  REPORT_RANGE_INVALID: 400,
+  REPORT_SUBJECT_UNKNOWN: 404,
+  REPORT_NOT_FOUND: 404,
+  REPORT_NOT_READY: 409,
+  REPORT_VERIFY_FAILED: 422,
   // http edge
   HTTP_UNAUTHORIZED: 401,
+  HTTP_FORBIDDEN: 403,
   HTTP_NOT_FOUND: 404,
   HTTP_PAYLOAD_TOO_LARGE: 413,
   HTTP_RATE_LIMITED: 429,

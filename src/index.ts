@@ -60,3 +60,11 @@ export { buildCrl, CrlPublisher, CrlScheduler } from './crl/index.js';
 // webhooks: receivers verify deliveries with verifyWebhookSignature
 export { WebhookService, type WebhookServiceOptions } from './webhooks/service.js';
 export { verifyWebhookSignature, signPayload, SIGNATURE_HEADER } from './webhooks/signature.js';
+
+// tenancy: tenants, roles, tokens, the agent registry (docs/tenancy.md); the agent-side SDK is `agent-ca/client`
+export { Tenancy, type TenancyOptions } from './tenancy/tenancy.js';
+export { AgentService, type CertifyInput, type RenewInput, type CertifiedAgent } from './tenancy/agent-service.js';
+export type { AgentRecord, AgentStatus } from './tenancy/agent-registry.js';
+export { TokenStore, type TokenView } from './tenancy/tokens.js';
+export { TenantRegistry, type TenantRecord } from './tenancy/tenants.js';
+export { ROLES, canSee, type Role, type Principal } from './tenancy/roles.js';

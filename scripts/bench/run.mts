@@ -12,6 +12,8 @@ import { benchCrl } from './crl.js';
 import { benchLint } from './lint.js';
 import { benchScale } from './scale.js';
 import { benchCrlOnChange } from './crl-on-change.js';
+import { benchTenants } from './tenants.js';
+import { benchReports } from './reports.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: false });
 const only = values.only ? new Set(values.only.split(',')) : undefined;
@@ -23,12 +25,14 @@ const sections: [string, (s: number) => Promise<unknown>][] = [
   ['ocsp', benchOcsp],
   ['kms', benchKms],
   ['risk', benchRisk],
+  ['tenants', benchTenants],
   ['revocation', benchRevocation],
   // after revocation: it reuses the 1,000,000-entry data set built there
   ['crl', benchCrl],
   // PostgreSQL beside LevelDB ($AGENT_CA_BENCH_PG)
   ['scale', benchScale],
   ['crl-on-change', benchCrlOnChange],
+  ['reports', benchReports],
 ];
 
 process.stdout.write(`agent-ca bench — node ${process.version}, ${new Date().toISOString()}\n`);

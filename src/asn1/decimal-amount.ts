@@ -19,8 +19,8 @@ export function currencyViolation(s: unknown): string | undefined {
   return undefined;
 }
 
-/** Scaled to 10^-6 units as a bigint: exact for every value the grammar allows. */
-function scaled(s: string): bigint {
+/** Scaled to 10^-6 units as a bigint: exact for every value the grammar allows (sums stay exact too). */
+export function decimalUnits(s: string): bigint {
   const m = DECIMAL.exec(s);
   if (!m) throw new RangeError(`not a decimal amount: ${JSON.stringify(s)}`);
   return BigInt(m[1]!) * 1_000_000n + BigInt((m[2] ?? '').padEnd(6, '0'));
@@ -28,14 +28,18 @@ function scaled(s: string): bigint {
 
 /** -1, 0 or 1 as a < b, a = b, a > b. Throws RangeError on a string outside the grammar. */
 export function compareDecimal(a: string, b: string): -1 | 0 | 1 {
-  const x = scaled(a);
-  const y = scaled(b);
+  const x = decimalUnits(a);
+  const y = decimalUnits(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Canonical text: no leading zeros, no trailing fraction zeros ("0100.50" -> "100.5", "7.0" -> "7"). */
 export function canonicalDecimal(s: string): string {
-  const v = scaled(s);
+  return formatDecimalUnits(decimalUnits(s));
+}
+
+/** Canonical text of a non-negative amount in 10^-6 units (the inverse of decimalUnits, any size). */
+export function formatDecimalUnits(v: bigint): string {
   const int = v / 1_000_000n;
   const frac = (v % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
   return frac ? `${int}.${frac}` : `${int}`;

@@ -7,7 +7,10 @@
  *             | verb ":" "*"                           any resource for that verb
  *             | verb ":" resource-prefix "/" "*"       anything strictly below that path
  *   verb    ::= [a-z][a-z0-9_-]{0,31}
- *   resource::= ["/"] segment *("/" segment), segment = 1*[A-Za-z0-9._~:@+=,-], not "." or ".."
+ *   resource::= ["/"] segment *("/" segment), segment = 1*[A-Za-z0-9._~:@+=-], not "." or ".."
+ *
+ * No commas anywhere: lists of scopes are written comma-separated (CLI --scope a,b, config
+ * files), so a comma inside one scope would make it two on one surface and one on another.
  *
  * Matching is done on split segments with string equality, never by building a regular
  * expression from a pattern, so pattern text cannot inject matching syntax. Paths are not
@@ -20,7 +23,7 @@ import { AgentCaError } from '../errors.js';
 export const MAX_ACTION_LENGTH = 256;
 
 const VERB = /^[a-z][a-z0-9_-]{0,31}$/;
-const SEGMENT = /^[A-Za-z0-9._~:@+=,-]+$/;
+const SEGMENT = /^[A-Za-z0-9._~:@+=-]+$/;
 
 interface ParsedAction {
   verb: string;
@@ -52,7 +55,7 @@ function parse(s: unknown, allowWildcard: boolean): ParsedAction | string {
       if (!last) return '"*" is only allowed as the last path segment';
       continue;
     }
-    if (!SEGMENT.test(seg)) return seg.includes('*') ? '"*" must be a whole path segment' : `path segment ${JSON.stringify(seg)} has a character outside [A-Za-z0-9._~:@+=,-]`;
+    if (!SEGMENT.test(seg)) return seg.includes('*') ? '"*" must be a whole path segment' : `path segment ${JSON.stringify(seg)} has a character outside [A-Za-z0-9._~:@+=-]${seg.includes(',') ? ' (a comma separates scopes; give each scope as its own entry)' : ''}`;
   }
   return { verb, segments };
 }

@@ -14,6 +14,7 @@ import { AgentCaError, isAgentCaError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Signer } from '../signer/signer.js';
 import { Mutex } from '../store/mutex.js';
+import { errorMessage, stderrLogger, type Logger } from '../logger.js';
 import { batchChangesStatus, type AuditCheckpoint, type AuditEntry, type AuditHead, type CommitOptions, type CommitResult, type Store, type WriteOp } from '../store/ports.js';
 import { jsonNormalise } from './canonical-json.js';
 import { signCheckpoint } from './checkpoint.js';
@@ -35,6 +36,14 @@ export interface AuditLogOptions {
   signer?: Signer;
   /** Sign a checkpoint whenever an entry's seq is a multiple of this (0 = on demand only). Default 1000. */
   checkpointEvery?: number;
+  /**
+   * Also sign one over the head whenever the last is older than this (0 = in every group
+   * commit), and at most this long after the last append: no entry waits longer for a
+   * signature. Undefined: only the seq multiples above.
+   */
+  checkpointIntervalMs?: number;
+  /** Where a failed background checkpoint is reported (default: stderr). */
+  logger?: Logger;
 }
 
 /** Entries with seq/prevHash/hash assigned, holding the log's lock until commit or release. */
@@ -56,6 +65,9 @@ interface QueuedAppend {
   reject(e: unknown): void;
 }
 
+/** Slack on top of the checkpoint interval before verify() calls an uncovered entry forged. */
+const COVERAGE_MARGIN_MS = 5_000;
+
 /** Most appends one group commit carries (bounds batch size and latency). */
 const MAX_GROUP = 256;
 /**
@@ -65,10 +77,18 @@ const MAX_GROUP = 256;
 const HEAD_RETRIES = 8;
 
 export class AuditLog {
-  readonly checkpointEvery: number;
+  checkpointEvery: number;
+  private checkpointIntervalMs: number | undefined;
   private readonly store: Store;
   private readonly clock: Clock;
-  private readonly signer: Signer | undefined;
+  private readonly logger: Logger;
+  private signer: Signer | undefined;
+  /** The newest checkpoint this process committed (seq and when), or undefined before the first. */
+  private lastCheckpoint: { seq: number; atMs: number } | undefined;
+  private checkpointTimer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+  /** When this log started signing checkpoints (the interval's origin before the first one). */
+  private signingSince = 0;
   private readonly mutex = new Mutex();
   private readonly queue: QueuedAppend[] = [];
   private flushing = false;
@@ -78,8 +98,41 @@ export class AuditLog {
   constructor(opts: AuditLogOptions) {
     this.store = opts.store;
     this.clock = opts.clock;
+    this.logger = opts.logger ?? stderrLogger;
     this.signer = opts.signer;
     this.checkpointEvery = opts.signer ? Math.max(0, Math.floor(opts.checkpointEvery ?? 1000)) : 0;
+    this.checkpointIntervalMs = opts.signer ? opts.checkpointIntervalMs : undefined;
+    this.signingSince = this.clock.now().getTime();
+  }
+
+  /**
+   * Start signing checkpoints with `signer` (the issuing CA's key, once the CA is loaded): every
+   * `checkpointEvery` entries and, with `checkpointIntervalMs`, at most that long after any append.
+   */
+  useSigner(signer: Signer, opts: { checkpointEvery?: number; checkpointIntervalMs?: number } = {}): void {
+    this.signer = signer;
+    this.checkpointEvery = Math.max(0, Math.floor(opts.checkpointEvery ?? 1000));
+    this.checkpointIntervalMs = opts.checkpointIntervalMs;
+    this.signingSince = this.clock.now().getTime();
+  }
+
+  /** The key checkpoints are signed with (SPKI DER), when there is one. */
+  get checkpointKey(): Uint8Array | undefined {
+    return this.signer?.publicKeyInfo;
+  }
+
+  /** The latest signed checkpoint in the store: what an outside party keeps (GET /api/v1/audit/head). */
+  latestCheckpoint(): Promise<AuditCheckpoint | undefined> {
+    return this.store.audit.latestCheckpoint();
+  }
+
+  /**
+   * The key that signs checkpoints, for documents that vouch for a range of this log (the
+   * compliance report manifest, docs/compliance-reports.md). Its checkpoint messages start with
+   * a fixed label, so no other signed bytes can be mistaken for one.
+   */
+  get checkpointSigner(): Signer | undefined {
+    return this.signer;
   }
 
   async head(): Promise<AuditHead | null> {
@@ -131,6 +184,7 @@ export class AuditLog {
     let head: AuditHead | null = null;
     const all: WriteOp[] = [];
     const perItem: AuditEntry[][] = [];
+    let covered = this.lastCheckpoint?.seq ?? 0;
     try {
       // Inside the try: a store that fails (or was closed) rejects the queued appends instead
       // of leaving their promises pending forever.
@@ -142,9 +196,14 @@ export class AuditLog {
           const built = await this.buildEntry(input, head);
           entries.push(built.entry);
           all.push(...built.ops);
+          if (built.ops.length > 1) covered = built.entry.seq;
           head = { seq: built.entry.seq, hash: built.entry.hash };
         }
         perItem.push(entries);
+      }
+      if (head && head.seq > covered && this.checkpointDue()) {
+        all.push({ op: 'putAuditCheckpoint', checkpoint: await signCheckpoint(this.signer!, head, this.clock.now()) });
+        covered = head.seq;
       }
     } catch (e) {
       for (const item of group) item.reject(e);
@@ -154,6 +213,7 @@ export class AuditLog {
     try {
       const result = await this.store.commit(all, { sync });
       this.cachedHead = head;
+      this.committed(head, covered);
       // StatusChanges come back in op order: hand each item its own.
       let at = 0;
       group.forEach((item, i) => {
@@ -184,6 +244,7 @@ export class AuditLog {
       prevHash: head?.hash ?? GENESIS_HASH,
     });
     const ops: WriteOp[] = [{ op: 'appendAudit', entry }];
+    // A checkpoint at every multiple of checkpointEvery: verify() can then tell a deleted checkpoint.
     if (this.checkpointEvery > 0 && entry.seq % this.checkpointEvery === 0) {
       ops.push({ op: 'putAuditCheckpoint', checkpoint: await signCheckpoint(this.signer!, { seq: entry.seq, hash: entry.hash }, entry.time) });
     }
@@ -214,6 +275,7 @@ export class AuditLog {
         head = { seq: built.entry.seq, hash: built.entry.hash };
       }
       const newHead = head;
+      const covered = ops.filter((o) => o.op === 'putAuditCheckpoint').reduce((m, o) => Math.max(m, (o as { checkpoint: AuditCheckpoint }).checkpoint.seq), this.lastCheckpoint?.seq ?? 0);
       return {
         entries,
         ops,
@@ -222,6 +284,7 @@ export class AuditLog {
           try {
             const result = await this.store.commit([...other, ...ops], opts);
             this.cachedHead = newHead;
+            this.committed(newHead, covered);
             return result;
           } catch (e) {
             this.cachedHead = undefined; // re-read next time: someone else may have moved it
@@ -252,16 +315,57 @@ export class AuditLog {
       if (!head) return null;
       const checkpoint = await signCheckpoint(signer, head, this.clock.now());
       await this.store.commit([{ op: 'putAuditCheckpoint', checkpoint }]);
+      this.committed(head, head.seq);
       return checkpoint;
     } finally {
       release();
     }
   }
 
+  /** Stops the checkpoint timer and signs a last checkpoint over an uncovered head (clean shutdown). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+    if (this.checkpointIntervalMs === undefined || !this.signer) return;
+    const head = this.cachedHead ?? (await this.store.audit.head());
+    if (head && head.seq > (this.lastCheckpoint?.seq ?? 0)) {
+      await this.checkpoint().catch((e: unknown) => this.logger.error('signing the final audit checkpoint failed', { error: errorMessage(e) }));
+    }
+  }
+
+  private checkpointDue(): boolean {
+    if (this.checkpointIntervalMs === undefined || !this.signer) return false;
+    // Counted from the last checkpoint, or from when signing started: a short-lived process
+    // (one CLI command) signs once, at close(), not also at its first append.
+    const since = this.lastCheckpoint?.atMs ?? this.signingSince;
+    return this.clock.now().getTime() - since >= this.checkpointIntervalMs;
+  }
+
+  /** After a commit: remember the newest checkpoint, and make sure an uncovered head gets one soon. */
+  private committed(head: AuditHead | null, covered: number): void {
+    if (covered > (this.lastCheckpoint?.seq ?? 0)) this.lastCheckpoint = { seq: covered, atMs: this.clock.now().getTime() };
+    if (!head || head.seq <= covered || this.checkpointIntervalMs === undefined || !this.signer || this.closed || this.checkpointTimer) return;
+    const since = this.clock.now().getTime() - (this.lastCheckpoint?.atMs ?? this.signingSince);
+    const wait = Math.max(0, Math.min(this.checkpointIntervalMs, this.checkpointIntervalMs - since));
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = undefined;
+      if (this.closed) return;
+      this.checkpoint().catch((e: unknown) => this.logger.error('signing a background audit checkpoint failed', { error: errorMessage(e) }));
+    }, wait);
+    this.checkpointTimer.unref();
+  }
+
   /** Verifies the chain; defaults to this log's signer key and checkpoint interval. */
   verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
     const publicKeyInfo = opts.publicKeyInfo ?? this.signer?.publicKeyInfo;
+    const now = this.clock.now().getTime();
+    // This log signs a checkpoint at most checkpointIntervalMs after every append; allow that
+    // plus a margin for a timer that ran late and for clock skew between writers.
+    const coverage = this.checkpointIntervalMs === undefined ? {} : { requireCoveredBefore: new Date(now - this.checkpointIntervalMs - COVERAGE_MARGIN_MS), notAfter: new Date(now + COVERAGE_MARGIN_MS) };
     return verifyAuditChain(this.store.audit, {
+      ...coverage,
       ...opts,
       ...(publicKeyInfo ? { publicKeyInfo } : {}),
       requireCheckpointEvery: opts.requireCheckpointEvery ?? this.checkpointEvery,

@@ -13,6 +13,7 @@ import { algorithmInfo } from '../signer/algorithms.js';
 import { publicKeyFromSpki } from '../signer/public-key.js';
 import type { Signer } from '../signer/signer.js';
 import type { AuditCheckpoint } from '../store/ports.js';
+import type { KeyUri, SignatureAlgorithm } from '../types.js';
 
 const LABEL = Buffer.from('agent-ca audit checkpoint v1\u0000', 'ascii');
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -40,4 +41,35 @@ export function checkpointSignatureValid(cp: AuditCheckpoint, publicKeyInfo: Uin
   } catch {
     return false;
   }
+}
+
+/** A checkpoint as JSON, the form an outside party keeps (GET /api/v1/audit/head) and hands back to `audit verify --against`. */
+export interface CheckpointJson {
+  seq: number;
+  hash: string;
+  time: string;
+  algorithm: string;
+  keyUri: string;
+  /** base64 */
+  signature: string;
+}
+
+export function checkpointToJson(cp: AuditCheckpoint): CheckpointJson {
+  return { seq: cp.seq, hash: cp.hash, time: cp.time.toISOString(), algorithm: cp.algorithm, keyUri: cp.keyUri, signature: cp.signature.toString('base64') };
+}
+
+/** Reads a kept checkpoint: the CheckpointJson itself, or a whole audit/head response carrying one. */
+export function checkpointFromJson(v: unknown): AuditCheckpoint {
+  const o = (typeof v === 'object' && v !== null && 'checkpoint' in v ? (v as { checkpoint: unknown }).checkpoint : v) as Record<string, unknown> | null;
+  const bad = (why: string): never => {
+    throw new AgentCaError('INPUT_INVALID', `not an audit checkpoint: ${why}`);
+  };
+  if (typeof o !== 'object' || o === null) return bad('expected a JSON object');
+  if (!Number.isSafeInteger(o.seq) || (o.seq as number) < 1) bad('seq must be a positive integer');
+  if (typeof o.hash !== 'string' || !HEX64.test(o.hash)) bad('hash must be 64 lowercase hex digits');
+  const time = typeof o.time === 'string' ? new Date(o.time) : new Date(NaN);
+  if (Number.isNaN(time.getTime())) bad('time must be an ISO 8601 time');
+  if (typeof o.signature !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(o.signature)) bad('signature must be base64');
+  if (typeof o.algorithm !== 'string' || typeof o.keyUri !== 'string') bad('algorithm and keyUri are required');
+  return { seq: o.seq as number, hash: o.hash as string, time, signature: Buffer.from(o.signature as string, 'base64'), algorithm: o.algorithm as SignatureAlgorithm, keyUri: o.keyUri as KeyUri };
 }

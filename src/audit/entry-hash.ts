@@ -8,24 +8,13 @@ import { createHash } from 'node:crypto';
 import { GENESIS_HASH } from '../store/commit-planner.js';
 import type { AuditEntry } from '../store/ports.js';
 import { canonicalJson } from './canonical-json.js';
+import { entryJson } from '../store/audit-entry-json.js';
 
 export { GENESIS_HASH };
 
 export type UnhashedEntry = Omit<AuditEntry, 'hash'>;
 
-/** An entry as plain JSON (ISO time), the one form that is hashed, stored and exported. */
-export function entryJson(e: UnhashedEntry & { hash?: string }): Record<string, unknown> {
-  return {
-    seq: e.seq,
-    time: e.time.toISOString(),
-    actor: e.actor,
-    action: e.action,
-    subject: e.subject,
-    details: e.details,
-    prevHash: e.prevHash,
-    ...(e.hash !== undefined ? { hash: e.hash } : {}),
-  };
-}
+export { entryJson };
 
 export function canonicalEntry(e: UnhashedEntry): string {
   return canonicalJson(entryJson({ ...e, hash: undefined }));

@@ -17,6 +17,8 @@ export interface ExportOptions {
   /** Only entries whose subject is this agent id or whose details.agentId is. */
   agentId?: string;
   actor?: string;
+  /** Only entries it accepts (a tenant's view, docs/tenancy.md). */
+  filter?: (e: AuditEntry) => boolean;
 }
 
 export function entryToJsonLine(e: AuditEntry): string {
@@ -37,6 +39,7 @@ export async function* exportJsonLines(audit: AuditPort, opts: ExportOptions = {
     if (subjects && !subjects.has(e.subject) && !many('serials').some((s) => subjects.has(s as string))) continue;
     if (opts.agentId !== undefined && e.subject !== opts.agentId && e.details.agentId !== opts.agentId && !many('agentIds').includes(opts.agentId)) continue;
     if (opts.actor !== undefined && e.actor !== opts.actor) continue;
+    if (opts.filter && !opts.filter(e)) continue;
     yield entryToJsonLine(e);
   }
 }

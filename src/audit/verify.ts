@@ -8,11 +8,12 @@
  * - a consistent rewrite (all later hashes recomputed) can only be seen at the next signed
  *   checkpoint, which cannot say which entry after the previous good checkpoint changed; so
  *   it names the seq just after the last checkpoint that still matches.
- * Truncating the tail past the last checkpoint is not detectable from the log alone; anchor
- * the latest checkpoint elsewhere (e.g. publish it) when that matters.
+ * Rewriting or truncating the tail past the last stored checkpoint is not detectable from the
+ * store alone: `against` takes a checkpoint kept elsewhere (GET /api/v1/audit/head), and the
+ * log signs one at least every auditCheckpointIntervalMs (docs/hardening.md, D4).
  */
-import { AgentCaError } from '../errors.js';
-import type { AuditCheckpoint, AuditHead, AuditPort } from '../store/ports.js';
+import { AgentCaError, isAgentCaError } from '../errors.js';
+import type { AuditCheckpoint, AuditEntry, AuditHead, AuditPort } from '../store/ports.js';
 import { checkpointSignatureValid } from './checkpoint.js';
 import { entryHash, GENESIS_HASH } from './entry-hash.js';
 
@@ -23,6 +24,20 @@ export interface VerifyOptions {
   publicKeyInfo?: Uint8Array;
   /** When > 0, a checkpoint must exist at every multiple of this seq (deleting one is tampering). */
   requireCheckpointEvery?: number;
+  /**
+   * A checkpoint kept outside the store (e.g. fetched earlier from GET /api/v1/audit/head): the
+   * log must still reach its seq with exactly its hash, so a rewrite or truncation of entries
+   * after the last stored checkpoint is caught too.
+   */
+  against?: AuditCheckpoint;
+  /**
+   * Entries dated before this must be covered by a signed checkpoint (at or after their seq),
+   * and none may be dated after `notAfter`: with a log that signs a checkpoint at most
+   * auditCheckpointIntervalMs after each append, an uncovered old entry is a forged append
+   * or a rewritten tail (docs/hardening.md, D4).
+   */
+  requireCoveredBefore?: Date;
+  notAfter?: Date;
 }
 
 export type VerifyResult =
@@ -50,19 +65,41 @@ export async function verifyAuditChain(audit: AuditPort, opts: VerifyOptions = {
     return checkpointSignatureValid(cp, opts.publicKeyInfo);
   };
 
+  const against = opts.against;
+  if (against && !signatureOk(against)) {
+    throw new AgentCaError('INPUT_INVALID', `the kept checkpoint at ${against.seq} does not verify under this CA's checkpoint key`);
+  }
   let lastGood = from - 1; // the last seq vouched for by a checkpoint (or the start of the range)
+  let firstUncovered: { seq: number; time: Date } | undefined;
   let expectedSeq = from;
   let checkpoints = 0;
   let head: AuditHead | null = from > 1 ? { seq: from - 1, hash: expectedPrev } : null;
   try {
     const range = { fromSeq: from, ...(opts.toSeq !== undefined ? { toSeq: opts.toSeq } : {}) };
-    for await (const e of audit.iterate(range)) {
+    const entries = audit.iterate(range)[Symbol.asyncIterator]();
+    for (;;) {
+      let e: AuditEntry;
+      try {
+        const next = await entries.next();
+        if (next.done) break;
+        e = next.value;
+        // An entry whose fields cannot even be hashed (e.g. time is not a time) is as altered
+        // as one whose hash differs.
+        entryHash(e);
+      } catch (err) {
+        await entries.return?.();
+        if (isAgentCaError(err) && err.is('STORE_UNAVAILABLE')) throw err;
+        return bad(expectedSeq, `entry ${expectedSeq} (or the one stored after entry ${expectedSeq - 1}) cannot be read: ${(err as Error)?.message ?? String(err)} (corrupt)`);
+      }
       if (e.seq !== expectedSeq) {
         return bad(expectedSeq, `expected entry ${expectedSeq}, found entry ${e.seq} in its place (entries missing or reordered)`);
       }
       if (e.prevHash !== expectedPrev) return bad(e.seq, `entry ${e.seq} does not link to entry ${e.seq - 1} (prevHash mismatch)`);
       if (entryHash(e) !== e.hash) return bad(e.seq, `entry ${e.seq} does not match its hash (altered)`);
 
+      if (against && against.seq === e.seq && against.hash !== e.hash) {
+        return bad(lastGood + 1, `entry ${e.seq} differs from the kept checkpoint at ${e.seq}: entries after ${lastGood} were rewritten`, e.seq);
+      }
       while (nextCp && nextCp.seq < e.seq) await advanceCp(); // cannot happen with a sane store
       if (nextCp && nextCp.seq === e.seq) {
         const cp: AuditCheckpoint = nextCp;
@@ -83,11 +120,23 @@ export async function verifyAuditChain(audit: AuditPort, opts: VerifyOptions = {
         return bad(lastGood + 1, `the checkpoint expected at ${e.seq} is missing`, e.seq);
       }
       expectedPrev = e.hash;
+      if (opts.notAfter && e.time.getTime() > opts.notAfter.getTime()) return bad(e.seq, `entry ${e.seq} is dated ${e.time.toISOString()}, in the future (forged)`);
+      if (lastGood === e.seq) firstUncovered = undefined;
+      else firstUncovered ??= { seq: e.seq, time: e.time };
       head = { seq: e.seq, hash: e.hash };
       expectedSeq++;
     }
     if (opts.toSeq !== undefined && expectedSeq <= opts.toSeq) {
       return bad(expectedSeq, `entries ${expectedSeq}..${opts.toSeq} are missing`);
+    }
+    if (against && against.seq >= expectedSeq && opts.toSeq === undefined) {
+      return bad(expectedSeq, `the log ends at entry ${expectedSeq - 1} but the kept checkpoint names entry ${against.seq} (log truncated)`, against.seq);
+    }
+    if (firstUncovered && opts.requireCoveredBefore && firstUncovered.time.getTime() < opts.requireCoveredBefore.getTime()) {
+      return bad(
+        firstUncovered.seq,
+        `entries ${firstUncovered.seq}..${expectedSeq - 1} are covered by no signed checkpoint although entry ${firstUncovered.seq} is dated ${firstUncovered.time.toISOString()} (forged append, or a rewritten tail)`,
+      );
     }
     if (nextCp) {
       // A checkpoint beyond the last entry: the tail was cut off (or the checkpoint is forged).

@@ -14,7 +14,7 @@ import { isDnsName, type CaConfig } from '../profile/config.js';
 import type { Profile } from '../profile/profile.js';
 import type { ExtensionEntry } from '../profile/tbs.js';
 import { spkiKeyType } from '../signer/spki.js';
-import type { KeyType, KeyUri } from '../types.js';
+import type { KeyType, KeyUri, Serial } from '../types.js';
 
 export interface AgentIssueRequest {
   /** The agent's name: Subject CN, and the default DNS SAN label. */
@@ -43,6 +43,8 @@ export interface AgentIssueRequest {
   createKeyIn?: string;
   /** Key type for createKeyIn (default p256). */
   keyType?: KeyType;
+  /** Recorded as the renewal of this certificate (a renewal with a fresh key, docs/tenancy.md). */
+  renewalOf?: Serial;
 }
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -12,17 +12,19 @@ import { systemClock, type Clock } from '../clock.js';
 import { AgentCaError } from '../errors.js';
 import { Issuer } from '../issuance/issuer.js';
 import { buildTbs } from '../profile/build-tbs.js';
-import { migrateStoredConfig, parseConfig, type CaConfig } from '../profile/config.js';
+import { DEFAULT_CONFIG, migrateStoredConfig, parseConfig, type CaConfig } from '../profile/config.js';
 import { loadProfiles, withMaxValidity, type Profile } from '../profile/profile.js';
 import { serialFromMagnitude } from '../profile/serial.js';
 import { keyManagerFor, openSigner, schemeOf } from '../signer/registry.js';
-import type { SignerContext } from '../signer/signer.js';
+import type { Signer, SignerContext } from '../signer/signer.js';
 import type { CertificateRecord, Store } from '../store/ports.js';
 import type { KeyType, KeyUri, Serial } from '../types.js';
 import type { TbsCertificate } from '../profile/tbs.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { HookBus } from '../revocation/hooks.js';
-import { Revoker, type RevokeOptions, type StatusPublisher } from '../revocation/revoker.js';
+import { Revoker, type RevokeOptions, type StatusChangeOptions, type StatusPublisher } from '../revocation/revoker.js';
+import { changeCaStatus, type CaRevocationDeps } from './ca-revocation.js';
+import { assertKeyUriMatches, createAgentKey, discardOrphanKey, PLACEHOLDER_SPKI } from './agent-key.js';
 import { statusOf, type CertificateStatus } from '../revocation/status.js';
 import { parseSerial } from '../profile/serial.js';
 import type { RevocationRecord, WriteOp } from '../store/ports.js';
@@ -77,7 +79,7 @@ export class Authority {
   onSigned: SignObserver | undefined;
   /** In-process events: certificate.issued / revoked / held / released / renewed / expiring. */
   readonly hooks = new HookBus();
-  audit: AuditLog;
+  readonly audit: AuditLog;
   private readonly revoker: Revoker;
   private readonly publishers: StatusPublisher[] = [];
   readonly clock: Clock;
@@ -94,15 +96,11 @@ export class Authority {
     this.store = opts.store;
     this.dataDir = opts.dataDir;
     this.signerContext = { dataDir: opts.dataDir, ...(opts.passphrase ? { passphrase: opts.passphrase } : {}), env: opts.env ?? process.env };
-    this.issuer = new Issuer({ clock: this.clock, lintContext: () => ({ agentDomains: this.state?.config.agentDomains ?? [] }) });
+    this.issuer = new Issuer({ clock: this.clock, lintContext: () => ({ agentDomains: this.state?.config.agentDomains ?? [], uriSanSchemes: this.state?.config.uriSanSchemes ?? DEFAULT_CONFIG.uriSanSchemes }) });
     this.audit = new AuditLog({ store: this.store, clock: this.clock });
-    const self = this;
     this.revoker = new Revoker({
       store: this.store,
-      // read at use: load() replaces the log with one that signs checkpoints
-      get audit() {
-        return self.audit;
-      },
+      audit: this.audit,
       hooks: this.hooks,
       clock: this.clock,
       publishers: () => this.publishers,
@@ -167,8 +165,9 @@ export class Authority {
       this.caStates.set(this.cas[n].certificate.serial, own ? (own.reason === 'certificateHold' ? 'held' : 'revoked') : 'good');
     }
     this.profiles = this.loadProfilesFor(this.state.config);
-    // Checkpoints are signed by the issuing CA's key, so rewriting the whole chain needs that key too.
-    this.audit = new AuditLog({ store: this.store, clock: this.clock, signer: this.cas.intermediate.signer });
+    // Checkpoints are signed by the issuing CA's key, so rewriting the whole chain needs that key
+    // too; one at least every auditCheckpointIntervalMs bounds what an unsigned tail can hide.
+    this.audit.useSigner(this.cas.intermediate.signer, { checkpointIntervalMs: this.state.config.auditCheckpointIntervalMs });
   }
 
   get initialised(): boolean {
@@ -264,19 +263,30 @@ export class Authority {
       throw new AgentCaError('INPUT_INVALID', `validity days must be a positive integer, got ${req.validityDays}`, { field: 'validityDays' });
     }
     const profile = this.profile(req.profile ?? 'agent');
+    const actor = req.actor ?? 'library';
     let keyUri = req.keyUri;
     let spki: Buffer;
+    let created: KeyUri | undefined;
+    const keyDeps = { signerContext: this.signerContext, audit: this.audit, deletionWindowDays: this.config.agentKeyDeletionWindowDays };
     if (req.createKeyIn) {
       if (req.csr !== undefined || req.publicKey !== undefined) throw new AgentCaError('INPUT_INVALID', 'createKeyIn makes the key: give no CSR or public key');
+      // Everything that does not depend on the key is checked before a key is created for it.
+      buildTbs(agentTbsRequest(req, PLACEHOLDER_SPKI, profile, this.config), intermediate.issuing, this.clock);
+      this.assertCanIssue('intermediate');
       // The private key is created inside the KMS/HSM and never leaves it; only its URI is kept.
-      keyUri = await keyManagerFor(req.createKeyIn, this.signerContext).createKey({ keyType: req.keyType ?? 'p256', label: `agent-${req.agentId}-${this.clock.now().getTime().toString(36)}` });
-      const signer = await openSigner(keyUri, this.signerContext);
-      spki = signer.publicKeyInfo;
-      await signer.close?.();
-      await this.audit.append({ actor: req.actor ?? 'library', action: 'key.created', subject: req.agentId, details: { agentId: req.agentId, keyUri } });
-    } else spki = requestedPublicKey(req);
-    const tbs = buildTbs(agentTbsRequest(req, spki, profile, this.config), intermediate.issuing, this.clock);
-    return this.signAndStore(tbs, { actor: req.actor ?? 'library', agentId: req.agentId, ...(req.tenant !== undefined ? { tenant: req.tenant } : {}), ...(keyUri ? { keyUri } : {}) });
+      ({ keyUri, spki } = await createAgentKey(keyDeps, req.createKeyIn, req.keyType ?? 'p256', `agent-${req.agentId}-${this.clock.now().getTime().toString(36)}`, actor, req.agentId));
+      created = keyUri;
+    } else {
+      spki = requestedPublicKey(req);
+      if (keyUri) await assertKeyUriMatches(this.signerContext, keyUri, spki);
+    }
+    try {
+      const tbs = buildTbs(agentTbsRequest(req, spki, profile, this.config), intermediate.issuing, this.clock);
+      return await this.signAndStore(tbs, { actor, agentId: req.agentId, ...(req.tenant !== undefined ? { tenant: req.tenant } : {}), ...(keyUri ? { keyUri } : {}), ...(req.renewalOf ? { renewalOf: parseSerial(req.renewalOf) } : {}) });
+    } catch (e) {
+      if (created) await discardOrphanKey(keyDeps, created, actor, req.agentId, e);
+      throw e;
+    }
   }
 
   /** The one path from a TBS to a stored agent certificate: audit intent, lint+sign, store with the audit outcome, hooks. */
@@ -288,7 +298,7 @@ export class Authority {
     // nothing written); with 128 random bits a pre-read would only cost a round trip.
     const prepared = this.issuer.prepare(tbs, intermediate.signer);
     const action = meta.renewalOf ? 'renew' : 'issue';
-    const summary = { serial, ...(meta.agentId ? { agentId: meta.agentId } : {}), profile: tbs.profile.name, subject: tbs.subject.text, notAfter: tbs.notAfter.toISOString(), ...(meta.renewalOf ? { renewalOf: meta.renewalOf } : {}) };
+    const summary = { serial, ...(meta.agentId ? { agentId: meta.agentId } : {}), ...(meta.tenant ? { tenant: meta.tenant } : {}), profile: tbs.profile.name, subject: tbs.subject.text, notAfter: tbs.notAfter.toISOString(), ...(meta.renewalOf ? { renewalOf: meta.renewalOf } : {}) };
     await this.audit.append({ actor: meta.actor, action: `${action}.requested`, subject: meta.agentId ?? serial, details: summary });
     const issued = await this.issuer.issue(prepared.token);
     const record: CertificateRecord = {
@@ -344,17 +354,42 @@ export class Authority {
     });
   }
 
+  /** Revokes an agent certificate; CA and responder certificates are refused (see revokeCa). */
   async revoke(serial: string, opts: RevokeOptions = {}): Promise<RevocationRecord> {
     this.requireState();
     return this.revoker.revoke(parseSerial(serial), opts);
   }
 
-  async hold(serial: string, opts: { actor?: string; details?: Record<string, unknown> } = {}): Promise<RevocationRecord> {
+  /**
+   * Revokes the intermediate (e.g. cACompromise): everything it issued reads as revoked in
+   * OCSP, show and list, and the root's CRL lists it. A separate, separately audited path.
+   */
+  async revokeCa(name: string, opts: RevokeOptions = {}): Promise<RevocationRecord> {
+    this.requireState();
+    return (await changeCaStatus(this.caRevocationDeps(), name, 'revoke', opts))!;
+  }
+
+  /** certificateHold on the intermediate: suspends issuance and everything under it until released. */
+  async holdCa(name: string, opts: StatusChangeOptions = {}): Promise<RevocationRecord> {
+    this.requireState();
+    return (await changeCaStatus(this.caRevocationDeps(), name, 'hold', opts))!;
+  }
+
+  async releaseCa(name: string, opts: StatusChangeOptions = {}): Promise<void> {
+    this.requireState();
+    await changeCaStatus(this.caRevocationDeps(), name, 'release', opts);
+  }
+
+  private caRevocationDeps(): CaRevocationDeps {
+    return { revoker: this.revoker, audit: this.audit, serialOf: (n) => this.ca(n).certificate.serial };
+  }
+
+  async hold(serial: string, opts: StatusChangeOptions = {}): Promise<RevocationRecord> {
     this.requireState();
     return this.revoker.hold(parseSerial(serial), opts);
   }
 
-  async release(serial: string, opts: { actor?: string; details?: Record<string, unknown> } = {}): Promise<void> {
+  async release(serial: string, opts: StatusChangeOptions = {}): Promise<void> {
     this.requireState();
     await this.revoker.release(parseSerial(serial), opts);
   }
@@ -428,10 +463,16 @@ export class Authority {
     return signAction(this, req, { signerContext: this.signerContext });
   }
 
+  /** Opens a key by URI with this authority's signer context (e.g. an agent's KMS key, to name its ARN). */
+  openKey(keyUri: KeyUri | string): Promise<Signer> {
+    return openSigner(keyUri, this.signerContext);
+  }
+
   async close(): Promise<void> {
     // Hooks run after their action committed and may still be writing (e.g. the audit record of
     // a KMS key deletion): let them finish before the store goes away.
     await this.hooks.settle();
+    await this.audit.close();
     for (const ca of Object.values(this.cas ?? {})) {
       await ca.signer.close?.();
       await ca.responder.signer.close?.();

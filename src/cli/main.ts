@@ -13,11 +13,14 @@ import { startCommand, startUsage } from './commands/start.js';
 import { holdCommand, holdUsage, releaseCommand, releaseUsage, renewCommand, renewUsage, revokeCommand, revokeUsage } from './commands/lifecycle.js';
 import { listCommand, listUsage, showCommand, showUsage } from './commands/query.js';
 import { auditCommand, auditUsage } from './commands/audit.js';
+import { caCommand, caUsage } from './commands/ca.js';
 import { serveCommand, serveUsage } from './commands/serve.js';
-import { tokenCommand, tokenUsage } from './commands/token.js';
 import { storeCommand, storeUsage } from './commands/store.js';
+import { tenantCommand, tenantUsage, tokenCommand, tokenUsage } from './commands/token.js';
+import { agentCommand, agentUsage } from './commands/agent.js';
 import { crlCommand, crlUsage } from './commands/crl.js';
 import { gatewayCommand, gatewayUsage } from './commands/gateway.js';
+import { reportCommand, reportUsage } from './commands/report.js';
 import { signActionCommand, signActionUsage, verifyActionCommand, verifyActionUsage } from './commands/actions.js';
 
 type Command = { run: (argv: string[], io: Io) => Promise<number>; usage: string };
@@ -31,6 +34,7 @@ export const COMMANDS: Record<string, Command> = {
   hold: { run: holdCommand, usage: holdUsage },
   release: { run: releaseCommand, usage: releaseUsage },
   renew: { run: renewCommand, usage: renewUsage },
+  ca: { run: caCommand, usage: caUsage },
   list: { run: listCommand, usage: listUsage },
   show: { run: showCommand, usage: showUsage },
   crl: { run: crlCommand, usage: crlUsage },
@@ -38,9 +42,12 @@ export const COMMANDS: Record<string, Command> = {
   'sign-action': { run: signActionCommand, usage: signActionUsage },
   'verify-action': { run: verifyActionCommand, usage: verifyActionUsage },
   audit: { run: auditCommand, usage: auditUsage },
+  report: { run: reportCommand, usage: reportUsage },
   serve: { run: serveCommand, usage: serveUsage },
   token: { run: tokenCommand, usage: tokenUsage },
   store: { run: storeCommand, usage: storeUsage },
+  tenant: { run: tenantCommand, usage: tenantUsage },
+  agent: { run: agentCommand, usage: agentUsage },
   start: { run: startCommand, usage: startUsage },
 };
 

@@ -9,7 +9,12 @@ export function serverOf(v: { server?: string | undefined }, io: Io): string | u
   return v.server ?? io.env.AGENT_CA_SERVER;
 }
 
-export async function adminCall<T>(server: string, io: Io, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function adminCall<T>(server: string, io: Io, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  return JSON.parse((await adminRequest(server, io, method, path, body)).toString('utf8')) as T;
+}
+
+/** The response body as bytes (a PDF, a zip), with the same errors as adminCall. */
+export async function adminRequest(server: string, io: Io, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<Buffer> {
   const token = io.env.AGENT_CA_TOKEN;
   if (!token) throw new UsageError('--server needs an admin token in AGENT_CA_TOKEN (agent-ca token create)');
   let res: Response;
@@ -23,8 +28,9 @@ export async function adminCall<T>(server: string, io: Io, method: 'GET' | 'POST
   } catch (e) {
     throw new AgentCaError('STORE_UNAVAILABLE', `cannot reach ${server}: ${(e as Error).message}`);
   }
-  const text = await res.text();
+  const bytes = Buffer.from(await res.arrayBuffer());
   if (!res.ok) {
+    const text = bytes.toString('utf8');
     let code = 'INTERNAL' as ErrorCodeName;
     let detail = text;
     try {
@@ -37,5 +43,5 @@ export async function adminCall<T>(server: string, io: Io, method: 'GET' | 'POST
     }
     throw new AgentCaError(code, `${server}: ${detail}`);
   }
-  return JSON.parse(text) as T;
+  return bytes;
 }

@@ -16,6 +16,7 @@ import { AgentCaError } from '../errors.js';
 import type { CertificatePort, RevocationPort, RevocationRecord } from '../store/ports.js';
 import type { IssuerId, Serial } from '../types.js';
 import type { CrlEntryInput } from './entry-writer.js';
+import { encodableInvalidityDate } from '../revocation/invalidity-date.js';
 
 /** notAfter of each serial, in order; undefined when the certificate is unknown. */
 export type NotAfterLookup = (serials: readonly Serial[]) => Promise<ReadonlyArray<Date | undefined>>;
@@ -54,7 +55,8 @@ export function newFullCrlStats(): FullCrlStats {
 }
 
 export function entryFromRevocation(r: RevocationRecord): CrlEntryInput {
-  return { serial: r.serial, revokedAt: r.revokedAt, reason: r.reason, ...(r.invalidityDate ? { invalidityDate: r.invalidityDate } : {}) };
+  const invalidityDate = encodableInvalidityDate(r.invalidityDate);
+  return { serial: r.serial, revokedAt: r.revokedAt, reason: r.reason, ...(invalidityDate ? { invalidityDate } : {}) };
 }
 
 export async function* fullCrlEntries(opts: FullCrlEntriesOptions): AsyncGenerator<CrlEntryInput> {

@@ -16,6 +16,7 @@ import type { StatusPublisher } from '../revocation/revoker.js';
 import type { CertificateRecord, CrlKind, CrlRecord } from '../store/ports.js';
 import { AgentCaError } from '../errors.js';
 import type { IssuerId } from '../types.js';
+import { errorMessage, stderrLogger, type Logger } from '../logger.js';
 import { CrlPublisher, crlIssuerFromCa } from './publisher.js';
 import { CrlScheduler } from './scheduler.js';
 
@@ -35,6 +36,16 @@ export interface CrlServiceOptions {
    * revocations from queueing full rebuilds. Negative: never (deltas only).
    */
   fullOnChangeMaxEntries?: number;
+  /** Where publication failures are reported (default: stderr). */
+  logger?: Logger;
+}
+
+/** A CRL that the last attempt failed to publish: an alarm until the next success of that kind. */
+export interface CrlPublishProblem {
+  issuerId: IssuerId;
+  kind: CrlKind;
+  error: string;
+  since: Date;
 }
 
 export const FULL_ON_CHANGE_MAX_ENTRIES = 100_000;
@@ -45,11 +56,14 @@ export class CrlService implements StatusPublisher {
   private readonly latestByKey = new Map<string, CrlRecord>();
   /** Entries of the last full CRL this process built, per CA (unknown after a start: the first change builds one). */
   private readonly fullEntries = new Map<string, number>();
+  private readonly problems = new Map<string, CrlPublishProblem>();
+  private readonly failureListeners = new Set<(p: CrlPublishProblem) => void>();
 
   constructor(
     authority: Authority,
     opts: CrlServiceOptions = {},
   ) {
+    const logger = opts.logger ?? stderrLogger;
     const issuers = Object.fromEntries(CA_NAMES.map((n) => [n, crlIssuerFromCa(authority.ca(n))]));
     this.publisher = new CrlPublisher({
       store: authority.store,
@@ -80,11 +94,20 @@ export class CrlService implements StatusPublisher {
       deltaEveryMs: opts.deltaEveryMs ?? 5 * 60_000,
       debounceMs: opts.debounceMs ?? 1_000,
       maxDelayMs: 5_000,
-      onPublished: (r) => this.latestByKey.set(`${r.issuerId}|${r.kind}`, r),
+      onPublished: (r) => {
+        this.latestByKey.set(`${r.issuerId}|${r.kind}`, r);
+        this.problems.delete(`${r.issuerId}|${r.kind}`);
+      },
+      // A CRL that cannot be built is an alarm, never a silent stop: logged, counted by every
+      // listener (metrics), and reported by publishProblems() (/readyz) until one succeeds.
       onError: (e, ctx) => {
         // A follower with nothing from the leader yet has nothing to report.
         if (leader && !leader.isLeader) return;
-        process.stderr.write(`agent-ca: publishing the ${ctx.kind} CRL of ${ctx.issuerId} failed: ${String((e as Error)?.message ?? e)}\n`);
+        const key = `${ctx.issuerId}|${ctx.kind}`;
+        const problem: CrlPublishProblem = { issuerId: ctx.issuerId, kind: ctx.kind, error: errorMessage(e), since: this.problems.get(key)?.since ?? authority.clock.now() };
+        this.problems.set(key, problem);
+        logger.error(`publishing the ${ctx.kind} CRL of ${ctx.issuerId} failed`, { error: problem.error });
+        for (const l of this.failureListeners) l(problem);
       },
     });
     authority.addStatusPublisher(this);
@@ -103,8 +126,21 @@ export class CrlService implements StatusPublisher {
         const r = await this.publisher.latest(id, kind);
         if (r) this.latestByKey.set(`${id}|${kind}`, r);
       }
-      if (!this.latestByKey.has(`${id}|delta`)) await this.scheduler.run(id, 'delta');
+      // Always a fresh delta at start: a process killed inside the debounce window never
+      // published the delta for its last revocations, and the next scheduled one is minutes away.
+      await this.scheduler.run(id, 'delta');
     }
+  }
+
+  /** CRLs whose latest publication attempt failed (empty when all is well). */
+  publishProblems(): CrlPublishProblem[] {
+    return [...this.problems.values()];
+  }
+
+  /** Called on every failed publication (the server counts them in its metrics). */
+  onPublishFailure(listener: (p: CrlPublishProblem) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
   }
 
   async stop(): Promise<void> {

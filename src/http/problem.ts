@@ -26,14 +26,22 @@ export function problemFrom(e: unknown): Problem {
   return { type: 'urn:agent-ca:error:ACA_ERR_INTERNAL', title: 'ACA_ERR_INTERNAL', status: 500, detail: 'internal error', code: 'ACA_ERR_INTERNAL' };
 }
 
+/** RFC 9110 §10.2.3 Retry-After on 429/503 answers whose error says when to come back. */
+function retryAfter(reply: FastifyReply, e: unknown): void {
+  const s = isAgentCaError(e) ? e.details.retryAfterSeconds : undefined;
+  if (typeof s === 'number' && Number.isFinite(s) && s > 0) void reply.header('retry-after', String(Math.ceil(s)));
+}
+
 export function sendProblem(reply: FastifyReply, e: unknown): FastifyReply {
   const p = problemFrom(e);
+  retryAfter(reply, e);
   return reply.code(p.status).type('application/problem+json').send(JSON.stringify(p));
 }
 
 export function errorHandler(this: unknown, error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const p = problemFrom(error);
   if (p.status >= 500) request.log.error({ err: error }, 'request failed');
+  retryAfter(reply, error);
   void reply.code(p.status).type('application/problem+json').send(JSON.stringify(p));
 }
 

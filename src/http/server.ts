@@ -7,6 +7,8 @@ import { WebhookService } from '../webhooks/service.js';
 import { CrlService, type CrlServiceOptions } from '../crl/service.js';
 import { startRiskService, type RiskService } from '../risk/service.js';
 import { publishDeltasNow, startChangeSync, startCrlLeader } from './peer-sync.js';
+import { join } from 'node:path';
+import { ReportJobs } from '../reports/report-jobs.js';
 
 export interface ServeOptions {
   authority: Authority;
@@ -27,6 +29,7 @@ export interface RunningServer {
   crls: CrlService;
   webhooks: WebhookService;
   risk: RiskService;
+  reports: ReportJobs;
   close(): Promise<void>;
 }
 
@@ -42,12 +45,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   await crls.start();
   const peers = await startChangeSync(opts.authority, ocsp, crls);
   const risk = await startRiskService(opts.authority, { webhooks, ...(opts.env ? { env: opts.env } : {}) });
+  // Reports use the running engine's bands (per tenant), and live beside the store.
+  const reports = new ReportJobs(opts.authority, { dir: join(opts.authority.dataDir, 'reports'), riskConfig: risk.config });
   const app = await buildApp({
     authority: opts.authority,
     ocsp,
     webhooks,
     crls,
     risk,
+    reports,
     ...(opts.adminToken ? { adminToken: opts.adminToken } : {}),
     logger: { level: opts.logLevel ?? 'info' },
   });
@@ -70,6 +76,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     crls,
     webhooks,
     risk,
+    reports,
     async close() {
       if (closed) return;
       closed = true;
@@ -77,6 +84,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await app.close();
       await peers?.stop();
       await leader?.stop();
+      await reports.settle();
       await risk.stop();
       await ocsp.stop();
       await webhooks.stop();

@@ -9,6 +9,8 @@ import type { LintTarget } from './lint-target.js';
 export interface LintContext {
   /** Agent DNS SANs must fall under one of these. */
   readonly agentDomains: readonly string[];
+  /** Schemes an agent's URI SAN may use (default https, spiffe, urn). */
+  readonly uriSanSchemes?: readonly string[];
 }
 
 export interface Lint {

@@ -24,6 +24,14 @@ export interface CaConfig {
   readonly profilesDir?: string;
   /** KMS pending window when a revoked agent's key is scheduled for deletion (AWS: 7..30 days). */
   readonly agentKeyDeletionWindowDays: number;
+  /**
+   * Longest time an audit entry waits for a signed checkpoint over it (0 = one in every group
+   * commit). Bounds the window in which a rewrite or truncation of the newest entries could go
+   * unnoticed (docs/hardening.md, D4).
+   */
+  readonly auditCheckpointIntervalMs: number;
+  /** URI schemes an agent's URI SAN may use (RFC 3986 scheme names, lowercase). */
+  readonly uriSanSchemes: readonly string[];
 }
 
 export const DEFAULT_CONFIG: CaConfig = Object.freeze({
@@ -33,6 +41,8 @@ export const DEFAULT_CONFIG: CaConfig = Object.freeze({
   keyType: 'p256' as KeyType,
   oidArc: AGENT_CA_ARC,
   agentKeyDeletionWindowDays: 30,
+  auditCheckpointIntervalMs: 1000,
+  uriSanSchemes: Object.freeze(['https', 'spiffe', 'urn']),
 });
 
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -80,6 +90,11 @@ export function parseConfig(raw: Partial<CaConfig> & Record<string, unknown> = {
     bad('oidArc', `component ${oversized[0]} exceeds ${MAX_OID_COMPONENT} (2^31 - 1), which many X.509 stacks refuse${hint}`);
   }
   if (!Number.isInteger(c.agentKeyDeletionWindowDays) || c.agentKeyDeletionWindowDays < 7 || c.agentKeyDeletionWindowDays > 30) bad('agentKeyDeletionWindowDays', 'must be 7..30 (the KMS pending window)');
+  if (!Number.isInteger(c.auditCheckpointIntervalMs) || c.auditCheckpointIntervalMs < 0 || c.auditCheckpointIntervalMs > 60_000) bad('auditCheckpointIntervalMs', 'must be 0..60000 (milliseconds)');
+  // javascript:, data:, file: and the like name nothing an agent is: RFC 3986 §3.1 scheme names only.
+  if (!Array.isArray(c.uriSanSchemes) || c.uriSanSchemes.length === 0 || c.uriSanSchemes.some((x) => typeof x !== 'string' || !/^[a-z][a-z0-9+.-]*$/.test(x) || ['javascript', 'data', 'file', 'vbscript'].includes(x))) {
+    bad('uriSanSchemes', 'must be a non-empty list of lowercase URI schemes (not javascript, data, file or vbscript)');
+  }
   return Object.freeze({
     organization: c.organization,
     ...(c.country ? { country: c.country } : {}),
@@ -90,6 +105,8 @@ export function parseConfig(raw: Partial<CaConfig> & Record<string, unknown> = {
     oidArc: c.oidArc,
     ...(c.profilesDir ? { profilesDir: c.profilesDir } : {}),
     agentKeyDeletionWindowDays: c.agentKeyDeletionWindowDays,
+    auditCheckpointIntervalMs: c.auditCheckpointIntervalMs,
+    uriSanSchemes: Object.freeze([...c.uriSanSchemes]),
   });
 }
 

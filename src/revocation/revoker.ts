@@ -10,6 +10,8 @@ import { AgentCaError } from '../errors.js';
 import type { CertificateRecord, RevocationReason, RevocationRecord, Store, WriteOp } from '../store/ports.js';
 import type { Serial } from '../types.js';
 import type { HookBus } from './hooks.js';
+import { KeyedMutex } from '../store/mutex.js';
+import { assertInvalidityDate } from './invalidity-date.js';
 import { statusOf, type CertificateStatus } from './status.js';
 
 /** Something that must re-sign when a status changes, in the same commit (OCSP), or after it (CRL). */
@@ -26,6 +28,18 @@ export interface RevokeOptions {
   details?: Record<string, unknown>;
 }
 
+/** Options of hold and release. */
+export interface StatusChangeOptions {
+  actor?: string;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Which certificates a call may change: agent certificates only (the agent API), or also the
+ * CA's own (the separately audited CA path: a CA's status cascades to everything under it).
+ */
+export type RevocationScope = 'agent' | 'ca';
+
 export interface RevokerDeps {
   store: Store;
   audit: AuditLog;
@@ -39,20 +53,47 @@ export interface RevokerDeps {
 type Transition = 'revoke' | 'hold' | 'release';
 
 export class Revoker {
+  /**
+   * Status changes of one serial run one at a time: each reads the current record, decides,
+   * and commits; two concurrent revokes of the same certificate would otherwise both see
+   * "not revoked" and both succeed, the second overwriting the first's reason and time.
+   */
+  private readonly perSerial = new KeyedMutex();
+
   constructor(private readonly d: RevokerDeps) {}
 
-  private async load(serial: Serial): Promise<{ cert: CertificateRecord; existing: RevocationRecord | undefined }> {
+  private async load(serial: Serial, scope: RevocationScope): Promise<{ cert: CertificateRecord; existing: RevocationRecord | undefined }> {
     const cert = await this.d.store.certificates.get(serial);
     if (!cert) throw new AgentCaError('CERT_NOT_FOUND', `no certificate with serial ${serial}`, { serial });
+    if (cert.profile === 'ocsp-responder') {
+      // RFC 6960 §4.2.2.2.1: a responder certificate with id-pkix-ocsp-nocheck is never checked
+      // for revocation, so a revocation would have no effect; replace it instead.
+      throw new AgentCaError('REVOKE_CA_REFUSED', `${serial} is an OCSP responder certificate (id-pkix-ocsp-nocheck): rotate the responder instead of revoking it`, { serial });
+    }
+    if (cert.isCa && scope !== 'ca') {
+      throw new AgentCaError('REVOKE_CA_REFUSED', `${serial} is a CA certificate: CA status changes go through \`agent-ca ca revoke|hold|release intermediate\` (POST /api/v1/ca/intermediate/revoke), not the agent API`, { serial });
+    }
     return { cert, existing: await this.d.store.revocations.get(serial) };
   }
 
-  async revoke(serial: Serial, opts: RevokeOptions = {}): Promise<RevocationRecord> {
+  revoke(serial: Serial, opts: RevokeOptions = {}, scope: RevocationScope = 'agent'): Promise<RevocationRecord> {
+    return this.perSerial.run(serial, () => this.revokeNow(serial, opts, scope));
+  }
+
+  hold(serial: Serial, opts: StatusChangeOptions = {}, scope: RevocationScope = 'agent'): Promise<RevocationRecord> {
+    return this.perSerial.run(serial, () => this.holdNow(serial, opts, scope));
+  }
+
+  release(serial: Serial, opts: StatusChangeOptions = {}, scope: RevocationScope = 'agent'): Promise<void> {
+    return this.perSerial.run(serial, () => this.releaseNow(serial, opts, scope));
+  }
+
+  private async revokeNow(serial: Serial, opts: RevokeOptions, scope: RevocationScope): Promise<RevocationRecord> {
     const reason = opts.reason ?? 'unspecified';
     if (reason === 'certificateHold' || reason === 'removeFromCRL') {
       throw new AgentCaError('INPUT_REASON_UNKNOWN', `${reason} is not a reason for revoke (use hold / release)`);
     }
-    const { cert, existing } = await this.load(serial);
+    const { cert, existing } = await this.load(serial, scope);
     const now = this.d.clock.now();
     let revokedAt = now;
     if (existing) {
@@ -69,9 +110,9 @@ export class Revoker {
         });
       }
     }
-    if (opts.invalidityDate && opts.invalidityDate.getTime() > now.getTime()) {
-      throw new AgentCaError('INPUT_INVALID', 'invalidity date is in the future (RFC 5280 §5.3.2: the date the key is known or suspected compromised)');
-    }
+    // Checked against now, the moment of this decision: an upgrade to keyCompromise may name a
+    // compromise found after the original revocation (RFC 5280 §5.3.2).
+    if (opts.invalidityDate !== undefined) assertInvalidityDate(opts.invalidityDate, now);
     const record: Omit<RevocationRecord, 'changeSeq'> = {
       serial,
       issuerId: cert.issuerId,
@@ -83,8 +124,8 @@ export class Revoker {
     return this.apply('revoke', cert, [{ op: 'putRevocation', record, at: now }], record, opts);
   }
 
-  async hold(serial: Serial, opts: { actor?: string; details?: Record<string, unknown> } = {}): Promise<RevocationRecord> {
-    const { cert, existing } = await this.load(serial);
+  private async holdNow(serial: Serial, opts: StatusChangeOptions, scope: RevocationScope): Promise<RevocationRecord> {
+    const { cert, existing } = await this.load(serial, scope);
     if (existing) {
       throw new AgentCaError('REVOKE_ALREADY', existing.reason === 'certificateHold' ? `${serial} is already on hold` : `${serial} is revoked (${existing.reason}); a revoked certificate cannot be held`, { serial });
     }
@@ -93,8 +134,8 @@ export class Revoker {
     return this.apply('hold', cert, [{ op: 'putRevocation', record, at: now }], record, opts);
   }
 
-  async release(serial: Serial, opts: { actor?: string; details?: Record<string, unknown> } = {}): Promise<void> {
-    const { cert, existing } = await this.load(serial);
+  private async releaseNow(serial: Serial, opts: StatusChangeOptions, scope: RevocationScope): Promise<void> {
+    const { cert, existing } = await this.load(serial, scope);
     if (!existing || existing.reason !== 'certificateHold') {
       throw new AgentCaError('REVOKE_NOT_HELD', existing ? `${serial} is revoked (${existing.reason}), not held: revocation is permanent` : `${serial} is not on hold`, { serial });
     }

@@ -181,3 +181,17 @@ export function parseRiskConfig(raw: unknown = {}): RiskConfig {
 export function tenantRiskConfig(config: RiskConfig, tenant: string | undefined): TenantRiskConfig {
   return (tenant !== undefined ? config.tenants[tenant] : undefined) ?? config.defaults;
 }
+
+/**
+ * `config` with a tenant's warning / revoke thresholds replaced (the tenant registry's, which
+ * win over the file's); the rest of the tenant's configuration is kept. The medium band is
+ * lowered with them if it would otherwise lie above the new warning threshold.
+ */
+export function withTenantThresholds(config: RiskConfig, tenant: string, t: { warning?: number; revoke?: number }): RiskConfig {
+  const base = tenantRiskConfig(config, tenant);
+  const thresholds = { ...base.thresholds, ...(t.warning !== undefined ? { warning: t.warning } : {}), ...(t.revoke !== undefined ? { revoke: t.revoke } : {}) };
+  if (thresholds.warning > thresholds.revoke) bad(`tenants.${tenant}.thresholds`, `warning (${thresholds.warning}) must not be above revoke (${thresholds.revoke})`);
+  thresholds.medium = Math.min(thresholds.medium, thresholds.warning);
+  const merged = mergeTenant({ thresholds }, base, `tenants.${tenant}`);
+  return Object.freeze({ ...config, tenants: Object.freeze({ ...config.tenants, [tenant]: merged }) });
+}

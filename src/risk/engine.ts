@@ -13,7 +13,7 @@ import { parseSerial } from '../profile/serial.js';
 import type { Serial } from '../types.js';
 import { RISK_ACTOR, type RiskActions } from './actions.js';
 import { batchEntry, eventTuple, INGEST_ACTION, readBatch, type EventTuple } from './audit-record.js';
-import { parseRiskConfig, tenantRiskConfig, type RiskConfig, type TenantRiskConfig } from './config.js';
+import { parseRiskConfig, tenantRiskConfig, withTenantThresholds, type RiskConfig, type TenantRiskConfig } from './config.js';
 import { CertificateContexts, type CertificateContext, type RiskHost } from './context.js';
 import { RiskEventsRejected, validateEvents, type EventFieldError, type NormalisedEvent } from './events.js';
 import { amountLogOf, amountStats, classifyEvent, extractFeatures, rateBaseline, type AmountStats, type EventFlags } from './features.js';
@@ -35,6 +35,18 @@ export interface RiskEngineOptions {
 export interface IngestOptions {
   /** Who submitted the batch (audit actor); default 'library'. */
   actor?: string;
+  /**
+   * Only certificates of this tenant (and, with `agentId`, of this agent) may be named: any
+   * other is reported exactly like a serial that does not exist (docs/tenancy.md).
+   */
+  tenant?: string;
+  agentId?: string;
+  /**
+   * Called once the batch is attributed, before anything is stored, with the number of events
+   * per tenant (certificates without a tenant count under ''); throwing refuses the whole
+   * batch (the per-tenant quota, docs/tenancy.md).
+   */
+  admit?: (perTenant: ReadonlyMap<string, number>) => void;
 }
 
 export interface IngestResult {
@@ -45,7 +57,7 @@ export interface IngestResult {
 }
 
 export class RiskEngine {
-  readonly config: RiskConfig;
+  private cfg: RiskConfig;
   private readonly host: RiskHost;
   private readonly windows: WindowStore;
   private readonly contexts: CertificateContexts;
@@ -57,7 +69,7 @@ export class RiskEngine {
 
   constructor(opts: RiskEngineOptions) {
     this.host = opts.host;
-    this.config = opts.config ?? parseRiskConfig();
+    this.cfg = opts.config ?? parseRiskConfig();
     this.windows = new WindowStore(this.config.window);
     this.empty = new AgentWindow(this.config.window);
     this.contexts = new CertificateContexts(opts.host, opts.maxContexts);
@@ -86,10 +98,15 @@ export class RiskEngine {
     const ctxs: CertificateContext[] = [];
     const errors: EventFieldError[] = [];
     for (let i = 0; i < events.length; i++) {
-      const r = await this.attribute(events[i]!, i, errors);
+      const r = await this.attribute(events[i]!, i, errors, opts);
       if (r) ctxs[i] = r;
     }
     if (errors.length > 0) throw new RiskEventsRejected(errors);
+    if (opts.admit) {
+      const perTenant = new Map<string, number>();
+      for (const c of ctxs) perTenant.set(c.tenant ?? '', (perTenant.get(c.tenant ?? '') ?? 0) + 1);
+      opts.admit(perTenant);
+    }
 
     // Classify against the history as it was before this batch (deterministic within a batch).
     const stats = new Map<string, AmountStats>();
@@ -144,22 +161,37 @@ export class RiskEngine {
     return { accepted: events.length, ...(entries[0] ? { auditSeq: entries[0].seq } : {}), scores };
   }
 
-  private async attribute(e: NormalisedEvent, index: number, errors: EventFieldError[]): Promise<CertificateContext | undefined> {
+  private async attribute(e: NormalisedEvent, index: number, errors: EventFieldError[], scope: Pick<IngestOptions, 'tenant' | 'agentId'>): Promise<CertificateContext | undefined> {
     let ctx: CertificateContext | string;
+    const outside = (c: CertificateContext): boolean => (scope.tenant !== undefined && c.tenant !== scope.tenant) || (scope.agentId !== undefined && c.agentId !== scope.agentId);
     if (e.serial !== undefined) {
       ctx = this.contexts.peek(e.serial) ?? (await this.contexts.bySerial(e.serial));
+      if (typeof ctx !== 'string' && outside(ctx)) ctx = `no certificate with serial ${e.serial}`;
       if (typeof ctx === 'string') return void errors.push({ index, field: 'serial', message: ctx });
       if (e.agentId !== undefined && ctx.agentId !== e.agentId) {
         return void errors.push({ index, field: 'agentId', message: `serial ${ctx.serial} belongs to ${ctx.agentId === undefined ? 'no agent id' : `agent ${ctx.agentId}`}` });
       }
     } else {
       ctx = await this.contexts.byAgent(e.agentId!);
+      if (typeof ctx !== 'string' && outside(ctx)) ctx = `agent ${e.agentId} has no good (or held) certificate`;
       if (typeof ctx === 'string') return void errors.push({ index, field: 'agentId', message: ctx });
     }
     if (e.tenant !== undefined && e.tenant !== ctx.tenant) {
       return void errors.push({ index, field: 'tenant', message: `certificate ${ctx.serial} belongs to ${ctx.tenant === undefined ? 'no tenant' : `tenant ${ctx.tenant}`}` });
     }
     return ctx;
+  }
+
+  get config(): RiskConfig {
+    return this.cfg;
+  }
+
+  /**
+   * A tenant's warning / revoke thresholds as the tenant registry holds them (docs/tenancy.md):
+   * they replace the configured ones for that tenant from the next score on.
+   */
+  setTenantThresholds(tenant: string, thresholds: { warning?: number; revoke?: number }): void {
+    this.cfg = withTenantThresholds(this.cfg, tenant, thresholds);
   }
 
   private tenantConfig(ctx: Pick<CertificateContext, 'tenant'>): TenantRiskConfig {

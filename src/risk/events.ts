@@ -5,6 +5,7 @@
  * trip. Every size is bounded (batch length, string lengths, field count) so validating a
  * hostile batch costs at most O(maxBatch) work.
  */
+import { parseIsoTimeMs } from '../iso-time.js';
 import { AgentCaError } from '../errors.js';
 import { parseSerial } from '../profile/serial.js';
 import { MAX_ACTION_LENGTH } from '../asn1/scope-match.js';
@@ -73,12 +74,21 @@ export interface EventFieldError {
 
 export type EventValidation = { events: NormalisedEvent[] } | { errors: EventFieldError[] };
 
+/** Errors listed in a refused batch's details (the rest are counted in `moreErrors`). */
+export const MAX_LISTED_ERRORS = 100;
+
 /** A batch refused (400): `errors` names every bad field; nothing of the batch was stored. */
 export class RiskEventsRejected extends AgentCaError {
   readonly errors: readonly EventFieldError[];
   constructor(errors: readonly EventFieldError[]) {
     const first = errors[0];
-    super('INPUT_INVALID', `event batch refused: ${errors.length} bad field(s)${first ? `, first: events[${first.index}].${first.field}: ${first.message}` : ''}`, { errors });
+    // The problem+json body lists at most MAX_LISTED_ERRORS and says how many more: a batch of
+    // 10,000 bad events must not answer with a megabyte of errors (docs/hardening.md).
+    const listed = errors.slice(0, MAX_LISTED_ERRORS);
+    super('INPUT_INVALID', `event batch refused: ${errors.length} bad field(s)${first ? `, first: events[${first.index}].${first.field}: ${first.message}` : ''}`, {
+      errors: listed,
+      ...(errors.length > listed.length ? { moreErrors: errors.length - listed.length } : {}),
+    });
     this.name = 'RiskEventsRejected';
     this.errors = Object.freeze([...errors]);
   }
@@ -95,22 +105,8 @@ const MARKET = /^[A-Za-z0-9._:/-]{1,64}$/;
 /** asn1 Identifier (tenantId): 1..128 of A-Z a-z 0-9 - . _ : */
 const TENANT = /^[A-Za-z0-9._:-]{1,128}$/;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/;
-
 /** Epoch ms of a strict ISO 8601 date-time with zone (RFC 3339 §5.6), or why not. */
-export function parseEventTime(v: unknown): number | string {
-  if (v instanceof Date) return Number.isFinite(v.getTime()) ? v.getTime() : 'invalid Date';
-  if (typeof v !== 'string') return 'must be an ISO 8601 string or a Date';
-  const m = ISO_TIME.exec(v);
-  if (!m) return 'must be an ISO 8601 date-time with a time zone, e.g. 2026-01-01T12:00:00Z';
-  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  // Date.parse rolls 2025-02-30 over to March 2: check the calendar ourselves.
-  const daysInMonth = mo >= 1 && mo <= 12 ? new Date(Date.UTC(y, mo, 0)).getUTCDate() : 0;
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth || h > 23 || mi > 59 || s > 59) return 'not a calendar date-time';
-  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return 'time zone offset out of range';
-  const ms = Date.parse(v);
-  return Number.isFinite(ms) ? ms : 'not a valid date-time';
-}
+export const parseEventTime = parseIsoTimeMs;
 
 /** Validates one event; pushes its errors (all of them) and returns it normalised when clean. */
 function validateOne(raw: unknown, index: number, limits: EventLimits, nowMs: number, errors: EventFieldError[]): NormalisedEvent | undefined {

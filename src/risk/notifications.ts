@@ -34,6 +34,7 @@ export type NewRiskNotification = Omit<RiskNotification, 'id' | 'seq'>;
 export interface NotificationFilter {
   serial?: string;
   tenant?: string;
+  agentId?: string;
   /** only notifications with seq > after (polling) */
   after?: number;
   /** default 100 */
@@ -106,6 +107,7 @@ export class NotificationInbox {
       if (filter.after !== undefined && n.seq <= filter.after) break; // newest first: the rest are older
       if (filter.serial !== undefined && n.serial !== filter.serial) continue;
       if (filter.tenant !== undefined && n.tenant !== filter.tenant) continue;
+      if (filter.agentId !== undefined && n.agentId !== filter.agentId) continue;
       out.push(n);
     }
     return out;

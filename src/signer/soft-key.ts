@@ -8,6 +8,7 @@
 import { generateKeyPairSync, createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { encryptPrivateKeyPem } from './pkcs8-encrypt.js';
 import { AgentCaError } from '../errors.js';
 import type { KeyType, KeyUri } from '../types.js';
 import { algorithmInfo, defaultAlgorithm } from './algorithms.js';
@@ -46,9 +47,7 @@ export function generateKeyPair(keyType: KeyType): { privateKey: KeyObject; publ
 }
 
 export function exportPrivateKeyPem(key: KeyObject, passphrase?: string): string {
-  return passphrase
-    ? (key.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase }) as string)
-    : (key.export({ format: 'pem', type: 'pkcs8' }) as string);
+  return passphrase ? encryptPrivateKeyPem(key, passphrase) : (key.export({ format: 'pem', type: 'pkcs8' }) as string);
 }
 
 export function loadPrivateKeyPem(pem: string | Buffer, passphrase: string | undefined, what: string): KeyObject {

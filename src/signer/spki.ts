@@ -2,7 +2,7 @@
  * Fast, strict reading of a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) without OpenSSL's key
  * decoder, which costs ~160 µs per call and would dominate issuance. Checks what a CA must
  * check before certifying a key: the algorithm and curve we support (RFC 5480, RFC 8410,
- * RFC 4055), RSA modulus size and odd exponent >= 3, and that an EC point is on its curve
+ * RFC 4055), RSA modulus size and an odd exponent >= 65537, and that an EC point is on its curve
  * (NIST SP 800-56A §5.6.2.3.3 partial validation; the curves have cofactor 1).
  */
 import { Tag } from '../asn1/der.js';
@@ -77,7 +77,9 @@ export function spkiKeyType(spki: Uint8Array): KeyType {
     const bits = modulus.length * 8 - Math.clz32(modulus[0]!) + 24;
     if (!(modulus[modulus.length - 1]! & 1)) invalid('RSA modulus is even');
     const exponent = big(e);
-    if (exponent < 3n || !(exponent & 1n)) invalid('RSA public exponent must be odd and >= 3');
+    // NIST SP 800-89 §5.3.3 and the CA/Browser Forum BRs §6.1.6: odd, 2^16+1 <= e < 2^256.
+    // e = 3 is refused: with bad padding elsewhere it enables low-exponent attacks.
+    if (exponent < 65537n || exponent >= 1n << 256n || !(exponent & 1n)) invalid('RSA public exponent must be odd and in 65537..2^256-1 (NIST SP 800-89 §5.3.3)');
     if (bits === 2048) return 'rsa2048';
     if (bits === 3072) return 'rsa3072';
     if (bits === 4096) return 'rsa4096';

@@ -34,3 +34,25 @@ export class Mutex {
     };
   }
 }
+
+/**
+ * One FIFO mutex per key, dropped when idle: callers on the same key (e.g. one certificate
+ * serial) run one after another, different keys run concurrently.
+ */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(fn);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}

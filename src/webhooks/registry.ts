@@ -24,6 +24,8 @@ export interface WebhookEndpoint {
   secret: string;
   events: WebhookEventType[];
   createdAt: string;
+  /** A tenant's endpoint gets only that tenant's events (docs/tenancy.md); none: every event (admin). */
+  tenant?: string;
   /** The secret replaced by rotateSecret(), still used to sign until previousSecretExpiresAt. */
   previousSecret?: string;
   previousSecretExpiresAt?: string;
@@ -35,12 +37,15 @@ export interface WebhookEndpointView {
   url: string;
   events: WebhookEventType[];
   createdAt: string;
+  tenant?: string;
   previousSecretExpiresAt?: string;
 }
 
 export interface RegisterWebhookInput {
   url: unknown;
   events?: unknown;
+  /** Set by the caller from the token, never from the body. */
+  tenant?: string;
 }
 
 export interface RegisteredWebhook extends WebhookEndpointView {
@@ -81,7 +86,7 @@ export function validateWebhookEvents(input: unknown): WebhookEventType[] {
 }
 
 export function endpointView(e: WebhookEndpoint): WebhookEndpointView {
-  return { id: e.id, url: e.url, events: [...e.events], createdAt: e.createdAt, ...(e.previousSecretExpiresAt ? { previousSecretExpiresAt: e.previousSecretExpiresAt } : {}) };
+  return { id: e.id, url: e.url, events: [...e.events], createdAt: e.createdAt, ...(e.tenant !== undefined ? { tenant: e.tenant } : {}), ...(e.previousSecretExpiresAt ? { previousSecretExpiresAt: e.previousSecretExpiresAt } : {}) };
 }
 
 /** The secrets a delivery is signed with at `now`: current first, then the previous one while its grace lasts. */
@@ -108,7 +113,7 @@ export class WebhookRegistry {
     return this.mutex.run(async () => {
       const all = await this.load();
       if (all.length >= MAX_WEBHOOK_ENDPOINTS) throw new AgentCaError('INPUT_INVALID', `at most ${MAX_WEBHOOK_ENDPOINTS} webhook endpoints; delete one first`);
-      const endpoint: WebhookEndpoint = { id: `wh_${randomBytes(12).toString('base64url')}`, url, secret: newWebhookSecret(), events, createdAt: this.clock.now().toISOString() };
+      const endpoint: WebhookEndpoint = { id: `wh_${randomBytes(12).toString('base64url')}`, url, secret: newWebhookSecret(), events, createdAt: this.clock.now().toISOString(), ...(input.tenant !== undefined ? { tenant: input.tenant } : {}) };
       all.push(endpoint);
       await this.store.meta.put(WEBHOOK_ENDPOINTS_KEY, all, { sync: true });
       return { ...endpointView(endpoint), secret: endpoint.secret };
@@ -125,8 +130,9 @@ export class WebhookRegistry {
   }
 
   /** Endpoints subscribed to `type`, with secrets. */
-  async subscribers(type: WebhookEventType): Promise<WebhookEndpoint[]> {
-    return (await this.load()).filter((e) => e.events.includes(type));
+  /** Endpoints for an event of `tenant`: tenant-less (admin) endpoints, and that tenant's own. */
+  async subscribers(type: WebhookEventType, tenant?: string | null): Promise<WebhookEndpoint[]> {
+    return (await this.load()).filter((e) => e.events.includes(type) && (e.tenant === undefined || e.tenant === tenant));
   }
 
   /** False when no such endpoint. Its pending deliveries are dropped by the dispatcher when due. */

@@ -129,7 +129,7 @@ export class WebhookService {
   private async doPublish(type: WebhookEventType, data: Record<string, unknown>): Promise<PublishResult> {
     const now = this.clock.now();
     const event: WebhookEvent = { id: `evt_${randomBytes(16).toString('base64url')}`, type, createdAt: now.toISOString(), data };
-    const endpoints = await this.registry.subscribers(type);
+    const endpoints = await this.registry.subscribers(type, typeof data.tenant === 'string' ? data.tenant : null);
     if (endpoints.length === 0) return { event, deliveries: [] };
     const payload = JSON.stringify(event);
     const records: DeliveryRecord[] = endpoints.map((e) => ({

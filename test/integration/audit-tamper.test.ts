@@ -87,6 +87,15 @@ describe('audit log tamper evidence (LevelDB)', () => {
     expect(result.ok || result.reason).toMatch(/altered/);
   });
 
+  it('reports a corrupt entry (not JSON, or not an entry) as the first bad seq instead of throwing', async () => {
+    expect(await tamper((db) => db.put(entryKey(17), '{"seq":17,"time":'))).toMatchObject({ ok: false, firstBadSeq: 17 });
+    const notAnEntry = await tamper((db) => db.put(entryKey(18), '[]'));
+    expect(notAnEntry).toMatchObject({ ok: false, firstBadSeq: 18 });
+    expect(notAnEntry.ok || notAnEntry.reason).toMatch(/cannot be read/);
+    const badTime = await tamper(async (db) => write(db, 19, { ...(await read(db, 19)), time: 'yesterday' }));
+    expect(badTime).toMatchObject({ ok: false, firstBadSeq: 19 });
+  });
+
   it('catches a deleted entry', async () => {
     expect(await tamper((db) => db.del(entryKey(23)))).toMatchObject({ ok: false, firstBadSeq: 23 });
   });

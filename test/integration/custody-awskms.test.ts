@@ -198,14 +198,15 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
     expect(existsSync(join(cliDir, 'keys'))).toBe(false);
   });
 
-  it('issues through the CLI with exactly one KMS Sign per certificate, and `--kms-key new` records the agent key URI', async () => {
+  it('issues through the CLI with one KMS Sign per certificate (plus the closing audit checkpoint), and `--kms-key new` records the agent key URI', async () => {
     const pubFile = join(work, 'agent.pub.pem');
     writeFileSync(pubFile, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }));
     kms.emulator.resetStats();
     const soft = await cli(['issue', '--agent-id', 'custody-soft-bot', '--scope', 'read:accounts', '--public-key', pubFile, '--out', join(work, 'soft.pem'), '--data', cliDir], kms.env);
     expect(soft.err).toBe('');
     expect(soft.code).toBe(0);
-    expect(stats().signCalls).toBe(1);
+    // the certificate, and the audit checkpoint the command signs over its entries as it closes
+    expect(stats().signCalls).toBe(2);
     expect(stats().byOperation.CreateKey).toBeUndefined();
     softAgent = { serial: serialFrom(soft.out), path: join(work, 'soft.pem') };
 
@@ -214,7 +215,7 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
     expect(viaKms.err).toBe('');
     expect(viaKms.code).toBe(0);
     expect(viaKms.out).toContain('private key held in KMS');
-    expect(stats().signCalls).toBe(1); // the intermediate signs the certificate; the agent key signs nothing here
+    expect(stats().signCalls).toBe(2); // the intermediate signs the certificate and the closing audit checkpoint; the agent key signs nothing here
     expect(stats().byOperation.CreateKey).toBe(1);
     expect(stats().keys).toBe(5);
     const serial = serialFrom(viaKms.out);
@@ -271,6 +272,9 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
   });
 
   it('costs one Sign for the certificate and none for OCSP at issue: short-validity answers are signed when first asked', async () => {
+    // Audit checkpoints cost one Sign per auditCheckpointIntervalMs of activity, not per
+    // certificate: sign one now so that none falls due inside the issuance measured below.
+    await authority!.audit.checkpoint();
     kms.emulator.resetStats();
     await authority!.issue({ agentId: 'served-bot', publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' }) });
     expect(stats().signCalls).toBe(1);

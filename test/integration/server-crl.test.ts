@@ -104,7 +104,8 @@ describe('CRLs served over HTTP, checked by openssl', () => {
     const rootFullBefore = etagNumber((await fetch(`${ca.url}/crl/root.crl`)).headers);
     const rootDeltaBefore = etagNumber((await fetch(`${ca.url}/crl/root-delta.crl`)).headers);
     expect(rootFullBefore).toBeGreaterThan(0n);
-    expect((await ca.admin('POST', `/api/v1/certificates/${intSerial}/revoke`, { reason: 'cACompromise' })).status).toBe(200);
+    expect((await ca.admin('POST', `/api/v1/certificates/${intSerial}/revoke`, { reason: 'cACompromise' })).json).toMatchObject({ code: 'ACA_ERR_REVOKE_CA_REFUSED' });
+    expect((await ca.admin('POST', '/api/v1/ca/intermediate/revoke', { reason: 'cACompromise' })).status).toBe(200);
     // the root's delta follows within seconds; then the chain check with every CRL
     const deadline = Date.now() + 15_000;
     while (etagNumber((await fetch(`${ca.url}/crl/root-delta.crl`)).headers) <= rootDeltaBefore) {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAgentCaError } from '../../src/errors.js';
@@ -37,7 +37,27 @@ describe('LevelStore opening', () => {
     }
   });
 
-  it('maps a missing data dir (create: false) to STORE_UNAVAILABLE', async () => {
+  it('keeps the database owner-only: db/ 0700 and its files 0600, also when an older version left 0755/0644', async () => {
+    const tmp = await makeTmpDir();
+    try {
+      const dir = join(tmp.dir, 'data');
+      const store = await openLevelStore({ dataDir: dir });
+      await store.meta.put('webhook-secret', 'x');
+      await store.close();
+      const db = join(dir, 'db');
+      chmodSync(db, 0o755);
+      for (const f of readdirSync(db)) chmodSync(join(db, f), 0o644);
+      const again = await openLevelStore({ dataDir: dir, create: false });
+      expect(statSync(db).mode & 0o777).toBe(0o700);
+      // the files that were there are tightened; ones LevelDB makes later (umask) sit behind the 0700 directory
+      expect(statSync(join(db, 'CURRENT')).mode & 0o077).toBe(0);
+      await again.close();
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+
+    it('maps a missing data dir (create: false) to STORE_UNAVAILABLE', async () => {
     const tmp = await makeTmpDir();
     try {
       const err = await new LevelStore({ dataDir: join(tmp.dir, 'nope'), create: false }).open().catch((e: unknown) => e);

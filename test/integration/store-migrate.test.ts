@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Authority } from '../../src/authority/authority.js';
 import { createAuthority } from '../../src/authority/create-authority.js';
 import { runCli } from '../../src/cli/main.js';
-import { createAdminToken } from '../../src/http/plugins/admin-auth.js';
+import { TokenStore } from '../../src/tenancy/tokens.js';
 import { OcspService } from '../../src/ocsp/service.js';
 import type { Store } from '../../src/store/ports.js';
 import type { IssuerId } from '../../src/types.js';
@@ -74,7 +74,7 @@ describe.runIf(pgAvailable)('store migrate: LevelDB -> PostgreSQL', () => {
       await a.hold(s2, { actor: 'ops' });
       await a.release(s2, { actor: 'ops' });
       await a.hold(s3, { actor: 'ops' });
-      await createAdminToken(a.store, 'ops-token', a.clock.now());
+      await new TokenStore({ store: a.store, audit: () => a.audit, clock: a.clock }).create({ name: 'ops-token', role: 'admin' }, 'test', async () => undefined);
       await new WebhookRegistry(a.store).register({ url: 'https://hooks.example/agent-ca', events: ['certificate.revoked'] });
     } finally {
       await ocsp.stop();

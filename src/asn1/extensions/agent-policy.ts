@@ -46,8 +46,28 @@ const CURRENCY: StringConstraint = { min: 3, max: 3, alphabet: (ch) => /^[A-Z]$/
 
 const WHAT = 'AgentPolicy';
 
+const POLICY_KEYS: ReadonlySet<string> = new Set(['maxTransactionSize', 'allowedMarkets', 'revocationTimeoutSeconds']);
+const MONEY_KEYS: ReadonlySet<string> = new Set(['amount', 'currency']);
+
+/**
+ * Fields of a policy object that this encoder does not know, named by path (`policy.allowed_markets`,
+ * `policy.maxTransactionSize.value`). A misspelt limit must refuse the request: dropping it would
+ * issue a certificate without the limit its requester asked for.
+ */
+export function unknownPolicyFields(value: unknown, prefix = 'policy'): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const out = Object.keys(value).filter((k) => !POLICY_KEYS.has(k)).map((k) => `${prefix}.${k}`);
+  const money = (value as Record<string, unknown>).maxTransactionSize;
+  if (typeof money === 'object' && money !== null && !Array.isArray(money)) {
+    out.push(...Object.keys(money).filter((k) => !MONEY_KEYS.has(k)).map((k) => `${prefix}.maxTransactionSize.${k}`));
+  }
+  return out;
+}
+
 export function encodeAgentPolicy(value: AgentPolicy): Buffer {
-  if (typeof value !== 'object' || value === null) throw encodeError(WHAT, 'must be an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw encodeError(WHAT, 'must be an object');
+  const unknown = unknownPolicyFields(value, WHAT);
+  if (unknown.length) throw encodeError(unknown[0]!, `unknown field (known: ${[...POLICY_KEYS].join(', ')}; maxTransactionSize has amount and currency)`);
   const parts: Buffer[] = [];
   const money = value.maxTransactionSize;
   if (money !== undefined) {

@@ -6,13 +6,17 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseAmountText } from '../../actions/claims.js';
-import { signAction } from '../../actions/sign.js';
+import { createActionEnvelope, signAction } from '../../actions/sign.js';
+import { pemOrDer } from '../../asn1/pem.js';
+import { systemClock } from '../../clock.js';
+import { openAgentKey, type AgentKey } from '../../client/agent-key.js';
 import type { ActionVerdict, StatusSource } from '../../actions/types.js';
 import { verifyAction } from '../../actions/verify.js';
 import { parse, positiveInt, required, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 
-export const signActionUsage = 'agent-ca sign-action --serial S --payload FILE --action A [--amount 100:USD] [--market EUR_USD] [--key FILE] --out ENV.json';
+export const signActionUsage =
+  'agent-ca sign-action (--serial S [--key FILE] | --cert AGENT.pem [--intermediate FILE] (--key-uri awskms:key-id=ARN|pkcs11:... | --key FILE)) --payload FILE --action A [--amount 100:USD] [--market EUR_USD] --out ENV.json';
 export const verifyActionUsage =
   'agent-ca verify-action ENV.json --action A [--amount 100:USD] [--market EUR_USD] [--payload FILE] --ca ROOT.pem [--intermediate FILE] [--ocsp URL | --crl URL | --crl-dp | --offline-status good] [--max-age S] [--at TIME]';
 
@@ -32,9 +36,14 @@ export async function signActionCommand(argv: string[], io: Io): Promise<number>
     amount: { type: 'string' },
     market: { type: 'string' },
     key: { type: 'string' },
+    'key-uri': { type: 'string' },
+    cert: { type: 'string' },
+    intermediate: { type: 'string' },
     out: { type: 'string' },
     data: { type: 'string' },
   });
+  if (v.cert !== undefined) return signWithOwnKey(v, io);
+  if (v['key-uri'] !== undefined || v.intermediate !== undefined) throw new UsageError('--key-uri and --intermediate go with --cert (signing without a data directory)');
   const serial = required(v.serial, '--serial');
   const payload = readFile(required(v.payload, '--payload'), '--payload');
   const action = required(v.action, '--action');
@@ -48,14 +57,41 @@ export async function signActionCommand(argv: string[], io: Io): Promise<number>
       { serial, payload, action, ...(amount ? { amount } : {}), ...(v.market !== undefined ? { market: v.market } : {}), ...(key ? { key } : {}) },
       { signerContext: { dataDir: a.dataDir, env: io.env, ...(passphrase ? { passphrase } : {}) } },
     );
-    const json = `${JSON.stringify(envelope, null, 2)}\n`;
-    if (out === '-') io.out(json.trimEnd());
-    else {
-      writeFileSync(out, json);
-      io.out(`signed ${action} as ${serial}: ${out}`);
-    }
+    writeEnvelope(envelope, out, `${action} as ${serial}`, io);
     return 0;
   });
+}
+
+function writeEnvelope(envelope: unknown, out: string, what: string, io: Io): void {
+  const json = `${JSON.stringify(envelope, null, 2)}\n`;
+  if (out === '-') io.out(json.trimEnd());
+  else {
+    writeFileSync(out, json);
+    io.out(`signed ${what}: ${out}`);
+  }
+}
+
+/** The agent side: its certificate and its own key (KMS / PKCS#11 URI or PEM), no data directory. */
+async function signWithOwnKey(v: { serial?: string; cert?: string; intermediate?: string; key?: string; 'key-uri'?: string; payload?: string; action?: string; amount?: string; market?: string; out?: string; data?: string }, io: Io): Promise<number> {
+  if (v.serial !== undefined || v.data !== undefined) throw new UsageError('--cert signs without the CA: give no --serial or --data');
+  if ((v.key === undefined) === (v['key-uri'] === undefined)) throw new UsageError('with --cert give exactly one of --key FILE or --key-uri URI');
+  const pems = readFile(v.cert!, '--cert').toString('utf8') + (v.intermediate !== undefined ? readFile(v.intermediate, '--intermediate').toString('utf8') : '');
+  const chain = (pems.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => pemOrDer(p, ['CERTIFICATE']));
+  if (chain.length === 0) throw new UsageError(`--cert: no PEM certificate in ${v.cert}`);
+  const payload = readFile(required(v.payload, '--payload'), '--payload');
+  const action = required(v.action, '--action');
+  const out = required(v.out, '--out');
+  const amount = v.amount !== undefined ? parseAmountText(v.amount) : undefined;
+  const passphrase = io.env.AGENT_CA_KEY_PASSPHRASE;
+  const key: AgentKey = v['key-uri'] !== undefined ? { uri: v['key-uri'] } : { pem: readFile(v.key!, '--key'), ...(passphrase ? { passphrase } : {}) };
+  const { signer, owned } = await openAgentKey(key, { env: io.env });
+  try {
+    const envelope = await createActionEnvelope({ signer, chain, clock: systemClock, payload, action, ...(amount ? { amount } : {}), ...(v.market !== undefined ? { market: v.market } : {}) });
+    writeEnvelope(envelope, out, `${action} with ${v.cert}`, io);
+  } finally {
+    if (owned) await signer.close?.();
+  }
+  return 0;
 }
 
 function statusFrom(v: { ocsp?: string; crl?: string; 'crl-dp'?: boolean; 'offline-status'?: string }, io: Io): StatusSource {

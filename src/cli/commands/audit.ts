@@ -1,27 +1,62 @@
-/** audit verify | audit export: the evidence a regulator asks for. */
+/** audit verify | audit reconcile | audit export: the evidence a regulator asks for. */
+import { readFileSync } from 'node:fs';
+import { checkpointFromJson } from '../../audit/checkpoint.js';
+import { reconcileAuditWithStore } from '../../audit/reconcile.js';
+import { CA_NAMES } from '../../authority/ca-state.js';
+import { AgentCaError } from '../../errors.js';
+import { parseIsoTime } from '../../iso-time.js';
+import type { IssuerId } from '../../types.js';
 import { parse, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 
-export const auditUsage = 'agent-ca audit verify | agent-ca audit export [--from ISO] [--to ISO] [--agent-id ID]';
+export const auditUsage = 'agent-ca audit verify [--against CHECKPOINT.json] | agent-ca audit reconcile | agent-ca audit export [--from ISO] [--to ISO] [--agent-id ID]';
 
 function date(v: string | undefined, flag: string): Date | undefined {
   if (v === undefined) return undefined;
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`${flag} must be an ISO 8601 time`);
+  const d = parseIsoTime(v);
+  if (!d) throw new UsageError(`${flag} must be an ISO 8601 time like 2026-01-31T12:00:00Z`);
   return d;
+}
+
+function keptCheckpoint(path: string) {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--against: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return checkpointFromJson(JSON.parse(text));
+  } catch (e) {
+    throw new AgentCaError('INPUT_INVALID', `--against ${path}: ${e instanceof AgentCaError ? e.message : 'not JSON'}`);
+  }
 }
 
 export async function auditCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'verify') {
-    const { values: v } = parse(rest, { data: { type: 'string' } });
+    const { values: v } = parse(rest, { data: { type: 'string' }, against: { type: 'string' } });
+    const against = v.against !== undefined ? keptCheckpoint(v.against) : undefined;
     return withAuthority(io, v.data, async (a) => {
-      const r = await a.audit.verify();
+      const r = await a.audit.verify(against ? { against } : {});
       if (r.ok) {
-        io.out(`audit log OK: ${r.entries} entries, ${r.checkpoints} signed checkpoints`);
+        io.out(`audit log OK: ${r.entries} entries, ${r.checkpoints} signed checkpoints${against ? `; matches the kept checkpoint at ${against.seq}` : ''}`);
         return 0;
       }
       io.err(`agent-ca audit verify: ACA_ERR_AUDIT_CHAIN_BROKEN: first bad entry is seq ${r.firstBadSeq}: ${r.reason}`);
+      return 1;
+    });
+  }
+  if (sub === 'reconcile') {
+    const { values: v } = parse(rest, { data: { type: 'string' } });
+    return withAuthority(io, v.data, async (a) => {
+      const r = await reconcileAuditWithStore(a.store, CA_NAMES.map((n) => n as IssuerId));
+      if (r.ok) {
+        io.out(`audit reconcile OK: ${r.entries} entries; ${r.issued} issued certificates present; ${r.statusChanges} status changes agree with the store`);
+        return 0;
+      }
+      for (const m of r.mismatches) io.out(`${m.serial}: audit log says ${m.audit}; store says ${m.store}`);
+      io.err(`agent-ca audit reconcile: ACA_ERR_AUDIT_STORE_MISMATCH: ${r.mismatches.length} certificate statuses disagree with the audit log`);
       return 1;
     });
   }

@@ -1,60 +1,57 @@
 /**
- * Admin bearer tokens. `agent-ca token create` prints a token once and stores only its
- * SHA-256; AGENT_CA_ADMIN_TOKEN is accepted too. Comparison is constant-time on the hashes.
+ * Bearer-token authentication at the HTTP edge (docs/tenancy.md). Tokens come from the token
+ * store (src/tenancy/tokens.ts: `agent-ca token create`, POST /api/v1/tokens), plus
+ * AGENT_CA_ADMIN_TOKEN as an admin. `guard` answers 401 problem+json without a valid token and
+ * puts the caller's Principal (role, tenant, agent) on `request.principal`; every route then
+ * checks role and tenant with src/tenancy/roles.ts.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AuditLog } from '../../audit/audit-log.js';
+import { systemClock, type Clock } from '../../clock.js';
 import { AgentCaError } from '../../errors.js';
 import type { Store } from '../../store/ports.js';
+import type { Principal } from '../../tenancy/roles.js';
+import { TokenStore } from '../../tenancy/tokens.js';
 
-export const ADMIN_TOKENS_KEY = 'admin-tokens';
-
-export interface StoredToken {
-  name: string;
-  sha256: string;
-  createdAt: string;
-}
-
-function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
-}
-
-export async function createAdminToken(store: Store, name: string, now: Date): Promise<string> {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new AgentCaError('INPUT_INVALID', 'token name must be 1..64 characters of A-Z a-z 0-9 . _ -');
-  const token = `aca_${randomBytes(32).toString('base64url')}`;
-  const tokens = (await store.meta.get<StoredToken[]>(ADMIN_TOKENS_KEY)) ?? [];
-  tokens.push({ name, sha256: hashToken(token).toString('hex'), createdAt: now.toISOString() });
-  await store.meta.put(ADMIN_TOKENS_KEY, tokens);
-  return token;
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by AdminTokens.guard on every authenticated route. */
+    principal?: Principal;
+  }
 }
 
 export class AdminTokens {
-  private hashes: { name: string; hash: Buffer }[] = [];
-  constructor(private readonly store: Store, private readonly envToken?: string) {}
+  readonly store: TokenStore;
 
-  async reload(): Promise<void> {
-    const stored = (await this.store.meta.get<StoredToken[]>(ADMIN_TOKENS_KEY)) ?? [];
-    this.hashes = stored.map((t) => ({ name: t.name, hash: Buffer.from(t.sha256, 'hex') }));
-    if (this.envToken) this.hashes.push({ name: 'env:AGENT_CA_ADMIN_TOKEN', hash: hashToken(this.envToken) });
+  constructor(store: Store, envToken?: string, deps?: { tokens?: TokenStore; clock?: Clock }) {
+    const clock = deps?.clock ?? systemClock;
+    this.store = deps?.tokens ?? new TokenStore({ store, audit: () => new AuditLog({ store, clock }), clock, ...(envToken ? { envToken } : {}) });
   }
 
-  /** The token's name, or undefined. */
-  check(header: string | undefined): string | undefined {
-    const m = header?.match(/^Bearer\s+(\S+)$/i);
-    if (!m) return undefined;
-    const h = hashToken(m[1]!);
-    let found: string | undefined;
-    for (const t of this.hashes) if (timingSafeEqual(t.hash, h)) found = t.name;
-    return found;
+  reload(): Promise<void> {
+    return this.store.reload();
   }
 
-  /** fastify preHandler: 401 problem+json without a valid token; sets request.adminName. */
+  /** fastify preHandler: 401 problem+json without a valid token; sets request.principal. */
   guard = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const name = this.check(request.headers.authorization);
-    if (!name) {
+    const p = await this.store.authenticate(request.headers.authorization);
+    if (!p) {
       reply.header('www-authenticate', 'Bearer realm="agent-ca"');
-      throw new AgentCaError('HTTP_UNAUTHORIZED', 'a valid admin bearer token is required (agent-ca token create, or AGENT_CA_ADMIN_TOKEN)');
+      throw new AgentCaError('HTTP_UNAUTHORIZED', 'a valid bearer token is required (agent-ca token create, or AGENT_CA_ADMIN_TOKEN)');
     }
-    (request as FastifyRequest & { adminName?: string }).adminName = name;
+    request.principal = p;
   };
+}
+
+/** The authenticated caller (routes behind `guard` only). */
+export function principalOf(request: FastifyRequest): Principal {
+  const p = request.principal;
+  if (!p) throw new AgentCaError('HTTP_UNAUTHORIZED', 'a valid bearer token is required');
+  return p;
+}
+
+/** The audit actor for a request: `<role>:<token name>` (admin tokens read `admin:<name>` as before). */
+export function actorOf(request: FastifyRequest): string {
+  const p = principalOf(request);
+  return `${p.role}:${p.name}${p.tenant !== undefined ? `@${p.tenant}` : ''}`;
 }

@@ -1,18 +1,29 @@
-/** Liveness (/healthz: the process answers) and readiness (/readyz: the CA is loaded and the store answers). */
+/**
+ * Liveness (/healthz: the process answers) and readiness (/readyz: the CA is loaded, the store
+ * answers and every CRL's latest publication succeeded; a CRL that cannot be built is an alarm).
+ */
 import type { FastifyInstance } from 'fastify';
 import type { Authority } from '../../authority/authority.js';
 import type { CaMetrics } from '../plugins/metrics.js';
+import type { CrlService } from '../../crl/service.js';
+import { sendProblem } from '../problem.js';
+import { AgentCaError } from '../../errors.js';
 
-export async function healthRoutes(app: FastifyInstance, opts: { authority: Authority; metrics: CaMetrics }): Promise<void> {
+export async function healthRoutes(app: FastifyInstance, opts: { authority: Authority; metrics: CaMetrics; crls?: CrlService }): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     try {
       if (!opts.authority.initialised) throw new Error('CA not initialised');
       await opts.authority.store.meta.get('ca-state');
-      return { status: 'ready' };
     } catch (e) {
-      return reply.code(503).type('application/problem+json').send(JSON.stringify({ type: 'urn:agent-ca:error:ACA_ERR_STORE_UNAVAILABLE', title: 'not ready', status: 503, detail: (e as Error).message, code: 'ACA_ERR_STORE_UNAVAILABLE' }));
+      return sendProblem(reply, new AgentCaError('STORE_UNAVAILABLE', `not ready: ${(e as Error).message}`));
     }
+    const problems = opts.crls?.publishProblems() ?? [];
+    if (problems.length > 0) {
+      const list = problems.map((p) => ({ issuer: p.issuerId, kind: p.kind, error: p.error, since: p.since.toISOString() }));
+      return sendProblem(reply, new AgentCaError('CRL_PUBLISH_FAILED', `CRL publication failing: ${list.map((p) => `${p.kind} CRL of ${p.issuer} (${p.error})`).join('; ')}`, { crls: list }));
+    }
+    return { status: 'ready' };
   });
   app.get('/metrics', async (_request, reply) => {
     reply.type(opts.metrics.registry.contentType);

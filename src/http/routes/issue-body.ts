@@ -5,6 +5,7 @@
 import type { AgentIssueRequest } from '../../authority/agent-request.js';
 import type { ModelHash } from '../../asn1/extensions/index.js';
 import { AgentCaError } from '../../errors.js';
+import { unknownPolicyFields } from '../../asn1/extensions/agent-policy.js';
 import { KEY_TYPES, type KeyType } from '../../types.js';
 
 type Json = Record<string, unknown>;
@@ -42,11 +43,14 @@ export function issueRequestFromJson(body: unknown, actor: string): AgentIssueRe
     const m = b.modelHash as Json;
     if (typeof m !== 'object' || m === null || !['sha256', 'sha384', 'sha512'].includes(m.algorithm as string) || typeof m.digest !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(m.digest)) {
       bad.modelHash = 'must be { algorithm: sha256|sha384|sha512, digest: hex }';
+    } else if (Object.keys(m).some((k) => k !== 'algorithm' && k !== 'digest')) {
+      for (const k of Object.keys(m)) if (k !== 'algorithm' && k !== 'digest') bad[`modelHash.${k}`] = 'unknown field';
     } else modelHash = { algorithm: m.algorithm as ModelHash['algorithm'], digest: Buffer.from(m.digest, 'hex') };
   }
   const validityDays = b.validityDays;
   if (validityDays !== undefined && (typeof validityDays !== 'number' || !Number.isInteger(validityDays) || validityDays < 1)) bad.validityDays = 'must be a positive integer';
   if (b.policy !== undefined && (typeof b.policy !== 'object' || b.policy === null || Array.isArray(b.policy))) bad.policy = 'must be an object';
+  for (const f of unknownPolicyFields(b.policy)) bad[f] = 'unknown field';
   const known = new Set(['createKeyIn', 'keyType', 'agentId', 'organization', 'csr', 'publicKey', 'dnsNames', 'uris', 'scope', 'policy', 'modelHash', 'tenant', 'environment', 'instanceId', 'validityDays', 'profile']);
   for (const k of Object.keys(b)) if (!known.has(k)) bad[k] = 'unknown field';
   const req: AgentIssueRequest = { agentId: agentId ?? '', actor };

@@ -18,6 +18,8 @@ import { CA_NAMES } from '../../authority/ca-state.js';
 import { AgentCaError } from '../../errors.js';
 import type { StatusChange } from '../../store/ports.js';
 import type { IssuerId } from '../../types.js';
+import { principalOf } from '../plugins/admin-auth.js';
+import { canSee, requireRole } from '../../tenancy/roles.js';
 
 export interface RevocationStreamOptions {
   authority: Authority;
@@ -42,6 +44,9 @@ export async function revocationStreamRoutes(app: FastifyInstance, opts: Revocat
   });
 
   app.get<{ Querystring: { after?: string } }>('/api/v1/revocations/stream', { preHandler: opts.guard }, async (request, reply) => {
+    // Admins see every change; an operator or auditor only its own tenant's agents (docs/tenancy.md).
+    const principal = principalOf(request);
+    requireRole(principal, ['admin', 'operator', 'auditor'], 'follow the revocation stream');
     const given = cursorFrom(request);
     if (given !== undefined && !/^(0|[1-9][0-9]{0,15})$/.test(given)) {
       throw new AgentCaError('INPUT_INVALID', `Last-Event-ID / after must be a change sequence number (a non-negative integer), got ${JSON.stringify(given)}`);
@@ -66,6 +71,10 @@ export async function revocationStreamRoutes(app: FastifyInstance, opts: Revocat
       for (const c of changes) {
         if (closed) return;
         const cert = await authority.store.certificates.get(c.serial);
+        if (!canSee(principal, { tenant: cert?.tenant ?? null, agentId: cert?.agentId ?? null })) {
+          cursor = c.seq;
+          continue;
+        }
         const data = { seq: c.seq, kind: c.kind, serial: c.serial, issuerId: c.issuerId, reason: c.reason, at: c.at.toISOString(), ...(cert?.agentId ? { agentId: cert.agentId } : {}), ...(cert?.tenant ? { tenant: cert.tenant } : {}) };
         await write(`id: ${c.seq}\nevent: ${c.kind}\ndata: ${JSON.stringify(data)}\n\n`);
         cursor = c.seq;

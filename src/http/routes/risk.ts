@@ -6,9 +6,16 @@
 import type { FastifyInstance } from 'fastify';
 import { AgentCaError } from '../../errors.js';
 import type { RiskService } from '../../risk/service.js';
-import type { AdminTokens } from '../plugins/admin-auth.js';
+import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
+import { canSee, requireRole, tenantFor } from '../../tenancy/roles.js';
+import type { Tenancy } from '../../tenancy/tenancy.js';
 
-export async function riskRoutes(app: FastifyInstance, opts: { risk: RiskService; tokens: AdminTokens }): Promise<void> {
+/**
+ * Tenancy (docs/tenancy.md): operators send events for their tenant's certificates, agents for
+ * their own; another tenant's serial is refused as unknown. Each batch is charged to its
+ * tenants' quotas before anything is stored (429 + Retry-After when over).
+ */
+export async function riskRoutes(app: FastifyInstance, opts: { risk: RiskService; tokens: AdminTokens; tenancy?: Tenancy }): Promise<void> {
   app.addHook('preHandler', opts.tokens.guard);
   const maxBatch = opts.risk.config.limits.maxBatch;
 
@@ -17,8 +24,14 @@ export async function riskRoutes(app: FastifyInstance, opts: { risk: RiskService
     if (!body || typeof body !== 'object' || !Array.isArray(body.events)) {
       throw new AgentCaError('INPUT_INVALID', 'body must be { "events": [ ... ] }', { fields: { events: 'must be an array' } });
     }
-    const actor = `admin:${(request as typeof request & { adminName?: string }).adminName ?? 'unknown'}`;
-    const result = await opts.risk.engine.ingest(body.events, { actor });
+    const p = principalOf(request);
+    requireRole(p, ['admin', 'operator', 'agent'], 'record events');
+    const result = await opts.risk.engine.ingest(body.events, {
+      actor: actorOf(request),
+      ...(p.tenant !== undefined ? { tenant: p.tenant } : {}),
+      ...(p.agentId !== undefined ? { agentId: p.agentId } : {}),
+      ...(opts.tenancy ? { admit: opts.tenancy.admitEvents } : {}),
+    });
     return reply.code(202).send({ accepted: result.accepted, scores: result.scores });
   });
 
@@ -31,8 +44,9 @@ export async function riskRoutes(app: FastifyInstance, opts: { risk: RiskService
     };
     const after = num(q.after, 'after');
     const limit = num(q.limit, 'limit');
-    return {
-      notifications: opts.risk.inbox.list({ ...(q.serial ? { serial: q.serial } : {}), ...(q.tenant ? { tenant: q.tenant } : {}), ...(after !== undefined ? { after } : {}), ...(limit !== undefined ? { limit } : {}) }),
-    };
+    const p = principalOf(request);
+    const tenant = tenantFor(p, q.tenant);
+    const list = opts.risk.inbox.list({ ...(q.serial ? { serial: q.serial } : {}), ...(tenant ? { tenant } : {}), ...(p.agentId !== undefined ? { agentId: p.agentId } : {}), ...(after !== undefined ? { after } : {}), ...(limit !== undefined ? { limit } : {}) });
+    return { notifications: list.filter((n) => canSee(p, n)) };
   });
 }

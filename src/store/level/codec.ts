@@ -3,7 +3,8 @@
  * Dates as epoch milliseconds (audit times as ISO, the form the hash covers), bigints as
  * decimal strings. Optional fields are left out rather than stored as null.
  */
-import { entryJson } from '../../audit/entry-hash.js';
+import { entryJson } from '../audit-entry-json.js';
+import { AgentCaError } from '../../errors.js';
 import type { IssuerId, KeyUri, Serial, SignatureAlgorithm } from '../../types.js';
 import type {
   AuditCheckpoint,
@@ -157,7 +158,14 @@ export function encodeAuditEntry(e: AuditEntry): string {
 }
 
 export function decodeAuditEntry(s: string): AuditEntry {
-  const j = JSON.parse(s) as Json;
+  let j: Json;
+  try {
+    j = JSON.parse(s) as Json;
+  } catch (e) {
+    // A corrupt entry is evidence, not a crash: verify() reports it as the first bad seq.
+    throw new AgentCaError('AUDIT_CHAIN_BROKEN', `stored audit entry is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof j !== 'object' || j === null || typeof j.seq !== 'number') throw new AgentCaError('AUDIT_CHAIN_BROKEN', 'stored audit entry is not an entry object');
   return {
     seq: j.seq as number,
     time: date(j.time),
@@ -182,7 +190,12 @@ export function encodeCheckpoint(c: AuditCheckpoint): string {
 }
 
 export function decodeCheckpoint(s: string): AuditCheckpoint {
-  const j = JSON.parse(s) as Json;
+  let j: Json;
+  try {
+    j = JSON.parse(s) as Json;
+  } catch (e) {
+    throw new AgentCaError('AUDIT_CHAIN_BROKEN', `stored audit checkpoint is not valid JSON (${(e as Error).message})`);
+  }
   return {
     seq: j.seq as number,
     hash: str(j.hash),

@@ -6,7 +6,7 @@
  * `sync: true` (fsync of the log) unless the caller opts out, so an acknowledged revocation
  * survives a crash. Reads stream through iterators in pages (bounded memory).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { AgentCaError } from '../../errors.js';
@@ -65,7 +65,10 @@ export class LevelStore implements Store {
     if (!this.create && !existsSync(this.location)) {
       throw new AgentCaError('STORE_UNAVAILABLE', `no agent-ca database at ${this.location} (run init first)`, { dataDir: this.opts.dataDir });
     }
-    if (this.create) mkdirSync(this.opts.dataDir, { recursive: true, mode: 0o700 });
+    if (this.create) {
+      mkdirSync(this.opts.dataDir, { recursive: true, mode: 0o700 });
+      mkdirSync(this.location, { recursive: true, mode: 0o700 });
+    }
     const db: Db = new Level<string, string>(this.location, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing: this.create });
     try {
       await db.open();
@@ -76,6 +79,7 @@ export class LevelStore implements Store {
       }
       throw new AgentCaError('STORE_UNAVAILABLE', `cannot open the database at ${this.location}: ${cause?.message ?? (e as Error).message}`, { dataDir: this.opts.dataDir }, { cause: e });
     }
+    restrictToOwner(this.location);
     this.db = db;
     const [changeSeq, certCount] = await db.getMany([K.changeSeq, K.certCount]);
     this.cache = { changeSeq: Number(changeSeq ?? 0), certCount: Number(certCount ?? 0), head: await this.readHead(db) };
@@ -408,4 +412,15 @@ export async function openLevelStore(opts: LevelStoreOptions): Promise<LevelStor
   const store = new LevelStore(opts);
   await store.open();
   return store;
+}
+
+/**
+ * The database holds webhook secrets, admin token hashes and the audit log: owner-only, like
+ * PostgreSQL's data directory. LevelDB creates its files with the process umask (usually
+ * 0644), so the directory is what protects them (0700); files already there are tightened to
+ * 0600 at every open, which also fixes data dirs made by older versions.
+ */
+function restrictToOwner(dir: string): void {
+  chmodSync(dir, 0o700);
+  for (const f of readdirSync(dir, { withFileTypes: true })) if (f.isFile()) chmodSync(join(dir, f.name), 0o600);
 }

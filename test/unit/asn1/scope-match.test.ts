@@ -86,6 +86,9 @@ describe('pattern and action validation', () => {
     ['read:/a//b', /empty path segment/],
     ['read:/a/', /trailing "\/"/],
     ['read:/a%20b', /character outside/],
+    // D9: one grammar everywhere; a comma separates scopes on the CLI, so never inside one
+    ['read:a,write:b', /comma separates scopes/],
+    ['read:/x,y', /comma separates scopes/],
     [`read:/${'a'.repeat(300)}`, /length/],
   ])('pattern %s', (p, reason) => {
     const v = actionPatternViolation(p);

@@ -102,6 +102,7 @@ describe('audit trail of the lifecycle', () => {
       prev = e.hash;
     });
     const v = await f.authority.audit.verify();
-    expect(v).toEqual({ ok: true, entries: all.length, checkpoints: 0, head: { seq: all.length, hash: prev } });
+    // checkpoints are time-driven (auditCheckpointIntervalMs); their number depends on the wall clock
+    expect(v).toEqual({ ok: true, entries: all.length, checkpoints: expect.any(Number), head: { seq: all.length, hash: prev } });
   });
 });

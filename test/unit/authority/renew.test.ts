@@ -89,7 +89,7 @@ describe('renew', () => {
 
   it('refuses an agent whose intermediate is revoked (it reads as revoked)', async () => {
     const { serial } = await f.issue();
-    await f.authority.revoke(f.authority.ca('intermediate').certificate.serial, { reason: 'cACompromise' });
+    await f.authority.revokeCa('intermediate', { reason: 'cACompromise' });
     await expectAgentCaError(() => f.authority.renew(serial), 'ACA_ERR_REVOKE_INVALID_STATE');
   });
 

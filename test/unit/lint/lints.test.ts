@@ -196,6 +196,11 @@ describe('e_agent_subject_alt_name', () => {
     expect(refusedSan([{ uri: 'agents/bot' }])[0]).toMatch(/not an absolute URI/);
     expect(refusedSan([{ uri: 'spiffe://agents.example/a b' }])[0]).toMatch(/not an absolute URI/);
     expect(errorLints(tweak(agentTbs(), { facts: { subjectAltNames: [{ uri: 'spiffe://agents.example/bot' }] } }))).toEqual([]);
+    // D9: only https, spiffe and urn by default (config uriSanSchemes)
+    for (const uri of ['javascript:alert(1)', 'data:text/html,x', 'file:///etc/passwd', 'http://agents.example/bot']) {
+      expect(refusedSan([{ uri }])[0]).toMatch(/URI scheme .* is not allowed/);
+    }
+    for (const uri of ['https://agents.example/bot', 'urn:agent:bot']) expect(errorLints(tweak(agentTbs(), { facts: { subjectAltNames: [{ uri }] } }))).toEqual([]);
   });
   it('refuses a critical SAN when the subject is not empty (RFC 5280 §4.2.1.6)', () => {
     expect(expectRefusedBy(replaceExt(agentTbs(), 'subjectAltName', true), 'e_agent_subject_alt_name')).toEqual(['subjectAltName must be non-critical when the subject is not empty']);

@@ -13,8 +13,7 @@ afterEach(async () => {
 describe('the intermediate CA state governs issuance and inherited status', () => {
   it('refuses to issue under a revoked intermediate, writing nothing', async () => {
     await f.issue();
-    const intSerial = f.authority.ca('intermediate').certificate.serial;
-    await f.authority.revoke(intSerial, { reason: 'cACompromise' });
+    await f.authority.revokeCa('intermediate', { reason: 'cACompromise' });
     const before = await f.authority.store.certificates.count();
     const head = await f.headSeq();
     await expectAgentCaError(() => f.issue(), 'ACA_ERR_REVOKE_INVALID_STATE');
@@ -25,10 +24,10 @@ describe('the intermediate CA state governs issuance and inherited status', () =
   it('a held intermediate suspends the agents under it (held, inherited) and issuance, until released', async () => {
     const agent = await f.issue();
     const intSerial = f.authority.ca('intermediate').certificate.serial;
-    await f.authority.hold(intSerial);
+    await f.authority.holdCa('intermediate');
     expect((await f.authority.show(agent.serial)).status).toMatchObject({ state: 'held', reason: 'certificateHold', inheritedFrom: intSerial });
     await expectAgentCaError(() => f.issue(), 'ACA_ERR_REVOKE_INVALID_STATE');
-    await f.authority.release(intSerial);
+    await f.authority.releaseCa('intermediate');
     expect((await f.authority.show(agent.serial)).status.state).toBe('good');
     await expect(f.issue()).resolves.toMatchObject({ serial: expect.any(String) });
   });

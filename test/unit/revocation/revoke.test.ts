@@ -181,7 +181,7 @@ describe('revoking the intermediate', () => {
     await f.authority.revoke(own.serial, { reason: 'superseded' });
     f.clock.advance(1000);
     const intermediate = f.authority.ca('intermediate').certificate.serial;
-    const rec = await f.authority.revoke(intermediate, { reason: 'cACompromise' });
+    const rec = await f.authority.revokeCa('intermediate', { reason: 'cACompromise' });
     expect(rec.issuerId).toBe('root');
 
     for (const s of [a.serial, b.serial, held.serial]) {

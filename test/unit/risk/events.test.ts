@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalAmount, compareDecimal } from '../../../src/risk/decimal.js';
-import { DEFAULT_EVENT_LIMITS, RiskEventsRejected, validateEvents, type EventFieldError } from '../../../src/risk/events.js';
+import { DEFAULT_EVENT_LIMITS, MAX_LISTED_ERRORS, RiskEventsRejected, validateEvents, type EventFieldError } from '../../../src/risk/events.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const LIMITS = { ...DEFAULT_EVENT_LIMITS, maxBatch: 5 };
@@ -101,6 +101,15 @@ describe('validateEvents', () => {
     expect(e.httpStatus).toBe(400);
     expect(e.details.errors).toEqual([{ index: 3, field: 'time', message: 'is required' }]);
     expect(e.message).toMatch(/events\[3\]\.time/);
+  });
+
+  it('lists at most MAX_LISTED_ERRORS in the details and counts the rest (a bad batch never answers a megabyte)', () => {
+    const errors = Array.from({ length: 5000 }, (_, i) => ({ index: i, field: 'time', message: 'is required' }));
+    const e = new RiskEventsRejected(errors);
+    expect(e.details.errors).toHaveLength(MAX_LISTED_ERRORS);
+    expect(e.details.moreErrors).toBe(5000 - MAX_LISTED_ERRORS);
+    expect(e.errors).toHaveLength(5000);
+    expect(JSON.stringify(e.details).length).toBeLessThan(16 * 1024);
   });
 });
 

@@ -1,0 +1,67 @@
+/**
+ * Compliance reports over HTTP (docs/compliance-reports.md):
+ *   POST /api/v1/reports/compliance { agent_id | tenant, start_date, end_date, include? } -> 202 { id, status, links }
+ *   GET  /api/v1/reports/{id}                -> the job's status
+ *   GET  /api/v1/reports/{id}/report.pdf     -> application/pdf (409 until done)
+ *   GET  /api/v1/reports/{id}/evidence.zip   -> application/zip: PDF, evidence, signed manifest, CA chain
+ * Bad ranges (400), unknown agents (404) and a subject outside the caller's tenant (404, so
+ * nothing tells whether it exists) are problem+json before anything is queued.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AgentCaError } from '../../errors.js';
+import { loadSubject } from '../../reports/identity.js';
+import type { ReportJob, ReportJobs } from '../../reports/report-jobs.js';
+import { parseReportRequest, subjectText } from '../../reports/request.js';
+import type { ReportHost } from '../../reports/types.js';
+import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
+import type { Principal } from '../../tenancy/roles.js';
+
+/**
+ * May `p` ask for (and read) a report about a subject whose certificates carry these tenants?
+ * Auditors and admins only (docs/tenancy.md); an auditor only when every certificate of the
+ * subject is its own tenant's.
+ */
+function mayReport(p: Principal, tenants: readonly (string | null | undefined)[]): boolean {
+  if (p.role === 'admin') return true;
+  return p.role === 'auditor' && p.tenant !== undefined && tenants.every((t) => t === p.tenant);
+}
+
+const notFound = (id: string): AgentCaError => new AgentCaError('REPORT_NOT_FOUND', `no report ${id}`);
+
+function view(job: ReportJob): Record<string, unknown> {
+  const base = `/api/v1/reports/${job.id}`;
+  return { ...job, links: { self: base, ...(job.status === 'done' ? { pdf: `${base}/report.pdf`, evidence: `${base}/evidence.zip` } : {}) } };
+}
+
+export async function reportRoutes(app: FastifyInstance, opts: { host: ReportHost; reports: ReportJobs; tokens: AdminTokens }): Promise<void> {
+  app.addHook('preHandler', opts.tokens.guard);
+
+  app.post('/api/v1/reports/compliance', async (request, reply) => {
+    const req = parseReportRequest(request.body ?? {}, opts.host.clock.now());
+    const p = principalOf(request);
+    const subject = await loadSubject(opts.host, req);
+    const tenants = subject.records.map((r) => r.tenant);
+    // Another tenant's agent reads exactly like an unknown one (no existence oracle).
+    if (!mayReport(p, tenants)) throw new AgentCaError('REPORT_SUBJECT_UNKNOWN', `no certificate was ever issued to ${subjectText(req)}`);
+    const job = opts.reports.submit(req, actorOf(request), tenants);
+    return reply.code(202).header('location', `/api/v1/reports/${job.id}`).send(view(job));
+  });
+
+  const owned = (request: FastifyRequest, id: string): ReportJob => {
+    const job = opts.reports.get(id);
+    if (!job || !mayReport(principalOf(request), job.tenants)) throw notFound(id);
+    return job;
+  };
+
+  app.get<{ Params: { id: string } }>('/api/v1/reports/:id', async (request) => view(owned(request, request.params.id)));
+
+  app.get<{ Params: { id: string } }>('/api/v1/reports/:id/report.pdf', async (request, reply) => {
+    const job = owned(request, request.params.id);
+    return reply.type('application/pdf').header('content-disposition', `attachment; filename="${job.id}.pdf"`).send(opts.reports.file(job.id, 'report.pdf'));
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/reports/:id/evidence.zip', async (request, reply) => {
+    const job = owned(request, request.params.id);
+    return reply.type('application/zip').header('content-disposition', `attachment; filename="${job.id}.zip"`).send(opts.reports.file(job.id, 'evidence.zip'));
+  });
+}
