@@ -7,14 +7,14 @@
  */
 import { Asn1DecodeError } from '../errors.js';
 import { expectContext, expectSequence, isContextTag, readBoolean, readIa5String, readInteger, readNull, readOid, type DerNode } from './decode.js';
-import { readDerTree as parseDer } from './der-tree.js';
+import { readDerTree } from './der-tree.js';
 import { Oids } from './oids.js';
 import { ExtKeyUsageOids, KeyUsageBits, type GeneralName, type KeyUsageName } from './x509-extensions.js';
 
 /** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL } */
 export function decodeBasicConstraints(value: Uint8Array): { ca: boolean; pathLen?: number } {
   const what = 'basicConstraints';
-  const parts = expectSequence(parseDer(value, what), what, { max: 2 });
+  const parts = expectSequence(readDerTree(value, what), what, { max: 2 });
   let i = 0;
   let ca = false;
   if (parts[i]?.tagClass === 'universal' && parts[i]!.tagNumber === 1) {
@@ -29,7 +29,7 @@ export function decodeBasicConstraints(value: Uint8Array): { ca: boolean; pathLe
 
 /** The bit numbers set in a DER named BIT STRING (X.690 §11.2.2: no trailing zero bits). */
 export function decodeNamedBits(value: Uint8Array, what: string): number[] {
-  const node = parseDer(value, what);
+  const node = readDerTree(value, what);
   if (node.tagClass !== 'universal' || node.tagNumber !== 3) throw new Asn1DecodeError(what, 'expected BIT STRING');
   const c = node.content;
   const unused = c[0];
@@ -59,7 +59,7 @@ const EKU_BY_OID = new Map<string, string>(Object.entries(ExtKeyUsageOids).map((
 /** ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId: our names, or the dotted OID for others. */
 export function decodeExtKeyUsage(value: Uint8Array): string[] {
   const what = 'extKeyUsage';
-  return expectSequence(parseDer(value, what), what, { min: 1 }).map((n) => {
+  return expectSequence(readDerTree(value, what), what, { min: 1 }).map((n) => {
     const o = readOid(n, `${what} KeyPurposeId`);
     return EKU_BY_OID.get(o) ?? o;
   });
@@ -74,7 +74,7 @@ function readGeneralName(n: DerNode, what: string): GeneralName {
 
 /** GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName (subjectAltName). */
 export function decodeGeneralNames(value: Uint8Array, what = 'subjectAltName'): GeneralName[] {
-  return expectSequence(parseDer(value, what), what, { min: 1 }).map((n) => readGeneralName(n, what));
+  return expectSequence(readDerTree(value, what), what, { min: 1 }).map((n) => readGeneralName(n, what));
 }
 
 function uriOf(n: DerNode, what: string): string {
@@ -86,7 +86,7 @@ function uriOf(n: DerNode, what: string): string {
 /** CRLDistributionPoints / FreshestCRL (RFC 5280 §4.2.1.13, §4.2.1.15): the fullName URIs. */
 export function decodeDistributionPoints(value: Uint8Array, what = 'cRLDistributionPoints'): string[] {
   const out: string[] = [];
-  for (const dp of expectSequence(parseDer(value, what), what, { min: 1 })) {
+  for (const dp of expectSequence(readDerTree(value, what), what, { min: 1 })) {
     const fields = expectSequence(dp, `${what} DistributionPoint`, { min: 1 });
     const name = fields[0]!;
     expectContext(name, 0, true, `${what} distributionPoint`);
@@ -101,7 +101,7 @@ export function decodeDistributionPoints(value: Uint8Array, what = 'cRLDistribut
 export function decodeAuthorityInfoAccess(value: Uint8Array): { ocsp: string[]; caIssuers: string[]; other: string[] } {
   const what = 'authorityInfoAccess';
   const out = { ocsp: [] as string[], caIssuers: [] as string[], other: [] as string[] };
-  for (const ad of expectSequence(parseDer(value, what), what, { min: 1 })) {
+  for (const ad of expectSequence(readDerTree(value, what), what, { min: 1 })) {
     const [m, loc] = expectSequence(ad, `${what} AccessDescription`, { min: 2, max: 2 });
     const method = readOid(m!, `${what} accessMethod`);
     const uri = uriOf(loc!, `${what} accessLocation`);
@@ -114,7 +114,7 @@ export function decodeAuthorityInfoAccess(value: Uint8Array): { ocsp: string[]; 
 
 /** id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1): the value is NULL. */
 export function decodeOcspNoCheck(value: Uint8Array): true {
-  readNull(parseDer(value, 'ocspNoCheck'), 'ocspNoCheck');
+  readNull(readDerTree(value, 'ocspNoCheck'), 'ocspNoCheck');
   return true;
 }
 

@@ -74,9 +74,9 @@ export async function verifyAuditChain(audit: AuditPort, opts: VerifyOptions = {
   let expectedSeq = from;
   let checkpoints = 0;
   let head: AuditHead | null = from > 1 ? { seq: from - 1, hash: expectedPrev } : null;
+  const range = { fromSeq: from, ...(opts.toSeq !== undefined ? { toSeq: opts.toSeq } : {}) };
+  const entries = audit.iterate(range)[Symbol.asyncIterator]();
   try {
-    const range = { fromSeq: from, ...(opts.toSeq !== undefined ? { toSeq: opts.toSeq } : {}) };
-    const entries = audit.iterate(range)[Symbol.asyncIterator]();
     for (;;) {
       let e: AuditEntry;
       try {
@@ -144,6 +144,8 @@ export async function verifyAuditChain(audit: AuditPort, opts: VerifyOptions = {
       return bad(signatureOk(cp) ? expectedSeq : lastGood + 1, `checkpoint at ${cp.seq} names an entry that is missing (log truncated after ${expectedSeq - 1})`, cp.seq);
     }
   } finally {
+    // An early verdict must still end both reads (a PostgreSQL stream holds a transaction open).
+    await entries.return?.();
     await cps.return?.();
   }
   return { ok: true, entries: expectedSeq - from, checkpoints, head };

@@ -38,8 +38,9 @@ export interface ToolResult {
   stderr: string;
 }
 
-export function certtool(args: readonly string[]): ToolResult {
-  const r = spawnSync('certtool', [...args], { encoding: 'utf8', timeout: 15_000, maxBuffer: 16 * 1024 * 1024 });
+/** GnuTLS `certtool`, or its sibling `ocsptool` (same Debian package, gnutls-bin). */
+export function certtool(args: readonly string[], bin: 'certtool' | 'ocsptool' = 'certtool'): ToolResult {
+  const r = spawnSync(bin, [...args], { encoding: 'utf8', timeout: 15_000, maxBuffer: 16 * 1024 * 1024 });
   return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
 }
 

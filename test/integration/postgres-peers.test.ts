@@ -4,8 +4,8 @@
  * - A revocation committed by A is answered `revoked` by B, whose OCSP answer cache held
  *   `good` with a 60 s TTL: the deadline (5 s) is well under the TTL, so only the
  *   LISTEN/NOTIFY invalidation can explain it. openssl checks B's answer.
- * - A revocation made on the follower reaches the full CRL the leader republishes (a small CRL
- *   is republished on every change), which both serve (openssl checks it).
+ * - A revocation made on the follower reaches the full CRL the leader publishes on change, which both
+ *   serve (openssl checks it).
  * - CRL leadership: exactly one of several electors leads; when the leader's session dies
  *   (pg_terminate_backend, as for a crashed host) or it stops, another takes over.
  */
@@ -17,7 +17,7 @@ import type { Authority } from '../../src/authority/authority.js';
 import { createAuthority } from '../../src/authority/create-authority.js';
 import { runCli } from '../../src/cli/main.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
-import { parsePostgresUrl } from '../../src/store/postgres/connection.js';
+import { advisoryKey, parsePostgresUrl } from '../../src/store/postgres/connection.js';
 import { LeaderElection } from '../../src/store/postgres/leader.js';
 import { openssl } from '../helpers/openssl.js';
 import { freshSchema, pgAvailable, type PgSchema } from '../helpers/postgres.js';
@@ -118,7 +118,7 @@ describe.runIf(pgAvailable)('peers on one PostgreSQL schema', () => {
     }
   });
 
-  it('a revocation made on either peer reaches the full CRL the leader republishes, served by both', async () => {
+  it('a revocation made on either peer reaches the full CRL the leader publishes on change, served by both', async () => {
     await b.revoke(serials[1]!, { reason: 'superseded', actor: 'ops:peer-test' });
     writeFileSync(dir('bundle.pem'), readFileSync(join(a.dataDir, 'ca', 'intermediate.pem'), 'utf8') + readFileSync(join(a.dataDir, 'ca', 'root.pem'), 'utf8'));
     for (const server of [serverA, serverB]) {
@@ -164,8 +164,12 @@ describe.runIf(pgAvailable)('CRL leader election', () => {
       const first = electors.indexOf(leaders()[0]!);
       // the leader's session dies (crashed host, cut network): PostgreSQL drops the lock, the
       // elector notices, and whoever retries first (possibly the old leader, reconnected) leads
+      // Only this schema's lock: other test files' servers may lead in their own schemas. A
+      // bigint advisory key shows in pg_locks as classid (high 32 bits) and objid (low 32 bits).
+      const key = BigInt.asUintN(64, BigInt(advisoryKey(target.schema, 'leader:crl')));
       const killed = await db.admin(
-        `select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and granted and pid <> pg_backend_pid() and pid in (select pid from pg_stat_activity where application_name = 'agent-ca-leader')`,
+        `select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and granted and objsubid = 1 and classid = $1::bigint::oid and objid = $2::bigint::oid and pid <> pg_backend_pid()`,
+        [String(key >> 32n), String(key & 0xffffffffn)],
       );
       expect(killed.rowCount).toBe(1);
       const second = await until('a leader after the session died', async () => (changes.includes(`${first}:false`) && leaders().length === 1 ? leaders()[0] : undefined));

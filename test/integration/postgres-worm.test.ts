@@ -13,8 +13,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority } from '../../src/authority/create-authority.js';
 import { runCli } from '../../src/cli/main.js';
-import { certIdFor } from '../../src/ocsp/cert-id.js';
-import { ocspRequestDer } from '../../src/ocsp/request-encode.js';
 import { OcspService } from '../../src/ocsp/service.js';
 import type { Serial } from '../../src/types.js';
 import { openssl } from '../helpers/openssl.js';
@@ -90,17 +88,17 @@ describe.runIf(pgAvailable)('CA on PostgreSQL with a WORM audit table', () => {
     const v = openssl(['verify', '-x509_strict', '-CAfile', join(dir, 'chain/root.pem'), '-untrusted', join(dir, 'chain/intermediate.pem'), join(dir, 'bot.pem')]);
     expect(v.stdout + v.stderr).toContain('bot.pem: OK');
     serial = openssl(['x509', '-in', join(dir, 'bot.pem'), '-noout', '-serial']).stdout.trim().replace('serial=', '');
-    // Revoke with the OCSP service attached: the record and the audit outcome land in one
-    // PostgreSQL transaction; the agent's answer (60 s validity) is signed before it and served
-    // from the moment it committed.
+    // Revoke with the OCSP service attached: the record, the re-signed responses and the audit
+    // outcome land in one PostgreSQL transaction.
     const a = await createAuthority({ dataDir: join(dir, 'data'), env: { AGENT_CA_STORE: appUrl }, create: false });
     const ocsp = new OcspService(a);
     try {
       await ocsp.start();
       const s = serial.toLowerCase() as Serial;
       await a.revoke(s, { reason: 'keyCompromise', actor: 'ops:worm-test' });
-      const int = a.ca('intermediate').certificate;
-      const resp = await ocsp.responder.respond(ocspRequestDer(certIdFor({ subjectDer: int.subject, publicKeyInfo: int.publicKeyInfo }, Buffer.from(s, 'hex'), 'sha1')));
+      // The answer a client gets now (agent answers are signed per validity window, on request).
+      expect(openssl(['ocsp', '-issuer', join(dir, 'chain/intermediate.pem'), '-cert', join(dir, 'bot.pem'), '-no_nonce', '-reqout', join(dir, 'req.der')]).status).toBe(0);
+      const resp = await ocsp.responder.respond(readFileSync(join(dir, 'req.der')));
       expect(resp.status).toBe('successful');
       writeFileSync(join(dir, 'resp.der'), resp.der);
     } finally {

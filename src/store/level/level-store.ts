@@ -422,5 +422,13 @@ export async function openLevelStore(opts: LevelStoreOptions): Promise<LevelStor
  */
 function restrictToOwner(dir: string): void {
   chmodSync(dir, 0o700);
-  for (const f of readdirSync(dir, { withFileTypes: true })) if (f.isFile()) chmodSync(join(dir, f.name), 0o600);
+  for (const f of readdirSync(dir, { withFileTypes: true })) {
+    if (!f.isFile()) continue;
+    try {
+      chmodSync(join(dir, f.name), 0o600);
+    } catch (e) {
+      // LevelDB compacts in the background: a table file listed a moment ago may be gone.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
 }
