@@ -119,7 +119,17 @@ describe('the user flow, SDK only', () => {
     const o = await opensslAsync(['ocsp', '-issuer', pemPath('int.pem', intermediatePem), '-cert', leaf, '-url', `${url}/ocsp`, '-CAfile', pemPath('root.pem', rootPem)]);
     expect(o.stdout).toContain(`${leaf}: revoked`);
     await agent.close();
-  }, 60_000);
+
+    // The regulator's copy, through the SDK: PDF plus the signed evidence package.
+    const day = (offset: number): string => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const report = await new AgentCaClient({ url, token: ADMIN }).complianceReport({ agent_id: 'trading-bot-v2', start_date: day(-1), end_date: day(1), include: ['trades', 'risk_events', 'revocations'] });
+    expect(report.pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    const zip = join(tmp.dir, 'sdk-report.zip');
+    writeFileSync(zip, report.evidenceZip);
+    const out: string[] = [];
+    const err: string[] = [];
+    expect(await runCli(['report', 'verify', zip, '--ca', pemPath('root-report.pem', rootPem)], { out: (l) => out.push(l), err: (l) => err.push(l), env: {} }), err.join('\n')).toBe(0);
+  }, 90_000);
 });
 
 describe('public verify: cacheable, and signed on request', () => {
