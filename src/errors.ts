@@ -103,7 +103,7 @@ export class AgentCaError extends Error {
   }
 }
 
-/** A lint rule broke: names the rule (e.g. `e_agent_validity_too_long`) and the standard it cites. */
+/** A lint rule broke: names the rule (e.g. `e_validity_exceeds_profile_maximum`) and the standard it cites. */
 export class LintError extends AgentCaError {
   readonly findings: readonly LintFinding[];
   constructor(findings: readonly LintFinding[]) {

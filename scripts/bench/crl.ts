@@ -27,15 +27,17 @@ import { fmt, header, line, rate } from './util.js';
 
 const DAY = 86_400_000;
 
-interface BuildArgs {
+export interface BuildArgs {
   dataDir: string;
+  /** postgres://… to build from PostgreSQL (scale.ts); LevelDB in dataDir otherwise. */
+  storeUrl?: string;
   count: number;
   baseMs: number;
   /** Write the DER here after timing (for the openssl checks). */
   outFile?: string;
 }
 
-interface BuildResult {
+export interface BuildResult {
   seconds: number;
   entries: number;
   bytes: number;
@@ -43,7 +45,7 @@ interface BuildResult {
 
 /** Child task: CrlPublisher.publishFull over the store (stream, build, sign, commit). */
 export async function publishFullTask(args: BuildArgs, mark: () => void): Promise<BuildResult> {
-  const a = await createAuthority({ dataDir: args.dataDir, env: {} });
+  const a = await createAuthority({ dataDir: args.dataDir, env: args.storeUrl ? { AGENT_CA_STORE: args.storeUrl } : {}, create: args.storeUrl === undefined });
   try {
     const publisher = new CrlPublisher({ store: a.store, clock: a.clock, issuers: { [BENCH_ISSUER]: crlIssuerFromCa(a.ca('intermediate')) }, keepExpired: true });
     mark();

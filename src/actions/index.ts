@@ -1,4 +1,4 @@
-/** Signed agent actions (issue 6 §6): sign with the agent's key, verify as a counterparty. See README.md. */
+/** Signed agent actions: sign with the agent's key, verify as a counterparty. See README.md. */
 export { createActionEnvelope, signAction, type ActionRequest, type ActionSigningAuthority, type CreateEnvelopeOptions, type SignActionOptions, type SignActionRequest } from './sign.js';
 export { verifyAction, type VerifyActionOptions } from './verify.js';
 export { parseEnvelope, compactOf, signingInput, jwsAlgorithmFor, ACTION_JWS_TYPE } from './jws.js';

@@ -2,7 +2,7 @@
  * Signing an agent action. `createActionEnvelope` is what an agent process runs (it holds its
  * certificate chain and a Signer: KMS, HSM or soft key); `signAction` is the authority-side
  * convenience that finds the certificate by serial and opens the agent's recorded key URI
- * (issue 6 §5: agent keys created in KMS), or uses a key the caller passes.
+ * (agent keys created in KMS), or uses a key the caller passes.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { parseCertificate } from '../asn1/certificate-parse.js';

@@ -79,7 +79,7 @@ export interface CrlStatusOptions {
 export type StatusSource = StatusCallback | 'ocsp' | 'crl' | { ocsp: OcspStatusOptions } | { crl: CrlStatusOptions };
 
 /**
- * Why an action is refused. The first six are the contract of issue 6 §6; `malformed` is an
+ * Why an action is refused. The first six are the contract in src/actions/README.md; `malformed` is an
  * envelope we cannot read; `status` is a revocation status that could not be established
  * (responder down, stale or unverifiable answer, `unknown`): fail closed, but distinguishable
  * from `revoked` so that callers may retry; `replay` is a jti seen before.

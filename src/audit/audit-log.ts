@@ -1,5 +1,5 @@
 /**
- * The append-only, hash-chained audit log over a Store (DESIGN.md "audit the intent before the
+ * The append-only, hash-chained audit log over a Store (docs/architecture.md "audit the intent before the
  * act and the outcome after"). Appends are serialised in-process by a mutex that also covers
  * the store commit, so seq and prevHash are assigned from a head that cannot move underneath.
  *
@@ -311,10 +311,29 @@ export class AuditLog {
     const signer = this.signer;
     const release = await this.mutex.acquire();
     try {
-      const head = await this.loadHead();
+      // Read from the store, not the cache: other processes may share it (PostgreSQL peers),
+      // and one of them may already have signed a checkpoint over this head.
+      const head = await this.store.audit.head();
       if (!head) return null;
+      const covered = async (): Promise<AuditCheckpoint | undefined> => {
+        const latest = await this.store.audit.latestCheckpoint();
+        return latest && latest.seq >= head.seq ? latest : undefined;
+      };
+      const already = await covered();
+      if (already) {
+        this.committed(head, already.seq);
+        return already;
+      }
       const checkpoint = await signCheckpoint(signer, head, this.clock.now());
-      await this.store.commit([{ op: 'putAuditCheckpoint', checkpoint }]);
+      try {
+        await this.store.commit([{ op: 'putAuditCheckpoint', checkpoint }]);
+      } catch (e) {
+        // A peer signed the same head in between: its checkpoint covers it just as well.
+        const raced = await covered();
+        if (!raced) throw e;
+        this.committed(head, raced.seq);
+        return raced;
+      }
       this.committed(head, head.seq);
       return checkpoint;
     } finally {

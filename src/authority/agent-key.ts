@@ -49,13 +49,24 @@ export async function discardOrphanKey(d: AgentKeyDeps, keyUri: KeyUri, actor: s
   }
 }
 
-/** Refuses a caller's keyUri whose public key is not the SPKI being certified. */
-export async function assertKeyUriMatches(signerContext: SignerContext, keyUri: KeyUri, spki: Buffer): Promise<void> {
-  const signer = await openSigner(keyUri, signerContext);
+/**
+ * Refuses a caller's keyUri whose public key is not the SPKI being certified. When this process
+ * cannot open the key at all (no credentials for that KMS, token absent), it cannot tell: the
+ * URI is recorded as given and the returned warning says it was not verified.
+ */
+export async function checkKeyUri(signerContext: SignerContext, keyUri: KeyUri, spki: Buffer): Promise<string | undefined> {
+  let signer;
+  try {
+    signer = await openSigner(keyUri, signerContext);
+  } catch (e) {
+    if (e instanceof AgentCaError && e.code.startsWith('ACA_ERR_SIGNER_')) return `keyUri ${keyUri} not verified against the certified key: ${e.message}`;
+    throw e;
+  }
   try {
     if (!Buffer.from(signer.publicKeyInfo).equals(spki)) {
       throw new AgentCaError('INPUT_INVALID', `keyUri ${keyUri} holds a different public key than the one to be certified`, { fields: { keyUri: 'public key differs from the certified key' } });
     }
+    return undefined;
   } finally {
     await signer.close?.();
   }

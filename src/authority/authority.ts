@@ -24,7 +24,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import { HookBus } from '../revocation/hooks.js';
 import { Revoker, type RevokeOptions, type StatusChangeOptions, type StatusPublisher } from '../revocation/revoker.js';
 import { changeCaStatus, type CaRevocationDeps } from './ca-revocation.js';
-import { assertKeyUriMatches, createAgentKey, discardOrphanKey, PLACEHOLDER_SPKI } from './agent-key.js';
+import { checkKeyUri, createAgentKey, discardOrphanKey, PLACEHOLDER_SPKI } from './agent-key.js';
 import { statusOf, type CertificateStatus } from '../revocation/status.js';
 import { parseSerial } from '../profile/serial.js';
 import type { RevocationRecord, WriteOp } from '../store/ports.js';
@@ -133,7 +133,7 @@ export class Authority {
   }
 
   /**
-   * PRODUCT.md: when an agent is revoked, its KMS key is scheduled for deletion. Runs as a
+   * docs/architecture.md: when an agent is revoked, its KMS key is scheduled for deletion. Runs as a
    * revocation hook (never blocks or undoes the revocation); the audit log records the outcome.
    */
   private async scheduleAgentKeyDeletion(e: { serial: Serial; keyUri?: string; agentId?: string }): Promise<void> {
@@ -267,6 +267,7 @@ export class Authority {
     let keyUri = req.keyUri;
     let spki: Buffer;
     let created: KeyUri | undefined;
+    let keyWarning: string | undefined;
     const keyDeps = { signerContext: this.signerContext, audit: this.audit, deletionWindowDays: this.config.agentKeyDeletionWindowDays };
     if (req.createKeyIn) {
       if (req.csr !== undefined || req.publicKey !== undefined) throw new AgentCaError('INPUT_INVALID', 'createKeyIn makes the key: give no CSR or public key');
@@ -278,11 +279,12 @@ export class Authority {
       created = keyUri;
     } else {
       spki = requestedPublicKey(req);
-      if (keyUri) await assertKeyUriMatches(this.signerContext, keyUri, spki);
+      if (keyUri) keyWarning = await checkKeyUri(this.signerContext, keyUri, spki);
     }
     try {
       const tbs = buildTbs(agentTbsRequest(req, spki, profile, this.config), intermediate.issuing, this.clock);
-      return await this.signAndStore(tbs, { actor, agentId: req.agentId, ...(req.tenant !== undefined ? { tenant: req.tenant } : {}), ...(keyUri ? { keyUri } : {}), ...(req.renewalOf ? { renewalOf: parseSerial(req.renewalOf) } : {}) });
+      const issued = await this.signAndStore(tbs, { actor, agentId: req.agentId, ...(req.tenant !== undefined ? { tenant: req.tenant } : {}), ...(keyUri ? { keyUri } : {}), ...(req.renewalOf ? { renewalOf: parseSerial(req.renewalOf) } : {}) });
+      return keyWarning ? { ...issued, warnings: [...issued.warnings, keyWarning] } : issued;
     } catch (e) {
       if (created) await discardOrphanKey(keyDeps, created, actor, req.agentId, e);
       throw e;

@@ -12,8 +12,8 @@ import { AgentCaError } from '../errors.js';
 import type { SignerContext } from '../signer/signer.js';
 import { openAgentKey, type AgentKey } from './agent-key.js';
 import { EventQueue } from './event-queue.js';
-import { request, type HttpOptions } from './http.js';
-import type { CertifyOptions, CertifyResult, ClientEvent, RenewalInfo, RiskView, VerifyResult } from './types.js';
+import { request, requestBytes, type HttpOptions } from './http.js';
+import type { CertifyOptions, CertifyResult, ClientEvent, ComplianceReport, ComplianceReportRequest, RenewalInfo, RiskView, VerifyResult } from './types.js';
 
 export interface AgentCaClientOptions {
   /** The agent-ca server, e.g. https://ca.example:8443 */
@@ -122,14 +122,14 @@ export class AgentCaClient {
    * with verifyAction / `agent-ca verify-action`. Without a local key, the server signs with
    * the agent's CA-held KMS key (POST /api/v1/agents/{id}/sign, agent token).
    */
-  async sign(a: { payload: string | Uint8Array; action: string; amount?: ActionAmount | string; market?: string }): Promise<ActionEnvelope> {
+  async sign(a: { payload: string | Uint8Array; action: string; amount?: ActionAmount | string; market?: string; agentId?: string }): Promise<ActionEnvelope> {
     const amount = typeof a.amount === 'string' ? (() => {
       const m = a.amount.match(/^([0-9]+(?:\.[0-9]+)?):([A-Z]{3})$/);
       if (!m) throw new AgentCaError('INPUT_INVALID', `amount must look like 100.50:USD, got ${JSON.stringify(a.amount)}`);
       return { value: m[1]!, currency: m[2]! };
     })() : a.amount;
     if (!this.key) {
-      const id = this.requireAgent();
+      const id = a.agentId ?? this.requireAgent();
       const payload = typeof a.payload === 'string' ? { payload: a.payload } : { payload: Buffer.from(a.payload).toString('base64'), payloadEncoding: 'base64' };
       const { json } = await request<{ envelope: ActionEnvelope }>(this.http, 'POST', `api/v1/agents/${encodeURIComponent(id)}/sign`, { ...payload, action: a.action, ...(amount ? { amount } : {}), ...(a.market !== undefined ? { market: a.market } : {}) });
       return json.envelope;
@@ -232,6 +232,37 @@ export class AgentCaClient {
     else if (json.keyUri && this.key !== undefined) this.key = { uri: json.keyUri };
     this.serial = json.serial;
     return { renewed: true, serial: json.serial, window: info.suggestedWindow };
+  }
+
+  /**
+   * A compliance report for regulator submission (auditor or admin token): asks the server to
+   * build it, waits for it (polling, bounded by `waitMs`), and returns the PDF and the signed
+   * evidence package (`agent-ca report verify` checks the latter offline).
+   */
+  async complianceReport(r: ComplianceReportRequest): Promise<ComplianceReport> {
+    const body = {
+      ...('tenant' in r && r.tenant !== undefined ? { tenant: r.tenant } : { agent_id: r.agent_id ?? this.requireAgent() }),
+      start_date: r.start_date,
+      end_date: r.end_date,
+      ...(r.include ? { include: r.include } : {}),
+    };
+    const { json: job } = await request<{ id: string; status: string }>(this.http, 'POST', 'api/v1/reports/compliance', body);
+    const deadline = this.clock.now().getTime() + (r.waitMs ?? 120_000);
+    let status = job.status;
+    while (status !== 'done') {
+      if (status === 'failed') {
+        const { json } = await request<{ error?: { code: string; message: string } }>(this.http, 'GET', `api/v1/reports/${job.id}`);
+        throw new AgentCaError('INTERNAL', `report ${job.id} failed: ${json.error?.message ?? 'unknown error'}`, { reportId: job.id });
+      }
+      if (this.clock.now().getTime() > deadline) throw new AgentCaError('REPORT_NOT_READY', `report ${job.id} is still ${status}; fetch it later with GET /api/v1/reports/${job.id}`, { reportId: job.id });
+      await new Promise((resolve) => setTimeout(resolve, r.pollMs ?? 250));
+      status = (await request<{ status: string }>(this.http, 'GET', `api/v1/reports/${job.id}`)).json.status;
+    }
+    const [pdf, evidence] = await Promise.all([
+      requestBytes(this.http, 'GET', `api/v1/reports/${job.id}/report.pdf`),
+      requestBytes(this.http, 'GET', `api/v1/reports/${job.id}/evidence.zip`),
+    ]);
+    return { id: job.id, pdf: pdf.bytes, evidenceZip: evidence.bytes };
   }
 
   /** Flushes the event queue and stops its timer. */

@@ -24,6 +24,14 @@ export class AgentCaHttpError extends AgentCaError {
 }
 
 export async function request<T>(o: HttpOptions, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ json: T; headers: Headers }> {
+  const { bytes, headers: h } = await requestBytes(o, method, path, body, headers);
+  const text = bytes.toString('utf8');
+  const type = h.get('content-type') ?? '';
+  return { json: (type.includes('json') ? JSON.parse(text) : text) as T, headers: h };
+}
+
+/** The answer's body as bytes (a PDF, a zip), with the same typed errors as request(). */
+export async function requestBytes(o: HttpOptions, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ bytes: Buffer; headers: Headers }> {
   let res: Response;
   try {
     res = await o.fetch(new URL(path, o.baseUrl.endsWith('/') ? o.baseUrl : `${o.baseUrl}/`), {
@@ -35,8 +43,9 @@ export async function request<T>(o: HttpOptions, method: string, path: string, b
   } catch (e) {
     throw new AgentCaHttpError('STORE_UNAVAILABLE', `cannot reach ${o.baseUrl}: ${(e as Error).message}`, 0, {});
   }
-  const text = await res.text();
+  const bytes = Buffer.from(await res.arrayBuffer());
   if (!res.ok) {
+    const text = bytes.toString('utf8');
     let code: ErrorCodeName = res.status === 429 ? 'QUOTA_EXCEEDED' : res.status >= 500 ? 'STORE_UNAVAILABLE' : 'INTERNAL';
     let detail = text.slice(0, 500);
     let details: Record<string, unknown> = {};
@@ -52,6 +61,5 @@ export async function request<T>(o: HttpOptions, method: string, path: string, b
     const ra = Number(res.headers.get('retry-after'));
     throw new AgentCaHttpError(code, `${method} ${path}: ${detail}`, res.status, details, Number.isFinite(ra) && ra > 0 ? ra : undefined);
   }
-  const type = res.headers.get('content-type') ?? '';
-  return { json: (type.includes('json') ? JSON.parse(text) : text) as T, headers: res.headers };
+  return { bytes, headers: res.headers };
 }

@@ -79,3 +79,22 @@ export interface RenewalInfo {
   explanation?: string;
   drift: { field: string; registered: unknown; observed: unknown }[];
 }
+
+/** The user's shape: `complianceReport({ agent_id, start_date, end_date, include })`, or a tenant's. */
+export type ComplianceReportRequest = ({ agent_id?: string; tenant?: undefined } | { tenant: string; agent_id?: undefined }) & {
+  /** UTC day (2026-01-01) or an instant with a time zone; the end is excluded. */
+  start_date: string;
+  end_date: string;
+  include?: ('trades' | 'risk_events' | 'revocations')[];
+  /** How long to wait for the server to build it (default 120 s), and how often to ask. */
+  waitMs?: number;
+  pollMs?: number;
+};
+
+export interface ComplianceReport {
+  id: string;
+  /** report.pdf, for regulator submission */
+  pdf: Buffer;
+  /** the signed package: report.pdf, evidence.jsonl, manifest.json(.jws), CA chain */
+  evidenceZip: Buffer;
+}

@@ -59,6 +59,13 @@ export { buildCrl, CrlPublisher, CrlScheduler } from '../crl/index.js';
 export { WebhookService, type WebhookServiceOptions } from '../webhooks/service.js';
 export { verifyWebhookSignature, signPayload, SIGNATURE_HEADER } from '../webhooks/signature.js';
 
+// compliance reports: build a signed package; verify one (what a regulator runs)
+export { buildComplianceReport, type BuiltReport, type BuildReportOptions } from '../reports/build-report.js';
+export { parseReportRequest, REPORT_SECTIONS, type ReportRequest, type ReportSection } from '../reports/request.js';
+export { verifyReportPackage, type ReportVerification, type VerifyCheck } from '../reports/verify-report.js';
+export { readPackage, writePackageDir } from '../reports/package.js';
+export { ReportJobs, type ReportJob } from '../reports/report-jobs.js';
+
 // tenancy: tenants, roles, tokens, the agent registry (docs/tenancy.md); the agent-side SDK is `agent-ca/client`
 export { Tenancy, type TenancyOptions } from '../tenancy/tenancy.js';
 export { AgentService, type CertifyInput, type RenewInput, type CertifiedAgent } from '../tenancy/agent-service.js';

@@ -6,6 +6,7 @@ import { OcspService } from '../ocsp/service.js';
 import { WebhookService } from '../webhooks/service.js';
 import { CrlService, type CrlServiceOptions } from '../crl/service.js';
 import { startRiskService, type RiskService } from '../risk/service.js';
+import { errorMessage, stderrLogger } from '../logger.js';
 import { publishDeltasNow, startChangeSync, startCrlLeader } from './peer-sync.js';
 import { join } from 'node:path';
 import { ReportJobs } from '../reports/report-jobs.js';
@@ -64,8 +65,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const soon = await opts.authority.announceExpiring(7 * 86_400_000, (serial) => !announced.has(serial));
     for (const r of soon) announced.add(r.serial);
   };
-  await announce().catch(() => undefined);
-  const expiringTimer = setInterval(() => void announce().catch(() => undefined), 3_600_000);
+  // A failed pass is logged and retried at the next hour; it never stops the server.
+  const announceLogged = () => announce().catch((e: unknown) => stderrLogger.error('announcing expiring certificates failed', { error: errorMessage(e) }));
+  await announceLogged();
+  const expiringTimer = setInterval(() => void announceLogged(), 3_600_000);
   expiringTimer.unref();
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   let closed = false;

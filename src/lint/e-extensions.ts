@@ -5,7 +5,7 @@ const OURS = new Set<string>(Object.values(AgentOids));
 
 /**
  * RFC 5280 §4.2: at most one instance of an extension. Our agent extensions are non-critical
- * so that stock verifiers accept the chain (DESIGN.md), and appear only in agent certificates.
+ * so that stock verifiers accept the chain (docs/architecture.md), and appear only in agent certificates.
  */
 export const eExtensions: Lint = {
   name: 'e_extensions',

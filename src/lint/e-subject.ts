@@ -1,6 +1,6 @@
 import type { Lint } from './lint.js';
 
-/** Subject CN = agent name, O = operator (PRODUCT.md); CAs need a non-empty subject (RFC 5280 §4.1.2.6). */
+/** Subject CN = agent name, O = operator (docs/architecture.md); CAs need a non-empty subject (RFC 5280 §4.1.2.6). */
 export const eSubject: Lint = {
   name: 'e_subject',
   citation: 'RFC 5280 §4.1.2.6',

@@ -1,7 +1,7 @@
 import { DAY_MS } from '../profile/build-tbs.js';
 import type { Lint } from './lint.js';
 
-/** PRODUCT.md / MiCA Art. 70: agents at most 365 days, the profile (or config) may lower it. */
+/** docs/architecture.md / MiCA Art. 70: agents at most 365 days, the profile (or config) may lower it. */
 export const eValidityPeriod: Lint = {
   name: 'e_validity_exceeds_profile_maximum',
   citation: 'RFC 5280 §4.1.2.5 (inclusive period); MiCA Art. 70; profile maxValidityDays',

@@ -1,5 +1,5 @@
 /**
- * Serves pre-signed responses (DESIGN.md: the CA's keys are not on the request path). Only a
+ * Serves pre-signed responses (docs/architecture.md: the CA's keys are not on the request path). Only a
  * single-CertID request can be answered this way, and only without its nonce; a stale
  * response (nextUpdate passed) is never served (RFC 5019 §4: caches and clients reject it).
  */

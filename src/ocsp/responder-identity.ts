@@ -36,7 +36,7 @@ function hasOcspSigning(cert: ReturnType<typeof parseCertificate>): boolean {
 /**
  * Checks that `signer` holds the key of `certificateDer` and that the certificate may sign
  * OCSP responses; a CA certificate (no id-kp-OCSPSigning) is refused so that CA keys, which
- * live in a KMS, are never on the request path (DESIGN.md).
+ * live in a KMS, are never on the request path (docs/architecture.md).
  */
 export function responderIdentity(signer: Signer, certificateDer: Uint8Array): ResponderIdentity {
   const certificate = Buffer.from(certificateDer);

@@ -40,7 +40,7 @@ export interface OcspResult {
 
 export interface OcspResponderOptions {
   issuers: IssuerIndex;
-  /** Tried in order; DESIGN.md order is [precomputed, live]. */
+  /** Tried in order; docs/architecture.md order is [precomputed, live]. */
   sources: readonly ResponseSource[];
   clock: Clock;
   /** Default 8192: a single-CertID request is ~80-120 octets, a signed one carries certificates. */

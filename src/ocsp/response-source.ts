@@ -1,5 +1,5 @@
 /**
- * ResponseSource (DESIGN.md): where a successful response comes from. The responder has
+ * ResponseSource (docs/architecture.md): where a successful response comes from. The responder has
  * already filtered the request (well-formed, known issuer, one issuer for all CertIDs) and
  * tries its sources in order (precomputed, then live); a source returns undefined to pass.
  */

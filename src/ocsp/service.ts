@@ -34,9 +34,12 @@ import { WindowCache, type WindowedAnswer } from './window-cache.js';
 import { errorResponse } from './response.js';
 
 export interface OcspServiceOptions {
-  /** nextUpdate - thisUpdate of pre-signed and live responses. Default 24 h. */
+  /** Validity for a certificate whose profile is gone from the config (each profile sets its own). Default 24 h. */
   validityMs?: number;
-  /** Re-sign when less than this is left before nextUpdate. Default half the validity. */
+  /**
+   * Re-sign a pre-signed answer when less than this is left before nextUpdate. Default half of
+   * validityMs. Profiles whose validity is at most this are signed per window instead.
+   */
   refreshAheadMs?: number;
   /** Rotate a responder certificate when it has less than this left. Default 7 days. */
   rotateResponderAheadMs?: number;

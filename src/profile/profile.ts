@@ -35,7 +35,7 @@ export interface Profile {
   readonly ocspValiditySeconds: number;
 }
 
-/** PRODUCT.md / MiCA Art. 70: an agent certificate is valid for at most 365 days. */
+/** docs/architecture.md / MiCA Art. 70: an agent certificate is valid for at most 365 days. */
 export const AGENT_MAX_VALIDITY_DAYS = 365;
 /** The revocation promise: an agent's OCSP answer is cacheable at most this long by default. */
 export const AGENT_OCSP_VALIDITY_SECONDS = 60;

@@ -1,5 +1,5 @@
 /**
- * The in-process event bus shared by embedders and the risk engine (DESIGN.md
+ * The in-process event bus shared by embedders and the risk engine (docs/architecture.md
  * RevocationHooks). Handlers run after the action has committed; a handler that throws or
  * rejects is logged and never undoes or blocks the action (nor the other handlers).
  */

@@ -1,5 +1,5 @@
 /**
- * Revoke, hold and release (RFC 5280 §5.3.1). Order of work, per DESIGN.md: audit the intent;
+ * Revoke, hold and release (RFC 5280 §5.3.1). Order of work, per docs/architecture.md: audit the intent;
  * then ONE synced commit holding the revocation record, the re-signed status artifacts (the
  * serial's OCSP responses) and the audit outcome; then hooks. When revoke() returns, the
  * revocation is durable and already visible to OCSP.
@@ -11,6 +11,7 @@ import type { CertificateRecord, RevocationReason, RevocationRecord, Store, Writ
 import type { Serial } from '../types.js';
 import type { HookBus } from './hooks.js';
 import { KeyedMutex } from '../store/mutex.js';
+import { errorMessage, stderrLogger } from '../logger.js';
 import { assertInvalidityDate } from './invalidity-date.js';
 import { statusOf, type CertificateStatus } from './status.js';
 
@@ -159,7 +160,11 @@ export class Revoker {
       this.emit(kind, cert, record, actor);
       return { ...(record ?? { serial: cert.serial, issuerId: cert.issuerId, revokedAt: this.d.clock.now(), reason: 'removeFromCRL', actor }), changeSeq: seq } as RevocationRecord;
     } catch (e) {
-      await this.d.audit.append({ actor, action: `${kind}.failed`, subject: cert.serial, details: { ...details, error: String((e as Error).message ?? e) } }).catch(() => undefined);
+      // Best effort: the store that refused the commit may refuse this too; the caller gets the
+      // original error either way, and the failure to record it is logged, not swallowed.
+      await this.d.audit
+        .append({ actor, action: `${kind}.failed`, subject: cert.serial, details: { ...details, error: errorMessage(e) } })
+        .catch((err: unknown) => stderrLogger.error(`recording ${kind}.failed in the audit log failed`, { serial: cert.serial, error: errorMessage(err) }));
       throw e;
     }
   }

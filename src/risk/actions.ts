@@ -1,5 +1,5 @@
 /**
- * The side effects of a score crossing a band (issue 7 §3), behind one port so the embedder
+ * The side effects of a score crossing a band, behind one port so the embedder
  * decides how they happen. `authorityRiskActions` is the standard wiring: warnings go to the
  * notifications inbox, hold / release / revoke go through the Authority, i.e. through the
  * same Revoker (audit intent, one commit with the re-signed OCSP response, hooks) as a human's

@@ -1,5 +1,5 @@
 /**
- * Risk configuration: defaults plus per-tenant overrides (issue 7 §3), parsed once into frozen,
+ * Risk configuration: defaults plus per-tenant overrides, parsed once into frozen,
  * fully resolved objects so the hot path never merges or re-checks. Unknown keys are refused
  * (a misspelt "tresholds" must not silently fall back to defaults), thresholds must lie in
  * [0,1] and be ordered medium <= warning <= revoke.

@@ -1,5 +1,5 @@
 /**
- * The behavioural risk engine (issue 7): events in, per-certificate score out, actions on band
+ * The behavioural risk engine: events in, per-certificate score out, actions on band
  * crossings. One ingest call:
  *   validate (all-or-nothing) -> attribute each event to a certificate (serial, or the agent's
  *   newest good one) -> classify against the certificate's own extensions -> ONE audit entry

@@ -1,5 +1,5 @@
 /**
- * Behavioural events as agents (or the services they call) report them (issue 7 §1), and their
+ * Behavioural events as agents (or the services they call) report them, and their
  * validation. A batch is all-or-nothing: one malformed event rejects the whole batch, and the
  * rejection lists EVERY bad field of every event, so a client fixes its batch in one round
  * trip. Every size is bounded (batch length, string lengths, field count) so validating a

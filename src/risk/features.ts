@@ -1,5 +1,5 @@
 /**
- * Feature extraction (issue 7 §2), PURE: every function here reads its arguments only (a
+ * Feature extraction, PURE: every function here reads its arguments only (a
  * window, the certificate's own extensions, parameters, a time) and returns numbers, so the
  * same inputs always explain the same score.
  *
@@ -132,7 +132,7 @@ export function classifyEvent(
   params: FeatureParams,
   permits: (action: string) => boolean = (a) => scopePermits(facts.scope ?? [], a),
 ): EventFlags {
-  // Default deny (PRODUCT.md): an action the scope does not grant is a boundary test, whatever
+  // Default deny (docs/architecture.md): an action the scope does not grant is a boundary test, whatever
   // the outcome the service reported; a scope_check the service denied is one explicitly.
   const scopeViolation = (e.action !== undefined && !permits(e.action)) || (e.type === 'scope_check' && e.outcome === 'denied');
   const limit = facts.policy?.maxTransactionSize;

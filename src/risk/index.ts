@@ -1,4 +1,4 @@
-/** The behavioural risk engine (issue 7): events -> rolling window -> features -> score -> actions. */
+/** The behavioural risk engine: events -> rolling window -> features -> score -> actions. */
 export { RISK_ACTOR, authorityRiskActions, type AuthorityRiskActionsOptions, type RevokingAuthority, type RiskActions, type RiskExplanation } from './actions.js';
 export { EVENT_FIELDS, INGEST_ACTION, readBatch, type EventTuple } from './audit-record.js';
 export {

@@ -1,5 +1,5 @@
 /**
- * The notifications inbox behind `GET /api/v1/notifications` (issue 7 §3): risk warnings,
+ * The notifications inbox behind `GET /api/v1/notifications`: risk warnings,
  * newest first, bounded. Persisted in the store's meta: one key per notification `<key>.<seq>`,
  * the head `<key>.head` = { seq }, and the deletion of `<key>.<seq - capacity>`, in one commit,
  * so adding costs one small write however full the inbox is, and a restart (open()) finds the

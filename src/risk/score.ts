@@ -1,5 +1,5 @@
 /**
- * Combining features into one score in [0,1] with its explanation (issue 7 §2-§3).
+ * Combining features into one score in [0,1] with its explanation.
  *
  *   score = 1 - Π_i (1 - w_i · f_i)        f_i in [0,1] features, w_i in [0,1] weights
  *

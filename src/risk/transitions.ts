@@ -1,5 +1,5 @@
 /**
- * Band crossings -> actions (issue 7 §3), once per crossing. Per certificate it remembers what
+ * Band crossings -> actions, once per crossing. Per certificate it remembers what
  * was already done (warned, hold wanted / placed, revocation requested) and runs the actions in
  * a per-certificate chain, so warn -> hold -> revoke keep their order and never block ingest.
  *

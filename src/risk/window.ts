@@ -1,5 +1,5 @@
 /**
- * The per-certificate rolling window (issue 7 §2): a ring of fixed-size time buckets (default
+ * The per-certificate rolling window: a ring of fixed-size time buckets (default
  * 720 one-hour buckets = 30 days), each holding a few counters. A slot remembers which bucket
  * number it holds, so a bucket older than the window is simply ignored by readers and reused
  * by the next write that maps to its slot: time moves (the injected Clock) and old data

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from '
 import { isAbsolute, join } from 'node:path';
 import { encryptPrivateKeyPem } from './pkcs8-encrypt.js';
 import { AgentCaError } from '../errors.js';
+import { systemClock } from '../clock.js';
 import type { KeyType, KeyUri } from '../types.js';
 import { algorithmInfo, defaultAlgorithm } from './algorithms.js';
 import { keyTypeOf } from './public-key.js';
@@ -97,7 +98,7 @@ export function softKeyManager(ctx: SignerContext): KeyManager {
   return {
     scheme: 'softkey',
     async createKey({ keyType, label }) {
-      const name = label ?? `key-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+      const name = label ?? `key-${(ctx.clock ?? systemClock).now().getTime().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
       const uri = `softkey:${name}` as KeyUri;
       const path = softKeyPath(uri, ctx);
       if (existsSync(path)) throw new AgentCaError('CA_ALREADY_INITIALISED', `refusing to overwrite the existing key ${uri}`);
@@ -111,7 +112,7 @@ export function softKeyManager(ctx: SignerContext): KeyManager {
       // sign with it, and the window is reported for symmetry with KMS.
       const path = softKeyPath(uri, ctx);
       if (existsSync(path)) renameSync(path, `${path}.deleted`);
-      return new Date(Date.now() + pendingWindowDays * 86_400_000);
+      return new Date((ctx.clock ?? systemClock).now().getTime() + pendingWindowDays * 86_400_000);
     },
   };
 }

@@ -68,6 +68,8 @@ export function readCertifyInput(b: Record<string, unknown>, bad: Record<string,
 
 export class AgentService {
   readonly registry: AgentRegistry;
+  /** Told once an agent is decommissioned (Tenancy revokes its agent tokens). */
+  onDecommissioned: ((agentId: string, actor: string) => Promise<void>) | undefined;
 
   constructor(
     readonly authority: Authority,
@@ -200,7 +202,9 @@ export class AgentService {
       await this.authority.revoke(serial, { reason: 'cessationOfOperation', actor, details: { decommission: agentId } });
     }
     const at = this.authority.clock.now().toISOString();
-    return this.registry.update(agentId, actor, 'agent.decommission', (old) => ({ ...old, status: 'decommissioned', decommissioned: { at, serials } }), { serials, outcome: 'committed' });
+    const done = await this.registry.update(agentId, actor, 'agent.decommission', (old) => ({ ...old, status: 'decommissioned', decommissioned: { at, serials } }), { serials, outcome: 'committed' });
+    await this.onDecommissioned?.(agentId, actor);
+    return done;
   }
 
   /** Finishes decommissions a crash interrupted (server start). */

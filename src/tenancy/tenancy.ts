@@ -36,6 +36,10 @@ export class Tenancy {
     this.agents = new AgentService(authority, this.tenants, () => opts.risk);
     this.quota = new EventQuota(authority.clock, (t) => this.rates.get(t) ?? DEFAULT_EVENTS_PER_SECOND);
     this.tenants.onChange = (t) => this.apply(t);
+    // A decommissioned agent's tokens die with it (each revocation audited).
+    this.agents.onDecommissioned = async (agentId, actor) => {
+      for (const t of await this.tokens.list((x) => x.role === 'agent' && x.agentId === agentId && !x.revokedAt)) await this.tokens.revoke(t.id, actor);
+    };
   }
 
   /** Loads tokens and tenants, applies thresholds, finishes interrupted decommissions. */

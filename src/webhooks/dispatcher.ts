@@ -1,5 +1,5 @@
 /**
- * Delivers outbox records (issue 7 §4): POST the stored JSON body, signed afresh on every
+ * Delivers outbox records: POST the stored JSON body, signed afresh on every
  * attempt, 5 s per attempt; 2xx => delivered and removed; anything else (non-2xx, redirect,
  * timeout, connection refused) => retried with exponential backoff and jitter
  * (1 s, 2 s, 4 s ... capped at 10 min) until `maxAttempts` or `maxAgeMs` (24 h), then

@@ -1,5 +1,5 @@
 /**
- * The events a webhook endpoint can subscribe to (issue 7 §4) and the JSON envelope every
+ * The events a webhook endpoint can subscribe to and the JSON envelope every
  * delivery carries. The envelope is serialised once, when the event is published, and those
  * exact bytes are stored in the outbox and signed on every attempt.
  */

@@ -1,5 +1,5 @@
 /**
- * The persisted webhook outbox (issue 7 §4: "a restart loses no pending delivery").
+ * The persisted webhook outbox.
  *
  * Layout in store meta (the Store port has no prefix scan, so records are found by an index):
  *   webhooks:delivery:<id>  one DeliveryRecord per delivery (pending or dead-lettered)

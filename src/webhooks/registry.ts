@@ -1,5 +1,5 @@
 /**
- * Webhook endpoints (issue 7 §4): where events go and the secret each delivery is signed with.
+ * Webhook endpoints: where events go and the secret each delivery is signed with.
  * The list is small (admins register a handful of receivers), so it lives in ONE store meta
  * key and each change rewrites it under an in-process mutex. Secrets are stored as issued:
  * unlike admin tokens they cannot be hashed, because the CA needs them to compute the HMAC.

@@ -1,5 +1,5 @@
 /**
- * WebhookService: the wiring of issue 7 §4. It subscribes to the authority's revocation hooks
+ * WebhookService: the wiring of the webhook pieces. It subscribes to the authority's revocation hooks
  * (certificate.revoked / held / released), turns each into one signed delivery per subscribed
  * endpoint, writes them to the outbox (fsynced) and attempts them at once; `publish()` is the
  * entry point for events that do not come from the hook bus (risk.warning from the risk engine).

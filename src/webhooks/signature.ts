@@ -1,5 +1,5 @@
 /**
- * Webhook signatures (issue 7 §4): every delivery carries
+ * Webhook signatures: every delivery carries
  *   AgentCA-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>
  * The timestamp is inside the MAC so a captured delivery cannot be replayed later than the
  * receiver's tolerance; several v1= values may be present while a secret is being rotated
@@ -9,6 +9,7 @@
  * included, so a receiver never has to decode it. `verifyWebhookSignature` is the helper
  * receivers use; it is exported from the package.
  */
+import { systemClock } from '../clock.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'AgentCA-Signature';
@@ -94,7 +95,7 @@ export function verifyWebhookSignature(opts: VerifyWebhookSignatureOptions): boo
   const tolerance = opts.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   if (!(tolerance >= 0)) return false;
   // A receiver-side helper, not core logic: defaulting to the system clock is what callers want.
-  const nowMs = opts.now === undefined ? Date.now() : typeof opts.now === 'number' ? opts.now : opts.now.getTime();
+  const nowMs = opts.now === undefined ? systemClock.now().getTime() : typeof opts.now === 'number' ? opts.now : opts.now.getTime();
   if (!Number.isFinite(nowMs)) return false;
   if (Math.abs(Math.floor(nowMs / 1000) - parsed.t) > tolerance) return false;
   const secrets = typeof opts.secret === 'string' ? [opts.secret] : opts.secret;

@@ -160,6 +160,8 @@ describe('KMS-held agent key', () => {
     const kmsSigner = await openSigner(keyUri, ctx);
     const issued = await f.authority.issue({ agentId: `kms-agent-${keyType}`, publicKey: toPem(kmsSigner.publicKeyInfo, 'PUBLIC KEY'), keyUri, scope: ['write:payments'] });
     expect((await f.authority.show(issued.serial)).record.keyUri).toBe(keyUri);
+    // this authority has no credentials for that KMS: it records the URI and says it could not check it
+    expect(issued.warnings).toEqual([expect.stringMatching(/^keyUri awskms:.* not verified against the certified key/)]);
     const signsBefore = kms.emulator.stats().signCalls;
     const env = await signAction(f.authority, { serial: issued.serial, payload: PAYLOAD, action: 'write:payments' }, { signerContext: ctx });
     expect(kms.emulator.stats().signCalls).toBe(signsBefore + 1);

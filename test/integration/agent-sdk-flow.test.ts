@@ -83,7 +83,8 @@ describe('the user flow, SDK only', () => {
     expect(v.stdout.trim()).toBe(`${leaf}: OK`);
 
     // The agent process: its own KMS key, its certificate, an agent token for events.
-    const agent = new AgentCaClient({ url, token: await agentToken('trading-bot-v2'), agentId: 'trading-bot-v2', certificate: cert.chainPem, key: { uri: `awskms:key-id=${cert.kmsKeyArn}` }, signerContext: { env: kms.env } });
+    const botToken = await agentToken('trading-bot-v2');
+    const agent = new AgentCaClient({ url, token: botToken, agentId: 'trading-bot-v2', certificate: cert.chainPem, key: { uri: `awskms:key-id=${cert.kmsKeyArn}` }, signerContext: { env: kms.env } });
     const order = JSON.stringify({ side: 'buy', symbol: 'ACME', qty: 100, price: '125.50' });
     const envelope = await agent.sign({ payload: order, action: 'trade:equities', amount: '12550:USD', market: 'XNAS' });
 
@@ -92,6 +93,9 @@ describe('the user flow, SDK only', () => {
     const verdict = await verifyAction(envelope, { action: 'trade:equities', amount: { value: '12550', currency: 'USD' }, market: 'XNAS', payload: order, trustAnchors: [rootPem], status: { ocsp: { url: `${url}/ocsp` } } });
     expect(verdict).toMatchObject({ allow: true, agentId: 'trading-bot-v2', operator: 'Acme Trading', payloadChecked: true });
     expect((await counterparty.verify(cert.serialNumber)).status).toBe('good');
+    // An agent process without KMS credentials signs through the server with its CA-held key.
+    const viaServer = await new AgentCaClient({ url, token: botToken }).sign({ agentId: 'trading-bot-v2', payload: order, action: 'trade:equities', amount: '12550:USD', market: 'XNAS' });
+    expect(await verifyAction(viaServer, { action: 'trade:equities', amount: { value: '12550', currency: 'USD' }, market: 'XNAS', payload: order, trustAnchors: [rootPem], status: { ocsp: { url: `${url}/ocsp` } } })).toMatchObject({ allow: true, serial: cert.serialNumber });
     const overLimit = await verifyAction(await agent.sign({ payload: order, action: 'trade:equities', amount: '60000:USD', market: 'XNAS' }), { action: 'trade:equities', amount: { value: '60000', currency: 'USD' }, market: 'XNAS', trustAnchors: [rootPem], status: { ocsp: { url: `${url}/ocsp` } } });
     expect(overLimit).toMatchObject({ allow: false, reason: 'policy' });
 
@@ -115,7 +119,17 @@ describe('the user flow, SDK only', () => {
     const o = await opensslAsync(['ocsp', '-issuer', pemPath('int.pem', intermediatePem), '-cert', leaf, '-url', `${url}/ocsp`, '-CAfile', pemPath('root.pem', rootPem)]);
     expect(o.stdout).toContain(`${leaf}: revoked`);
     await agent.close();
-  }, 60_000);
+
+    // The regulator's copy, through the SDK: PDF plus the signed evidence package.
+    const day = (offset: number): string => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const report = await new AgentCaClient({ url, token: ADMIN }).complianceReport({ agent_id: 'trading-bot-v2', start_date: day(-1), end_date: day(1), include: ['trades', 'risk_events', 'revocations'] });
+    expect(report.pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    const zip = join(tmp.dir, 'sdk-report.zip');
+    writeFileSync(zip, report.evidenceZip);
+    const out: string[] = [];
+    const err: string[] = [];
+    expect(await runCli(['report', 'verify', zip, '--ca', pemPath('root-report.pem', rootPem)], { out: (l) => out.push(l), err: (l) => err.push(l), env: {} }), err.join('\n')).toBe(0);
+  }, 90_000);
 });
 
 describe('public verify: cacheable, and signed on request', () => {

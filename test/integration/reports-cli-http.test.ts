@@ -118,7 +118,7 @@ describe('reports over HTTP', () => {
     expect(['pending', 'running', 'done']).toContain(job.status);
     await server.reports.settle();
     const s = await call('GET', `/api/v1/reports/${job.id}`);
-    expect(s.json()).toMatchObject({ id: job.id, status: 'done', subject: { agentId: 'trader-7' }, requestedBy: `admin:env:AGENT_CA_ADMIN_TOKEN`, links: { pdf: `/api/v1/reports/${job.id}/report.pdf` } });
+    expect(s.json()).toMatchObject({ id: job.id, status: 'done', subject: { agentId: 'trader-7' }, requestedBy: expect.stringMatching(/^admin:/), links: { pdf: `/api/v1/reports/${job.id}/report.pdf` } });
     const pdf = await call('GET', `/api/v1/reports/${job.id}/report.pdf`);
     expect(pdf.status).toBe(200);
     expect(pdf.type).toBe('application/pdf');
@@ -148,6 +148,35 @@ describe('reports over HTTP', () => {
     expect(noReport.json().code).toBe('ACA_ERR_REPORT_NOT_FOUND');
     const noToken = await call('POST', '/api/v1/reports/compliance', { agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10' }, '');
     expect(noToken.status).toBe(401);
+  });
+
+  it('auditors report on their own tenant only; other roles are refused', async () => {
+    for (const name of ['acme', 'beta']) expect((await call('POST', '/api/v1/tenants', { name })).status).toBe(201);
+    const tokenFor = async (name: string, role: string): Promise<string> => {
+      const t = await call('POST', '/api/v1/tokens', { name, role, tenant: 'acme' });
+      expect(t.status, t.bytes.toString()).toBe(201);
+      return t.json().token as string;
+    };
+    const auditor = await tokenFor('auditor-acme', 'auditor');
+    const operator = await tokenFor('operator-acme', 'operator');
+    const body = (subject: Record<string, string>) => ({ ...subject, start_date: '2026-03-01', end_date: '2026-03-10', include: ['revocations'] });
+    const own = await call('POST', '/api/v1/reports/compliance', body({ agent_id: 'trader-7' }), auditor);
+    expect(own.status, own.bytes.toString()).toBe(202);
+    await server.reports.settle();
+    const job = (await call('GET', `/api/v1/reports/${own.json().id}`, undefined, auditor)).json();
+    expect(job).toMatchObject({ status: 'done', requestedBy: 'auditor:auditor-acme@acme' });
+    expect((await call('GET', `/api/v1/reports/${job.id}/report.pdf`, undefined, auditor)).status).toBe(200);
+    // Another tenant's agent, another tenant, another tenant's report: all read as absent.
+    const other = await call('POST', '/api/v1/reports/compliance', body({ agent_id: 'other-bot' }), auditor);
+    expect([other.status, other.json().code]).toEqual([404, 'ACA_ERR_REPORT_SUBJECT_UNKNOWN']);
+    expect((await call('POST', '/api/v1/reports/compliance', body({ tenant: 'beta' }), auditor)).status).toBe(404);
+    const beta = (await call('POST', '/api/v1/reports/compliance', body({ tenant: 'beta' }))).json();
+    await server.reports.settle();
+    expect((await call('GET', `/api/v1/reports/${beta.id}`, undefined, auditor)).status).toBe(404);
+    expect((await call('GET', `/api/v1/reports/${beta.id}/evidence.zip`, undefined, auditor)).status).toBe(404);
+    const op = await call('POST', '/api/v1/reports/compliance', body({ agent_id: 'trader-7' }), operator);
+    expect([op.status, op.json().code]).toEqual([403, 'ACA_ERR_HTTP_FORBIDDEN']);
+    expect((await call('GET', `/api/v1/reports/${job.id}`, undefined, operator)).status).toBe(403);
   });
 
   it('a tenant report, and the CLI through --server while the server holds the data dir', async () => {

@@ -138,6 +138,27 @@ describe('a compliance report package', () => {
     expect(fp.replace(/.*=/, '').replace(/:/g, '').trim().toLowerCase()).toBe(report.manifest.signer.certificateSha256);
   });
 
+  it('a range with no activity still makes a signed, verifiable report that says so', async () => {
+    const req = parseReportRequest({ agent_id: 'trader-7', start_date: '2026-02-01', end_date: '2026-02-10' }, fx.clock.now());
+    const empty = await buildComplianceReport(fx.authority, req, { generatedBy: 'admin:auditor-1' });
+    expect(empty.manifest.audit).toBeNull();
+    expect(empty.files.get(PACKAGE_FILES.evidence)!.length).toBe(0);
+    expect(failed(verifyReportPackage(empty.files))).toEqual([]);
+    if (poppler.available) expect(pdfText(empty.files.get(PACKAGE_FILES.pdf)!)).toContain('No certificate of the subject was valid during the range.');
+  });
+
+  it('a job cut off by a restart reads as failed, never pending forever', async () => {
+    const { ReportJobs } = await import('../../src/reports/report-jobs.js');
+    const dir = join(tmp.dir, 'jobs');
+    const id = `rpt_${'a'.repeat(32)}`;
+    mkdirSync(join(dir, id), { recursive: true });
+    writeFileSync(join(dir, id, 'job.json'), JSON.stringify({ id, status: 'running', subject: { agentId: 'trader-7' }, tenants: ['acme'] }));
+    const jobs = new ReportJobs(fx.authority, { dir });
+    expect(jobs.get(id)).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/^interrupted/) } });
+    expect(() => jobs.file(id, 'report.pdf')).toThrow(/failed: interrupted/);
+    expect(jobs.get('../../etc')).toBeUndefined();
+  });
+
   it('refuses an unknown agent, a reversed or future range, and bad fields, with typed errors', async () => {
     const now = fx.clock.now();
     await expect(buildComplianceReport(fx.authority, parseReportRequest({ agent_id: 'nobody', start_date: '2026-03-01', end_date: '2026-03-10' }, now), { generatedBy: 't' })).rejects.toMatchObject({ code: 'ACA_ERR_REPORT_SUBJECT_UNKNOWN', httpStatus: 404 });

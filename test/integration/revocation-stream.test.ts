@@ -1,7 +1,8 @@
 /**
  * GET /api/v1/revocations/stream: server-sent events for every revocation, hold and release as
- * it commits (admin API and the library alike), resumable with Last-Event-ID / ?after=, admin
- * token required, and closed cleanly when the server stops.
+ * it commits (admin API and the library alike), resumable with Last-Event-ID / ?after=; admin
+ * tokens see every tenant, operator and auditor tokens their own tenant's agents only; closed
+ * cleanly when the server stops.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,7 +109,24 @@ describe('revocation stream (SSE)', () => {
     viaQuery.close();
   });
 
-  it('needs an admin token and a numeric cursor (problem+json)', async () => {
+  it("an operator token streams its own tenant's changes only", async () => {
+    expect((await ca.admin('POST', '/api/v1/tenants', { name: 'stream-t1' })).status).toBe(201);
+    const tok = await ca.admin('POST', '/api/v1/tokens', { name: 'stream-op', role: 'operator', tenant: 'stream-t1' });
+    expect(tok.status).toBe(201);
+    const s = openStream({ authorization: `Bearer ${tok.json.token}` });
+    expect((await s.opened).statusCode).toBe(200);
+    const theirs = await ca.issueAgent('stream-other', { tenant: 'stream-t2' });
+    const mine = await ca.issueAgent('stream-mine', { tenant: 'stream-t1' });
+    await ca.authority.revoke(theirs.serial as never, { reason: 'superseded', actor: 'test' });
+    await ca.authority.revoke(mine.serial as never, { reason: 'superseded', actor: 'test' });
+    const events = await s.until(1);
+    // give the other tenant's change every chance to (wrongly) arrive after ours
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events.map((e) => e.data.serial)).toEqual([mine.serial]);
+    s.close();
+  });
+
+  it('needs a token and a numeric cursor (problem+json)', async () => {
     const noToken = await fetch(`${ca.url}/api/v1/revocations/stream`);
     expect(noToken.status).toBe(401);
     expect(noToken.headers.get('content-type')).toContain('application/problem+json');

@@ -150,9 +150,7 @@ describe('what the CA serves', () => {
     args.push('--model-hash', `sha256:${'ab'.repeat(32)}`, '--tenant', 'acme', '--env', 'staging', '--instance-id', 'inst-42', '--generate-key', key, '--out', agentFile);
     expect(await runCli(args, io)).toBe(0);
 
-    // Deltas only on change (the full CRL follows its schedule), so the delta read below is
-    // one whose base predates the revocation and lists it.
-    ca = await startTestCa({ crl: { fullOnChangeMaxEntries: -1 } });
+    ca = await startTestCa();
     const good = await ca.issueAgent('good-bot', { scope: ['read:accounts'] });
     const bad = await ca.issueAgent('bad-bot', { scope: ['read:accounts'] });
     goodSerial = good.serial;

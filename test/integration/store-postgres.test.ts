@@ -3,6 +3,7 @@ import { isAgentCaError } from '../../src/errors.js';
 import { openPostgresStore, PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SCHEMA_VERSION } from '../../src/store/postgres/migrations.js';
 import type { Store } from '../../src/store/ports.js';
+import type { KeyUri } from '../../src/types.js';
 import { runStoreContract } from '../contract/store-contract.js';
 import { freshSchema, pgAvailable } from '../helpers/postgres.js';
 
@@ -22,6 +23,25 @@ describe.runIf(pgAvailable)('PostgreSQL store', () => {
         await db.cleanup();
       },
     };
+  });
+
+  describe('WORM checkpoints', () => {
+    it('keeps the first checkpoint of a seq, accepts the same again, refuses a different hash', async () => {
+      const db = await freshSchema('cp');
+      const store = await openPostgresStore({ url: db.url, poolSize: 2 });
+      try {
+        const cp = { seq: 1, hash: 'a'.repeat(64), time: new Date('2026-01-01T00:00:00Z'), signature: Buffer.from('s1'), algorithm: 'ecdsaWithSHA256' as const, keyUri: 'softkey:audit' as KeyUri };
+        await store.commit([{ op: 'putAuditCheckpoint', checkpoint: cp }]);
+        await store.commit([{ op: 'putAuditCheckpoint', checkpoint: { ...cp, signature: Buffer.from('s2'), time: new Date('2026-01-02T00:00:00Z') } }]);
+        expect(await store.audit.listCheckpoints()).toEqual([cp]);
+        const err = await store.commit([{ op: 'putMeta', key: 'x', value: 1 }, { op: 'putAuditCheckpoint', checkpoint: { ...cp, hash: 'b'.repeat(64) } }]).catch((e: unknown) => e);
+        expect(isAgentCaError(err) && err.code).toBe('ACA_ERR_AUDIT_CHAIN_BROKEN');
+        expect(await store.meta.get('x')).toBeUndefined();
+      } finally {
+        await store.close();
+        await db.cleanup();
+      }
+    });
   });
 
   describe('migrations', () => {

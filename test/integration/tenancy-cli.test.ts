@@ -70,6 +70,8 @@ describe('agent-ca tenant / token / agent', () => {
     expect((await cli('token', 'list')).out[1]).toContain('\trevoked\t');
     expect((await cli('token', 'create', '--name', 'x', '--role', 'agent', '--tenant', 'acme', '--agent', 'ghost')).err[0]).toMatch(/ACA_ERR_AGENT_NOT_FOUND/);
 
+    const live = await cli('token', 'create', '--name', 'bot-token-2', '--role', 'agent', '--tenant', 'acme', '--agent', 'trade-bot');
+    expect(live.code).toBe(0);
     const d = await cli('agent', 'decommission', 'trade-bot');
     expect(d.code, d.err.join('\n')).toBe(0);
     expect(d.out[0]).toBe(`decommissioned trade-bot: revoked ${certs.join(', ')} (cessationOfOperation)`);
@@ -80,6 +82,8 @@ describe('agent-ca tenant / token / agent', () => {
     } finally {
       await a.close();
     }
+    // The agent's tokens were revoked with it.
+    expect((await cli('token', 'list')).out.find((l) => l.includes('\tbot-token-2\t'))).toContain('\trevoked\t');
     expect((await cli('agent', 'list', '--status', 'decommissioned')).out[1]).toMatch(/^trade-bot\tacme\tdecommissioned\t/);
     expect((await cli('agent', 'certify', 'trade-bot', '--generate-key', join(tmp.dir, 'bot3.key'), '--out', join(tmp.dir, 'bot3.pem'))).err[0]).toMatch(/ACA_ERR_AGENT_DECOMMISSIONED/);
     expect(() => readFileSync(join(tmp.dir, 'bot3.key'))).toThrow();

@@ -218,6 +218,37 @@ const ROWS: Row[] = [
     own: { admin: 200, operator: 403, auditor: 403, agent: 403 },
     other: { admin: 200, operator: 403, auditor: 403, agent: 403 },
   },
+  // CA-wide routes: admin only (the CA's hold is released at once so the other rows keep working).
+  {
+    route: 'POST /api/v1/ca/:name/hold + release',
+    call: async (_s, r) => {
+      const res = await call('POST', '/api/v1/ca/intermediate/hold', tokens[r], {});
+      if (res.status === 200) await ok(call('POST', '/api/v1/ca/intermediate/release', ADMIN, {}));
+      return res;
+    },
+    own: { admin: 200, operator: 403, auditor: 403, agent: 403 },
+    other: { admin: 200, operator: 403, auditor: 403, agent: 403 },
+  },
+  {
+    route: 'POST /api/v1/ca/:name/revoke (refused before any lookup)',
+    call: (_s, r) => call('POST', '/api/v1/ca/no-such-ca/revoke', tokens[r], { reason: 'cACompromise' }),
+    own: { admin: 400, operator: 403, auditor: 403, agent: 403 },
+    other: { admin: 400, operator: 403, auditor: 403, agent: 403 },
+  },
+  { route: 'GET /api/v1/audit/head', call: (_s, r) => call('GET', '/api/v1/audit/head', tokens[r]), own: { admin: 200, operator: 403, auditor: 200, agent: 403 }, other: { admin: 200, operator: 403, auditor: 200, agent: 403 } },
+  {
+    route: 'GET /api/v1/revocations/stream',
+    call: async (_s, r) => {
+      const res = await fetch(`${url}/api/v1/revocations/stream`, { headers: { authorization: `Bearer ${tokens[r]}` }, signal: AbortSignal.timeout(10_000) });
+      const status = res.status;
+      // an open event stream: take the status and hang up
+      await res.body?.cancel();
+      return { status, json: {}, text: '', headers: new Headers(status >= 400 ? { 'content-type': 'application/problem+json' } : {}) };
+    },
+    // operators and auditors get their own tenant's changes only (filtered in the stream)
+    own: { admin: 200, operator: 200, auditor: 200, agent: 403 },
+    other: { admin: 200, operator: 200, auditor: 200, agent: 403 },
+  },
   // The user's own shapes.
   {
     route: 'POST /api/v1/agents/certify (one call)',

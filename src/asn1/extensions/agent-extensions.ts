@@ -1,7 +1,7 @@
 /**
  * All four agent extensions together: a codec set bound to an OID arc (ours by default, or an
  * operator's own, asn1/README.md), and `decodeAgentExtensions` for reading them out of any
- * certificate, including foreign ones, without ever throwing (DESIGN.md: decoding a foreign
+ * certificate, including foreign ones, without ever throwing (docs/architecture.md: decoding a foreign
  * certificate records a parse error instead).
  */
 import { AgentCaError, Asn1DecodeError, type ErrorCode } from '../../errors.js';

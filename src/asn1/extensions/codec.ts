@@ -11,7 +11,7 @@ export interface ExtensionCodec<T> {
   /** Name in AgentExtensions / the OID table (agentPolicy, agentScope, modelHash, agentContext). */
   readonly name: string;
   readonly oid: string;
-  /** Always false: stock verifiers must accept the chain (DESIGN.md, RFC 5280 §4.2). */
+  /** Always false: stock verifiers must accept the chain (docs/architecture.md, RFC 5280 §4.2). */
   readonly critical: false;
   /** DER of the extension's value, i.e. the contents of extnValue (RFC 5280 §4.1). */
   encode(value: T): Buffer;

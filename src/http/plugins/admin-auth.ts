@@ -55,3 +55,13 @@ export function actorOf(request: FastifyRequest): string {
   const p = principalOf(request);
   return `${p.role}:${p.name}${p.tenant !== undefined ? `@${p.tenant}` : ''}`;
 }
+
+/**
+ * The first releases' helper: an admin token named `name`, printed once, only its hash stored
+ * (now through the token store, audited). New code uses TokenStore.create with a role.
+ */
+export async function createAdminToken(store: Store, name: string, now: Date): Promise<string> {
+  const clock: Clock = { now: () => now };
+  const tokens = new TokenStore({ store, audit: () => new AuditLog({ store, clock }), clock });
+  return (await tokens.create({ name, role: 'admin' }, 'cli', async () => undefined)).token;
+}

@@ -2,12 +2,14 @@
  * Per-IP token bucket for live OCSP signing (nonce requests cost a signature each). An IP over
  * its budget is still answered, from pre-signed responses only (without its nonce).
  */
+import { systemClock, type Clock } from '../../clock.js';
+
 export class IpBudget {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   constructor(
     private readonly perSecond: number,
     private readonly burst: number,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** True if `ip` may spend one token now (does not spend it). */
@@ -20,7 +22,7 @@ export class IpBudget {
   }
 
   private refill(ip: string): { tokens: number; at: number } {
-    const t = this.now();
+    const t = this.clock.now().getTime();
     let b = this.buckets.get(ip);
     if (!b) {
       if (this.buckets.size > 100_000) this.buckets.clear(); // bounded memory under address churn

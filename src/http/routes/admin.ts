@@ -78,6 +78,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
   });
 
   // The CA's own certificates: a separate, separately audited path (src/authority/ca-revocation.ts).
+  // Every tenant's certificates hang off these CAs: admin tokens only (docs/tenancy.md).
   app.post<{ Params: { name: string } }>('/api/v1/ca/:name/revoke', async (request) => {
     requireRole(principalOf(request), ['admin'], 'revoke a CA');
     const b = jsonBody(request.body);
@@ -115,6 +116,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
   // The latest signed checkpoint, for an outside party to keep and later hand to
   // `agent-ca audit verify --against` (docs/hardening.md, D4).
   app.get('/api/v1/audit/head', async (request) => {
+    // The chain head names no tenant's data; still, only those who audit read it.
     requireRole(principalOf(request), ['admin', 'auditor'], 'read the audit head');
     const [head, checkpoint] = await Promise.all([a.audit.head(), a.audit.latestCheckpoint()]);
     const key = a.audit.checkpointKey;

@@ -66,7 +66,7 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
   const maxAge = opts.maxAgeSeconds ?? 60;
   const fullCacheControl = `max-age=${maxAge}, public, no-transform, must-revalidate`;
   const decoded = new DecodedPaths(10_000);
-  const budget = new IpBudget(opts.liveRatePerIp?.perSecond ?? 50, opts.liveRatePerIp?.burst ?? 100);
+  const budget = new IpBudget(opts.liveRatePerIp?.perSecond ?? 50, opts.liveRatePerIp?.burst ?? 100, opts.clock);
 
   app.addContentTypeParser(['application/ocsp-request', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT * 4 }, (_req, body, done) => done(null, body));
   // Whatever goes wrong on this route (oversize body, wrong content type), the answer is OCSP DER.

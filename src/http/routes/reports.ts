@@ -14,7 +14,7 @@ import type { ReportJob, ReportJobs } from '../../reports/report-jobs.js';
 import { parseReportRequest, subjectText } from '../../reports/request.js';
 import type { ReportHost } from '../../reports/types.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
-import type { Principal } from '../../tenancy/roles.js';
+import { requireRole, type Principal } from '../../tenancy/roles.js';
 
 /**
  * May `p` ask for (and read) a report about a subject whose certificates carry these tenants?
@@ -37,8 +37,10 @@ export async function reportRoutes(app: FastifyInstance, opts: { host: ReportHos
   app.addHook('preHandler', opts.tokens.guard);
 
   app.post('/api/v1/reports/compliance', async (request, reply) => {
-    const req = parseReportRequest(request.body ?? {}, opts.host.clock.now());
     const p = principalOf(request);
+    // A role that may not use the route at all is told so (403); that reveals nothing about any agent.
+    requireRole(p, ['admin', 'auditor'], 'ask for compliance reports');
+    const req = parseReportRequest(request.body ?? {}, opts.host.clock.now());
     const subject = await loadSubject(opts.host, req);
     const tenants = subject.records.map((r) => r.tenant);
     // Another tenant's agent reads exactly like an unknown one (no existence oracle).
@@ -48,8 +50,10 @@ export async function reportRoutes(app: FastifyInstance, opts: { host: ReportHos
   });
 
   const owned = (request: FastifyRequest, id: string): ReportJob => {
+    const p = principalOf(request);
+    requireRole(p, ['admin', 'auditor'], 'read compliance reports');
     const job = opts.reports.get(id);
-    if (!job || !mayReport(principalOf(request), job.tenants)) throw notFound(id);
+    if (!job || !mayReport(p, job.tenants)) throw notFound(id);
     return job;
   };
 

@@ -1,5 +1,5 @@
 /**
- * Webhook endpoints over HTTP (issue 7 §4), all behind the admin bearer token. Mount with
+ * Webhook endpoints over HTTP, all behind the admin bearer token. Mount with
  * `app.register(webhookRoutes, { webhooks, tokens })` so the guard stays inside this plugin.
  *   POST   /api/v1/webhooks                      { url, events? } -> 201 { id, url, events, createdAt, secret }
  *   GET    /api/v1/webhooks                      -> { webhooks: [...] } (never a secret)

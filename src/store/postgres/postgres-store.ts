@@ -43,7 +43,7 @@ export interface PostgresStoreOptions {
 }
 
 /** Rows fetched per round trip when streaming (server-side cursor, bounded memory). */
-const PAGE = 2000;
+const PAGE = 10_000;
 
 type Q = Pick<pg.PoolClient, 'query'>;
 
@@ -201,7 +201,7 @@ export class PostgresStore implements Store {
 
   readonly revocations: RevocationPort = {
     get: (serial) => this.one('select * from revocations where serial = $1', [serial], rows.revocationFromRow),
-    iterate: ({ issuerId }) => this.stream('select * from revocations where issuer_id = $1 order by serial', [issuerId], rows.revocationFromRow),
+    iterate: ({ issuerId }) => this.stream(`select ${rows.REVOCATION_COLUMNS} from revocations where issuer_id = $1 order by serial`, [issuerId], rows.revocationFromRow),
     changesSince: (issuerId: IssuerId, afterSeq: number) =>
       this.stream('select * from status_changes where issuer_id = $1 and seq > $2 order by seq', [issuerId, afterSeq], rows.changeFromRow),
     lastChangeSeq: async () => Number((await this.query('select change_seq from store_state'))[0]?.change_seq ?? 0),
@@ -259,8 +259,14 @@ export class PostgresStore implements Store {
         rows.auditFromRow,
       );
     },
-    iterateCheckpoints: (range = {}) =>
-      this.stream('select * from audit_checkpoints where seq >= $1 and ($2::bigint is null or seq <= $2) order by seq', [range.fromSeq ?? 0, range.toSeq ?? null], rows.checkpointFromRow),
+    // Checkpoints are few (one per 1,000 entries) and verify() steps through them by hand,
+    // possibly never to the end: read them at once rather than hold a cursor's connection.
+    iterateCheckpoints: (range = {}) => {
+      const all = this.audit.listCheckpoints(range);
+      return (async function* () {
+        yield* await all;
+      })();
+    },
     listCheckpoints: (range = {}) =>
       this.many('select * from audit_checkpoints where seq >= $1 and ($2::bigint is null or seq <= $2) order by seq', [range.fromSeq ?? 0, range.toSeq ?? null], rows.checkpointFromRow),
     latestCheckpoint: () => this.one('select * from audit_checkpoints order by seq desc limit 1', [], rows.checkpointFromRow),
@@ -279,6 +285,8 @@ export class PostgresStore implements Store {
 function readerFor(q: Q): PlannerReader {
   const primedCerts = new Set<string>();
   const primedRevocations = new Map<string, rows.Row | undefined>();
+  const primedOcsp = new Map<string, rows.Row | undefined>();
+  const ocspKey = (issuerId: string, serial: string, hash: string): string => `${issuerId}\u0000${serial}\u0000${hash}`;
   let primed = false;
   const one = async (sql: string, params: unknown[]): Promise<rows.Row | undefined> => (await q.query(sql, params)).rows[0] as rows.Row | undefined;
   return {
@@ -288,7 +296,10 @@ function readerFor(q: Q): PlannerReader {
       return r && rows.revocationFromRow(r);
     },
     ocspResponse: async (issuerId, serial, hash) => {
-      const r = await one('select * from ocsp_responses where issuer_id = $1 and serial = $2 and hash_algorithm = $3', [issuerId, serial, hash]);
+      const key = ocspKey(issuerId, serial, hash);
+      const r = primedOcsp.has(key)
+        ? primedOcsp.get(key)
+        : await one('select * from ocsp_responses where issuer_id = $1 and serial = $2 and hash_algorithm = $3', [issuerId, serial, hash]);
       return r && rows.ocspFromRow(r);
     },
     auditHead: async () => {
@@ -314,6 +325,15 @@ function readerFor(q: Q): PlannerReader {
         for (const s of revoked) primedRevocations.set(s, undefined);
         const found = await q.query('select * from revocations where serial = any($1::text[])', [revoked]);
         for (const r of found.rows as rows.Row[]) primedRevocations.set(r.serial as string, r);
+      }
+      const responses = batch.flatMap((op) => (op.op === 'putOcspResponse' ? [op.record] : []));
+      if (responses.length >= 2) {
+        for (const r of responses) primedOcsp.set(ocspKey(r.issuerId, r.serial, r.hashAlgorithm), undefined);
+        const found = await q.query(
+          `select o.* from ocsp_responses o join unnest($1::text[], $2::text[], $3::text[]) as k(i, s, h) on o.issuer_id = k.i and o.serial = k.s and o.hash_algorithm = k.h`,
+          [responses.map((r) => r.issuerId), responses.map((r) => r.serial), responses.map((r) => r.hashAlgorithm)],
+        );
+        for (const r of found.rows as rows.Row[]) primedOcsp.set(ocspKey(r.issuer_id as string, r.serial as string, r.hash_algorithm as string), r);
       }
     },
   };

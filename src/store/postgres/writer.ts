@@ -5,6 +5,7 @@
  * costs a handful of round trips. The same insert helpers load a copied store (store migrate).
  */
 import type pg from 'pg';
+import { AgentCaError } from '../../errors.js';
 import type { CommitPlan } from '../commit-planner.js';
 import type { AuditCheckpoint, AuditEntry, CertificateRecord, CrlRecord, OcspResponseRecord, RevocationRecord, StatusChange } from '../ports.js';
 
@@ -129,13 +130,25 @@ export async function insertAudit(q: Q, rows: readonly AuditEntry[]): Promise<vo
   );
 }
 
+/**
+ * Checkpoints are WORM too: a second checkpoint of a seq that already has one (a periodic
+ * checkpoint of an unchanged head, or a peer's) keeps the first, which vouches for the same
+ * hash; one that names a different hash for that seq is a fork and refuses the commit.
+ */
 export async function insertCheckpoints(q: Q, rows: readonly AuditCheckpoint[]): Promise<void> {
   if (rows.length === 0) return;
+  const seqs = col(rows, (r) => r.seq);
+  const hashes = col(rows, (r) => r.hash);
   await q.query(
     `insert into audit_checkpoints (seq, hash, time, signature, algorithm, key_uri)
-     select * from unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::bytea[], $5::text[], $6::text[])`,
-    [col(rows, (r) => r.seq), col(rows, (r) => r.hash), col(rows, (r) => r.time), col(rows, (r) => r.signature), col(rows, (r) => r.algorithm), col(rows, (r) => r.keyUri)],
+     select * from unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::bytea[], $5::text[], $6::text[]) on conflict (seq) do nothing`,
+    [seqs, hashes, col(rows, (r) => r.time), col(rows, (r) => r.signature), col(rows, (r) => r.algorithm), col(rows, (r) => r.keyUri)],
   );
+  const forks = await q.query(`select c.seq from audit_checkpoints c join unnest($1::bigint[], $2::text[]) as k(s, h) on c.seq = k.s where c.hash <> k.h`, [seqs, hashes]);
+  if (forks.rows.length > 0) {
+    const seq = Number((forks.rows[0] as { seq: string }).seq);
+    throw new AgentCaError('AUDIT_CHAIN_BROKEN', `a checkpoint of audit entry ${seq} with a different hash is already stored`, { seq });
+  }
 }
 
 export async function upsertMeta(q: Q, rows: readonly { key: string; value: unknown }[]): Promise<void> {
