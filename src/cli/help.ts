@@ -20,16 +20,16 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
   init: {
     summary: 'Creates the root, the intermediate and one delegated OCSP responder per CA; refuses to overwrite a CA.',
     flags: [
-      ['--org ORG', 'organisation (O) of the CA names (default: ca-config default, "Agent CA")'],
+      ['--org ORG', 'organisation (O) of the CA names (default: "Agent CA Development")'],
       ['--key-type T', `CA key type, ${KEY_TYPE} (default: p256)`],
       ['--base-url URL', 'where counterparties reach this CA: written into every CRL DP and AIA URL (default: http://127.0.0.1:8080)'],
-      ['--agent-domain D', 'DNS domain agent names must fall under, repeatable (default: none, no constraint)'],
+      ['--agent-domain D', 'DNS domain agent names must fall under, repeatable (default: agents.example)'],
       ['--country CC', 'two-letter country (C) of the CA names (default: none)'],
-      ['--max-agent-days N', 'longest agent certificate the intermediate will sign (default: 365)'],
+      ['--max-agent-days N', 'longest agent certificate validity this CA will sign (default: the profiles\' maxima)'],
       ['--signer S', 'CA key custody, softkey|awskms|pkcs11 (default: softkey)'],
       ['--responder-signer S', 'OCSP responder key custody, softkey|awskms|pkcs11 (default: same as --signer)'],
-      ['--pkcs11-module PATH', 'PKCS#11 module for --signer pkcs11 (default: none; required with pkcs11)'],
-      ['--pkcs11-token LABEL', 'PKCS#11 token label (default: none; required with pkcs11)'],
+      ['--pkcs11-module PATH', 'PKCS#11 module for --signer pkcs11 (default: $AGENT_CA_PKCS11_MODULE)'],
+      ['--pkcs11-token LABEL', 'PKCS#11 token label, PIN from $AGENT_CA_PKCS11_PIN (default: $AGENT_CA_PKCS11_TOKEN; required with pkcs11)'],
       ['--key-uri NAME=URI', 'existing key for root|intermediate|ocsp-root|ocsp-intermediate, repeatable (default: new keys)'],
       DATA,
       STORE,
@@ -130,7 +130,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
   gateway: {
     summary: 'Prints an mTLS gateway configuration for agents.',
     flags: [
-      ['--mode M', 'ocsp|crl|both (default: ocsp)'],
+      ['--mode M', 'ocsp|crl|both (default: ocsp for nginx and apache, crl for haproxy and envoy)'],
       ['--ca-url URL', 'this CA\'s base URL (default: $AGENT_CA_SERVER, else http://127.0.0.1:8080)'],
       ['--listen PORT', 'TLS port (default: 443)'],
       ['--server-cert FILE', 'gateway certificate (default: a placeholder path)'],
