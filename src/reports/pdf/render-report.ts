@@ -14,6 +14,8 @@ export const MAX_TIMELINE_ROWS = 500;
 export const MAX_CERTIFICATE_BLOCKS = 12;
 export const MAX_INCIDENTS = 100;
 export const MAX_BREACH_ROWS = 200;
+/** First and last checkpoints printed (one is signed at least every second of activity); manifest.json lists all. */
+export const MAX_CHECKPOINT_ROWS = 20;
 
 const FEATURE_WORDS: Readonly<Record<string, string>> = {
   rate: 'activity rate far above its own usual hourly volume',
@@ -31,6 +33,11 @@ export function incidentText(i: RiskIncident): string {
 }
 
 const cut = (shown: number, total: number, what: string): string => `${total - shown} more ${what} are not printed here; every one is in evidence.jsonl.`;
+
+function shownCheckpoints<T>(all: readonly T[]): readonly T[] {
+  if (all.length <= MAX_CHECKPOINT_ROWS) return all;
+  return [...all.slice(0, MAX_CHECKPOINT_ROWS / 2), ...all.slice(-MAX_CHECKPOINT_ROWS / 2)];
+}
 
 export async function renderReportPdf(r: ReportData): Promise<Uint8Array> {
   const req = r.request;
@@ -219,8 +226,11 @@ export async function renderReportPdf(r: ReportData): Promise<Uint8Array> {
       { title: 'hash', width: 0.48, mono: true },
       { title: 'algorithm', width: 0.2 },
     ],
-    r.checkpoints.map((c) => [String(c.seq), c.time, c.hash, c.algorithm]),
+    shownCheckpoints(r.checkpoints).map((c) => [String(c.seq), c.time, c.hash, c.algorithm]),
   );
+  if (r.checkpoints.length > MAX_CHECKPOINT_ROWS) {
+    l.text(`${r.checkpoints.length - MAX_CHECKPOINT_ROWS} more checkpoints between the first and last ${MAX_CHECKPOINT_ROWS / 2} are not printed here; every one is in manifest.json.`, { color: GREY });
+  }
   const signer = r.chain.find((c) => c.name === 'intermediate');
   l.keyValues([['Signed by', `${signer?.subject ?? '-'} (SHA-256 ${signer?.fingerprintSha256 ?? '-'})`]]);
   l.gap(6);
