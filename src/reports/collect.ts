@@ -10,7 +10,7 @@
 import { AgentCaError } from '../errors.js';
 import { parseRiskConfig, type RiskConfig } from '../risk/config.js';
 import { INGEST_ACTION } from '../risk/audit-record.js';
-import type { AuditCheckpoint } from '../store/ports.js';
+import { checkpointToJson } from '../audit/checkpoint.js';
 import { EvidenceWriter, entryConcerns } from './evidence.js';
 import { chainCertificates, loadSubject, reportCertificates } from './identity.js';
 import type { ReportRequest } from './request.js';
@@ -35,10 +35,6 @@ export interface CollectOptions {
 }
 
 const PROGRESS_EVERY = 5000;
-
-export function checkpointJson(cp: AuditCheckpoint): CheckpointJson {
-  return { seq: cp.seq, hash: cp.hash, time: cp.time.toISOString(), algorithm: cp.algorithm, keyUri: cp.keyUri, signature: cp.signature.toString('base64') };
-}
 
 /** The seq of the first signed checkpoint at or after `seq`; signs one over the head when there is none. */
 async function closingCheckpointSeq(host: ReportHost, seq: number): Promise<number> {
@@ -101,7 +97,7 @@ export async function collectReport(host: ReportHost, req: ReportRequest, opts: 
     if (writer.last!.seq < closingSeq) {
       for await (const e of audit.iterate({ fromSeq: writer.last!.seq + 1, toSeq: closingSeq })) writer.add(e, false);
     }
-    for await (const cp of audit.iterateCheckpoints({ fromSeq: writer.first!.seq, toSeq: closingSeq })) checkpoints.push(checkpointJson(cp));
+    for await (const cp of audit.iterateCheckpoints({ fromSeq: writer.first!.seq, toSeq: closingSeq })) checkpoints.push(checkpointToJson(cp));
   }
   const evidence = writer.finish();
   const risk = replay.finish();

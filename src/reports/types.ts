@@ -11,6 +11,9 @@ import type { CertificateRecord, Store } from '../store/ports.js';
 import type { RiskReason, RiskBand } from '../risk/score.js';
 import type { RiskThresholds } from '../risk/config.js';
 import type { ReportRequest } from './request.js';
+import type { CheckpointJson } from '../audit/checkpoint.js';
+
+export type { CheckpointJson };
 
 /** The narrow slice of the authority a report reads (an Authority satisfies it). */
 export interface ReportHost {
@@ -111,15 +114,6 @@ export interface TradeDay {
   breaches: number;
 }
 
-export interface CheckpointJson {
-  seq: number;
-  hash: string;
-  time: string;
-  algorithm: string;
-  keyUri: string;
-  /** base64 of the signature over checkpointMessage(seq, hash, time) (src/audit/checkpoint.ts) */
-  signature: string;
-}
 
 export interface EvidenceRange {
   firstSeq: number;

@@ -115,6 +115,15 @@ export class PostgresStore implements Store {
     return (await this.query(sql, params)).map(f);
   }
 
+  /** A pooled connection; a refusal is a typed STORE_UNAVAILABLE. */
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.db.connect();
+    } catch (e) {
+      throw storeError(e, 'connect');
+    }
+  }
+
   /**
    * Streams a query through a server-side cursor in a READ ONLY, REPEATABLE READ transaction:
    * one plan and one consistent snapshot for the whole stream (a full CRL of 1,000,000 entries
@@ -122,13 +131,7 @@ export class PostgresStore implements Store {
    * The connection is held until the stream ends or the consumer stops (break -> finally).
    */
   private async *stream<T>(sql: string, params: unknown[], f: (r: rows.Row) => T): AsyncGenerator<T> {
-    const pool = this.db;
-    let client: pg.PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (e) {
-      throw storeError(e, 'connect');
-    }
+    const client = await this.connect();
     let broken = false;
     try {
       await client.query('begin isolation level repeatable read read only');
@@ -152,13 +155,7 @@ export class PostgresStore implements Store {
 
   commit(batch: readonly WriteOp[], opts?: CommitOptions): Promise<CommitResult> {
     return this.mutex.run(async () => {
-      const pool = this.db;
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (e) {
-        throw storeError(e, 'connect');
-      }
+      const client = await this.connect();
       let broken = false;
       try {
         await client.query('begin');
