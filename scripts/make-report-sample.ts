@@ -21,18 +21,29 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = mkdtempSync(join(tmpdir(), 'agent-ca-report-sample-'));
 try {
   const fx = await makeReportFixture(join(tmp, 'ca'));
-  const req = parseReportRequest({ agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10' }, fx.clock.now());
-  const built = await buildComplianceReport(fx.authority, req, { generatedBy: 'admin:auditor-1', riskConfig: fx.riskConfig });
+  const req = parseReportRequest(
+    { agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10' },
+    fx.clock.now(),
+  );
+  const built = await buildComplianceReport(fx.authority, req, {
+    generatedBy: 'admin:auditor-1',
+    riskConfig: fx.riskConfig,
+  });
   await fx.close();
   mkdirSync(join(ROOT, 'vectors', 'reports'), { recursive: true });
   writeFileSync(join(ROOT, 'vectors', 'reports', 'trader-7-report.zip'), built.zip);
   const pdf = join(tmp, 'report.pdf');
   writeFileSync(pdf, built.files.get(PACKAGE_FILES.pdf)!);
   // Page 3 is the risk page (cover, identity + timeline, risk: src/reports/pdf/render-report.ts).
-  const r = spawnSync('pdftoppm', ['-png', '-r', '60', '-f', '3', '-l', '3', '-singlefile', pdf, join(tmp, 'page')], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('pdftoppm', ['-png', '-r', '60', '-f', '3', '-l', '3', '-singlefile', pdf, join(tmp, 'page')], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (r.status !== 0) throw new Error(`pdftoppm (poppler-utils) failed: ${r.stderr || r.error}`);
   renameSync(join(tmp, 'page.png'), join(ROOT, 'docs', 'compliance-report-risk-page.png'));
-  process.stdout.write(`wrote vectors/reports/trader-7-report.zip (${built.id}) and docs/compliance-report-risk-page.png\n`);
+  process.stdout.write(
+    `wrote vectors/reports/trader-7-report.zip (${built.id}) and docs/compliance-report-risk-page.png\n`,
+  );
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -32,7 +32,11 @@ import { KEY_TYPES, type KeyType } from '../src/types.js';
 export const VECTOR_TIME = '2026-01-01T00:00:00Z';
 /** One day after VECTOR_TIME: inside every window (high-risk default 7 days, responders 30). */
 export const VECTOR_VERIFY_AT = '2026-01-02T00:00:00.000Z';
-export const VECTOR_CONFIG = Object.freeze({ organization: 'Agent CA Test Vectors', agentDomains: ['agents.example'], baseUrl: 'http://127.0.0.1:8080' });
+export const VECTOR_CONFIG = Object.freeze({
+  organization: 'Agent CA Test Vectors',
+  agentDomains: ['agents.example'],
+  baseUrl: 'http://127.0.0.1:8080',
+});
 export const AGENT_OPERATOR = 'Example Operator';
 /** Hierarchy that the boundary and refused vectors are tried against. */
 const REFERENCE_CA: KeyType = 'p256';
@@ -104,7 +108,9 @@ export function requestFromStored(r: StoredRequest, readFile: (rel: string) => B
     ...rest,
     ...(publicKey !== undefined ? { publicKey } : {}),
     ...(csrFile !== undefined ? { csr: readFile(csrFile) } : {}),
-    ...(modelHash ? { modelHash: { algorithm: modelHash.algorithm, digest: Buffer.from(modelHash.digest, 'hex') } } : {}),
+    ...(modelHash
+      ? { modelHash: { algorithm: modelHash.algorithm, digest: Buffer.from(modelHash.digest, 'hex') } }
+      : {}),
   };
 }
 
@@ -114,14 +120,24 @@ function agentValues(profile: string, kt: KeyType): AgentValues {
   return {
     scope: highRisk ? ['write:payments', 'read:/ledger/*'] : ['read:accounts', 'write:payments', 'read:/data/raw/*'],
     policy: highRisk
-      ? { maxTransactionSize: { amount: '1250.50', currency: 'EUR' }, allowedMarkets: ['crypto:BTC-USD'], revocationTimeoutSeconds: 30 }
-      : { maxTransactionSize: { amount: '50000', currency: 'USD' }, allowedMarkets: ['EUR_USD', 'GBP_USD'], revocationTimeoutSeconds: 60 },
+      ? {
+          maxTransactionSize: { amount: '1250.50', currency: 'EUR' },
+          allowedMarkets: ['crypto:BTC-USD'],
+          revocationTimeoutSeconds: 30,
+        }
+      : {
+          maxTransactionSize: { amount: '50000', currency: 'USD' },
+          allowedMarkets: ['EUR_USD', 'GBP_USD'],
+          revocationTimeoutSeconds: 60,
+        },
     modelHash: { algorithm, digest: createHash(algorithm).update(`model:${profile}:${kt}`).digest('hex') },
     context: { tenantId: 'acme-corp', environment: highRisk ? 'staging' : 'production', agentInstanceId: `inst-${kt}` },
   };
 }
 
-function requestFields(v: AgentValues): Pick<AgentIssueRequest, 'scope' | 'policy' | 'modelHash' | 'tenant' | 'environment' | 'instanceId'> {
+function requestFields(
+  v: AgentValues,
+): Pick<AgentIssueRequest, 'scope' | 'policy' | 'modelHash' | 'tenant' | 'environment' | 'instanceId'> {
   return {
     scope: v.scope,
     policy: v.policy,
@@ -139,7 +155,12 @@ const csrPem = (der: Buffer): string => toPem(der, 'CERTIFICATE REQUEST');
 
 /** CertificationRequestInfo (RFC 2986 §4.1): version, subject, SPKI, [0] no attributes. */
 function csrInfo(cn: string, spki: Buffer, version = 0): Buffer {
-  return sequence(integer(version), encodeName({ commonName: cn, organization: AGENT_OPERATOR }).der, spki, tlv(0xa0, Buffer.alloc(0)));
+  return sequence(
+    integer(version),
+    encodeName({ commonName: cn, organization: AGENT_OPERATOR }).der,
+    spki,
+    tlv(0xa0, Buffer.alloc(0)),
+  );
 }
 
 /**
@@ -147,7 +168,12 @@ function csrInfo(cn: string, spki: Buffer, version = 0): Buffer {
  * purpose for the refused vectors: a SHA-1 signature, a wrong version, a substituted key (the
  * signature covers the real key, the request names another), a flipped signature bit.
  */
-function makeCsr(privateKey: KeyObject, publicKey: KeyObject, cn: string, opts: { sha1?: boolean; version?: number; substituteSpki?: Buffer; tamper?: boolean } = {}): Buffer {
+function makeCsr(
+  privateKey: KeyObject,
+  publicKey: KeyObject,
+  cn: string,
+  opts: { sha1?: boolean; version?: number; substituteSpki?: Buffer; tamper?: boolean } = {},
+): Buffer {
   const info = csrInfo(cn, spkiOf(publicKey), opts.version);
   let algId: Buffer;
   let signature: Buffer;
@@ -157,7 +183,9 @@ function makeCsr(privateKey: KeyObject, publicKey: KeyObject, cn: string, opts: 
     signature = cryptoSign('sha1', info, privateKey);
   } else {
     const t = privateKey.asymmetricKeyType;
-    const alg = algorithmInfo(t === 'ed25519' ? 'Ed25519' : t === 'rsa' ? 'sha256WithRSAEncryption' : 'ecdsaWithSHA256');
+    const alg = algorithmInfo(
+      t === 'ed25519' ? 'Ed25519' : t === 'rsa' ? 'sha256WithRSAEncryption' : 'ecdsaWithSHA256',
+    );
     algId = alg.identifier;
     signature = cryptoSign(alg.digest, info, privateKey);
   }
@@ -190,37 +218,272 @@ function refusedCases(keys: Map<KeyType, { privateKey: KeyObject; publicKey: Key
   const rsa2048 = keys.get('rsa2048') ?? generateKeyPair('rsa2048');
   const other = generateKeyPair('p256');
   const pub = spkiPem(p256.publicKey);
-  const req = (agentId: string, extra: Partial<StoredRequest> = {}): StoredRequest => ({ agentId, organization: AGENT_OPERATOR, publicKey: pub, ...extra });
+  const req = (agentId: string, extra: Partial<StoredRequest> = {}): StoredRequest => ({
+    agentId,
+    organization: AGENT_OPERATOR,
+    publicKey: pub,
+    ...extra,
+  });
   const LINT = 'ACA_ERR_LINT_FAILED' as const;
   return [
-    { name: 'csr-bad-signature', kind: 'csr-refused', csrSignature: 'fails', keyType: 'p256', errorCode: 'ACA_ERR_INPUT_CSR_SIGNATURE', description: 'CSR whose self-signature does not verify (last signature octet flipped)', csr: csrPem(makeCsr(p256.privateKey, p256.publicKey, 'tampered-bot', { tamper: true })) },
-    { name: 'csr-key-substituted', kind: 'csr-refused', csrSignature: 'fails', keyType: 'p256', errorCode: 'ACA_ERR_INPUT_CSR_SIGNATURE', description: 'CSR naming a key other than the one that signed it (no proof of possession)', csr: csrPem(makeCsr(p256.privateKey, p256.publicKey, 'swapped-bot', { substituteSpki: spkiOf(other.publicKey) })) },
-    { name: 'csr-sha1', kind: 'csr-refused', csrSignature: 'verifies', keyType: 'rsa2048', errorCode: 'ACA_ERR_INPUT_CSR_SIGNATURE', description: 'CSR signed with sha1WithRSAEncryption (valid signature, refused algorithm)', csr: csrPem(makeCsr(rsa2048.privateKey, rsa2048.publicKey, 'sha1-bot', { sha1: true })) },
-    { name: 'csr-version-2', kind: 'csr-refused', csrSignature: 'verifies', keyType: 'p256', errorCode: 'ACA_ERR_INPUT_CSR_INVALID', description: 'CSR with version 1 (v2): RFC 2986 defines v1 (0) only', csr: csrPem(makeCsr(p256.privateKey, p256.publicKey, 'v2-bot', { version: 1 })) },
-    { name: 'csr-garbage', kind: 'csr-refused', csrSignature: 'unparseable', keyType: 'none', errorCode: 'ACA_ERR_INPUT_CSR_INVALID', description: 'bytes that are not a PKCS#10 request', csr: Buffer.from('this is not a certification request\n') },
-    { name: 'csr-rsa1024', kind: 'csr-refused', csrSignature: 'verifies', keyType: 'rsa1024', errorCode: 'ACA_ERR_INPUT_PUBLIC_KEY_INVALID', description: 'valid CSR for an RSA-1024 key (below the RSA-2048 minimum)', csr: csrPem(makeCsr(rsa1024.privateKey, rsa1024.publicKey, 'weak-bot')) },
-    { name: 'csr-p521', kind: 'csr-refused', csrSignature: 'verifies', keyType: 'p521', errorCode: 'ACA_ERR_INPUT_PUBLIC_KEY_INVALID', description: 'valid CSR for a P-521 key (only P-256 and P-384 are certified)', csr: csrPem(makeCsr(p521.privateKey, p521.publicKey, 'p521-bot')) },
-    { name: 'csr-secp256k1', kind: 'csr-refused', csrSignature: 'verifies', keyType: 'secp256k1', errorCode: 'ACA_ERR_INPUT_PUBLIC_KEY_INVALID', description: 'valid CSR for a secp256k1 key', csr: csrPem(makeCsr(k1.privateKey, k1.publicKey, 'k1-bot')) },
-    { name: 'public-key-rsa1024', kind: 'request-refused', keyType: 'rsa1024', errorCode: 'ACA_ERR_INPUT_PUBLIC_KEY_INVALID', description: 'bare RSA-1024 public key', request: req('weak-bot', { publicKey: spkiPem(rsa1024.publicKey) }) },
-    { name: 'public-key-ed448', kind: 'request-refused', keyType: 'ed448', errorCode: 'ACA_ERR_INPUT_PUBLIC_KEY_INVALID', description: 'bare Ed448 public key', request: req('ed448-bot', { publicKey: spkiPem(ed448.publicKey) }) },
-    { name: 'validity-366-days', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: LINT, lint: 'e_validity_exceeds_profile_maximum', description: 'agent profile, 366 days (maximum 365)', request: req('long-bot', { validityDays: 366 }) },
-    { name: 'high-risk-31-days', kind: 'request-refused', keyType: 'p256', profile: 'agent-high-risk', errorCode: LINT, lint: 'e_validity_exceeds_profile_maximum', description: 'agent-high-risk profile, 31 days (maximum 30)', request: req('risky-bot', { profile: 'agent-high-risk', validityDays: 31 }) },
-    { name: 'validity-zero-days', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: 'ACA_ERR_INPUT_INVALID', description: 'validity of 0 days', request: req('zero-bot', { validityDays: 0 }) },
-    { name: 'san-outside-agent-domain', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: LINT, lint: 'e_agent_subject_alt_name', description: 'DNS SAN under a domain that is not an agent domain', request: req('trading-bot', { dnsNames: ['trading-bot.evil.example'] }) },
-    { name: 'san-suffix-lookalike', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: LINT, lint: 'e_agent_subject_alt_name', description: 'DNS SAN that ends with the agent domain text but is not under it', request: req('trading-bot', { dnsNames: ['trading-bot.notagents.example'] }) },
-    { name: 'san-bare-agent-domain', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: LINT, lint: 'e_agent_subject_alt_name', description: 'DNS SAN equal to the agent domain itself', request: req('trading-bot', { dnsNames: ['agents.example'] }) },
-    { name: 'san-wildcard', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: LINT, lint: 'e_agent_subject_alt_name', description: 'wildcard DNS SAN', request: req('trading-bot', { dnsNames: ['*.agents.example'] }) },
-    { name: 'san-uppercase-dns', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: LINT, lint: 'e_agent_subject_alt_name', description: 'DNS SAN with upper-case letters', request: req('trading-bot', { dnsNames: ['Trading-Bot.agents.example'] }) },
-    { name: 'san-relative-uri', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: LINT, lint: 'e_agent_subject_alt_name', description: 'URI SAN that is not an absolute URI', request: req('trading-bot', { uris: ['agents/trading-bot'] }) },
-    { name: 'agent-id-not-a-name', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: 'ACA_ERR_INPUT_INVALID', description: 'agent id with spaces and punctuation', request: req('trading bot!') },
-    { name: 'agent-id-too-long', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: 'ACA_ERR_INPUT_INVALID', description: 'agent id of 65 characters (CN upper bound 64)', request: req(`a${'b'.repeat(64)}`) },
-    { name: 'agent-id-no-san-possible', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: 'ACA_ERR_INPUT_INVALID', description: 'no SAN given and the agent id is no DNS label: a SAN-less agent certificate cannot be requested', request: req('Trading_Bot') },
-    { name: 'organization-too-long', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: 'ACA_ERR_INPUT_INVALID', description: 'operator (O) of 65 characters', request: req('trading-bot', { organization: 'O'.repeat(65) }) },
-    { name: 'profile-unknown', kind: 'request-refused', keyType: 'p256', profile: 'agent-unlimited', errorCode: 'ACA_ERR_PROFILE_UNKNOWN', description: 'profile that does not exist', request: req('trading-bot', { profile: 'agent-unlimited' }) },
-    { name: 'profile-not-agent', kind: 'request-refused', keyType: 'p256', profile: 'intermediate', errorCode: 'ACA_ERR_PROFILE_INVALID', description: 'agent request under a CA profile', request: req('trading-bot', { profile: 'intermediate' }) },
-    { name: 'scope-invalid-pattern', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: 'ACA_ERR_ASN1_ENCODE', description: 'scope entry that is no action pattern', request: req('trading-bot', { scope: ['x'] }) },
-    { name: 'policy-bad-currency', kind: 'request-refused', keyType: 'p256', profile: 'agent', errorCode: 'ACA_ERR_ASN1_ENCODE', description: 'policy currency not an ISO 4217 code', request: req('trading-bot', { policy: { maxTransactionSize: { amount: '100', currency: 'usd' } } }) },
-    { name: 'no-key', kind: 'request-refused', keyType: 'none', profile: 'agent', errorCode: 'ACA_ERR_INPUT_INVALID', description: 'neither a CSR nor a public key', request: { agentId: 'keyless-bot', organization: AGENT_OPERATOR } },
+    {
+      name: 'csr-bad-signature',
+      kind: 'csr-refused',
+      csrSignature: 'fails',
+      keyType: 'p256',
+      errorCode: 'ACA_ERR_INPUT_CSR_SIGNATURE',
+      description: 'CSR whose self-signature does not verify (last signature octet flipped)',
+      csr: csrPem(makeCsr(p256.privateKey, p256.publicKey, 'tampered-bot', { tamper: true })),
+    },
+    {
+      name: 'csr-key-substituted',
+      kind: 'csr-refused',
+      csrSignature: 'fails',
+      keyType: 'p256',
+      errorCode: 'ACA_ERR_INPUT_CSR_SIGNATURE',
+      description: 'CSR naming a key other than the one that signed it (no proof of possession)',
+      csr: csrPem(makeCsr(p256.privateKey, p256.publicKey, 'swapped-bot', { substituteSpki: spkiOf(other.publicKey) })),
+    },
+    {
+      name: 'csr-sha1',
+      kind: 'csr-refused',
+      csrSignature: 'verifies',
+      keyType: 'rsa2048',
+      errorCode: 'ACA_ERR_INPUT_CSR_SIGNATURE',
+      description: 'CSR signed with sha1WithRSAEncryption (valid signature, refused algorithm)',
+      csr: csrPem(makeCsr(rsa2048.privateKey, rsa2048.publicKey, 'sha1-bot', { sha1: true })),
+    },
+    {
+      name: 'csr-version-2',
+      kind: 'csr-refused',
+      csrSignature: 'verifies',
+      keyType: 'p256',
+      errorCode: 'ACA_ERR_INPUT_CSR_INVALID',
+      description: 'CSR with version 1 (v2): RFC 2986 defines v1 (0) only',
+      csr: csrPem(makeCsr(p256.privateKey, p256.publicKey, 'v2-bot', { version: 1 })),
+    },
+    {
+      name: 'csr-garbage',
+      kind: 'csr-refused',
+      csrSignature: 'unparseable',
+      keyType: 'none',
+      errorCode: 'ACA_ERR_INPUT_CSR_INVALID',
+      description: 'bytes that are not a PKCS#10 request',
+      csr: Buffer.from('this is not a certification request\n'),
+    },
+    {
+      name: 'csr-rsa1024',
+      kind: 'csr-refused',
+      csrSignature: 'verifies',
+      keyType: 'rsa1024',
+      errorCode: 'ACA_ERR_INPUT_PUBLIC_KEY_INVALID',
+      description: 'valid CSR for an RSA-1024 key (below the RSA-2048 minimum)',
+      csr: csrPem(makeCsr(rsa1024.privateKey, rsa1024.publicKey, 'weak-bot')),
+    },
+    {
+      name: 'csr-p521',
+      kind: 'csr-refused',
+      csrSignature: 'verifies',
+      keyType: 'p521',
+      errorCode: 'ACA_ERR_INPUT_PUBLIC_KEY_INVALID',
+      description: 'valid CSR for a P-521 key (only P-256 and P-384 are certified)',
+      csr: csrPem(makeCsr(p521.privateKey, p521.publicKey, 'p521-bot')),
+    },
+    {
+      name: 'csr-secp256k1',
+      kind: 'csr-refused',
+      csrSignature: 'verifies',
+      keyType: 'secp256k1',
+      errorCode: 'ACA_ERR_INPUT_PUBLIC_KEY_INVALID',
+      description: 'valid CSR for a secp256k1 key',
+      csr: csrPem(makeCsr(k1.privateKey, k1.publicKey, 'k1-bot')),
+    },
+    {
+      name: 'public-key-rsa1024',
+      kind: 'request-refused',
+      keyType: 'rsa1024',
+      errorCode: 'ACA_ERR_INPUT_PUBLIC_KEY_INVALID',
+      description: 'bare RSA-1024 public key',
+      request: req('weak-bot', { publicKey: spkiPem(rsa1024.publicKey) }),
+    },
+    {
+      name: 'public-key-ed448',
+      kind: 'request-refused',
+      keyType: 'ed448',
+      errorCode: 'ACA_ERR_INPUT_PUBLIC_KEY_INVALID',
+      description: 'bare Ed448 public key',
+      request: req('ed448-bot', { publicKey: spkiPem(ed448.publicKey) }),
+    },
+    {
+      name: 'validity-366-days',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: LINT,
+      lint: 'e_validity_exceeds_profile_maximum',
+      description: 'agent profile, 366 days (maximum 365)',
+      request: req('long-bot', { validityDays: 366 }),
+    },
+    {
+      name: 'high-risk-31-days',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent-high-risk',
+      errorCode: LINT,
+      lint: 'e_validity_exceeds_profile_maximum',
+      description: 'agent-high-risk profile, 31 days (maximum 30)',
+      request: req('risky-bot', { profile: 'agent-high-risk', validityDays: 31 }),
+    },
+    {
+      name: 'validity-zero-days',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: 'ACA_ERR_INPUT_INVALID',
+      description: 'validity of 0 days',
+      request: req('zero-bot', { validityDays: 0 }),
+    },
+    {
+      name: 'san-outside-agent-domain',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: LINT,
+      lint: 'e_agent_subject_alt_name',
+      description: 'DNS SAN under a domain that is not an agent domain',
+      request: req('trading-bot', { dnsNames: ['trading-bot.evil.example'] }),
+    },
+    {
+      name: 'san-suffix-lookalike',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: LINT,
+      lint: 'e_agent_subject_alt_name',
+      description: 'DNS SAN that ends with the agent domain text but is not under it',
+      request: req('trading-bot', { dnsNames: ['trading-bot.notagents.example'] }),
+    },
+    {
+      name: 'san-bare-agent-domain',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: LINT,
+      lint: 'e_agent_subject_alt_name',
+      description: 'DNS SAN equal to the agent domain itself',
+      request: req('trading-bot', { dnsNames: ['agents.example'] }),
+    },
+    {
+      name: 'san-wildcard',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: LINT,
+      lint: 'e_agent_subject_alt_name',
+      description: 'wildcard DNS SAN',
+      request: req('trading-bot', { dnsNames: ['*.agents.example'] }),
+    },
+    {
+      name: 'san-uppercase-dns',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: LINT,
+      lint: 'e_agent_subject_alt_name',
+      description: 'DNS SAN with upper-case letters',
+      request: req('trading-bot', { dnsNames: ['Trading-Bot.agents.example'] }),
+    },
+    {
+      name: 'san-relative-uri',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: LINT,
+      lint: 'e_agent_subject_alt_name',
+      description: 'URI SAN that is not an absolute URI',
+      request: req('trading-bot', { uris: ['agents/trading-bot'] }),
+    },
+    {
+      name: 'agent-id-not-a-name',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: 'ACA_ERR_INPUT_INVALID',
+      description: 'agent id with spaces and punctuation',
+      request: req('trading bot!'),
+    },
+    {
+      name: 'agent-id-too-long',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: 'ACA_ERR_INPUT_INVALID',
+      description: 'agent id of 65 characters (CN upper bound 64)',
+      request: req(`a${'b'.repeat(64)}`),
+    },
+    {
+      name: 'agent-id-no-san-possible',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: 'ACA_ERR_INPUT_INVALID',
+      description: 'no SAN given and the agent id is no DNS label: a SAN-less agent certificate cannot be requested',
+      request: req('Trading_Bot'),
+    },
+    {
+      name: 'organization-too-long',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: 'ACA_ERR_INPUT_INVALID',
+      description: 'operator (O) of 65 characters',
+      request: req('trading-bot', { organization: 'O'.repeat(65) }),
+    },
+    {
+      name: 'profile-unknown',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent-unlimited',
+      errorCode: 'ACA_ERR_PROFILE_UNKNOWN',
+      description: 'profile that does not exist',
+      request: req('trading-bot', { profile: 'agent-unlimited' }),
+    },
+    {
+      name: 'profile-not-agent',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'intermediate',
+      errorCode: 'ACA_ERR_PROFILE_INVALID',
+      description: 'agent request under a CA profile',
+      request: req('trading-bot', { profile: 'intermediate' }),
+    },
+    {
+      name: 'scope-invalid-pattern',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: 'ACA_ERR_ASN1_ENCODE',
+      description: 'scope entry that is no action pattern',
+      request: req('trading-bot', { scope: ['x'] }),
+    },
+    {
+      name: 'policy-bad-currency',
+      kind: 'request-refused',
+      keyType: 'p256',
+      profile: 'agent',
+      errorCode: 'ACA_ERR_ASN1_ENCODE',
+      description: 'policy currency not an ISO 4217 code',
+      request: req('trading-bot', { policy: { maxTransactionSize: { amount: '100', currency: 'usd' } } }),
+    },
+    {
+      name: 'no-key',
+      kind: 'request-refused',
+      keyType: 'none',
+      profile: 'agent',
+      errorCode: 'ACA_ERR_INPUT_INVALID',
+      description: 'neither a CSR nor a public key',
+      request: { agentId: 'keyless-bot', organization: AGENT_OPERATOR },
+    },
   ];
 }
 
@@ -261,27 +524,79 @@ export async function makeVectors(opts: MakeVectorsOptions): Promise<VectorManif
       const hierarchy: [string, Buffer, string, string][] = [
         ['root.pem', a.ca('root').certificate.der, 'root', 'self-signed root CA'],
         ['intermediate.pem', a.ca('intermediate').certificate.der, 'intermediate', 'issuing CA, pathLen 0'],
-        ['ocsp-root.pem', a.ca('root').responder.certificate.der, 'ocsp-responder', 'delegated OCSP responder of the root (RFC 6960 §4.2.2.2)'],
-        ['ocsp-intermediate.pem', a.ca('intermediate').responder.certificate.der, 'ocsp-responder', 'delegated OCSP responder of the intermediate'],
+        [
+          'ocsp-root.pem',
+          a.ca('root').responder.certificate.der,
+          'ocsp-responder',
+          'delegated OCSP responder of the root (RFC 6960 §4.2.2.2)',
+        ],
+        [
+          'ocsp-intermediate.pem',
+          a.ca('intermediate').responder.certificate.der,
+          'ocsp-responder',
+          'delegated OCSP responder of the intermediate',
+        ],
       ];
       for (const [name, der, profile, description] of hierarchy) {
         write(`${dir}/${name}`, toPem(der));
-        vectors.push({ file: `${dir}/${name}`, kind: 'certificate', profile, keyType: caType, expect: 'valid', ...base, description });
+        vectors.push({
+          file: `${dir}/${name}`,
+          kind: 'certificate',
+          profile,
+          keyType: caType,
+          expect: 'valid',
+          ...base,
+          description,
+        });
       }
-      const issue = async (file: string, kt: KeyType, req: AgentIssueRequest, values: AgentValues, description: string, csr?: string) => {
+      const issue = async (
+        file: string,
+        kt: KeyType,
+        req: AgentIssueRequest,
+        values: AgentValues,
+        description: string,
+        csr?: string,
+      ) => {
         const c = await a.issue({ organization: AGENT_OPERATOR, ...requestFields(values), ...req });
         write(file, c.pem);
         const profile = req.profile ?? 'agent';
-        vectors.push({ file, kind: 'certificate', profile, keyType: kt, expect: 'valid', ...base, description, serial: c.serial, notBefore: c.notBefore.toISOString(), notAfter: c.notAfter.toISOString(), agentId: req.agentId, ...(csr ? { csr } : {}), agent: values });
+        vectors.push({
+          file,
+          kind: 'certificate',
+          profile,
+          keyType: kt,
+          expect: 'valid',
+          ...base,
+          description,
+          serial: c.serial,
+          notBefore: c.notBefore.toISOString(),
+          notAfter: c.notAfter.toISOString(),
+          agentId: req.agentId,
+          ...(csr ? { csr } : {}),
+          agent: values,
+        });
       };
       for (const profile of ['agent', 'agent-high-risk']) {
         for (const [kt, k] of agentKeys) {
           const values = agentValues(profile, kt);
           const agentId = `${profile === 'agent' ? 'trading-bot' : 'payments-bot'}-${kt}`;
           if (profile === 'agent') {
-            await issue(`${dir}/${profile}/${kt}.pem`, kt, { agentId, profile, csr: csrs.get(kt)! }, values, `${profile} certificate for a ${kt} key, issued from a CSR`, `csr/agent-${kt}.csr.pem`);
+            await issue(
+              `${dir}/${profile}/${kt}.pem`,
+              kt,
+              { agentId, profile, csr: csrs.get(kt)! },
+              values,
+              `${profile} certificate for a ${kt} key, issued from a CSR`,
+              `csr/agent-${kt}.csr.pem`,
+            );
           } else {
-            await issue(`${dir}/${profile}/${kt}.pem`, kt, { agentId, profile, publicKey: spkiOf(k.publicKey) }, values, `${profile} certificate for a ${kt} key, issued from a bare public key`);
+            await issue(
+              `${dir}/${profile}/${kt}.pem`,
+              kt,
+              { agentId, profile, publicKey: spkiOf(k.publicKey) },
+              values,
+              `${profile} certificate for a ${kt} key, issued from a bare public key`,
+            );
           }
         }
       }
@@ -290,18 +605,46 @@ export async function makeVectors(opts: MakeVectorsOptions): Promise<VectorManif
         const publicKey = spkiOf(agentKeys.get(kt)!.publicKey);
         const values = agentValues('agent', kt);
         const hr = agentValues('agent-high-risk', kt);
-        await issue(`${dir}/boundary/agent-365-days.pem`, kt, { agentId: 'year-bot', publicKey, validityDays: 365 }, values, 'agent profile at its maximum: exactly 365 days, both ends inclusive (RFC 5280 §4.1.2.5)');
-        await issue(`${dir}/boundary/agent-high-risk-30-days.pem`, kt, { agentId: 'month-bot', publicKey, profile: 'agent-high-risk', validityDays: 30 }, hr, 'agent-high-risk profile at its maximum: exactly 30 days');
-        await issue(`${dir}/boundary/agent-dns-and-uri.pem`, kt, { agentId: 'uri-bot', publicKey, dnsNames: ['uri-bot.agents.example'], uris: ['spiffe://agents.example/acme-corp/uri-bot'] }, values, 'agent named by a DNS name and a URI SAN');
+        await issue(
+          `${dir}/boundary/agent-365-days.pem`,
+          kt,
+          { agentId: 'year-bot', publicKey, validityDays: 365 },
+          values,
+          'agent profile at its maximum: exactly 365 days, both ends inclusive (RFC 5280 §4.1.2.5)',
+        );
+        await issue(
+          `${dir}/boundary/agent-high-risk-30-days.pem`,
+          kt,
+          { agentId: 'month-bot', publicKey, profile: 'agent-high-risk', validityDays: 30 },
+          hr,
+          'agent-high-risk profile at its maximum: exactly 30 days',
+        );
+        await issue(
+          `${dir}/boundary/agent-dns-and-uri.pem`,
+          kt,
+          {
+            agentId: 'uri-bot',
+            publicKey,
+            dnsNames: ['uri-bot.agents.example'],
+            uris: ['spiffe://agents.example/acme-corp/uri-bot'],
+          },
+          values,
+          'agent named by a DNS name and a URI SAN',
+        );
         for (const c of refusedCases(agentKeys)) {
           const file = c.csr !== undefined ? `refused/${c.name}.csr.pem` : `refused/${c.name}.request.json`;
           const stored: StoredRequest = c.request ?? { agentId: c.name, organization: AGENT_OPERATOR, csrFile: file };
           write(file, c.csr ?? `${JSON.stringify(stored, null, 2)}\n`);
           // The manifest only says what the library really does: check it now.
-          const got = await refusal(a, requestFromStored(stored, (rel) => readFileSync(join(out, rel))));
+          const got = await refusal(
+            a,
+            requestFromStored(stored, (rel) => readFileSync(join(out, rel))),
+          );
           const want = c.lint ? [c.lint] : [];
           if (got.code !== c.errorCode || got.lints.join() !== want.join()) {
-            throw new Error(`refused vector ${c.name}: expected ${c.errorCode} ${want.join()}, the library gave ${got.code ?? 'a certificate'} ${got.lints.join()}`);
+            throw new Error(
+              `refused vector ${c.name}: expected ${c.errorCode} ${want.join()}, the library gave ${got.code ?? 'a certificate'} ${got.lints.join()}`,
+            );
           }
           vectors.push({
             file,
@@ -351,7 +694,8 @@ export async function refusal(a: Authority, req: AgentIssueRequest): Promise<{ c
 async function main(): Promise<void> {
   const outDir = resolve(fileURLToPath(new URL('../vectors/', import.meta.url)));
   // Only what this script generates is removed; README.md stays.
-  for (const d of ['manifest.json', 'csr', 'refused', ...KEY_TYPES.map((k) => `ca-${k}`)]) rmSync(join(outDir, d), { recursive: true, force: true });
+  for (const d of ['manifest.json', 'csr', 'refused', ...KEY_TYPES.map((k) => `ca-${k}`)])
+    rmSync(join(outDir, d), { recursive: true, force: true });
   const m = await makeVectors({ outDir, log: (l) => console.log(l) });
   console.log(`wrote ${m.vectors.length} vectors to ${outDir}`);
 }

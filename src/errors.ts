@@ -90,7 +90,12 @@ export class AgentCaError extends Error {
   readonly httpStatus: number;
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(name: ErrorCodeName, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+  constructor(
+    name: ErrorCodeName,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'AgentCaError';
     this.code = `ACA_ERR_${name}`;

@@ -9,7 +9,10 @@ export interface Logger {
 }
 
 function line(level: string, message: string, fields?: Record<string, unknown>): string {
-  const extra = fields && Object.keys(fields).length ? ` ${JSON.stringify(fields, (_k, v: unknown) => (v instanceof Error ? v.message : v))}` : '';
+  const extra =
+    fields && Object.keys(fields).length
+      ? ` ${JSON.stringify(fields, (_k, v: unknown) => (v instanceof Error ? v.message : v))}`
+      : '';
   return `agent-ca ${level}: ${message}${extra}\n`;
 }
 

@@ -16,7 +16,9 @@ const getHeaders = {
 };
 const app = Fastify({ logger: false });
 app.addContentTypeParser('application/ocsp-request', { parseAs: 'buffer' }, (_r, b, done) => done(null, b));
-app.post('/ocsp', async (_req, reply) => reply.type('application/ocsp-response').header('cache-control', 'no-cache, no-store, must-revalidate').send(body));
+app.post('/ocsp', async (_req, reply) =>
+  reply.type('application/ocsp-response').header('cache-control', 'no-cache, no-store, must-revalidate').send(body),
+);
 app.get('/ocsp/*', async (_req, reply) => reply.type('application/ocsp-response').headers(getHeaders).send(body));
 const url = await app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(`listening ${url}\n`);

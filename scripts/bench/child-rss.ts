@@ -35,7 +35,12 @@ const REPO_ROOT = join(dirname(THIS_FILE), '..', '..');
 const MARKER = '@@child-rss ';
 
 /** Runs `exportName` of the module at `moduleUrl` (use `import.meta.url`) in a child process. */
-export function runInChild<A, R>(moduleUrl: string, exportName: string, args: A, timeoutMs = 180_000): Promise<ChildMeasurement<R>> {
+export function runInChild<A, R>(
+  moduleUrl: string,
+  exportName: string,
+  args: A,
+  timeoutMs = 180_000,
+): Promise<ChildMeasurement<R>> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', THIS_FILE, moduleUrl, exportName, JSON.stringify(args)], {
       cwd: REPO_ROOT,
@@ -51,9 +56,12 @@ export function runInChild<A, R>(moduleUrl: string, exportName: string, args: A,
     proc.once('exit', (code, signal) => {
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith(MARKER));
-      const parsed = line ? (JSON.parse(line.slice(MARKER.length)) as { error?: string } & ChildMeasurement<R>) : undefined;
+      const parsed = line
+        ? (JSON.parse(line.slice(MARKER.length)) as { error?: string } & ChildMeasurement<R>)
+        : undefined;
       if (parsed?.error) return reject(new Error(`bench child ${exportName}: ${parsed.error}`));
-      if (code !== 0 || !parsed) return reject(new Error(`bench child ${exportName} exited ${code ?? signal}: ${out.slice(-2000)}`));
+      if (code !== 0 || !parsed)
+        return reject(new Error(`bench child ${exportName} exited ${code ?? signal}: ${out.slice(-2000)}`));
       resolve(parsed);
     });
   });
@@ -86,7 +94,13 @@ async function childMain(moduleUrl: string, exportName: string, argsJson: string
     peakAtMark = maxRssMiB();
   });
   const peak = maxRssMiB();
-  const m: ChildMeasurement<unknown> = { result, rssAtMarkMiB: rssAtMark, peakRssMiB: peak, deltaRssMiB: peak - rssAtMark, peakBeforeMark: peak - peakAtMark < 1 };
+  const m: ChildMeasurement<unknown> = {
+    result,
+    rssAtMarkMiB: rssAtMark,
+    peakRssMiB: peak,
+    deltaRssMiB: peak - rssAtMark,
+    peakBeforeMark: peak - peakAtMark < 1,
+  };
   process.stdout.write(`${MARKER}${JSON.stringify(m)}\n`);
 }
 

@@ -7,7 +7,13 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-export function startChild(cmd: string, args: string[], match: RegExp, env: NodeJS.ProcessEnv = process.env, timeoutMs = 30_000): Promise<Child> {
+export function startChild(
+  cmd: string,
+  args: string[],
+  match: RegExp,
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 30_000,
+): Promise<Child> {
   return new Promise((resolve, reject) => {
     const proc = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -23,11 +23,18 @@ export async function benchCrlOnChange(): Promise<Record<string, number>> {
     await publishFullTask(args, () => undefined); // first CRL of the issuer: not the steady state
     const steady = await publishFullTask(args, () => undefined);
     const pure = await buildFromGeneratorTask(args, () => undefined);
-    line(fmt(count).padStart(9), fmt(steady.seconds, 3).padStart(14), fmt(pure.seconds, 3).padStart(10), `  ${ratio(pure.seconds, steady.seconds)} of the builder's speed`);
+    line(
+      fmt(count).padStart(9),
+      fmt(steady.seconds, 3).padStart(14),
+      fmt(pure.seconds, 3).padStart(10),
+      `  ${ratio(pure.seconds, steady.seconds)} of the builder's speed`,
+    );
     results[`publishFull.${count}.s`] = steady.seconds;
     if (steady.seconds < 1) largestUnderOneSecond = count;
   }
-  line(`largest measured size published in < 1 s: ${fmt(largestUnderOneSecond)} entries (the CRL service's default threshold: ${fmt(FULL_ON_CHANGE_MAX_ENTRIES)})`);
+  line(
+    `largest measured size published in < 1 s: ${fmt(largestUnderOneSecond)} entries (the CRL service's default threshold: ${fmt(FULL_ON_CHANGE_MAX_ENTRIES)})`,
+  );
   results.largestUnderOneSecond = largestUnderOneSecond;
   return results;
 }

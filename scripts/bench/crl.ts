@@ -22,7 +22,14 @@ import { buildCrlDetailed, type CrlEntryInput } from '../../src/crl/crl-builder.
 import { CrlPublisher, crlIssuerFromCa } from '../../src/crl/publisher.js';
 import { commitInBatches, revocationOp } from '../../src/store/bulk.js';
 import { runInChild, type ChildMeasurement } from './child-rss.js';
-import { BENCH_ISSUER, datasetRevocation, hasRevokedDataset, revokedDataset, settleDataset, type RevokedDataset } from './revocation.js';
+import {
+  BENCH_ISSUER,
+  datasetRevocation,
+  hasRevokedDataset,
+  revokedDataset,
+  settleDataset,
+  type RevokedDataset,
+} from './revocation.js';
 import { fmt, header, line, rate } from './util.js';
 
 const DAY = 86_400_000;
@@ -45,9 +52,18 @@ export interface BuildResult {
 
 /** Child task: CrlPublisher.publishFull over the store (stream, build, sign, commit). */
 export async function publishFullTask(args: BuildArgs, mark: () => void): Promise<BuildResult> {
-  const a = await createAuthority({ dataDir: args.dataDir, env: args.storeUrl ? { AGENT_CA_STORE: args.storeUrl } : {}, create: args.storeUrl === undefined });
+  const a = await createAuthority({
+    dataDir: args.dataDir,
+    env: args.storeUrl ? { AGENT_CA_STORE: args.storeUrl } : {},
+    create: args.storeUrl === undefined,
+  });
   try {
-    const publisher = new CrlPublisher({ store: a.store, clock: a.clock, issuers: { [BENCH_ISSUER]: crlIssuerFromCa(a.ca('intermediate')) }, keepExpired: true });
+    const publisher = new CrlPublisher({
+      store: a.store,
+      clock: a.clock,
+      issuers: { [BENCH_ISSUER]: crlIssuerFromCa(a.ca('intermediate')) },
+      keepExpired: true,
+    });
     mark();
     const t0 = performance.now();
     const p = await publisher.publishFullDetailed(BENCH_ISSUER);
@@ -74,7 +90,13 @@ export async function buildFromGeneratorTask(args: BuildArgs, mark: () => void):
     const thisUpdate = a.clock.now();
     mark();
     const t0 = performance.now();
-    const built = await buildCrlDetailed({ issuer, number: 1n, thisUpdate, nextUpdate: new Date(thisUpdate.getTime() + DAY), entries: entries() });
+    const built = await buildCrlDetailed({
+      issuer,
+      number: 1n,
+      thisUpdate,
+      nextUpdate: new Date(thisUpdate.getTime() + DAY),
+      entries: entries(),
+    });
     const seconds = (performance.now() - t0) / 1000;
     if (built.entryCount !== args.count) throw new Error(`built ${built.entryCount} entries, expected ${args.count}`);
     if (args.outFile) writeFileSync(args.outFile, built.der);
@@ -121,7 +143,9 @@ function opensslCaSetup(ds: RevokedDataset, dir: string): { cnf: string; out: st
   const rows: string[] = [];
   for (let i = 0; i < ds.count; i++) {
     const r = datasetRevocation(i, ds.baseMs);
-    rows.push(`R\t${expiry}\t${indexTime(r.revokedAt)},${r.reason}\t${r.serial.toUpperCase()}\tunknown\t/CN=agent-${i}\n`);
+    rows.push(
+      `R\t${expiry}\t${indexTime(r.revokedAt)},${r.reason}\t${r.serial.toUpperCase()}\tunknown\t/CN=agent-${i}\n`,
+    );
   }
   writeFileSync(join(dir, 'index.txt'), rows.join(''));
   writeFileSync(join(dir, 'index.txt.attr'), 'unique_subject = no\n');
@@ -153,22 +177,39 @@ function opensslGencrl(setup: { cnf: string; out: string }): OpensslRun {
   const cmd = ['openssl', 'ca', '-gencrl', '-config', setup.cnf, '-crldays', '1', '-out', setup.out];
   const timed = existsSync(GNU_TIME);
   const t0 = performance.now();
-  const r = timed ? spawnSync(GNU_TIME, ['-f', '@@time %M', ...cmd], { encoding: 'utf8' }) : spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
+  const r = timed
+    ? spawnSync(GNU_TIME, ['-f', '@@time %M', ...cmd], { encoding: 'utf8' })
+    : spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`openssl ca -gencrl failed: ${r.stderr}`);
   const kib = Number(/@@time (\d+)/.exec(r.stderr)?.[1] ?? NaN);
-  return { seconds, peakRssMiB: kib / 1024, entries: countCrlEntries(pemOrDer(readFileSync(setup.out, 'utf8'), ['X509 CRL'])) };
+  return {
+    seconds,
+    peakRssMiB: kib / 1024,
+    entries: countCrlEntries(pemOrDer(readFileSync(setup.out, 'utf8'), ['X509 CRL'])),
+  };
 }
 
 /** Our CRL's signature checked by openssl against the issuing CA's certificate. */
 function opensslVerifies(derFile: string, caFile: string): boolean {
-  const r = spawnSync('openssl', ['crl', '-inform', 'DER', '-in', derFile, '-CAfile', caFile, '-noout'], { encoding: 'utf8' });
+  const r = spawnSync('openssl', ['crl', '-inform', 'DER', '-in', derFile, '-CAfile', caFile, '-noout'], {
+    encoding: 'utf8',
+  });
   return r.status === 0 && /verify OK/.test(r.stderr + r.stdout);
 }
 
 type Row = ChildMeasurement<BuildResult>;
 
-function row(name: string, entries: number, seconds: number, peak: number, delta: number | undefined, bytes: number | undefined, vs: string, peakBeforeMark = false): void {
+function row(
+  name: string,
+  entries: number,
+  seconds: number,
+  peak: number,
+  delta: number | undefined,
+  bytes: number | undefined,
+  vs: string,
+  peakBeforeMark = false,
+): void {
   line(
     name.padEnd(52),
     fmt(entries).padStart(10),
@@ -187,7 +228,12 @@ async function median<T extends { seconds: number }>(times: number, run: () => P
   return runs.sort((x, y) => x.seconds - y.seconds)[Math.floor(times / 2)]!;
 }
 
-const flat = (m: Row): BuildResult & { peakRssMiB: number; deltaRssMiB: number; peakBeforeMark: boolean } => ({ ...m.result, peakRssMiB: m.peakRssMiB, deltaRssMiB: m.deltaRssMiB, peakBeforeMark: m.peakBeforeMark });
+const flat = (m: Row): BuildResult & { peakRssMiB: number; deltaRssMiB: number; peakBeforeMark: boolean } => ({
+  ...m.result,
+  peakRssMiB: m.peakRssMiB,
+  deltaRssMiB: m.deltaRssMiB,
+  peakBeforeMark: m.peakBeforeMark,
+});
 
 export async function benchCrl(seconds: number): Promise<Record<string, number>> {
   header('full CRL build + sign (p256 CA; each build in its own process) vs openssl ca -gencrl');
@@ -195,17 +241,31 @@ export async function benchCrl(seconds: number): Promise<Record<string, number>>
   const dir = mkdtempSync(join(tmpdir(), 'aca-bench-crl-'));
   const publish = async (ds: RevokedDataset, outFile?: string) => {
     await settleDataset(ds.dataDir); // the previous publication's CRL is in the log otherwise
-    return flat(await runInChild<BuildArgs, BuildResult>(import.meta.url, 'publishFullTask', { dataDir: ds.dataDir, count: ds.count, baseMs: ds.baseMs, ...(outFile ? { outFile } : {}) }));
+    return flat(
+      await runInChild<BuildArgs, BuildResult>(import.meta.url, 'publishFullTask', {
+        dataDir: ds.dataDir,
+        count: ds.count,
+        baseMs: ds.baseMs,
+        ...(outFile ? { outFile } : {}),
+      }),
+    );
   };
   const generate = async (ds: RevokedDataset) => {
     await settleDataset(ds.dataDir); // opening replays the log of the last publication otherwise
-    return flat(await runInChild<BuildArgs, BuildResult>(import.meta.url, 'buildFromGeneratorTask', { dataDir: ds.dataDir, count: ds.count, baseMs: ds.baseMs }));
+    return flat(
+      await runInChild<BuildArgs, BuildResult>(import.meta.url, 'buildFromGeneratorTask', {
+        dataDir: ds.dataDir,
+        count: ds.count,
+        baseMs: ds.baseMs,
+      }),
+    );
   };
   try {
     const small = await revokedDataset(100_000);
     const osslSetup = opensslCaSetup(small, dir);
     const ossl = await median(3, () => opensslGencrl(osslSetup));
-    if (ossl.entries !== small.count) throw new Error(`openssl's CRL lists ${ossl.entries} entries, expected ${small.count}`);
+    if (ossl.entries !== small.count)
+      throw new Error(`openssl's CRL lists ${ossl.entries} entries, expected ${small.count}`);
     const oursFile = join(dir, 'ours-100k.der');
     // The first full CRL of an issuer, then the steady state: every later publication also
     // reads the previous full CRL record (its number and thisUpdate, RFC 5280 §3.3 expiry).
@@ -214,7 +274,8 @@ export async function benchCrl(seconds: number): Promise<Record<string, number>>
     const gen100k = await median(3, () => generate(small));
     const oursEntries = countCrlEntries(readFileSync(oursFile));
     const verified = opensslVerifies(oursFile, join(small.dataDir, 'ca', 'intermediate.pem'));
-    if (oursEntries !== small.count || !verified) throw new Error(`our 100k CRL: ${oursEntries} entries, openssl verify ${verified ? 'OK' : 'FAILED'}`);
+    if (oursEntries !== small.count || !verified)
+      throw new Error(`our 100k CRL: ${oursEntries} entries, openssl verify ${verified ? 'OK' : 'FAILED'}`);
 
     // Delta: 1,000 revocations after the 100k full CRLs just published (their base marker is stored).
     const delta = await benchDelta(small, seconds);
@@ -225,8 +286,24 @@ export async function benchCrl(seconds: number): Promise<Record<string, number>>
     const pub1m = await publish(big);
     const gen1m = await generate(big);
 
-    line('build'.padEnd(52), 'entries'.padStart(10), 'seconds'.padStart(8), 'peak RSS MiB'.padStart(13), 'RSS delta MiB'.padStart(14), 'DER MiB'.padStart(8), 'openssl/ours'.padStart(13));
-    row('openssl ca -gencrl (index.txt; median of 3)', ossl.entries, ossl.seconds, ossl.peakRssMiB, undefined, undefined, '');
+    line(
+      'build'.padEnd(52),
+      'entries'.padStart(10),
+      'seconds'.padStart(8),
+      'peak RSS MiB'.padStart(13),
+      'RSS delta MiB'.padStart(14),
+      'DER MiB'.padStart(8),
+      'openssl/ours'.padStart(13),
+    );
+    row(
+      'openssl ca -gencrl (index.txt; median of 3)',
+      ossl.entries,
+      ossl.seconds,
+      ossl.peakRssMiB,
+      undefined,
+      undefined,
+      '',
+    );
     const speed = (s: number): string => `${fmt(ossl.seconds / s, 2)}x`;
     for (const [name, m, vs] of [
       ['publishFull from LevelDB, first CRL', first100k, speed(first100k.seconds)],
@@ -238,7 +315,8 @@ export async function benchCrl(seconds: number): Promise<Record<string, number>>
     ] as const) {
       row(name, m.entries, m.seconds, m.peakRssMiB, m.deltaRssMiB, m.bytes, vs, m.peakBeforeMark);
     }
-    if ([first100k, pub100k, gen100k, first1m, pub1m, gen1m].some((m) => m.peakBeforeMark)) line('* the process peaked during its setup, before the measured work: an upper bound');
+    if ([first100k, pub100k, gen100k, first1m, pub1m, gen1m].some((m) => m.peakBeforeMark))
+      line('* the process peaked during its setup, before the measured work: an upper bound');
     line(
       `setup, not timed: ${fmt(small.count)} revocations ${fmt(small.setupSeconds, 1)} s, ${fmt(big.count)} revocations ${fmt(big.setupSeconds, 1)} s` +
         `${shared ? ' (built by the revocation section, reused)' : ''}; LevelDB compacted before each publishFull process`,
@@ -250,7 +328,10 @@ export async function benchCrl(seconds: number): Promise<Record<string, number>>
         `1,000,000 in < 10 s: ${yes(pub1m.seconds < 10)} (${fmt(pub1m.seconds, 2)} s); < 1 GiB peak: ${yes(pub1m.peakRssMiB < 1024)} (${fmt(pub1m.peakRssMiB)} MiB)`,
     );
     line(`delta CRL, ${fmt(delta.entries)} entries since its base`.padEnd(70), 'ms'.padStart(8));
-    line('  CrlPublisher.publishDelta (journal, build, sign, CRL number fsync, commit)'.padEnd(70), fmt(delta.publishMs, 2).padStart(8));
+    line(
+      '  CrlPublisher.publishDelta (journal, build, sign, CRL number fsync, commit)'.padEnd(70),
+      fmt(delta.publishMs, 2).padStart(8),
+    );
     line('  buildCrl alone (encode + sign)'.padEnd(70), fmt(delta.buildMs, 2).padStart(8));
     line('  baseline: one raw signature over the same TBS'.padEnd(70), fmt(delta.signMs, 3).padStart(8));
     Object.assign(results, {
@@ -271,24 +352,48 @@ export async function benchCrl(seconds: number): Promise<Record<string, number>>
   return results;
 }
 
-async function benchDelta(ds: RevokedDataset, seconds: number): Promise<{ entries: number; publishMs: number; buildMs: number; signMs: number }> {
+async function benchDelta(
+  ds: RevokedDataset,
+  seconds: number,
+): Promise<{ entries: number; publishMs: number; buildMs: number; signMs: number }> {
   const n = 1000;
   const a = await createAuthority({ dataDir: ds.dataDir, env: {} });
   try {
     const revs = Array.from({ length: n }, (_, j) => datasetRevocation(ds.count + j, ds.baseMs));
-    await commitInBatches(a.store, revs.map((r) => revocationOp(r.serial, BENCH_ISSUER, r.revokedAt, { reason: r.reason })), { sync: false, batchSize: n });
+    await commitInBatches(
+      a.store,
+      revs.map((r) => revocationOp(r.serial, BENCH_ISSUER, r.revokedAt, { reason: r.reason })),
+      { sync: false, batchSize: n },
+    );
     const issuer = crlIssuerFromCa(a.ca('intermediate'));
-    const publisher = new CrlPublisher({ store: a.store, clock: a.clock, issuers: { [BENCH_ISSUER]: issuer }, keepExpired: true });
+    const publisher = new CrlPublisher({
+      store: a.store,
+      clock: a.clock,
+      issuers: { [BENCH_ISSUER]: issuer },
+      keepExpired: true,
+    });
     const first = await publisher.publishDeltaDetailed(BENCH_ISSUER);
     if (first.entryCount !== n) throw new Error(`delta CRL lists ${first.entryCount} entries, expected ${n}`);
     const publish = await rate(() => publisher.publishDeltaDetailed(BENCH_ISSUER), seconds / 3);
     const thisUpdate = a.clock.now();
-    const input = { issuer, number: first.record.number, thisUpdate, nextUpdate: new Date(thisUpdate.getTime() + 3_600_000), entries: revs, delta: { baseNumber: first.record.baseNumber! } };
+    const input = {
+      issuer,
+      number: first.record.number,
+      thisUpdate,
+      nextUpdate: new Date(thisUpdate.getTime() + 3_600_000),
+      entries: revs,
+      delta: { baseNumber: first.record.baseNumber! },
+    };
     const sample = await buildCrlDetailed(input);
     const build = await rate(() => buildCrlDetailed(input), seconds / 3);
     const tbs = Buffer.alloc(sample.tbsLength, 1);
     const sign = await rate(() => issuer.signer.sign(tbs), seconds / 3);
-    return { entries: first.entryCount, publishMs: 1000 / publish.perSecond, buildMs: 1000 / build.perSecond, signMs: 1000 / sign.perSecond };
+    return {
+      entries: first.entryCount,
+      publishMs: 1000 / publish.perSecond,
+      buildMs: 1000 / build.perSecond,
+      signMs: 1000 / sign.perSecond,
+    };
   } finally {
     await a.close();
   }

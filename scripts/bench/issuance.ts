@@ -14,8 +14,16 @@ import { concurrentRate, fmt, header, line, rate, ratio } from './util.js';
 const TBS_LIKE = Buffer.alloc(900, 7); // about the size of an agent TBS
 
 export async function benchIssuance(seconds: number): Promise<Record<string, number>> {
-  header('issuance (softkey, LevelDB store, audit on; one Node.js process) vs raw node:crypto sign of the same key type');
-  line('key'.padEnd(8), 'raw sign/s'.padStart(11), 'issued/s (1 in flight)'.padStart(23), 'issued/s (32 in flight)'.padStart(24), 'best/raw'.padStart(9));
+  header(
+    'issuance (softkey, LevelDB store, audit on; one Node.js process) vs raw node:crypto sign of the same key type',
+  );
+  line(
+    'key'.padEnd(8),
+    'raw sign/s'.padStart(11),
+    'issued/s (1 in flight)'.padStart(23),
+    'issued/s (32 in flight)'.padStart(24),
+    'best/raw'.padStart(9),
+  );
   const results: Record<string, number> = {};
   for (const keyType of ['rsa2048', 'p256'] as KeyType[]) {
     const dir = mkdtempSync(join(tmpdir(), 'aca-bench-'));
@@ -23,9 +31,16 @@ export async function benchIssuance(seconds: number): Promise<Record<string, num
     await a.init({ keyType, config: { organization: 'Bench Operator' } });
     const signer = a.ca('intermediate');
     // raw: the same private key object type, same digest, via node:crypto directly
-    const { privateKey } = keyType === 'rsa2048' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const { privateKey } =
+      keyType === 'rsa2048'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const raw = await rate(() => sign('sha256', TBS_LIKE, privateKey), seconds);
-    const agentKey = (keyType === 'rsa2048' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'prime256v1' })).publicKey.export({ format: 'der', type: 'spki' });
+    const agentKey = (
+      keyType === 'rsa2048'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+    ).publicKey.export({ format: 'der', type: 'spki' });
     let i = 0;
     const issueOne = () =>
       a.issue({
@@ -40,7 +55,13 @@ export async function benchIssuance(seconds: number): Promise<Record<string, num
     const concurrent = await concurrentRate(issueOne, 32, seconds);
     void signer;
     const best = Math.max(sequential.perSecond, concurrent.perSecond);
-    line(keyType.padEnd(8), fmt(raw.perSecond).padStart(11), fmt(sequential.perSecond).padStart(23), fmt(concurrent.perSecond).padStart(24), ratio(best, raw.perSecond).padStart(9));
+    line(
+      keyType.padEnd(8),
+      fmt(raw.perSecond).padStart(11),
+      fmt(sequential.perSecond).padStart(23),
+      fmt(concurrent.perSecond).padStart(24),
+      ratio(best, raw.perSecond).padStart(9),
+    );
     results[`${keyType}.raw`] = raw.perSecond;
     results[`${keyType}.issued.sequential`] = sequential.perSecond;
     results[`${keyType}.issued.concurrent`] = concurrent.perSecond;

@@ -62,7 +62,13 @@ interface BackendResult {
   signsPerRepeat: number;
 }
 
-async function runBackend(backend: 'softkey' | 'awskms', seconds: number, env: Record<string, string>, stats: () => Promise<KmsStats>, emulatorPid?: number): Promise<BackendResult> {
+async function runBackend(
+  backend: 'softkey' | 'awskms',
+  seconds: number,
+  env: Record<string, string>,
+  stats: () => Promise<KmsStats>,
+  emulatorPid?: number,
+): Promise<BackendResult> {
   const dir = mkdtempSync(join(tmpdir(), `aca-bench-${backend}-`));
   const clock = new FixedClock(Date.now());
   const a = await createAuthority({ dataDir: dir, env, clock });
@@ -78,7 +84,10 @@ async function runBackend(backend: 'softkey' | 'awskms', seconds: number, env: R
     const signs = concurrent.ops + 20; // rateConcurrent's warm-up calls are not in ops
     const cpuUsPerSign = (cpu.user + cpu.system) / signs;
     const emulatorCpuUsPerSign = emu0 !== undefined && emu1 !== undefined ? ((emu1 - emu0) * 1e6) / signs : undefined;
-    const agentKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' });
+    const agentKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+      format: 'der',
+      type: 'spki',
+    });
     let n = 0;
     const served: string[] = [];
     const issue = async () => {
@@ -161,15 +170,28 @@ async function runBackend(backend: 'softkey' | 'awskms', seconds: number, env: R
 
 export async function benchKms(seconds: number): Promise<Record<string, number>> {
   header('key custody: softkey vs awskms through the KMS EMULATOR (not AWS), P-256, LevelDB store, audit on');
-  line('awskms figures are against scripts/kms-emulator on loopback (own process, SigV4, no network latency, no quotas);');
-  line('real AWS KMS adds a network round trip per Sign and per-account request-rate quotas: read them as an upper bound.');
+  line(
+    'awskms figures are against scripts/kms-emulator on loopback (own process, SigV4, no network latency, no quotas);',
+  );
+  line(
+    'real AWS KMS adds a network round trip per Sign and per-account request-rate quotas: read them as an upper bound.',
+  );
   const emuDir = mkdtempSync(join(tmpdir(), 'aca-bench-kms-emu-'));
   let emu: Child | undefined;
   const results: Record<string, number> = {};
   try {
-    emu = await startChild(process.execPath, ['--import', 'tsx', 'scripts/kms-emulator/main.ts', '--port', '0', '--data', emuDir], /(http:\/\/127\.0\.0\.1:\d+)/);
+    emu = await startChild(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/kms-emulator/main.ts', '--port', '0', '--data', emuDir],
+      /(http:\/\/127\.0\.0\.1:\d+)/,
+    );
     const url = emu.url;
-    const env = { AWS_ENDPOINT_URL_KMS: url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+    const env = {
+      AWS_ENDPOINT_URL_KMS: url,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    };
     const kmsStats = async (): Promise<KmsStats> => (await (await fetch(`${url}/__stats`)).json()) as KmsStats;
     const noStats = async (): Promise<KmsStats> => ({ signCalls: 0, requests: 0 });
 
@@ -177,31 +199,98 @@ export async function benchKms(seconds: number): Promise<Record<string, number>>
     const kms = await runBackend('awskms', seconds, env, kmsStats, emu.proc.pid);
 
     line('');
-    line(`raw signer.sign of the intermediate key (900-byte TBS), 1 and ${INFLIGHT} in flight; CPU per sign in this process and in the emulator's`);
-    line('backend'.padEnd(18), 'sign/s'.padStart(9), `x${INFLIGHT} sign/s`.padStart(13), 'CA CPU us/sign'.padStart(15), 'emulator CPU us/sign'.padStart(21));
-    line('softkey'.padEnd(18), fmt(soft.rawSign).padStart(9), fmt(soft.rawSignConcurrent).padStart(13), fmt(soft.cpuUsPerSign, 1).padStart(15), '-'.padStart(21));
-    line('awskms (emulator)'.padEnd(18), fmt(kms.rawSign).padStart(9), fmt(kms.rawSignConcurrent).padStart(13), fmt(kms.cpuUsPerSign, 1).padStart(15), (kms.emulatorCpuUsPerSign === undefined ? 'n/a' : fmt(kms.emulatorCpuUsPerSign, 1)).padStart(21));
-    line(`awskms rates below are bounded by x${INFLIGHT} sign/s (2 cores shared by this process and the emulator), not by a KMS service.`);
-    const cols = ['backend'.padEnd(18), 'issued/s'.padStart(9), `x${INFLIGHT} issued/s`.padStart(14), 'KMS Sign/cert'.padStart(13)];
+    line(
+      `raw signer.sign of the intermediate key (900-byte TBS), 1 and ${INFLIGHT} in flight; CPU per sign in this process and in the emulator's`,
+    );
+    line(
+      'backend'.padEnd(18),
+      'sign/s'.padStart(9),
+      `x${INFLIGHT} sign/s`.padStart(13),
+      'CA CPU us/sign'.padStart(15),
+      'emulator CPU us/sign'.padStart(21),
+    );
+    line(
+      'softkey'.padEnd(18),
+      fmt(soft.rawSign).padStart(9),
+      fmt(soft.rawSignConcurrent).padStart(13),
+      fmt(soft.cpuUsPerSign, 1).padStart(15),
+      '-'.padStart(21),
+    );
+    line(
+      'awskms (emulator)'.padEnd(18),
+      fmt(kms.rawSign).padStart(9),
+      fmt(kms.rawSignConcurrent).padStart(13),
+      fmt(kms.cpuUsPerSign, 1).padStart(15),
+      (kms.emulatorCpuUsPerSign === undefined ? 'n/a' : fmt(kms.emulatorCpuUsPerSign, 1)).padStart(21),
+    );
+    line(
+      `awskms rates below are bounded by x${INFLIGHT} sign/s (2 cores shared by this process and the emulator), not by a KMS service.`,
+    );
+    const cols = [
+      'backend'.padEnd(18),
+      'issued/s'.padStart(9),
+      `x${INFLIGHT} issued/s`.padStart(14),
+      'KMS Sign/cert'.padStart(13),
+    ];
     line('');
     line('issuance, library only (no OCSP pre-signing)');
     line(...cols);
     line('softkey'.padEnd(18), fmt(soft.lib1).padStart(9), fmt(soft.libN).padStart(14), '-'.padStart(13));
-    line('awskms (emulator)'.padEnd(18), fmt(kms.lib1).padStart(9), fmt(kms.libN).padStart(14), fmt(kms.libSignsPerCert, 3).padStart(13));
-    line(`awskms/softkey: ${ratio(kms.lib1, soft.lib1)} (1 in flight), ${ratio(kms.libN, soft.libN)} (${INFLIGHT} in flight); awskms issued/raw sign: ${ratio(kms.lib1, kms.rawSign)} (1), ${ratio(kms.libN, kms.rawSignConcurrent)} (${INFLIGHT})`);
+    line(
+      'awskms (emulator)'.padEnd(18),
+      fmt(kms.lib1).padStart(9),
+      fmt(kms.libN).padStart(14),
+      fmt(kms.libSignsPerCert, 3).padStart(13),
+    );
+    line(
+      `awskms/softkey: ${ratio(kms.lib1, soft.lib1)} (1 in flight), ${ratio(kms.libN, soft.libN)} (${INFLIGHT} in flight); awskms issued/raw sign: ${ratio(kms.lib1, kms.rawSign)} (1), ${ratio(kms.libN, kms.rawSignConcurrent)} (${INFLIGHT})`,
+    );
     line('');
     line('issuance as served (OCSP service attached: agents are signed per 30 s window when asked, nothing on issue)');
     line(...cols);
     line('softkey'.padEnd(18), fmt(soft.served1).padStart(9), fmt(soft.servedN).padStart(14), '-'.padStart(13));
-    line('awskms (emulator)'.padEnd(18), fmt(kms.served1).padStart(9), fmt(kms.servedN).padStart(14), fmt(kms.servedSignsPerCert, 3).padStart(13));
+    line(
+      'awskms (emulator)'.padEnd(18),
+      fmt(kms.served1).padStart(9),
+      fmt(kms.servedN).padStart(14),
+      fmt(kms.servedSignsPerCert, 3).padStart(13),
+    );
     line('');
-    line('OCSP refresh (refreshDue: the pre-signed CA statuses, 2 responses each) and OCSP requests served (first in window, repeat)');
-    line('backend'.padEnd(18), 'certs'.padStart(7), 'refreshes/s'.padStart(12), 'KMS Sign/refresh'.padStart(17), 'requests'.padStart(9), 'Sign/first'.padStart(11), 'Sign/repeat'.padStart(12));
-    line('softkey'.padEnd(18), String(soft.refreshed).padStart(7), fmt(soft.refreshPerSecond).padStart(12), '-'.padStart(17), String(soft.ocspServed).padStart(9), '-'.padStart(11), '-'.padStart(12));
-    line('awskms (emulator)'.padEnd(18), String(kms.refreshed).padStart(7), fmt(kms.refreshPerSecond).padStart(12), fmt(kms.signsPerRefresh, 3).padStart(17), String(kms.ocspServed).padStart(9), fmt(kms.signsPerOcspRequest, 3).padStart(11), fmt(kms.signsPerRepeat, 3).padStart(12));
+    line(
+      'OCSP refresh (refreshDue: the pre-signed CA statuses, 2 responses each) and OCSP requests served (first in window, repeat)',
+    );
+    line(
+      'backend'.padEnd(18),
+      'certs'.padStart(7),
+      'refreshes/s'.padStart(12),
+      'KMS Sign/refresh'.padStart(17),
+      'requests'.padStart(9),
+      'Sign/first'.padStart(11),
+      'Sign/repeat'.padStart(12),
+    );
+    line(
+      'softkey'.padEnd(18),
+      String(soft.refreshed).padStart(7),
+      fmt(soft.refreshPerSecond).padStart(12),
+      '-'.padStart(17),
+      String(soft.ocspServed).padStart(9),
+      '-'.padStart(11),
+      '-'.padStart(12),
+    );
+    line(
+      'awskms (emulator)'.padEnd(18),
+      String(kms.refreshed).padStart(7),
+      fmt(kms.refreshPerSecond).padStart(12),
+      fmt(kms.signsPerRefresh, 3).padStart(17),
+      String(kms.ocspServed).padStart(9),
+      fmt(kms.signsPerOcspRequest, 3).padStart(11),
+      fmt(kms.signsPerRepeat, 3).padStart(12),
+    );
     line(`awskms/softkey refreshes: ${ratio(kms.refreshPerSecond, soft.refreshPerSecond)}`);
     line('targets: KMS Sign per issued certificate 1 (library; an audit checkpoint adds 1 per 1,000 entries).');
-    line('a responder key in KMS costs 1 Sign per agent per 30 s window per CertID hash asked: keep it out of KMS (init --responder-signer softkey|pkcs11).');
+    line(
+      'a responder key in KMS costs 1 Sign per agent per 30 s window per CertID hash asked: keep it out of KMS (init --responder-signer softkey|pkcs11).',
+    );
 
     for (const [name, r] of [
       ['softkey', soft],

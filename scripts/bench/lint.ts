@@ -17,9 +17,14 @@ import { keyIdentifier } from '../../src/signer/public-key.js';
 import { fmt, header, line, rate, ratio } from './util.js';
 
 export async function benchLint(seconds: number): Promise<Record<string, number>> {
-  header('lints on the encoded TBS (strict DER parse + every rule) vs a raw node:crypto P-256 signature of the same bytes');
+  header(
+    'lints on the encoded TBS (strict DER parse + every rule) vs a raw node:crypto P-256 signature of the same bytes',
+  );
   const ca = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const agent = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' });
+  const agent = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+    format: 'der',
+    type: 'spki',
+  });
   const caSpki = ca.publicKey.export({ format: 'der', type: 'spki' });
   const clock = new FixedClock('2026-06-01T00:00:00Z');
   const codecs = agentExtensionCodecs();
@@ -33,13 +38,43 @@ export async function benchLint(seconds: number): Promise<Record<string, number>
       subjectAltNames: [{ dns: 'bench-bot.agents.example' }],
       agentId: 'bench-bot',
       agentExtensions: [
-        extensionEntry('agentPolicy', codecs.agentPolicy.oid, false, codecs.agentPolicy.encode({ maxTransactionSize: { amount: '50000', currency: 'USD' }, allowedMarkets: ['EUR_USD'] })),
-        extensionEntry('agentScope', codecs.agentScope.oid, false, codecs.agentScope.encode(['read:accounts', 'write:/data/processed/*'])),
-        extensionEntry('modelHash', codecs.modelHash.oid, false, codecs.modelHash.encode({ algorithm: 'sha256', digest: Buffer.alloc(32, 1) })),
-        extensionEntry('agentContext', codecs.agentContext.oid, false, codecs.agentContext.encode({ tenantId: 'bench', environment: 'production' })),
+        extensionEntry(
+          'agentPolicy',
+          codecs.agentPolicy.oid,
+          false,
+          codecs.agentPolicy.encode({
+            maxTransactionSize: { amount: '50000', currency: 'USD' },
+            allowedMarkets: ['EUR_USD'],
+          }),
+        ),
+        extensionEntry(
+          'agentScope',
+          codecs.agentScope.oid,
+          false,
+          codecs.agentScope.encode(['read:accounts', 'write:/data/processed/*']),
+        ),
+        extensionEntry(
+          'modelHash',
+          codecs.modelHash.oid,
+          false,
+          codecs.modelHash.encode({ algorithm: 'sha256', digest: Buffer.alloc(32, 1) }),
+        ),
+        extensionEntry(
+          'agentContext',
+          codecs.agentContext.oid,
+          false,
+          codecs.agentContext.encode({ tenantId: 'bench', environment: 'production' }),
+        ),
       ],
     },
-    { id: 'intermediate', subject: encodeName({ organization: 'Bench', commonName: 'Bench CA' }), keyId: keyIdentifier(caSpki), notAfter: new Date('2036-01-01T00:00:00Z'), signatureAlgorithm: 'ecdsaWithSHA256', urls: issuerUrls('http://127.0.0.1:8080', 'intermediate') },
+    {
+      id: 'intermediate',
+      subject: encodeName({ organization: 'Bench', commonName: 'Bench CA' }),
+      keyId: keyIdentifier(caSpki),
+      notAfter: new Date('2036-01-01T00:00:00Z'),
+      signatureAlgorithm: 'ecdsaWithSHA256',
+      urls: issuerUrls('http://127.0.0.1:8080', 'intermediate'),
+    },
     clock,
   );
   const der = encodeTbs(tbs);

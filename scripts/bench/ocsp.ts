@@ -26,7 +26,6 @@ import { fmt, header, line, ratio } from './util.js';
 
 const TOKEN = 'bench-admin-token';
 
-
 interface Load {
   rps: number;
   p50: number;
@@ -34,13 +33,22 @@ interface Load {
   errors: number;
 }
 
-async function load(url: string, requests: { method: 'GET' | 'POST'; path: string; body?: Buffer }[], seconds: number, connections = 64): Promise<Load> {
+async function load(
+  url: string,
+  requests: { method: 'GET' | 'POST'; path: string; body?: Buffer }[],
+  seconds: number,
+  connections = 64,
+): Promise<Load> {
   const r = await autocannon({
     url,
     connections,
     duration: seconds,
     pipelining: 1,
-    requests: requests.map((q) => ({ method: q.method, path: q.path, ...(q.body ? { body: q.body, headers: { 'content-type': 'application/ocsp-request' } } : {}) })),
+    requests: requests.map((q) => ({
+      method: q.method,
+      path: q.path,
+      ...(q.body ? { body: q.body, headers: { 'content-type': 'application/ocsp-request' } } : {}),
+    })),
   });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }
@@ -51,7 +59,11 @@ async function load(url: string, requests: { method: 'GET' | 'POST'; path: strin
  * signatures/s a deployment needs: one per active agent per 30 s window per CertID hash its
  * gateways send (SHA-1 for OpenSSL, nginx and Apache; SHA-256 too if some clients use it).
  */
-async function windowSigningCost(data: string, serials: string[], issuerInfo: { subjectDer: Buffer; publicKeyInfo: Buffer }): Promise<Record<string, number>> {
+async function windowSigningCost(
+  data: string,
+  serials: string[],
+  issuerInfo: { subjectDer: Buffer; publicKeyInfo: Buffer },
+): Promise<Record<string, number>> {
   const a = await createAuthority({ dataDir: data, env: {} });
   try {
     const ocsp = new OcspService(a);
@@ -75,11 +87,15 @@ async function windowSigningCost(data: string, serials: string[], issuerInfo: { 
       n++;
     }
     const raw = n / ((performance.now() - t1) / 1000);
-    line(`first request of a window (signs, P-256 soft responder key, 16 in flight): ${fmt(perSecond)} answers/s = ${ratio(perSecond, raw)} raw P-256 sign (${fmt(raw)}/s)`);
+    line(
+      `first request of a window (signs, P-256 soft responder key, 16 in flight): ${fmt(perSecond)} answers/s = ${ratio(perSecond, raw)} raw P-256 sign (${fmt(raw)}/s)`,
+    );
     line('signatures/s needed (one per active agent per 30 s window per CertID hash) and cores at the rate above:');
     for (const agents of [10_000, 100_000, 1_000_000]) {
       const one = agents / 30;
-      line(`  ${fmt(agents).padStart(9)} agents: ${fmt(one).padStart(7)}/s SHA-1 only (${fmt(one / perSecond, 2)} cores), ${fmt(2 * one).padStart(7)}/s SHA-1 + SHA-256 (${fmt((2 * one) / perSecond, 2)} cores)`);
+      line(
+        `  ${fmt(agents).padStart(9)} agents: ${fmt(one).padStart(7)}/s SHA-1 only (${fmt(one / perSecond, 2)} cores), ${fmt(2 * one).padStart(7)}/s SHA-1 + SHA-256 (${fmt((2 * one) / perSecond, 2)} cores)`,
+      );
     }
     return { 'window.signPerSecond': perSecond, 'window.rawSignPerSecond': raw };
   } finally {
@@ -88,24 +104,35 @@ async function windowSigningCost(data: string, serials: string[], issuerInfo: { 
 }
 
 export async function benchOcsp(seconds: number): Promise<Record<string, number>> {
-  header('OCSP under loopback load (autocannon, 64 connections): agent-ca vs bare fastify (same body size and headers) vs openssl ocsp');
+  header(
+    'OCSP under loopback load (autocannon, 64 connections): agent-ca vs bare fastify (same body size and headers) vs openssl ocsp',
+  );
   const dir = mkdtempSync(join(tmpdir(), 'aca-bench-ocsp-'));
   const data = join(dir, 'data');
   const profilesDir = join(dir, 'profiles');
   mkdirSync(profilesDir);
   // Today's behaviour, for the comparison: an agent profile whose answers are pre-signed for a day.
-  writeFileSync(join(profilesDir, 'agent-presigned.json'), JSON.stringify({ ...JSON.parse(readFileSync('ca-config/profiles/agent.json', 'utf8')), name: 'agent-presigned', ocspValiditySeconds: 86_400 }));
+  writeFileSync(
+    join(profilesDir, 'agent-presigned.json'),
+    JSON.stringify({
+      ...JSON.parse(readFileSync('ca-config/profiles/agent.json', 'utf8')),
+      name: 'agent-presigned',
+      ocspValiditySeconds: 86_400,
+    }),
+  );
   const a = await createAuthority({ dataDir: data, env: {} });
   await a.init({ keyType: 'p256', config: { organization: 'Bench Operator', profilesDir } });
   const int = a.ca('intermediate');
   const issuerInfo = { subjectDer: int.certificate.subject, publicKeyInfo: int.certificate.publicKeyInfo };
   const pub = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' });
   const serials: string[] = [];
-  for (let i = 0; i < 1100; i++) serials.push((await a.issue({ agentId: `load-${i}`, publicKey: pub, profile: 'agent-presigned' })).serial);
+  for (let i = 0; i < 1100; i++)
+    serials.push((await a.issue({ agentId: `load-${i}`, publicKey: pub, profile: 'agent-presigned' })).serial);
   const windowedSerials: string[] = [];
   for (let i = 0; i < 1000; i++) windowedSerials.push((await a.issue({ agentId: `win-${i}`, publicKey: pub })).serial);
   // openssl's index.txt: V <tab> expiry <tab> <tab> serial <tab> unknown <tab> subject
-  const index = serials.map((s, i) => `V\t491231235959Z\t\t${s.toUpperCase()}\tunknown\t/CN=load-${i}`).join('\n') + '\n';
+  const index =
+    serials.map((s, i) => `V\t491231235959Z\t\t${s.toUpperCase()}\tunknown\t/CN=load-${i}`).join('\n') + '\n';
   writeFileSync(join(dir, 'index.txt'), index);
   writeFileSync(join(dir, 'int.pem'), toPem(int.certificate.der));
   writeFileSync(join(dir, 'resp.pem'), toPem(int.responder.certificate.der));
@@ -114,25 +141,66 @@ export async function benchOcsp(seconds: number): Promise<Record<string, number>
   const loadSerials = serials.slice(0, 1000);
   const revokeSerials = serials.slice(1000);
   const reqs = loadSerials.map((s) => ocspRequestDer(certIdFor(issuerInfo, Buffer.from(s, 'hex'), 'sha1')));
-  const getReqs = reqs.map((b) => ({ method: 'GET' as const, path: `/ocsp/${encodeURIComponent(b.toString('base64'))}` }));
+  const getReqs = reqs.map((b) => ({
+    method: 'GET' as const,
+    path: `/ocsp/${encodeURIComponent(b.toString('base64'))}`,
+  }));
   const postReqs = reqs.map((b) => ({ method: 'POST' as const, path: '/ocsp', body: b }));
-  const winGetReqs = windowedSerials.map((s) => ocspRequestDer(certIdFor(issuerInfo, Buffer.from(s, 'hex'), 'sha1'))).map((b) => ({ method: 'GET' as const, path: `/ocsp/${encodeURIComponent(b.toString('base64'))}` }));
+  const winGetReqs = windowedSerials
+    .map((s) => ocspRequestDer(certIdFor(issuerInfo, Buffer.from(s, 'hex'), 'sha1')))
+    .map((b) => ({ method: 'GET' as const, path: `/ocsp/${encodeURIComponent(b.toString('base64'))}` }));
 
   const results: Record<string, number> = {};
   let ours: Child | undefined;
   let bare: Child | undefined;
   let ossl: Child | undefined;
   try {
-    ours = await startChild(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--data', data, '--port', '0'], /listening on (http:\/\/\S+)/, { ...process.env, AGENT_CA_ADMIN_TOKEN: TOKEN, AGENT_CA_LOG_LEVEL: 'error' });
+    ours = await startChild(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--data', data, '--port', '0'],
+      /listening on (http:\/\/\S+)/,
+      { ...process.env, AGENT_CA_ADMIN_TOKEN: TOKEN, AGENT_CA_LOG_LEVEL: 'error' },
+    );
     const sample = Buffer.from(await (await fetch(`${ours.url}${getReqs[0]!.path}`)).arrayBuffer());
     if (parseOcspResponse(sample).status !== 'successful') throw new Error('agent-ca did not answer successfully');
-    bare = await startChild(process.execPath, ['--import', 'tsx', 'scripts/bench/bare-fastify.ts', String(sample.length)], /listening (http:\/\/\S+)/);
+    bare = await startChild(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/bench/bare-fastify.ts', String(sample.length)],
+      /listening (http:\/\/\S+)/,
+    );
     const port = 20000 + Math.floor(Math.random() * 20000);
     const keyFile = join(data, 'keys', 'ocsp-intermediate.key.pem');
-    ossl = await startChild('openssl', ['ocsp', '-index', join(dir, 'index.txt'), '-port', String(port), '-rsigner', join(dir, 'resp.pem'), '-rkey', keyFile, '-CA', join(dir, 'int.pem'), '-nmin', '60', '-ignore_err'], /(waiting for OCSP client connections)/i);
+    ossl = await startChild(
+      'openssl',
+      [
+        'ocsp',
+        '-index',
+        join(dir, 'index.txt'),
+        '-port',
+        String(port),
+        '-rsigner',
+        join(dir, 'resp.pem'),
+        '-rkey',
+        keyFile,
+        '-CA',
+        join(dir, 'int.pem'),
+        '-nmin',
+        '60',
+        '-ignore_err',
+      ],
+      /(waiting for OCSP client connections)/i,
+    );
     const osslUrl = `http://127.0.0.1:${port}`;
 
-    line('server'.padEnd(24), 'method', 'responses/s'.padStart(12), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'errors'.padStart(7), ' vs bare fastify');
+    line(
+      'server'.padEnd(24),
+      'method',
+      'responses/s'.padStart(12),
+      'p50 ms'.padStart(7),
+      'p99 ms'.padStart(7),
+      'errors'.padStart(7),
+      ' vs bare fastify',
+    );
     for (const [name, key, method, reqsFor] of [
       ['agent-ca pre-signed 24h', 'agentca', 'GET', getReqs],
       ['agent-ca pre-signed 24h', 'agentca', 'POST', postReqs],
@@ -140,25 +208,57 @@ export async function benchOcsp(seconds: number): Promise<Record<string, number>
     ] as const) {
       const b = await load(bare.url, reqsFor, seconds);
       const o = await load(ours.url, reqsFor, seconds);
-      line('bare fastify (a)'.padEnd(24), method.padEnd(6), fmt(b.rps).padStart(12), fmt(b.p50, 1).padStart(7), fmt(b.p99, 1).padStart(7), String(b.errors).padStart(7));
-      line(name.padEnd(24), method.padEnd(6), fmt(o.rps).padStart(12), fmt(o.p50, 1).padStart(7), fmt(o.p99, 1).padStart(7), String(o.errors).padStart(7), ` ${ratio(o.rps, b.rps)}`);
+      line(
+        'bare fastify (a)'.padEnd(24),
+        method.padEnd(6),
+        fmt(b.rps).padStart(12),
+        fmt(b.p50, 1).padStart(7),
+        fmt(b.p99, 1).padStart(7),
+        String(b.errors).padStart(7),
+      );
+      line(
+        name.padEnd(24),
+        method.padEnd(6),
+        fmt(o.rps).padStart(12),
+        fmt(o.p50, 1).padStart(7),
+        fmt(o.p99, 1).padStart(7),
+        String(o.errors).padStart(7),
+        ` ${ratio(o.rps, b.rps)}`,
+      );
       results[`bare.${key}.${method}`] = b.rps;
       results[`${key}.${method}`] = o.rps;
       results[`${key}.${method}.p99`] = o.p99;
     }
     line(`60 s windows vs pre-signed (GET): ${ratio(results['windowed.GET']!, results['agentca.GET']!)}`);
     const s = await load(osslUrl, postReqs, seconds, 16);
-    line('openssl ocsp (b)'.padEnd(24), 'POST'.padEnd(6), fmt(s.rps).padStart(12), fmt(s.p50, 1).padStart(7), fmt(s.p99, 1).padStart(7), String(s.errors).padStart(7), ` agent-ca POST = ${fmt(results['agentca.POST']! / s.rps, 1)}x openssl`);
+    line(
+      'openssl ocsp (b)'.padEnd(24),
+      'POST'.padEnd(6),
+      fmt(s.rps).padStart(12),
+      fmt(s.p50, 1).padStart(7),
+      fmt(s.p99, 1).padStart(7),
+      String(s.errors).padStart(7),
+      ` agent-ca POST = ${fmt(results['agentca.POST']! / s.rps, 1)}x openssl`,
+    );
     results['openssl.POST'] = s.rps;
     line('targets: agent-ca >= 75% of bare fastify; ~18x openssl ocsp');
 
     // Revocation visibility under load.
-    const background = autocannon({ url: ours.url, connections: 32, duration: 1000, requests: getReqs.map((q) => ({ method: q.method, path: q.path })) });
+    const background = autocannon({
+      url: ours.url,
+      connections: 32,
+      duration: 1000,
+      requests: getReqs.map((q) => ({ method: q.method, path: q.path })),
+    });
     const visibility: number[] = [];
     for (const serial of revokeSerials.slice(0, 100)) {
       const req = ocspRequestDer(certIdFor(issuerInfo, Buffer.from(serial, 'hex'), 'sha1'));
       const path = `${ours.url}/ocsp/${encodeURIComponent(req.toString('base64'))}`;
-      const res = await fetch(`${ours.url}/api/v1/certificates/${serial}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{"reason":"keyCompromise"}' });
+      const res = await fetch(`${ours.url}/api/v1/certificates/${serial}/revoke`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: '{"reason":"keyCompromise"}',
+      });
       if (!res.ok) throw new Error(`revoke failed: ${await res.text()}`);
       const returned = performance.now();
       for (;;) {
@@ -171,7 +271,9 @@ export async function benchOcsp(seconds: number): Promise<Record<string, number>
     (background as unknown as { stop(): void }).stop();
     visibility.sort((x, y) => x - y);
     const p = (q: number) => visibility[Math.min(visibility.length - 1, Math.floor(q * visibility.length))]!;
-    line(`revocation visibility under load (admin revoke returned -> OCSP GET says revoked), 100 revocations: p50 ${fmt(p(0.5), 2)} ms, p99 ${fmt(p(0.99), 2)} ms, max ${fmt(p(1), 2)} ms (target p99 < 1 s)`);
+    line(
+      `revocation visibility under load (admin revoke returned -> OCSP GET says revoked), 100 revocations: p50 ${fmt(p(0.5), 2)} ms, p99 ${fmt(p(0.99), 2)} ms, max ${fmt(p(1), 2)} ms (target p99 < 1 s)`,
+    );
     results['visibility.p99.ms'] = p(0.99);
 
     await ours.stop();

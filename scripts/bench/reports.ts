@@ -41,7 +41,16 @@ function batch(agentId: string, time: string, k: number): AgentEvent[] {
     if (n % 2 === 0) {
       // One breach per agent every ~500 batches: a warning-free trickle the report must list.
       const breach = n % 50_000 === 0;
-      return { agentId, type: 'transaction', action: 'trade:equities', outcome: 'success', time, amount: breach ? '60000' : `${1000 + (n % 40_000)}.5`, currency: 'USD', market: n % 4 ? 'XNAS' : 'XNYS' };
+      return {
+        agentId,
+        type: 'transaction',
+        action: 'trade:equities',
+        outcome: 'success',
+        time,
+        amount: breach ? '60000' : `${1000 + (n % 40_000)}.5`,
+        currency: 'USD',
+        market: n % 4 ? 'XNAS' : 'XNYS',
+      };
     }
     return { agentId, type: 'api_call', action: n % 3 ? 'read:accounts' : 'write:payments', outcome: 'success', time };
   });
@@ -51,13 +60,31 @@ async function buildDataSet(dataDir: string): Promise<{ entries: number; operati
   const clock = new FixedClock(START);
   const authority = await createAuthority({ dataDir, clock, env: {} });
   await authority.init({ keyType: 'p256', config: { organization: 'Bench Operator' } });
-  const engine = new RiskEngine({ host: authority, actions: authorityRiskActions(authority, await NotificationInbox.open(authority.store)) });
+  const engine = new RiskEngine({
+    host: authority,
+    actions: authorityRiskActions(authority, await NotificationInbox.open(authority.store)),
+  });
   const agents = Array.from({ length: AGENTS }, (_, i) => `bench-agent-${i}`);
   const serials: string[] = [];
   let operations = 0;
   for (const agentId of agents) {
-    const pub = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }) as string;
-    serials.push((await authority.issue({ agentId, publicKey: pub, scope: SCOPE, policy: POLICY, tenant: 'bench', environment: 'production', actor: 'admin:bench' })).serial);
+    const pub = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+      format: 'pem',
+      type: 'spki',
+    }) as string;
+    serials.push(
+      (
+        await authority.issue({
+          agentId,
+          publicKey: pub,
+          scope: SCOPE,
+          policy: POLICY,
+          tenant: 'bench',
+          environment: 'production',
+          actor: 'admin:bench',
+        })
+      ).serial,
+    );
     operations++;
   }
   const stepMs = (DAYS * 86_400_000) / BATCHES;
@@ -88,14 +115,20 @@ async function buildDataSet(dataDir: string): Promise<{ entries: number; operati
 }
 
 /** Child: stream the whole range as `audit export` does and hash it. */
-export async function exportTask(args: { dataDir: string }, mark: () => void): Promise<{ seconds: number; cpuSeconds: number; lines: number }> {
+export async function exportTask(
+  args: { dataDir: string },
+  mark: () => void,
+): Promise<{ seconds: number; cpuSeconds: number; lines: number }> {
   const authority = await createAuthority({ dataDir: args.dataDir, env: {} });
   mark();
   const t0 = process.hrtime.bigint();
   const c0 = process.cpuUsage();
   const sha = createHash('sha256');
   let lines = 0;
-  for await (const l of authority.audit.exportJsonLines({ from: new Date(`${FROM}T00:00:00Z`), to: new Date(`${TO}T00:00:00Z`) })) {
+  for await (const l of authority.audit.exportJsonLines({
+    from: new Date(`${FROM}T00:00:00Z`),
+    to: new Date(`${TO}T00:00:00Z`),
+  })) {
     sha.update(l);
     lines++;
   }
@@ -112,7 +145,17 @@ function cpuSince(c0: NodeJS.CpuUsage): number {
   return (c.user + c.system) / 1e6;
 }
 
-export async function reportTask(args: { dataDir: string }, mark: () => void): Promise<{ seconds: number; cpuSeconds: number; zipBytes: number; pdfBytes: number; inScope: number; pages: number }> {
+export async function reportTask(
+  args: { dataDir: string },
+  mark: () => void,
+): Promise<{
+  seconds: number;
+  cpuSeconds: number;
+  zipBytes: number;
+  pdfBytes: number;
+  inScope: number;
+  pages: number;
+}> {
   const clock = new FixedClock(START + (DAYS + 2) * 86_400_000);
   const authority = await createAuthority({ dataDir: args.dataDir, clock, env: {} });
   mark();
@@ -124,7 +167,14 @@ export async function reportTask(args: { dataDir: string }, mark: () => void): P
   const cpuSeconds = cpuSince(c0);
   await authority.close();
   const pdf = built.files.get('report.pdf')!;
-  return { seconds, cpuSeconds, zipBytes: built.zip.length, pdfBytes: pdf.length, inScope: built.manifest.audit?.inScope ?? 0, pages: (await PDFDocument.load(pdf, { updateMetadata: false })).getPageCount() };
+  return {
+    seconds,
+    cpuSeconds,
+    zipBytes: built.zip.length,
+    pdfBytes: pdf.length,
+    inScope: built.manifest.audit?.inScope ?? 0,
+    pages: (await PDFDocument.load(pdf, { updateMetadata: false })).getPageCount(),
+  };
 }
 
 export async function benchReports(): Promise<void> {
@@ -133,16 +183,34 @@ export async function benchReports(): Promise<void> {
   try {
     const t0 = Date.now();
     const set = await buildDataSet(join(dir, 'data'));
-    line(`data set: ${fmt(set.events)} events, ${fmt(set.operations)} credential operations, ${fmt(set.entries)} audit entries (built in ${fmt((Date.now() - t0) / 1000, 1)} s)`);
-    const base = await runInChild<{ dataDir: string }, Awaited<ReturnType<typeof exportTask>>>(import.meta.url, 'exportTask', { dataDir: join(dir, 'data') });
-    const rep = await runInChild<{ dataDir: string }, Awaited<ReturnType<typeof reportTask>>>(import.meta.url, 'reportTask', { dataDir: join(dir, 'data') });
-    line(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores`);
-    line(`baseline audit export of the range: ${fmt(base.result.lines)} lines in ${fmt(base.result.seconds, 2)} s (CPU ${fmt(base.result.cpuSeconds, 2)} s), peak RSS ${fmt(base.peakRssMiB)} MiB`);
+    line(
+      `data set: ${fmt(set.events)} events, ${fmt(set.operations)} credential operations, ${fmt(set.entries)} audit entries (built in ${fmt((Date.now() - t0) / 1000, 1)} s)`,
+    );
+    const base = await runInChild<{ dataDir: string }, Awaited<ReturnType<typeof exportTask>>>(
+      import.meta.url,
+      'exportTask',
+      { dataDir: join(dir, 'data') },
+    );
+    const rep = await runInChild<{ dataDir: string }, Awaited<ReturnType<typeof reportTask>>>(
+      import.meta.url,
+      'reportTask',
+      { dataDir: join(dir, 'data') },
+    );
+    line(
+      `load average ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')} on ${cpus().length} cores`,
+    );
+    line(
+      `baseline audit export of the range: ${fmt(base.result.lines)} lines in ${fmt(base.result.seconds, 2)} s (CPU ${fmt(base.result.cpuSeconds, 2)} s), peak RSS ${fmt(base.peakRssMiB)} MiB`,
+    );
     line(
       `report: ${fmt(rep.result.seconds, 2)} s (CPU ${fmt(rep.result.cpuSeconds, 2)} s; ${ratio(rep.result.cpuSeconds, base.result.cpuSeconds)} of the export's CPU), peak RSS ${fmt(rep.peakRssMiB)} MiB (+${fmt(rep.deltaRssMiB)} MiB over the open store), ` +
         `${rep.result.pages} PDF pages, PDF ${fmt(rep.result.pdfBytes / 1024)} KiB, zip ${fmt(rep.result.zipBytes / 1024)} KiB, ${fmt(rep.result.inScope)} entries in full`,
     );
-    line(`targets: < 10 s ${rep.result.seconds < 10 ? 'met' : 'MISSED'}, < 300 MiB ${rep.peakRssMiB < 300 ? 'met' : 'MISSED'}`);
+    line(
+      `targets: < 10 s ${rep.result.seconds < 10 ? 'met' : 'MISSED'}, < 300 MiB ${rep.peakRssMiB < 300 ? 'met' : 'MISSED'}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

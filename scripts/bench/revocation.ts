@@ -30,11 +30,23 @@ export const BENCH_ISSUER = 'intermediate' as IssuerId;
 /** Salt of the dataset serials (syntheticSerial): apart from the rate pool's. */
 export const DATASET_SALT = 1;
 const POOL_SALT = 2;
-const DATASET_REASONS: readonly RevocationReason[] = ['keyCompromise', 'superseded', 'cessationOfOperation', 'affiliationChanged'];
+const DATASET_REASONS: readonly RevocationReason[] = [
+  'keyCompromise',
+  'superseded',
+  'cessationOfOperation',
+  'affiliationChanged',
+];
 
 /** Revocation i of a dataset: what the store, openssl's index.txt and the pure builder all list. */
-export function datasetRevocation(i: number, baseMs: number): { serial: Serial; revokedAt: Date; reason: RevocationReason } {
-  return { serial: syntheticSerial(i, DATASET_SALT), revokedAt: new Date(baseMs - i * 1000), reason: DATASET_REASONS[i % DATASET_REASONS.length]! };
+export function datasetRevocation(
+  i: number,
+  baseMs: number,
+): { serial: Serial; revokedAt: Date; reason: RevocationReason } {
+  return {
+    serial: syntheticSerial(i, DATASET_SALT),
+    revokedAt: new Date(baseMs - i * 1000),
+    reason: DATASET_REASONS[i % DATASET_REASONS.length]!,
+  };
 }
 
 export interface RevokedDataset {
@@ -90,7 +102,11 @@ async function buildDataset(count: number): Promise<RevokedDataset> {
  * mmapped table pages. Setup, never timed.
  */
 export async function settleDataset(dataDir: string): Promise<void> {
-  const db = new Level<string, string>(join(dataDir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing: false });
+  const db = new Level<string, string>(join(dataDir, 'db'), {
+    keyEncoding: 'utf8',
+    valueEncoding: 'utf8',
+    createIfMissing: false,
+  });
   await db.open();
   try {
     // In Node, `level` is classic-level, whose compactRange its type declarations leave out.
@@ -101,8 +117,15 @@ export async function settleDataset(dataDir: string): Promise<void> {
 }
 
 /** Revokes pool serials from `cursor` on, `concurrency` at a time, for about `seconds`. */
-async function revokeRate(a: Authority, pool: readonly Serial[], cursor: { i: number }, seconds: number, concurrency: number): Promise<Rate> {
-  for (let w = 0; w < 20 && cursor.i < pool.length; w++) await a.revoke(pool[cursor.i++]!, { reason: 'keyCompromise', actor: 'bench' });
+async function revokeRate(
+  a: Authority,
+  pool: readonly Serial[],
+  cursor: { i: number },
+  seconds: number,
+  concurrency: number,
+): Promise<Rate> {
+  for (let w = 0; w < 20 && cursor.i < pool.length; w++)
+    await a.revoke(pool[cursor.i++]!, { reason: 'keyCompromise', actor: 'bench' });
   const start = performance.now();
   const deadline = start + seconds * 1000;
   let ops = 0;
@@ -119,7 +142,14 @@ async function revokeRate(a: Authority, pool: readonly Serial[], cursor: { i: nu
 
 /** Baseline: `n` single-record `db.batch([put], { sync: true })`, `concurrency` at a time. */
 async function rawSyncPuts(db: Level<string, string>, n: number, concurrency: number, run: number): Promise<Rate> {
-  const value = JSON.stringify({ serial: syntheticSerial(0), issuerId: BENCH_ISSUER, revokedAt: 1767225600000, reason: 'keyCompromise', actor: 'bench', changeSeq: 1 });
+  const value = JSON.stringify({
+    serial: syntheticSerial(0),
+    issuerId: BENCH_ISSUER,
+    revokedAt: 1767225600000,
+    reason: 'keyCompromise',
+    actor: 'bench',
+    changeSeq: 1,
+  });
   let next = 0;
   const start = performance.now();
   const worker = async (): Promise<void> => {
@@ -134,7 +164,9 @@ async function rawSyncPuts(db: Level<string, string>, n: number, concurrency: nu
 }
 
 async function benchRevokeRates(seconds: number, results: Record<string, number>): Promise<void> {
-  header('revocations into LevelDB: Authority.revoke (audit intent + one synced commit) vs raw level batch put, sync:true');
+  header(
+    'revocations into LevelDB: Authority.revoke (audit intent + one synced commit) vs raw level batch put, sync:true',
+  );
   const dir = mkdtempSync(join(tmpdir(), 'aca-bench-revoke-'));
   const a = await createAuthority({ dataDir: join(dir, 'data'), env: {} });
   const raw = new Level<string, string>(join(dir, 'raw'), { keyEncoding: 'utf8', valueEncoding: 'utf8' });
@@ -147,13 +179,23 @@ async function benchRevokeRates(seconds: number, results: Record<string, number>
     const poolSize = Math.max(10_000, Math.ceil(seconds * 8_000));
     const now = a.clock.now();
     const certs = function* () {
-      for (let i = 0; i < poolSize; i++) yield { op: 'putCertificate' as const, record: syntheticCertificate(i, { issuerId: BENCH_ISSUER, now, salt: POOL_SALT, derBytes: 300 }) };
+      for (let i = 0; i < poolSize; i++)
+        yield {
+          op: 'putCertificate' as const,
+          record: syntheticCertificate(i, { issuerId: BENCH_ISSUER, now, salt: POOL_SALT, derBytes: 300 }),
+        };
     };
     await commitInBatches(a.store, certs(), { sync: false, batchSize: 2000 });
     const pool = Array.from({ length: poolSize }, (_, i) => syntheticSerial(i, POOL_SALT));
     const cursor = { i: 0 };
 
-    line('mode'.padEnd(30), 'revoked'.padStart(8), 'revocations/s'.padStart(14), 'raw sync puts/s'.padStart(16), 'revoke/raw'.padStart(11));
+    line(
+      'mode'.padEnd(30),
+      'revoked'.padStart(8),
+      'revocations/s'.padStart(14),
+      'raw sync puts/s'.padStart(16),
+      'revoke/raw'.padStart(11),
+    );
     const modes: [string, number, boolean][] = [
       ['sequential', 1, false],
       ['32 in flight', 32, false],
@@ -170,14 +212,24 @@ async function benchRevokeRates(seconds: number, results: Record<string, number>
       }
       const r = await revokeRate(a, pool, cursor, seconds, concurrency);
       const b = await rawSyncPuts(raw, r.ops, concurrency, run++);
-      line(name.padEnd(30), fmt(r.ops).padStart(8), fmt(r.perSecond).padStart(14), fmt(b.perSecond).padStart(16), ratio(r.perSecond, b.perSecond).padStart(11));
+      line(
+        name.padEnd(30),
+        fmt(r.ops).padStart(8),
+        fmt(r.perSecond).padStart(14),
+        fmt(b.perSecond).padStart(16),
+        ratio(r.perSecond, b.perSecond).padStart(11),
+      );
       const key = `${concurrency === 1 ? 'seq' : 'c32'}${ocsp ? '.ocsp' : ''}`;
       results[`revoke.${key}`] = r.perSecond;
       results[`raw.${key}`] = b.perSecond;
       if (cursor.i >= pool.length) line(`  (pool of ${fmt(poolSize)} certificates used up; later rows ran short)`);
     }
-    line('p256 CA; OCSP pre-sign = 2 ECDSA signatures (SHA-1 and SHA-256 CertIDs) by the delegated responder per revoke');
-    line('one fsync per revoke sequentially; concurrent revokes share group commits (audit log) and LevelDB write groups (raw)');
+    line(
+      'p256 CA; OCSP pre-sign = 2 ECDSA signatures (SHA-1 and SHA-256 CertIDs) by the delegated responder per revoke',
+    );
+    line(
+      'one fsync per revoke sequentially; concurrent revokes share group commits (audit log) and LevelDB write groups (raw)',
+    );
   } finally {
     await a.close();
     await raw.close();
@@ -210,7 +262,8 @@ export class StatusTable {
     this.serials.write(hex, o + pad, 'hex');
     this.at[this.size] = atMs;
     this.reasons[this.size] = reason;
-    if (this.size > 0 && this.sorted && this.serials.compare(this.serials, o - SLOT, o, o, o + SLOT) < 0) this.sorted = false;
+    if (this.size > 0 && this.sorted && this.serials.compare(this.serials, o - SLOT, o, o, o + SLOT) < 0)
+      this.sorted = false;
     this.size++;
   }
 
@@ -281,7 +334,8 @@ export async function loadStatusFromStore(args: LoadArgs, mark: () => void): Pro
     mark();
     const t0 = performance.now();
     const table = new StatusTable();
-    for await (const r of store.revocations.iterate({ issuerId: BENCH_ISSUER })) table.add(r.serial, REVOCATION_REASON_CODES[r.reason], r.revokedAt.getTime());
+    for await (const r of store.revocations.iterate({ issuerId: BENCH_ISSUER }))
+      table.add(r.serial, REVOCATION_REASON_CODES[r.reason], r.revokedAt.getTime());
     table.finish();
     const seconds = (performance.now() - t0) / 1000;
     if (table.size !== args.count) throw new Error(`loaded ${table.size} revocations, expected ${args.count}`);
@@ -289,9 +343,11 @@ export async function loadStatusFromStore(args: LoadArgs, mark: () => void): Pro
       const i = (k * 7919) % args.count;
       const want = datasetRevocation(i, args.baseMs);
       const got = table.get(want.serial);
-      if (!got || got.reason !== REVOCATION_REASON_CODES[want.reason] || got.at !== want.revokedAt.getTime()) throw new Error(`status of ${want.serial} is wrong after the load`);
+      if (!got || got.reason !== REVOCATION_REASON_CODES[want.reason] || got.at !== want.revokedAt.getTime())
+        throw new Error(`status of ${want.serial} is wrong after the load`);
     }
-    if (table.get(syntheticSerial(args.count, DATASET_SALT))) throw new Error('a serial that was never revoked is in the table');
+    if (table.get(syntheticSerial(args.count, DATASET_SALT)))
+      throw new Error('a serial that was never revoked is in the table');
     return { seconds, entries: table.size, tableBytes: table.bytes };
   } finally {
     await store.close();
@@ -300,7 +356,11 @@ export async function loadStatusFromStore(args: LoadArgs, mark: () => void): Pro
 
 /** Child task (baseline): the same LevelDB key range through a raw iterator, nothing decoded. */
 export async function loadStatusRawLevel(args: LoadArgs, mark: () => void): Promise<LoadResult> {
-  const db = new Level<string, string>(join(args.dataDir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing: false });
+  const db = new Level<string, string>(join(args.dataDir, 'db'), {
+    keyEncoding: 'utf8',
+    valueEncoding: 'utf8',
+    createIfMissing: false,
+  });
   await db.open();
   try {
     mark();
@@ -323,17 +383,36 @@ async function benchStatusLoad(results: Record<string, number>): Promise<void> {
   const count = 1_000_000;
   header(`status of ${fmt(count)} revoked certificates loaded from LevelDB (each load in its own process)`);
   const ds = await revokedDataset(count);
-  line(`setup (not timed below): ${fmt(count)} revocations via commitInBatches, sync off, batches of 10,000: ${fmt(ds.setupSeconds, 1)} s`);
+  line(
+    `setup (not timed below): ${fmt(count)} revocations via commitInBatches, sync off, batches of 10,000: ${fmt(ds.setupSeconds, 1)} s`,
+  );
   const args: LoadArgs = { dataDir: ds.dataDir, count, baseMs: ds.baseMs };
   const raw = await runInChild<LoadArgs, LoadResult>(import.meta.url, 'loadStatusRawLevel', args);
   const ours = await runInChild<LoadArgs, LoadResult>(import.meta.url, 'loadStatusFromStore', args);
-  line('load'.padEnd(44), 'seconds'.padStart(8), 'entries/s'.padStart(11), 'peak RSS MiB'.padStart(13), 'RSS delta MiB'.padStart(14), 'time vs raw'.padStart(12));
+  line(
+    'load'.padEnd(44),
+    'seconds'.padStart(8),
+    'entries/s'.padStart(11),
+    'peak RSS MiB'.padStart(13),
+    'RSS delta MiB'.padStart(14),
+    'time vs raw'.padStart(12),
+  );
   const row = (name: string, m: typeof raw, vs: string): void =>
-    line(name.padEnd(44), fmt(m.result.seconds, 2).padStart(8), fmt(m.result.entries / m.result.seconds).padStart(11), `${fmt(m.peakRssMiB)}${m.peakBeforeMark ? '*' : ''}`.padStart(13), fmt(m.deltaRssMiB).padStart(14), vs.padStart(12));
+    line(
+      name.padEnd(44),
+      fmt(m.result.seconds, 2).padStart(8),
+      fmt(m.result.entries / m.result.seconds).padStart(11),
+      `${fmt(m.peakRssMiB)}${m.peakBeforeMark ? '*' : ''}`.padStart(13),
+      fmt(m.deltaRssMiB).padStart(14),
+      vs.padStart(12),
+    );
   row('raw level iterator, keys+values, no decode', raw, '');
   row('store.revocations.iterate -> StatusTable', ours, ratio(ours.result.seconds, raw.result.seconds));
-  if (raw.peakBeforeMark || ours.peakBeforeMark) line('* the process peaked while opening the store, before the measured load: an upper bound');
-  line(`StatusTable: ${fmt((ours.result.tableBytes ?? 0) / 1048576, 1)} MiB for ${fmt(count)} entries (20-byte serial slot + revokedAt + reason, sorted, binary search)`);
+  if (raw.peakBeforeMark || ours.peakBeforeMark)
+    line('* the process peaked while opening the store, before the measured load: an upper bound');
+  line(
+    `StatusTable: ${fmt((ours.result.tableBytes ?? 0) / 1048576, 1)} MiB for ${fmt(count)} entries (20-byte serial slot + revokedAt + reason, sorted, binary search)`,
+  );
   results['status1M.seconds'] = ours.result.seconds;
   results['status1M.deltaMiB'] = ours.deltaRssMiB;
   results['status1M.raw.seconds'] = raw.result.seconds;

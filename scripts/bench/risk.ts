@@ -44,12 +44,35 @@ function batchFor(serial: string, time: string, seed: number): Record<string, un
   const actions = ['read:accounts', 'write:payments', 'read:/data/raw/2026/q1.csv'];
   return Array.from({ length: BATCH }, (_, i) => {
     const k = i + seed;
-    if (k % 5 === 4) return { serial, type: 'transaction', action: 'trade:equities', outcome: 'success', time, amount: String(20_000 + ((k * 7919) % 25_000)), currency: 'USD', market: k % 2 ? 'XNAS' : 'XNYS' };
-    return { serial, type: k % 3 === 0 ? 'data_access' : 'api_call', action: actions[k % 3]!, outcome: 'success', time };
+    if (k % 5 === 4)
+      return {
+        serial,
+        type: 'transaction',
+        action: 'trade:equities',
+        outcome: 'success',
+        time,
+        amount: String(20_000 + ((k * 7919) % 25_000)),
+        currency: 'USD',
+        market: k % 2 ? 'XNAS' : 'XNYS',
+      };
+    return {
+      serial,
+      type: k % 3 === 0 ? 'data_access' : 'api_call',
+      action: actions[k % 3]!,
+      outcome: 'success',
+      time,
+    };
   });
 }
 
-const outOfScope = (serial: string, n: number) => Array.from({ length: n }, () => ({ serial, type: 'api_call', action: 'write:accounts', outcome: 'denied', time: new Date().toISOString() }));
+const outOfScope = (serial: string, n: number) =>
+  Array.from({ length: n }, () => ({
+    serial,
+    type: 'api_call',
+    action: 'write:accounts',
+    outcome: 'denied',
+    time: new Date().toISOString(),
+  }));
 
 interface Load {
   eventsPerSecond: number;
@@ -78,11 +101,22 @@ function loadOptions(url: string, bodies: string[], seconds: number, connections
 
 async function load(url: string, bodies: string[], seconds: number, connections: number): Promise<Load> {
   const r = await autocannon(loadOptions(url, bodies, seconds, connections));
-  return { eventsPerSecond: r.requests.average * BATCH, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.timeouts };
+  return {
+    eventsPerSecond: r.requests.average * BATCH,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx + r.timeouts,
+  };
 }
 
 /** A webhook receiver on 127.0.0.1: arrival time per `type serial`, signatures checked. */
-async function receiver(): Promise<{ url: string; secret: { value: string }; arrived: Map<string, number>; bad: () => number; close(): Promise<void> }> {
+async function receiver(): Promise<{
+  url: string;
+  secret: { value: string };
+  arrived: Map<string, number>;
+  bad: () => number;
+  close(): Promise<void>;
+}> {
   const arrived = new Map<string, number>();
   const secret = { value: '' };
   let bad = 0;
@@ -109,7 +143,11 @@ async function receiver(): Promise<{ url: string; secret: { value: string }; arr
   };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -122,7 +160,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 export async function benchRisk(seconds: number): Promise<Record<string, number>> {
-  header(`Risk events over HTTP (autocannon, batches of ${BATCH} events, ${fmt(LOAD_AGENTS)} agents): agent-ca vs bare fastify vs in-process ingest; then crossing 0.85 -> OCSP revoked / webhook`);
+  header(
+    `Risk events over HTTP (autocannon, batches of ${BATCH} events, ${fmt(LOAD_AGENTS)} agents): agent-ca vs bare fastify vs in-process ingest; then crossing 0.85 -> OCSP revoked / webhook`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'aca-bench-risk-'));
   const data = join(dir, 'data');
   const results: Record<string, number> = {};
@@ -135,8 +175,12 @@ export async function benchRisk(seconds: number): Promise<Record<string, number>
     await a.init({ keyType: 'p256', config: { organization: 'Bench Operator' } });
     const int = a.ca('intermediate');
     const issuerInfo = { subjectDer: int.certificate.subject, publicKeyInfo: int.certificate.publicKeyInfo };
-    const publicKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' });
-    const issue = async (agentId: string) => (await a.issue({ agentId, publicKey, scope: SCOPE, policy: POLICY, tenant: 'bench' })).serial;
+    const publicKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+      format: 'der',
+      type: 'spki',
+    });
+    const issue = async (agentId: string) =>
+      (await a.issue({ agentId, publicKey, scope: SCOPE, policy: POLICY, tenant: 'bench' })).serial;
     const loadSerials: string[] = [];
     for (let i = 0; i < LOAD_AGENTS; i++) loadSerials.push(await issue(`load-${i}`));
     const latencySerials: string[] = [];
@@ -148,7 +192,12 @@ export async function benchRisk(seconds: number): Promise<Record<string, number>
     const bodies = batches.map((events) => JSON.stringify({ events }));
     const env: NodeJS.ProcessEnv = { ...process.env, AGENT_CA_ADMIN_TOKEN: TOKEN, AGENT_CA_LOG_LEVEL: 'error' };
     delete env.AGENT_CA_RISK_CONFIG; // defaults: revoke at 0.85
-    ours = await startChild(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--data', data, '--port', '0'], /listening on (http:\/\/\S+)/, env);
+    ours = await startChild(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--data', data, '--port', '0'],
+      /listening on (http:\/\/\S+)/,
+      env,
+    );
     // the server's own complaints (e.g. a failed automatic revocation) go into any error we throw
     let serverLog = '';
     const keep = (d: Buffer) => void (serverLog = (serverLog + d.toString()).slice(-4000));
@@ -157,18 +206,41 @@ export async function benchRisk(seconds: number): Promise<Record<string, number>
     const failed = (e: unknown): never => {
       throw new Error(`${(e as Error).message}\n--- agent-ca serve said:\n${serverLog}`);
     };
-    bare = await startChild(process.execPath, ['--import', 'tsx', 'scripts/bench/risk.ts', '--bare-events'], /listening (http:\/\/\S+)/);
+    bare = await startChild(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/bench/risk.ts', '--bare-events'],
+      /listening (http:\/\/\S+)/,
+    );
 
     // warm both (JIT, connection pools), then measure
     await load(bare.url, bodies, 1, 8);
     const warm = await load(ours.url, bodies, 1, 8);
     if (warm.errors > 0) throw new Error(`agent-ca refused ${warm.errors} warm-up batches`);
-    line('server'.padEnd(16), 'conns', 'events/s'.padStart(9), 'batch p50 ms'.padStart(13), 'p99 ms'.padStart(7), 'errors'.padStart(7), ' vs bare fastify');
+    line(
+      'server'.padEnd(16),
+      'conns',
+      'events/s'.padStart(9),
+      'batch p50 ms'.padStart(13),
+      'p99 ms'.padStart(7),
+      'errors'.padStart(7),
+      ' vs bare fastify',
+    );
     for (const connections of [1, 4, 16]) {
       const b = await load(bare.url, bodies, seconds, connections);
       const o = await load(ours.url, bodies, seconds, connections);
-      for (const [name, r] of [['bare fastify (a)', b], ['agent-ca', o]] as const) {
-        line(name.padEnd(16), String(connections).padStart(5), fmt(r.eventsPerSecond).padStart(9), fmt(r.p50, 1).padStart(13), fmt(r.p99, 1).padStart(7), String(r.errors).padStart(7), r === o ? ` ${ratio(o.eventsPerSecond, b.eventsPerSecond)}` : '');
+      for (const [name, r] of [
+        ['bare fastify (a)', b],
+        ['agent-ca', o],
+      ] as const) {
+        line(
+          name.padEnd(16),
+          String(connections).padStart(5),
+          fmt(r.eventsPerSecond).padStart(9),
+          fmt(r.p50, 1).padStart(13),
+          fmt(r.p99, 1).padStart(7),
+          String(r.errors).padStart(7),
+          r === o ? ` ${ratio(o.eventsPerSecond, b.eventsPerSecond)}` : '',
+        );
       }
       results[`bare.c${connections}.events`] = b.eventsPerSecond;
       results[`agentca.c${connections}.events`] = o.eventsPerSecond;
@@ -176,15 +248,25 @@ export async function benchRisk(seconds: number): Promise<Record<string, number>
       results[`agentca.c${connections}.p99`] = o.p99;
       results[`agentca.c${connections}.errors`] = o.errors;
     }
-    line('targets: >= 10,000 events/s with batch p99 < 50 ms on one process (promise: 1,000/s per tenant, p99 < 200 ms)');
+    line(
+      'targets: >= 10,000 events/s with batch p99 < 50 ms on one process (promise: 1,000/s per tenant, p99 < 200 ms)',
+    );
 
     // Crossing 0.85 -> OCSP revoked and -> webhook arrival.
     rx = await receiver();
-    const reg = await fetch(`${ours.url}/api/v1/webhooks`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: rx.url }) });
+    const reg = await fetch(`${ours.url}/api/v1/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: rx.url }),
+    });
     if (reg.status !== 201) throw new Error(`webhook registration: ${reg.status} ${await reg.text()}`);
     rx.secret.value = ((await reg.json()) as { secret: string }).secret;
     const post = async (events: unknown[]) => {
-      const res = await fetch(`${ours!.url}/api/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+      const res = await fetch(`${ours!.url}/api/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ events }),
+      });
       if (res.status !== 202) throw new Error(`events: ${res.status} ${await res.text()}`);
       return ((await res.json()) as { scores: { band: string }[] }).scores[0]!.band;
     };
@@ -197,27 +279,41 @@ export async function benchRisk(seconds: number): Promise<Record<string, number>
       let stale = 0;
       for (const serial of serials) {
         const path = `${ours!.url}/ocsp/${encodeURIComponent(ocspRequestDer(certIdFor(issuerInfo, Buffer.from(serial, 'hex'), 'sha1')).toString('base64'))}`;
-        const ocspKind = async () => parseOcspResponse(Buffer.from(await (await fetch(path)).arrayBuffer())).basic?.responses[0]?.status.kind;
+        const ocspKind = async () =>
+          parseOcspResponse(Buffer.from(await (await fetch(path)).arrayBuffer())).basic?.responses[0]?.status.kind;
         // 9 out-of-scope calls: scope feature 0.9, score 0.9 x 0.9 = 0.81 (warning); let the warning settle
-        if ((await post(outOfScope(serial, 9))) !== 'warning') throw new Error('priming batch did not land in the warning band');
+        if ((await post(outOfScope(serial, 9))) !== 'warning')
+          throw new Error('priming batch did not land in the warning band');
         await until('risk.warning webhook', () => rx!.arrived.get(`risk.warning ${serial}`));
         const t0 = performance.now();
-        if ((await post(outOfScope(serial, 1))) !== 'revoke') throw new Error('the crossing event did not reach the revoke band');
-        const tOcsp = await until('OCSP revoked', async () => ((await ocspKind()) === 'revoked' ? performance.now() : undefined), STALE_MS).catch(async (e: unknown) => {
+        if ((await post(outOfScope(serial, 1))) !== 'revoke')
+          throw new Error('the crossing event did not reach the revoke band');
+        const tOcsp = await until(
+          'OCSP revoked',
+          async () => ((await ocspKind()) === 'revoked' ? performance.now() : undefined),
+          STALE_MS,
+        ).catch(async (e: unknown) => {
           const verify = (await (await fetch(`${ours!.url}/api/v1/verify/${serial}`)).json()) as { status: string };
-          if (verify.status !== 'revoked') throw new Error(`${(e as Error).message}: ${serial} is ${verify.status} in the store`);
+          if (verify.status !== 'revoked')
+            throw new Error(`${(e as Error).message}: ${serial} is ${verify.status} in the store`);
           stale++;
           return undefined;
         });
-        const tHook = await until('certificate.revoked webhook', () => rx!.arrived.get(`certificate.revoked ${serial}`));
+        const tHook = await until('certificate.revoked webhook', () =>
+          rx!.arrived.get(`certificate.revoked ${serial}`),
+        );
         if (tOcsp !== undefined) ocspMs.push(tOcsp - t0);
         hookMs.push(tHook - t0);
       }
       return { ocspMs, hookMs, stale };
     };
     const report = (label: string, key: string, r: { ocspMs: number[]; hookMs: number[]; stale: number }) => {
-      const staleNote = r.stale ? ` (${r.stale} more still "good" after ${STALE_MS / 1000} s: stale cached answer)` : '';
-      line(`${label}: -> OCSP revoked median ${fmt(median(r.ocspMs), 1)} ms, max ${fmt(Math.max(...r.ocspMs), 1)} ms${staleNote}; -> webhook median ${fmt(median(r.hookMs), 1)} ms, max ${fmt(Math.max(...r.hookMs), 1)} ms`);
+      const staleNote = r.stale
+        ? ` (${r.stale} more still "good" after ${STALE_MS / 1000} s: stale cached answer)`
+        : '';
+      line(
+        `${label}: -> OCSP revoked median ${fmt(median(r.ocspMs), 1)} ms, max ${fmt(Math.max(...r.ocspMs), 1)} ms${staleNote}; -> webhook median ${fmt(median(r.hookMs), 1)} ms, max ${fmt(Math.max(...r.hookMs), 1)} ms`,
+      );
       results[`${key}.ocsp.median.ms`] = median(r.ocspMs);
       results[`${key}.ocsp.max.ms`] = Math.max(...r.ocspMs);
       results[`${key}.ocsp.stale`] = r.stale;
@@ -231,7 +327,11 @@ export async function benchRisk(seconds: number): Promise<Record<string, number>
     (background as unknown as { stop(): void }).stop();
     const bg = (await background) as autocannon.Result;
     background = undefined;
-    report(`  under ingest load (4 conns, ${fmt(bg.requests.average * BATCH)} events/s, ${bg.errors + bg.non2xx} errors)`, 'crossing.load', loaded);
+    report(
+      `  under ingest load (4 conns, ${fmt(bg.requests.average * BATCH)} events/s, ${bg.errors + bg.non2xx} errors)`,
+      'crossing.load',
+      loaded,
+    );
     if (rx.bad() > 0) throw new Error(`${rx.bad()} webhook deliveries failed signature verification`);
     await ours.stop();
     ours = undefined;
@@ -256,7 +356,9 @@ export async function benchRisk(seconds: number): Promise<Record<string, number>
         );
         const eps = (lat.length * BATCH) / ((performance.now() - t0) / 1000);
         lat.sort((x, y) => x - y);
-        line(`in-process RiskEngine.ingest (b), ${inFlight} batch(es) in flight: ${fmt(eps)} events/s, batch p50 ${fmt(lat[Math.floor(lat.length * 0.5)]!, 1)} ms, p99 ${fmt(lat[Math.floor(lat.length * 0.99)]!, 1)} ms`);
+        line(
+          `in-process RiskEngine.ingest (b), ${inFlight} batch(es) in flight: ${fmt(eps)} events/s, batch p50 ${fmt(lat[Math.floor(lat.length * 0.5)]!, 1)} ms, p99 ${fmt(lat[Math.floor(lat.length * 0.99)]!, 1)} ms`,
+        );
         results[`inprocess.f${inFlight}.events`] = eps;
       }
     } finally {
@@ -285,4 +387,9 @@ async function bareEvents(): Promise<void> {
   process.stdout.write(`listening ${await app.listen({ host: '127.0.0.1', port: 0 })}\n`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv.includes('--bare-events')) await bareEvents();
+if (
+  process.argv[1] &&
+  import.meta.url === pathToFileURL(process.argv[1]).href &&
+  process.argv.includes('--bare-events')
+)
+  await bareEvents();

@@ -15,7 +15,10 @@ import { benchCrlOnChange } from './crl-on-change.js';
 import { benchTenants } from './tenants.js';
 import { benchReports } from './reports.js';
 
-const { values } = parseArgs({ options: { only: { type: 'string' }, seconds: { type: 'string' } }, allowPositionals: false });
+const { values } = parseArgs({
+  options: { only: { type: 'string' }, seconds: { type: 'string' } },
+  allowPositionals: false,
+});
 const only = values.only ? new Set(values.only.split(',')) : undefined;
 const seconds = values.seconds ? Number(values.seconds) : 3;
 

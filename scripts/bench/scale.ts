@@ -45,25 +45,37 @@ async function dropSchema(schema: string): Promise<void> {
 }
 
 /** issued/s and revoked/s, 32 in flight, for one store (env selects it). */
-async function lifecycleRates(dataDir: string, env: Record<string, string>, seconds: number): Promise<{ issued: number; revoked: number }> {
+async function lifecycleRates(
+  dataDir: string,
+  env: Record<string, string>,
+  seconds: number,
+): Promise<{ issued: number; revoked: number }> {
   const a = await createAuthority({ dataDir, env });
   await a.init({ keyType: 'p256', config: { organization: 'Bench Operator' } });
   const ocsp = new OcspService(a);
   await ocsp.start();
   try {
-    const agentKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' });
+    const agentKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+      format: 'der',
+      type: 'spki',
+    });
     let i = 0;
     const serials: string[] = [];
-    const issued = await concurrentRate(async () => {
-      const c = await a.issue({ agentId: `scale-${i++}`, publicKey: agentKey, tenant: 'bench' });
-      serials.push(c.serial);
-    }, 32, seconds);
+    const issued = await concurrentRate(
+      async () => {
+        const c = await a.issue({ agentId: `scale-${i++}`, publicKey: agentKey, tenant: 'bench' });
+        serials.push(c.serial);
+      },
+      32,
+      seconds,
+    );
     // every certificate issued above is revoked once, 32 in flight
     let next = 0;
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: 32 }, async () => {
-        for (let s = serials[next++]; s !== undefined; s = serials[next++]) await a.revoke(s, { reason: 'keyCompromise', actor: 'bench' });
+        for (let s = serials[next++]; s !== undefined; s = serials[next++])
+          await a.revoke(s, { reason: 'keyCompromise', actor: 'bench' });
       }),
     );
     const revoked = { perSecond: serials.length / ((performance.now() - t0) / 1000) };
@@ -98,14 +110,29 @@ function percentile(xs: number[], p: number): number {
 }
 
 /** Revoke in A (this process), poll B (child) with OCSP POSTs under load, p50/p99 visibility. */
-async function visibility(dataDir: string, url: string, rounds: number): Promise<{ p50: number; p99: number; max: number; loadPerSecond: number }> {
+async function visibility(
+  dataDir: string,
+  url: string,
+  rounds: number,
+): Promise<{ p50: number; p99: number; max: number; loadPerSecond: number }> {
   const a = await createAuthority({ dataDir, env: { AGENT_CA_STORE: url }, create: false });
   const ocsp = new OcspService(a);
   await ocsp.start();
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./child-rss.ts', import.meta.url).pathname, import.meta.url, 'serveTask', JSON.stringify({ dataDir, url, seconds: 600 })], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      new URL('./child-rss.ts', import.meta.url).pathname,
+      import.meta.url,
+      'serveTask',
+      JSON.stringify({ dataDir, url, seconds: 600 }),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   try {
     const bUrl = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -116,18 +143,28 @@ async function visibility(dataDir: string, url: string, rounds: number): Promise
       });
       child.once('exit', () => reject(new Error(`server B exited: ${out}`)));
     });
-    const agentKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' });
+    const agentKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+      format: 'der',
+      type: 'spki',
+    });
     const issuer = a.ca('intermediate');
     const certs: { serial: string }[] = [];
     for (let i = 0; i < rounds + 50; i++) certs.push(await a.issue({ agentId: `vis-${i}`, publicKey: agentKey }));
-    const issuerInfo = { subjectDer: Buffer.from(issuer.certificate.subject), publicKeyInfo: Buffer.from(issuer.certificate.publicKeyInfo) };
+    const issuerInfo = {
+      subjectDer: Buffer.from(issuer.certificate.subject),
+      publicKeyInfo: Buffer.from(issuer.certificate.publicKeyInfo),
+    };
     const reqFor = (serial: string) => ocspRequestDer(certIdFor(issuerInfo, Buffer.from(serial, 'hex'), 'sha1'));
     let errors = 0;
     let lastError = '';
     const post = async (der: Buffer): Promise<Buffer> => {
       for (;;) {
         try {
-          const res = await fetch(`${bUrl}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: der });
+          const res = await fetch(`${bUrl}/ocsp`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/ocsp-request' },
+            body: der,
+          });
           return Buffer.from(await res.arrayBuffer());
         } catch (e) {
           // a reset connection is retried (and counted): the figure is about answers, not sockets
@@ -157,7 +194,8 @@ async function visibility(dataDir: string, url: string, rounds: number): Promise
       for (;;) {
         const der = await post(req);
         if (parseOcspResponse(der).basic?.responses[0]?.status.kind === 'revoked') break;
-        if (performance.now() - acked > 10_000) throw new Error(`B did not answer revoked for ${target.serial} within 10 s`);
+        if (performance.now() - acked > 10_000)
+          throw new Error(`B did not answer revoked for ${target.serial} within 10 s`);
       }
       lat.push(performance.now() - acked);
     }
@@ -177,7 +215,10 @@ export async function benchScale(seconds: number): Promise<Record<string, number
   header(`scale-out: PostgreSQL (${new URL(PG_URL).host}) beside LevelDB, same run`);
   const schema = `aca_bench_${randomBytes(4).toString('hex')}`;
   const url = schemaUrl(schema);
-  const dirs = [mkdtempSync(join(tmpdir(), 'aca-bench-scale-level-')), mkdtempSync(join(tmpdir(), 'aca-bench-scale-pg-'))];
+  const dirs = [
+    mkdtempSync(join(tmpdir(), 'aca-bench-scale-level-')),
+    mkdtempSync(join(tmpdir(), 'aca-bench-scale-pg-')),
+  ];
   const results: Record<string, number> = {};
   try {
     const level = await lifecycleRates(dirs[0]!, {}, seconds);
@@ -185,8 +226,15 @@ export async function benchScale(seconds: number): Promise<Record<string, number
     line('store'.padEnd(12), 'issued/s (32 in flight)'.padStart(24), 'revoked/s (32 in flight)'.padStart(25));
     line('LevelDB'.padEnd(12), fmt(level.issued).padStart(24), fmt(level.revoked).padStart(25));
     line('PostgreSQL'.padEnd(12), fmt(pgRates.issued).padStart(24), fmt(pgRates.revoked).padStart(25));
-    line(`PostgreSQL/LevelDB: issuance ${fmt((pgRates.issued / level.issued) * 100, 1)}%, revocation ${fmt((pgRates.revoked / level.revoked) * 100, 1)}%`);
-    Object.assign(results, { 'level.issued': level.issued, 'level.revoked': level.revoked, 'pg.issued': pgRates.issued, 'pg.revoked': pgRates.revoked });
+    line(
+      `PostgreSQL/LevelDB: issuance ${fmt((pgRates.issued / level.issued) * 100, 1)}%, revocation ${fmt((pgRates.revoked / level.revoked) * 100, 1)}%`,
+    );
+    Object.assign(results, {
+      'level.issued': level.issued,
+      'level.revoked': level.revoked,
+      'pg.issued': pgRates.issued,
+      'pg.revoked': pgRates.revoked,
+    });
 
     const rounds = Number(process.env.AGENT_CA_BENCH_VIS_ROUNDS ?? 100);
     const vis = await visibility(dirs[1]!, url, rounds);
@@ -216,7 +264,12 @@ export async function benchScale(seconds: number): Promise<Record<string, number
     }
     const loadSeconds = (performance.now() - t0) / 1000;
     const crlModule = new URL('./crl.ts', import.meta.url).href;
-    const m = await runInChild<BuildArgs, BuildResult>(crlModule, 'publishFullTask', { dataDir: dirs[1]!, storeUrl: url, count: before + count, baseMs }, 900_000);
+    const m = await runInChild<BuildArgs, BuildResult>(
+      crlModule,
+      'publishFullTask',
+      { dataDir: dirs[1]!, storeUrl: url, count: before + count, baseMs },
+      900_000,
+    );
     line(
       `full CRL from PostgreSQL: ${fmt(m.result.entries)} entries in ${fmt(m.result.seconds, 2)} s, peak RSS ${fmt(m.peakRssMiB)} MiB, ${fmt(m.result.bytes / 1048576, 1)} MiB DER ` +
         `(targets < 10 s: ${m.result.seconds < 10 ? 'met' : 'MISSED'}, < 1 GiB: ${m.peakRssMiB < 1024 ? 'met' : 'MISSED'}); setup, not timed: ${fmt(count)} revocations loaded in ${fmt(loadSeconds, 1)} s`,

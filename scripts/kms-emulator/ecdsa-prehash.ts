@@ -178,7 +178,13 @@ function twoScalarX(u1: bigint, u2: bigint, Q: Jac, c: Curve): bigint | null {
   return (R[0] * zi * zi) % c.p;
 }
 
-export function verifyDigestEcdsa(curveId: 'P-256' | 'P-384', qx: bigint, qy: bigint, digest: Uint8Array, signature: Uint8Array): boolean {
+export function verifyDigestEcdsa(
+  curveId: 'P-256' | 'P-384',
+  qx: bigint,
+  qy: bigint,
+  digest: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   const c = CURVES[curveId];
   const rs = parseDerSignature(signature);
   if (!rs) return false;

@@ -3,7 +3,17 @@
  * the KMS developer guide lists them), and signing / verifying a message or a digest the way
  * KMS does: RSASSA-PKCS1-v1_5 (RFC 8017 §8.2) and ECDSA with DER output.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, privateEncrypt, publicDecrypt, constants, timingSafeEqual, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  privateEncrypt,
+  publicDecrypt,
+  constants,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
 import { bigFromBase64url, signDigestEcdsa, verifyDigestEcdsa } from './ecdsa-prehash.js';
 import { KmsError, validation } from './kms-error.js';
 
@@ -17,7 +27,11 @@ export type SigningAlgorithm =
   | 'ECDSA_SHA_256'
   | 'ECDSA_SHA_384';
 
-const RSA_ALGS: SigningAlgorithm[] = ['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512'];
+const RSA_ALGS: SigningAlgorithm[] = [
+  'RSASSA_PKCS1_V1_5_SHA_256',
+  'RSASSA_PKCS1_V1_5_SHA_384',
+  'RSASSA_PKCS1_V1_5_SHA_512',
+];
 
 /** KMS pairs each NIST curve with one hash (P-256/SHA-256, P-384/SHA-384). PSS is not emulated. */
 export function signingAlgorithmsFor(spec: KeySpec): SigningAlgorithm[] {
@@ -85,10 +99,13 @@ export function messageDigest(alg: SigningAlgorithm, message: Uint8Array, messag
     return createHash(d.hash).update(message).digest();
   }
   if (messageType === 'DIGEST') {
-    if (message.length !== d.len) throw validation(`Digest is invalid length for algorithm ${alg}: ${message.length} bytes, expected ${d.len}`);
+    if (message.length !== d.len)
+      throw validation(`Digest is invalid length for algorithm ${alg}: ${message.length} bytes, expected ${d.len}`);
     return Buffer.from(message);
   }
-  throw validation(`1 validation error detected: Value '${messageType}' at 'messageType' failed to satisfy constraint: Member must satisfy enum value set: [RAW, DIGEST]`);
+  throw validation(
+    `1 validation error detected: Value '${messageType}' at 'messageType' failed to satisfy constraint: Member must satisfy enum value set: [RAW, DIGEST]`,
+  );
 }
 
 export function checkAlgorithm(key: LoadedKey, alg: string): SigningAlgorithm {
@@ -102,7 +119,10 @@ export function checkAlgorithm(key: LoadedKey, alg: string): SigningAlgorithm {
 export function signDigest(key: LoadedKey, alg: SigningAlgorithm, digest: Buffer): Buffer {
   if (key.ec) return signDigestEcdsa(key.ec.curve, key.ec.d, digest);
   // EMSA-PKCS1-v1_5 over an existing digest: private-key operation on DigestInfo (type 1 padding).
-  return privateEncrypt({ key: key.privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([DIGEST_INFO[DIGEST[alg].hash], digest]));
+  return privateEncrypt(
+    { key: key.privateKey, padding: constants.RSA_PKCS1_PADDING },
+    Buffer.concat([DIGEST_INFO[DIGEST[alg].hash], digest]),
+  );
 }
 
 export function verifyDigest(key: LoadedKey, alg: SigningAlgorithm, digest: Buffer, signature: Uint8Array): boolean {

@@ -5,7 +5,16 @@
  * ARN, an alias name (`alias/...`) or an alias ARN.
  */
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { loadKey, type KeySpec, type LoadedKey } from './key-crypto.js';
 import { notFound } from './kms-error.js';
@@ -35,7 +44,8 @@ export interface KeyRecord {
   privateKeyPem: string;
 }
 
-export const keyArn = (r: { region: string; keyId: string }): string => `arn:aws:kms:${r.region}:${ACCOUNT_ID}:key/${r.keyId}`;
+export const keyArn = (r: { region: string; keyId: string }): string =>
+  `arn:aws:kms:${r.region}:${ACCOUNT_ID}:key/${r.keyId}`;
 export const aliasArn = (region: string, alias: string): string => `arn:aws:kms:${region}:${ACCOUNT_ID}:${alias}`;
 
 const ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):((?:key|alias)\/.+)$/;
@@ -58,7 +68,13 @@ export class KeyStore {
     }
   }
 
-  create(region: string, spec: KeySpec, privateKeyPem: string, description: string, tags: KeyRecord['tags']): KeyRecord {
+  create(
+    region: string,
+    spec: KeySpec,
+    privateKeyPem: string,
+    description: string,
+    tags: KeyRecord['tags'],
+  ): KeyRecord {
     const rec: KeyRecord = {
       keyId: randomUUID(),
       region,
@@ -96,7 +112,9 @@ export class KeyStore {
   }
 
   all(region: string): KeyRecord[] {
-    return [...this.records.values()].filter((r) => r.region === region && !this.expire(r)).sort((a, b) => a.creationDate.localeCompare(b.creationDate) || a.keyId.localeCompare(b.keyId));
+    return [...this.records.values()]
+      .filter((r) => r.region === region && !this.expire(r))
+      .sort((a, b) => a.creationDate.localeCompare(b.creationDate) || a.keyId.localeCompare(b.keyId));
   }
 
   findAlias(region: string, alias: string): KeyRecord | undefined {

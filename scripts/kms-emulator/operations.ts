@@ -3,7 +3,16 @@
  * and error codes (AWS KMS API Reference). AWS JSON 1.1 carries blobs as base64 strings and
  * timestamps as epoch seconds, which is what the SDK's JSON codec reads.
  */
-import { checkAlgorithm, generatePrivateKeyPem, KEY_SPECS, messageDigest, signDigest, signingAlgorithmsFor, verifyDigest, type KeySpec } from './key-crypto.js';
+import {
+  checkAlgorithm,
+  generatePrivateKeyPem,
+  KEY_SPECS,
+  messageDigest,
+  signDigest,
+  signingAlgorithmsFor,
+  verifyDigest,
+  type KeySpec,
+} from './key-crypto.js';
 import { aliasArn, ACCOUNT_ID, keyArn, type KeyRecord, type KeyStore } from './key-store.js';
 import { invalidState, KmsError, validation } from './kms-error.js';
 
@@ -26,7 +35,10 @@ function str(input: Input, name: string, required?: false): string | undefined;
 function str(input: Input, name: string, required = false): string | undefined {
   const v = input[name];
   if (v === undefined || v === null) {
-    if (required) throw validation(`1 validation error detected: Value null at '${name}' failed to satisfy constraint: Member must not be null`);
+    if (required)
+      throw validation(
+        `1 validation error detected: Value null at '${name}' failed to satisfy constraint: Member must not be null`,
+      );
     return undefined;
   }
   if (typeof v !== 'string') throw new KmsError('SerializationException', `${name} must be a string`);
@@ -84,11 +96,15 @@ const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]{1,250}$/;
 export const operations: Record<string, Handler> = {
   CreateKey(input, ctx) {
     const spec = (str(input, 'KeySpec') ?? str(input, 'CustomerMasterKeySpec') ?? 'SYMMETRIC_DEFAULT') as KeySpec;
-    if (!KEY_SPECS.includes(spec)) throw validation(`KeySpec ${spec} is not supported by this emulator (supported: ${KEY_SPECS.join(', ')})`);
+    if (!KEY_SPECS.includes(spec))
+      throw validation(`KeySpec ${spec} is not supported by this emulator (supported: ${KEY_SPECS.join(', ')})`);
     const usage = str(input, 'KeyUsage');
-    if (usage !== 'SIGN_VERIFY') throw validation(`KeyUsage must be SIGN_VERIFY for ${spec} keys in this emulator, got ${usage ?? 'none'}`);
+    if (usage !== 'SIGN_VERIFY')
+      throw validation(`KeyUsage must be SIGN_VERIFY for ${spec} keys in this emulator, got ${usage ?? 'none'}`);
     const tags = (Array.isArray(input.Tags) ? input.Tags : []) as { TagKey?: unknown; TagValue?: unknown }[];
-    for (const t of tags) if (typeof t.TagKey !== 'string' || typeof t.TagValue !== 'string') throw new KmsError('TagException', 'Each tag needs TagKey and TagValue strings');
+    for (const t of tags)
+      if (typeof t.TagKey !== 'string' || typeof t.TagValue !== 'string')
+        throw new KmsError('TagException', 'Each tag needs TagKey and TagValue strings');
     const description = str(input, 'Description') ?? '';
     const rec = ctx.store.create(ctx.region, spec, generatePrivateKeyPem(spec), description, tags as KeyRecord['tags']);
     return { KeyMetadata: metadata(rec) };
@@ -129,25 +145,38 @@ export const operations: Record<string, Handler> = {
     const alg = checkAlgorithm(key, str(input, 'SigningAlgorithm', true));
     const digest = messageDigest(alg, blob(input, 'Message'), str(input, 'MessageType') ?? 'RAW');
     // KMS reports a bad signature as an error, not as SignatureValid: false.
-    if (!verifyDigest(key, alg, digest, blob(input, 'Signature'))) throw new KmsError('KMSInvalidSignatureException', 'The signature is not valid');
+    if (!verifyDigest(key, alg, digest, blob(input, 'Signature')))
+      throw new KmsError('KMSInvalidSignatureException', 'The signature is not valid');
     return { KeyId: keyArn(rec), SignatureValid: true, SigningAlgorithm: alg };
   },
 
   ListKeys(input, ctx) {
     const p = page(ctx.store.all(ctx.region), input);
-    return { Keys: p.items.map((r) => ({ KeyId: r.keyId, KeyArn: keyArn(r) })), Truncated: p.truncated, ...(p.next ? { NextMarker: p.next } : {}) };
+    return {
+      Keys: p.items.map((r) => ({ KeyId: r.keyId, KeyArn: keyArn(r) })),
+      Truncated: p.truncated,
+      ...(p.next ? { NextMarker: p.next } : {}),
+    };
   },
 
   ScheduleKeyDeletion(input, ctx) {
     const rec = ctx.store.resolve(str(input, 'KeyId', true), ctx.region, { allowAlias: false });
     const days = input.PendingWindowInDays === undefined ? 30 : Number(input.PendingWindowInDays);
-    if (!Number.isInteger(days) || days < 7 || days > 30) throw validation(`PendingWindowInDays must be an integer between 7 and 30, got ${String(input.PendingWindowInDays)}`);
+    if (!Number.isInteger(days) || days < 7 || days > 30)
+      throw validation(
+        `PendingWindowInDays must be an integer between 7 and 30, got ${String(input.PendingWindowInDays)}`,
+      );
     if (rec.keyState === 'PendingDeletion') throw invalidState(`${keyArn(rec)} is pending deletion.`);
     rec.keyState = 'PendingDeletion';
     rec.pendingWindowInDays = days;
     rec.deletionDate = new Date(ctx.now().getTime() + days * 86_400_000).toISOString();
     ctx.store.save(rec);
-    return { KeyId: keyArn(rec), DeletionDate: epoch(rec.deletionDate), KeyState: rec.keyState, PendingWindowInDays: days };
+    return {
+      KeyId: keyArn(rec),
+      DeletionDate: epoch(rec.deletionDate),
+      KeyState: rec.keyState,
+      PendingWindowInDays: days,
+    };
   },
 
   CancelKeyDeletion(input, ctx) {
@@ -180,10 +209,15 @@ export const operations: Record<string, Handler> = {
   CreateAlias(input, ctx) {
     const name = str(input, 'AliasName', true);
     if (!ALIAS_NAME.test(name)) throw validation(`Alias ${name} must match alias/[a-zA-Z0-9/_-]+`);
-    if (name.startsWith('alias/aws/')) throw new KmsError('NotAuthorizedException', 'alias/aws/ is reserved for AWS managed keys');
+    if (name.startsWith('alias/aws/'))
+      throw new KmsError('NotAuthorizedException', 'alias/aws/ is reserved for AWS managed keys');
     const rec = ctx.store.resolve(str(input, 'TargetKeyId', true), ctx.region, { allowAlias: false });
     if (rec.keyState === 'PendingDeletion') throw invalidState(`${keyArn(rec)} is pending deletion.`);
-    if (ctx.store.findAlias(ctx.region, name)) throw new KmsError('AlreadyExistsException', `An alias with the name ${aliasArn(ctx.region, name)} already exists`);
+    if (ctx.store.findAlias(ctx.region, name))
+      throw new KmsError(
+        'AlreadyExistsException',
+        `An alias with the name ${aliasArn(ctx.region, name)} already exists`,
+      );
     const at = ctx.now().toISOString();
     rec.aliases.push({ name, creationDate: at, lastUpdatedDate: at });
     ctx.store.save(rec);

@@ -82,9 +82,20 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown, contentType = JSON_11, extra: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = JSON_11,
+  extra: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID(), ...extra });
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': randomUUID(),
+    ...extra,
+  });
   res.end(text);
 }
 
@@ -97,13 +108,21 @@ export async function startKmsEmulator(options: KmsEmulatorOptions): Promise<Kms
   const store = new KeyStore(options.dataDir, now);
   const secrets = new Map([[options.accessKeyId ?? 'test', options.secretAccessKey ?? 'test']]);
   const faults: PendingFault[] = [];
-  const fresh = (): Omit<KmsEmulatorStats, 'keys'> => ({ requests: 0, signCalls: 0, verifyCalls: 0, errors: 0, throttled: 0, byOperation: {} });
+  const fresh = (): Omit<KmsEmulatorStats, 'keys'> => ({
+    requests: 0,
+    signCalls: 0,
+    verifyCalls: 0,
+    errors: 0,
+    throttled: 0,
+    byOperation: {},
+  });
   let stats = fresh();
 
   const injectFaults = (f: KmsFaults): void => {
     const op = f.operation ? { operation: f.operation } : {};
     if (f.throttle && f.throttle > 0) faults.push({ kind: 'throttle', remaining: f.throttle, ...op });
-    if (f.internalError && f.internalError > 0) faults.push({ kind: 'internalError', remaining: f.internalError, ...op });
+    if (f.internalError && f.internalError > 0)
+      faults.push({ kind: 'internalError', remaining: f.internalError, ...op });
   };
 
   const takeFault = (op: string): PendingFault['kind'] | undefined => {
@@ -118,8 +137,13 @@ export async function startKmsEmulator(options: KmsEmulatorOptions): Promise<Kms
     const body = await readBody(req);
     stats.requests++;
     const target = req.headers['x-amz-target'];
-    const op = typeof target === 'string' && target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : '';
-    const caller = verifySigV4({ method: req.method ?? 'POST', url: req.url ?? '/', rawHeaders: req.rawHeaders, body }, secrets, new Date());
+    const op =
+      typeof target === 'string' && target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : '';
+    const caller = verifySigV4(
+      { method: req.method ?? 'POST', url: req.url ?? '/', rawHeaders: req.rawHeaders, body },
+      secrets,
+      new Date(),
+    );
     const handler = Object.hasOwn(operations, op) ? operations[op] : undefined;
     if (!handler) throw new KmsError('UnknownOperationException', `Unknown operation ${String(target)}`);
     stats.byOperation[op] = (stats.byOperation[op] ?? 0) + 1;
@@ -128,7 +152,8 @@ export async function startKmsEmulator(options: KmsEmulatorOptions): Promise<Kms
       stats.throttled++;
       throw new KmsError('ThrottlingException', 'Rate exceeded');
     }
-    if (fault === 'internalError') throw new KmsError('KMSInternalException', 'An internal error occurred (injected)', 500);
+    if (fault === 'internalError')
+      throw new KmsError('KMSInternalException', 'An internal error occurred (injected)', 500);
     let input: Input;
     try {
       const parsed: unknown = body.length ? JSON.parse(body.toString('utf8')) : {};
@@ -143,7 +168,8 @@ export async function startKmsEmulator(options: KmsEmulatorOptions): Promise<Kms
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const work = async (): Promise<void> => {
-      if (req.method === 'GET' && path === '/__stats') return send(res, 200, { ...stats, keys: store.size }, 'application/json');
+      if (req.method === 'GET' && path === '/__stats')
+        return send(res, 200, { ...stats, keys: store.size }, 'application/json');
       if (req.method === 'POST' && path === '/__stats/reset') {
         await readBody(req);
         stats = fresh();
@@ -154,7 +180,8 @@ export async function startKmsEmulator(options: KmsEmulatorOptions): Promise<Kms
         injectFaults(f);
         return send(res, 200, { pending: faults.length }, 'application/json');
       }
-      if (req.method !== 'POST') throw new KmsError('UnknownOperationException', `${req.method ?? ''} ${path ?? ''}: the KMS API is POST /`);
+      if (req.method !== 'POST')
+        throw new KmsError('UnknownOperationException', `${req.method ?? ''} ${path ?? ''}: the KMS API is POST /`);
       return handleKms(req, res);
     };
     work().catch((e: unknown) => {

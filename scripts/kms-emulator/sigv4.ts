@@ -27,7 +27,8 @@ const sha256Hex = (data: string | Buffer): string => createHash('sha256').update
 const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256', key).update(data).digest();
 
 /** RFC 3986 unreserved characters stay, everything else is %XX (uppercase), as SigV4 requires. */
-const uriEscape = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const uriEscape = (s: string): string =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 function canonicalPath(path: string): string {
   // Non-S3 services: normalise, then URI-encode each segment twice (the SDK's double encoding).
@@ -70,7 +71,8 @@ function headerMap(raw: readonly string[]): Map<string, string[]> {
 
 function parseAuthorization(value: string): { credential: string; signedHeaders: string; signature: string } {
   const [alg, ...restParts] = value.trim().split(' ');
-  if (alg !== 'AWS4-HMAC-SHA256') throw new KmsError('IncompleteSignatureException', `Unsupported signing algorithm ${alg ?? ''}`);
+  if (alg !== 'AWS4-HMAC-SHA256')
+    throw new KmsError('IncompleteSignatureException', `Unsupported signing algorithm ${alg ?? ''}`);
   const fields = new Map<string, string>();
   for (const part of restParts.join(' ').split(',')) {
     const i = part.indexOf('=');
@@ -80,7 +82,10 @@ function parseAuthorization(value: string): { credential: string; signedHeaders:
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
   if (!credential || !signedHeaders || !signature) {
-    throw new KmsError('IncompleteSignatureException', 'Authorization header requires Credential, SignedHeaders and Signature');
+    throw new KmsError(
+      'IncompleteSignatureException',
+      'Authorization header requires Credential, SignedHeaders and Signature',
+    );
   }
   return { credential, signedHeaders, signature };
 }
@@ -101,15 +106,24 @@ export function verifySigV4(req: IncomingSigned, secrets: ReadonlyMap<string, st
     throw new KmsError('IncompleteSignatureException', `Malformed credential scope: ${credential}`);
   }
   const secret = secrets.get(accessKeyId);
-  if (secret === undefined) throw new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
-  if (service !== 'kms') throw new KmsError('InvalidSignatureException', "Credential should be scoped to correct service: 'kms'.");
+  if (secret === undefined)
+    throw new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+  if (service !== 'kms')
+    throw new KmsError('InvalidSignatureException', "Credential should be scoped to correct service: 'kms'.");
 
   const amzDate = headers.get('x-amz-date')?.[0];
-  if (!amzDate || !/^\d{8}T\d{6}Z$/.test(amzDate)) throw new KmsError('IncompleteSignatureException', 'Missing or malformed X-Amz-Date');
-  if (amzDate.slice(0, 8) !== date) throw new KmsError('InvalidSignatureException', 'Credential date does not match X-Amz-Date');
-  const signedAt = Date.parse(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  if (!amzDate || !/^\d{8}T\d{6}Z$/.test(amzDate))
+    throw new KmsError('IncompleteSignatureException', 'Missing or malformed X-Amz-Date');
+  if (amzDate.slice(0, 8) !== date)
+    throw new KmsError('InvalidSignatureException', 'Credential date does not match X-Amz-Date');
+  const signedAt = Date.parse(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
   if (Math.abs(now.getTime() - signedAt) > MAX_SKEW_MS) {
-    throw new KmsError('InvalidSignatureException', `Signature expired: ${amzDate} is now earlier than the allowed window`);
+    throw new KmsError(
+      'InvalidSignatureException',
+      `Signature expired: ${amzDate} is now earlier than the allowed window`,
+    );
   }
 
   const names = signedHeaders.split(';');
@@ -119,7 +133,14 @@ export function verifySigV4(req: IncomingSigned, secrets: ReadonlyMap<string, st
   const path = q < 0 ? req.url : req.url.slice(0, q);
   const query = q < 0 ? '' : req.url.slice(q + 1);
   const payloadHash = headers.get('x-amz-content-sha256')?.[0] ?? sha256Hex(req.body);
-  const canonicalRequest = [req.method, canonicalPath(path), canonicalQuery(query), canonicalHeaders, signedHeaders, payloadHash].join('\n');
+  const canonicalRequest = [
+    req.method,
+    canonicalPath(path),
+    canonicalQuery(query),
+    canonicalHeaders,
+    signedHeaders,
+    payloadHash,
+  ].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
   const signingKey = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');

@@ -23,11 +23,19 @@ import { ocspRequestDer } from '../../src/ocsp/request-encode.js';
 import { parseOcspResponse } from '../../src/ocsp/response-parse.js';
 import { cliPath, SOAK_TOKEN, startServerProcess, type ServerProcess } from './server-process.js';
 
-const { values: v } = parseArgs({ options: { minutes: { type: 'string', default: '1' }, workers: { type: 'string', default: '8' }, 'kill-every-s': { type: 'string', default: '6' }, keep: { type: 'boolean', default: false } } });
+const { values: v } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '8' },
+    'kill-every-s': { type: 'string', default: '6' },
+    keep: { type: 'boolean', default: false },
+  },
+});
 const minutes = Number(v.minutes);
 const workers = Number(v.workers);
 const killEveryS = Number(v['kill-every-s']);
-if (!(minutes > 0) || !(workers > 0) || !(killEveryS > 0)) throw new Error('usage: npm run soak -- --minutes N [--workers W] [--kill-every-s S]');
+if (!(minutes > 0) || !(workers > 0) || !(killEveryS > 0))
+  throw new Error('usage: npm run soak -- --minutes N [--workers W] [--kill-every-s S]');
 
 const root = resolve(import.meta.dirname, '..', '..');
 if (!existsSync(cliPath(root))) throw new Error('run `npm run build` first (the soak test drives dist/cli/bin.js)');
@@ -35,7 +43,10 @@ const dir = mkdtempSync(join(tmpdir(), 'agent-ca-soak-'));
 const data = join(dir, 'data');
 
 function cli(...args: string[]): { code: number; out: string } {
-  const r = spawnSync(process.execPath, [cliPath(root), ...args, '--data', data], { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync(process.execPath, [cliPath(root), ...args, '--data', data], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
   return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -44,20 +55,40 @@ if (init.code !== 0) throw new Error(`init failed: ${init.out}`);
 const intermediateDer = pemOrDer(readFileSync(join(data, 'ca', 'intermediate.pem'), 'utf8'), ['CERTIFICATE']);
 const intermediate = parseCertificate(intermediateDer);
 const issuer = { subjectDer: intermediate.subject, publicKeyInfo: intermediate.publicKeyInfo };
-const keys = Array.from({ length: 32 }, () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }) as string);
+const keys = Array.from(
+  { length: 32 },
+  () =>
+    generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }) as string,
+);
 
 const issued: string[] = [];
 const acked = new Set<string>();
 const violations: string[] = [];
-const n = { issueOk: 0, revokeOk: 0, ocspChecks: 0, ocspRevokedSeen: 0, eventsOk: 0, failedWhileDown: 0, kills: 0, restarts: 0 };
+const n = {
+  issueOk: 0,
+  revokeOk: 0,
+  ocspChecks: 0,
+  ocspRevokedSeen: 0,
+  eventsOk: 0,
+  failedWhileDown: 0,
+  kills: 0,
+  restarts: 0,
+};
 let server: ServerProcess;
 let running = true;
 const pick = <T>(a: readonly T[]): T => a[Math.floor(Math.random() * a.length)]!;
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; bytes: Buffer }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: any; bytes: Buffer }> {
   const res = await fetch(`${server.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${SOAK_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${SOAK_TOKEN}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     signal: AbortSignal.timeout(10_000),
   });
@@ -82,7 +113,10 @@ async function ocspStatus(serial: string): Promise<string> {
 async function step(): Promise<void> {
   const roll = Math.random();
   if (roll < 0.3 || issued.length < 10) {
-    const r = await call('POST', '/api/v1/certificates', { agentId: `soak-${Math.floor(Math.random() * 1e9)}`, publicKey: pick(keys) });
+    const r = await call('POST', '/api/v1/certificates', {
+      agentId: `soak-${Math.floor(Math.random() * 1e9)}`,
+      publicKey: pick(keys),
+    });
     if (r.status === 201) {
       issued.push(r.json.serial as string);
       n.issueOk++;
@@ -112,7 +146,13 @@ async function step(): Promise<void> {
   } else {
     const serial = pick(issued);
     const time = new Date().toISOString();
-    const events = Array.from({ length: 10 }, () => ({ serial, type: 'api_call', action: 'read:accounts', outcome: 'success', time }));
+    const events = Array.from({ length: 10 }, () => ({
+      serial,
+      type: 'api_call',
+      action: 'read:accounts',
+      outcome: 'success',
+      time,
+    }));
     if ((await call('POST', '/api/v1/events', { events })).status === 202) n.eventsOk++;
   }
 }
@@ -141,9 +181,14 @@ async function killer(until: number): Promise<void> {
 
 function crlSerials(name: string): Set<string> {
   const file = join(dir, name);
-  const r = spawnSync('openssl', ['crl', '-inform', 'DER', '-in', file, '-noout', '-text'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync('openssl', ['crl', '-inform', 'DER', '-in', file, '-noout', '-text'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   if (r.status !== 0) throw new Error(`openssl crl ${name}: ${r.stderr}`);
-  return new Set([...r.stdout.matchAll(/Serial Number: ([0-9A-F]+)/g)].map((m) => m[1]!.toLowerCase().replace(/^0+(?=.)/, '')));
+  return new Set(
+    [...r.stdout.matchAll(/Serial Number: ([0-9A-F]+)/g)].map((m) => m[1]!.toLowerCase().replace(/^0+(?=.)/, '')),
+  );
 }
 
 const started = Date.now();
@@ -161,9 +206,12 @@ for (const serial of acked) {
   const s = await ocspStatus(serial);
   if (s !== 'revoked') violations.push(`${serial}: acknowledged revocation, OCSP after restart says ${s}`);
 }
-for (const name of ['intermediate.crl', 'intermediate-delta.crl']) writeFileSync(join(dir, name), (await call('GET', `/crl/${name}`)).bytes);
+for (const name of ['intermediate.crl', 'intermediate-delta.crl'])
+  writeFileSync(join(dir, name), (await call('GET', `/crl/${name}`)).bytes);
 const listed = new Set([...crlSerials('intermediate.crl'), ...crlSerials('intermediate-delta.crl')]);
-for (const serial of acked) if (!listed.has(serial.replace(/^0+(?=.)/, ''))) violations.push(`${serial}: acknowledged revocation missing from the full and delta CRLs`);
+for (const serial of acked)
+  if (!listed.has(serial.replace(/^0+(?=.)/, '')))
+    violations.push(`${serial}: acknowledged revocation missing from the full and delta CRLs`);
 await server.stop();
 const verify = cli('audit', 'verify');
 const reconcile = cli('audit', 'reconcile');
@@ -172,9 +220,15 @@ if (reconcile.code !== 0) violations.push(`audit reconcile: ${reconcile.out.trim
 
 const seconds = (Date.now() - started) / 1000;
 console.log(`soak: ${seconds.toFixed(0)} s, ${workers} workers, kill -9 every ~${killEveryS} s`);
-console.log(`  kills ${n.kills}, restarts ${n.restarts}, requests failed while the server was down ${n.failedWhileDown}`);
-console.log(`  issued ${n.issueOk}, revocations acknowledged ${n.revokeOk} (${acked.size} serials), OCSP checks ${n.ocspChecks} (${n.ocspRevokedSeen} of acknowledged revocations), event batches ${n.eventsOk}`);
-console.log(`  final: ${acked.size} acknowledged revocations checked in OCSP and the CRLs (${listed.size} serials listed)`);
+console.log(
+  `  kills ${n.kills}, restarts ${n.restarts}, requests failed while the server was down ${n.failedWhileDown}`,
+);
+console.log(
+  `  issued ${n.issueOk}, revocations acknowledged ${n.revokeOk} (${acked.size} serials), OCSP checks ${n.ocspChecks} (${n.ocspRevokedSeen} of acknowledged revocations), event batches ${n.eventsOk}`,
+);
+console.log(
+  `  final: ${acked.size} acknowledged revocations checked in OCSP and the CRLs (${listed.size} serials listed)`,
+);
 console.log(`  ${verify.out.trim()}`);
 console.log(`  ${reconcile.out.trim()}`);
 if (violations.length) {

@@ -18,7 +18,9 @@ export function cliPath(root: string): string {
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => child.once('exit', () => r()));
 }
 
 /** Starts `agent-ca serve --port 0` on the data dir and resolves with its URL (bounded wait). */

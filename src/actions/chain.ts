@@ -24,8 +24,14 @@ export function loadCertificates(inputs: CertificateInput | readonly Certificate
   const out: Buffer[] = [];
   for (const i of list) {
     const text = typeof i === 'string' ? i : Buffer.from(i).toString('latin1');
-    if (text.includes('-----BEGIN ')) out.push(...parsePem(text).filter((b) => b.label === 'CERTIFICATE').map((b) => b.der));
-    else if (typeof i === 'string') throw new AgentCaError('INPUT_INVALID', 'a certificate given as a string must be PEM');
+    if (text.includes('-----BEGIN '))
+      out.push(
+        ...parsePem(text)
+          .filter((b) => b.label === 'CERTIFICATE')
+          .map((b) => b.der),
+      );
+    else if (typeof i === 'string')
+      throw new AgentCaError('INPUT_INVALID', 'a certificate given as a string must be PEM');
     else out.push(Buffer.from(i));
   }
   return out;
@@ -37,10 +43,16 @@ export interface PathCertificate {
 }
 
 export type ChainOutcome =
-  | { ok: true; path: PathCertificate[] }
-  | { ok: false; reason: 'chain' | 'expired'; detail: string };
+  { ok: true; path: PathCertificate[] } | { ok: false; reason: 'chain' | 'expired'; detail: string };
 
-const UNDERSTOOD_CRITICAL = new Set<string>([Oids.basicConstraints, Oids.keyUsage, Oids.extKeyUsage, Oids.subjectAltName, Oids.subjectKeyIdentifier, Oids.authorityKeyIdentifier]);
+const UNDERSTOOD_CRITICAL = new Set<string>([
+  Oids.basicConstraints,
+  Oids.keyUsage,
+  Oids.extKeyUsage,
+  Oids.subjectAltName,
+  Oids.subjectKeyIdentifier,
+  Oids.authorityKeyIdentifier,
+]);
 const MAX_DEPTH = 5;
 
 /**
@@ -95,8 +107,10 @@ function noIssuerDetail(child: PathCertificate, candidates: readonly PathCertifi
     }
     if (!signs) continue;
     try {
-      if (!basicConstraints(c.parsed)?.ca) return `${subjectOf(c)} signed ${subjectOf(child)} but is not a CA (basicConstraints, RFC 5280 §4.2.1.9)`;
-      if (keyUsageHas(c.parsed, 'keyCertSign') === false) return `${subjectOf(c)} signed ${subjectOf(child)} but its keyUsage lacks keyCertSign (RFC 5280 §4.2.1.3)`;
+      if (!basicConstraints(c.parsed)?.ca)
+        return `${subjectOf(c)} signed ${subjectOf(child)} but is not a CA (basicConstraints, RFC 5280 §4.2.1.9)`;
+      if (keyUsageHas(c.parsed, 'keyCertSign') === false)
+        return `${subjectOf(c)} signed ${subjectOf(child)} but its keyUsage lacks keyCertSign (RFC 5280 §4.2.1.3)`;
     } catch (e) {
       return `${subjectOf(c)} has malformed extensions: ${(e as Error).message}`;
     }
@@ -117,7 +131,8 @@ function issuedBy(child: PathCertificate, issuer: PathCertificate): boolean {
 }
 
 function structuralProblem(c: PathCertificate): string | undefined {
-  if (!algorithmByOid(c.parsed.signatureAlgorithmOid)) return `${subjectOf(c)} is signed with ${c.parsed.signatureAlgorithmOid}, which is not accepted (SHA-1 never is)`;
+  if (!algorithmByOid(c.parsed.signatureAlgorithmOid))
+    return `${subjectOf(c)} is signed with ${c.parsed.signatureAlgorithmOid}, which is not accepted (SHA-1 never is)`;
   const crit = c.parsed.extensions.find((e) => e.critical && !UNDERSTOOD_CRITICAL.has(e.oid));
   if (crit) return `${subjectOf(c)} has the unknown critical extension ${crit.oid} (RFC 5280 §4.2)`;
   return undefined;
@@ -127,7 +142,12 @@ function structuralProblem(c: PathCertificate): string | undefined {
  * Validate the leaf up to one of `anchorsDer` through `intermediatesDer` (x5c[1..] plus any
  * the caller knows). Throws INPUT_INVALID only for bytes that are not certificates.
  */
-export function validatePath(leafInput: Buffer | PathCertificate, intermediatesDer: readonly Buffer[], anchorsDer: readonly Buffer[], now: Date): ChainOutcome {
+export function validatePath(
+  leafInput: Buffer | PathCertificate,
+  intermediatesDer: readonly Buffer[],
+  anchorsDer: readonly Buffer[],
+  now: Date,
+): ChainOutcome {
   const leaf = Buffer.isBuffer(leafInput) ? loadPathCertificate(leafInput, 'x5c[0]', false) : leafInput;
   const anchors = anchorsDer.map((d, i) => loadPathCertificate(d, `trust anchor ${i}`));
   const pool = intermediatesDer.map((d, i) => loadPathCertificate(d, `intermediate ${i}`));
@@ -139,13 +159,27 @@ export function validatePath(leafInput: Buffer | PathCertificate, intermediatesD
     leafIsCa = basicConstraints(leaf.parsed)?.ca;
     leafSigns = keyUsageHas(leaf.parsed, 'digitalSignature');
   } catch (e) {
-    return { ok: false, reason: 'chain', detail: `the agent certificate extensions are malformed: ${(e as Error).message}` };
+    return {
+      ok: false,
+      reason: 'chain',
+      detail: `the agent certificate extensions are malformed: ${(e as Error).message}`,
+    };
   }
-  if (leafIsCa) return { ok: false, reason: 'chain', detail: 'the signing certificate is a CA certificate, not an agent certificate' };
-  if (leafSigns === false) return { ok: false, reason: 'chain', detail: 'the agent certificate keyUsage lacks digitalSignature (RFC 5280 §4.2.1.3)' };
+  if (leafIsCa)
+    return {
+      ok: false,
+      reason: 'chain',
+      detail: 'the signing certificate is a CA certificate, not an agent certificate',
+    };
+  if (leafSigns === false)
+    return {
+      ok: false,
+      reason: 'chain',
+      detail: 'the agent certificate keyUsage lacks digitalSignature (RFC 5280 §4.2.1.3)',
+    };
 
   const path: PathCertificate[] = [leaf];
-  for (let current = leaf; ; ) {
+  for (let current = leaf; ;) {
     const problem = structuralProblem(current);
     if (problem) return { ok: false, reason: 'chain', detail: problem };
     const anchor = anchors.find((a) => issuedBy(current, a));
@@ -153,9 +187,15 @@ export function validatePath(leafInput: Buffer | PathCertificate, intermediatesD
       path.push(anchor);
       break;
     }
-    if (path.length >= MAX_DEPTH) return { ok: false, reason: 'chain', detail: `no trust anchor within ${MAX_DEPTH} certificates` };
+    if (path.length >= MAX_DEPTH)
+      return { ok: false, reason: 'chain', detail: `no trust anchor within ${MAX_DEPTH} certificates` };
     const next = pool.find((c) => !path.includes(c) && issuedBy(current, c));
-    if (!next) return { ok: false, reason: 'chain', detail: noIssuerDetail(current, [...pool.filter((c) => !path.includes(c)), ...anchors]) };
+    if (!next)
+      return {
+        ok: false,
+        reason: 'chain',
+        detail: noIssuerDetail(current, [...pool.filter((c) => !path.includes(c)), ...anchors]),
+      };
     path.push(next);
     current = next;
   }
@@ -171,13 +211,24 @@ export function validatePath(leafInput: Buffer | PathCertificate, intermediatesD
     }
     if (!bc?.ca) return { ok: false, reason: 'chain', detail: `${subjectOf(c)} is not a CA (basicConstraints)` };
     const below = i - 1;
-    if (bc.pathLen !== undefined && below > bc.pathLen) return { ok: false, reason: 'chain', detail: `${subjectOf(c)} pathLenConstraint ${bc.pathLen} exceeded` };
+    if (bc.pathLen !== undefined && below > bc.pathLen)
+      return { ok: false, reason: 'chain', detail: `${subjectOf(c)} pathLenConstraint ${bc.pathLen} exceeded` };
   }
 
   for (const [i, c] of path.entries()) {
     const what = i === 0 ? 'agent certificate' : i === path.length - 1 ? 'trust anchor' : 'intermediate CA certificate';
-    if (now < c.parsed.notBefore) return { ok: false, reason: 'expired', detail: `${what} ${subjectOf(c)} is not valid before ${c.parsed.notBefore.toISOString()}` };
-    if (now > c.parsed.notAfter) return { ok: false, reason: 'expired', detail: `${what} ${subjectOf(c)} expired at ${c.parsed.notAfter.toISOString()}` };
+    if (now < c.parsed.notBefore)
+      return {
+        ok: false,
+        reason: 'expired',
+        detail: `${what} ${subjectOf(c)} is not valid before ${c.parsed.notBefore.toISOString()}`,
+      };
+    if (now > c.parsed.notAfter)
+      return {
+        ok: false,
+        reason: 'expired',
+        detail: `${what} ${subjectOf(c)} expired at ${c.parsed.notAfter.toISOString()}`,
+      };
   }
   return { ok: true, path };
 }

@@ -34,7 +34,8 @@ export function payloadDigest(payload: Uint8Array | string): string {
 export function amountViolation(a: unknown): string | undefined {
   if (typeof a !== 'object' || a === null) return 'amount must be {value, currency}';
   const r = a as Record<string, unknown>;
-  if (Object.keys(r).some((k) => k !== 'value' && k !== 'currency')) return 'amount has fields other than value and currency';
+  if (Object.keys(r).some((k) => k !== 'value' && k !== 'currency'))
+    return 'amount has fields other than value and currency';
   return decimalViolation(r.value) ?? currencyViolation(r.currency);
 }
 
@@ -44,16 +45,24 @@ export function marketViolation(m: unknown): string | undefined {
 }
 
 /** Checks and canonicalises what a caller wants signed or checked; throws INPUT_INVALID. */
-export function normaliseRequest(req: { action: string; amount?: ActionAmount; market?: string }): { action: string; amount?: ActionAmount; market?: string } {
+export function normaliseRequest(req: { action: string; amount?: ActionAmount; market?: string }): {
+  action: string;
+  amount?: ActionAmount;
+  market?: string;
+} {
   const av = actionViolation(req.action);
-  if (av) throw new AgentCaError('INPUT_INVALID', `invalid action ${JSON.stringify(req.action)}: ${av}`, { field: 'action' });
+  if (av)
+    throw new AgentCaError('INPUT_INVALID', `invalid action ${JSON.stringify(req.action)}: ${av}`, { field: 'action' });
   if (req.amount !== undefined) {
     const v = amountViolation(req.amount);
     if (v) throw new AgentCaError('INPUT_INVALID', `invalid amount: ${v}`, { field: 'amount' });
   }
   if (req.market !== undefined) {
     const v = marketViolation(req.market);
-    if (v) throw new AgentCaError('INPUT_INVALID', `invalid market ${JSON.stringify(req.market)}: ${v}`, { field: 'market' });
+    if (v)
+      throw new AgentCaError('INPUT_INVALID', `invalid market ${JSON.stringify(req.market)}: ${v}`, {
+        field: 'market',
+      });
   }
   return {
     action: req.action,
@@ -67,7 +76,8 @@ export function parseAmountText(s: string): ActionAmount {
   const m = /^([0-9.]+):([A-Za-z]{3})$/.exec(s);
   const amount = m ? { value: m[1]!, currency: m[2]!.toUpperCase() } : undefined;
   const v = amount ? amountViolation(amount) : 'expected VALUE:CUR such as 100:USD';
-  if (v || !amount) throw new AgentCaError('INPUT_INVALID', `invalid amount ${JSON.stringify(s)}: ${v}`, { field: 'amount' });
+  if (v || !amount)
+    throw new AgentCaError('INPUT_INVALID', `invalid amount ${JSON.stringify(s)}: ${v}`, { field: 'amount' });
   return amount;
 }
 
@@ -80,7 +90,8 @@ function jsonOf(b64: string, what: string): Record<string, unknown> {
   } catch {
     throw new AgentCaError('INPUT_INVALID', `${what} is not JSON`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AgentCaError('INPUT_INVALID', `${what} is not a JSON object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new AgentCaError('INPUT_INVALID', `${what} is not a JSON object`);
   return v as Record<string, unknown>;
 }
 
@@ -94,10 +105,16 @@ export function readProtectedHeader(b64: string): ProtectedHeader {
   // RFC 7515 §4.1.11: a `crit` we do not understand must be refused; we understand none, and
   // b64=false (RFC 7797) would change what the signature covers. Unknown keys are refused too.
   for (const k of Object.keys(h)) if (!HEADER_KEYS.has(k)) fail(`parameter ${JSON.stringify(k)} is not accepted`);
-  if (!isJwsAlgorithm(h.alg)) fail(`alg ${JSON.stringify(h.alg)} is not one of ES256, ES384, RS256, RS384, RS512, EdDSA`);
+  if (!isJwsAlgorithm(h.alg))
+    fail(`alg ${JSON.stringify(h.alg)} is not one of ES256, ES384, RS256, RS384, RS512, EdDSA`);
   if (h.typ !== ACTION_JWS_TYPE) fail(`typ must be ${ACTION_JWS_TYPE}`);
   const x5c = h.x5c;
-  if (!Array.isArray(x5c) || x5c.length < 1 || x5c.length > MAX_CHAIN || x5c.some((c) => typeof c !== 'string' || !B64.test(c))) {
+  if (
+    !Array.isArray(x5c) ||
+    x5c.length < 1 ||
+    x5c.length > MAX_CHAIN ||
+    x5c.some((c) => typeof c !== 'string' || !B64.test(c))
+  ) {
     fail(`x5c must hold 1..${MAX_CHAIN} base64 DER certificates`);
   }
   if (h.kid !== undefined && typeof h.kid !== 'string') fail('kid must be a string');
@@ -123,7 +140,14 @@ export function readClaims(b64: string): ActionClaims {
     if (v) fail(`market: ${v}`);
   }
   const ph = c.payloadHash as Record<string, unknown> | undefined;
-  if (typeof ph !== 'object' || ph === null || ph.alg !== 'sha-256' || typeof ph.value !== 'string' || fromB64u(ph.value)?.length !== 32 || Object.keys(ph).length !== 2) {
+  if (
+    typeof ph !== 'object' ||
+    ph === null ||
+    ph.alg !== 'sha-256' ||
+    typeof ph.value !== 'string' ||
+    fromB64u(ph.value)?.length !== 32 ||
+    Object.keys(ph).length !== 2
+  ) {
     fail('payloadHash must be {alg: "sha-256", value: base64url of 32 octets}');
   }
   if (typeof c.serial !== 'string' || !SERIAL.test(c.serial)) fail('serial must be lowercase hex');

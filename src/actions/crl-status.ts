@@ -8,7 +8,16 @@
  */
 import { describeCertificate } from '../asn1/certificate-describe.js';
 import { parseCertificate, parseExtensions } from '../asn1/certificate-parse.js';
-import { childrenOf, content, decodeOid, decodeTime, expectTag, readWhole, slice, type Tlv } from '../asn1/der-reader.js';
+import {
+  childrenOf,
+  content,
+  decodeOid,
+  decodeTime,
+  expectTag,
+  readWhole,
+  slice,
+  type Tlv,
+} from '../asn1/der-reader.js';
 import { Tag } from '../asn1/der.js';
 import { Oids } from '../asn1/oids.js';
 import { serialFromMagnitude } from '../profile/serial.js';
@@ -37,7 +46,6 @@ function isTime(t: Tlv | undefined): boolean {
   return t?.tag === Tag.UTC_TIME || t?.tag === Tag.GENERALIZED_TIME;
 }
 
-
 /** CertificateList (RFC 5280 §5.1), strict DER. Throws Asn1DecodeError. */
 export function parseCrl(der: Buffer): ParsedCrl {
   const top = childrenOf(der, readWhole(der, Tag.SEQUENCE, 'CertificateList'), 'CertificateList');
@@ -57,15 +65,25 @@ export function parseCrl(der: Buffer): ParsedCrl {
       const revokedAt = decodeTime(der, p[1]!, 'revocationDate');
       let reason: RevocationReason | undefined;
       if (p[2]) {
-        for (const x of parseExtensions(der, expectTag(p[2], Tag.SEQUENCE, 'crlEntryExtensions'), 'crlEntryExtensions')) {
-          if (x.oid === Oids.reasonCode) reason = reasonFromCode(content(x.value, readWhole(x.value, Tag.ENUMERATED, 'CRLReason'))[0]!);
+        for (const x of parseExtensions(
+          der,
+          expectTag(p[2], Tag.SEQUENCE, 'crlEntryExtensions'),
+          'crlEntryExtensions',
+        )) {
+          if (x.oid === Oids.reasonCode)
+            reason = reasonFromCode(content(x.value, readWhole(x.value, Tag.ENUMERATED, 'CRLReason'))[0]!);
         }
       }
       entries.set(serial, { revokedAt, ...(reason ? { reason } : {}) });
     }
   }
   let extensions: ParsedCrl['extensions'] = [];
-  if (f[i]?.tag === 0xa0) extensions = parseExtensions(der, expectTag(childrenOf(der, f[i++]!, 'crlExtensions')[0], Tag.SEQUENCE, 'crlExtensions'), 'crlExtensions');
+  if (f[i]?.tag === 0xa0)
+    extensions = parseExtensions(
+      der,
+      expectTag(childrenOf(der, f[i++]!, 'crlExtensions')[0], Tag.SEQUENCE, 'crlExtensions'),
+      'crlExtensions',
+    );
   const alg = childrenOf(der, expectTag(top[1], Tag.SEQUENCE, 'signatureAlgorithm'), 'signatureAlgorithm');
   const sig = content(der, expectTag(top[2], Tag.BIT_STRING, 'signatureValue'));
   return {
@@ -85,12 +103,18 @@ function scopeProblem(crl: ParsedCrl): string | undefined {
   for (const e of crl.extensions) {
     if (e.oid === Oids.deltaCrlIndicator) return 'a delta CRL is not a complete CRL (RFC 5280 §5.2.4)';
     if (e.oid === Oids.issuingDistributionPoint) {
-      const parts = childrenOf(e.value, readWhole(e.value, Tag.SEQUENCE, 'IssuingDistributionPoint'), 'IssuingDistributionPoint');
+      const parts = childrenOf(
+        e.value,
+        readWhole(e.value, Tag.SEQUENCE, 'IssuingDistributionPoint'),
+        'IssuingDistributionPoint',
+      );
       // [2] onlyContainsCACerts, [3] onlySomeReasons, [4] indirectCRL, [5] onlyContainsAttributeCerts
-      if (parts.some((p) => (p.tag & 0x1f) >= 2 && (p.tag & 0x1f) <= 5)) return 'the CRL is partitioned (IssuingDistributionPoint): not supported';
+      if (parts.some((p) => (p.tag & 0x1f) >= 2 && (p.tag & 0x1f) <= 5))
+        return 'the CRL is partitioned (IssuingDistributionPoint): not supported';
       continue;
     }
-    if (e.critical && e.oid !== Oids.authorityKeyIdentifier && e.oid !== Oids.crlNumber) return `unknown critical CRL extension ${e.oid}`;
+    if (e.critical && e.oid !== Oids.authorityKeyIdentifier && e.oid !== Oids.crlNumber)
+      return `unknown critical CRL extension ${e.oid}`;
   }
   return undefined;
 }
@@ -100,7 +124,11 @@ export async function crlStatus(q: StatusQuery, opts: CrlStatusOptions = {}): Pr
   if (!url) return { ok: false, detail: 'the agent certificate names no CRL distribution point and none was given' };
   let crl: ParsedCrl;
   try {
-    const der = await fetchBytes(url, { timeoutMs: opts.timeoutMs ?? 10_000, maxBytes: MAX_CRL_BYTES, accept: 'application/pkix-crl' });
+    const der = await fetchBytes(url, {
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      maxBytes: MAX_CRL_BYTES,
+      accept: 'application/pkix-crl',
+    });
     crl = parseCrl(der);
   } catch (e) {
     return { ok: false, detail: `CRL ${url}: ${(e as Error).message}` };
@@ -114,9 +142,18 @@ export async function crlStatus(q: StatusQuery, opts: CrlStatusOptions = {}): Pr
   if (scope) return { ok: false, detail: `CRL ${url}: ${scope}` };
   const now = q.now.getTime();
   if (crl.thisUpdate.getTime() > now + SKEW_MS) return { ok: false, detail: `CRL ${url} thisUpdate is in the future` };
-  if (!crl.nextUpdate || crl.nextUpdate.getTime() < now - SKEW_MS) return { ok: false, detail: `CRL ${url} is stale (nextUpdate ${crl.nextUpdate?.toISOString() ?? 'absent'})` };
+  if (!crl.nextUpdate || crl.nextUpdate.getTime() < now - SKEW_MS)
+    return { ok: false, detail: `CRL ${url} is stale (nextUpdate ${crl.nextUpdate?.toISOString() ?? 'absent'})` };
   const entry = crl.entries.get(parseCertificate(q.certificate).serial);
   const source = `crl ${url}`;
   if (!entry) return { ok: true, status: { state: 'good' }, source };
-  return { ok: true, status: { state: entry.reason === 'certificateHold' ? 'held' : 'revoked', revokedAt: entry.revokedAt, ...(entry.reason ? { reason: entry.reason } : {}) }, source };
+  return {
+    ok: true,
+    status: {
+      state: entry.reason === 'certificateHold' ? 'held' : 'revoked',
+      revokedAt: entry.revokedAt,
+      ...(entry.reason ? { reason: entry.reason } : {}),
+    },
+    source,
+  };
 }

@@ -18,7 +18,10 @@ export async function fetchBytes(url: string, opts: FetchBytesOptions): Promise<
   const res = await fetch(u, {
     method: opts.method ?? 'GET',
     ...(opts.body ? { body: opts.body } : {}),
-    headers: { ...(opts.contentType ? { 'content-type': opts.contentType } : {}), ...(opts.accept ? { accept: opts.accept } : {}) },
+    headers: {
+      ...(opts.contentType ? { 'content-type': opts.contentType } : {}),
+      ...(opts.accept ? { accept: opts.accept } : {}),
+    },
     signal: AbortSignal.timeout(opts.timeoutMs),
     redirect: 'error',
   });

@@ -28,7 +28,14 @@ function readLines(path: string): Line[] {
     if (!text) continue;
     try {
       const l = JSON.parse(text) as unknown;
-      if (Array.isArray(l) && l.length === 3 && typeof l[0] === 'number' && typeof l[1] === 'string' && typeof l[2] === 'string') out.push(l as Line);
+      if (
+        Array.isArray(l) &&
+        l.length === 3 &&
+        typeof l[0] === 'number' &&
+        typeof l[1] === 'string' &&
+        typeof l[2] === 'string'
+      )
+        out.push(l as Line);
     } catch {
       // a line torn by a crash mid-append: never acknowledged, so ignored
     }
@@ -41,7 +48,10 @@ export class FileReplayCache implements ReplayGuard {
     try {
       closeSync(openSync(path, 'a', 0o600));
     } catch (e) {
-      throw new AgentCaError('INPUT_INVALID', `replay cache ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new AgentCaError(
+        'INPUT_INVALID',
+        `replay cache ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
   }
 

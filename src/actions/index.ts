@@ -1,5 +1,13 @@
 /** Signed agent actions: sign with the agent's key, verify as a counterparty. See README.md. */
-export { createActionEnvelope, signAction, type ActionRequest, type ActionSigningAuthority, type CreateEnvelopeOptions, type SignActionOptions, type SignActionRequest } from './sign.js';
+export {
+  createActionEnvelope,
+  signAction,
+  type ActionRequest,
+  type ActionSigningAuthority,
+  type CreateEnvelopeOptions,
+  type SignActionOptions,
+  type SignActionRequest,
+} from './sign.js';
 export { verifyAction, type VerifyActionOptions } from './verify.js';
 export { parseEnvelope, compactOf, signingInput, jwsAlgorithmFor, ACTION_JWS_TYPE } from './jws.js';
 export { payloadDigest, parseAmountText, readClaims, readProtectedHeader, type ProtectedHeader } from './claims.js';

@@ -91,12 +91,27 @@ export async function jwsSign(signer: Signer, input: Buffer): Promise<{ alg: Jws
  * never let the header pick a weaker or different verification), so `alg` only selects among
  * the ones the key type allows.
  */
-export function jwsVerify(alg: JwsAlgorithm, key: KeyObject, input: Buffer, signature: Buffer): { ok: true } | { ok: false; detail: string } {
+export function jwsVerify(
+  alg: JwsAlgorithm,
+  key: KeyObject,
+  input: Buffer,
+  signature: Buffer,
+): { ok: true } | { ok: false; detail: string } {
   const facts = ALGS[alg];
-  if (!facts.key(key)) return { ok: false, detail: `alg ${alg} does not fit the certified ${key.asymmetricKeyType} key` };
-  if (facts.ecFieldBytes && signature.length !== facts.ecFieldBytes * 2) return { ok: false, detail: `${alg} signature must be ${facts.ecFieldBytes * 2} octets of r||s, got ${signature.length}` };
+  if (!facts.key(key))
+    return { ok: false, detail: `alg ${alg} does not fit the certified ${key.asymmetricKeyType} key` };
+  if (facts.ecFieldBytes && signature.length !== facts.ecFieldBytes * 2)
+    return {
+      ok: false,
+      detail: `${alg} signature must be ${facts.ecFieldBytes * 2} octets of r||s, got ${signature.length}`,
+    };
   try {
-    const ok = cryptoVerify(facts.digest, input, facts.ecFieldBytes ? { key, dsaEncoding: 'ieee-p1363' } : key, signature);
+    const ok = cryptoVerify(
+      facts.digest,
+      input,
+      facts.ecFieldBytes ? { key, dsaEncoding: 'ieee-p1363' } : key,
+      signature,
+    );
     return ok ? { ok: true } : { ok: false, detail: 'signature does not verify with the agent certificate key' };
   } catch (e) {
     return { ok: false, detail: `signature check failed: ${(e as Error).message}` };
@@ -118,7 +133,8 @@ function fromObject(o: unknown): ActionEnvelope {
   if ('header' in r) throw bad('unprotected JWS header is not accepted: everything must be in "protected"');
   if ('signatures' in r) throw bad('general JWS serialization (several signatures) is not accepted');
   for (const k of ['protected', 'payload', 'signature'] as const) {
-    if (typeof r[k] !== 'string' || !B64U.test(r[k] as string) || (r[k] as string).length === 0) throw bad(`JWS "${k}" must be a non-empty base64url string`);
+    if (typeof r[k] !== 'string' || !B64U.test(r[k] as string) || (r[k] as string).length === 0)
+      throw bad(`JWS "${k}" must be a non-empty base64url string`);
   }
   return { protected: r.protected as string, payload: r.payload as string, signature: r.signature as string };
 }

@@ -42,17 +42,22 @@ function hasOcspSigning(der: Buffer): boolean {
 function verifyResponder(basic: ParsedBasicResponse, issuerDer: Buffer, now: Date): string | undefined {
   const issuer = parseCertificate(issuerDer);
   if (responderKeyOk(basic, issuer)) {
-    return verifyBasicResponse(basic, issuer.publicKeyInfo) ? undefined : 'OCSP response signature does not verify with the issuing CA key';
+    return verifyBasicResponse(basic, issuer.publicKeyInfo)
+      ? undefined
+      : 'OCSP response signature does not verify with the issuing CA key';
   }
   const issuerX = new X509Certificate(issuerDer);
   for (const der of basic.certs) {
     const c = parseCertificate(der);
     if (!responderKeyOk(basic, c)) continue;
     const x = new X509Certificate(der);
-    if (!x.checkIssued(issuerX) || !x.verify(issuerX.publicKey)) return 'the OCSP responder certificate was not issued by the agent certificate issuer (RFC 6960 §4.2.2.2)';
+    if (!x.checkIssued(issuerX) || !x.verify(issuerX.publicKey))
+      return 'the OCSP responder certificate was not issued by the agent certificate issuer (RFC 6960 §4.2.2.2)';
     if (!hasOcspSigning(der)) return 'the OCSP responder certificate lacks id-kp-OCSPSigning';
     if (now < c.notBefore || now > c.notAfter) return 'the OCSP responder certificate is outside its validity period';
-    return verifyBasicResponse(basic, c.publicKeyInfo) ? undefined : 'OCSP response signature does not verify with the responder certificate';
+    return verifyBasicResponse(basic, c.publicKeyInfo)
+      ? undefined
+      : 'OCSP response signature does not verify with the responder certificate';
   }
   return 'the OCSP response is signed by neither the issuing CA nor a responder certificate it carries';
 }
@@ -67,7 +72,11 @@ export async function ocspStatus(q: StatusQuery, opts: OcspStatusOptions = {}): 
   const leaf = parseCertificate(q.certificate);
   const issuer = parseCertificate(q.issuer);
   const hash = opts.hash ?? 'sha256';
-  const certIdDer = certIdFor({ subjectDer: issuer.subject, publicKeyInfo: issuer.publicKeyInfo }, leaf.serialMagnitude, hash);
+  const certIdDer = certIdFor(
+    { subjectDer: issuer.subject, publicKeyInfo: issuer.publicKeyInfo },
+    leaf.serialMagnitude,
+    hash,
+  );
   const asked = parseCertIdDer(certIdDer);
   const nonce = opts.nonce ? randomBytes(16) : undefined;
   let der: Buffer;
@@ -86,7 +95,8 @@ export async function ocspStatus(q: StatusQuery, opts: OcspStatusOptions = {}): 
   let basic: ParsedBasicResponse;
   try {
     const parsed = parseOcspResponse(der);
-    if (parsed.status !== 'successful' || !parsed.basic) return { ok: false, detail: `OCSP responder ${url} answered ${parsed.status}` };
+    if (parsed.status !== 'successful' || !parsed.basic)
+      return { ok: false, detail: `OCSP responder ${url} answered ${parsed.status}` };
     basic = parsed.basic;
   } catch (e) {
     return { ok: false, detail: `OCSP response from ${url} is not DER OCSP: ${(e as Error).message}` };
@@ -98,15 +108,28 @@ export async function ocspStatus(q: StatusQuery, opts: OcspStatusOptions = {}): 
     problem = `OCSP responder certificate unreadable: ${(e as Error).message}`;
   }
   if (problem) return { ok: false, detail: problem };
-  if (nonce && basic.nonce && !basic.nonce.equals(nonce)) return { ok: false, detail: 'OCSP response nonce does not match the request (RFC 8954)' };
+  if (nonce && basic.nonce && !basic.nonce.equals(nonce))
+    return { ok: false, detail: 'OCSP response nonce does not match the request (RFC 8954)' };
   const single = basic.responses.find(
-    (r) => r.certId.hashAlgorithm === asked.hashAlgorithm && r.certId.serial === asked.serial && r.certId.issuerNameHash.equals(asked.issuerNameHash) && r.certId.issuerKeyHash.equals(asked.issuerKeyHash),
+    (r) =>
+      r.certId.hashAlgorithm === asked.hashAlgorithm &&
+      r.certId.serial === asked.serial &&
+      r.certId.issuerNameHash.equals(asked.issuerNameHash) &&
+      r.certId.issuerKeyHash.equals(asked.issuerKeyHash),
   );
   if (!single) return { ok: false, detail: 'the OCSP response does not answer for this certificate (CertID mismatch)' };
   const now = q.now.getTime();
-  if (single.thisUpdate.getTime() > now + SKEW_MS) return { ok: false, detail: `OCSP thisUpdate ${single.thisUpdate.toISOString()} is in the future` };
-  if (single.nextUpdate ? single.nextUpdate.getTime() < now - SKEW_MS : single.thisUpdate.getTime() < now - NO_NEXT_UPDATE_MAX_AGE_MS) {
-    return { ok: false, detail: `OCSP response is stale (thisUpdate ${single.thisUpdate.toISOString()}, nextUpdate ${single.nextUpdate?.toISOString() ?? 'absent'})` };
+  if (single.thisUpdate.getTime() > now + SKEW_MS)
+    return { ok: false, detail: `OCSP thisUpdate ${single.thisUpdate.toISOString()} is in the future` };
+  if (
+    single.nextUpdate
+      ? single.nextUpdate.getTime() < now - SKEW_MS
+      : single.thisUpdate.getTime() < now - NO_NEXT_UPDATE_MAX_AGE_MS
+  ) {
+    return {
+      ok: false,
+      detail: `OCSP response is stale (thisUpdate ${single.thisUpdate.toISOString()}, nextUpdate ${single.nextUpdate?.toISOString() ?? 'absent'})`,
+    };
   }
   const source = `ocsp ${url}`;
   switch (single.status.kind) {
@@ -116,7 +139,15 @@ export async function ocspStatus(q: StatusQuery, opts: OcspStatusOptions = {}): 
       return { ok: true, status: { state: 'unknown' }, source };
     case 'revoked': {
       const s = single.status;
-      return { ok: true, status: { state: s.reason === 'certificateHold' ? 'held' : 'revoked', revokedAt: s.revokedAt, ...(s.reason ? { reason: s.reason } : {}) }, source };
+      return {
+        ok: true,
+        status: {
+          state: s.reason === 'certificateHold' ? 'held' : 'revoked',
+          revokedAt: s.revokedAt,
+          ...(s.reason ? { reason: s.reason } : {}),
+        },
+        source,
+      };
     }
   }
 }

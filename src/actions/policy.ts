@@ -16,10 +16,21 @@ export type PolicyOutcome = { ok: true } | { ok: false; reason: 'scope' | 'polic
 
 export function checkScope(agent: AgentGrants, action: string): PolicyOutcome {
   const broken = agent.parseErrors.find((e) => e.name === 'agentScope');
-  if (broken) return { ok: false, reason: 'scope', detail: `the certificate's agentScope cannot be read (${broken.error}): nothing is granted` };
+  if (broken)
+    return {
+      ok: false,
+      reason: 'scope',
+      detail: `the certificate's agentScope cannot be read (${broken.error}): nothing is granted`,
+    };
   const scope = agent.agentScope;
-  if (!scope || scope.length === 0) return { ok: false, reason: 'scope', detail: `the certificate grants no scope: ${action} is not permitted` };
-  if (!scopePermits(scope, action)) return { ok: false, reason: 'scope', detail: `valid key, but the certificate scope [${scope.join(', ')}] does not include ${action}` };
+  if (!scope || scope.length === 0)
+    return { ok: false, reason: 'scope', detail: `the certificate grants no scope: ${action} is not permitted` };
+  if (!scopePermits(scope, action))
+    return {
+      ok: false,
+      reason: 'scope',
+      detail: `valid key, but the certificate scope [${scope.join(', ')}] does not include ${action}`,
+    };
   return { ok: true };
 }
 
@@ -27,7 +38,11 @@ export function checkScope(agent: AgentGrants, action: string): PolicyOutcome {
  * Every limit the action breaks, not just the first: a counterparty (and the agent's operator)
  * should learn in one answer that both the amount and the market are out of bounds.
  */
-export function policyBreaches(agent: AgentGrants, amount: ActionAmount | undefined, market: string | undefined): Breach[] {
+export function policyBreaches(
+  agent: AgentGrants,
+  amount: ActionAmount | undefined,
+  market: string | undefined,
+): Breach[] {
   const broken = agent.parseErrors.find((e) => e.name === 'agentPolicy');
   // A policy we cannot read may hold limits we would ignore: refuse rather than guess.
   if (broken) return [{ reason: 'policy', detail: `the certificate's agentPolicy cannot be read (${broken.error})` }];
@@ -35,10 +50,19 @@ export function policyBreaches(agent: AgentGrants, amount: ActionAmount | undefi
   const policy = agent.agentPolicy;
   const max = policy?.maxTransactionSize;
   if (amount && max) {
-    if (amount.currency !== max.currency) out.push({ reason: 'policy', detail: `amount in ${amount.currency}, but the certificate limits transactions in ${max.currency}` });
-    else if (compareDecimal(amount.value, max.amount) > 0) out.push({ reason: 'policy', detail: `amount ${amount.value} ${amount.currency} exceeds maxTransactionSize ${max.amount} ${max.currency}` });
+    if (amount.currency !== max.currency)
+      out.push({
+        reason: 'policy',
+        detail: `amount in ${amount.currency}, but the certificate limits transactions in ${max.currency}`,
+      });
+    else if (compareDecimal(amount.value, max.amount) > 0)
+      out.push({
+        reason: 'policy',
+        detail: `amount ${amount.value} ${amount.currency} exceeds maxTransactionSize ${max.amount} ${max.currency}`,
+      });
   }
   const markets = policy?.allowedMarkets;
-  if (market !== undefined && markets && !markets.includes(market)) out.push({ reason: 'policy', detail: `market ${market} is not in allowedMarkets [${markets.join(', ')}]` });
+  if (market !== undefined && markets && !markets.includes(market))
+    out.push({ reason: 'policy', detail: `market ${market} is not in allowedMarkets [${markets.join(', ')}]` });
   return out;
 }

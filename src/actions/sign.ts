@@ -40,7 +40,11 @@ export async function createActionEnvelope(opts: CreateEnvelopeOptions): Promise
   const cert = parseCertificate(leaf);
   // A signature the counterparty cannot verify against x5c[0] is worse than an error here.
   if (!cert.publicKeyInfo.equals(opts.signer.publicKeyInfo)) {
-    throw new AgentCaError('INPUT_INVALID', `the signing key ${opts.signer.keyUri} is not the key of certificate ${cert.serial}`, { serial: cert.serial });
+    throw new AgentCaError(
+      'INPUT_INVALID',
+      `the signing key ${opts.signer.keyUri} is not the key of certificate ${cert.serial}`,
+      { serial: cert.serial },
+    );
   }
   const req = normaliseRequest(opts);
   const claims: ActionClaims = {
@@ -88,21 +92,45 @@ export interface SignActionOptions {
 }
 
 function isSigner(k: unknown): k is Signer {
-  return typeof k === 'object' && k !== null && typeof (k as Signer).sign === 'function' && Buffer.isBuffer((k as Signer).publicKeyInfo);
+  return (
+    typeof k === 'object' &&
+    k !== null &&
+    typeof (k as Signer).sign === 'function' &&
+    Buffer.isBuffer((k as Signer).publicKeyInfo)
+  );
 }
 
-async function signerFor(a: ActionSigningAuthority, req: SignActionRequest, keyUri: KeyUri | undefined, opts: SignActionOptions): Promise<{ signer: Signer; owned: boolean }> {
+async function signerFor(
+  a: ActionSigningAuthority,
+  req: SignActionRequest,
+  keyUri: KeyUri | undefined,
+  opts: SignActionOptions,
+): Promise<{ signer: Signer; owned: boolean }> {
   const k = req.key;
   if (isSigner(k)) return { signer: k, owned: false };
   if (typeof k === 'string' || Buffer.isBuffer(k)) {
-    return { signer: signerFromPrivateKey(loadPrivateKeyPem(k, opts.signerContext?.passphrase, '--key'), 'softkey:inline' as KeyUri), owned: false };
+    return {
+      signer: signerFromPrivateKey(
+        loadPrivateKeyPem(k, opts.signerContext?.passphrase, '--key'),
+        'softkey:inline' as KeyUri,
+      ),
+      owned: false,
+    };
   }
   if (k !== undefined) return { signer: signerFromPrivateKey(k, 'softkey:inline' as KeyUri), owned: false };
   if (!keyUri) {
-    throw new AgentCaError('SIGNER_KEY_NOT_FOUND', `certificate ${req.serial} has no recorded key URI (the agent holds its own key): pass the private key`, { serial: req.serial });
+    throw new AgentCaError(
+      'SIGNER_KEY_NOT_FOUND',
+      `certificate ${req.serial} has no recorded key URI (the agent holds its own key): pass the private key`,
+      { serial: req.serial },
+    );
   }
   const env = process.env;
-  const ctx = opts.signerContext ?? { ...(a.dataDir ? { dataDir: a.dataDir } : {}), env, ...(env.AGENT_CA_PASSPHRASE ? { passphrase: env.AGENT_CA_PASSPHRASE } : {}) };
+  const ctx = opts.signerContext ?? {
+    ...(a.dataDir ? { dataDir: a.dataDir } : {}),
+    env,
+    ...(env.AGENT_CA_PASSPHRASE ? { passphrase: env.AGENT_CA_PASSPHRASE } : {}),
+  };
   return { signer: await openSigner(keyUri, ctx), owned: true };
 }
 
@@ -110,12 +138,21 @@ async function signerFor(a: ActionSigningAuthority, req: SignActionRequest, keyU
  * Sign an action as the agent with serial `req.serial`. Refuses CA and responder certificates,
  * and certificates that are revoked, on hold or expired: nobody would accept the result.
  */
-export async function signAction(a: ActionSigningAuthority, req: SignActionRequest, opts: SignActionOptions = {}): Promise<ActionEnvelope> {
+export async function signAction(
+  a: ActionSigningAuthority,
+  req: SignActionRequest,
+  opts: SignActionOptions = {},
+): Promise<ActionEnvelope> {
   const view = await a.show(req.serial);
   const r = view.record;
-  if (r.isCa || r.profile === 'ocsp-responder') throw new AgentCaError('INPUT_INVALID', `${r.serial} is not an agent certificate`, { serial: r.serial });
+  if (r.isCa || r.profile === 'ocsp-responder')
+    throw new AgentCaError('INPUT_INVALID', `${r.serial} is not an agent certificate`, { serial: r.serial });
   if (view.status.state !== 'good') {
-    throw new AgentCaError('REVOKE_INVALID_STATE', `certificate ${r.serial} is ${view.status.state}: an action signed with it would be refused`, { serial: r.serial, state: view.status.state });
+    throw new AgentCaError(
+      'REVOKE_INVALID_STATE',
+      `certificate ${r.serial} is ${view.status.state}: an action signed with it would be refused`,
+      { serial: r.serial, state: view.status.state },
+    );
   }
   const chain = r.issuerId === 'root' ? [r.der] : [r.der, a.ca('intermediate').certificate.der];
   const { signer, owned } = await signerFor(a, req, r.keyUri, opts);

@@ -84,7 +84,8 @@ export type StatusSource = StatusCallback | 'ocsp' | 'crl' | { ocsp: OcspStatusO
  * (responder down, stale or unverifiable answer, `unknown`): fail closed, but distinguishable
  * from `revoked` so that callers may retry; `replay` is a jti seen before.
  */
-export type DenyReason = 'signature' | 'claims' | 'chain' | 'expired' | 'revoked' | 'scope' | 'policy' | 'malformed' | 'status' | 'replay';
+export type DenyReason =
+  'signature' | 'claims' | 'chain' | 'expired' | 'revoked' | 'scope' | 'policy' | 'malformed' | 'status' | 'replay';
 
 /** One thing the certificate does not allow (scope or policy); a denial lists them all. */
 export interface Breach {

@@ -24,14 +24,29 @@ import { decodeName, type NameSpec } from '../asn1/name.js';
 import { readableAgentExtensionOids } from '../asn1/oids.js';
 import { systemClock, type Clock } from '../clock.js';
 import { AgentCaError } from '../errors.js';
-import { loadCertificates, loadPathCertificate, validatePath, type CertificateInput, type PathCertificate } from './chain.js';
+import {
+  loadCertificates,
+  loadPathCertificate,
+  validatePath,
+  type CertificateInput,
+  type PathCertificate,
+} from './chain.js';
 import { normaliseRequest, payloadDigest, readClaims, readProtectedHeader, type ProtectedHeader } from './claims.js';
 import { compareDecimal } from '../asn1/decimal-amount.js';
 import { fromB64u, jwsVerify, parseEnvelope, signingInput } from './jws.js';
 import { checkScope, policyBreaches } from './policy.js';
 import type { ReplayGuard } from './replay-cache.js';
 import { checkStatus } from './status.js';
-import type { ActionAmount, ActionClaims, ActionDenied, Breach, ActionEnvelope, ActionVerdict, DenyReason, StatusSource } from './types.js';
+import type {
+  ActionAmount,
+  ActionClaims,
+  ActionDenied,
+  Breach,
+  ActionEnvelope,
+  ActionVerdict,
+  DenyReason,
+  StatusSource,
+} from './types.js';
 
 export interface VerifyActionOptions {
   /** The action the counterparty is about to perform; the envelope must sign exactly this. */
@@ -64,20 +79,33 @@ interface Known {
 }
 
 function deny(reason: DenyReason, detail: string, known: Known = {}, breaches?: Breach[]): ActionDenied {
-  return { allow: false, reason, detail, ...(breaches ? { breaches } : {}), ...(known.serial ? { serial: known.serial } : {}), ...(known.agentId ? { agentId: known.agentId } : {}) };
+  return {
+    allow: false,
+    reason,
+    detail,
+    ...(breaches ? { breaches } : {}),
+    ...(known.serial ? { serial: known.serial } : {}),
+    ...(known.agentId ? { agentId: known.agentId } : {}),
+  };
 }
 
 /** Every way the signed claims differ from what the counterparty is asked to do; empty when they agree. */
-function claimMismatches(claims: ActionClaims, want: { action: string; amount?: ActionAmount; market?: string }): string[] {
+function claimMismatches(
+  claims: ActionClaims,
+  want: { action: string; amount?: ActionAmount; market?: string },
+): string[] {
   const out: string[] = [];
   if (claims.action !== want.action) out.push(`the envelope signs ${claims.action}, not ${want.action}`);
   if (want.amount) {
     const got = claims.amount;
     if (!got || got.currency !== want.amount.currency || compareDecimal(got.value, want.amount.value) !== 0) {
-      out.push(`the envelope signs amount ${got ? `${got.value} ${got.currency}` : 'none'}, not ${want.amount.value} ${want.amount.currency}`);
+      out.push(
+        `the envelope signs amount ${got ? `${got.value} ${got.currency}` : 'none'}, not ${want.amount.value} ${want.amount.currency}`,
+      );
     }
   }
-  if (want.market !== undefined && claims.market !== want.market) out.push(`the envelope signs market ${claims.market ?? 'none'}, not ${want.market}`);
+  if (want.market !== undefined && claims.market !== want.market)
+    out.push(`the envelope signs market ${claims.market ?? 'none'}, not ${want.market}`);
   return out;
 }
 
@@ -93,10 +121,14 @@ function decodeChain(h: ProtectedHeader): { leaf: PathCertificate; rest: Buffer[
   }
 }
 
-export async function verifyAction(input: ActionEnvelope | string | Uint8Array, opts: VerifyActionOptions): Promise<ActionVerdict> {
+export async function verifyAction(
+  input: ActionEnvelope | string | Uint8Array,
+  opts: VerifyActionOptions,
+): Promise<ActionVerdict> {
   const want = normaliseRequest(opts);
   const anchors = loadCertificates(opts.trustAnchors);
-  if (anchors.length === 0) throw new AgentCaError('INPUT_INVALID', 'verifyAction needs at least one trust anchor (the root CA certificate)');
+  if (anchors.length === 0)
+    throw new AgentCaError('INPUT_INVALID', 'verifyAction needs at least one trust anchor (the root CA certificate)');
   const extra = loadCertificates(opts.intermediates);
   const now = opts.now ?? (opts.clock ?? systemClock).now();
   const skewMs = (opts.clockSkewSeconds ?? 60) * 1000;
@@ -123,20 +155,28 @@ export async function verifyAction(input: ActionEnvelope | string | Uint8Array, 
     return deny('malformed', `x5c[0] subject: ${(e as Error).message}`, { serial: leaf.serial });
   }
   const known: Known = { serial: leaf.serial, ...(subject.commonName ? { agentId: subject.commonName } : {}) };
-  if (claims.serial !== leaf.serial) return deny('malformed', `claims name serial ${claims.serial} but x5c[0] is ${leaf.serial}`, known);
+  if (claims.serial !== leaf.serial)
+    return deny('malformed', `claims name serial ${claims.serial} but x5c[0] is ${leaf.serial}`, known);
 
   const signature = fromB64u(env.signature);
   if (!signature) return deny('malformed', 'JWS signature is not base64url', known);
   const sig = jwsVerify(header.alg, chain.leaf.x509.publicKey, signingInput(env.protected, env.payload), signature);
   if (!sig.ok) return deny('signature', sig.detail, known);
   // The payload first: bytes that are not the signed ones make every claim moot.
-  if (opts.payload !== undefined && payloadDigest(opts.payload) !== claims.payloadHash.value) return deny('signature', 'the payload does not match the signed payloadHash', known);
+  if (opts.payload !== undefined && payloadDigest(opts.payload) !== claims.payloadHash.value)
+    return deny('signature', 'the payload does not match the signed payloadHash', known);
   const mismatches = claimMismatches(claims, want);
   if (mismatches.length) return deny('claims', mismatches.join('; '), known);
 
   const iatMs = claims.iat * 1000;
-  if (iatMs > now.getTime() + skewMs) return deny('malformed', `issued at ${new Date(iatMs).toISOString()}, in the future`, known);
-  if (now.getTime() - iatMs > maxAgeMs) return deny('expired', `the envelope was signed at ${new Date(iatMs).toISOString()}, more than ${maxAgeMs / 1000} s ago`, known);
+  if (iatMs > now.getTime() + skewMs)
+    return deny('malformed', `issued at ${new Date(iatMs).toISOString()}, in the future`, known);
+  if (now.getTime() - iatMs > maxAgeMs)
+    return deny(
+      'expired',
+      `the envelope was signed at ${new Date(iatMs).toISOString()}, more than ${maxAgeMs / 1000} s ago`,
+      known,
+    );
 
   const path = validatePath(chain.leaf, [...chain.rest, ...extra], anchors, now);
   if (!path.ok) return deny(path.reason, path.detail, known);
@@ -151,19 +191,28 @@ export async function verifyAction(input: ActionEnvelope | string | Uint8Array, 
   const s = st.status;
   if (s.state === 'revoked' || s.state === 'held') {
     const when = s.revokedAt ? ` at ${s.revokedAt.toISOString()}` : '';
-    return deny('revoked', `the agent certificate is ${s.state === 'held' ? 'on hold' : 'revoked'}${when}${s.reason && s.state === 'revoked' ? ` (${s.reason})` : ''} [${st.source}]`, known);
+    return deny(
+      'revoked',
+      `the agent certificate is ${s.state === 'held' ? 'on hold' : 'revoked'}${when}${s.reason && s.state === 'revoked' ? ` (${s.reason})` : ''} [${st.source}]`,
+      known,
+    );
   }
-  if (s.state === 'unknown') return deny('status', `the status source does not know certificate ${leaf.serial} [${st.source}]`, known);
+  if (s.state === 'unknown')
+    return deny('status', `the status source does not know certificate ${leaf.serial} [${st.source}]`, known);
 
   // Decoded only now: an envelope refused earlier never costs the extension codecs.
   const agent = decodeAgentExtensions(leaf.extensions, readableAgentExtensionOids(opts.oidArc));
   const scope = checkScope(agent, claims.action);
-  const breaches: Breach[] = [...(scope.ok ? [] : [{ reason: scope.reason, detail: scope.detail }]), ...policyBreaches(agent, claims.amount, claims.market)];
+  const breaches: Breach[] = [
+    ...(scope.ok ? [] : [{ reason: scope.reason, detail: scope.detail }]),
+    ...policyBreaches(agent, claims.amount, claims.market),
+  ];
   if (breaches.length) return deny(breaches[0]!.reason, breaches.map((b) => b.detail).join('; '), known, breaches);
 
   if (opts.replay) {
     const until = new Date(iatMs + maxAgeMs + skewMs);
-    if (!(await opts.replay.claim(`${leaf.serial}:${claims.jti}`, until, now))) return deny('replay', `envelope ${claims.jti} was already used`, known);
+    if (!(await opts.replay.claim(`${leaf.serial}:${claims.jti}`, until, now)))
+      return deny('replay', `envelope ${claims.jti} was already used`, known);
   }
 
   return {

@@ -44,7 +44,7 @@ const KU_NAMES = Object.entries(KeyUsageBits) as [string, number][];
 function uris(value: Buffer, tagWanted: number): string[] {
   const out: string[] = [];
   const walk = (start: number, end: number): void => {
-    for (let at = start; at < end; ) {
+    for (let at = start; at < end;) {
       const t = readTlv(value, at, 'GeneralNames');
       if (t.tag === tagWanted) out.push(content(value, t).toString('latin1'));
       else if (t.tag & 0x20) walk(t.contentStart, t.end);
@@ -85,12 +85,17 @@ export function describeParsed(c: ParsedCertificate, arc?: string): CertificateD
           const parts = childrenOf(e.value, readWhole(e.value, Tag.SEQUENCE, 'basicConstraints'));
           const ca = parts[0]?.tag === Tag.BOOLEAN && e.value[parts[0].contentStart] === 0xff;
           const pl = parts.find((p) => p.tag === Tag.INTEGER);
-          d.basicConstraints = { ca, ...(pl ? { pathLen: content(e.value, pl).readUIntBE(0, pl.end - pl.contentStart) } : {}) };
+          d.basicConstraints = {
+            ca,
+            ...(pl ? { pathLen: content(e.value, pl).readUIntBE(0, pl.end - pl.contentStart) } : {}),
+          };
           break;
         }
         case Oids.keyUsage: {
           const bits = content(e.value, readWhole(e.value, Tag.BIT_STRING, 'keyUsage')).subarray(1);
-          d.keyUsage = KU_NAMES.filter(([, b]) => ((bits[Math.floor(b / 8)] ?? 0) & (0x80 >> b % 8)) !== 0).map(([n]) => n);
+          d.keyUsage = KU_NAMES.filter(([, b]) => ((bits[Math.floor(b / 8)] ?? 0) & (0x80 >> (b % 8))) !== 0).map(
+            ([n]) => n,
+          );
           break;
         }
         case Oids.extKeyUsage:
@@ -134,7 +139,12 @@ export function describeParsed(c: ParsedCertificate, arc?: string): CertificateD
   }
   const agent = decodeAgentExtensions(c.extensions, readable);
   const { modelHash, ...rest } = agent;
-  d.agent = { ...rest, ...(modelHash ? { modelHash: { algorithm: modelHash.algorithm, digest: Buffer.from(modelHash.digest).toString('hex') } } : {}) };
+  d.agent = {
+    ...rest,
+    ...(modelHash
+      ? { modelHash: { algorithm: modelHash.algorithm, digest: Buffer.from(modelHash.digest).toString('hex') } }
+      : {}),
+  };
   return d;
 }
 

@@ -10,12 +10,14 @@ const CURRENCY = /^[A-Z]{3}$/;
 /** Why `s` is not a decimal amount, or undefined. */
 export function decimalViolation(s: unknown): string | undefined {
   if (typeof s !== 'string') return 'must be a string';
-  if (!DECIMAL.test(s)) return `${JSON.stringify(s)} is not a decimal like "100" or "1250.50" (no sign, at most 18 integer and 6 fraction digits)`;
+  if (!DECIMAL.test(s))
+    return `${JSON.stringify(s)} is not a decimal like "100" or "1250.50" (no sign, at most 18 integer and 6 fraction digits)`;
   return undefined;
 }
 
 export function currencyViolation(s: unknown): string | undefined {
-  if (typeof s !== 'string' || !CURRENCY.test(s)) return `${JSON.stringify(s)} is not an ISO 4217 alphabetic code (three upper-case letters)`;
+  if (typeof s !== 'string' || !CURRENCY.test(s))
+    return `${JSON.stringify(s)} is not an ISO 4217 alphabetic code (three upper-case letters)`;
   return undefined;
 }
 

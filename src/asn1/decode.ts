@@ -64,8 +64,10 @@ export function describeTag(node: Pick<DerNode, 'tagClass' | 'tagNumber' | 'cons
 /** X.690 §10.2: string types are primitive in DER; SEQUENCE and SET are always constructed; no end-of-contents. */
 export function checkDerForm(node: Pick<DerNode, 'tagClass' | 'tagNumber' | 'constructed'>, what: string): void {
   if (node.tagClass !== 'universal') return;
-  if (node.constructed && PRIMITIVE_ONLY.has(node.tagNumber)) throw new Asn1DecodeError(what, `constructed ${describeTag(node)} is not DER (X.690 §10.2)`);
-  if (!node.constructed && (node.tagNumber === 16 || node.tagNumber === 17)) throw new Asn1DecodeError(what, `primitive ${describeTag(node)}`);
+  if (node.constructed && PRIMITIVE_ONLY.has(node.tagNumber))
+    throw new Asn1DecodeError(what, `constructed ${describeTag(node)} is not DER (X.690 §10.2)`);
+  if (!node.constructed && (node.tagNumber === 16 || node.tagNumber === 17))
+    throw new Asn1DecodeError(what, `primitive ${describeTag(node)}`);
   if (node.tagNumber === 0) throw new Asn1DecodeError(what, 'end-of-contents octets are not DER');
 }
 
@@ -99,8 +101,10 @@ function convert(block: RawBlock, what: string): DerNode {
   if (!tagClass) throw new Asn1DecodeError(what, `unknown tag class ${idBlock.tagClass}`);
   // X.690 §10.1: definite length only, in the fewest octets; §8.1.2.4: minimal tag number octets.
   if (lenBlock.isIndefiniteForm) throw new Asn1DecodeError(what, 'indefinite length is not DER (X.690 §10.1)');
-  if (lenBlock.blockLength !== derLengthOctets(lenBlock.length)) throw new Asn1DecodeError(what, 'length not in minimal form (X.690 §10.1)');
-  if (idBlock.blockLength !== derTagOctets(idBlock.tagNumber)) throw new Asn1DecodeError(what, 'tag number not in minimal form (X.690 §8.1.2.4)');
+  if (lenBlock.blockLength !== derLengthOctets(lenBlock.length))
+    throw new Asn1DecodeError(what, 'length not in minimal form (X.690 §10.1)');
+  if (idBlock.blockLength !== derTagOctets(idBlock.tagNumber))
+    throw new Asn1DecodeError(what, 'tag number not in minimal form (X.690 §8.1.2.4)');
   const der = block.valueBeforeDecodeView;
   const headerLength = idBlock.blockLength + lenBlock.blockLength;
   if (der.length !== headerLength + lenBlock.length) throw new Asn1DecodeError(what, 'truncated element');
@@ -127,8 +131,10 @@ export function parseDer(bytes: Uint8Array, what: string, options: ParseDerOptio
     maxNodes: options.maxNodes ?? 10_000,
     parseEmbedded: false, // OCTET/BIT STRING contents stay opaque bytes
   });
-  if (parsed.offset === -1) throw new Asn1DecodeError(what, `malformed encoding (${parsed.result.error || 'unknown error'})`);
-  if (parsed.offset !== bytes.length) throw new Asn1DecodeError(what, `${bytes.length - parsed.offset} trailing byte(s) after the value`);
+  if (parsed.offset === -1)
+    throw new Asn1DecodeError(what, `malformed encoding (${parsed.result.error || 'unknown error'})`);
+  if (parsed.offset !== bytes.length)
+    throw new Asn1DecodeError(what, `${bytes.length - parsed.offset} trailing byte(s) after the value`);
   return convert(parsed.result as unknown as RawBlock, what);
 }
 
@@ -147,14 +153,20 @@ export function isContextTag(node: DerNode, tagNumber?: number): boolean {
 /** Require exactly the given universal tag. */
 export function expectUniversal(node: DerNode, tagNumber: number, what: string): void {
   if (node.tagClass !== 'universal' || node.tagNumber !== tagNumber) {
-    throw new Asn1DecodeError(what, `expected ${UniversalTagName[tagNumber] ?? `UNIVERSAL ${tagNumber}`}, found ${describeTag(node)}`);
+    throw new Asn1DecodeError(
+      what,
+      `expected ${UniversalTagName[tagNumber] ?? `UNIVERSAL ${tagNumber}`}, found ${describeTag(node)}`,
+    );
   }
 }
 
 /** Require a context tag [n] with the given constructed-ness. */
 export function expectContext(node: DerNode, tagNumber: number, constructed: boolean, what: string): void {
   if (node.tagClass !== 'context' || node.tagNumber !== tagNumber || node.constructed !== constructed) {
-    throw new Asn1DecodeError(what, `expected [${tagNumber}] ${constructed ? 'constructed' : 'primitive'}, found ${describeTag(node)}`);
+    throw new Asn1DecodeError(
+      what,
+      `expected [${tagNumber}] ${constructed ? 'constructed' : 'primitive'}, found ${describeTag(node)}`,
+    );
   }
 }
 
@@ -170,8 +182,10 @@ export interface SizeConstraint {
 }
 
 function checkSize(n: number, size: SizeConstraint | undefined, what: string, unit: string): void {
-  if (size?.min !== undefined && n < size.min) throw new Asn1DecodeError(what, `${n} ${unit}, at least ${size.min} required`);
-  if (size?.max !== undefined && n > size.max) throw new Asn1DecodeError(what, `${n} ${unit}, at most ${size.max} allowed`);
+  if (size?.min !== undefined && n < size.min)
+    throw new Asn1DecodeError(what, `${n} ${unit}, at least ${size.min} required`);
+  if (size?.max !== undefined && n > size.max)
+    throw new Asn1DecodeError(what, `${n} ${unit}, at most ${size.max} allowed`);
 }
 
 /** SEQUENCE (or SEQUENCE OF): returns the components, checking the count. */
@@ -182,7 +196,12 @@ export function expectSequence(node: DerNode, what: string, size?: SizeConstrain
 }
 
 /** SEQUENCE SIZE (min..max) OF T, each element read by `item`. */
-export function readSequenceOf<T>(node: DerNode, what: string, item: (el: DerNode, index: number) => T, size?: SizeConstraint & ImplicitTag): T[] {
+export function readSequenceOf<T>(
+  node: DerNode,
+  what: string,
+  item: (el: DerNode, index: number) => T,
+  size?: SizeConstraint & ImplicitTag,
+): T[] {
   return expectSequence(node, what, size).map((el, i) => item(el, i));
 }
 
@@ -218,7 +237,8 @@ export function stringViolation(s: string, c: StringConstraint): string | undefi
   if (c.max !== undefined && chars.length > c.max) return `${chars.length} character(s), at most ${c.max} allowed`;
   if (c.alphabet) {
     const bad = chars.find((ch) => !c.alphabet!(ch));
-    if (bad !== undefined) return `character ${JSON.stringify(bad)} (U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) outside ${c.alphabetName ?? 'the permitted alphabet'}`;
+    if (bad !== undefined)
+      return `character ${JSON.stringify(bad)} (U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) outside ${c.alphabetName ?? 'the permitted alphabet'}`;
   }
   return c.check?.(s);
 }
@@ -243,7 +263,11 @@ export function readPrintableString(node: DerNode, what: string, c?: StringConst
   expectTag(node, 19, what, c);
   const s = Buffer.from(node.content).toString('latin1');
   const bad = [...s].find((ch) => !isPrintableChar(ch));
-  if (bad !== undefined) throw new Asn1DecodeError(what, `byte 0x${bad.charCodeAt(0).toString(16).padStart(2, '0')} outside the PrintableString set`);
+  if (bad !== undefined)
+    throw new Asn1DecodeError(
+      what,
+      `byte 0x${bad.charCodeAt(0).toString(16).padStart(2, '0')} outside the PrintableString set`,
+    );
   return checkString(s, what, c);
 }
 
@@ -299,7 +323,8 @@ export function readNull(node: DerNode, what: string): void {
 export function readBoolean(node: DerNode, what: string): boolean {
   expectUniversal(node, 1, what);
   const c = node.content;
-  if (c.length !== 1 || (c[0] !== 0x00 && c[0] !== 0xff)) throw new Asn1DecodeError(what, 'BOOLEAN must be one octet 00 or FF in DER');
+  if (c.length !== 1 || (c[0] !== 0x00 && c[0] !== 0xff))
+    throw new Asn1DecodeError(what, 'BOOLEAN must be one octet 00 or FF in DER');
   return c[0] === 0xff;
 }
 

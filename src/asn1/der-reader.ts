@@ -38,7 +38,8 @@ export function readTlv(buf: Uint8Array, at: number, what = 'DER'): Tlv {
 /** The single TLV filling `buf` exactly (no trailing bytes). */
 export function readWhole(buf: Uint8Array, expectedTag: number, what: string): Tlv {
   const t = readTlv(buf, 0, what);
-  if (t.tag !== expectedTag) throw new Asn1DecodeError(what, `expected tag 0x${expectedTag.toString(16)}, got 0x${t.tag.toString(16)}`);
+  if (t.tag !== expectedTag)
+    throw new Asn1DecodeError(what, `expected tag 0x${expectedTag.toString(16)}, got 0x${t.tag.toString(16)}`);
   if (t.end !== buf.length) throw new Asn1DecodeError(what, 'trailing bytes');
   return t;
 }
@@ -80,7 +81,8 @@ export function decodeOid(bytes: Uint8Array, what = 'OBJECT IDENTIFIER'): string
   let started = false;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
-    if (!started && b === 0x80) throw new Asn1DecodeError(what, 'OBJECT IDENTIFIER sub-identifier not minimal (X.690 §8.19.2)');
+    if (!started && b === 0x80)
+      throw new Asn1DecodeError(what, 'OBJECT IDENTIFIER sub-identifier not minimal (X.690 §8.19.2)');
     started = true;
     if (typeof v === 'number' && v >= 2 ** 46) v = BigInt(v);
     v = typeof v === 'number' ? v * 128 + (b & 0x7f) : (v << 7n) | BigInt(b & 0x7f);
@@ -91,7 +93,12 @@ export function decodeOid(bytes: Uint8Array, what = 'OBJECT IDENTIFIER'): string
     } else if (i === bytes.length - 1) throw new Asn1DecodeError(what, 'truncated OBJECT IDENTIFIER');
   }
   const first = arcs[0]!;
-  const head = first < 40 ? [0, first] : first < 80 ? [1, typeof first === 'number' ? first - 40 : first - 40n] : [2, typeof first === 'number' ? first - 80 : first - 80n];
+  const head =
+    first < 40
+      ? [0, first]
+      : first < 80
+        ? [1, typeof first === 'number' ? first - 40 : first - 40n]
+        : [2, typeof first === 'number' ? first - 80 : first - 80n];
   return [...head, ...arcs.slice(1)].join('.');
 }
 
@@ -101,7 +108,16 @@ export function decodeTime(buf: Uint8Array, t: Tlv, what = 'Time'): Date {
   let m: RegExpMatchArray | null;
   if (t.tag === 0x17 && (m = s.match(/^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/))) {
     const yy = Number(m[1]);
-    return new Date(Date.UTC(yy >= 50 ? 1900 + yy : 2000 + yy, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+    return new Date(
+      Date.UTC(
+        yy >= 50 ? 1900 + yy : 2000 + yy,
+        Number(m[2]) - 1,
+        Number(m[3]),
+        Number(m[4]),
+        Number(m[5]),
+        Number(m[6]),
+      ),
+    );
   }
   if (t.tag === 0x18 && (m = s.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\.\d+)?Z$/))) {
     return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));

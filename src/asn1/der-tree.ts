@@ -31,9 +31,16 @@ export function readDerTree(bytes: Uint8Array, what: string, limits: DerTreeLimi
     const constructed = (t.tag & 0x20) !== 0;
     const children: DerNode[] = [];
     // Fields written out, not spread: an object spread here costs ten times the whole parse.
-    const node: DerNode = { tagClass: CLASSES[t.tag >> 6]!, tagNumber: t.tag & 0x1f, constructed, content: bytes.subarray(t.contentStart, t.end), der: bytes.subarray(t.start, t.end), children };
+    const node: DerNode = {
+      tagClass: CLASSES[t.tag >> 6]!,
+      tagNumber: t.tag & 0x1f,
+      constructed,
+      content: bytes.subarray(t.contentStart, t.end),
+      der: bytes.subarray(t.start, t.end),
+      children,
+    };
     checkDerForm(node, what);
-    for (let at = t.contentStart; constructed && at < t.end; ) {
+    for (let at = t.contentStart; constructed && at < t.end;) {
       const c = read(at, t.end, depth + 1);
       children.push(c);
       at += c.der.length;
@@ -41,6 +48,7 @@ export function readDerTree(bytes: Uint8Array, what: string, limits: DerTreeLimi
     return node;
   };
   const root = read(0, bytes.length, 0);
-  if (root.der.length !== bytes.length) throw new Asn1DecodeError(what, `${bytes.length - root.der.length} trailing byte(s) after the value`);
+  if (root.der.length !== bytes.length)
+    throw new Asn1DecodeError(what, `${bytes.length - root.der.length} trailing byte(s) after the value`);
   return root;
 }

@@ -132,7 +132,7 @@ export function namedBitString(bits: readonly number[]): Buffer {
   const highest = Math.max(...bits);
   const nBytes = Math.floor(highest / 8) + 1;
   const content = Buffer.alloc(nBytes);
-  for (const b of bits) content[Math.floor(b / 8)]! |= 0x80 >> b % 8;
+  for (const b of bits) content[Math.floor(b / 8)]! |= 0x80 >> (b % 8);
   const unused = 7 - (highest % 8);
   return bitString(content, unused);
 }
@@ -142,7 +142,8 @@ export function utf8String(s: string): Buffer {
 }
 
 export function printableString(s: string): Buffer {
-  if (!/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(s)) throw new Asn1DecodeError('PrintableString', `character outside the PrintableString set in ${JSON.stringify(s)}`);
+  if (!/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(s))
+    throw new Asn1DecodeError('PrintableString', `character outside the PrintableString set in ${JSON.stringify(s)}`);
   return tlv(Tag.PRINTABLE_STRING, Buffer.from(s, 'latin1'));
 }
 

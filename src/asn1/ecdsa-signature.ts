@@ -12,7 +12,8 @@ export function ecdsaFieldBytes(curve: 'p256' | 'p384'): number {
 }
 
 export function ecdsaRawToDer(raw: Uint8Array): Buffer {
-  if (raw.length % 2 !== 0 || raw.length === 0) throw new Asn1DecodeError('ECDSA signature', `raw r||s has odd length ${raw.length}`);
+  if (raw.length % 2 !== 0 || raw.length === 0)
+    throw new Asn1DecodeError('ECDSA signature', `raw r||s has odd length ${raw.length}`);
   const half = raw.length / 2;
   return sequence(unsignedInteger(raw.subarray(0, half)), unsignedInteger(raw.subarray(half)));
 }

@@ -40,7 +40,8 @@ export function encodeName(spec: NameSpec): EncodedName {
   for (const [key, attrOid, short] of ORDER) {
     const v = spec[key];
     if (v === undefined) continue;
-    if (v.length === 0 || [...v].length > UPPER_BOUND) throw new Asn1DecodeError('Name', `${short} must be 1..${UPPER_BOUND} characters`);
+    if (v.length === 0 || [...v].length > UPPER_BOUND)
+      throw new Asn1DecodeError('Name', `${short} must be 1..${UPPER_BOUND} characters`);
     const value = key === 'country' || key === 'serialNumber' ? printableString(v) : utf8String(v);
     rdns.push(setOf(sequence(oid(attrOid), value)));
     text.push(`${short}=${v}`);

@@ -111,5 +111,7 @@ export const MAX_OID_COMPONENT = 2 ** 31 - 1;
 export function oversizedOidComponents(oid: string): string[] {
   const max = String(MAX_OID_COMPONENT);
   // Decimal strings without leading zeros compare by length, then lexicographically.
-  return oid.split('.').filter((c) => /^[0-9]+$/.test(c) && (c.length > max.length || (c.length === max.length && c > max)));
+  return oid
+    .split('.')
+    .filter((c) => /^[0-9]+$/.test(c) && (c.length > max.length || (c.length === max.length && c > max)));
 }

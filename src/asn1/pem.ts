@@ -19,7 +19,8 @@ export function parsePem(text: string): PemBlock[] {
   const out: PemBlock[] = [];
   for (const m of text.matchAll(BLOCK)) {
     const body = m[2]!.replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new AgentCaError('INPUT_INVALID', `PEM block ${m[1]} is not valid base64`);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body))
+      throw new AgentCaError('INPUT_INVALID', `PEM block ${m[1]} is not valid base64`);
     out.push({ label: m[1]!, der: Buffer.from(body, 'base64') });
   }
   return out;
@@ -33,6 +34,7 @@ export function pemOrDer(input: Uint8Array | string, labels: readonly string[]):
     if (!block) throw new AgentCaError('INPUT_INVALID', `expected a PEM block labelled ${labels.join(' or ')}`);
     return block.der;
   }
-  if (typeof input === 'string') throw new AgentCaError('INPUT_INVALID', `expected PEM (${labels.join(' or ')}) or DER`);
+  if (typeof input === 'string')
+    throw new AgentCaError('INPUT_INVALID', `expected PEM (${labels.join(' or ')}) or DER`);
   return Buffer.from(input);
 }

@@ -55,7 +55,10 @@ function parse(s: unknown, allowWildcard: boolean): ParsedAction | string {
       if (!last) return '"*" is only allowed as the last path segment';
       continue;
     }
-    if (!SEGMENT.test(seg)) return seg.includes('*') ? '"*" must be a whole path segment' : `path segment ${JSON.stringify(seg)} has a character outside [A-Za-z0-9._~:@+=-]${seg.includes(',') ? ' (a comma separates scopes; give each scope as its own entry)' : ''}`;
+    if (!SEGMENT.test(seg))
+      return seg.includes('*')
+        ? '"*" must be a whole path segment'
+        : `path segment ${JSON.stringify(seg)} has a character outside [A-Za-z0-9._~:@+=-]${seg.includes(',') ? ' (a comma separates scopes; give each scope as its own entry)' : ''}`;
   }
   return { verb, segments };
 }
@@ -75,13 +78,18 @@ export function actionViolation(a: unknown): string | undefined {
 /** Throws AgentCaError INPUT_INVALID when `p` is not a valid ActionPattern. */
 export function validateActionPattern(p: string): void {
   const reason = actionPatternViolation(p);
-  if (reason) throw new AgentCaError('INPUT_INVALID', `invalid action pattern ${JSON.stringify(p)}: ${reason}`, { pattern: p, reason });
+  if (reason)
+    throw new AgentCaError('INPUT_INVALID', `invalid action pattern ${JSON.stringify(p)}: ${reason}`, {
+      pattern: p,
+      reason,
+    });
 }
 
 /** Throws AgentCaError INPUT_INVALID when `a` is not a valid concrete action. */
 export function validateAction(a: string): void {
   const reason = actionViolation(a);
-  if (reason) throw new AgentCaError('INPUT_INVALID', `invalid action ${JSON.stringify(a)}: ${reason}`, { action: a, reason });
+  if (reason)
+    throw new AgentCaError('INPUT_INVALID', `invalid action ${JSON.stringify(a)}: ${reason}`, { action: a, reason });
 }
 
 function matches(pattern: ParsedAction, action: ParsedAction): boolean {

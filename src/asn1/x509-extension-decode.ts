@@ -6,7 +6,17 @@
  * cannot hide behind a model; path validation and `describeCertificate` use them too.
  */
 import { Asn1DecodeError } from '../errors.js';
-import { expectContext, expectSequence, isContextTag, readBoolean, readIa5String, readInteger, readNull, readOid, type DerNode } from './decode.js';
+import {
+  expectContext,
+  expectSequence,
+  isContextTag,
+  readBoolean,
+  readIa5String,
+  readInteger,
+  readNull,
+  readOid,
+  type DerNode,
+} from './decode.js';
 import { readDerTree } from './der-tree.js';
 import { Oids } from './oids.js';
 import { ExtKeyUsageOids, KeyUsageBits, type GeneralName, type KeyUsageName } from './x509-extensions.js';
@@ -22,7 +32,9 @@ export function decodeBasicConstraints(value: Uint8Array): { ca: boolean; pathLe
     // X.690 §11.5: a component equal to its DEFAULT is absent in DER.
     if (!ca) throw new Asn1DecodeError(what, 'cA FALSE is the DEFAULT and must be omitted in DER (X.690 §11.5)');
   }
-  const pathLen = parts[i] ? readInteger(parts[i++]!, `${what} pathLenConstraint`, { min: 0, max: 2 ** 31 - 1 }) : undefined;
+  const pathLen = parts[i]
+    ? readInteger(parts[i++]!, `${what} pathLenConstraint`, { min: 0, max: 2 ** 31 - 1 })
+    : undefined;
   if (i !== parts.length) throw new Asn1DecodeError(what, 'unexpected component');
   return { ca, ...(pathLen !== undefined ? { pathLen } : {}) };
 }
@@ -33,17 +45,24 @@ export function decodeNamedBits(value: Uint8Array, what: string): number[] {
   if (node.tagClass !== 'universal' || node.tagNumber !== 3) throw new Asn1DecodeError(what, 'expected BIT STRING');
   const c = node.content;
   const unused = c[0];
-  if (unused === undefined || unused > 7 || (c.length === 1 && unused !== 0)) throw new Asn1DecodeError(what, 'bad unused-bits octet');
+  if (unused === undefined || unused > 7 || (c.length === 1 && unused !== 0))
+    throw new Asn1DecodeError(what, 'bad unused-bits octet');
   const bits: number[] = [];
-  for (let byte = 1; byte < c.length; byte++) for (let b = 0; b < 8; b++) if (c[byte]! & (0x80 >> b)) bits.push((byte - 1) * 8 + b);
+  for (let byte = 1; byte < c.length; byte++)
+    for (let b = 0; b < 8; b++) if (c[byte]! & (0x80 >> b)) bits.push((byte - 1) * 8 + b);
   const last = c[c.length - 1]!;
   if (c.length > 1 && (last === 0 || (last & ((1 << unused) - 1)) !== 0 || (last & (1 << unused)) === 0)) {
-    throw new Asn1DecodeError(what, 'named BIT STRING not in DER form (X.690 §11.2.2: no trailing zero bits, unused bits zero)');
+    throw new Asn1DecodeError(
+      what,
+      'named BIT STRING not in DER form (X.690 §11.2.2: no trailing zero bits, unused bits zero)',
+    );
   }
   return bits;
 }
 
-const KU_BY_BIT = new Map<number, KeyUsageName>(Object.entries(KeyUsageBits).map(([n, b]): [number, KeyUsageName] => [b, n as KeyUsageName]));
+const KU_BY_BIT = new Map<number, KeyUsageName>(
+  Object.entries(KeyUsageBits).map(([n, b]): [number, KeyUsageName] => [b, n as KeyUsageName]),
+);
 
 /** KeyUsage (RFC 5280 §4.2.1.3) as names; a bit beyond decipherOnly throws. */
 export function decodeKeyUsage(value: Uint8Array): KeyUsageName[] {
@@ -67,8 +86,10 @@ export function decodeExtKeyUsage(value: Uint8Array): string[] {
 
 /** One GeneralName; only dNSName [2] and uniformResourceIdentifier [6] are ours (RFC 5280 §4.2.1.6). */
 function readGeneralName(n: DerNode, what: string): GeneralName {
-  if (isContextTag(n, 2) && !n.constructed) return { dns: readIa5String(n, `${what} dNSName`, { implicit: 2, min: 1 }) };
-  if (isContextTag(n, 6) && !n.constructed) return { uri: readIa5String(n, `${what} uniformResourceIdentifier`, { implicit: 6, min: 1 }) };
+  if (isContextTag(n, 2) && !n.constructed)
+    return { dns: readIa5String(n, `${what} dNSName`, { implicit: 2, min: 1 }) };
+  if (isContextTag(n, 6) && !n.constructed)
+    return { uri: readIa5String(n, `${what} uniformResourceIdentifier`, { implicit: 6, min: 1 }) };
   throw new Asn1DecodeError(what, `GeneralName [${n.tagNumber}] is not one agent-ca writes`);
 }
 
@@ -91,8 +112,10 @@ export function decodeDistributionPoints(value: Uint8Array, what = 'cRLDistribut
     const name = fields[0]!;
     expectContext(name, 0, true, `${what} distributionPoint`);
     const full = name.children[0];
-    if (!full || name.children.length !== 1) throw new Asn1DecodeError(what, 'distributionPoint must hold one DistributionPointName');
-    for (const g of expectSequence(full, `${what} fullName`, { implicit: 0, min: 1 })) out.push(uriOf(g, `${what} fullName`));
+    if (!full || name.children.length !== 1)
+      throw new Asn1DecodeError(what, 'distributionPoint must hold one DistributionPointName');
+    for (const g of expectSequence(full, `${what} fullName`, { implicit: 0, min: 1 }))
+      out.push(uriOf(g, `${what} fullName`));
   }
   return out;
 }

@@ -3,7 +3,18 @@
  * criticality is the profile's decision and lint's concern.
  */
 import { Asn1DecodeError } from '../errors.js';
-import { boolean, contextPrimitive, explicit, ia5String, implicit, integer, namedBitString, octetString, oid, sequence } from './der.js';
+import {
+  boolean,
+  contextPrimitive,
+  explicit,
+  ia5String,
+  implicit,
+  integer,
+  namedBitString,
+  octetString,
+  oid,
+  sequence,
+} from './der.js';
 import { Oids } from './oids.js';
 
 /** KeyUsage bit numbers (RFC 5280 §4.2.1.3). */

@@ -15,7 +15,16 @@ import type { Clock } from '../clock.js';
 import type { Signer } from '../signer/signer.js';
 import { Mutex } from '../store/mutex.js';
 import { errorMessage, stderrLogger, type Logger } from '../logger.js';
-import { batchChangesStatus, type AuditCheckpoint, type AuditEntry, type AuditHead, type CommitOptions, type CommitResult, type Store, type WriteOp } from '../store/ports.js';
+import {
+  batchChangesStatus,
+  type AuditCheckpoint,
+  type AuditEntry,
+  type AuditHead,
+  type CommitOptions,
+  type CommitResult,
+  type Store,
+  type WriteOp,
+} from '../store/ports.js';
 import { jsonNormalise } from './canonical-json.js';
 import { signCheckpoint } from './checkpoint.js';
 import { GENESIS_HASH, hashEntry } from './entry-hash.js';
@@ -246,7 +255,10 @@ export class AuditLog {
     const ops: WriteOp[] = [{ op: 'appendAudit', entry }];
     // A checkpoint at every multiple of checkpointEvery: verify() can then tell a deleted checkpoint.
     if (this.checkpointEvery > 0 && entry.seq % this.checkpointEvery === 0) {
-      ops.push({ op: 'putAuditCheckpoint', checkpoint: await signCheckpoint(this.signer!, { seq: entry.seq, hash: entry.hash }, entry.time) });
+      ops.push({
+        op: 'putAuditCheckpoint',
+        checkpoint: await signCheckpoint(this.signer!, { seq: entry.seq, hash: entry.hash }, entry.time),
+      });
     }
     return { entry, ops };
   }
@@ -275,7 +287,12 @@ export class AuditLog {
         head = { seq: built.entry.seq, hash: built.entry.hash };
       }
       const newHead = head;
-      const covered = ops.filter((o) => o.op === 'putAuditCheckpoint').reduce((m, o) => Math.max(m, (o as { checkpoint: AuditCheckpoint }).checkpoint.seq), this.lastCheckpoint?.seq ?? 0);
+      const covered = ops
+        .filter((o) => o.op === 'putAuditCheckpoint')
+        .reduce(
+          (m, o) => Math.max(m, (o as { checkpoint: AuditCheckpoint }).checkpoint.seq),
+          this.lastCheckpoint?.seq ?? 0,
+        );
       return {
         entries,
         ops,
@@ -350,7 +367,9 @@ export class AuditLog {
     if (this.checkpointIntervalMs === undefined || !this.signer) return;
     const head = this.cachedHead ?? (await this.store.audit.head());
     if (head && head.seq > (this.lastCheckpoint?.seq ?? 0)) {
-      await this.checkpoint().catch((e: unknown) => this.logger.error('signing the final audit checkpoint failed', { error: errorMessage(e) }));
+      await this.checkpoint().catch((e: unknown) =>
+        this.logger.error('signing the final audit checkpoint failed', { error: errorMessage(e) }),
+      );
     }
   }
 
@@ -364,14 +383,25 @@ export class AuditLog {
 
   /** After a commit: remember the newest checkpoint, and make sure an uncovered head gets one soon. */
   private committed(head: AuditHead | null, covered: number): void {
-    if (covered > (this.lastCheckpoint?.seq ?? 0)) this.lastCheckpoint = { seq: covered, atMs: this.clock.now().getTime() };
-    if (!head || head.seq <= covered || this.checkpointIntervalMs === undefined || !this.signer || this.closed || this.checkpointTimer) return;
+    if (covered > (this.lastCheckpoint?.seq ?? 0))
+      this.lastCheckpoint = { seq: covered, atMs: this.clock.now().getTime() };
+    if (
+      !head ||
+      head.seq <= covered ||
+      this.checkpointIntervalMs === undefined ||
+      !this.signer ||
+      this.closed ||
+      this.checkpointTimer
+    )
+      return;
     const since = this.clock.now().getTime() - (this.lastCheckpoint?.atMs ?? this.signingSince);
     const wait = Math.max(0, Math.min(this.checkpointIntervalMs, this.checkpointIntervalMs - since));
     this.checkpointTimer = setTimeout(() => {
       this.checkpointTimer = undefined;
       if (this.closed) return;
-      this.checkpoint().catch((e: unknown) => this.logger.error('signing a background audit checkpoint failed', { error: errorMessage(e) }));
+      this.checkpoint().catch((e: unknown) =>
+        this.logger.error('signing a background audit checkpoint failed', { error: errorMessage(e) }),
+      );
     }, wait);
     this.checkpointTimer.unref();
   }
@@ -382,7 +412,13 @@ export class AuditLog {
     const now = this.clock.now().getTime();
     // This log signs a checkpoint at most checkpointIntervalMs after every append; allow that
     // plus a margin for a timer that ran late and for clock skew between writers.
-    const coverage = this.checkpointIntervalMs === undefined ? {} : { requireCoveredBefore: new Date(now - this.checkpointIntervalMs - COVERAGE_MARGIN_MS), notAfter: new Date(now + COVERAGE_MARGIN_MS) };
+    const coverage =
+      this.checkpointIntervalMs === undefined
+        ? {}
+        : {
+            requireCoveredBefore: new Date(now - this.checkpointIntervalMs - COVERAGE_MARGIN_MS),
+            notAfter: new Date(now + COVERAGE_MARGIN_MS),
+          };
     return verifyAuditChain(this.store.audit, {
       ...coverage,
       ...opts,

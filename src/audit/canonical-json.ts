@@ -28,7 +28,8 @@ function write(v: unknown, path: string): string {
     case 'object': {
       const toJSON = (v as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === 'function') return write((toJSON as () => unknown).call(v), path);
-      if (Array.isArray(v)) return `[${v.map((x, i) => (x === undefined ? 'null' : write(x, `${path}[${i}]`))).join(',')}]`;
+      if (Array.isArray(v))
+        return `[${v.map((x, i) => (x === undefined ? 'null' : write(x, `${path}[${i}]`))).join(',')}]`;
       const obj = v as Record<string, unknown>;
       const keys = Object.keys(obj)
         .filter((k) => obj[k] !== undefined)

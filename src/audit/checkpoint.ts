@@ -27,7 +27,11 @@ export function checkpointMessage(seq: number, hash: string, time: Date): Buffer
   return Buffer.concat([LABEL, nums, Buffer.from(hash, 'hex'), t]);
 }
 
-export async function signCheckpoint(signer: Signer, head: { seq: number; hash: string }, time: Date): Promise<AuditCheckpoint> {
+export async function signCheckpoint(
+  signer: Signer,
+  head: { seq: number; hash: string },
+  time: Date,
+): Promise<AuditCheckpoint> {
   const signature = await signer.sign(checkpointMessage(head.seq, head.hash, time));
   return { seq: head.seq, hash: head.hash, time, signature, algorithm: signer.algorithm, keyUri: signer.keyUri };
 }
@@ -55,12 +59,21 @@ export interface CheckpointJson {
 }
 
 export function checkpointToJson(cp: AuditCheckpoint): CheckpointJson {
-  return { seq: cp.seq, hash: cp.hash, time: cp.time.toISOString(), algorithm: cp.algorithm, keyUri: cp.keyUri, signature: cp.signature.toString('base64') };
+  return {
+    seq: cp.seq,
+    hash: cp.hash,
+    time: cp.time.toISOString(),
+    algorithm: cp.algorithm,
+    keyUri: cp.keyUri,
+    signature: cp.signature.toString('base64'),
+  };
 }
 
 /** Reads a kept checkpoint: the CheckpointJson itself, or a whole audit/head response carrying one. */
 export function checkpointFromJson(v: unknown): AuditCheckpoint {
-  const o = (typeof v === 'object' && v !== null && 'checkpoint' in v ? (v as { checkpoint: unknown }).checkpoint : v) as Record<string, unknown> | null;
+  const o = (
+    typeof v === 'object' && v !== null && 'checkpoint' in v ? (v as { checkpoint: unknown }).checkpoint : v
+  ) as Record<string, unknown> | null;
   const bad = (why: string): never => {
     throw new AgentCaError('INPUT_INVALID', `not an audit checkpoint: ${why}`);
   };
@@ -71,5 +84,12 @@ export function checkpointFromJson(v: unknown): AuditCheckpoint {
   if (Number.isNaN(time.getTime())) bad('time must be an ISO 8601 time');
   if (typeof o.signature !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(o.signature)) bad('signature must be base64');
   if (typeof o.algorithm !== 'string' || typeof o.keyUri !== 'string') bad('algorithm and keyUri are required');
-  return { seq: o.seq as number, hash: o.hash as string, time, signature: Buffer.from(o.signature as string, 'base64'), algorithm: o.algorithm as SignatureAlgorithm, keyUri: o.keyUri as KeyUri };
+  return {
+    seq: o.seq as number,
+    hash: o.hash as string,
+    time,
+    signature: Buffer.from(o.signature as string, 'base64'),
+    algorithm: o.algorithm as SignatureAlgorithm,
+    keyUri: o.keyUri as KeyUri,
+  };
 }

@@ -26,7 +26,8 @@ export function entryToJsonLine(e: AuditEntry): string {
 }
 
 export async function* exportJsonLines(audit: AuditPort, opts: ExportOptions = {}): AsyncGenerator<string> {
-  const subjects = opts.subject === undefined ? undefined : new Set(typeof opts.subject === 'string' ? [opts.subject] : opts.subject);
+  const subjects =
+    opts.subject === undefined ? undefined : new Set(typeof opts.subject === 'string' ? [opts.subject] : opts.subject);
   const range = {
     ...(opts.from ? { fromTime: opts.from } : {}),
     ...(opts.to ? { toTime: opts.to } : {}),
@@ -37,7 +38,13 @@ export async function* exportJsonLines(audit: AuditPort, opts: ExportOptions = {
     // Event batches about several certificates name them in details.serials / details.agentIds.
     const many = (k: string): unknown[] => (Array.isArray(e.details[k]) ? (e.details[k] as unknown[]) : []);
     if (subjects && !subjects.has(e.subject) && !many('serials').some((s) => subjects.has(s as string))) continue;
-    if (opts.agentId !== undefined && e.subject !== opts.agentId && e.details.agentId !== opts.agentId && !many('agentIds').includes(opts.agentId)) continue;
+    if (
+      opts.agentId !== undefined &&
+      e.subject !== opts.agentId &&
+      e.details.agentId !== opts.agentId &&
+      !many('agentIds').includes(opts.agentId)
+    )
+      continue;
     if (opts.actor !== undefined && e.actor !== opts.actor) continue;
     if (opts.filter && !opts.filter(e)) continue;
     yield entryToJsonLine(e);

@@ -44,7 +44,10 @@ export interface ReconcilePorts {
 /** Mismatches beyond this many are counted, not listed (the report stays readable). */
 const MAX_LISTED = 1000;
 
-export async function reconcileAuditWithStore(ports: ReconcilePorts, issuerIds: readonly IssuerId[]): Promise<ReconcileResult> {
+export async function reconcileAuditWithStore(
+  ports: ReconcilePorts,
+  issuerIds: readonly IssuerId[],
+): Promise<ReconcileResult> {
   const expected = new Map<string, Expected>();
   const issued: string[] = [];
   let entries = 0;
@@ -54,7 +57,11 @@ export async function reconcileAuditWithStore(ports: ReconcilePorts, issuerIds: 
     if (e.action === 'issue' || e.action === 'renew') {
       if (typeof e.details.serial === 'string') issued.push(e.details.serial);
     } else if (e.action === 'revoke') {
-      expected.set(e.subject, { state: 'revoked', reason: typeof e.details.reason === 'string' ? e.details.reason : 'unspecified', seq: e.seq });
+      expected.set(e.subject, {
+        state: 'revoked',
+        reason: typeof e.details.reason === 'string' ? e.details.reason : 'unspecified',
+        seq: e.seq,
+      });
     } else if (e.action === 'hold') {
       expected.set(e.subject, { state: 'held', seq: e.seq });
     } else if (e.action === 'release') {
@@ -80,10 +87,12 @@ export async function reconcileAuditWithStore(ports: ReconcilePorts, issuerIds: 
   // The other direction: a record the log never committed (inserted into the store by hand).
   for (const issuerId of issuerIds) {
     for await (const rec of ports.revocations.iterate({ issuerId })) {
-      if (!expected.has(rec.serial)) report({ serial: rec.serial, audit: 'no committed status change', store: stateOf(rec.reason) });
+      if (!expected.has(rec.serial))
+        report({ serial: rec.serial, audit: 'no committed status change', store: stateOf(rec.reason) });
     }
   }
-  if (total > mismatches.length) mismatches.push({ serial: '…', audit: `${total - mismatches.length} more mismatches not listed`, store: '' });
+  if (total > mismatches.length)
+    mismatches.push({ serial: '…', audit: `${total - mismatches.length} more mismatches not listed`, store: '' });
   return { ok: total === 0, entries, issued: issued.length, statusChanges: expected.size, mismatches };
 }
 

@@ -55,19 +55,28 @@ export async function verifyAuditChain(audit: AuditPort, opts: VerifyOptions = {
     expectedPrev = prev.hash;
   }
 
-  const cps = audit.iterateCheckpoints({ fromSeq: from, ...(opts.toSeq !== undefined ? { toSeq: opts.toSeq } : {}) })[Symbol.asyncIterator]();
+  const cps = audit
+    .iterateCheckpoints({ fromSeq: from, ...(opts.toSeq !== undefined ? { toSeq: opts.toSeq } : {}) })
+    [Symbol.asyncIterator]();
   let nextCp: AuditCheckpoint | undefined = (await cps.next()).value as AuditCheckpoint | undefined;
   const advanceCp = async (): Promise<void> => {
     nextCp = (await cps.next()).value as AuditCheckpoint | undefined;
   };
   const signatureOk = (cp: AuditCheckpoint): boolean => {
-    if (!opts.publicKeyInfo) throw new AgentCaError('INPUT_INVALID', `audit checkpoint ${cp.seq} found: pass the checkpoint key's publicKeyInfo to verify it`);
+    if (!opts.publicKeyInfo)
+      throw new AgentCaError(
+        'INPUT_INVALID',
+        `audit checkpoint ${cp.seq} found: pass the checkpoint key's publicKeyInfo to verify it`,
+      );
     return checkpointSignatureValid(cp, opts.publicKeyInfo);
   };
 
   const against = opts.against;
   if (against && !signatureOk(against)) {
-    throw new AgentCaError('INPUT_INVALID', `the kept checkpoint at ${against.seq} does not verify under this CA's checkpoint key`);
+    throw new AgentCaError(
+      'INPUT_INVALID',
+      `the kept checkpoint at ${against.seq} does not verify under this CA's checkpoint key`,
+    );
   }
   let lastGood = from - 1; // the last seq vouched for by a checkpoint (or the start of the range)
   let firstUncovered: { seq: number; time: Date } | undefined;
@@ -89,22 +98,37 @@ export async function verifyAuditChain(audit: AuditPort, opts: VerifyOptions = {
       } catch (err) {
         await entries.return?.();
         if (isAgentCaError(err) && err.is('STORE_UNAVAILABLE')) throw err;
-        return bad(expectedSeq, `entry ${expectedSeq} (or the one stored after entry ${expectedSeq - 1}) cannot be read: ${(err as Error)?.message ?? String(err)} (corrupt)`);
+        return bad(
+          expectedSeq,
+          `entry ${expectedSeq} (or the one stored after entry ${expectedSeq - 1}) cannot be read: ${(err as Error)?.message ?? String(err)} (corrupt)`,
+        );
       }
       if (e.seq !== expectedSeq) {
-        return bad(expectedSeq, `expected entry ${expectedSeq}, found entry ${e.seq} in its place (entries missing or reordered)`);
+        return bad(
+          expectedSeq,
+          `expected entry ${expectedSeq}, found entry ${e.seq} in its place (entries missing or reordered)`,
+        );
       }
-      if (e.prevHash !== expectedPrev) return bad(e.seq, `entry ${e.seq} does not link to entry ${e.seq - 1} (prevHash mismatch)`);
+      if (e.prevHash !== expectedPrev)
+        return bad(e.seq, `entry ${e.seq} does not link to entry ${e.seq - 1} (prevHash mismatch)`);
       if (entryHash(e) !== e.hash) return bad(e.seq, `entry ${e.seq} does not match its hash (altered)`);
 
       if (against && against.seq === e.seq && against.hash !== e.hash) {
-        return bad(lastGood + 1, `entry ${e.seq} differs from the kept checkpoint at ${e.seq}: entries after ${lastGood} were rewritten`, e.seq);
+        return bad(
+          lastGood + 1,
+          `entry ${e.seq} differs from the kept checkpoint at ${e.seq}: entries after ${lastGood} were rewritten`,
+          e.seq,
+        );
       }
       while (nextCp && nextCp.seq < e.seq) await advanceCp(); // cannot happen with a sane store
       if (nextCp && nextCp.seq === e.seq) {
         const cp: AuditCheckpoint = nextCp;
         if (!signatureOk(cp)) {
-          return bad(lastGood + 1, `checkpoint at ${cp.seq} has an invalid signature (forged or altered checkpoint)`, cp.seq);
+          return bad(
+            lastGood + 1,
+            `checkpoint at ${cp.seq} has an invalid signature (forged or altered checkpoint)`,
+            cp.seq,
+          );
         }
         if (cp.hash !== e.hash) {
           return bad(
@@ -120,7 +144,8 @@ export async function verifyAuditChain(audit: AuditPort, opts: VerifyOptions = {
         return bad(lastGood + 1, `the checkpoint expected at ${e.seq} is missing`, e.seq);
       }
       expectedPrev = e.hash;
-      if (opts.notAfter && e.time.getTime() > opts.notAfter.getTime()) return bad(e.seq, `entry ${e.seq} is dated ${e.time.toISOString()}, in the future (forged)`);
+      if (opts.notAfter && e.time.getTime() > opts.notAfter.getTime())
+        return bad(e.seq, `entry ${e.seq} is dated ${e.time.toISOString()}, in the future (forged)`);
       if (lastGood === e.seq) firstUncovered = undefined;
       else firstUncovered ??= { seq: e.seq, time: e.time };
       head = { seq: e.seq, hash: e.hash };
@@ -130,9 +155,17 @@ export async function verifyAuditChain(audit: AuditPort, opts: VerifyOptions = {
       return bad(expectedSeq, `entries ${expectedSeq}..${opts.toSeq} are missing`);
     }
     if (against && against.seq >= expectedSeq && opts.toSeq === undefined) {
-      return bad(expectedSeq, `the log ends at entry ${expectedSeq - 1} but the kept checkpoint names entry ${against.seq} (log truncated)`, against.seq);
+      return bad(
+        expectedSeq,
+        `the log ends at entry ${expectedSeq - 1} but the kept checkpoint names entry ${against.seq} (log truncated)`,
+        against.seq,
+      );
     }
-    if (firstUncovered && opts.requireCoveredBefore && firstUncovered.time.getTime() < opts.requireCoveredBefore.getTime()) {
+    if (
+      firstUncovered &&
+      opts.requireCoveredBefore &&
+      firstUncovered.time.getTime() < opts.requireCoveredBefore.getTime()
+    ) {
       return bad(
         firstUncovered.seq,
         `entries ${firstUncovered.seq}..${expectedSeq - 1} are covered by no signed checkpoint although entry ${firstUncovered.seq} is dated ${firstUncovered.time.toISOString()} (forged append, or a rewritten tail)`,
@@ -141,7 +174,11 @@ export async function verifyAuditChain(audit: AuditPort, opts: VerifyOptions = {
     if (nextCp) {
       // A checkpoint beyond the last entry: the tail was cut off (or the checkpoint is forged).
       const cp: AuditCheckpoint = nextCp;
-      return bad(signatureOk(cp) ? expectedSeq : lastGood + 1, `checkpoint at ${cp.seq} names an entry that is missing (log truncated after ${expectedSeq - 1})`, cp.seq);
+      return bad(
+        signatureOk(cp) ? expectedSeq : lastGood + 1,
+        `checkpoint at ${cp.seq} names an entry that is missing (log truncated after ${expectedSeq - 1})`,
+        cp.seq,
+      );
     }
   } finally {
     // An early verdict must still end both reads (a PostgreSQL stream holds a transaction open).
@@ -152,5 +189,7 @@ export async function verifyAuditChain(audit: AuditPort, opts: VerifyOptions = {
 }
 
 function bad(firstBadSeq: number, reason: string, checkpointSeq?: number): VerifyResult {
-  return checkpointSeq === undefined ? { ok: false, firstBadSeq, reason } : { ok: false, firstBadSeq, reason, checkpointSeq };
+  return checkpointSeq === undefined
+    ? { ok: false, firstBadSeq, reason }
+    : { ok: false, firstBadSeq, reason, checkpointSeq };
 }

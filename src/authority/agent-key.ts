@@ -29,7 +29,14 @@ export interface AgentKeyDeps {
 }
 
 /** Creates the agent's key in `backend`; returns its URI and SPKI. */
-export async function createAgentKey(d: AgentKeyDeps, backend: string, keyType: KeyType, label: string, actor: string, agentId: string): Promise<{ keyUri: KeyUri; spki: Buffer }> {
+export async function createAgentKey(
+  d: AgentKeyDeps,
+  backend: string,
+  keyType: KeyType,
+  label: string,
+  actor: string,
+  agentId: string,
+): Promise<{ keyUri: KeyUri; spki: Buffer }> {
   const keyUri = await keyManagerFor(backend, d.signerContext).createKey({ keyType, label });
   const signer = await openSigner(keyUri, d.signerContext);
   const spki = signer.publicKeyInfo;
@@ -39,13 +46,29 @@ export async function createAgentKey(d: AgentKeyDeps, backend: string, keyType: 
 }
 
 /** Issuance failed after the key was created: schedule its deletion and record that (or the failure to). */
-export async function discardOrphanKey(d: AgentKeyDeps, keyUri: KeyUri, actor: string, agentId: string, cause: unknown): Promise<void> {
+export async function discardOrphanKey(
+  d: AgentKeyDeps,
+  keyUri: KeyUri,
+  actor: string,
+  agentId: string,
+  cause: unknown,
+): Promise<void> {
   const error = cause instanceof Error ? cause.message : String(cause);
   try {
     const at = await keyManagerFor(schemeOf(keyUri), d.signerContext).scheduleKeyDeletion(keyUri, d.deletionWindowDays);
-    await d.audit.append({ actor, action: 'key.orphan-deletion-scheduled', subject: agentId, details: { agentId, keyUri, deletionDate: at.toISOString(), issuanceError: error } });
+    await d.audit.append({
+      actor,
+      action: 'key.orphan-deletion-scheduled',
+      subject: agentId,
+      details: { agentId, keyUri, deletionDate: at.toISOString(), issuanceError: error },
+    });
   } catch (e) {
-    await d.audit.append({ actor, action: 'key.orphan-deletion-failed', subject: agentId, details: { agentId, keyUri, issuanceError: error, error: e instanceof Error ? e.message : String(e) } });
+    await d.audit.append({
+      actor,
+      action: 'key.orphan-deletion-failed',
+      subject: agentId,
+      details: { agentId, keyUri, issuanceError: error, error: e instanceof Error ? e.message : String(e) },
+    });
   }
 }
 
@@ -54,17 +77,26 @@ export async function discardOrphanKey(d: AgentKeyDeps, keyUri: KeyUri, actor: s
  * cannot open the key at all (no credentials for that KMS, token absent), it cannot tell: the
  * URI is recorded as given and the returned warning says it was not verified.
  */
-export async function checkKeyUri(signerContext: SignerContext, keyUri: KeyUri, spki: Buffer): Promise<string | undefined> {
+export async function checkKeyUri(
+  signerContext: SignerContext,
+  keyUri: KeyUri,
+  spki: Buffer,
+): Promise<string | undefined> {
   let signer;
   try {
     signer = await openSigner(keyUri, signerContext);
   } catch (e) {
-    if (e instanceof AgentCaError && e.code.startsWith('ACA_ERR_SIGNER_')) return `keyUri ${keyUri} not verified against the certified key: ${e.message}`;
+    if (e instanceof AgentCaError && e.code.startsWith('ACA_ERR_SIGNER_'))
+      return `keyUri ${keyUri} not verified against the certified key: ${e.message}`;
     throw e;
   }
   try {
     if (!Buffer.from(signer.publicKeyInfo).equals(spki)) {
-      throw new AgentCaError('INPUT_INVALID', `keyUri ${keyUri} holds a different public key than the one to be certified`, { fields: { keyUri: 'public key differs from the certified key' } });
+      throw new AgentCaError(
+        'INPUT_INVALID',
+        `keyUri ${keyUri} holds a different public key than the one to be certified`,
+        { fields: { keyUri: 'public key differs from the certified key' } },
+      );
     }
     return undefined;
   } finally {

@@ -51,7 +51,8 @@ const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The SPKI the certificate will bind: from a verified CSR or a bare public key. */
 export function requestedPublicKey(req: Pick<AgentIssueRequest, 'csr' | 'publicKey'>): Buffer {
-  if (req.csr !== undefined && req.publicKey !== undefined) throw new AgentCaError('INPUT_INVALID', 'give either a CSR or a public key, not both');
+  if (req.csr !== undefined && req.publicKey !== undefined)
+    throw new AgentCaError('INPUT_INVALID', 'give either a CSR or a public key, not both');
   if (req.csr !== undefined) return parseAndVerifyCsr(req.csr).publicKeyInfo;
   if (req.publicKey !== undefined) {
     return pemOrDer(req.publicKey, ['PUBLIC KEY']);
@@ -59,13 +60,23 @@ export function requestedPublicKey(req: Pick<AgentIssueRequest, 'csr' | 'publicK
   throw new AgentCaError('INPUT_INVALID', 'a CSR or a public key is required');
 }
 
-export function agentTbsRequest(req: AgentIssueRequest, publicKeyInfo: Buffer, profile: Profile, config: CaConfig): TbsRequest {
+export function agentTbsRequest(
+  req: AgentIssueRequest,
+  publicKeyInfo: Buffer,
+  profile: Profile,
+  config: CaConfig,
+): TbsRequest {
   // Validates the key (algorithm, size, EC point on the curve) before anything else is built.
   const keyType = spkiKeyType(publicKeyInfo);
   if (typeof req.agentId !== 'string' || !AGENT_ID.test(req.agentId)) {
-    throw new AgentCaError('INPUT_INVALID', `agent id must be 1..64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit: ${JSON.stringify(req.agentId)}`, { field: 'agentId' });
+    throw new AgentCaError(
+      'INPUT_INVALID',
+      `agent id must be 1..64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit: ${JSON.stringify(req.agentId)}`,
+      { field: 'agentId' },
+    );
   }
-  if (profile.kind !== 'agent') throw new AgentCaError('PROFILE_INVALID', `profile ${profile.name} is not an agent profile`);
+  if (profile.kind !== 'agent')
+    throw new AgentCaError('PROFILE_INVALID', `profile ${profile.name} is not an agent profile`);
   const subject: NameSpec = { commonName: req.agentId, organization: req.organization ?? config.organization };
   let encodedSubject;
   try {
@@ -80,7 +91,8 @@ export function agentTbsRequest(req: AgentIssueRequest, publicKeyInfo: Buffer, p
   if (sans.length === 0) {
     const label = req.agentId.toLowerCase();
     const dns = `${label}.${config.agentDomains[0]}`;
-    if (!isDnsName(dns)) throw new AgentCaError('INPUT_INVALID', `agent id "${req.agentId}" is not a DNS label: give --dns or --uri`);
+    if (!isDnsName(dns))
+      throw new AgentCaError('INPUT_INVALID', `agent id "${req.agentId}" is not a DNS label: give --dns or --uri`);
     sans.push({ dns });
   }
 

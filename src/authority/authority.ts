@@ -35,7 +35,15 @@ import { announceExpiring, listCertificates, type CertificateView, type ListFilt
 export type { CertificateView, ListFilter } from './queries.js';
 import { signAction, type SignActionRequest } from '../actions/sign.js';
 import type { ActionEnvelope } from '../actions/types.js';
-import { asIssuerId, CA_STATE_KEY, loadCas, type CaName, type CaState, type LoadedCa, type SignObserver } from './ca-state.js';
+import {
+  asIssuerId,
+  CA_STATE_KEY,
+  loadCas,
+  type CaName,
+  type CaState,
+  type LoadedCa,
+  type SignObserver,
+} from './ca-state.js';
 import { createHierarchy, type HierarchyKeys } from './hierarchy.js';
 
 export interface AuthorityOptions {
@@ -95,8 +103,18 @@ export class Authority {
     this.clock = opts.clock ?? systemClock;
     this.store = opts.store;
     this.dataDir = opts.dataDir;
-    this.signerContext = { dataDir: opts.dataDir, ...(opts.passphrase ? { passphrase: opts.passphrase } : {}), env: opts.env ?? process.env };
-    this.issuer = new Issuer({ clock: this.clock, lintContext: () => ({ agentDomains: this.state?.config.agentDomains ?? [], uriSanSchemes: this.state?.config.uriSanSchemes ?? DEFAULT_CONFIG.uriSanSchemes }) });
+    this.signerContext = {
+      dataDir: opts.dataDir,
+      ...(opts.passphrase ? { passphrase: opts.passphrase } : {}),
+      env: opts.env ?? process.env,
+    };
+    this.issuer = new Issuer({
+      clock: this.clock,
+      lintContext: () => ({
+        agentDomains: this.state?.config.agentDomains ?? [],
+        uriSanSchemes: this.state?.config.uriSanSchemes ?? DEFAULT_CONFIG.uriSanSchemes,
+      }),
+    });
     this.audit = new AuditLog({ store: this.store, clock: this.clock });
     this.revoker = new Revoker({
       store: this.store,
@@ -128,7 +146,11 @@ export class Authority {
   private assertCanIssue(name: CaName): void {
     const state = this.caSuspended(name);
     if (state) {
-      throw new AgentCaError('REVOKE_INVALID_STATE', `the ${name} CA is ${state}: it issues nothing until it is released or replaced`, { ca: name, state });
+      throw new AgentCaError(
+        'REVOKE_INVALID_STATE',
+        `the ${name} CA is ${state}: it issues nothing until it is released or replaced`,
+        { ca: name, state },
+      );
     }
   }
 
@@ -140,10 +162,23 @@ export class Authority {
     if (!e.keyUri || e.keyUri.startsWith('softkey:')) return;
     const days = this.config.agentKeyDeletionWindowDays;
     try {
-      const at = await keyManagerFor(schemeOf(e.keyUri), this.signerContext).scheduleKeyDeletion(e.keyUri as KeyUri, days);
-      await this.audit.append({ actor: 'revocation-hook', action: 'key.deletion-scheduled', subject: e.serial, details: { agentId: e.agentId, keyUri: e.keyUri, pendingWindowDays: days, deletionDate: at.toISOString() } });
+      const at = await keyManagerFor(schemeOf(e.keyUri), this.signerContext).scheduleKeyDeletion(
+        e.keyUri as KeyUri,
+        days,
+      );
+      await this.audit.append({
+        actor: 'revocation-hook',
+        action: 'key.deletion-scheduled',
+        subject: e.serial,
+        details: { agentId: e.agentId, keyUri: e.keyUri, pendingWindowDays: days, deletionDate: at.toISOString() },
+      });
     } catch (err) {
-      await this.audit.append({ actor: 'revocation-hook', action: 'key.deletion-failed', subject: e.serial, details: { agentId: e.agentId, keyUri: e.keyUri, error: String((err as Error).message ?? err) } });
+      await this.audit.append({
+        actor: 'revocation-hook',
+        action: 'key.deletion-failed',
+        subject: e.serial,
+        details: { agentId: e.agentId, keyUri: e.keyUri, error: String((err as Error).message ?? err) },
+      });
       throw err;
     }
   }
@@ -157,17 +192,25 @@ export class Authority {
   async load(): Promise<void> {
     this.state = await this.store.meta.get<CaState>(CA_STATE_KEY);
     if (!this.state) return;
-    this.state = { ...this.state, config: parseConfig(migrateStoredConfig(this.state.config as CaConfig & Record<string, unknown>)) };
+    this.state = {
+      ...this.state,
+      config: parseConfig(migrateStoredConfig(this.state.config as CaConfig & Record<string, unknown>)),
+    };
     this.cas = await loadCas(this.state, this.signerContext, () => this.onSigned);
     for (const n of ['root', 'intermediate'] as const) {
       const rec = await this.store.certificates.get(this.cas[n].certificate.serial);
       const own = rec && (await this.store.revocations.get(rec.serial));
-      this.caStates.set(this.cas[n].certificate.serial, own ? (own.reason === 'certificateHold' ? 'held' : 'revoked') : 'good');
+      this.caStates.set(
+        this.cas[n].certificate.serial,
+        own ? (own.reason === 'certificateHold' ? 'held' : 'revoked') : 'good',
+      );
     }
     this.profiles = this.loadProfilesFor(this.state.config);
     // Checkpoints are signed by the issuing CA's key, so rewriting the whole chain needs that key
     // too; one at least every auditCheckpointIntervalMs bounds what an unsigned tail can hide.
-    this.audit.useSigner(this.cas.intermediate.signer, { checkpointIntervalMs: this.state.config.auditCheckpointIntervalMs });
+    this.audit.useSigner(this.cas.intermediate.signer, {
+      checkpointIntervalMs: this.state.config.auditCheckpointIntervalMs,
+    });
   }
 
   get initialised(): boolean {
@@ -179,7 +222,8 @@ export class Authority {
   }
 
   private requireState(): CaState {
-    if (!this.state) throw new AgentCaError('CA_NOT_INITIALISED', `no CA in ${this.dataDir}: run \`agent-ca init\` first`);
+    if (!this.state)
+      throw new AgentCaError('CA_NOT_INITIALISED', `no CA in ${this.dataDir}: run \`agent-ca init\` first`);
     return this.state;
   }
 
@@ -198,13 +242,20 @@ export class Authority {
 
   profile(name: string): Profile {
     const p = this.profiles.get(name);
-    if (!p) throw new AgentCaError('PROFILE_UNKNOWN', `unknown profile ${JSON.stringify(name)} (known: ${[...this.profiles.keys()].join(', ')})`);
+    if (!p)
+      throw new AgentCaError(
+        'PROFILE_UNKNOWN',
+        `unknown profile ${JSON.stringify(name)} (known: ${[...this.profiles.keys()].join(', ')})`,
+      );
     return p;
   }
 
   async init(opts: InitOptions = {}): Promise<CaState> {
     if (this.state || (await this.store.meta.get(CA_STATE_KEY))) {
-      throw new AgentCaError('CA_ALREADY_INITIALISED', `a CA already exists in ${this.dataDir}; refusing to overwrite it`);
+      throw new AgentCaError(
+        'CA_ALREADY_INITIALISED',
+        `a CA already exists in ${this.dataDir}; refusing to overwrite it`,
+      );
     }
     const config = parseConfig((opts.config ?? {}) as Partial<CaConfig> & Record<string, unknown>);
     const keyType = opts.keyType ?? config.keyType;
@@ -216,7 +267,12 @@ export class Authority {
       keyType,
       keyManager: keyManagerFor(schemeOf(`${scheme}:`), this.signerContext),
       ...(opts.responderSigner && opts.responderSigner !== scheme
-        ? { responderKeys: { keyManager: keyManagerFor(schemeOf(`${opts.responderSigner}:`), this.signerContext), labelPrefix: opts.responderSigner === 'softkey' ? '' : 'agent-ca-' } }
+        ? {
+            responderKeys: {
+              keyManager: keyManagerFor(schemeOf(`${opts.responderSigner}:`), this.signerContext),
+              labelPrefix: opts.responderSigner === 'softkey' ? '' : 'agent-ca-',
+            },
+          }
         : {}),
       ...(opts.keys ? { keys: opts.keys } : {}),
       labelPrefix: scheme === 'softkey' ? '' : 'agent-ca-',
@@ -226,13 +282,29 @@ export class Authority {
     });
     const now = this.clock.now();
     const actor = opts.actor ?? 'library';
-    await this.audit.append({ actor, action: 'init.requested', subject: 'ca', details: { organization: config.organization, keyType, signer: scheme } });
+    await this.audit.append({
+      actor,
+      action: 'init.requested',
+      subject: 'ca',
+      details: { organization: config.organization, keyType, signer: scheme },
+    });
     await this.audit.appendWith(
       [
-        ...material.certificates.map((c) => ({ op: 'putCertificate' as const, record: this.caRecord(c.der, c.issuer, c.profile, c.isCa, now) })),
+        ...material.certificates.map((c) => ({
+          op: 'putCertificate' as const,
+          record: this.caRecord(c.der, c.issuer, c.profile, c.isCa, now),
+        })),
         { op: 'putMeta', key: CA_STATE_KEY, value: material.state },
       ],
-      { actor, action: 'init', subject: 'ca', details: { keys: { root: material.state.cas.root.keyUri, intermediate: material.state.cas.intermediate.keyUri }, outcome: 'committed' } },
+      {
+        actor,
+        action: 'init',
+        subject: 'ca',
+        details: {
+          keys: { root: material.state.cas.root.keyUri, intermediate: material.state.cas.intermediate.keyUri },
+          outcome: 'committed',
+        },
+      },
     );
     await this.load();
     this.exportChainFiles();
@@ -241,7 +313,17 @@ export class Authority {
 
   private caRecord(der: Buffer, issuer: CaName, profile: string, isCa: boolean, now: Date): CertificateRecord {
     const c = parseCertificate(der);
-    return { serial: c.serial, issuerId: asIssuerId(issuer), der, profile, subject: decodeName(c.subject).text, notBefore: c.notBefore, notAfter: c.notAfter, issuedAt: now, isCa };
+    return {
+      serial: c.serial,
+      issuerId: asIssuerId(issuer),
+      der,
+      profile,
+      subject: decodeName(c.subject).text,
+      notBefore: c.notBefore,
+      notAfter: c.notAfter,
+      issuedAt: now,
+      isCa,
+    };
   }
 
   /** <dataDir>/ca/root.pem and intermediate.pem, for operators and `openssl verify`. */
@@ -254,13 +336,18 @@ export class Authority {
   }
 
   chain(): { root: string; intermediate: string } {
-    return { root: toPem(this.ca('root').certificate.der), intermediate: toPem(this.ca('intermediate').certificate.der) };
+    return {
+      root: toPem(this.ca('root').certificate.der),
+      intermediate: toPem(this.ca('intermediate').certificate.der),
+    };
   }
 
   async issue(req: AgentIssueRequest): Promise<IssuedAgentCertificate> {
     const intermediate = this.ca('intermediate');
     if (req.validityDays !== undefined && (!Number.isInteger(req.validityDays) || req.validityDays < 1)) {
-      throw new AgentCaError('INPUT_INVALID', `validity days must be a positive integer, got ${req.validityDays}`, { field: 'validityDays' });
+      throw new AgentCaError('INPUT_INVALID', `validity days must be a positive integer, got ${req.validityDays}`, {
+        field: 'validityDays',
+      });
     }
     const profile = this.profile(req.profile ?? 'agent');
     const actor = req.actor ?? 'library';
@@ -268,14 +355,26 @@ export class Authority {
     let spki: Buffer;
     let created: KeyUri | undefined;
     let keyWarning: string | undefined;
-    const keyDeps = { signerContext: this.signerContext, audit: this.audit, deletionWindowDays: this.config.agentKeyDeletionWindowDays };
+    const keyDeps = {
+      signerContext: this.signerContext,
+      audit: this.audit,
+      deletionWindowDays: this.config.agentKeyDeletionWindowDays,
+    };
     if (req.createKeyIn) {
-      if (req.csr !== undefined || req.publicKey !== undefined) throw new AgentCaError('INPUT_INVALID', 'createKeyIn makes the key: give no CSR or public key');
+      if (req.csr !== undefined || req.publicKey !== undefined)
+        throw new AgentCaError('INPUT_INVALID', 'createKeyIn makes the key: give no CSR or public key');
       // Everything that does not depend on the key is checked before a key is created for it.
       buildTbs(agentTbsRequest(req, PLACEHOLDER_SPKI, profile, this.config), intermediate.issuing, this.clock);
       this.assertCanIssue('intermediate');
       // The private key is created inside the KMS/HSM and never leaves it; only its URI is kept.
-      ({ keyUri, spki } = await createAgentKey(keyDeps, req.createKeyIn, req.keyType ?? 'p256', `agent-${req.agentId}-${this.clock.now().getTime().toString(36)}`, actor, req.agentId));
+      ({ keyUri, spki } = await createAgentKey(
+        keyDeps,
+        req.createKeyIn,
+        req.keyType ?? 'p256',
+        `agent-${req.agentId}-${this.clock.now().getTime().toString(36)}`,
+        actor,
+        req.agentId,
+      ));
       created = keyUri;
     } else {
       spki = requestedPublicKey(req);
@@ -283,7 +382,13 @@ export class Authority {
     }
     try {
       const tbs = buildTbs(agentTbsRequest(req, spki, profile, this.config), intermediate.issuing, this.clock);
-      const issued = await this.signAndStore(tbs, { actor, agentId: req.agentId, ...(req.tenant !== undefined ? { tenant: req.tenant } : {}), ...(keyUri ? { keyUri } : {}), ...(req.renewalOf ? { renewalOf: parseSerial(req.renewalOf) } : {}) });
+      const issued = await this.signAndStore(tbs, {
+        actor,
+        agentId: req.agentId,
+        ...(req.tenant !== undefined ? { tenant: req.tenant } : {}),
+        ...(keyUri ? { keyUri } : {}),
+        ...(req.renewalOf ? { renewalOf: parseSerial(req.renewalOf) } : {}),
+      });
       return keyWarning ? { ...issued, warnings: [...issued.warnings, keyWarning] } : issued;
     } catch (e) {
       if (created) await discardOrphanKey(keyDeps, created, actor, req.agentId, e);
@@ -292,7 +397,10 @@ export class Authority {
   }
 
   /** The one path from a TBS to a stored agent certificate: audit intent, lint+sign, store with the audit outcome, hooks. */
-  private async signAndStore(tbs: TbsCertificate, meta: { actor: string; agentId?: string; tenant?: string; keyUri?: KeyUri; renewalOf?: Serial }): Promise<IssuedAgentCertificate> {
+  private async signAndStore(
+    tbs: TbsCertificate,
+    meta: { actor: string; agentId?: string; tenant?: string; keyUri?: KeyUri; renewalOf?: Serial },
+  ): Promise<IssuedAgentCertificate> {
     const intermediate = this.ca('intermediate');
     this.assertCanIssue('intermediate');
     const serial = serialFromMagnitude(tbs.serial);
@@ -300,8 +408,21 @@ export class Authority {
     // nothing written); with 128 random bits a pre-read would only cost a round trip.
     const prepared = this.issuer.prepare(tbs, intermediate.signer);
     const action = meta.renewalOf ? 'renew' : 'issue';
-    const summary = { serial, ...(meta.agentId ? { agentId: meta.agentId } : {}), ...(meta.tenant ? { tenant: meta.tenant } : {}), profile: tbs.profile.name, subject: tbs.subject.text, notAfter: tbs.notAfter.toISOString(), ...(meta.renewalOf ? { renewalOf: meta.renewalOf } : {}) };
-    await this.audit.append({ actor: meta.actor, action: `${action}.requested`, subject: meta.agentId ?? serial, details: summary });
+    const summary = {
+      serial,
+      ...(meta.agentId ? { agentId: meta.agentId } : {}),
+      ...(meta.tenant ? { tenant: meta.tenant } : {}),
+      profile: tbs.profile.name,
+      subject: tbs.subject.text,
+      notAfter: tbs.notAfter.toISOString(),
+      ...(meta.renewalOf ? { renewalOf: meta.renewalOf } : {}),
+    };
+    await this.audit.append({
+      actor: meta.actor,
+      action: `${action}.requested`,
+      subject: meta.agentId ?? serial,
+      details: summary,
+    });
     const issued = await this.issuer.issue(prepared.token);
     const record: CertificateRecord = {
       serial,
@@ -322,8 +443,20 @@ export class Authority {
     for (const p of this.publishers) if (p.opsFor) publisherOps.push(...(await p.opsFor(record, { state: 'good' })));
     // Stored (with its audit outcome and first OCSP response) before it is returned: a
     // certificate the CA does not know about could never be revoked.
-    await this.audit.appendWith([{ op: 'putCertificate', record }, ...publisherOps], { actor: meta.actor, action, subject: meta.agentId ?? serial, details: { ...summary, outcome: 'committed' } });
-    const base = { serial, issuerId: record.issuerId, ...(record.agentId ? { agentId: record.agentId } : {}), ...(record.tenant ? { tenant: record.tenant } : {}), at: record.issuedAt, actor: meta.actor };
+    await this.audit.appendWith([{ op: 'putCertificate', record }, ...publisherOps], {
+      actor: meta.actor,
+      action,
+      subject: meta.agentId ?? serial,
+      details: { ...summary, outcome: 'committed' },
+    });
+    const base = {
+      serial,
+      issuerId: record.issuerId,
+      ...(record.agentId ? { agentId: record.agentId } : {}),
+      ...(record.tenant ? { tenant: record.tenant } : {}),
+      at: record.issuedAt,
+      actor: meta.actor,
+    };
     this.hooks.emit('certificate.issued', { ...base, notAfter: record.notAfter, profile: record.profile });
     if (meta.renewalOf) this.hooks.emit('certificate.renewed', { ...base, renewalOf: meta.renewalOf });
     const pem = toPem(issued.der);
@@ -339,14 +472,24 @@ export class Authority {
   }
 
   /** Same agent, same key and extensions, new serial; recorded as the renewal of the old one. */
-  async renew(serialInput: string, opts: { validityDays?: number; actor?: string } = {}): Promise<IssuedAgentCertificate> {
+  async renew(
+    serialInput: string,
+    opts: { validityDays?: number; actor?: string } = {},
+  ): Promise<IssuedAgentCertificate> {
     const view = await this.show(serialInput);
     if (view.record.isCa) throw new AgentCaError('REVOKE_INVALID_STATE', 'CA certificates are not renewed here');
     if (view.status.state === 'revoked' || view.status.state === 'held') {
-      throw new AgentCaError('REVOKE_INVALID_STATE', `${view.record.serial} is ${view.status.state}: a revoked or held certificate is not renewed`);
+      throw new AgentCaError(
+        'REVOKE_INVALID_STATE',
+        `${view.record.serial} is ${view.status.state}: a revoked or held certificate is not renewed`,
+      );
     }
     const old = parseCertificate(view.record.der);
-    const tbs = buildTbs(renewalTbsRequest(old, this.profile(view.record.profile), this.config, opts.validityDays), this.ca('intermediate').issuing, this.clock);
+    const tbs = buildTbs(
+      renewalTbsRequest(old, this.profile(view.record.profile), this.config, opts.validityDays),
+      this.ca('intermediate').issuing,
+      this.clock,
+    );
     return this.signAndStore(tbs, {
       actor: opts.actor ?? 'library',
       ...(view.record.agentId ? { agentId: view.record.agentId } : {}),
@@ -439,18 +582,38 @@ export class Authority {
     const keyUri = await keyManagerFor(scheme, this.signerContext).createKey({ keyType, label });
     const signer = await openSigner(keyUri, this.signerContext);
     const subject = decodeName(ca.responder.certificate.subject).spec;
-    const tbs = buildTbs({ profile: this.profile('ocsp-responder'), subject, encodedSubject: { der: ca.responder.certificate.subject, text: decodeName(ca.responder.certificate.subject).text }, publicKeyInfo: signer.publicKeyInfo }, ca.issuing, this.clock);
+    const tbs = buildTbs(
+      {
+        profile: this.profile('ocsp-responder'),
+        subject,
+        encodedSubject: {
+          der: ca.responder.certificate.subject,
+          text: decodeName(ca.responder.certificate.subject).text,
+        },
+        publicKeyInfo: signer.publicKeyInfo,
+      },
+      ca.issuing,
+      this.clock,
+    );
     const prepared = this.issuer.prepare(tbs, ca.signer);
     const actor = opts.actor ?? 'library';
     await this.audit.append({ actor, action: 'responder.rotate.requested', subject: name, details: { keyUri } });
     const issued = await this.issuer.issue(prepared.token);
-    const next: CaState = { ...state, responders: { ...state.responders, [name]: { keyUri, certificate: issued.der.toString('base64') } } };
+    const next: CaState = {
+      ...state,
+      responders: { ...state.responders, [name]: { keyUri, certificate: issued.der.toString('base64') } },
+    };
     await this.audit.appendWith(
       [
         { op: 'putCertificate', record: this.caRecord(issued.der, name, 'ocsp-responder', false, this.clock.now()) },
         { op: 'putMeta', key: CA_STATE_KEY, value: next },
       ],
-      { actor, action: 'responder.rotate', subject: name, details: { serial: issued.serial, keyUri, previous: old.keyUri, outcome: 'committed' } },
+      {
+        actor,
+        action: 'responder.rotate',
+        subject: name,
+        details: { serial: issued.serial, keyUri, previous: old.keyUri, outcome: 'committed' },
+      },
     );
     await signer.close?.();
     await this.load();

@@ -25,18 +25,35 @@ export interface CaRevocationDeps {
 
 function checkName(name: string): CaName {
   if (name === 'root') {
-    throw new AgentCaError('REVOKE_CA_REFUSED', 'the root is a trust anchor: relying parties do not check its revocation (RFC 5280 §6.1.1); remove it from trust stores and initialise a new CA instead');
+    throw new AgentCaError(
+      'REVOKE_CA_REFUSED',
+      'the root is a trust anchor: relying parties do not check its revocation (RFC 5280 §6.1.1); remove it from trust stores and initialise a new CA instead',
+    );
   }
-  if (name !== 'intermediate') throw new AgentCaError('INPUT_INVALID', `unknown CA ${JSON.stringify(name)}: only the intermediate can be revoked, held or released`);
+  if (name !== 'intermediate')
+    throw new AgentCaError(
+      'INPUT_INVALID',
+      `unknown CA ${JSON.stringify(name)}: only the intermediate can be revoked, held or released`,
+    );
   return name;
 }
 
 /** Revoke, hold or release a CA certificate (the intermediate), audited as a CA action. */
-export async function changeCaStatus(d: CaRevocationDeps, caName: string, change: CaStatusChange, opts: RevokeOptions & StatusChangeOptions = {}): Promise<RevocationRecord | undefined> {
+export async function changeCaStatus(
+  d: CaRevocationDeps,
+  caName: string,
+  change: CaStatusChange,
+  opts: RevokeOptions & StatusChangeOptions = {},
+): Promise<RevocationRecord | undefined> {
   const name = checkName(caName);
   const serial = d.serialOf(name);
   const actor = opts.actor ?? 'library';
-  const details = { ca: name, serial, ...(change === 'revoke' ? { reason: opts.reason ?? 'unspecified' } : {}), ...(opts.details ?? {}) };
+  const details = {
+    ca: name,
+    serial,
+    ...(change === 'revoke' ? { reason: opts.reason ?? 'unspecified' } : {}),
+    ...(opts.details ?? {}),
+  };
   await d.audit.append({ actor, action: `ca.${change}.requested`, subject: name, details });
   const o = { ...opts, details: { ...(opts.details ?? {}), ca: name } };
   if (change === 'revoke') return d.revoker.revoke(serial, o, 'ca');

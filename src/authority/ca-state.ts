@@ -66,7 +66,13 @@ function timed(signer: Signer, key: string, observe: () => SignObserver | undefi
   });
 }
 
-async function loadPair(name: CaName, stored: StoredKeyAndCert, ctx: SignerContext, key: string, observe: () => SignObserver | undefined): Promise<LoadedKeyAndCert> {
+async function loadPair(
+  name: CaName,
+  stored: StoredKeyAndCert,
+  ctx: SignerContext,
+  key: string,
+  observe: () => SignObserver | undefined,
+): Promise<LoadedKeyAndCert> {
   const certificate = parseCertificate(Buffer.from(stored.certificate, 'base64'));
   const signer = timed(await openSigner(stored.keyUri, ctx), key, observe);
   if (!signer.publicKeyInfo.equals(certificate.publicKeyInfo)) {
@@ -75,7 +81,12 @@ async function loadPair(name: CaName, stored: StoredKeyAndCert, ctx: SignerConte
   return { name, certificate, signer };
 }
 
-export function issuingCaFrom(name: CaName, certificate: ParsedCertificate, signer: Signer, config: CaConfig): IssuingCa {
+export function issuingCaFrom(
+  name: CaName,
+  certificate: ParsedCertificate,
+  signer: Signer,
+  config: CaConfig,
+): IssuingCa {
   const subject: EncodedName = { der: certificate.subject, text: decodeName(certificate.subject).text };
   return Object.freeze({
     id: name,
@@ -87,7 +98,11 @@ export function issuingCaFrom(name: CaName, certificate: ParsedCertificate, sign
   });
 }
 
-export async function loadCas(state: CaState, ctx: SignerContext, observe: () => SignObserver | undefined = () => undefined): Promise<Record<CaName, LoadedCa>> {
+export async function loadCas(
+  state: CaState,
+  ctx: SignerContext,
+  observe: () => SignObserver | undefined = () => undefined,
+): Promise<Record<CaName, LoadedCa>> {
   const out = {} as Record<CaName, LoadedCa>;
   for (const name of CA_NAMES) {
     const ca = await loadPair(name, state.cas[name], ctx, name, observe);

@@ -31,12 +31,21 @@ export async function createAuthority(opts: CreateAuthorityOptions = {}): Promis
   const storeUrl = opts.storeUrl ?? env.AGENT_CA_STORE;
   // On PostgreSQL the CA lives in the database; the data dir only holds soft keys (if any).
   if (opts.create === false && !opts.store && storeKindOf(storeUrl) === 'level' && !existsSync(dataDir)) {
-    throw new AgentCaError('STORE_UNAVAILABLE', `no agent-ca data directory at ${dataDir}: run \`agent-ca init\` (or set AGENT_CA_DATA / --data)`);
+    throw new AgentCaError(
+      'STORE_UNAVAILABLE',
+      `no agent-ca data directory at ${dataDir}: run \`agent-ca init\` (or set AGENT_CA_DATA / --data)`,
+    );
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const store = opts.store ?? (await openStore({ dataDir, ...(storeUrl ? { url: storeUrl } : {}) }));
   const passphrase = opts.passphrase ?? env.AGENT_CA_PASSPHRASE;
-  const authority = new Authority({ dataDir, store, ...(opts.clock ? { clock: opts.clock } : {}), ...(passphrase ? { passphrase } : {}), env });
+  const authority = new Authority({
+    dataDir,
+    store,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(passphrase ? { passphrase } : {}),
+    env,
+  });
   try {
     await authority.load();
   } catch (e) {

@@ -45,8 +45,15 @@ export interface IssuedCaMaterial {
   certificates: { der: Buffer; issuer: CaName; profile: string; isCa: boolean }[];
 }
 
-async function keyFor(input: InitInput, adopted: KeyUri | undefined, label: string, where: { keyManager: KeyManager; labelPrefix?: string } = input): Promise<Signer> {
-  const uri = adopted ?? (await where.keyManager.createKey({ keyType: input.keyType, label: `${where.labelPrefix ?? ''}${label}` }));
+async function keyFor(
+  input: InitInput,
+  adopted: KeyUri | undefined,
+  label: string,
+  where: { keyManager: KeyManager; labelPrefix?: string } = input,
+): Promise<Signer> {
+  const uri =
+    adopted ??
+    (await where.keyManager.createKey({ keyType: input.keyType, label: `${where.labelPrefix ?? ''}${label}` }));
   return openSigner(uri, input.signerContext);
 }
 
@@ -56,8 +63,19 @@ function profile(input: InitInput, name: string): Profile {
   return p;
 }
 
-async function certify(input: InitInput, p: Profile, subject: NameSpec, subjectSigner: Signer, issuer: { ca: IssuingCa; signer: Signer } | undefined): Promise<Buffer> {
-  const tbs = buildTbs({ profile: p, subject, encodedSubject: encodeName(subject), publicKeyInfo: subjectSigner.publicKeyInfo }, issuer?.ca, input.clock, subjectSigner.algorithm);
+async function certify(
+  input: InitInput,
+  p: Profile,
+  subject: NameSpec,
+  subjectSigner: Signer,
+  issuer: { ca: IssuingCa; signer: Signer } | undefined,
+): Promise<Buffer> {
+  const tbs = buildTbs(
+    { profile: p, subject, encodedSubject: encodeName(subject), publicKeyInfo: subjectSigner.publicKeyInfo },
+    issuer?.ca,
+    input.clock,
+    subjectSigner.algorithm,
+  );
   const prepared = input.issuer.prepare(tbs, issuer?.signer ?? subjectSigner);
   return (await input.issuer.issue(prepared.token)).der;
 }
@@ -66,20 +84,47 @@ export async function createHierarchy(input: InitInput): Promise<IssuedCaMateria
   const { config } = input;
   const base: NameSpec = { ...(config.country ? { country: config.country } : {}), organization: config.organization };
   const rootSigner = await keyFor(input, input.keys?.root, 'root');
-  const rootDer = await certify(input, profile(input, 'root'), { ...base, commonName: `${config.organization} Root CA` }, rootSigner, undefined);
+  const rootDer = await certify(
+    input,
+    profile(input, 'root'),
+    { ...base, commonName: `${config.organization} Root CA` },
+    rootSigner,
+    undefined,
+  );
   const rootCa = issuingCaFrom('root', parseCertificate(rootDer), rootSigner, config);
 
   const intSigner = await keyFor(input, input.keys?.intermediate, 'intermediate');
-  const intDer = await certify(input, profile(input, 'intermediate'), { ...base, commonName: `${config.organization} Agent Issuing CA` }, intSigner, { ca: rootCa, signer: rootSigner });
+  const intDer = await certify(
+    input,
+    profile(input, 'intermediate'),
+    { ...base, commonName: `${config.organization} Agent Issuing CA` },
+    intSigner,
+    { ca: rootCa, signer: rootSigner },
+  );
   const intCa = issuingCaFrom('intermediate', parseCertificate(intDer), intSigner, config);
 
   const responderProfile = profile(input, 'ocsp-responder');
   const ocspRootSigner = await keyFor(input, input.keys?.ocspRoot, 'ocsp-root', input.responderKeys);
-  const ocspRootDer = await certify(input, responderProfile, { ...base, commonName: `${config.organization} OCSP Responder (Root CA)` }, ocspRootSigner, { ca: rootCa, signer: rootSigner });
+  const ocspRootDer = await certify(
+    input,
+    responderProfile,
+    { ...base, commonName: `${config.organization} OCSP Responder (Root CA)` },
+    ocspRootSigner,
+    { ca: rootCa, signer: rootSigner },
+  );
   const ocspIntSigner = await keyFor(input, input.keys?.ocspIntermediate, 'ocsp-intermediate', input.responderKeys);
-  const ocspIntDer = await certify(input, responderProfile, { ...base, commonName: `${config.organization} OCSP Responder (Agent Issuing CA)` }, ocspIntSigner, { ca: intCa, signer: intSigner });
+  const ocspIntDer = await certify(
+    input,
+    responderProfile,
+    { ...base, commonName: `${config.organization} OCSP Responder (Agent Issuing CA)` },
+    ocspIntSigner,
+    { ca: intCa, signer: intSigner },
+  );
 
-  const pair = (signer: Signer, der: Buffer): StoredKeyAndCert => ({ keyUri: signer.keyUri, certificate: der.toString('base64') });
+  const pair = (signer: Signer, der: Buffer): StoredKeyAndCert => ({
+    keyUri: signer.keyUri,
+    certificate: der.toString('base64'),
+  });
   const state: CaState = {
     version: 1,
     createdAt: input.clock.now().toISOString(),

@@ -38,7 +38,11 @@ export async function listCertificates(a: Authority, filter: ListFilter = {}): P
 }
 
 /** certificate.expiring for good agent certificates ending within `withinMs` that pass `filter`. */
-export async function announceExpiring(a: Authority, withinMs: number, filter: (serial: Serial) => boolean): Promise<CertificateRecord[]> {
+export async function announceExpiring(
+  a: Authority,
+  withinMs: number,
+  filter: (serial: Serial) => boolean,
+): Promise<CertificateRecord[]> {
   const now = a.clock.now();
   const soon = await a.store.certificates.listExpiringBefore(new Date(now.getTime() + withinMs), { from: now });
   const out: CertificateRecord[] = [];
@@ -46,7 +50,15 @@ export async function announceExpiring(a: Authority, withinMs: number, filter: (
     if (r.isCa || r.profile === 'ocsp-responder' || !filter(r.serial)) continue;
     if ((await a.statusOf(r)).state !== 'good') continue;
     out.push(r);
-    a.hooks.emit('certificate.expiring', { serial: r.serial, issuerId: r.issuerId, ...(r.agentId ? { agentId: r.agentId } : {}), ...(r.tenant ? { tenant: r.tenant } : {}), at: now, actor: 'scheduler', notAfter: r.notAfter });
+    a.hooks.emit('certificate.expiring', {
+      serial: r.serial,
+      issuerId: r.issuerId,
+      ...(r.agentId ? { agentId: r.agentId } : {}),
+      ...(r.tenant ? { tenant: r.tenant } : {}),
+      at: now,
+      actor: 'scheduler',
+      notAfter: r.notAfter,
+    });
   }
   return out;
 }

@@ -14,13 +14,27 @@ import { extensionEntry, type TbsRequest } from '../profile/build-tbs.js';
 import type { CaConfig } from '../profile/config.js';
 import type { Profile } from '../profile/profile.js';
 
-export function renewalTbsRequest(old: ParsedCertificate, profile: Profile, config: CaConfig, validityDays?: number): TbsRequest {
+export function renewalTbsRequest(
+  old: ParsedCertificate,
+  profile: Profile,
+  config: CaConfig,
+  validityDays?: number,
+): TbsRequest {
   const subject = decodeName(old.subject).spec;
   const d = describeParsed(old, config.oidArc);
-  const sans: GeneralName[] = [...(d.subjectAltNames?.dns ?? []).map((dns) => ({ dns })), ...(d.subjectAltNames?.uri ?? []).map((uri) => ({ uri }))];
+  const sans: GeneralName[] = [
+    ...(d.subjectAltNames?.dns ?? []).map((dns) => ({ dns })),
+    ...(d.subjectAltNames?.uri ?? []).map((uri) => ({ uri })),
+  ];
   const names = agentExtensionOids(config.oidArc);
-  const ours = new Map<string, keyof typeof names>(readableAgentExtensionOids(config.oidArc).flatMap((set) => Object.entries(set).map(([n, o]): [string, keyof typeof names] => [o, n as keyof typeof names])));
-  const agentExtensions = old.extensions.filter((e) => ours.has(e.oid)).map((e) => extensionEntry(ours.get(e.oid)!, names[ours.get(e.oid)!], false, e.value));
+  const ours = new Map<string, keyof typeof names>(
+    readableAgentExtensionOids(config.oidArc).flatMap((set) =>
+      Object.entries(set).map(([n, o]): [string, keyof typeof names] => [o, n as keyof typeof names]),
+    ),
+  );
+  const agentExtensions = old.extensions
+    .filter((e) => ours.has(e.oid))
+    .map((e) => extensionEntry(ours.get(e.oid)!, names[ours.get(e.oid)!], false, e.value));
   return {
     profile,
     subject,

@@ -11,7 +11,9 @@ export class UsageError extends AgentCaError {
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
-type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>>;
+type Parsed<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>
+>;
 
 export function parse<O extends Options>(argv: string[], options: O, allowPositionals = false): Parsed<O> {
   try {
@@ -28,13 +30,17 @@ export function required<T>(v: T | undefined, flag: string): T {
 
 export function list(v: string | string[] | undefined): string[] | undefined {
   if (v === undefined) return undefined;
-  const items = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const items = (Array.isArray(v) ? v : [v])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   return items.length ? items : undefined;
 }
 
 export function positiveInt(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^[0-9]+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (!/^[0-9]+$/.test(v) || Number(v) < 1)
+    throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(v)}`);
   return Number(v);
 }
 

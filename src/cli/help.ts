@@ -11,8 +11,14 @@ export interface CommandHelp {
 }
 
 const DATA: Flag = ['--data DIR', 'data directory (default: $AGENT_CA_DATA, else ./agent-ca-data)'];
-const STORE: Flag = ['--store URL', 'postgres://user@host:5432/db or level (default: $AGENT_CA_STORE, else LevelDB in the data directory)'];
-const SERVER: Flag = ['--server URL', 'act through a running server\'s admin API with $AGENT_CA_TOKEN (default: $AGENT_CA_SERVER, else open the data directory)'];
+const STORE: Flag = [
+  '--store URL',
+  'postgres://user@host:5432/db or level (default: $AGENT_CA_STORE, else LevelDB in the data directory)',
+];
+const SERVER: Flag = [
+  '--server URL',
+  "act through a running server's admin API with $AGENT_CA_TOKEN (default: $AGENT_CA_SERVER, else open the data directory)",
+];
 const JSON_OUT: Flag = ['--json', 'print the result as one JSON object on stdout (default: a line of prose)'];
 const KEY_TYPE = 'rsa2048|rsa3072|rsa4096|p256|p384|ed25519';
 
@@ -22,15 +28,24 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     flags: [
       ['--org ORG', 'organisation (O) of the CA names (default: "Agent CA Development")'],
       ['--key-type T', `CA key type, ${KEY_TYPE} (default: p256)`],
-      ['--base-url URL', 'where counterparties reach this CA: written into every CRL DP and AIA URL (default: http://127.0.0.1:8080)'],
+      [
+        '--base-url URL',
+        'where counterparties reach this CA: written into every CRL DP and AIA URL (default: http://127.0.0.1:8080)',
+      ],
       ['--agent-domain D', 'DNS domain agent names must fall under, repeatable (default: agents.example)'],
       ['--country CC', 'two-letter country (C) of the CA names (default: none)'],
-      ['--max-agent-days N', 'longest agent certificate validity this CA will sign (default: the profiles\' maxima)'],
+      ['--max-agent-days N', "longest agent certificate validity this CA will sign (default: the profiles' maxima)"],
       ['--signer S', 'CA key custody, softkey|awskms|pkcs11 (default: softkey)'],
       ['--responder-signer S', 'OCSP responder key custody, softkey|awskms|pkcs11 (default: same as --signer)'],
       ['--pkcs11-module PATH', 'PKCS#11 module for --signer pkcs11 (default: $AGENT_CA_PKCS11_MODULE)'],
-      ['--pkcs11-token LABEL', 'PKCS#11 token label, PIN from $AGENT_CA_PKCS11_PIN (default: $AGENT_CA_PKCS11_TOKEN; required with pkcs11)'],
-      ['--key-uri NAME=URI', 'existing key for root|intermediate|ocsp-root|ocsp-intermediate, repeatable (default: new keys)'],
+      [
+        '--pkcs11-token LABEL',
+        'PKCS#11 token label, PIN from $AGENT_CA_PKCS11_PIN (default: $AGENT_CA_PKCS11_TOKEN; required with pkcs11)',
+      ],
+      [
+        '--key-uri NAME=URI',
+        'existing key for root|intermediate|ocsp-root|ocsp-intermediate, repeatable (default: new keys)',
+      ],
       DATA,
       STORE,
     ],
@@ -39,8 +54,8 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
   issue: {
     summary: 'Issues an agent certificate with the agent extensions; a CSR must carry a valid self-signature.',
     flags: [
-      ['--agent-id ID', 'the agent\'s identifier (subject CN and SAN) (required)'],
-      ['--org ORG', 'subject organisation (default: the CA\'s)'],
+      ['--agent-id ID', "the agent's identifier (subject CN and SAN) (required)"],
+      ['--org ORG', "subject organisation (default: the CA's)"],
       ['--scope a,b', 'allowed actions verb:resource, comma-separated or repeated (default: none)'],
       ['--max-tx AMOUNT:CUR', 'largest transaction, e.g. 50000:USD (default: none, unlimited)'],
       ['--markets A,B', 'markets the agent may trade, e.g. EUR_USD (default: none)'],
@@ -51,11 +66,17 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['--instance-id I', 'instance identifier (default: none)'],
       ['--dns NAME', 'extra DNS SAN, repeatable (default: none)'],
       ['--uri URI', 'extra URI SAN (https:, spiffe:, urn:), repeatable (default: none)'],
-      ['--days N', 'validity in days (default: the profile\'s, 90 for agent)'],
+      ['--days N', "validity in days (default: the profile's, 90 for agent)"],
       ['--profile NAME', 'agent|agent-high-risk (default: agent)'],
-      ['--csr FILE', 'PKCS#10 request holding the agent\'s key (one of the four key sources is required)'],
-      ['--public-key FILE', 'SubjectPublicKeyInfo PEM of the agent\'s key (or one of the other key sources; one is required)'],
-      ['--generate-key OUT.key', 'make a key pair here, private key to a new OUT.key (or one of the other key sources; one is required)'],
+      ['--csr FILE', "PKCS#10 request holding the agent's key (one of the four key sources is required)"],
+      [
+        '--public-key FILE',
+        "SubjectPublicKeyInfo PEM of the agent's key (or one of the other key sources; one is required)",
+      ],
+      [
+        '--generate-key OUT.key',
+        'make a key pair here, private key to a new OUT.key (or one of the other key sources; one is required)',
+      ],
       ['--kms-key new', 'make the agent key in AWS KMS (or one of the other key sources; one is required)'],
       ['--key-type T', `with --generate-key or --kms-key: ${KEY_TYPE} (default: p256)`],
       ['--out CERT.pem', 'where to write the certificate (required)'],
@@ -64,18 +85,28 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       DATA,
       STORE,
     ],
-    examples: ['agent-ca issue --agent-id trader-7 --scope trade:fx --max-tx 50000:USD --generate-key trader-7.key --out trader-7.pem --json'],
+    examples: [
+      'agent-ca issue --agent-id trader-7 --scope trade:fx --max-tx 50000:USD --generate-key trader-7.key --out trader-7.pem --json',
+    ],
   },
-  chain: { summary: 'Writes root.pem and intermediate.pem.', flags: [['--out DIR', 'directory to write into (required)'], DATA, STORE], examples: ['agent-ca chain --out ./trust'] },
+  chain: {
+    summary: 'Writes root.pem and intermediate.pem.',
+    flags: [['--out DIR', 'directory to write into (required)'], DATA, STORE],
+    examples: ['agent-ca chain --out ./trust'],
+  },
   inspect: {
     summary: 'Prints any certificate as JSON with the agent extensions decoded; needs no data directory.',
     flags: [['--oid-arc ARC', 'also decode extensions under this private OID arc (default: the agent-ca arcs)']],
     examples: ['agent-ca inspect trader-7.pem'],
   },
   revoke: {
-    summary: 'Revokes an agent certificate (RFC 5280 §5.3.1 reasons); twice is an error except an upgrade to keyCompromise.',
+    summary:
+      'Revokes an agent certificate (RFC 5280 §5.3.1 reasons); twice is an error except an upgrade to keyCompromise.',
     flags: [
-      ['--reason R', 'keyCompromise, superseded, cessationOfOperation, affiliationChanged, privilegeWithdrawn, unspecified… (required)'],
+      [
+        '--reason R',
+        'keyCompromise, superseded, cessationOfOperation, affiliationChanged, privilegeWithdrawn, unspecified… (required)',
+      ],
       ['--invalidity-date ISO', 'when the key is known or suspected compromised (default: none)'],
       JSON_OUT,
       SERVER,
@@ -84,16 +115,35 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     ],
     examples: ['agent-ca revoke 4A3F09 --reason keyCompromise --json'],
   },
-  hold: { summary: 'Puts a certificate on hold (certificateHold, RFC 5280 §5.3.1).', flags: [JSON_OUT, SERVER, DATA, STORE], examples: ['agent-ca hold 4A3F09'] },
-  release: { summary: 'Releases a held certificate (removeFromCRL in the next delta CRL).', flags: [JSON_OUT, SERVER, DATA, STORE], examples: ['agent-ca release 4A3F09'] },
+  hold: {
+    summary: 'Puts a certificate on hold (certificateHold, RFC 5280 §5.3.1).',
+    flags: [JSON_OUT, SERVER, DATA, STORE],
+    examples: ['agent-ca hold 4A3F09'],
+  },
+  release: {
+    summary: 'Releases a held certificate (removeFromCRL in the next delta CRL).',
+    flags: [JSON_OUT, SERVER, DATA, STORE],
+    examples: ['agent-ca release 4A3F09'],
+  },
   renew: {
     summary: 'Same agent, key and extensions, new serial; recorded as a renewal.',
-    flags: [['--days N', 'validity in days (default: the profile\'s, 90 for agent)'], ['--out FILE', 'where to write the new certificate (required)'], JSON_OUT, DATA, STORE],
+    flags: [
+      ['--days N', "validity in days (default: the profile's, 90 for agent)"],
+      ['--out FILE', 'where to write the new certificate (required)'],
+      JSON_OUT,
+      DATA,
+      STORE,
+    ],
     examples: ['agent-ca renew 4A3F09 --days 30 --out trader-7.pem'],
   },
   ca: {
-    summary: 'The intermediate\'s own status; everything under it follows (RFC 5280 §6.1.3). The root is never revoked.',
-    flags: [['--reason R', 'with revoke: cACompromise, superseded, cessationOfOperation… (required for revoke)'], SERVER, DATA, STORE],
+    summary: "The intermediate's own status; everything under it follows (RFC 5280 §6.1.3). The root is never revoked.",
+    flags: [
+      ['--reason R', 'with revoke: cACompromise, superseded, cessationOfOperation… (required for revoke)'],
+      SERVER,
+      DATA,
+      STORE,
+    ],
     examples: ['agent-ca ca revoke intermediate --reason cACompromise'],
   },
   list: {
@@ -108,9 +158,13 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     ],
     examples: ['agent-ca list --status revoked --json'],
   },
-  show: { summary: 'One certificate: status, reason, times and decoded extensions.', flags: [['--json', 'print as JSON (default: JSON; accepted for symmetry)'], DATA, STORE], examples: ['agent-ca show 4A3F09'] },
+  show: {
+    summary: 'One certificate: status, reason, times and decoded extensions.',
+    flags: [['--json', 'print as JSON (default: JSON; accepted for symmetry)'], DATA, STORE],
+    examples: ['agent-ca show 4A3F09'],
+  },
   crl: {
-    summary: 'Publishes a full or delta CRL now; `crl sync` keeps a gateway\'s CRL file current.',
+    summary: "Publishes a full or delta CRL now; `crl sync` keeps a gateway's CRL file current.",
     flags: [
       ['--delta', 'a delta CRL (RFC 5280 §5.2.4) (default: full)'],
       ['--issuer I', 'root|intermediate (default: intermediate)'],
@@ -125,13 +179,16 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       DATA,
       STORE,
     ],
-    examples: ['agent-ca crl --out intermediate.crl --json', 'agent-ca crl sync --url http://127.0.0.1:8080/crl/intermediate.crl --ca chain.pem --out /etc/nginx/agents.crl --interval 10s --exec "nginx -s reload"'],
+    examples: [
+      'agent-ca crl --out intermediate.crl --json',
+      'agent-ca crl sync --url http://127.0.0.1:8080/crl/intermediate.crl --ca chain.pem --out /etc/nginx/agents.crl --interval 10s --exec "nginx -s reload"',
+    ],
   },
   gateway: {
     summary: 'Prints an mTLS gateway configuration for agents.',
     flags: [
       ['--mode M', 'ocsp|crl|both (default: ocsp for nginx and apache, crl for haproxy and envoy)'],
-      ['--ca-url URL', 'this CA\'s base URL (default: $AGENT_CA_SERVER, else http://127.0.0.1:8080)'],
+      ['--ca-url URL', "this CA's base URL (default: $AGENT_CA_SERVER, else http://127.0.0.1:8080)"],
       ['--listen PORT', 'TLS port (default: 443)'],
       ['--server-cert FILE', 'gateway certificate (default: a placeholder path)'],
       ['--server-key FILE', 'gateway key (default: a placeholder path)'],
@@ -142,12 +199,15 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     examples: ['agent-ca gateway nginx --mode both --ca-url https://ca.example.com'],
   },
   'sign-action': {
-    summary: 'Signs an action envelope with an agent\'s key.',
+    summary: "Signs an action envelope with an agent's key.",
     flags: [
-      ['--serial S', 'the agent certificate, with its key in the CA\'s data directory (this or --cert is required)'],
-      ['--cert AGENT.pem', 'the agent side: sign with the agent\'s own key, no data directory (this or --serial is required)'],
+      ['--serial S', "the agent certificate, with its key in the CA's data directory (this or --cert is required)"],
+      [
+        '--cert AGENT.pem',
+        "the agent side: sign with the agent's own key, no data directory (this or --serial is required)",
+      ],
       ['--intermediate FILE', 'with --cert: chain to include (default: none)'],
-      ['--key FILE', 'the agent\'s private key PEM (default with --serial: the key the CA generated)'],
+      ['--key FILE', "the agent's private key PEM (default with --serial: the key the CA generated)"],
       ['--key-uri URI', 'with --cert: awskms:key-id=ARN or pkcs11:…; this or --key is required with --cert'],
       ['--payload FILE', 'the bytes the action is about (required)'],
       ['--action A', 'verb:resource (required)'],
@@ -157,7 +217,9 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       DATA,
       STORE,
     ],
-    examples: ['agent-ca sign-action --cert trader-7.pem --key trader-7.key --payload order.json --action trade:fx --amount 1000:USD --out env.json'],
+    examples: [
+      'agent-ca sign-action --cert trader-7.pem --key trader-7.key --payload order.json --action trade:fx --amount 1000:USD --out env.json',
+    ],
   },
   'verify-action': {
     summary: 'What a counterparty runs: exit 0 allow, 1 deny (reason on stderr); needs no data directory.',
@@ -168,12 +230,20 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['--payload FILE', 'check the signed payload hash (default: not checked, a note on stderr)'],
       ['--ca ROOT.pem', 'the root you trust, repeatable (required)'],
       ['--intermediate FILE', 'extra intermediates, repeatable (default: those in the envelope)'],
-      ['--ocsp URL | --crl URL | --crl-dp | --offline-status good', 'revocation source (default: OCSP at the certificate\'s AIA URL)'],
+      [
+        '--ocsp URL | --crl URL | --crl-dp | --offline-status good',
+        "revocation source (default: OCSP at the certificate's AIA URL)",
+      ],
       ['--max-age S', 'oldest envelope accepted, in seconds (default: 300)'],
       ['--at TIME', 'verify as of this ISO 8601 time (default: now)'],
-      ['--replay-cache FILE', 'remember accepted envelopes (jti) in FILE, shared by every run, and deny a second use as replay (default: no replay check)'],
+      [
+        '--replay-cache FILE',
+        'remember accepted envelopes (jti) in FILE, shared by every run, and deny a second use as replay (default: no replay check)',
+      ],
     ],
-    examples: ['agent-ca verify-action env.json --action trade:fx --amount 1000:USD --ca root.pem --replay-cache seen.jsonl'],
+    examples: [
+      'agent-ca verify-action env.json --action trade:fx --amount 1000:USD --ca root.pem --replay-cache seen.jsonl',
+    ],
   },
   audit: {
     summary: 'The audit log: verify the hash chain and checkpoints, reconcile with the store, export JSON lines.',
@@ -186,7 +256,10 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       DATA,
       STORE,
     ],
-    examples: ['agent-ca audit verify --json', 'agent-ca audit export --from 2026-01-01 --agent-id trader-7 > trader-7.jsonl'],
+    examples: [
+      'agent-ca audit verify --json',
+      'agent-ca audit export --from 2026-01-01 --agent-id trader-7 > trader-7.jsonl',
+    ],
   },
   report: {
     summary: 'Builds or verifies a signed compliance report package.',
@@ -202,16 +275,29 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       DATA,
       STORE,
     ],
-    examples: ['agent-ca report --agent-id trader-7 --from 2026-11-01 --to 2026-11-30 --out nov.zip', 'agent-ca report verify nov.zip --ca root.pem'],
+    examples: [
+      'agent-ca report --agent-id trader-7 --from 2026-11-01 --to 2026-11-30 --out nov.zip',
+      'agent-ca report verify nov.zip --ca root.pem',
+    ],
   },
   serve: {
     summary: 'The HTTP server (OCSP, CRLs, admin API) on an existing CA.',
-    flags: [['--port P', 'port, 0 for any free one (default: the port of the CA\'s base URL, else 8080)'], ['--host H', 'address to listen on (default: 127.0.0.1)'], DATA, STORE],
+    flags: [
+      ['--port P', "port, 0 for any free one (default: the port of the CA's base URL, else 8080)"],
+      ['--host H', 'address to listen on (default: 127.0.0.1)'],
+      DATA,
+      STORE,
+    ],
     examples: ['agent-ca serve --port 8080 --host 0.0.0.0'],
   },
   start: {
     summary: '`npm start`: creates the CA on first run (LevelDB, soft keys), then serves it.',
-    flags: [['--port P', 'port (default: 8080)'], ['--host H', 'address to listen on (default: 127.0.0.1)'], DATA, STORE],
+    flags: [
+      ['--port P', 'port (default: 8080)'],
+      ['--host H', 'address to listen on (default: 127.0.0.1)'],
+      DATA,
+      STORE,
+    ],
     examples: ['agent-ca start --port 8080'],
   },
   token: {
@@ -230,21 +316,24 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     examples: ['agent-ca token create --name ci --role operator --expires 90d --json', 'agent-ca token revoke 3f2a…'],
   },
   store: {
-    summary: 'PostgreSQL: least-privilege GRANTs for the server\'s role; copy a LevelDB CA into an empty schema.',
+    summary: "PostgreSQL: least-privilege GRANTs for the server's role; copy a LevelDB CA into an empty schema.",
     flags: [
-      ['--role ROLE', 'grant: the server\'s database role (required)'],
+      ['--role ROLE', "grant: the server's database role (required)"],
       ['--apply', 'grant: run the GRANTs (default: print them)'],
       ['--from DIR', 'migrate: the LevelDB data directory (required)'],
       ['--to postgres://…', 'migrate: the empty target schema (required)'],
       STORE,
     ],
-    examples: ['agent-ca store grant --role agent_ca --store postgres://postgres@127.0.0.1:5432/ca', 'agent-ca store migrate --from ./agent-ca-data --to postgres://postgres@127.0.0.1:5432/ca'],
+    examples: [
+      'agent-ca store grant --role agent_ca --store postgres://postgres@127.0.0.1:5432/ca',
+      'agent-ca store migrate --from ./agent-ca-data --to postgres://postgres@127.0.0.1:5432/ca',
+    ],
   },
   tenant: {
     summary: 'Tenants with their risk thresholds and event quota.',
     flags: [
-      ['--warning X', 'create: risk score that raises a warning (default: the risk config\'s)'],
-      ['--revoke X', 'create: risk score that revokes (default: the risk config\'s)'],
+      ['--warning X', "create: risk score that raises a warning (default: the risk config's)"],
+      ['--revoke X', "create: risk score that revokes (default: the risk config's)"],
       ['--events-per-second N', 'create: event quota (default: 1000)'],
       SERVER,
       DATA,
@@ -256,21 +345,40 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     summary: 'The agent registry: register, list, show, certify, decommission.',
     flags: [
       ['--tenant T', 'register: owner (required); list: filter (default: all)'],
-      ['--org O | --env E | --scope a,b | --max-tx 50000:USD | --markets X,Y | --model-hash sha256:HEX | --profile P', 'register: what its certificates will say (default: none)'],
+      [
+        '--org O | --env E | --scope a,b | --max-tx 50000:USD | --markets X,Y | --model-hash sha256:HEX | --profile P',
+        'register: what its certificates will say (default: none)',
+      ],
       ['--status S', 'list: filter (default: all)'],
-      ['--days N', 'certify: validity in days (default: the profile\'s)'],
-      ['--public-key FILE | --csr FILE | --generate-key OUT.key | --kms-key new', 'certify: the agent key (one is required)'],
+      ['--days N', "certify: validity in days (default: the profile's)"],
+      [
+        '--public-key FILE | --csr FILE | --generate-key OUT.key | --kms-key new',
+        'certify: the agent key (one is required)',
+      ],
       ['--out CERT.pem', 'certify: where to write the certificate (required)'],
       SERVER,
       DATA,
       STORE,
     ],
-    examples: ['agent-ca agent register trader-7 --tenant acme --scope trade:fx', 'agent-ca agent certify trader-7 --generate-key t7.key --out t7.pem'],
+    examples: [
+      'agent-ca agent register trader-7 --tenant acme --scope trade:fx',
+      'agent-ca agent certify trader-7 --generate-key t7.key --out t7.pem',
+    ],
   },
 };
 
 export function formatHelp(usage: string, help: CommandHelp): string {
   const width = Math.min(34, Math.max(...help.flags.map(([f]) => f.length)) + 2);
-  const flags = help.flags.map(([f, t]) => (f.length + 2 > width ? `  ${f}\n  ${''.padEnd(width)}${t}` : `  ${f.padEnd(width)}${t}`));
-  return [`usage: ${usage}`, '', help.summary, ...(flags.length ? ['', 'flags:', ...flags] : []), '', help.examples.length > 1 ? 'examples:' : 'example:', ...help.examples.map((e) => `  ${e}`)].join('\n');
+  const flags = help.flags.map(([f, t]) =>
+    f.length + 2 > width ? `  ${f}\n  ${''.padEnd(width)}${t}` : `  ${f.padEnd(width)}${t}`,
+  );
+  return [
+    `usage: ${usage}`,
+    '',
+    help.summary,
+    ...(flags.length ? ['', 'flags:', ...flags] : []),
+    '',
+    help.examples.length > 1 ? 'examples:' : 'example:',
+    ...help.examples.map((e) => `  ${e}`),
+  ].join('\n');
 }

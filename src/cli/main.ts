@@ -12,7 +12,16 @@ import { initCommand, initUsage } from './commands/init.js';
 import { inspectCommand, inspectUsage } from './commands/inspect.js';
 import { issueCommand, issueUsage } from './commands/issue.js';
 import { startCommand, startUsage } from './commands/start.js';
-import { holdCommand, holdUsage, releaseCommand, releaseUsage, renewCommand, renewUsage, revokeCommand, revokeUsage } from './commands/lifecycle.js';
+import {
+  holdCommand,
+  holdUsage,
+  releaseCommand,
+  releaseUsage,
+  renewCommand,
+  renewUsage,
+  revokeCommand,
+  revokeUsage,
+} from './commands/lifecycle.js';
 import { listCommand, listUsage, showCommand, showUsage } from './commands/query.js';
 import { auditCommand, auditUsage } from './commands/audit.js';
 import { caCommand, caUsage } from './commands/ca.js';
@@ -76,7 +85,8 @@ function takeStoreFlag(argv: string[], command: string): { argv: string[]; store
     const a = argv[i]!;
     if (a === '--store') {
       const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError('--store needs a URL (postgres://user@host:5432/db) or level');
+      if (v === undefined || v.startsWith('--'))
+        throw new UsageError('--store needs a URL (postgres://user@host:5432/db) or level');
       store = v;
     } else if (a.startsWith('--store=')) store = a.slice('--store='.length);
     else out.push(a);
@@ -98,7 +108,11 @@ function commandHelp(name: string, cmd: Command): string {
 export async function runCli(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-V' || name === 'version') {
-    io.out(rest.includes('--json') ? JSON.stringify({ version: version(), node: process.versions.node }) : `agent-ca ${version()}`);
+    io.out(
+      rest.includes('--json')
+        ? JSON.stringify({ version: version(), node: process.versions.node })
+        : `agent-ca ${version()}`,
+    );
     return 0;
   }
   if (name === 'help' && rest[0] !== undefined) {
@@ -132,7 +146,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return 2;
     }
     if (isAgentCaError(e)) {
-      const hint = e.is('STORE_LOCKED') ? ' (if `agent-ca serve` is running on it, pass --server URL with AGENT_CA_TOKEN, or stop the server)' : '';
+      const hint = e.is('STORE_LOCKED')
+        ? ' (if `agent-ca serve` is running on it, pass --server URL with AGENT_CA_TOKEN, or stop the server)'
+        : '';
       io.err(`agent-ca ${name}: ${e.code}: ${e.message}${hint}`);
       return 1;
     }

@@ -8,7 +8,12 @@ export async function openAuthority(io: Io, dataDir?: string, create = false): P
 }
 
 /** Opens the authority (creating the data dir only when `create`), runs fn, always closes. */
-export async function withAuthority<T>(io: Io, dataDir: string | undefined, fn: (a: Authority) => Promise<T>, create = false): Promise<T> {
+export async function withAuthority<T>(
+  io: Io,
+  dataDir: string | undefined,
+  fn: (a: Authority) => Promise<T>,
+  create = false,
+): Promise<T> {
   const a = await openAuthority(io, dataDir, create);
   try {
     return await fn(a);

@@ -9,19 +9,34 @@ export function serverOf(v: { server?: string | undefined }, io: Io): string | u
   return v.server ?? io.env.AGENT_CA_SERVER;
 }
 
-export async function adminCall<T>(server: string, io: Io, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+export async function adminCall<T>(
+  server: string,
+  io: Io,
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<T> {
   return JSON.parse((await adminRequest(server, io, method, path, body)).toString('utf8')) as T;
 }
 
 /** The response body as bytes (a PDF, a zip), with the same errors as adminCall. */
-export async function adminRequest(server: string, io: Io, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<Buffer> {
+export async function adminRequest(
+  server: string,
+  io: Io,
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<Buffer> {
   const token = io.env.AGENT_CA_TOKEN;
   if (!token) throw new UsageError('--server needs an admin token in AGENT_CA_TOKEN (agent-ca token create)');
   let res: Response;
   try {
     res = await fetch(new URL(path, server.endsWith('/') ? server : `${server}/`), {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(30_000),
     });

@@ -13,7 +13,16 @@ import type { SignerContext } from '../signer/signer.js';
 import { openAgentKey, type AgentKey } from './agent-key.js';
 import { EventQueue } from './event-queue.js';
 import { request, requestBytes, type HttpOptions } from './http.js';
-import type { CertifyOptions, CertifyResult, ClientEvent, ComplianceReport, ComplianceReportRequest, RenewalInfo, RiskView, VerifyResult } from './types.js';
+import type {
+  CertifyOptions,
+  CertifyResult,
+  ClientEvent,
+  ComplianceReport,
+  ComplianceReportRequest,
+  RenewalInfo,
+  RiskView,
+  VerifyResult,
+} from './types.js';
 
 export interface AgentCaClientOptions {
   /** The agent-ca server, e.g. https://ca.example:8443 */
@@ -27,7 +36,14 @@ export interface AgentCaClientOptions {
   key?: AgentKey;
   /** How KMS/PKCS#11 keys are opened (AWS_* variables, PKCS#11 module); default process.env. */
   signerContext?: SignerContext;
-  events?: Partial<{ batchSize: number; maxQueue: number; flushIntervalMs: number; maxRetries: number; backoffMs: number; maxBackoffMs: number }>;
+  events?: Partial<{
+    batchSize: number;
+    maxQueue: number;
+    flushIntervalMs: number;
+    maxRetries: number;
+    backoffMs: number;
+    maxBackoffMs: number;
+  }>;
   /** Told about event batches given up on (a 400 the server will never accept, or retries exhausted). */
   onEventsDropped?: (events: readonly Record<string, unknown>[], error: unknown) => void;
   timeoutMs?: number;
@@ -35,7 +51,8 @@ export interface AgentCaClientOptions {
   fetch?: typeof fetch;
 }
 
-const splitPems = (pem: string): string[] => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+const splitPems = (pem: string): string[] =>
+  pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 
 export class AgentCaClient {
   private readonly http: HttpOptions;
@@ -48,7 +65,12 @@ export class AgentCaClient {
   serial: string | undefined;
 
   constructor(private readonly opts: AgentCaClientOptions) {
-    this.http = { baseUrl: opts.url, ...(opts.token ? { token: opts.token } : {}), timeoutMs: opts.timeoutMs ?? 15_000, fetch: opts.fetch ?? fetch };
+    this.http = {
+      baseUrl: opts.url,
+      ...(opts.token ? { token: opts.token } : {}),
+      timeoutMs: opts.timeoutMs ?? 15_000,
+      fetch: opts.fetch ?? fetch,
+    };
     this.clock = opts.clock ?? systemClock;
     this.agentId = opts.agentId;
     this.key = opts.key;
@@ -122,19 +144,46 @@ export class AgentCaClient {
    * with verifyAction / `agent-ca verify-action`. Without a local key, the server signs with
    * the agent's CA-held KMS key (POST /api/v1/agents/{id}/sign, agent token).
    */
-  async sign(a: { payload: string | Uint8Array; action: string; amount?: ActionAmount | string; market?: string; agentId?: string }): Promise<ActionEnvelope> {
-    const amount = typeof a.amount === 'string' ? (() => {
-      const m = a.amount.match(/^([0-9]+(?:\.[0-9]+)?):([A-Z]{3})$/);
-      if (!m) throw new AgentCaError('INPUT_INVALID', `amount must look like 100.50:USD, got ${JSON.stringify(a.amount)}`);
-      return { value: m[1]!, currency: m[2]! };
-    })() : a.amount;
+  async sign(a: {
+    payload: string | Uint8Array;
+    action: string;
+    amount?: ActionAmount | string;
+    market?: string;
+    agentId?: string;
+  }): Promise<ActionEnvelope> {
+    const amount =
+      typeof a.amount === 'string'
+        ? (() => {
+            const m = a.amount.match(/^([0-9]+(?:\.[0-9]+)?):([A-Z]{3})$/);
+            if (!m)
+              throw new AgentCaError(
+                'INPUT_INVALID',
+                `amount must look like 100.50:USD, got ${JSON.stringify(a.amount)}`,
+              );
+            return { value: m[1]!, currency: m[2]! };
+          })()
+        : a.amount;
     if (!this.key) {
       const id = a.agentId ?? this.requireAgent();
-      const payload = typeof a.payload === 'string' ? { payload: a.payload } : { payload: Buffer.from(a.payload).toString('base64'), payloadEncoding: 'base64' };
-      const { json } = await request<{ envelope: ActionEnvelope }>(this.http, 'POST', `api/v1/agents/${encodeURIComponent(id)}/sign`, { ...payload, action: a.action, ...(amount ? { amount } : {}), ...(a.market !== undefined ? { market: a.market } : {}) });
+      const payload =
+        typeof a.payload === 'string'
+          ? { payload: a.payload }
+          : { payload: Buffer.from(a.payload).toString('base64'), payloadEncoding: 'base64' };
+      const { json } = await request<{ envelope: ActionEnvelope }>(
+        this.http,
+        'POST',
+        `api/v1/agents/${encodeURIComponent(id)}/sign`,
+        {
+          ...payload,
+          action: a.action,
+          ...(amount ? { amount } : {}),
+          ...(a.market !== undefined ? { market: a.market } : {}),
+        },
+      );
       return json.envelope;
     }
-    if (this.chainPem.length === 0) throw new AgentCaError('INPUT_INVALID', 'no certificate: pass `certificate` or call certify() first');
+    if (this.chainPem.length === 0)
+      throw new AgentCaError('INPUT_INVALID', 'no certificate: pass `certificate` or call certify() first');
     const { signer, owned } = await openAgentKey(this.key, this.opts.signerContext ?? {});
     try {
       return await createActionEnvelope({
@@ -189,20 +238,42 @@ export class AgentCaClient {
 
   /** The public verification of a certificate (no token needed). */
   async verify(serial: string): Promise<VerifyResult> {
-    return (await request<VerifyResult>({ ...this.http, token: '' }, 'GET', `api/v1/verify/${encodeURIComponent(serial)}`)).json;
+    return (
+      await request<VerifyResult>({ ...this.http, token: '' }, 'GET', `api/v1/verify/${encodeURIComponent(serial)}`)
+    ).json;
   }
 
   /** The same answer as a JWS signed by the OCSP responder key (compact serialization). */
   async verifyJws(serial: string): Promise<string> {
-    return (await request<string>({ ...this.http, token: '' }, 'GET', `api/v1/verify/${encodeURIComponent(serial)}`, undefined, { accept: 'application/jose' })).json;
+    return (
+      await request<string>(
+        { ...this.http, token: '' },
+        'GET',
+        `api/v1/verify/${encodeURIComponent(serial)}`,
+        undefined,
+        { accept: 'application/jose' },
+      )
+    ).json;
   }
 
   async risk(agentId?: string): Promise<RiskView> {
-    return (await request<RiskView>(this.http, 'GET', `api/v1/agents/${encodeURIComponent(agentId ?? this.requireAgent())}/risk`)).json;
+    return (
+      await request<RiskView>(
+        this.http,
+        'GET',
+        `api/v1/agents/${encodeURIComponent(agentId ?? this.requireAgent())}/risk`,
+      )
+    ).json;
   }
 
   async renewalInfo(): Promise<RenewalInfo> {
-    return (await request<RenewalInfo>(this.http, 'GET', `api/v1/agents/${encodeURIComponent(this.requireAgent())}/renewal-info`)).json;
+    return (
+      await request<RenewalInfo>(
+        this.http,
+        'GET',
+        `api/v1/agents/${encodeURIComponent(this.requireAgent())}/renewal-info`,
+      )
+    ).json;
   }
 
   /**
@@ -211,21 +282,36 @@ export class AgentCaClient {
    * only once issued, so signing never has a gap. `observed` is what the agent runs now
    * (model hash, scope): the server refuses a renewal that drifted from the registration.
    */
-  async autoRenew(o: { force?: boolean; observed?: { modelHash?: { algorithm: string; digest: string }; scope?: string[] }; validityDays?: number } = {}): Promise<{ renewed: boolean; serial?: string; window: RenewalInfo['suggestedWindow'] }> {
+  async autoRenew(
+    o: {
+      force?: boolean;
+      observed?: { modelHash?: { algorithm: string; digest: string }; scope?: string[] };
+      validityDays?: number;
+    } = {},
+  ): Promise<{ renewed: boolean; serial?: string; window: RenewalInfo['suggestedWindow'] }> {
     const info = await this.renewalInfo();
-    if (!o.force && this.clock.now().getTime() < Date.parse(info.suggestedWindow.start)) return { renewed: false, window: info.suggestedWindow };
+    if (!o.force && this.clock.now().getTime() < Date.parse(info.suggestedWindow.start))
+      return { renewed: false, window: info.suggestedWindow };
     const inKms = this.key !== undefined && 'uri' in this.key && this.key.uri.startsWith('awskms:');
     let next: { key?: AgentKey; body: Record<string, unknown> };
     if (inKms || this.key === undefined) next = { body: { createKeyIn: 'awskms' } };
     else {
       const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      next = { key: pair.privateKey, body: { publicKey: toPem(pair.publicKey.export({ format: 'der', type: 'spki' }), 'PUBLIC KEY') } };
+      next = {
+        key: pair.privateKey,
+        body: { publicKey: toPem(pair.publicKey.export({ format: 'der', type: 'spki' }), 'PUBLIC KEY') },
+      };
     }
-    const { json } = await request<{ serial: string; certificate: string; chain: string; keyUri?: string }>(this.http, 'POST', `api/v1/agents/${encodeURIComponent(this.requireAgent())}/renew`, {
-      ...next.body,
-      ...(o.validityDays !== undefined ? { validityDays: o.validityDays } : {}),
-      ...(o.observed ? { observed: o.observed } : {}),
-    });
+    const { json } = await request<{ serial: string; certificate: string; chain: string; keyUri?: string }>(
+      this.http,
+      'POST',
+      `api/v1/agents/${encodeURIComponent(this.requireAgent())}/renew`,
+      {
+        ...next.body,
+        ...(o.validityDays !== undefined ? { validityDays: o.validityDays } : {}),
+        ...(o.observed ? { observed: o.observed } : {}),
+      },
+    );
     // Swap: certificate and key together, after the new certificate exists.
     this.useCertificate(json.chain);
     if (next.key) this.key = next.key;
@@ -241,20 +327,38 @@ export class AgentCaClient {
    */
   async complianceReport(r: ComplianceReportRequest): Promise<ComplianceReport> {
     const body = {
-      ...('tenant' in r && r.tenant !== undefined ? { tenant: r.tenant } : { agent_id: r.agent_id ?? this.requireAgent() }),
+      ...('tenant' in r && r.tenant !== undefined
+        ? { tenant: r.tenant }
+        : { agent_id: r.agent_id ?? this.requireAgent() }),
       start_date: r.start_date,
       end_date: r.end_date,
       ...(r.include ? { include: r.include } : {}),
     };
-    const { json: job } = await request<{ id: string; status: string }>(this.http, 'POST', 'api/v1/reports/compliance', body);
+    const { json: job } = await request<{ id: string; status: string }>(
+      this.http,
+      'POST',
+      'api/v1/reports/compliance',
+      body,
+    );
     const deadline = this.clock.now().getTime() + (r.waitMs ?? 120_000);
     let status = job.status;
     while (status !== 'done') {
       if (status === 'failed') {
-        const { json } = await request<{ error?: { code: string; message: string } }>(this.http, 'GET', `api/v1/reports/${job.id}`);
-        throw new AgentCaError('INTERNAL', `report ${job.id} failed: ${json.error?.message ?? 'unknown error'}`, { reportId: job.id });
+        const { json } = await request<{ error?: { code: string; message: string } }>(
+          this.http,
+          'GET',
+          `api/v1/reports/${job.id}`,
+        );
+        throw new AgentCaError('INTERNAL', `report ${job.id} failed: ${json.error?.message ?? 'unknown error'}`, {
+          reportId: job.id,
+        });
       }
-      if (this.clock.now().getTime() > deadline) throw new AgentCaError('REPORT_NOT_READY', `report ${job.id} is still ${status}; fetch it later with GET /api/v1/reports/${job.id}`, { reportId: job.id });
+      if (this.clock.now().getTime() > deadline)
+        throw new AgentCaError(
+          'REPORT_NOT_READY',
+          `report ${job.id} is still ${status}; fetch it later with GET /api/v1/reports/${job.id}`,
+          { reportId: job.id },
+        );
       await new Promise((resolve) => setTimeout(resolve, r.pollMs ?? 250));
       status = (await request<{ status: string }>(this.http, 'GET', `api/v1/reports/${job.id}`)).json.status;
     }
@@ -271,7 +375,8 @@ export class AgentCaClient {
   }
 
   private requireAgent(): string {
-    if (!this.agentId) throw new AgentCaError('INPUT_INVALID', 'no agentId: pass it to the client or call certify() first');
+    if (!this.agentId)
+      throw new AgentCaError('INPUT_INVALID', 'no agentId: pass it to the client or call certify() first');
     return this.agentId;
   }
 }

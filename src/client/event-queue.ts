@@ -107,7 +107,8 @@ export class EventQueue {
           return;
         }
         const backoff = Math.min(this.o.maxBackoffMs, this.o.backoffMs * 2 ** attempt);
-        const hinted = e instanceof AgentCaHttpError && e.retryAfterSeconds !== undefined ? e.retryAfterSeconds * 1000 : 0;
+        const hinted =
+          e instanceof AgentCaHttpError && e.retryAfterSeconds !== undefined ? e.retryAfterSeconds * 1000 : 0;
         // Jitter keeps many agents of one tenant from retrying in lockstep after a 429.
         await this.o.sleep(Math.max(hinted, backoff * (0.5 + Math.random() / 2)));
       }

@@ -15,7 +15,13 @@ export interface HttpOptions {
 export class AgentCaHttpError extends AgentCaError {
   readonly status: number;
   readonly retryAfterSeconds: number | undefined;
-  constructor(code: ErrorCodeName, message: string, status: number, details: Record<string, unknown>, retryAfterSeconds?: number) {
+  constructor(
+    code: ErrorCodeName,
+    message: string,
+    status: number,
+    details: Record<string, unknown>,
+    retryAfterSeconds?: number,
+  ) {
     super(code, message, details);
     this.name = 'AgentCaHttpError';
     this.status = status;
@@ -23,7 +29,13 @@ export class AgentCaHttpError extends AgentCaError {
   }
 }
 
-export async function request<T>(o: HttpOptions, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ json: T; headers: Headers }> {
+export async function request<T>(
+  o: HttpOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ json: T; headers: Headers }> {
   const { bytes, headers: h } = await requestBytes(o, method, path, body, headers);
   const text = bytes.toString('utf8');
   const type = h.get('content-type') ?? '';
@@ -31,12 +43,22 @@ export async function request<T>(o: HttpOptions, method: string, path: string, b
 }
 
 /** The answer's body as bytes (a PDF, a zip), with the same typed errors as request(). */
-export async function requestBytes(o: HttpOptions, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ bytes: Buffer; headers: Headers }> {
+export async function requestBytes(
+  o: HttpOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ bytes: Buffer; headers: Headers }> {
   let res: Response;
   try {
     res = await o.fetch(new URL(path, o.baseUrl.endsWith('/') ? o.baseUrl : `${o.baseUrl}/`), {
       method,
-      headers: { ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(o.timeoutMs),
     });
@@ -46,7 +68,8 @@ export async function requestBytes(o: HttpOptions, method: string, path: string,
   const bytes = Buffer.from(await res.arrayBuffer());
   if (!res.ok) {
     const text = bytes.toString('utf8');
-    let code: ErrorCodeName = res.status === 429 ? 'QUOTA_EXCEEDED' : res.status >= 500 ? 'STORE_UNAVAILABLE' : 'INTERNAL';
+    let code: ErrorCodeName =
+      res.status === 429 ? 'QUOTA_EXCEEDED' : res.status >= 500 ? 'STORE_UNAVAILABLE' : 'INTERNAL';
     let detail = text.slice(0, 500);
     let details: Record<string, unknown> = {};
     try {
@@ -59,7 +82,13 @@ export async function requestBytes(o: HttpOptions, method: string, path: string,
       /* not problem+json */
     }
     const ra = Number(res.headers.get('retry-after'));
-    throw new AgentCaHttpError(code, `${method} ${path}: ${detail}`, res.status, details, Number.isFinite(ra) && ra > 0 ? ra : undefined);
+    throw new AgentCaHttpError(
+      code,
+      `${method} ${path}: ${detail}`,
+      res.status,
+      details,
+      Number.isFinite(ra) && ra > 0 ? ra : undefined,
+    );
   }
   return { bytes, headers: res.headers };
 }

@@ -81,7 +81,9 @@ export interface RenewalInfo {
 }
 
 /** The user's shape: `complianceReport({ agent_id, start_date, end_date, include })`, or a tenant's. */
-export type ComplianceReportRequest = ({ agent_id?: string; tenant?: undefined } | { tenant: string; agent_id?: undefined }) & {
+export type ComplianceReportRequest = (
+  { agent_id?: string; tenant?: undefined } | { tenant: string; agent_id?: undefined }
+) & {
   /** UTC day (2026-01-01) or an instant with a time zone; the end is excluded. */
   start_date: string;
   end_date: string;

@@ -5,10 +5,26 @@
  * none (docs/cli-and-package.md).
  */
 export { createAuthority, defaultDataDir, type CreateAuthorityOptions } from '../authority/create-authority.js';
-export { Authority, type AuthorityOptions, type InitOptions, type IssuedAgentCertificate, type CertificateView, type ListFilter } from '../authority/authority.js';
+export {
+  Authority,
+  type AuthorityOptions,
+  type InitOptions,
+  type IssuedAgentCertificate,
+  type CertificateView,
+  type ListFilter,
+} from '../authority/authority.js';
 export type { AgentIssueRequest } from '../authority/agent-request.js';
 export type { CaState, CaName, LoadedCa } from '../authority/ca-state.js';
-export { AgentCaError, LintError, Asn1DecodeError, ErrorCodes, isAgentCaError, type ErrorCode, type ErrorCodeName, type LintFinding } from '../errors.js';
+export {
+  AgentCaError,
+  LintError,
+  Asn1DecodeError,
+  ErrorCodes,
+  isAgentCaError,
+  type ErrorCode,
+  type ErrorCodeName,
+  type LintFinding,
+} from '../errors.js';
 export { systemClock, FixedClock, type Clock } from '../clock.js';
 export type { Serial, KeyUri, IssuerId, CrlNumber, KeyType, SignatureAlgorithm } from '../types.js';
 export { parseConfig, DEFAULT_CONFIG, type CaConfig } from '../profile/config.js';
@@ -28,14 +44,28 @@ export { signerFromPrivateKey } from '../signer/soft-key.js';
 
 // the contract: our extensions
 export * from '../asn1/extensions/index.js';
-export { AGENT_CA_ARC, LEGACY_AGENT_CA_ARC, AgentOids, agentExtensionOids, readableAgentExtensionOids } from '../asn1/oids.js';
+export {
+  AGENT_CA_ARC,
+  LEGACY_AGENT_CA_ARC,
+  AgentOids,
+  agentExtensionOids,
+  readableAgentExtensionOids,
+} from '../asn1/oids.js';
 export { scopePermits, validateActionPattern } from '../asn1/scope-match.js';
 export { describeCertificate, type CertificateDescription } from '../asn1/certificate-describe.js';
 export { parseCertificate } from '../asn1/certificate-parse.js';
 export { toPem, parsePem } from '../asn1/pem.js';
 
 // stores and audit
-export type { Store, WriteOp, CertificateRecord, RevocationRecord, RevocationReason, StatusChange, AuditEntry } from '../store/ports.js';
+export type {
+  Store,
+  WriteOp,
+  CertificateRecord,
+  RevocationRecord,
+  RevocationReason,
+  StatusChange,
+  AuditEntry,
+} from '../store/ports.js';
 export { createMemoryStore, MemoryStore } from '../store/memory-store.js';
 export { openLevelStore, LevelStore } from '../store/level/level-store.js';
 export { AuditLog } from '../audit/audit-log.js';
@@ -48,7 +78,17 @@ export { OcspResponder } from '../ocsp/responder.js';
 export * from '../actions/index.js';
 
 // behavioural risk engine
-export { RiskEngine, RiskEventsRejected, parseRiskConfig, authorityRiskActions, NotificationInbox, validateEvents, type AgentEvent, type RiskConfig, type RiskActions } from '../risk/index.js';
+export {
+  RiskEngine,
+  RiskEventsRejected,
+  parseRiskConfig,
+  authorityRiskActions,
+  NotificationInbox,
+  validateEvents,
+  type AgentEvent,
+  type RiskConfig,
+  type RiskActions,
+} from '../risk/index.js';
 export { startRiskService, loadRiskConfig, type RiskService } from '../risk/service.js';
 
 // CRLs

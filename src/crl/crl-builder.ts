@@ -139,7 +139,8 @@ function crlExtensions(input: BuildCrlInput): Buffer {
   // §5.2.5: IssuingDistributionPoint is critical.
   if (input.idp) exts.push(extension(Oids.issuingDistributionPoint, true, issuingDistributionPointValue(input.idp)));
   // §5.2.6: Freshest CRL, non-critical, in complete CRLs only.
-  if (input.freshestUrl !== undefined) exts.push(extension(Oids.freshestCrl, false, distributionPointsValue([input.freshestUrl])));
+  if (input.freshestUrl !== undefined)
+    exts.push(extension(Oids.freshestCrl, false, distributionPointsValue([input.freshestUrl])));
   return explicit(0, sequence(...exts));
 }
 
@@ -162,19 +163,26 @@ function validate(input: BuildCrlInput): void {
     throw new AgentCaError('INPUT_INVALID', msg);
   };
   const n = input.number;
-  if (typeof n !== 'bigint' || n < 0n || n > MAX_CRL_NUMBER) bad('CRL number must be a bigint in 0..2^159-1 (RFC 5280 §5.2.3)');
-  for (const [name, d] of [['thisUpdate', input.thisUpdate], ['nextUpdate', input.nextUpdate]] as const) {
+  if (typeof n !== 'bigint' || n < 0n || n > MAX_CRL_NUMBER)
+    bad('CRL number must be a bigint in 0..2^159-1 (RFC 5280 §5.2.3)');
+  for (const [name, d] of [
+    ['thisUpdate', input.thisUpdate],
+    ['nextUpdate', input.nextUpdate],
+  ] as const) {
     if (!(d instanceof Date) || Number.isNaN(d.getTime())) bad(`CRL ${name}: invalid date`);
   }
-  if (input.nextUpdate.getTime() <= input.thisUpdate.getTime()) bad('CRL nextUpdate must be after thisUpdate (RFC 5280 §5.1.2.5)');
+  if (input.nextUpdate.getTime() <= input.thisUpdate.getTime())
+    bad('CRL nextUpdate must be after thisUpdate (RFC 5280 §5.1.2.5)');
   if (input.delta) {
     const b = input.delta.baseNumber;
-    if (typeof b !== 'bigint' || b < 0n || b >= n) bad('delta CRL base number must be below the delta\'s own CRL number (RFC 5280 §5.2.4)');
+    if (typeof b !== 'bigint' || b < 0n || b >= n)
+      bad("delta CRL base number must be below the delta's own CRL number (RFC 5280 §5.2.4)");
     if (input.freshestUrl !== undefined) bad('Freshest CRL must not appear in a delta CRL (RFC 5280 §5.2.6)');
   }
   if (input.idp) {
     const { url, onlyContainsUserCerts: u, onlyContainsCACerts: c } = input.idp;
-    if (u && c) bad('IssuingDistributionPoint: at most one of onlyContainsUserCerts / onlyContainsCACerts (RFC 5280 §5.2.5)');
+    if (u && c)
+      bad('IssuingDistributionPoint: at most one of onlyContainsUserCerts / onlyContainsCACerts (RFC 5280 §5.2.5)');
     if (url === undefined && !u && !c) bad('IssuingDistributionPoint must not be an empty SEQUENCE (RFC 5280 §5.2.5)');
   }
   try {
@@ -182,5 +190,6 @@ function validate(input: BuildCrlInput): void {
   } catch (e) {
     throw new AgentCaError('INPUT_INVALID', `CRL issuer must be a DER Name: ${(e as Error).message}`);
   }
-  if (!(input.issuer.keyId instanceof Uint8Array) || input.issuer.keyId.length === 0) bad('CRL issuer keyId must not be empty (RFC 5280 §5.2.1)');
+  if (!(input.issuer.keyId instanceof Uint8Array) || input.issuer.keyId.length === 0)
+    bad('CRL issuer keyId must not be empty (RFC 5280 §5.2.1)');
 }

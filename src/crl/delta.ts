@@ -67,7 +67,9 @@ interface SerialChanges {
   lastAt: Date;
 }
 
-export async function computeDeltaEntries(opts: DeltaEntriesOptions): Promise<{ entries: CrlEntryInput[]; stats: DeltaStats }> {
+export async function computeDeltaEntries(
+  opts: DeltaEntriesOptions,
+): Promise<{ entries: CrlEntryInput[]; stats: DeltaStats }> {
   const { fromSeq, toSeq } = opts.base;
   const stats: DeltaStats = { changes: 0, listed: 0, removed: 0, omitted: 0 };
   // Map preserves insertion order: entries come out in journal order of each serial's first change.

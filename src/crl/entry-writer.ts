@@ -82,9 +82,11 @@ export class CrlEntryWriter {
       b[p++] = (withReason ? 12 : 0) + (withInvalidity ? 26 : 0);
       if (withReason) {
         const code = REASON_CODES.get(reason);
-        if (code === undefined) throw new AgentCaError('INPUT_REASON_UNKNOWN', `unknown revocation reason ${String(reason)}`);
+        if (code === undefined)
+          throw new AgentCaError('INPUT_REASON_UNKNOWN', `unknown revocation reason ${String(reason)}`);
         // §5.3.1: removeFromCRL "is for use only with delta CRLs"
-        if (code === 8 && !this.allowRemoveFromCrl) throw new AgentCaError('INPUT_INVALID', 'removeFromCRL entries belong only in delta CRLs (RFC 5280 §5.3.1)');
+        if (code === 8 && !this.allowRemoveFromCrl)
+          throw new AgentCaError('INPUT_INVALID', 'removeFromCRL entries belong only in delta CRLs (RFC 5280 §5.3.1)');
         for (const x of REASON_EXT) b[p++] = x;
         b[p++] = code;
       }
@@ -139,7 +141,10 @@ export class CrlEntryWriter {
 }
 
 function badSerial(s: string): AgentCaError {
-  return new AgentCaError('INPUT_SERIAL_MALFORMED', `CRL entry serial must be 1-20 octets of hex, got ${JSON.stringify(s)}`);
+  return new AgentCaError(
+    'INPUT_SERIAL_MALFORMED',
+    `CRL entry serial must be 1-20 octets of hex, got ${JSON.stringify(s)}`,
+  );
 }
 
 function two(b: Buffer, p: number, n: number): number {

@@ -18,7 +18,13 @@ import type { CrlKind, CrlRecord, Store, WriteOp } from '../store/ports.js';
 import type { IssuerId } from '../types.js';
 import { buildCrlDetailed, type CrlIssuer, type IssuingDistributionPointSpec } from './crl-builder.js';
 import { computeDeltaEntries, crlBaseMetaKey, type CrlBaseMarker, type DeltaStats } from './delta.js';
-import { certificateNotAfterLookup, fullCrlEntries, newFullCrlStats, type FullCrlStats, type NotAfterLookup } from './full.js';
+import {
+  certificateNotAfterLookup,
+  fullCrlEntries,
+  newFullCrlStats,
+  type FullCrlStats,
+  type NotAfterLookup,
+} from './full.js';
 
 export interface CrlIssuerProfile extends CrlIssuer {
   /** Written as Freshest CRL into full CRLs (RFC 5280 §5.2.6); no Freshest CRL when absent. */
@@ -29,7 +35,12 @@ export interface CrlIssuerProfile extends CrlIssuer {
 
 /** The CRL-signing view of an authority's CA (`authority.ca('intermediate')`). */
 export function crlIssuerFromCa(ca: Pick<LoadedCa, 'issuing' | 'signer'>): CrlIssuerProfile {
-  return { nameDer: ca.issuing.subject.der, keyId: ca.issuing.keyId, signer: ca.signer, deltaCrlUrl: ca.issuing.urls.deltaCrl };
+  return {
+    nameDer: ca.issuing.subject.der,
+    keyId: ca.issuing.keyId,
+    signer: ca.signer,
+    deltaCrlUrl: ca.issuing.urls.deltaCrl,
+  };
 }
 
 export interface CrlPublisherOptions {
@@ -102,7 +113,9 @@ export class CrlPublisher {
       const number = await this.store.crls.nextCrlNumber(issuerId);
       // §3.3: an entry may leave once it was on a CRL issued after the certificate expired;
       // the previous full CRL is that CRL for everything that expired before its thisUpdate.
-      const dropExpiredBefore = this.keepExpired ? undefined : new Date(Math.min(previous?.thisUpdate.getTime() ?? thisUpdate.getTime(), thisUpdate.getTime()));
+      const dropExpiredBefore = this.keepExpired
+        ? undefined
+        : new Date(Math.min(previous?.thisUpdate.getTime() ?? thisUpdate.getTime(), thisUpdate.getTime()));
       const nextUpdate = new Date(thisUpdate.getTime() + this.fullValidityMs);
       const stats = newFullCrlStats();
       const fromSeq = await this.store.revocations.lastChangeSeq();
@@ -128,7 +141,8 @@ export class CrlPublisher {
         { op: 'putMeta', key: crlBaseMetaKey(issuerId, number), value: marker },
       ];
       // Deltas are only ever built against the latest full CRL: older markers are dead weight.
-      if (previous && previous.number < number) ops.push({ op: 'deleteMeta', key: crlBaseMetaKey(issuerId, previous.number) });
+      if (previous && previous.number < number)
+        ops.push({ op: 'deleteMeta', key: crlBaseMetaKey(issuerId, previous.number) });
       await this.store.commit(ops);
       return { record, entryCount: built.entryCount, stats };
     });
@@ -139,18 +153,30 @@ export class CrlPublisher {
       const issuer = this.issuer(issuerId);
       const base = await this.store.crls.latest(issuerId, 'full');
       if (!base) {
-        throw new AgentCaError('STORE_NOT_FOUND', `no full CRL for issuer ${issuerId} yet: a delta CRL needs a base (RFC 5280 §5.2.4)`, { issuerId });
+        throw new AgentCaError(
+          'STORE_NOT_FOUND',
+          `no full CRL for issuer ${issuerId} yet: a delta CRL needs a base (RFC 5280 §5.2.4)`,
+          { issuerId },
+        );
       }
       const marker = await this.store.meta.get<CrlBaseMarker>(crlBaseMetaKey(issuerId, base.number));
       if (!marker || typeof marker.fromSeq !== 'number' || typeof marker.toSeq !== 'number') {
-        throw new AgentCaError('STORE_NOT_FOUND', `full CRL ${base.number} of issuer ${issuerId} has no base marker: publish a full CRL first`, {
-          issuerId,
-          baseNumber: base.number.toString(),
-        });
+        throw new AgentCaError(
+          'STORE_NOT_FOUND',
+          `full CRL ${base.number} of issuer ${issuerId} has no base marker: publish a full CRL first`,
+          {
+            issuerId,
+            baseNumber: base.number.toString(),
+          },
+        );
       }
       const thisUpdate = this.clock.now();
       const number = await this.store.crls.nextCrlNumber(issuerId);
-      const { entries, stats } = await computeDeltaEntries({ revocations: this.store.revocations, issuerId, base: marker });
+      const { entries, stats } = await computeDeltaEntries({
+        revocations: this.store.revocations,
+        issuerId,
+        base: marker,
+      });
       const nextUpdate = new Date(thisUpdate.getTime() + this.deltaValidityMs);
       const built = await buildCrlDetailed({
         issuer,
@@ -161,7 +187,15 @@ export class CrlPublisher {
         delta: { baseNumber: base.number },
         ...(issuer.idp ? { idp: issuer.idp } : {}),
       });
-      const record: CrlRecord = { issuerId, number, kind: 'delta', baseNumber: base.number, der: built.der, thisUpdate, nextUpdate };
+      const record: CrlRecord = {
+        issuerId,
+        number,
+        kind: 'delta',
+        baseNumber: base.number,
+        der: built.der,
+        thisUpdate,
+        nextUpdate,
+      };
       await this.store.commit([{ op: 'putCrl', record }]);
       return { record, entryCount: built.entryCount, stats };
     });
@@ -169,7 +203,12 @@ export class CrlPublisher {
 
   private issuer(issuerId: IssuerId): CrlIssuerProfile {
     const issuer = this.issuers.get(issuerId);
-    if (!issuer) throw new AgentCaError('INPUT_INVALID', `no CRL issuer ${JSON.stringify(issuerId)} (known: ${[...this.issuers.keys()].join(', ')})`, { issuerId });
+    if (!issuer)
+      throw new AgentCaError(
+        'INPUT_INVALID',
+        `no CRL issuer ${JSON.stringify(issuerId)} (known: ${[...this.issuers.keys()].join(', ')})`,
+        { issuerId },
+      );
     return issuer;
   }
 
@@ -190,6 +229,9 @@ export class CrlPublisher {
 }
 
 function positive(ms: number, name: string): number {
-  if (!Number.isFinite(ms) || ms <= 0) throw new AgentCaError('CONFIG_INVALID', `CRL publisher ${name} must be a positive number of milliseconds`, { field: name });
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new AgentCaError('CONFIG_INVALID', `CRL publisher ${name} must be a positive number of milliseconds`, {
+      field: name,
+    });
   return ms;
 }

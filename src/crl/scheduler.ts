@@ -58,7 +58,8 @@ interface IssuerState {
 }
 
 export class CrlScheduler {
-  private readonly o: Required<Omit<CrlSchedulerOptions, 'onPublished' | 'onError' | 'fullOnChange'>> & Pick<CrlSchedulerOptions, 'onPublished' | 'onError' | 'fullOnChange'>;
+  private readonly o: Required<Omit<CrlSchedulerOptions, 'onPublished' | 'onError' | 'fullOnChange'>> &
+    Pick<CrlSchedulerOptions, 'onPublished' | 'onError' | 'fullOnChange'>;
   private readonly state = new Map<IssuerId, IssuerState>();
   private started = false;
   private stopped = false;
@@ -136,7 +137,10 @@ export class CrlScheduler {
     let actual = kind;
     try {
       try {
-        published = kind === 'full' ? await this.o.publisher.publishFull(issuerId) : await this.o.publisher.publishDelta(issuerId);
+        published =
+          kind === 'full'
+            ? await this.o.publisher.publishFull(issuerId)
+            : await this.o.publisher.publishDelta(issuerId);
       } catch (e) {
         // No base yet (fresh CA, or its marker is gone): a full CRL covers the change too.
         if (kind !== 'delta' || !isAgentCaError(e) || !e.is('STORE_NOT_FOUND')) throw e;
@@ -157,11 +161,14 @@ export class CrlScheduler {
     if (!s || this.stopped) return;
     const prev = kind === 'full' ? s.full : s.delta;
     if (prev !== undefined) this.o.timers.clearTimeout(prev);
-    const h = this.o.timers.setTimeout(() => {
-      if (kind === 'full') s.full = undefined;
-      else s.delta = undefined;
-      void this.run(issuerId, kind);
-    }, Math.max(0, ms));
+    const h = this.o.timers.setTimeout(
+      () => {
+        if (kind === 'full') s.full = undefined;
+        else s.delta = undefined;
+        void this.run(issuerId, kind);
+      },
+      Math.max(0, ms),
+    );
     if (kind === 'full') s.full = h;
     else s.delta = h;
   }

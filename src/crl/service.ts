@@ -59,10 +59,7 @@ export class CrlService implements StatusPublisher {
   private readonly problems = new Map<string, CrlPublishProblem>();
   private readonly failureListeners = new Set<(p: CrlPublishProblem) => void>();
 
-  constructor(
-    authority: Authority,
-    opts: CrlServiceOptions = {},
-  ) {
+  constructor(authority: Authority, opts: CrlServiceOptions = {}) {
     const logger = opts.logger ?? stderrLogger;
     const issuers = Object.fromEntries(CA_NAMES.map((n) => [n, crlIssuerFromCa(authority.ca(n))]));
     this.publisher = new CrlPublisher({
@@ -104,7 +101,12 @@ export class CrlService implements StatusPublisher {
         // A follower with nothing from the leader yet has nothing to report.
         if (leader && !leader.isLeader) return;
         const key = `${ctx.issuerId}|${ctx.kind}`;
-        const problem: CrlPublishProblem = { issuerId: ctx.issuerId, kind: ctx.kind, error: errorMessage(e), since: this.problems.get(key)?.since ?? authority.clock.now() };
+        const problem: CrlPublishProblem = {
+          issuerId: ctx.issuerId,
+          kind: ctx.kind,
+          error: errorMessage(e),
+          since: this.problems.get(key)?.since ?? authority.clock.now(),
+        };
         this.problems.set(key, problem);
         logger.error(`publishing the ${ctx.kind} CRL of ${ctx.issuerId} failed`, { error: problem.error });
         for (const l of this.failureListeners) l(problem);
@@ -164,7 +166,10 @@ export class CrlService implements StatusPublisher {
 }
 
 /** A follower does not sign: "publishing" hands back what the leader stored last. */
-function followerAware(publisher: Pick<CrlPublisher, 'publishFull' | 'publishDelta' | 'latest'>, leader: { readonly isLeader: boolean }): Pick<CrlPublisher, 'publishFull' | 'publishDelta' | 'latest'> {
+function followerAware(
+  publisher: Pick<CrlPublisher, 'publishFull' | 'publishDelta' | 'latest'>,
+  leader: { readonly isLeader: boolean },
+): Pick<CrlPublisher, 'publishFull' | 'publishDelta' | 'latest'> {
   const stored = async (issuerId: IssuerId, kind: CrlKind): Promise<CrlRecord> => {
     const r = await publisher.latest(issuerId, kind);
     if (!r) throw new AgentCaError('STORE_NOT_FOUND', `no ${kind} CRL of ${issuerId} published yet by the leader`);

@@ -136,13 +136,18 @@ export class CrlSync {
     }
     const ca = this.cas.find((c) => c.subject.equals(crl.issuer));
     if (!ca) return reject('issued by none of the given CA certificates');
-    if (!verifySignature(crl.signatureAlgorithmOid, crl.tbs, ca.publicKeyInfo, crl.signature)) return reject('the signature does not verify with the CA certificate');
-    if (crl.extensions.some((e) => e.oid === Oids.deltaCrlIndicator)) return reject('a delta CRL (gateways need the complete CRL: use the URL without -delta)');
+    if (!verifySignature(crl.signatureAlgorithmOid, crl.tbs, ca.publicKeyInfo, crl.signature))
+      return reject('the signature does not verify with the CA certificate');
+    if (crl.extensions.some((e) => e.oid === Oids.deltaCrlIndicator))
+      return reject('a delta CRL (gateways need the complete CRL: use the URL without -delta)');
     const now = this.o.clock.now().getTime();
-    if (crl.thisUpdate.getTime() > now + SKEW_MS) return reject(`thisUpdate ${crl.thisUpdate.toISOString()} is in the future`);
-    if (!crl.nextUpdate || crl.nextUpdate.getTime() <= now) return reject(`expired (nextUpdate ${crl.nextUpdate?.toISOString() ?? 'absent'})`);
+    if (crl.thisUpdate.getTime() > now + SKEW_MS)
+      return reject(`thisUpdate ${crl.thisUpdate.toISOString()} is in the future`);
+    if (!crl.nextUpdate || crl.nextUpdate.getTime() <= now)
+      return reject(`expired (nextUpdate ${crl.nextUpdate?.toISOString() ?? 'absent'})`);
     const number = crlNumberOf(crl.extensions);
-    if (prev && number < prev.number) return reject(`CRLNumber ${number} is lower than ${prev.number}, already written (a replayed CRL)`);
+    if (prev && number < prev.number)
+      return reject(`CRLNumber ${number} is lower than ${prev.number}, already written (a replayed CRL)`);
     return number;
   }
 

@@ -28,7 +28,11 @@ export interface GatewayOptions {
 }
 
 /** Header names the upstream reads; the gateway sets them, replacing anything the client sent. */
-export const AGENT_HEADERS = Object.freeze({ serial: 'X-Agent-Serial', subject: 'X-Agent-Subject', verify: 'X-Agent-Verify' });
+export const AGENT_HEADERS = Object.freeze({
+  serial: 'X-Agent-Serial',
+  subject: 'X-Agent-Subject',
+  verify: 'X-Agent-Verify',
+});
 
 function syncCommand(o: GatewayOptions, reload: string): string {
   return `agent-ca crl sync --url ${o.caUrl}/crl/intermediate.crl --root-crl --ca ${o.chainFile} --out ${o.crlFile} --interval 10s --exec "${reload}"`;
@@ -59,13 +63,13 @@ ${
 `
     : ''
 }${
-  crl
-    ? `
+    crl
+      ? `
     # Every CA in the chain needs its CRL in the file (nginx checks the whole chain).
     ssl_crl                 ${o.crlFile};
 `
-    : ''
-}
+      : ''
+  }
     # Revoked, unknown or missing client certificate: 403, not nginx's 400.
     error_page 495 496 =403 @agent_refused;
     location @agent_refused {
@@ -112,13 +116,13 @@ ${
 `
     : ''
 }${
-  crl
-    ? `
+    crl
+      ? `
     SSLCARevocationFile     ${o.crlFile}
     SSLCARevocationCheck    chain
 `
-    : ''
-}
+      : ''
+  }
     # Set here, so whatever a client sends under these names is replaced.
     RequestHeader set ${AGENT_HEADERS.serial} "%{SSL_CLIENT_M_SERIAL}s"
     RequestHeader set ${AGENT_HEADERS.subject} "%{SSL_CLIENT_S_DN}s"
@@ -130,7 +134,11 @@ ${
 }
 
 function haproxy(o: GatewayOptions): string {
-  if (o.mode !== 'crl') throw new AgentCaError('INPUT_INVALID', 'haproxy checks client certificates against CRLs only (no client OCSP): use --mode crl');
+  if (o.mode !== 'crl')
+    throw new AgentCaError(
+      'INPUT_INVALID',
+      'haproxy checks client certificates against CRLs only (no client OCSP): use --mode crl',
+    );
   return `# agent-ca gateway haproxy (crl): mTLS for agents; HAProxy has no OCSP check for client
 # certificates, so revocation comes from the CRL file, kept current by:
 #   ${syncCommand(o, 'systemctl reload haproxy')}
@@ -153,7 +161,11 @@ backend agent_upstream
 }
 
 function envoy(o: GatewayOptions): string {
-  if (o.mode !== 'crl') throw new AgentCaError('INPUT_INVALID', 'envoy checks client certificates against CRLs only (no client OCSP): use --mode crl');
+  if (o.mode !== 'crl')
+    throw new AgentCaError(
+      'INPUT_INVALID',
+      'envoy checks client certificates against CRLs only (no client OCSP): use --mode crl',
+    );
   const u = new URL(o.upstream);
   return `# agent-ca gateway envoy (crl): mTLS for agents. Envoy has no OCSP check for client
 # certificates; the CRL file is kept current by:

@@ -2,7 +2,12 @@
  * The embeddable fastify plugin: everything agent-ca serves over HTTP. A service mounts it
  * with `app.register(agentCaPlugin, { authority })`; `server.ts` is this plus listen().
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { Authority } from '../authority/authority.js';
 import { AdminTokens, principalOf } from './plugins/admin-auth.js';
 import { CaMetrics } from './plugins/metrics.js';
@@ -58,7 +63,10 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   opts.authority.onSigned = (key, seconds) => metrics.signingSeconds.observe({ kind: key }, seconds);
   let tenancy = opts.tenancy;
   if (!tenancy) {
-    tenancy = new Tenancy(opts.authority, { ...(opts.adminToken ? { envToken: opts.adminToken } : {}), ...(opts.risk ? { risk: opts.risk.engine } : {}) });
+    tenancy = new Tenancy(opts.authority, {
+      ...(opts.adminToken ? { envToken: opts.adminToken } : {}),
+      ...(opts.risk ? { risk: opts.risk.engine } : {}),
+    });
     await tenancy.start();
   }
   const tokens = new AdminTokens(opts.authority.store, undefined, { tokens: tenancy.tokens });
@@ -71,7 +79,10 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   if (opts.crls) metrics.watchCrls(opts.crls);
   await app.register(healthRoutes, { authority: opts.authority, metrics, ...(opts.crls ? { crls: opts.crls } : {}) });
   await app.register(caCertificateRoutes, { authority: opts.authority });
-  await app.register(verifyRoutes, { authority: opts.authority, ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}) });
+  await app.register(verifyRoutes, {
+    authority: opts.authority,
+    ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}),
+  });
   await app.register(adminRoutes, { authority: opts.authority, tokens, metrics, tenancy });
   await app.register(tenancyRoutes, { tenancy, tokens });
   await app.register(agentRoutes, { tenancy, tokens });
@@ -80,7 +91,12 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   if (opts.crls) await app.register(crlRoutes, { crls: opts.crls, clock: opts.authority.clock });
   if (opts.risk) await app.register(riskRoutes, { risk: opts.risk, tokens, tenancy });
   if (opts.reports) await app.register(reportRoutes, { host: opts.authority, reports: opts.reports, tokens });
-  await app.register(ocspRoutes, { ocsp: opts.ocsp, metrics, clock: opts.authority.clock, ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}) });
+  await app.register(ocspRoutes, {
+    ocsp: opts.ocsp,
+    metrics,
+    clock: opts.authority.clock,
+    ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}),
+  });
 }
 
 export interface BuildAppOptions extends AgentCaPluginOptions {

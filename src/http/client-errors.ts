@@ -28,11 +28,32 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   if (err.code === 'HPE_HEADER_OVERFLOW' && wasOcspGet((err as { rawPacket?: unknown }).rawPacket)) {
     const der = errorResponse('malformedRequest');
-    socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: ${der.length}\r\nConnection: close\r\n\r\n`, 'latin1'), der]));
+    socket.end(
+      Buffer.concat([
+        Buffer.from(
+          `HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: ${der.length}\r\nConnection: close\r\n\r\n`,
+          'latin1',
+        ),
+        der,
+      ]),
+    );
     return;
   }
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const detail = status === 431 ? 'request line and headers exceed 16 KiB' : status === 408 ? 'the request took too long to arrive' : 'the request could not be parsed as HTTP/1.1';
-  const body = JSON.stringify({ type: 'urn:agent-ca:error:ACA_ERR_INPUT_INVALID', title: STATUS_CODES[status], status, detail, code: 'ACA_ERR_INPUT_INVALID' });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const detail =
+    status === 431
+      ? 'request line and headers exceed 16 KiB'
+      : status === 408
+        ? 'the request took too long to arrive'
+        : 'the request could not be parsed as HTTP/1.1';
+  const body = JSON.stringify({
+    type: 'urn:agent-ca:error:ACA_ERR_INPUT_INVALID',
+    title: STATUS_CODES[status],
+    status,
+    detail,
+    code: 'ACA_ERR_INPUT_INVALID',
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -16,10 +16,13 @@ export function assertJsonDepth(body: unknown, max = MAX_JSON_DEPTH): void {
     const { v, depth, path } = stack.pop()!;
     if (depth > max) {
       const field = path.replace(/^\./, '') || '(body)';
-      throw new AgentCaError('INPUT_INVALID', `body nests deeper than ${max} levels at ${field}`, { fields: { [field]: `nests deeper than ${max} levels` } });
+      throw new AgentCaError('INPUT_INVALID', `body nests deeper than ${max} levels at ${field}`, {
+        fields: { [field]: `nests deeper than ${max} levels` },
+      });
     }
     for (const [k, child] of Object.entries(v)) {
-      if (typeof child === 'object' && child !== null) stack.push({ v: child, depth: depth + 1, path: Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}` });
+      if (typeof child === 'object' && child !== null)
+        stack.push({ v: child, depth: depth + 1, path: Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}` });
     }
   }
 }

@@ -15,13 +15,17 @@ import { PostgresStore } from '../store/postgres/postgres-store.js';
 import type { ChangeNotice } from '../store/postgres/notify.js';
 import type { IssuerId, Serial } from '../types.js';
 
-const log = (what: string) => (e: unknown) => process.stderr.write(`agent-ca: ${what}: ${String((e as Error)?.message ?? e)}\n`);
+const log = (what: string) => (e: unknown) =>
+  process.stderr.write(`agent-ca: ${what}: ${String((e as Error)?.message ?? e)}\n`);
 
 /** The CRL leader election, started (a lone process is leader on return); undefined on LevelDB. */
 export async function startCrlLeader(authority: Authority, onLeader: () => void): Promise<LeaderElection | undefined> {
   const store = authority.store;
   if (!(store instanceof PostgresStore)) return undefined;
-  const leader = new LeaderElection(store.target, 'crl', { onChange: (l) => l && onLeader(), onError: log('CRL leader election') });
+  const leader = new LeaderElection(store.target, 'crl', {
+    onChange: (l) => l && onLeader(),
+    onError: log('CRL leader election'),
+  });
   await leader.start();
   return leader;
 }
@@ -31,7 +35,11 @@ export function publishDeltasNow(crls: CrlService): void {
   for (const n of CA_NAMES) void crls.scheduler.run(n as IssuerId, 'delta');
 }
 
-export async function startChangeSync(authority: Authority, ocsp: OcspService, crls: CrlService): Promise<ChangeListener | undefined> {
+export async function startChangeSync(
+  authority: Authority,
+  ocsp: OcspService,
+  crls: CrlService,
+): Promise<ChangeListener | undefined> {
   const store = authority.store;
   if (!(store instanceof PostgresStore)) return undefined;
   const apply = async (n: ChangeNotice): Promise<void> => {
@@ -48,7 +56,9 @@ export async function startChangeSync(authority: Authority, ocsp: OcspService, c
       crls.afterChange(cert, await authority.statusOf(cert));
     }
   };
-  const listener = new ChangeListener(store.target, (n) => void apply(n).catch(log('applying a peer change notice')), { onError: log('change listener') });
+  const listener = new ChangeListener(store.target, (n) => void apply(n).catch(log('applying a peer change notice')), {
+    onError: log('change listener'),
+  });
   await listener.start();
   return listener;
 }

@@ -16,14 +16,32 @@ export interface Problem {
 
 export function problemFrom(e: unknown): Problem {
   if (isAgentCaError(e)) {
-    return { type: `urn:agent-ca:error:${e.code}`, title: e.code, status: e.httpStatus, detail: e.message, code: e.code, ...(Object.keys(e.details).length ? { details: e.details } : {}) };
+    return {
+      type: `urn:agent-ca:error:${e.code}`,
+      title: e.code,
+      status: e.httpStatus,
+      detail: e.message,
+      code: e.code,
+      ...(Object.keys(e.details).length ? { details: e.details } : {}),
+    };
   }
   const fe = e as FastifyError;
   if (fe && typeof fe.statusCode === 'number' && fe.statusCode < 500) {
-    const code = fe.statusCode === 413 ? 'ACA_ERR_HTTP_PAYLOAD_TOO_LARGE' : fe.statusCode === 404 ? 'ACA_ERR_HTTP_NOT_FOUND' : 'ACA_ERR_INPUT_INVALID';
+    const code =
+      fe.statusCode === 413
+        ? 'ACA_ERR_HTTP_PAYLOAD_TOO_LARGE'
+        : fe.statusCode === 404
+          ? 'ACA_ERR_HTTP_NOT_FOUND'
+          : 'ACA_ERR_INPUT_INVALID';
     return { type: `urn:agent-ca:error:${code}`, title: code, status: fe.statusCode, detail: fe.message, code };
   }
-  return { type: 'urn:agent-ca:error:ACA_ERR_INTERNAL', title: 'ACA_ERR_INTERNAL', status: 500, detail: 'internal error', code: 'ACA_ERR_INTERNAL' };
+  return {
+    type: 'urn:agent-ca:error:ACA_ERR_INTERNAL',
+    title: 'ACA_ERR_INTERNAL',
+    status: 500,
+    detail: 'internal error',
+    code: 'ACA_ERR_INTERNAL',
+  };
 }
 
 /** RFC 9110 §10.2.3 Retry-After on 429/503 answers whose error says when to come back. */
@@ -46,5 +64,8 @@ export function errorHandler(this: unknown, error: FastifyError, request: Fastif
 }
 
 export function notFound(request: FastifyRequest, reply: FastifyReply): void {
-  void sendProblem(reply, new AgentCaError('HTTP_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`));
+  void sendProblem(
+    reply,
+    new AgentCaError('HTTP_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`),
+  );
 }

@@ -47,7 +47,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const peers = await startChangeSync(opts.authority, ocsp, crls);
   const risk = await startRiskService(opts.authority, { webhooks, ...(opts.env ? { env: opts.env } : {}) });
   // Reports use the running engine's bands (per tenant), and live beside the store.
-  const reports = new ReportJobs(opts.authority, { dir: join(opts.authority.dataDir, 'reports'), riskConfig: risk.config });
+  const reports = new ReportJobs(opts.authority, {
+    dir: join(opts.authority.dataDir, 'reports'),
+    riskConfig: risk.config,
+  });
   const app = await buildApp({
     authority: opts.authority,
     ocsp,
@@ -66,7 +69,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     for (const r of soon) announced.add(r.serial);
   };
   // A failed pass is logged and retried at the next hour; it never stops the server.
-  const announceLogged = () => announce().catch((e: unknown) => stderrLogger.error('announcing expiring certificates failed', { error: errorMessage(e) }));
+  const announceLogged = () =>
+    announce().catch((e: unknown) =>
+      stderrLogger.error('announcing expiring certificates failed', { error: errorMessage(e) }),
+    );
   await announceLogged();
   const expiringTimer = setInterval(() => void announceLogged(), 3_600_000);
   expiringTimer.unref();

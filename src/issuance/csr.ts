@@ -28,7 +28,8 @@ export function parseAndVerifyCsr(input: Uint8Array | string): ParsedCsr {
     const infoTlv = expectTag(top[0], Tag.SEQUENCE, 'certificationRequestInfo');
     info = slice(der, infoTlv);
     const f = childrenOf(der, infoTlv, 'certificationRequestInfo');
-    if (content(der, expectTag(f[0], Tag.INTEGER, 'version'))[0] !== 0) throw new AgentCaError('INPUT_CSR_INVALID', 'CSR version must be v1 (0)');
+    if (content(der, expectTag(f[0], Tag.INTEGER, 'version'))[0] !== 0)
+      throw new AgentCaError('INPUT_CSR_INVALID', 'CSR version must be v1 (0)');
     subject = slice(der, expectTag(f[1], Tag.SEQUENCE, 'subject'));
     spki = slice(der, expectTag(f[2], Tag.SEQUENCE, 'subjectPKInfo'));
     const alg = childrenOf(der, expectTag(top[1], Tag.SEQUENCE, 'signatureAlgorithm'), 'signatureAlgorithm');
@@ -39,8 +40,16 @@ export function parseAndVerifyCsr(input: Uint8Array | string): ParsedCsr {
     throw new AgentCaError('INPUT_CSR_INVALID', `not a PKCS#10 request: ${(e as Error).message}`);
   }
   const alg = algorithmByOid(algOid);
-  if (!alg) throw new AgentCaError('INPUT_CSR_SIGNATURE', `CSR signed with unsupported algorithm ${algOid} (supported: sha256/384/512WithRSAEncryption, ecdsa-with-SHA256/384, Ed25519)`);
+  if (!alg)
+    throw new AgentCaError(
+      'INPUT_CSR_SIGNATURE',
+      `CSR signed with unsupported algorithm ${algOid} (supported: sha256/384/512WithRSAEncryption, ecdsa-with-SHA256/384, Ed25519)`,
+    );
   publicKeyFromSpki(spki); // an unusable key is INPUT_PUBLIC_KEY_INVALID, not a bad signature
-  if (!verifySignature(alg, info, spki, signature)) throw new AgentCaError('INPUT_CSR_SIGNATURE', 'CSR self-signature does not verify: no proof of possession of the private key');
+  if (!verifySignature(alg, info, spki, signature))
+    throw new AgentCaError(
+      'INPUT_CSR_SIGNATURE',
+      'CSR self-signature does not verify: no proof of possession of the private key',
+    );
   return { subject, publicKeyInfo: spki };
 }

@@ -58,7 +58,10 @@ export class Issuer {
     const { target, warnings } = lintEncodedTbs(tbsDer, intentOf(tbs), this.opts.lintContext());
     // RFC 5280 §4.1.1.2: the outer signatureAlgorithm (the signer's) must equal the TBS field.
     if (signer.algorithm !== target.signatureAlgorithm) {
-      throw new AgentCaError('ISSUE_TOKEN_INVALID', `TBS says ${target.signatureAlgorithm ?? target.signatureAlgorithmOid} but the signer produces ${signer.algorithm}`);
+      throw new AgentCaError(
+        'ISSUE_TOKEN_INVALID',
+        `TBS says ${target.signatureAlgorithm ?? target.signatureAlgorithmOid} but the signer produces ${signer.algorithm}`,
+      );
     }
     this.sweep();
     const token = randomBytes(16).toString('base64url');
@@ -77,16 +80,25 @@ export class Issuer {
     // Single use: the token is gone before any signing starts.
     this.pending.delete(token);
     if (!p) throw new AgentCaError('ISSUE_TOKEN_INVALID', 'unknown or already used issuance token');
-    if (p.expiresAt < this.opts.clock.now().getTime()) throw new AgentCaError('ISSUE_TOKEN_INVALID', 'issuance token expired');
+    if (p.expiresAt < this.opts.clock.now().getTime())
+      throw new AgentCaError('ISSUE_TOKEN_INVALID', 'issuance token expired');
     const signature = await p.signer.sign(p.tbsDer);
     if (!createHash('sha256').update(p.tbsDer).digest().equals(p.digest)) {
       throw new AgentCaError('ISSUE_TBS_MISMATCH', 'the signed TBS differs from the linted TBS; certificate discarded');
     }
     const remote = !p.signer.keyUri.startsWith('softkey:');
     if (this.opts.verifySignatures ?? remote) {
-      if (!verifySignature(p.signer.algorithm, p.tbsDer, p.signer.publicKeyInfo, signature)) throw new AgentCaError('ISSUE_TBS_MISMATCH', `signature from ${p.signer.keyUri} does not verify against its public key; certificate discarded`);
+      if (!verifySignature(p.signer.algorithm, p.tbsDer, p.signer.publicKeyInfo, signature))
+        throw new AgentCaError(
+          'ISSUE_TBS_MISMATCH',
+          `signature from ${p.signer.keyUri} does not verify against its public key; certificate discarded`,
+        );
     }
-    return { serial: serialFromMagnitude(p.tbs.serial), der: assembleSigned(p.tbsDer, p.signer.algorithm, signature), tbs: p.tbs };
+    return {
+      serial: serialFromMagnitude(p.tbs.serial),
+      der: assembleSigned(p.tbsDer, p.signer.algorithm, signature),
+      tbs: p.tbs,
+    };
   }
 
   /** Drop expired tokens so an abandoned prepare() never accumulates. */

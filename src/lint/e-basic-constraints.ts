@@ -13,7 +13,8 @@ export const eBasicConstraints: Lint = {
     if (!bc) return isCa ? ['basicConstraints missing from a CA certificate'] : [];
     if (isCa && !bc.critical) out.push('basicConstraints must be critical in a CA certificate');
     if (t.facts.ca !== isCa) out.push(`cA is ${t.facts.ca} for a ${t.profile.kind} certificate`);
-    if (t.profile.kind === 'intermediate' && t.facts.pathLen === undefined) out.push('the intermediate must carry pathLenConstraint');
+    if (t.profile.kind === 'intermediate' && t.facts.pathLen === undefined)
+      out.push('the intermediate must carry pathLenConstraint');
     if (!isCa && t.facts.pathLen !== undefined) out.push('pathLenConstraint on a non-CA certificate');
     return out;
   },

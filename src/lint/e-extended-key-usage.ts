@@ -8,8 +8,10 @@ export const eExtendedKeyUsage: Lint = {
   appliesTo: ['agent', 'ocsp-responder', 'root', 'intermediate'],
   check(t) {
     const eku = t.facts.extKeyUsage;
-    if (t.profile.kind === 'agent' && !eku.includes('clientAuth')) return ['agent certificates need extendedKeyUsage clientAuth'];
-    if (t.profile.kind === 'ocsp-responder' && (eku.length !== 1 || eku[0] !== 'ocspSigning')) return ['an OCSP responder certificate carries exactly id-kp-OCSPSigning'];
+    if (t.profile.kind === 'agent' && !eku.includes('clientAuth'))
+      return ['agent certificates need extendedKeyUsage clientAuth'];
+    if (t.profile.kind === 'ocsp-responder' && (eku.length !== 1 || eku[0] !== 'ocspSigning'))
+      return ['an OCSP responder certificate carries exactly id-kp-OCSPSigning'];
     if (CA_KINDS.includes(t.profile.kind) && eku.length > 0) return ['CA certificates here carry no extendedKeyUsage'];
     return [];
   },

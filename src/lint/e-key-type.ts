@@ -7,6 +7,8 @@ export const eKeyType: Lint = {
   severity: 'error',
   check(t) {
     if (!t.keyType) return ['the subject public key is not an RSA, P-256, P-384 or Ed25519 key agent-ca supports'];
-    return t.profile.keyTypes.includes(t.keyType) ? [] : [`${t.keyType} keys are not allowed by profile ${t.profile.name} (allowed: ${t.profile.keyTypes.join(', ')})`];
+    return t.profile.keyTypes.includes(t.keyType)
+      ? []
+      : [`${t.keyType} keys are not allowed by profile ${t.profile.name} (allowed: ${t.profile.keyTypes.join(', ')})`];
   },
 };

@@ -12,7 +12,8 @@ export const eRevocationPointers: Lint = {
   appliesTo: ['intermediate', 'agent', 'ocsp-responder'],
   check(t) {
     const f = t.facts;
-    if (t.profile.kind === 'ocsp-responder') return f.ocspNoCheck ? [] : ['an OCSP responder certificate needs id-pkix-ocsp-nocheck'];
+    if (t.profile.kind === 'ocsp-responder')
+      return f.ocspNoCheck ? [] : ['an OCSP responder certificate needs id-pkix-ocsp-nocheck'];
     const out: string[] = [];
     if (f.crlDistributionPoints.length === 0) out.push('CRL Distribution Points missing');
     if (f.freshestCrl.length === 0) out.push('Freshest CRL (delta CRL pointer) missing');

@@ -14,11 +14,14 @@ export const eSignatureAlgorithm: Lint = {
   citation: 'RFC 9155; CA/B BR §7.1.3.2; RFC 4055 §5; RFC 5758 §3.2; RFC 8410 §3',
   severity: 'error',
   check(t) {
-    if (!t.signatureAlgorithm) return [`unsupported signature algorithm ${OID_NAMES.get(t.signatureAlgorithmOid) ?? t.signatureAlgorithmOid}`];
+    if (!t.signatureAlgorithm)
+      return [`unsupported signature algorithm ${OID_NAMES.get(t.signatureAlgorithmOid) ?? t.signatureAlgorithmOid}`];
     const info = algorithmInfo(t.signatureAlgorithm);
     const out: string[] = [];
-    if (info.digest !== null && !['sha256', 'sha384', 'sha512'].includes(info.digest)) out.push(`digest ${info.digest} is too weak`);
-    if (!info.identifier.equals(t.signatureAlgorithmDer)) out.push(`the ${t.signatureAlgorithm} AlgorithmIdentifier is not in its canonical encoding`);
+    if (info.digest !== null && !['sha256', 'sha384', 'sha512'].includes(info.digest))
+      out.push(`digest ${info.digest} is too weak`);
+    if (!info.identifier.equals(t.signatureAlgorithmDer))
+      out.push(`the ${t.signatureAlgorithm} AlgorithmIdentifier is not in its canonical encoding`);
     return out;
   },
 };

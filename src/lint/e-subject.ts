@@ -10,7 +10,8 @@ export const eSubject: Lint = {
     const out: string[] = [];
     if (!s.commonName) out.push('subject CN is required');
     if (!s.organization) out.push('subject O (operator) is required');
-    if (t.profile.kind === 'agent' && t.facts.agentId !== undefined && s.commonName !== t.facts.agentId) out.push(`CN "${s.commonName}" must be the agent id "${t.facts.agentId}"`);
+    if (t.profile.kind === 'agent' && t.facts.agentId !== undefined && s.commonName !== t.facts.agentId)
+      out.push(`CN "${s.commonName}" must be the agent id "${t.facts.agentId}"`);
     return out;
   },
 };

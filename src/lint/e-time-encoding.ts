@@ -12,13 +12,18 @@ export const eTimeEncoding: Lint = {
     const out: string[] = [];
     const v = t.validityDer;
     let at = 2;
-    for (const [label, d] of [['notBefore', t.notBefore], ['notAfter', t.notAfter]] as const) {
+    for (const [label, d] of [
+      ['notBefore', t.notBefore],
+      ['notAfter', t.notAfter],
+    ] as const) {
       const tag = v[at]!;
       const len = v[at + 1]!;
       const text = v.subarray(at + 2, at + 2 + len).toString('latin1');
       const wantUtc = d.getUTCFullYear() < 2050;
-      if (wantUtc && (tag !== 0x17 || !UTC.test(text))) out.push(`${label} must be UTCTime YYMMDDHHMMSSZ, got tag ${tag} "${text}"`);
-      if (!wantUtc && (tag !== 0x18 || !GEN.test(text))) out.push(`${label} must be GeneralizedTime YYYYMMDDHHMMSSZ, got tag ${tag} "${text}"`);
+      if (wantUtc && (tag !== 0x17 || !UTC.test(text)))
+        out.push(`${label} must be UTCTime YYMMDDHHMMSSZ, got tag ${tag} "${text}"`);
+      if (!wantUtc && (tag !== 0x18 || !GEN.test(text)))
+        out.push(`${label} must be GeneralizedTime YYYYMMDDHHMMSSZ, got tag ${tag} "${text}"`);
       at += 2 + len;
     }
     return out;

@@ -11,7 +11,9 @@ export const eValidityPeriod: Lint = {
     const periodMs = t.notAfter.getTime() - t.notBefore.getTime() + 1000;
     if (t.notAfter.getTime() <= t.notBefore.getTime()) out.push('notAfter is not after notBefore');
     if (periodMs > t.profile.maxValidityDays * DAY_MS) {
-      out.push(`validity ${(periodMs / DAY_MS).toFixed(2)} days exceeds the ${t.profile.name} maximum of ${t.profile.maxValidityDays}`);
+      out.push(
+        `validity ${(periodMs / DAY_MS).toFixed(2)} days exceeds the ${t.profile.name} maximum of ${t.profile.maxValidityDays}`,
+      );
     }
     return out;
   },

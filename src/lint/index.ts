@@ -48,7 +48,8 @@ export function runLints(target: LintTarget, ctx: LintContext, lints: readonly L
   const findings: LintFinding[] = [];
   for (const lint of lints) {
     if (lint.appliesTo && !lint.appliesTo.includes(target.profile.kind)) continue;
-    for (const message of lint.check(target, ctx)) findings.push({ lint: lint.name, severity: lint.severity, message, citation: lint.citation });
+    for (const message of lint.check(target, ctx))
+      findings.push({ lint: lint.name, severity: lint.severity, message, citation: lint.citation });
   }
   return findings;
 }
@@ -57,13 +58,24 @@ export function runLints(target: LintTarget, ctx: LintContext, lints: readonly L
  * Parse `tbsDer` and lint it. Throws LintError naming every broken rule (a TBS whose structure
  * is not DER at all fails e_der_encoding); returns the parsed target and the warnings otherwise.
  */
-export function lintEncodedTbs(tbsDer: Buffer, intent: LintIntent, ctx: LintContext): { target: LintTarget; warnings: LintFinding[] } {
+export function lintEncodedTbs(
+  tbsDer: Buffer,
+  intent: LintIntent,
+  ctx: LintContext,
+): { target: LintTarget; warnings: LintFinding[] } {
   let target: LintTarget;
   try {
     target = parseLintTarget(tbsDer, intent);
   } catch (e) {
     if (!(e instanceof AgentCaError)) throw e;
-    throw new LintError([{ lint: eDerEncoding.name, severity: 'error', message: `the encoded TBS does not parse: ${e.message}`, citation: eDerEncoding.citation }]);
+    throw new LintError([
+      {
+        lint: eDerEncoding.name,
+        severity: 'error',
+        message: `the encoded TBS does not parse: ${e.message}`,
+        citation: eDerEncoding.citation,
+      },
+    ]);
   }
   const findings = runLints(target, ctx);
   if (findings.some((f) => f.severity === 'error')) throw new LintError(findings);

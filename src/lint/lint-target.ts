@@ -77,10 +77,16 @@ export interface LintTarget {
   readonly malformed: readonly string[];
 }
 
-const NAMES = new Map<string, string>([...Object.entries(Oids), ...Object.entries(AgentOids)].map(([n, o]): [string, string] => [o, n]));
+const NAMES = new Map<string, string>(
+  [...Object.entries(Oids), ...Object.entries(AgentOids)].map(([n, o]): [string, string] => [o, n]),
+);
 
 export function intentOf(tbs: TbsCertificate): LintIntent {
-  return { profile: tbs.profile, ...(tbs.issuerNotAfter ? { issuerNotAfter: tbs.issuerNotAfter } : {}), ...(tbs.facts.agentId !== undefined ? { agentId: tbs.facts.agentId } : {}) };
+  return {
+    profile: tbs.profile,
+    ...(tbs.issuerNotAfter ? { issuerNotAfter: tbs.issuerNotAfter } : {}),
+    ...(tbs.facts.agentId !== undefined ? { agentId: tbs.facts.agentId } : {}),
+  };
 }
 
 function buf(b: Uint8Array): Buffer {
@@ -89,16 +95,24 @@ function buf(b: Uint8Array): Buffer {
 
 function readExtensions(node: DerNode | undefined, malformed: string[]): LintExtension[] {
   if (!node) return [];
-  if (node.tagClass !== 'context' || node.tagNumber !== 3 || node.children.length !== 1) throw new Asn1DecodeError('tbsCertificate', 'expected extensions [3] EXPLICIT');
+  if (node.tagClass !== 'context' || node.tagNumber !== 3 || node.children.length !== 1)
+    throw new Asn1DecodeError('tbsCertificate', 'expected extensions [3] EXPLICIT');
   return node.children[0]!.children.map((ext, i) => {
     const [id, second, third] = ext.children;
     const oid = readOid(id!, `extension ${i} extnID`);
     const hasCritical = second?.tagClass === 'universal' && second.tagNumber === 1;
     const critical = hasCritical && second.content[0] === 0xff;
     // X.690 §11.5: critical DEFAULT FALSE is omitted, and a BOOLEAN is 00 or FF.
-    if (hasCritical && (second.content.length !== 1 || second.content[0] !== 0xff)) malformed.push(`extension ${NAMES.get(oid) ?? oid}: critical must be absent or TRUE (FF) in DER`);
+    if (hasCritical && (second.content.length !== 1 || second.content[0] !== 0xff))
+      malformed.push(`extension ${NAMES.get(oid) ?? oid}: critical must be absent or TRUE (FF) in DER`);
     const octets = hasCritical ? third : second;
-    if (!octets || octets.tagClass !== 'universal' || octets.tagNumber !== 4 || ext.children.length !== (hasCritical ? 3 : 2)) throw new Asn1DecodeError('Extension', `${oid}: expected extnID, critical, extnValue OCTET STRING`);
+    if (
+      !octets ||
+      octets.tagClass !== 'universal' ||
+      octets.tagNumber !== 4 ||
+      ext.children.length !== (hasCritical ? 3 : 2)
+    )
+      throw new Asn1DecodeError('Extension', `${oid}: expected extnID, critical, extnValue OCTET STRING`);
     return { oid, name: NAMES.get(oid) ?? oid, critical, value: buf(octets.content) };
   });
 }
@@ -164,7 +178,8 @@ function decodeFacts(exts: readonly LintExtension[], intent: LintIntent, malform
 export function parseLintTarget(tbsDer: Buffer, intent: LintIntent): LintTarget {
   const root = readDerTree(tbsDer, 'tbsCertificate', { maxNodes: 20_000 });
   const f = root.children;
-  if (root.tagClass !== 'universal' || root.tagNumber !== 16 || f.length < 7) throw new Asn1DecodeError('tbsCertificate', 'expected a SEQUENCE of at least 7 fields');
+  if (root.tagClass !== 'universal' || root.tagNumber !== 16 || f.length < 7)
+    throw new Asn1DecodeError('tbsCertificate', 'expected a SEQUENCE of at least 7 fields');
   const malformed: string[] = [];
   const versionNode = f[0]!.tagClass === 'context' && f[0]!.tagNumber === 0 ? f[0]! : undefined;
   const at = versionNode ? 1 : 0;
@@ -187,7 +202,10 @@ export function parseLintTarget(tbsDer: Buffer, intent: LintIntent): LintTarget 
   } catch {
     keyType = undefined;
   }
-  const extensions = readExtensions(f.slice(at + 6).find((n) => n.tagClass === 'context' && n.tagNumber === 3), malformed);
+  const extensions = readExtensions(
+    f.slice(at + 6).find((n) => n.tagClass === 'context' && n.tagNumber === 3),
+    malformed,
+  );
   const oids = oidsIn(root, 'tbsCertificate');
   for (const e of extensions) {
     try {

@@ -42,7 +42,16 @@ export function issuerHashes(issuer: IssuerKeyInfo, hash: OcspHashAlgorithm): Is
 }
 
 /** CertID DER for `serialMagnitude` (unsigned big-endian bytes) under `issuer`. */
-export function certIdFor(issuer: IssuerKeyInfo | IssuerHashes, serialMagnitude: Uint8Array, hash: OcspHashAlgorithm): Buffer {
+export function certIdFor(
+  issuer: IssuerKeyInfo | IssuerHashes,
+  serialMagnitude: Uint8Array,
+  hash: OcspHashAlgorithm,
+): Buffer {
   const h = 'issuerNameHash' in issuer ? issuer : issuerHashes(issuer, hash);
-  return sequence(HASH_ALG_IDS[hash], octetString(h.issuerNameHash), octetString(h.issuerKeyHash), unsignedInteger(serialMagnitude));
+  return sequence(
+    HASH_ALG_IDS[hash],
+    octetString(h.issuerNameHash),
+    octetString(h.issuerKeyHash),
+    unsignedInteger(serialMagnitude),
+  );
 }

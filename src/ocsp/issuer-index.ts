@@ -64,6 +64,10 @@ export class IssuerIndex {
 }
 
 /** Index built from parsed CA certificates (e.g. `authority.ca('root').certificate`). */
-export function issuerIndexFromCertificates(cas: readonly { id: IssuerId; certificate: { subject: Buffer; publicKeyInfo: Buffer } }[]): IssuerIndex {
-  return new IssuerIndex(cas.map((c) => ({ id: c.id, subjectDer: c.certificate.subject, publicKeyInfo: c.certificate.publicKeyInfo })));
+export function issuerIndexFromCertificates(
+  cas: readonly { id: IssuerId; certificate: { subject: Buffer; publicKeyInfo: Buffer } }[],
+): IssuerIndex {
+  return new IssuerIndex(
+    cas.map((c) => ({ id: c.id, subjectDer: c.certificate.subject, publicKeyInfo: c.certificate.publicKeyInfo })),
+  );
 }

@@ -49,7 +49,8 @@ export function createLiveSource(opts: LiveSourceOptions): LiveSource {
         const statuses = await Promise.all(certIds.map((c) => opts.status(req.issuerId, c.serial)));
         const thisUpdate = req.now;
         const v = opts.validityMs;
-        const validity = typeof v === 'number' ? v : Math.min(...(await Promise.all(certIds.map((c) => v(req.issuerId, c.serial)))));
+        const validity =
+          typeof v === 'number' ? v : Math.min(...(await Promise.all(certIds.map((c) => v(req.issuerId, c.serial)))));
         const nextUpdate = new Date(thisUpdate.getTime() + validity);
         const der = await buildBasicResponse({
           responder,

@@ -21,7 +21,11 @@ export interface PrecomputedResponse {
  * times with the DER saves parsing it on every request; bare DER is parsed (and its CertID
  * checked against the request) before it is served.
  */
-export type PrecomputedLookup = (issuerId: IssuerId, serial: Serial, hash: OcspHashAlgorithm) => Promise<PrecomputedResponse | Buffer | undefined>;
+export type PrecomputedLookup = (
+  issuerId: IssuerId,
+  serial: Serial,
+  hash: OcspHashAlgorithm,
+) => Promise<PrecomputedResponse | Buffer | undefined>;
 
 function fromDer(der: Buffer, serial: Serial, hash: OcspHashAlgorithm): PrecomputedResponse | undefined {
   const single = parseOcspResponse(der).basic?.responses;
@@ -41,7 +45,14 @@ export function createPrecomputedSource(opts: { lookup: PrecomputedLookup }): Re
       if (!found) return undefined;
       const r = Buffer.isBuffer(found) ? fromDer(found, certId.serial, certId.hashAlgorithm) : found;
       if (!r || (r.staleAt ?? r.nextUpdate).getTime() <= req.now.getTime()) return undefined;
-      return { der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate, ...(r.staleAt ? { staleAt: r.staleAt } : {}), source: 'precomputed', nonceEchoed: false };
+      return {
+        der: r.der,
+        thisUpdate: r.thisUpdate,
+        nextUpdate: r.nextUpdate,
+        ...(r.staleAt ? { staleAt: r.staleAt } : {}),
+        source: 'precomputed',
+        nonceEchoed: false,
+      };
     },
   };
 }

@@ -36,7 +36,8 @@ export interface PresignedResponse {
 }
 
 export function serialMagnitude(serial: Serial | string): Buffer {
-  if (!/^(?:[0-9a-f]{2}){1,20}$/.test(serial)) throw new AgentCaError('INPUT_SERIAL_MALFORMED', `not a canonical serial: ${JSON.stringify(serial)}`);
+  if (!/^(?:[0-9a-f]{2}){1,20}$/.test(serial))
+    throw new AgentCaError('INPUT_SERIAL_MALFORMED', `not a canonical serial: ${JSON.stringify(serial)}`);
   return Buffer.from(serial, 'hex');
 }
 
@@ -60,7 +61,14 @@ export async function presignForSerial(input: PresignInput): Promise<PresignedRe
     const der = await buildBasicResponse({
       responder: input.responder,
       producedAt: input.producedAt ?? input.thisUpdate,
-      responses: [{ certIdDer: certIdFor(cachedHashes(input.issuer, hashAlgorithm), magnitude, hashAlgorithm), status: input.status, thisUpdate: input.thisUpdate, nextUpdate: input.nextUpdate }],
+      responses: [
+        {
+          certIdDer: certIdFor(cachedHashes(input.issuer, hashAlgorithm), magnitude, hashAlgorithm),
+          status: input.status,
+          thisUpdate: input.thisUpdate,
+          nextUpdate: input.nextUpdate,
+        },
+      ],
     });
     out.push({ hashAlgorithm, der, thisUpdate: input.thisUpdate, nextUpdate: input.nextUpdate });
   }

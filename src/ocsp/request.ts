@@ -59,7 +59,8 @@ function next(buf: Buffer, at: number, end: number, what: string, tag?: number):
   if (at >= end) bad(`${what} missing`);
   const t = readTlv(buf, at, what);
   if (t.end > end) bad(`${what} overruns its parent`);
-  if (tag !== undefined && t.tag !== tag) bad(`${what}: expected tag 0x${tag.toString(16)}, got 0x${t.tag.toString(16)}`);
+  if (tag !== undefined && t.tag !== tag)
+    bad(`${what}: expected tag 0x${tag.toString(16)}, got 0x${t.tag.toString(16)}`);
   return t;
 }
 
@@ -88,7 +89,8 @@ function serialOf(buf: Buffer, t: Tlv): Serial {
   const b0 = buf[t.contentStart]!;
   if (len > 1) {
     const b1 = buf[t.contentStart + 1]!;
-    if ((b0 === 0x00 && (b1 & 0x80) === 0) || (b0 === 0xff && (b1 & 0x80) !== 0)) bad('serialNumber is not minimally encoded');
+    if ((b0 === 0x00 && (b1 & 0x80) === 0) || (b0 === 0xff && (b1 & 0x80) !== 0))
+      bad('serialNumber is not minimally encoded');
   }
   if (b0 & 0x80) return `-${buf.toString('hex', t.contentStart, t.end)}` as Serial;
   const start = b0 === 0 && len > 1 ? t.contentStart + 1 : t.contentStart;
@@ -173,7 +175,8 @@ function parse(buf: Buffer): OcspRequest {
   if (t.tag === 0xa0) {
     // version [0] EXPLICIT INTEGER: only v1(0) exists (RFC 6960 §4.1.1).
     const v = next(buf, t.contentStart, t.end, 'version', Tag.INTEGER);
-    if (v.end !== t.end || v.end - v.contentStart !== 1 || buf[v.contentStart] !== 0) bad('unsupported request version');
+    if (v.end !== t.end || v.end - v.contentStart !== 1 || buf[v.contentStart] !== 0)
+      bad('unsupported request version');
     t = next(buf, t.end, tbs.end, 'TBSRequest field');
   }
   if (t.tag === 0xa1) t = next(buf, t.end, tbs.end, 'TBSRequest field'); // requestorName: not used

@@ -30,7 +30,9 @@ function hasOcspSigning(cert: ReturnType<typeof parseCertificate>): boolean {
   const eku = cert.extensions.find((e) => e.oid === Oids.extKeyUsage);
   if (!eku) return false;
   const seq = readWhole(eku.value, Tag.SEQUENCE, 'extKeyUsage');
-  return childrenOf(eku.value, seq, 'extKeyUsage').some((t) => t.tag === Tag.OID && decodeOid(content(eku.value, t)) === Oids.kpOcspSigning);
+  return childrenOf(eku.value, seq, 'extKeyUsage').some(
+    (t) => t.tag === Tag.OID && decodeOid(content(eku.value, t)) === Oids.kpOcspSigning,
+  );
 }
 
 /**
@@ -42,10 +44,16 @@ export function responderIdentity(signer: Signer, certificateDer: Uint8Array): R
   const certificate = Buffer.from(certificateDer);
   const parsed = parseCertificate(certificate);
   if (!parsed.publicKeyInfo.equals(signer.publicKeyInfo)) {
-    throw new AgentCaError('CONFIG_INVALID', `OCSP responder key ${signer.keyUri} does not match the responder certificate`);
+    throw new AgentCaError(
+      'CONFIG_INVALID',
+      `OCSP responder key ${signer.keyUri} does not match the responder certificate`,
+    );
   }
   if (!hasOcspSigning(parsed)) {
-    throw new AgentCaError('CONFIG_INVALID', 'the OCSP responder certificate lacks id-kp-OCSPSigning (RFC 6960 §4.2.2.2)');
+    throw new AgentCaError(
+      'CONFIG_INVALID',
+      'the OCSP responder certificate lacks id-kp-OCSPSigning (RFC 6960 §4.2.2.2)',
+    );
   }
   const keyHash = createHash('sha1').update(subjectPublicKeyBits(parsed.publicKeyInfo)).digest();
   return Object.freeze({

@@ -57,7 +57,15 @@ export interface OcspResponderOptions {
 const TRANSIENT = new Set(['ACA_ERR_STORE_UNAVAILABLE', 'ACA_ERR_STORE_LOCKED', 'ACA_ERR_SIGNER_UNAVAILABLE']);
 
 function errorResult(status: OcspErrorStatus, reason: string, issuerId?: IssuerId): OcspResult {
-  return { der: errorResponse(status), status, source: 'error', cached: false, nonce: false, reason, ...(issuerId ? { issuerId } : {}) };
+  return {
+    der: errorResponse(status),
+    status,
+    source: 'error',
+    cached: false,
+    nonce: false,
+    reason,
+    ...(issuerId ? { issuerId } : {}),
+  };
 }
 
 export class OcspResponder {
@@ -71,7 +79,8 @@ export class OcspResponder {
   constructor(private readonly opts: OcspResponderOptions) {
     this.maxRequestBytes = opts.maxRequestBytes ?? 8192;
     this.maxCertIds = opts.maxCertIds ?? 16;
-    if (opts.cache !== false) this.cache = new ResponseCache(opts.cache?.maxEntries ?? 10_000, opts.cache?.ttlMs ?? 500);
+    if (opts.cache !== false)
+      this.cache = new ResponseCache(opts.cache?.maxEntries ?? 10_000, opts.cache?.ttlMs ?? 500);
   }
 
   /** Drop cached answers about a serial: call when its status changes (the revoker does). */
@@ -105,7 +114,8 @@ export class OcspResponder {
   }
 
   private async handle(der: Uint8Array): Promise<OcspResult> {
-    if (der.length > this.maxRequestBytes) return errorResult('malformedRequest', `request of ${der.length} octets exceeds ${this.maxRequestBytes}`);
+    if (der.length > this.maxRequestBytes)
+      return errorResult('malformedRequest', `request of ${der.length} octets exceeds ${this.maxRequestBytes}`);
     const now = this.opts.clock.now();
     const nowMs = now.getTime();
     const key = this.cache ? requestCacheKey(der) : undefined;
@@ -141,7 +151,8 @@ export class OcspResponder {
     }
     // RFC 6960 §4.4: an unrecognised extension may be ignored only when it is not critical.
     if (request.hasUnknownCritical) return errorResult('malformedRequest', 'unrecognised critical extension');
-    if (request.certIds.length > this.maxCertIds) return errorResult('malformedRequest', `${request.certIds.length} CertIDs exceed ${this.maxCertIds}`);
+    if (request.certIds.length > this.maxCertIds)
+      return errorResult('malformedRequest', `${request.certIds.length} CertIDs exceed ${this.maxCertIds}`);
 
     let issuerId: IssuerId | undefined;
     for (const c of request.certIds) {
@@ -156,7 +167,13 @@ export class OcspResponder {
     const answer = await this.fromSources(request, iid, now);
     if (answer.status !== 'successful') return answer;
     if (key !== undefined && !request.nonce && answer.nextUpdate && epoch === this.epoch) {
-      this.cache!.set(key, answer, nowMs, (answer.staleAt ?? answer.nextUpdate).getTime(), request.certIds.map((c) => serialKey(iid, c.serial)));
+      this.cache!.set(
+        key,
+        answer,
+        nowMs,
+        (answer.staleAt ?? answer.nextUpdate).getTime(),
+        request.certIds.map((c) => serialKey(iid, c.serial)),
+      );
     }
     return answer;
   }
@@ -178,12 +195,27 @@ export class OcspResponder {
           continue;
         }
         if (a) {
-          return { der: a.der, status: 'successful', source: a.source, cached: false, nonce: a.nonceEchoed, thisUpdate: a.thisUpdate, nextUpdate: a.nextUpdate, ...(a.staleAt ? { staleAt: a.staleAt } : {}), issuerId };
+          return {
+            der: a.der,
+            status: 'successful',
+            source: a.source,
+            cached: false,
+            nonce: a.nonceEchoed,
+            thisUpdate: a.thisUpdate,
+            nextUpdate: a.nextUpdate,
+            ...(a.staleAt ? { staleAt: a.staleAt } : {}),
+            issuerId,
+          };
         }
       }
     }
-    if (failure === undefined) return errorResult('tryLater', 'no source could answer (live signing at its cap)', issuerId);
+    if (failure === undefined)
+      return errorResult('tryLater', 'no source could answer (live signing at its cap)', issuerId);
     const transient = isAgentCaError(failure) && TRANSIENT.has(failure.code);
-    return errorResult(transient ? 'tryLater' : 'internalError', (failure as Error)?.message ?? String(failure), issuerId);
+    return errorResult(
+      transient ? 'tryLater' : 'internalError',
+      (failure as Error)?.message ?? String(failure),
+      issuerId,
+    );
   }
 }

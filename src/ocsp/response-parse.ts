@@ -3,7 +3,16 @@
  * (a KMS or HSM signature is verified before it is served), and for a pre-signed response's
  * thisUpdate/nextUpdate when a store hands back bare DER. Strict, like the request parser.
  */
-import { childrenOf, content, decodeOid, decodeTime, expectTag, readWhole, slice, type Tlv } from '../asn1/der-reader.js';
+import {
+  childrenOf,
+  content,
+  decodeOid,
+  decodeTime,
+  expectTag,
+  readWhole,
+  slice,
+  type Tlv,
+} from '../asn1/der-reader.js';
 import { Tag } from '../asn1/der.js';
 import { Oids } from '../asn1/oids.js';
 import { Asn1DecodeError } from '../errors.js';
@@ -36,7 +45,9 @@ export interface ParsedOcspResponse {
   basic?: ParsedBasicResponse;
 }
 
-const statusByCode = new Map<number, OcspResponseStatus>(Object.entries(OCSP_RESPONSE_STATUS).map(([k, v]) => [v, k as OcspResponseStatus]));
+const statusByCode = new Map<number, OcspResponseStatus>(
+  Object.entries(OCSP_RESPONSE_STATUS).map(([k, v]) => [v, k as OcspResponseStatus]),
+);
 
 /** A copy, so the parsed response does not pin the caller's buffer. */
 function certIdOf(buf: Buffer, t: Tlv): CertId {
@@ -69,7 +80,11 @@ function singleOf(buf: Buffer, t: Tlv): ParsedSingleResponse {
   };
   let i = 3;
   if (f[i]?.tag === 0xa0) {
-    out.nextUpdate = decodeTime(buf, expectTag(childrenOf(buf, f[i]!, 'nextUpdate')[0], Tag.GENERALIZED_TIME, 'nextUpdate'), 'nextUpdate');
+    out.nextUpdate = decodeTime(
+      buf,
+      expectTag(childrenOf(buf, f[i]!, 'nextUpdate')[0], Tag.GENERALIZED_TIME, 'nextUpdate'),
+      'nextUpdate',
+    );
     i++;
   }
   if (f[i]?.tag === 0xa1) i++;
@@ -96,11 +111,15 @@ function basicOf(buf: Buffer): ParsedBasicResponse {
   if (f[0]?.tag === 0xa0) i++;
   const rid = f[i++];
   let responderId: ParsedBasicResponse['responderId'];
-  if (rid?.tag === 0xa2) responderId = { byKey: content(buf, expectTag(childrenOf(buf, rid, 'byKey')[0], Tag.OCTET_STRING, 'KeyHash')) };
-  else if (rid?.tag === 0xa1) responderId = { byName: slice(buf, expectTag(childrenOf(buf, rid, 'byName')[0], Tag.SEQUENCE, 'Name')) };
+  if (rid?.tag === 0xa2)
+    responderId = { byKey: content(buf, expectTag(childrenOf(buf, rid, 'byKey')[0], Tag.OCTET_STRING, 'KeyHash')) };
+  else if (rid?.tag === 0xa1)
+    responderId = { byName: slice(buf, expectTag(childrenOf(buf, rid, 'byName')[0], Tag.SEQUENCE, 'Name')) };
   else throw new Asn1DecodeError('ResponderID', 'missing or bad tag');
   const producedAt = decodeTime(buf, expectTag(f[i++], Tag.GENERALIZED_TIME, 'producedAt'), 'producedAt');
-  const responses = childrenOf(buf, expectTag(f[i++], Tag.SEQUENCE, 'responses'), 'responses').map((t) => singleOf(buf, t));
+  const responses = childrenOf(buf, expectTag(f[i++], Tag.SEQUENCE, 'responses'), 'responses').map((t) =>
+    singleOf(buf, t),
+  );
   let nonce: Buffer | undefined;
   if (f[i]?.tag === 0xa1) nonce = nonceOf(buf, f[i++]!);
   if (i !== f.length) throw new Asn1DecodeError('ResponseData', 'unexpected fields');
@@ -135,8 +154,17 @@ export function parseOcspResponse(input: Uint8Array): ParsedOcspResponse {
     return { status };
   }
   if (top.length > 2) throw new Asn1DecodeError('OCSPResponse', 'unexpected fields');
-  const rb = childrenOf(buf, expectTag(childrenOf(buf, expectTag(top[1], 0xa0, 'responseBytes'), 'responseBytes')[0], Tag.SEQUENCE, 'ResponseBytes'), 'ResponseBytes');
-  if (decodeOid(content(buf, expectTag(rb[0], Tag.OID, 'responseType'))) !== Oids.ocspBasic) throw new Asn1DecodeError('ResponseBytes', 'not id-pkix-ocsp-basic');
+  const rb = childrenOf(
+    buf,
+    expectTag(
+      childrenOf(buf, expectTag(top[1], 0xa0, 'responseBytes'), 'responseBytes')[0],
+      Tag.SEQUENCE,
+      'ResponseBytes',
+    ),
+    'ResponseBytes',
+  );
+  if (decodeOid(content(buf, expectTag(rb[0], Tag.OID, 'responseType'))) !== Oids.ocspBasic)
+    throw new Asn1DecodeError('ResponseBytes', 'not id-pkix-ocsp-basic');
   return { status, basic: basicOf(Buffer.from(content(buf, expectTag(rb[1], Tag.OCTET_STRING, 'response')))) };
 }
 

@@ -10,7 +10,18 @@
  *   ResponseData      ::= SEQUENCE { version [0] DEFAULT v1, responderID, producedAt, responses, responseExtensions [1] }
  *   SingleResponse    ::= SEQUENCE { certID, certStatus, thisUpdate, nextUpdate [0] EXPLICIT, singleExtensions [1] }
  */
-import { bitString, enumerated, explicit, extension, generalizedTime, octetString, oid, sequence, tlv, Tag } from '../asn1/der.js';
+import {
+  bitString,
+  enumerated,
+  explicit,
+  extension,
+  generalizedTime,
+  octetString,
+  oid,
+  sequence,
+  tlv,
+  Tag,
+} from '../asn1/der.js';
 import { Oids } from '../asn1/oids.js';
 import { AgentCaError } from '../errors.js';
 import { reasonCode } from '../store/ports.js';
@@ -49,7 +60,11 @@ function certStatusDer(s: CertStatus): Buffer {
       // RevokedInfo ::= SEQUENCE { revocationTime, revocationReason [0] EXPLICIT CRLReason OPTIONAL },
       // as revoked [1] IMPLICIT. `unspecified` is left out, as RFC 5280 §5.3.1 asks of CRL
       // entries (and CA/B BR §7.3 of OCSP); removeFromCRL is a CRL-only value (RFC 5280 §5.3.1).
-      if (s.reason === 'removeFromCRL') throw new AgentCaError('INPUT_REASON_UNKNOWN', 'removeFromCRL is not a revocation reason an OCSP response can carry');
+      if (s.reason === 'removeFromCRL')
+        throw new AgentCaError(
+          'INPUT_REASON_UNKNOWN',
+          'removeFromCRL is not a revocation reason an OCSP response can carry',
+        );
       const reason = s.reason && s.reason !== 'unspecified' ? explicit(0, enumerated(reasonCode(s.reason))) : undefined;
       return tlv(0xa1, Buffer.concat(reason ? [generalizedTime(s.revokedAt), reason] : [generalizedTime(s.revokedAt)]));
     }
@@ -58,17 +73,25 @@ function certStatusDer(s: CertStatus): Buffer {
 
 export function singleResponseDer(r: SingleResponseInput): Buffer {
   if (r.certIdDer[0] !== Tag.SEQUENCE) throw new AgentCaError('ASN1_ENCODE', 'certIdDer is not a CertID SEQUENCE');
-  if (!(r.nextUpdate.getTime() > r.thisUpdate.getTime())) throw new AgentCaError('ASN1_ENCODE', 'nextUpdate must be after thisUpdate');
-  return sequence(r.certIdDer, certStatusDer(r.status), generalizedTime(r.thisUpdate), explicit(0, generalizedTime(r.nextUpdate)));
+  if (!(r.nextUpdate.getTime() > r.thisUpdate.getTime()))
+    throw new AgentCaError('ASN1_ENCODE', 'nextUpdate must be after thisUpdate');
+  return sequence(
+    r.certIdDer,
+    certStatusDer(r.status),
+    generalizedTime(r.thisUpdate),
+    explicit(0, generalizedTime(r.nextUpdate)),
+  );
 }
 
 /** ResponseData DER (the bytes the responder signs). */
 export function responseDataDer(input: BasicResponseInput): Buffer {
-  if (input.responses.length === 0) throw new AgentCaError('ASN1_ENCODE', 'a BasicOCSPResponse needs at least one SingleResponse');
+  if (input.responses.length === 0)
+    throw new AgentCaError('ASN1_ENCODE', 'a BasicOCSPResponse needs at least one SingleResponse');
   const singles = sequence(...input.responses.map(singleResponseDer));
   let exts: Buffer | undefined;
   if (input.nonce) {
-    if (input.nonce.length < 1 || input.nonce.length > 32) throw new AgentCaError('ASN1_ENCODE', 'nonce must be 1..32 octets (RFC 8954 §2.1)');
+    if (input.nonce.length < 1 || input.nonce.length > 32)
+      throw new AgentCaError('ASN1_ENCODE', 'nonce must be 1..32 octets (RFC 8954 §2.1)');
     exts = explicit(1, sequence(extension(Oids.ocspNonce, false, octetString(input.nonce))));
   }
   // version is v1, the DEFAULT, so DER leaves it out (X.690 §11.5).

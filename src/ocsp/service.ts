@@ -95,8 +95,16 @@ export class OcspService implements StatusPublisher {
   /** (Re)load responder identities and the issuer index from the authority (after rotation). */
   private rebuild(): void {
     const cas = CA_NAMES.map((n) => this.authority.ca(n));
-    this.responders = new Map(cas.map((c) => [c.name as IssuerId, responderIdentity(c.responder.signer, c.responder.certificate.der)]));
-    this.index = new IssuerIndex(cas.map((c) => ({ id: c.name as IssuerId, subjectDer: c.certificate.subject, publicKeyInfo: c.certificate.publicKeyInfo })));
+    this.responders = new Map(
+      cas.map((c) => [c.name as IssuerId, responderIdentity(c.responder.signer, c.responder.certificate.der)]),
+    );
+    this.index = new IssuerIndex(
+      cas.map((c) => ({
+        id: c.name as IssuerId,
+        subjectDer: c.certificate.subject,
+        publicKeyInfo: c.certificate.publicKeyInfo,
+      })),
+    );
     const store = this.authority.store;
     const precomputed = createPrecomputedSource({
       lookup: async (issuerId, serial, hash) => {
@@ -107,7 +115,9 @@ export class OcspService implements StatusPublisher {
         if (!cert || cert.issuerId !== issuerId) return undefined; // live answers `unknown`
         if (this.isWindowed(cert)) return this.windowed(cert, hash);
         const r = await store.ocspResponses.get(issuerId, serial, hash);
-        return r && !r.der.equals(RETIRED_DER) ? { der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate } : undefined;
+        return r && !r.der.equals(RETIRED_DER)
+          ? { der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate }
+          : undefined;
       },
     });
     const live = createLiveSource({
@@ -123,7 +133,11 @@ export class OcspService implements StatusPublisher {
     // serial's entries synchronously (afterChange), so the TTL only bounds how long a refreshed
     // response may lag (both are valid until nextUpdate) and what another process sharing the
     // store could miss; the LevelDB store is single-process by its lock.
-    const common = { issuers: this.index, clock: this.authority.clock, cache: { maxEntries: 100_000, ttlMs: this.opts.answerCacheTtlMs ?? 60_000 } };
+    const common = {
+      issuers: this.index,
+      clock: this.authority.clock,
+      cache: { maxEntries: 100_000, ttlMs: this.opts.answerCacheTtlMs ?? 60_000 },
+    };
     this.responder = new OcspResponder({ ...common, sources: [precomputed, live] });
     this.precomputedOnly = new OcspResponder({ ...common, sources: [precomputed] });
     this.windows.clear();
@@ -150,7 +164,6 @@ export class OcspService implements StatusPublisher {
     });
   }
 
-
   private async statusFor(issuerId: IssuerId, serial: Serial): Promise<CertStatus> {
     const record = await this.authority.store.certificates.get(serial);
     if (!record || record.issuerId !== issuerId) return { kind: 'unknown' };
@@ -158,7 +171,12 @@ export class OcspService implements StatusPublisher {
   }
 
   /** One answer per hash, signed by the CA's delegated responder, valid for the profile's validity. */
-  private async sign(cert: CertificateRecord, status: CertificateStatus, thisUpdate: Date, hashes: readonly OcspCertIdHash[]) {
+  private async sign(
+    cert: CertificateRecord,
+    status: CertificateStatus,
+    thisUpdate: Date,
+    hashes: readonly OcspCertIdHash[],
+  ) {
     const responder = this.responders.get(cert.issuerId);
     if (!responder) throw new AgentCaError('INTERNAL', `no OCSP responder for issuer ${cert.issuerId}`);
     const ca = this.authority.ca(cert.issuerId as CaName);
@@ -175,7 +193,17 @@ export class OcspService implements StatusPublisher {
 
   private async presign(cert: CertificateRecord, status: CertificateStatus): Promise<WriteOp[]> {
     const signed = await this.sign(cert, status, this.authority.clock.now(), HASHES);
-    return signed.map((r) => ({ op: 'putOcspResponse' as const, record: { issuerId: cert.issuerId, serial: cert.serial, hashAlgorithm: r.hashAlgorithm as OcspCertIdHash, der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate } }));
+    return signed.map((r) => ({
+      op: 'putOcspResponse' as const,
+      record: {
+        issuerId: cert.issuerId,
+        serial: cert.serial,
+        hashAlgorithm: r.hashAlgorithm as OcspCertIdHash,
+        der: r.der,
+        thisUpdate: r.thisUpdate,
+        nextUpdate: r.nextUpdate,
+      },
+    }));
   }
 
   /**
@@ -188,7 +216,12 @@ export class OcspService implements StatusPublisher {
     if (!this.isWindowed(cert)) return this.presign(cert, status);
     if (status.state !== 'good') {
       const signed = await this.sign(cert, status, this.authority.clock.now(), HASHES);
-      const answers = signed.map((r) => ({ der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate, staleAt: new Date((r.thisUpdate.getTime() + r.nextUpdate.getTime()) / 2) }));
+      const answers = signed.map((r) => ({
+        der: r.der,
+        thisUpdate: r.thisUpdate,
+        nextUpdate: r.nextUpdate,
+        staleAt: new Date((r.thisUpdate.getTime() + r.nextUpdate.getTime()) / 2),
+      }));
       this.pendingInstall.set(`${cert.issuerId}|${cert.serial}`, { status, answers });
     }
     return [];
@@ -199,7 +232,8 @@ export class OcspService implements StatusPublisher {
     const pending = this.pendingInstall.get(k);
     this.pendingInstall.delete(k);
     this.windows.invalidate(cert.issuerId, cert.serial, HASHES);
-    if (pending && pending.status === status) HASHES.forEach((h, i) => this.windows.install(cert.issuerId, cert.serial, h, pending.answers[i]!));
+    if (pending && pending.status === status)
+      HASHES.forEach((h, i) => this.windows.install(cert.issuerId, cert.serial, h, pending.answers[i]!));
     this.responder.invalidate(cert.issuerId, cert.serial);
     this.precomputedOnly.invalidate(cert.issuerId, cert.serial);
     // A CA's status change changes every answer under it (the authority tracks which CAs are suspended).
@@ -253,7 +287,9 @@ export class OcspService implements StatusPublisher {
    */
   private async backfill(): Promise<void> {
     const have = new Set<string>();
-    for (const n of CA_NAMES) for await (const r of this.authority.store.ocspResponses.iterate(n as IssuerId)) if (!r.der.equals(RETIRED_DER)) have.add(`${r.issuerId}|${r.serial}`);
+    for (const n of CA_NAMES)
+      for await (const r of this.authority.store.ocspResponses.iterate(n as IssuerId))
+        if (!r.der.equals(RETIRED_DER)) have.add(`${r.issuerId}|${r.serial}`);
     await this.presignAll((cert) => !have.has(`${cert.issuerId}|${cert.serial}`));
   }
 
@@ -280,7 +316,9 @@ export class OcspService implements StatusPublisher {
     const now = this.authority.clock.now();
     let done = 0;
     for (;;) {
-      const due = await store.ocspResponses.listDueBefore(new Date(now.getTime() + this.refreshAheadMs), { limit: 256 });
+      const due = await store.ocspResponses.listDueBefore(new Date(now.getTime() + this.refreshAheadMs), {
+        limit: 256,
+      });
       const seen = new Set<string>();
       const ops: WriteOp[] = [];
       for (const r of due) {
@@ -302,7 +340,17 @@ export class OcspService implements StatusPublisher {
   /** A pre-signed answer of a certificate now signed per window (its profile's validity was lowered). */
   private retire(cert: CertificateRecord, now: Date): WriteOp[] {
     const nextUpdate = new Date(Math.max(cert.notAfter.getTime(), now.getTime()) + RETIRED_FOR_MS);
-    return HASHES.map((hashAlgorithm) => ({ op: 'putOcspResponse' as const, record: { issuerId: cert.issuerId, serial: cert.serial, hashAlgorithm, der: RETIRED_DER, thisUpdate: now, nextUpdate } }));
+    return HASHES.map((hashAlgorithm) => ({
+      op: 'putOcspResponse' as const,
+      record: {
+        issuerId: cert.issuerId,
+        serial: cert.serial,
+        hashAlgorithm,
+        der: RETIRED_DER,
+        thisUpdate: now,
+        nextUpdate,
+      },
+    }));
   }
 
   /** Rotate responder certificates that expire within rotateAhead; re-sign everything after. */

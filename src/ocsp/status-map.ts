@@ -16,7 +16,8 @@ export interface ReportedStatus {
 
 export function certStatusFrom(s: ReportedStatus | undefined): CertStatus {
   if (!s) return { kind: 'unknown' };
-  if ((s.state === 'held' || s.state === 'revoked') && !s.revokedAt) throw new AgentCaError('INPUT_INVALID', `a ${s.state} status needs its revocation time`);
+  if ((s.state === 'held' || s.state === 'revoked') && !s.revokedAt)
+    throw new AgentCaError('INPUT_INVALID', `a ${s.state} status needs its revocation time`);
   switch (s.state) {
     case 'good':
     case 'expired':

@@ -9,7 +9,12 @@ import type { Serial } from '../types.js';
 /** Hash algorithms accepted in a CertID. SHA-1 here is an identifier, not a signature (RFC 6960 §4.1.1; RFC 5019 §2.1.1 makes it the client default). */
 export type OcspHashAlgorithm = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 export const OCSP_HASH_ALGORITHMS: readonly OcspHashAlgorithm[] = ['sha1', 'sha256', 'sha384', 'sha512'];
-export const OCSP_HASH_LENGTHS: Readonly<Record<OcspHashAlgorithm, number>> = Object.freeze({ sha1: 20, sha256: 32, sha384: 48, sha512: 64 });
+export const OCSP_HASH_LENGTHS: Readonly<Record<OcspHashAlgorithm, number>> = Object.freeze({
+  sha1: 20,
+  sha256: 32,
+  sha384: 48,
+  sha512: 64,
+});
 
 /** CertID (RFC 6960 §4.1.1), with the exact DER it arrived as. */
 export interface CertId {
@@ -28,9 +33,7 @@ export interface CertId {
 
 /** What the responder says about one certificate (RFC 6960 §4.2.1 CertStatus). */
 export type CertStatus =
-  | { kind: 'good' }
-  | { kind: 'revoked'; revokedAt: Date; reason?: RevocationReason }
-  | { kind: 'unknown' };
+  { kind: 'good' } | { kind: 'revoked'; revokedAt: Date; reason?: RevocationReason } | { kind: 'unknown' };
 
 /** OCSPResponseStatus (RFC 6960 §4.2.1); 4 is not used. */
 export const OCSP_RESPONSE_STATUS = Object.freeze({

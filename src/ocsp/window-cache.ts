@@ -58,7 +58,12 @@ export class WindowCache {
       work: (async () => {
         this.signatures++;
         const { der, nextUpdate } = await sign(now);
-        return { der, thisUpdate: now, nextUpdate, staleAt: new Date(now.getTime() + (nextUpdate.getTime() - now.getTime()) / 2) };
+        return {
+          der,
+          thisUpdate: now,
+          nextUpdate,
+          staleAt: new Date(now.getTime() + (nextUpdate.getTime() - now.getTime()) / 2),
+        };
       })(),
     };
     this.inflight.set(k, entry);

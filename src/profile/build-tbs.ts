@@ -74,17 +74,43 @@ function fixedExtensions(profile: Profile, issuer: IssuingCa | undefined, facts:
     extensionEntry('basicConstraints', Oids.basicConstraints, true, basicConstraintsValue(facts.ca, facts.pathLen)),
     extensionEntry('keyUsage', Oids.keyUsage, true, keyUsageValue(facts.keyUsage)),
   ];
-  if (facts.extKeyUsage.length > 0) head.push(extensionEntry('extKeyUsage', Oids.extKeyUsage, false, extKeyUsageValue(facts.extKeyUsage)));
+  if (facts.extKeyUsage.length > 0)
+    head.push(extensionEntry('extKeyUsage', Oids.extKeyUsage, false, extKeyUsageValue(facts.extKeyUsage)));
   const tail: ExtensionEntry[] = [];
-  if (facts.crlDistributionPoints.length > 0) tail.push(extensionEntry('crlDistributionPoints', Oids.crlDistributionPoints, false, distributionPointsValue(facts.crlDistributionPoints)));
-  if (facts.freshestCrl.length > 0) tail.push(extensionEntry('freshestCRL', Oids.freshestCrl, false, distributionPointsValue(facts.freshestCrl)));
+  if (facts.crlDistributionPoints.length > 0)
+    tail.push(
+      extensionEntry(
+        'crlDistributionPoints',
+        Oids.crlDistributionPoints,
+        false,
+        distributionPointsValue(facts.crlDistributionPoints),
+      ),
+    );
+  if (facts.freshestCrl.length > 0)
+    tail.push(extensionEntry('freshestCRL', Oids.freshestCrl, false, distributionPointsValue(facts.freshestCrl)));
   if (facts.ocspUrls.length + facts.caIssuersUrls.length > 0) {
-    tail.push(extensionEntry('authorityInfoAccess', Oids.authorityInfoAccess, false, authorityInfoAccessValue({ ocsp: facts.ocspUrls, caIssuers: facts.caIssuersUrls })));
+    tail.push(
+      extensionEntry(
+        'authorityInfoAccess',
+        Oids.authorityInfoAccess,
+        false,
+        authorityInfoAccessValue({ ocsp: facts.ocspUrls, caIssuers: facts.caIssuersUrls }),
+      ),
+    );
   }
   if (facts.ocspNoCheck) tail.push(extensionEntry('ocspNoCheck', Oids.ocspNoCheck, false, OCSP_NOCHECK_VALUE));
   const out: FixedExtensions = {
     head: Object.freeze(head),
-    ...(issuer ? { aki: extensionEntry('authorityKeyIdentifier', Oids.authorityKeyIdentifier, false, authorityKeyIdentifierValue(issuer.keyId)) } : {}),
+    ...(issuer
+      ? {
+          aki: extensionEntry(
+            'authorityKeyIdentifier',
+            Oids.authorityKeyIdentifier,
+            false,
+            authorityKeyIdentifierValue(issuer.keyId),
+          ),
+        }
+      : {}),
     tail: Object.freeze(tail),
   };
   if (perProfile.size < 64) perProfile.set(key, out);
@@ -99,7 +125,12 @@ export function extensionEntry(name: string, oid: string, critical: boolean, val
  * Build the TBS. `issuer` is undefined for a self-signed root, whose own algorithm is then
  * `selfAlgorithm`.
  */
-export function buildTbs(req: TbsRequest, issuer: IssuingCa | undefined, clock: Clock, selfAlgorithm?: SignatureAlgorithm): TbsCertificate {
+export function buildTbs(
+  req: TbsRequest,
+  issuer: IssuingCa | undefined,
+  clock: Clock,
+  selfAlgorithm?: SignatureAlgorithm,
+): TbsCertificate {
   const { profile } = req;
   const now = clock.now().getTime();
   const notBefore = new Date(Math.floor((now - profile.backdateSeconds * 1000) / 1000) * 1000);
@@ -130,9 +161,17 @@ export function buildTbs(req: TbsRequest, issuer: IssuingCa | undefined, clock: 
   // The profile- and issuer-determined extensions are the same for every certificate: encode
   // them once per (profile, issuer) and reuse the frozen entries.
   const fixed = fixedExtensions(profile, issuer, facts);
-  const ext: ExtensionEntry[] = [...fixed.head, extensionEntry('subjectKeyIdentifier', Oids.subjectKeyIdentifier, false, subjectKeyIdentifierValue(ski))];
-  ext.push(issuer ? fixed.aki! : extensionEntry('authorityKeyIdentifier', Oids.authorityKeyIdentifier, false, authorityKeyIdentifierValue(ski)));
-  if (facts.subjectAltNames.length > 0) ext.push(extensionEntry('subjectAltName', Oids.subjectAltName, false, subjectAltNameValue(facts.subjectAltNames)));
+  const ext: ExtensionEntry[] = [
+    ...fixed.head,
+    extensionEntry('subjectKeyIdentifier', Oids.subjectKeyIdentifier, false, subjectKeyIdentifierValue(ski)),
+  ];
+  ext.push(
+    issuer
+      ? fixed.aki!
+      : extensionEntry('authorityKeyIdentifier', Oids.authorityKeyIdentifier, false, authorityKeyIdentifierValue(ski)),
+  );
+  if (facts.subjectAltNames.length > 0)
+    ext.push(extensionEntry('subjectAltName', Oids.subjectAltName, false, subjectAltNameValue(facts.subjectAltNames)));
   ext.push(...fixed.tail);
   for (const e of req.agentExtensions ?? []) ext.push(e);
 

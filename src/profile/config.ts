@@ -58,13 +58,16 @@ function bad(field: string, why: string): never {
  * A config stored before the arc moved holds the old default arc (init wrote the defaults in):
  * such a CA issues under the new default from now on, and still reads the old one.
  */
-export function migrateStoredConfig(stored: Partial<CaConfig> & Record<string, unknown>): Partial<CaConfig> & Record<string, unknown> {
+export function migrateStoredConfig(
+  stored: Partial<CaConfig> & Record<string, unknown>,
+): Partial<CaConfig> & Record<string, unknown> {
   return stored.oidArc === LEGACY_AGENT_CA_ARC ? { ...stored, oidArc: AGENT_CA_ARC } : stored;
 }
 
 export function parseConfig(raw: Partial<CaConfig> & Record<string, unknown> = {}): CaConfig {
   const c = { ...DEFAULT_CONFIG, ...raw };
-  if (typeof c.organization !== 'string' || c.organization.length === 0 || c.organization.length > 64) bad('organization', 'must be 1..64 characters');
+  if (typeof c.organization !== 'string' || c.organization.length === 0 || c.organization.length > 64)
+    bad('organization', 'must be 1..64 characters');
   if (c.country !== undefined && !/^[A-Z]{2}$/.test(c.country)) bad('country', 'must be an ISO 3166 alpha-2 code');
   let url: URL;
   try {
@@ -76,23 +79,55 @@ export function parseConfig(raw: Partial<CaConfig> & Record<string, unknown> = {
   // RFC 5280 §4.2.1.13: CRL DPs over HTTP; RFC 5019 §2.1.1 wants OCSP over plain HTTP too,
   // so both schemes are allowed. A trailing slash would double up in the URLs.
   const baseUrl = c.baseUrl.replace(/\/+$/, '');
-  if (!Array.isArray(c.agentDomains) || c.agentDomains.length === 0 || c.agentDomains.some((d) => !isDnsName(d))) bad('agentDomains', 'must be a non-empty list of lowercase DNS names');
+  if (!Array.isArray(c.agentDomains) || c.agentDomains.length === 0 || c.agentDomains.some((d) => !isDnsName(d)))
+    bad('agentDomains', 'must be a non-empty list of lowercase DNS names');
   if (!KEY_TYPES.includes(c.keyType)) bad('keyType', `must be one of ${KEY_TYPES.join(', ')}`);
-  if (c.maxAgentValidityDays !== undefined && (!Number.isInteger(c.maxAgentValidityDays) || c.maxAgentValidityDays < 1 || c.maxAgentValidityDays > AGENT_MAX_VALIDITY_DAYS)) {
+  if (
+    c.maxAgentValidityDays !== undefined &&
+    (!Number.isInteger(c.maxAgentValidityDays) ||
+      c.maxAgentValidityDays < 1 ||
+      c.maxAgentValidityDays > AGENT_MAX_VALIDITY_DAYS)
+  ) {
     bad('maxAgentValidityDays', `must be 1..${AGENT_MAX_VALIDITY_DAYS}`);
   }
-  if (typeof c.oidArc !== 'string' || !/^[0-2](\.(0|[1-9][0-9]*))+$/.test(c.oidArc)) bad('oidArc', 'must be a dotted OID');
+  if (typeof c.oidArc !== 'string' || !/^[0-2](\.(0|[1-9][0-9]*))+$/.test(c.oidArc))
+    bad('oidArc', 'must be a dotted OID');
   // X.660 allows any size, but Go, GnuTLS, pyca/cryptography and Botan refuse a component above
   // 2^31 - 1 (docs/oids-and-lints.md); the legacy 2.25 arc is readable, never issued under.
   const oversized = oversizedOidComponents(c.oidArc);
   if (oversized.length > 0) {
-    const hint = c.oidArc === LEGACY_AGENT_CA_ARC ? `; leave oidArc out to issue under ${AGENT_CA_ARC} (certificates under the 2.25 arc stay readable)` : '';
-    bad('oidArc', `component ${oversized[0]} exceeds ${MAX_OID_COMPONENT} (2^31 - 1), which many X.509 stacks refuse${hint}`);
+    const hint =
+      c.oidArc === LEGACY_AGENT_CA_ARC
+        ? `; leave oidArc out to issue under ${AGENT_CA_ARC} (certificates under the 2.25 arc stay readable)`
+        : '';
+    bad(
+      'oidArc',
+      `component ${oversized[0]} exceeds ${MAX_OID_COMPONENT} (2^31 - 1), which many X.509 stacks refuse${hint}`,
+    );
   }
-  if (!Number.isInteger(c.agentKeyDeletionWindowDays) || c.agentKeyDeletionWindowDays < 7 || c.agentKeyDeletionWindowDays > 30) bad('agentKeyDeletionWindowDays', 'must be 7..30 (the KMS pending window)');
-  if (!Number.isInteger(c.auditCheckpointIntervalMs) || c.auditCheckpointIntervalMs < 0 || c.auditCheckpointIntervalMs > 60_000) bad('auditCheckpointIntervalMs', 'must be 0..60000 (milliseconds)');
+  if (
+    !Number.isInteger(c.agentKeyDeletionWindowDays) ||
+    c.agentKeyDeletionWindowDays < 7 ||
+    c.agentKeyDeletionWindowDays > 30
+  )
+    bad('agentKeyDeletionWindowDays', 'must be 7..30 (the KMS pending window)');
+  if (
+    !Number.isInteger(c.auditCheckpointIntervalMs) ||
+    c.auditCheckpointIntervalMs < 0 ||
+    c.auditCheckpointIntervalMs > 60_000
+  )
+    bad('auditCheckpointIntervalMs', 'must be 0..60000 (milliseconds)');
   // javascript:, data:, file: and the like name nothing an agent is: RFC 3986 §3.1 scheme names only.
-  if (!Array.isArray(c.uriSanSchemes) || c.uriSanSchemes.length === 0 || c.uriSanSchemes.some((x) => typeof x !== 'string' || !/^[a-z][a-z0-9+.-]*$/.test(x) || ['javascript', 'data', 'file', 'vbscript'].includes(x))) {
+  if (
+    !Array.isArray(c.uriSanSchemes) ||
+    c.uriSanSchemes.length === 0 ||
+    c.uriSanSchemes.some(
+      (x) =>
+        typeof x !== 'string' ||
+        !/^[a-z][a-z0-9+.-]*$/.test(x) ||
+        ['javascript', 'data', 'file', 'vbscript'].includes(x),
+    )
+  ) {
     bad('uriSanSchemes', 'must be a non-empty list of lowercase URI schemes (not javascript, data, file or vbscript)');
   }
   return Object.freeze({

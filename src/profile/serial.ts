@@ -30,7 +30,11 @@ export function serialFromMagnitude(m: Uint8Array): Serial {
  */
 export function parseSerial(input: string): Serial {
   const s = input.trim().replace(/^0x/i, '').replace(/[:\s]/g, '').toLowerCase();
-  if (!/^[0-9a-f]{1,40}$/.test(s)) throw new AgentCaError('INPUT_SERIAL_MALFORMED', `not a certificate serial (hex, at most 20 octets): ${JSON.stringify(input)}`);
+  if (!/^[0-9a-f]{1,40}$/.test(s))
+    throw new AgentCaError(
+      'INPUT_SERIAL_MALFORMED',
+      `not a certificate serial (hex, at most 20 octets): ${JSON.stringify(input)}`,
+    );
   const stripped = s.replace(/^0+(?=.)/, '');
   return (stripped.length % 2 ? `0${stripped}` : stripped) as Serial;
 }

@@ -35,11 +35,25 @@ export function newReportId(): string {
   return `rpt_${randomUUID().replace(/-/g, '')}`;
 }
 
-export async function buildComplianceReport(host: ReportHost, req: ReportRequest, opts: BuildReportOptions): Promise<BuiltReport> {
+export async function buildComplianceReport(
+  host: ReportHost,
+  req: ReportRequest,
+  opts: BuildReportOptions,
+): Promise<BuiltReport> {
   const signer = host.audit.checkpointSigner;
-  if (!signer) throw new AgentCaError('CA_NOT_INITIALISED', 'reports are signed with the audit checkpoint key: initialise the CA first');
+  if (!signer)
+    throw new AgentCaError(
+      'CA_NOT_INITIALISED',
+      'reports are signed with the audit checkpoint key: initialise the CA first',
+    );
   const id = opts.reportId ?? newReportId();
-  const { data, evidence } = await collectReport(host, req, { reportId: id, generatedBy: opts.generatedBy, software: softwareVersion(), ...(opts.riskConfig ? { riskConfig: opts.riskConfig } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const { data, evidence } = await collectReport(host, req, {
+    reportId: id,
+    generatedBy: opts.generatedBy,
+    software: softwareVersion(),
+    ...(opts.riskConfig ? { riskConfig: opts.riskConfig } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
   opts.onProgress?.({ phase: 'render', done: 0, total: 1 });
   const pdf = Buffer.from(await renderReportPdf(data));
   const chain = host.chain();
@@ -50,7 +64,8 @@ export async function buildComplianceReport(host: ReportHost, req: ReportRequest
     [PACKAGE_FILES.intermediate, Buffer.from(chain.intermediate, 'utf8')],
   ]);
   const digests: Record<string, FileDigest> = {};
-  for (const [name, bytes] of files) digests[name] = name === PACKAGE_FILES.evidence ? { sha256: evidence.sha256, bytes: bytes.length } : digest(bytes);
+  for (const [name, bytes] of files)
+    digests[name] = name === PACKAGE_FILES.evidence ? { sha256: evidence.sha256, bytes: bytes.length } : digest(bytes);
   const manifest = buildManifest(data, digests);
   const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
   const jws = await signManifest(manifestBytes, signer, chain);
@@ -62,7 +77,14 @@ export async function buildComplianceReport(host: ReportHost, req: ReportRequest
     actor: opts.generatedBy,
     action: 'report.generated',
     subject: id,
-    details: { ...manifest.subject, from: manifest.range.from, to: manifest.range.to, include: manifest.include, manifestSha256: digest(manifestBytes).sha256, auditRange: manifest.audit ? [manifest.audit.firstSeq, manifest.audit.lastSeq] : null },
+    details: {
+      ...manifest.subject,
+      from: manifest.range.from,
+      to: manifest.range.to,
+      include: manifest.include,
+      manifestSha256: digest(manifestBytes).sha256,
+      auditRange: manifest.audit ? [manifest.audit.firstSeq, manifest.audit.lastSeq] : null,
+    },
   });
   return { id, manifest, files, zip };
 }

@@ -44,7 +44,11 @@ async function closingCheckpointSeq(host: ReportHost, seq: number): Promise<numb
   return cp.seq;
 }
 
-export async function collectReport(host: ReportHost, req: ReportRequest, opts: CollectOptions): Promise<{ data: ReportData; evidence: { data: Buffer; sha256: string } }> {
+export async function collectReport(
+  host: ReportHost,
+  req: ReportRequest,
+  opts: CollectOptions,
+): Promise<{ data: ReportData; evidence: { data: Buffer; sha256: string } }> {
   const subject = await loadSubject(host, req);
   const riskConfig = opts.riskConfig ?? parseRiskConfig();
   const audit = host.store.audit;
@@ -61,7 +65,10 @@ export async function collectReport(host: ReportHost, req: ReportRequest, opts: 
   const lastMs = req.to.getTime() - 1; // [from, to): the store's toTime is inclusive
   // The replay starts one risk window before the range: the first entry of that span (time index).
   let startSeq: number | undefined;
-  for await (const e of audit.iterate({ fromTime: new Date(fromMs - riskConfig.limits.maxAgeMs), toTime: new Date(lastMs) })) {
+  for await (const e of audit.iterate({
+    fromTime: new Date(fromMs - riskConfig.limits.maxAgeMs),
+    toTime: new Date(lastMs),
+  })) {
     startSeq = e.seq;
     break;
   }
@@ -97,7 +104,8 @@ export async function collectReport(host: ReportHost, req: ReportRequest, opts: 
     if (writer.last!.seq < closingSeq) {
       for await (const e of audit.iterate({ fromSeq: writer.last!.seq + 1, toSeq: closingSeq })) writer.add(e, false);
     }
-    for await (const cp of audit.iterateCheckpoints({ fromSeq: writer.first!.seq, toSeq: closingSeq })) checkpoints.push(checkpointToJson(cp));
+    for await (const cp of audit.iterateCheckpoints({ fromSeq: writer.first!.seq, toSeq: closingSeq }))
+      checkpoints.push(checkpointToJson(cp));
   }
   const evidence = writer.finish();
   const risk = replay.finish();
@@ -116,7 +124,15 @@ export async function collectReport(host: ReportHost, req: ReportRequest, opts: 
     trades: trades.result(),
     evidence:
       writer.first && writer.last
-        ? { firstSeq: writer.first.seq, firstPrevHash: writer.first.prevHash, lastSeq: writer.last.seq, lastHash: writer.last.hash, entries: writer.entries, inScope: writer.inScope, redacted: writer.redacted }
+        ? {
+            firstSeq: writer.first.seq,
+            firstPrevHash: writer.first.prevHash,
+            lastSeq: writer.last.seq,
+            lastHash: writer.last.hash,
+            entries: writer.entries,
+            inScope: writer.inScope,
+            redacted: writer.redacted,
+          }
         : null,
     checkpoints,
   };

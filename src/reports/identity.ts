@@ -22,12 +22,19 @@ export interface ReportSubject {
 
 /** REPORT_SUBJECT_UNKNOWN when the CA never issued to this agent or tenant. */
 export async function loadSubject(host: ReportHost, req: ReportRequest): Promise<ReportSubject> {
-  const all = req.agentId !== undefined ? await host.store.certificates.listByAgent(req.agentId) : await host.store.certificates.listByTenant(req.tenant!);
+  const all =
+    req.agentId !== undefined
+      ? await host.store.certificates.listByAgent(req.agentId)
+      : await host.store.certificates.listByTenant(req.tenant!);
   const records = all
     .filter((r) => !r.isCa && r.profile !== 'ocsp-responder' && (req.tenant === undefined || r.tenant === req.tenant))
     .sort((a, b) => a.issuedAt.getTime() - b.issuedAt.getTime());
   if (records.length === 0) {
-    throw new AgentCaError('REPORT_SUBJECT_UNKNOWN', `no certificate was ever issued to ${subjectText(req)}`, req.agentId !== undefined ? { agentId: req.agentId } : { tenant: req.tenant });
+    throw new AgentCaError(
+      'REPORT_SUBJECT_UNKNOWN',
+      `no certificate was ever issued to ${subjectText(req)}`,
+      req.agentId !== undefined ? { agentId: req.agentId } : { tenant: req.tenant },
+    );
   }
   return {
     records,
@@ -36,17 +43,31 @@ export async function loadSubject(host: ReportHost, req: ReportRequest): Promise
   };
 }
 
-function policyText(p: { maxTransactionSize?: { amount: string; currency: string }; allowedMarkets?: string[]; revocationTimeoutSeconds?: number } | undefined): string {
+function policyText(
+  p:
+    | {
+        maxTransactionSize?: { amount: string; currency: string };
+        allowedMarkets?: string[];
+        revocationTimeoutSeconds?: number;
+      }
+    | undefined,
+): string {
   if (!p) return 'none';
   const parts: string[] = [];
-  if (p.maxTransactionSize) parts.push(`max ${p.maxTransactionSize.amount} ${p.maxTransactionSize.currency} per transaction`);
+  if (p.maxTransactionSize)
+    parts.push(`max ${p.maxTransactionSize.amount} ${p.maxTransactionSize.currency} per transaction`);
   if (p.allowedMarkets) parts.push(`markets ${p.allowedMarkets.join(', ')}`);
-  if (p.revocationTimeoutSeconds !== undefined) parts.push(`revocation honoured within ${p.revocationTimeoutSeconds} s`);
+  if (p.revocationTimeoutSeconds !== undefined)
+    parts.push(`revocation honoured within ${p.revocationTimeoutSeconds} s`);
   return parts.length ? parts.join('; ') : 'none';
 }
 
 /** Certificates whose validity overlaps the range (or that were issued in it). */
-export async function reportCertificates(host: ReportHost, subject: ReportSubject, req: ReportRequest): Promise<ReportCertificate[]> {
+export async function reportCertificates(
+  host: ReportHost,
+  subject: ReportSubject,
+  req: ReportRequest,
+): Promise<ReportCertificate[]> {
   const out: ReportCertificate[] = [];
   for (const r of subject.records) {
     const overlaps = r.notBefore.getTime() < req.to.getTime() && r.notAfter.getTime() >= req.from.getTime();
@@ -56,7 +77,9 @@ export async function reportCertificates(host: ReportHost, subject: ReportSubjec
     out.push({
       serial: r.serial,
       ...(r.agentId !== undefined ? { agentId: r.agentId } : {}),
-      ...((d.agent.agentContext?.tenantId ?? r.tenant) !== undefined ? { tenant: d.agent.agentContext?.tenantId ?? r.tenant } : {}),
+      ...((d.agent.agentContext?.tenantId ?? r.tenant) !== undefined
+        ? { tenant: d.agent.agentContext?.tenantId ?? r.tenant }
+        : {}),
       ...(d.agent.agentContext?.environment !== undefined ? { environment: d.agent.agentContext.environment } : {}),
       ...(d.subjectFields.organization !== undefined ? { operator: d.subjectFields.organization } : {}),
       subject: d.subject,
@@ -84,6 +107,14 @@ export function chainCertificates(host: ReportHost): ChainCertificate[] {
   return (['root', 'intermediate'] as const).map((name) => {
     const der = pemOrDer(pems[name], ['CERTIFICATE']);
     const d = describeCertificate(der, host.config.oidArc);
-    return { name, subject: d.subject, serial: d.serial, notBefore: d.notBefore, notAfter: d.notAfter, fingerprintSha256: createHash('sha256').update(der).digest('hex'), pem: pems[name] };
+    return {
+      name,
+      subject: d.subject,
+      serial: d.serial,
+      notBefore: d.notBefore,
+      notAfter: d.notAfter,
+      fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+      pem: pems[name],
+    };
   });
 }

@@ -15,7 +15,14 @@ import type { CheckpointJson, EvidenceRange, ReportData } from './types.js';
 
 export const MANIFEST_FORMAT = 'agent-ca compliance report v1';
 export const MANIFEST_JWS_TYPE = 'agent-ca-report-manifest+jws';
-export const PACKAGE_FILES = Object.freeze({ pdf: 'report.pdf', evidence: 'evidence.jsonl', manifest: 'manifest.json', jws: 'manifest.jws', root: 'ca/root.pem', intermediate: 'ca/intermediate.pem' });
+export const PACKAGE_FILES = Object.freeze({
+  pdf: 'report.pdf',
+  evidence: 'evidence.jsonl',
+  manifest: 'manifest.json',
+  jws: 'manifest.jws',
+  root: 'ca/root.pem',
+  intermediate: 'ca/intermediate.pem',
+});
 
 export interface FileDigest {
   sha256: string;
@@ -49,7 +56,12 @@ export function buildManifest(r: ReportData, files: Record<string, FileDigest>):
     generatedBy: r.generatedBy,
     software: r.software,
     subject: req.agentId !== undefined ? { agentId: req.agentId } : { tenant: req.tenant! },
-    range: { from: req.from.toISOString(), to: req.to.toISOString(), ...(req.requestedTo ? { requestedTo: req.requestedTo.toISOString() } : {}), endExcluded: true },
+    range: {
+      from: req.from.toISOString(),
+      to: req.to.toISOString(),
+      ...(req.requestedTo ? { requestedTo: req.requestedTo.toISOString() } : {}),
+      endExcluded: true,
+    },
     include: [...req.include],
     files,
     audit: r.evidence,
@@ -59,8 +71,15 @@ export function buildManifest(r: ReportData, files: Record<string, FileDigest>):
 }
 
 /** Compact JWS over the manifest bytes, x5c = [issuing CA, root]. */
-export async function signManifest(manifestBytes: Buffer, signer: Signer, chainPem: { intermediate: string; root: string }): Promise<string> {
-  const x5c = [pemOrDer(chainPem.intermediate, ['CERTIFICATE']).toString('base64'), pemOrDer(chainPem.root, ['CERTIFICATE']).toString('base64')];
+export async function signManifest(
+  manifestBytes: Buffer,
+  signer: Signer,
+  chainPem: { intermediate: string; root: string },
+): Promise<string> {
+  const x5c = [
+    pemOrDer(chainPem.intermediate, ['CERTIFICATE']).toString('base64'),
+    pemOrDer(chainPem.root, ['CERTIFICATE']).toString('base64'),
+  ];
   const header = { alg: jwsAlgorithmFor(signer.algorithm), typ: MANIFEST_JWS_TYPE, x5c };
   const protectedB64 = b64u(JSON.stringify(header));
   const payloadB64 = b64u(manifestBytes);
@@ -79,7 +98,8 @@ export interface ParsedManifestJws {
 /** Splits and decodes manifest.jws; INPUT_INVALID naming what is wrong. */
 export function parseManifestJws(text: string): ParsedManifestJws {
   const parts = text.trim().split('.');
-  if (parts.length !== 3) throw new AgentCaError('INPUT_INVALID', 'manifest.jws is not a compact JWS (three base64url parts)');
+  if (parts.length !== 3)
+    throw new AgentCaError('INPUT_INVALID', 'manifest.jws is not a compact JWS (three base64url parts)');
   const [h, p, s] = parts.map(fromB64u);
   if (!h || !p || !s) throw new AgentCaError('INPUT_INVALID', 'manifest.jws has a part that is not base64url');
   let header: { alg?: unknown; typ?: unknown; x5c?: unknown; crit?: unknown };
@@ -89,11 +109,20 @@ export function parseManifestJws(text: string): ParsedManifestJws {
     throw new AgentCaError('INPUT_INVALID', 'manifest.jws header is not JSON');
   }
   // RFC 7515 §4.1.11: an extension we do not understand must make the JWS invalid.
-  if (header.crit !== undefined) throw new AgentCaError('INPUT_INVALID', 'manifest.jws names critical header extensions we do not support');
-  if (header.typ !== MANIFEST_JWS_TYPE) throw new AgentCaError('INPUT_INVALID', `manifest.jws typ must be ${MANIFEST_JWS_TYPE}`);
-  if (!isJwsAlgorithm(header.alg)) throw new AgentCaError('INPUT_INVALID', `manifest.jws alg ${JSON.stringify(header.alg)} is not supported`);
+  if (header.crit !== undefined)
+    throw new AgentCaError('INPUT_INVALID', 'manifest.jws names critical header extensions we do not support');
+  if (header.typ !== MANIFEST_JWS_TYPE)
+    throw new AgentCaError('INPUT_INVALID', `manifest.jws typ must be ${MANIFEST_JWS_TYPE}`);
+  if (!isJwsAlgorithm(header.alg))
+    throw new AgentCaError('INPUT_INVALID', `manifest.jws alg ${JSON.stringify(header.alg)} is not supported`);
   if (!Array.isArray(header.x5c) || header.x5c.length !== 2 || header.x5c.some((c) => typeof c !== 'string')) {
     throw new AgentCaError('INPUT_INVALID', 'manifest.jws x5c must hold the signing CA certificate and the root');
   }
-  return { alg: header.alg, x5c: (header.x5c as string[]).map((c) => Buffer.from(c, 'base64')), payload: p, input: signingInput(parts[0]!, parts[1]!), signature: s };
+  return {
+    alg: header.alg,
+    x5c: (header.x5c as string[]).map((c) => Buffer.from(c, 'base64')),
+    payload: p,
+    input: signingInput(parts[0]!, parts[1]!),
+    signature: s,
+  };
 }

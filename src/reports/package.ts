@@ -25,7 +25,8 @@ function safeName(name: string): string {
 
 export function zipPackage(files: PackageFiles, time: Date): Buffer {
   const tree: Zippable = {};
-  for (const [name, data] of files) tree[safeName(name)] = [data, { mtime: time, level: name.endsWith('.pdf') ? 0 : 1 }];
+  for (const [name, data] of files)
+    tree[safeName(name)] = [data, { mtime: time, level: name.endsWith('.pdf') ? 0 : 1 }];
   return Buffer.from(zipSync(tree));
 }
 
@@ -47,7 +48,8 @@ export function readPackage(path: string): PackageFiles {
         const p = join(d, e.name);
         if (e.isDirectory()) walk(p);
         else if (e.isFile()) {
-          if (files.size >= MAX_FILES) throw new AgentCaError('INPUT_INVALID', `${path} holds more than ${MAX_FILES} files`);
+          if (files.size >= MAX_FILES)
+            throw new AgentCaError('INPUT_INVALID', `${path} holds more than ${MAX_FILES} files`);
           files.set(relative(path, p).split(sep).join('/'), readFileSync(p));
         }
       }
@@ -62,15 +64,20 @@ export function readPackage(path: string): PackageFiles {
   try {
     entries = unzipSync(data, {
       filter: (f) => {
-        if (++count > MAX_FILES) throw new AgentCaError('INPUT_INVALID', `${path} holds more than ${MAX_FILES} entries`);
+        if (++count > MAX_FILES)
+          throw new AgentCaError('INPUT_INVALID', `${path} holds more than ${MAX_FILES} entries`);
         total += f.originalSize;
-        if (total > MAX_UNZIPPED) throw new AgentCaError('INPUT_INVALID', `${path} unpacks to more than ${MAX_UNZIPPED} bytes`);
+        if (total > MAX_UNZIPPED)
+          throw new AgentCaError('INPUT_INVALID', `${path} unpacks to more than ${MAX_UNZIPPED} bytes`);
         return !f.name.endsWith('/');
       },
     });
   } catch (e) {
     if (e instanceof AgentCaError) throw e;
-    throw new AgentCaError('INPUT_INVALID', `${path} is neither a directory nor a readable zip: ${(e as Error).message}`);
+    throw new AgentCaError(
+      'INPUT_INVALID',
+      `${path} is neither a directory nor a readable zip: ${(e as Error).message}`,
+    );
   }
   for (const [name, bytes] of Object.entries(entries)) files.set(safeName(name), Buffer.from(bytes));
   return files;

@@ -54,7 +54,11 @@ export class ReportJobs {
   private readonly riskConfig: RiskConfig | (() => RiskConfig | undefined) | undefined;
 
   submit(req: ReportRequest, requestedBy: string, tenants: readonly (string | undefined)[]): ReportJob {
-    if (this.queue.length >= MAX_QUEUED) throw new AgentCaError('HTTP_RATE_LIMITED', `${MAX_QUEUED} reports are already waiting; ask again when one is done`);
+    if (this.queue.length >= MAX_QUEUED)
+      throw new AgentCaError(
+        'HTTP_RATE_LIMITED',
+        `${MAX_QUEUED} reports are already waiting; ask again when one is done`,
+      );
     const id = newReportId();
     const job: ReportJob = {
       id,
@@ -82,7 +86,14 @@ export class ReportJobs {
     const job = JSON.parse(readFileSync(path, 'utf8')) as ReportJob;
     if (job.status === 'pending' || job.status === 'running') {
       // Not in this process's queue: the process that accepted it stopped before finishing.
-      return { ...job, status: 'failed', error: { code: 'ACA_ERR_INTERNAL', message: 'interrupted: the server stopped before the report was built; ask again' } };
+      return {
+        ...job,
+        status: 'failed',
+        error: {
+          code: 'ACA_ERR_INTERNAL',
+          message: 'interrupted: the server stopped before the report was built; ask again',
+        },
+      };
     }
     return job;
   }
@@ -91,7 +102,14 @@ export class ReportJobs {
   file(id: string, name: 'report.pdf' | 'evidence.zip'): Buffer {
     const job = this.get(id);
     if (!job) throw new AgentCaError('REPORT_NOT_FOUND', `no report ${id}`);
-    if (job.status !== 'done') throw new AgentCaError('REPORT_NOT_READY', job.status === 'failed' ? `report ${id} failed: ${job.error?.message ?? 'unknown error'}` : `report ${id} is ${job.status}; poll GET /api/v1/reports/${id}`, { status: job.status });
+    if (job.status !== 'done')
+      throw new AgentCaError(
+        'REPORT_NOT_READY',
+        job.status === 'failed'
+          ? `report ${id} failed: ${job.error?.message ?? 'unknown error'}`
+          : `report ${id} is ${job.status}; poll GET /api/v1/reports/${id}`,
+        { status: job.status },
+      );
     return readFileSync(join(this.dir, id, name));
   }
 
@@ -112,14 +130,26 @@ export class ReportJobs {
     this.save({ ...job, status: 'running' });
     try {
       const riskConfig = typeof this.riskConfig === 'function' ? this.riskConfig() : this.riskConfig;
-      const built = await buildComplianceReport(this.host, req, { generatedBy: job.requestedBy, reportId: job.id, ...(riskConfig ? { riskConfig } : {}) });
+      const built = await buildComplianceReport(this.host, req, {
+        generatedBy: job.requestedBy,
+        reportId: job.id,
+        ...(riskConfig ? { riskConfig } : {}),
+      });
       const dir = join(this.dir, job.id);
       writeFileSync(join(dir, 'report.pdf'), built.files.get(PACKAGE_FILES.pdf)!);
       writeFileSync(join(dir, 'evidence.zip'), built.zip);
       const a = built.manifest.audit;
-      this.save({ ...job, status: 'done', finishedAt: this.host.clock.now().toISOString(), pdfSha256: built.manifest.files[PACKAGE_FILES.pdf]!.sha256, auditRange: a ? [a.firstSeq, a.lastSeq] : null });
+      this.save({
+        ...job,
+        status: 'done',
+        finishedAt: this.host.clock.now().toISOString(),
+        pdfSha256: built.manifest.files[PACKAGE_FILES.pdf]!.sha256,
+        auditRange: a ? [a.firstSeq, a.lastSeq] : null,
+      });
     } catch (e) {
-      const error = isAgentCaError(e) ? { code: e.code, message: e.message } : { code: 'ACA_ERR_INTERNAL', message: String((e as Error)?.message ?? e) };
+      const error = isAgentCaError(e)
+        ? { code: e.code, message: e.message }
+        : { code: 'ACA_ERR_INTERNAL', message: String((e as Error)?.message ?? e) };
       this.save({ ...job, status: 'failed', finishedAt: this.host.clock.now().toISOString(), error });
     }
   }

@@ -44,15 +44,18 @@ export function parseReportTime(v: unknown): Date | undefined {
  * the future is REPORT_RANGE_INVALID.
  */
 export function parseReportRequest(raw: unknown, now: Date): ReportRequest {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new AgentCaError('INPUT_INVALID', 'a report request must be a JSON object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new AgentCaError('INPUT_INVALID', 'a report request must be a JSON object');
   const r = raw as Record<string, unknown>;
   const fields: Record<string, string> = {};
   for (const k of Object.keys(r)) if (!KNOWN_FIELDS.has(k)) fields[k] = 'unknown field';
   const pick = (a: string, b: string): unknown => (r[a] !== undefined ? r[a] : r[b]);
   const agentId = pick('agent_id', 'agentId');
   const tenant = r.tenant;
-  if (agentId !== undefined && (typeof agentId !== 'string' || !NAME.test(agentId))) fields.agent_id = 'must be an agent id (1..128 of A-Z a-z 0-9 . _ : @ / -)';
-  if (tenant !== undefined && (typeof tenant !== 'string' || !NAME.test(tenant))) fields.tenant = 'must be a tenant name (1..128 of A-Z a-z 0-9 . _ : @ / -)';
+  if (agentId !== undefined && (typeof agentId !== 'string' || !NAME.test(agentId)))
+    fields.agent_id = 'must be an agent id (1..128 of A-Z a-z 0-9 . _ : @ / -)';
+  if (tenant !== undefined && (typeof tenant !== 'string' || !NAME.test(tenant)))
+    fields.tenant = 'must be a tenant name (1..128 of A-Z a-z 0-9 . _ : @ / -)';
   if ((agentId === undefined) === (tenant === undefined)) fields.agent_id = 'give exactly one of agent_id and tenant';
   const fromRaw = pick('start_date', 'from');
   const toRaw = pick('end_date', 'to');
@@ -68,13 +71,27 @@ export function parseReportRequest(raw: unknown, now: Date): ReportRequest {
     } else include = REPORT_SECTIONS.filter((s) => list.includes(s));
   }
   if (Object.keys(fields).length > 0) {
-    throw new AgentCaError('INPUT_INVALID', `invalid report request: ${Object.entries(fields).map(([k, m]) => `${k} ${m}`).join('; ')}`, { fields });
+    throw new AgentCaError(
+      'INPUT_INVALID',
+      `invalid report request: ${Object.entries(fields)
+        .map(([k, m]) => `${k} ${m}`)
+        .join('; ')}`,
+      { fields },
+    );
   }
   if (from!.getTime() >= to!.getTime()) {
-    throw new AgentCaError('REPORT_RANGE_INVALID', `the range is empty: start ${from!.toISOString()} is not before end ${to!.toISOString()}`, { from: from!.toISOString(), to: to!.toISOString() });
+    throw new AgentCaError(
+      'REPORT_RANGE_INVALID',
+      `the range is empty: start ${from!.toISOString()} is not before end ${to!.toISOString()}`,
+      { from: from!.toISOString(), to: to!.toISOString() },
+    );
   }
   if (from!.getTime() > now.getTime()) {
-    throw new AgentCaError('REPORT_RANGE_INVALID', `the range starts in the future (${from!.toISOString()}); nothing can have been recorded yet`, { from: from!.toISOString() });
+    throw new AgentCaError(
+      'REPORT_RANGE_INVALID',
+      `the range starts in the future (${from!.toISOString()}); nothing can have been recorded yet`,
+      { from: from!.toISOString() },
+    );
   }
   const clamped = to!.getTime() > now.getTime();
   return {

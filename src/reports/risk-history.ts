@@ -27,7 +27,12 @@ interface Tracked {
   pendingAt: number;
 }
 
-const INCIDENT_KINDS: Readonly<Record<string, string>> = { 'risk.warning': 'warning', hold: 'hold', release: 'release', revoke: 'revocation' };
+const INCIDENT_KINDS: Readonly<Record<string, string>> = {
+  'risk.warning': 'warning',
+  hold: 'hold',
+  release: 'release',
+  revoke: 'revocation',
+};
 
 export class RiskReplay {
   readonly points: RiskPoint[] = [];
@@ -44,7 +49,10 @@ export class RiskReplay {
     this.bucketMs = config.window.bucketMs;
     for (const r of records) {
       const d = describeCertificate(r.der, oidArc);
-      const facts: CertificateFacts = { ...(d.agent.agentScope ? { scope: d.agent.agentScope } : {}), ...(d.agent.agentPolicy ? { policy: d.agent.agentPolicy } : {}) };
+      const facts: CertificateFacts = {
+        ...(d.agent.agentScope ? { scope: d.agent.agentScope } : {}),
+        ...(d.agent.agentPolicy ? { policy: d.agent.agentPolicy } : {}),
+      };
       const cfg = tenantRiskConfig(config, d.agent.agentContext?.tenantId ?? r.tenant);
       this.tracked.set(r.serial, { facts, cfg, window: undefined, pendingBucket: -1, pendingAt: 0 });
     }
@@ -65,7 +73,8 @@ export class RiskReplay {
     // Holds, releases and revocations by a human carry no score: they are the timeline's, not the engine's.
     if (kind !== 'warning' && entry.actor !== RISK_ACTOR) return;
     const explanation = (d.explanation ?? {}) as { score?: number; band?: RiskBand; reasons?: RiskReason[] };
-    const score = typeof d.score === 'number' ? d.score : typeof explanation.score === 'number' ? explanation.score : NaN;
+    const score =
+      typeof d.score === 'number' ? d.score : typeof explanation.score === 'number' ? explanation.score : NaN;
     if (!Number.isFinite(score)) return;
     this.flush(entry.subject, Number.POSITIVE_INFINITY);
     this.incidents.push({

@@ -14,7 +14,10 @@ const NONE = '-';
 
 export class TradeTally {
   events = 0;
-  private readonly groups = new Map<string, { market: string; currency: string; count: number; units: bigint; breaches: number }>();
+  private readonly groups = new Map<
+    string,
+    { market: string; currency: string; count: number; units: bigint; breaches: number }
+  >();
   private readonly days = new Map<string, TradeDay>();
   readonly breaches: TradeBreach[] = [];
 
@@ -29,10 +32,17 @@ export class TradeTally {
       if (amount === null && market === null) continue;
       this.events++;
       const f = typeof flags === 'string' ? flags.split(',') : [];
-      const what = [...(f.includes('amount') ? ['amount over maxTransactionSize'] : []), ...(f.includes('market') ? ['market not in allowedMarkets'] : [])];
+      const what = [
+        ...(f.includes('amount') ? ['amount over maxTransactionSize'] : []),
+        ...(f.includes('market') ? ['market not in allowedMarkets'] : []),
+      ];
       const key = `${market ?? NONE}\u0000${currency ?? NONE}`;
       let g = this.groups.get(key);
-      if (!g) this.groups.set(key, (g = { market: market ?? NONE, currency: currency ?? NONE, count: 0, units: 0n, breaches: 0 }));
+      if (!g)
+        this.groups.set(
+          key,
+          (g = { market: market ?? NONE, currency: currency ?? NONE, count: 0, units: 0n, breaches: 0 }),
+        );
       g.count++;
       if (typeof amount === 'string') {
         try {
@@ -48,14 +58,28 @@ export class TradeTally {
       if (what.length > 0) {
         g.breaches++;
         dd.breaches++;
-        this.breaches.push({ seq: entry.seq, time, serial, ...(amount !== null ? { amount } : {}), ...(currency !== null ? { currency } : {}), ...(market !== null ? { market } : {}), what });
+        this.breaches.push({
+          seq: entry.seq,
+          time,
+          serial,
+          ...(amount !== null ? { amount } : {}),
+          ...(currency !== null ? { currency } : {}),
+          ...(market !== null ? { market } : {}),
+          what,
+        });
       }
     }
   }
 
   result(): { groups: TradeGroup[]; breaches: TradeBreach[]; days: TradeDay[]; events: number } {
     const groups = [...this.groups.values()]
-      .map((g) => ({ market: g.market, currency: g.currency, count: g.count, total: formatDecimalUnits(g.units), breaches: g.breaches }))
+      .map((g) => ({
+        market: g.market,
+        currency: g.currency,
+        count: g.count,
+        total: formatDecimalUnits(g.units),
+        breaches: g.breaches,
+      }))
       .sort((a, b) => a.market.localeCompare(b.market) || a.currency.localeCompare(b.currency));
     const days = [...this.days.values()].sort((a, b) => a.day.localeCompare(b.day));
     return { groups, breaches: this.breaches, days, events: this.events };

@@ -114,7 +114,6 @@ export interface TradeDay {
   breaches: number;
 }
 
-
 export interface EvidenceRange {
   firstSeq: number;
   /** prevHash of firstSeq: the hash of entry firstSeq - 1 in the live log */
@@ -136,7 +135,13 @@ export interface ReportData {
   certificates: ReportCertificate[];
   chain: ChainCertificate[];
   timeline: TimelineEntry[];
-  risk: { thresholds: RiskThresholds; points: RiskPoint[]; incidents: RiskIncident[]; events: number; maxScore: number };
+  risk: {
+    thresholds: RiskThresholds;
+    points: RiskPoint[];
+    incidents: RiskIncident[];
+    events: number;
+    maxScore: number;
+  };
   trades: { groups: TradeGroup[]; breaches: TradeBreach[]; days: TradeDay[]; events: number };
   evidence: EvidenceRange | null;
   checkpoints: CheckpointJson[];

@@ -45,7 +45,11 @@ export function verifyReportPackage(files: PackageFiles, trustedRoot?: Uint8Arra
     checks.push({ check, ok, detail });
     return ok;
   };
-  const done = (extra: Partial<ReportVerification> = {}): ReportVerification => ({ ok: checks.every((c) => c.ok), checks, ...extra });
+  const done = (extra: Partial<ReportVerification> = {}): ReportVerification => ({
+    ok: checks.every((c) => c.ok),
+    checks,
+    ...extra,
+  });
 
   const jwsText = files.get(PACKAGE_FILES.jws);
   const manifestBytes = files.get(PACKAGE_FILES.manifest);
@@ -70,15 +74,35 @@ export function verifyReportPackage(files: PackageFiles, trustedRoot?: Uint8Arra
   }
   const rootSha256 = sha256(rootCert.der);
   const sig = jwsVerify(jws.alg, publicKeyFromSpki(signerCert.publicKeyInfo), jws.input, jws.signature);
-  add(`${PACKAGE_FILES.jws} signature`, sig.ok, sig.ok ? `${jws.alg} by the CA certificate ${signerCert.serial} (SHA-256 ${sha256(signerCert.der)})` : `does not verify: ${sig.detail}`);
-  const chained = verifySignature(signerCert.signatureAlgorithmOid, signerCert.tbs, rootCert.publicKeyInfo, signerCert.signature) && Buffer.compare(signerCert.issuer, rootCert.subject) === 0;
-  add('signing CA chains to the root', chained, chained ? `root SHA-256 ${rootSha256}` : 'x5c[0] is not issued and signed by x5c[1]');
+  add(
+    `${PACKAGE_FILES.jws} signature`,
+    sig.ok,
+    sig.ok
+      ? `${jws.alg} by the CA certificate ${signerCert.serial} (SHA-256 ${sha256(signerCert.der)})`
+      : `does not verify: ${sig.detail}`,
+  );
+  const chained =
+    verifySignature(signerCert.signatureAlgorithmOid, signerCert.tbs, rootCert.publicKeyInfo, signerCert.signature) &&
+    Buffer.compare(signerCert.issuer, rootCert.subject) === 0;
+  add(
+    'signing CA chains to the root',
+    chained,
+    chained ? `root SHA-256 ${rootSha256}` : 'x5c[0] is not issued and signed by x5c[1]',
+  );
   if (trustedRoot !== undefined) {
     const pinned = sha256(pemOrDer(trustedRoot, ['CERTIFICATE']));
-    add('root is the trusted one', pinned === rootSha256, pinned === rootSha256 ? `matches --ca (${pinned})` : `x5c root ${rootSha256} is not the trusted root ${pinned}`);
+    add(
+      'root is the trusted one',
+      pinned === rootSha256,
+      pinned === rootSha256 ? `matches --ca (${pinned})` : `x5c root ${rootSha256} is not the trusted root ${pinned}`,
+    );
   }
   const samePayload = Buffer.compare(jws.payload, manifestBytes!) === 0;
-  add(`${PACKAGE_FILES.manifest} is what was signed`, samePayload, samePayload ? 'byte for byte' : 'manifest.json differs from the signed payload of manifest.jws');
+  add(
+    `${PACKAGE_FILES.manifest} is what was signed`,
+    samePayload,
+    samePayload ? 'byte for byte' : 'manifest.json differs from the signed payload of manifest.jws',
+  );
 
   let manifest: ReportManifest;
   try {
@@ -87,16 +111,25 @@ export function verifyReportPackage(files: PackageFiles, trustedRoot?: Uint8Arra
     add(`${PACKAGE_FILES.manifest} format`, false, 'the signed manifest is not JSON');
     return done({ rootSha256 });
   }
-  for (const [name, der] of [[PACKAGE_FILES.intermediate, signerCert.der], [PACKAGE_FILES.root, rootCert.der]] as const) {
+  for (const [name, der] of [
+    [PACKAGE_FILES.intermediate, signerCert.der],
+    [PACKAGE_FILES.root, rootCert.der],
+  ] as const) {
     const f = files.get(name);
-    const same = f !== undefined && (() => {
-      try {
-        return Buffer.compare(pemOrDer(f, ['CERTIFICATE']), der) === 0;
-      } catch {
-        return false;
-      }
-    })();
-    add(`${name} is the x5c certificate`, same, same ? 'yes' : f ? 'differs from the certificate that signed the manifest' : 'missing');
+    const same =
+      f !== undefined &&
+      (() => {
+        try {
+          return Buffer.compare(pemOrDer(f, ['CERTIFICATE']), der) === 0;
+        } catch {
+          return false;
+        }
+      })();
+    add(
+      `${name} is the x5c certificate`,
+      same,
+      same ? 'yes' : f ? 'differs from the certificate that signed the manifest' : 'missing',
+    );
   }
 
   // 2. File digests.
@@ -107,7 +140,13 @@ export function verifyReportPackage(files: PackageFiles, trustedRoot?: Uint8Arra
       continue;
     }
     const got = sha256(f);
-    add(`${name} SHA-256`, got === want.sha256 && f.length === want.bytes, got === want.sha256 ? `${got}` : `is ${got} (${f.length} bytes), the manifest says ${want.sha256} (${want.bytes} bytes)`);
+    add(
+      `${name} SHA-256`,
+      got === want.sha256 && f.length === want.bytes,
+      got === want.sha256
+        ? `${got}`
+        : `is ${got} (${f.length} bytes), the manifest says ${want.sha256} (${want.bytes} bytes)`,
+    );
   }
 
   // 3 + 4. Evidence chain and checkpoints.
@@ -116,13 +155,22 @@ export function verifyReportPackage(files: PackageFiles, trustedRoot?: Uint8Arra
   return done({ manifest, rootSha256 });
 }
 
-function checkEvidence(evidence: Buffer, m: ReportManifest, spki: Buffer, add: (check: string, ok: boolean, detail: string) => boolean): void {
+function checkEvidence(
+  evidence: Buffer,
+  m: ReportManifest,
+  spki: Buffer,
+  add: (check: string, ok: boolean, detail: string) => boolean,
+): void {
   const name = PACKAGE_FILES.evidence;
   const a = m.audit;
   const text = evidence.toString('utf8');
   const lines = text.length === 0 ? [] : text.replace(/\n$/, '').split('\n');
   if (!a) {
-    add(`${name} chain`, lines.length === 0, lines.length === 0 ? 'no entries in range (manifest says none)' : `${lines.length} lines, the manifest says none`);
+    add(
+      `${name} chain`,
+      lines.length === 0,
+      lines.length === 0 ? 'no entries in range (manifest says none)' : `${lines.length} lines, the manifest says none`,
+    );
     return;
   }
   const hashAt = new Map<number, string>();
@@ -138,14 +186,32 @@ function checkEvidence(evidence: Buffer, m: ReportManifest, spki: Buffer, add: (
       return;
     }
     const seq = e.seq;
-    if (seq !== expected) return void add(`${name} chain`, false, `line ${i + 1}: expected entry ${expected}, found ${String(seq)} (entries missing, added or reordered)`);
-    if (e.prevHash !== prev) return void add(`${name} chain`, false, `entry ${expected} does not link to entry ${expected - 1} (prevHash mismatch)`);
+    if (seq !== expected)
+      return void add(
+        `${name} chain`,
+        false,
+        `line ${i + 1}: expected entry ${expected}, found ${String(seq)} (entries missing, added or reordered)`,
+      );
+    if (e.prevHash !== prev)
+      return void add(
+        `${name} chain`,
+        false,
+        `entry ${expected} does not link to entry ${expected - 1} (prevHash mismatch)`,
+      );
     if (e.redacted !== true) {
       inScope++;
       const time = typeof e.time === 'string' ? new Date(e.time) : new Date(NaN);
       const ok =
         !Number.isNaN(time.getTime()) &&
-        entryHash({ seq: expected, time, actor: e.actor as string, action: e.action as string, subject: e.subject as string, details: e.details as Record<string, unknown>, prevHash: prev }) === e.hash;
+        entryHash({
+          seq: expected,
+          time,
+          actor: e.actor as string,
+          action: e.action as string,
+          subject: e.subject as string,
+          details: e.details as Record<string, unknown>,
+          prevHash: prev,
+        }) === e.hash;
       if (!ok) return void add(`${name} chain`, false, `entry ${expected} does not match its hash (altered)`);
     }
     if (typeof e.hash !== 'string') return void add(`${name} chain`, false, `entry ${expected} has no hash`);
@@ -155,14 +221,44 @@ function checkEvidence(evidence: Buffer, m: ReportManifest, spki: Buffer, add: (
   }
   const last = expected - 1;
   const closes = last === a.lastSeq && prev === a.lastHash && lines.length === a.entries && inScope === a.inScope;
-  add(`${name} chain`, closes, closes ? `entries ${a.firstSeq}..${a.lastSeq} link (${inScope} in full, ${lines.length - inScope} redacted)` : `the evidence ends at ${last} (${lines.length} lines), the manifest says ${a.lastSeq} with hash ${a.lastHash} (${a.entries} lines)`);
+  add(
+    `${name} chain`,
+    closes,
+    closes
+      ? `entries ${a.firstSeq}..${a.lastSeq} link (${inScope} in full, ${lines.length - inScope} redacted)`
+      : `the evidence ends at ${last} (${lines.length} lines), the manifest says ${a.lastSeq} with hash ${a.lastHash} (${a.entries} lines)`,
+  );
 
   if (m.checkpoints.length === 0) return void add('checkpoints', false, 'no signed checkpoint closes the evidence');
   for (const cp of m.checkpoints) {
-    const valid = checkpointSignatureValid({ seq: cp.seq, hash: cp.hash, time: new Date(cp.time), signature: Buffer.from(cp.signature, 'base64'), algorithm: cp.algorithm as SignatureAlgorithm, keyUri: cp.keyUri as KeyUri }, spki);
+    const valid = checkpointSignatureValid(
+      {
+        seq: cp.seq,
+        hash: cp.hash,
+        time: new Date(cp.time),
+        signature: Buffer.from(cp.signature, 'base64'),
+        algorithm: cp.algorithm as SignatureAlgorithm,
+        keyUri: cp.keyUri as KeyUri,
+      },
+      spki,
+    );
     const matches = hashAt.get(cp.seq) === cp.hash;
-    add(`checkpoint ${cp.seq}`, valid && matches, !valid ? 'signature does not verify under the signing CA key' : matches ? `signed ${cp.time} over ${cp.hash}` : `signs ${cp.hash}, the evidence has ${hashAt.get(cp.seq) ?? 'no entry'} at seq ${cp.seq}`);
+    add(
+      `checkpoint ${cp.seq}`,
+      valid && matches,
+      !valid
+        ? 'signature does not verify under the signing CA key'
+        : matches
+          ? `signed ${cp.time} over ${cp.hash}`
+          : `signs ${cp.hash}, the evidence has ${hashAt.get(cp.seq) ?? 'no entry'} at seq ${cp.seq}`,
+    );
   }
   const closing = m.checkpoints[m.checkpoints.length - 1]!;
-  add('closing checkpoint', closing.seq === a.lastSeq, closing.seq === a.lastSeq ? `seq ${closing.seq} is the last evidence entry` : `the last checkpoint is at ${closing.seq}, the evidence ends at ${a.lastSeq}`);
+  add(
+    'closing checkpoint',
+    closing.seq === a.lastSeq,
+    closing.seq === a.lastSeq
+      ? `seq ${closing.seq} is the last evidence entry`
+      : `the last checkpoint is at ${closing.seq}, the evidence ends at ${a.lastSeq}`,
+  );
 }

@@ -34,7 +34,10 @@ export interface HookErrorLogger {
 export class HookBus {
   private readonly handlers = new Map<HookName, Set<HookHandler<HookName>>>();
   private readonly pending = new Set<Promise<void>>();
-  constructor(private readonly logError: HookErrorLogger = (hook, e) => process.stderr.write(`agent-ca: hook ${hook} failed: ${String((e as Error)?.stack ?? e)}\n`)) {}
+  constructor(
+    private readonly logError: HookErrorLogger = (hook, e) =>
+      process.stderr.write(`agent-ca: hook ${hook} failed: ${String((e as Error)?.stack ?? e)}\n`),
+  ) {}
 
   /** Returns an unsubscribe function. */
   on<K extends HookName>(name: K, handler: HookHandler<K>): () => void {

@@ -16,7 +16,8 @@ export function invalidityDateProblem(d: unknown, revokedAt: Date): string | und
   const range = rangeProblem(d);
   if (range) return range;
   const ms = (d as Date).getTime();
-  if (ms > revokedAt.getTime()) return `must not be after the revocation time ${revokedAt.toISOString()} (RFC 5280 §5.3.2)`;
+  if (ms > revokedAt.getTime())
+    return `must not be after the revocation time ${revokedAt.toISOString()} (RFC 5280 §5.3.2)`;
   return undefined;
 }
 

@@ -7,9 +7,9 @@
 import { AgentCaError } from '../errors.js';
 import { REVOCATION_REASON_CODES, type RevocationReason } from '../store/ports.js';
 
-export const REVOKE_REASONS: readonly RevocationReason[] = (Object.keys(REVOCATION_REASON_CODES) as RevocationReason[]).filter(
-  (r) => r !== 'certificateHold' && r !== 'removeFromCRL',
-);
+export const REVOKE_REASONS: readonly RevocationReason[] = (
+  Object.keys(REVOCATION_REASON_CODES) as RevocationReason[]
+).filter((r) => r !== 'certificateHold' && r !== 'removeFromCRL');
 
 const BY_FOLDED = new Map(REVOKE_REASONS.map((r) => [r.toLowerCase(), r]));
 
@@ -18,6 +18,14 @@ export function parseRevokeReason(input: string | undefined): RevocationReason {
   const folded = input.replace(/[-_\s]/g, '').toLowerCase();
   const r = BY_FOLDED.get(folded);
   if (r) return r;
-  if (folded === 'certificatehold') throw new AgentCaError('INPUT_REASON_UNKNOWN', 'certificateHold is set with `hold` and lifted with `release`, not with revoke');
-  throw new AgentCaError('INPUT_REASON_UNKNOWN', `unknown revocation reason ${JSON.stringify(input)} (RFC 5280 §5.3.1: ${REVOKE_REASONS.join(', ')})`, { reason: input });
+  if (folded === 'certificatehold')
+    throw new AgentCaError(
+      'INPUT_REASON_UNKNOWN',
+      'certificateHold is set with `hold` and lifted with `release`, not with revoke',
+    );
+  throw new AgentCaError(
+    'INPUT_REASON_UNKNOWN',
+    `unknown revocation reason ${JSON.stringify(input)} (RFC 5280 §5.3.1: ${REVOKE_REASONS.join(', ')})`,
+    { reason: input },
+  );
 }

@@ -16,16 +16,37 @@ export interface CertificateStatus {
   inheritedFrom?: string;
 }
 
-export function statusOf(cert: CertificateRecord, own: RevocationRecord | undefined, issuerRevocation: RevocationRecord | undefined, now: Date): CertificateStatus {
+export function statusOf(
+  cert: CertificateRecord,
+  own: RevocationRecord | undefined,
+  issuerRevocation: RevocationRecord | undefined,
+  now: Date,
+): CertificateStatus {
   if (own && own.reason !== 'certificateHold') {
-    return { state: 'revoked', revokedAt: own.revokedAt, reason: own.reason, ...(own.invalidityDate ? { invalidityDate: own.invalidityDate } : {}) };
+    return {
+      state: 'revoked',
+      revokedAt: own.revokedAt,
+      reason: own.reason,
+      ...(own.invalidityDate ? { invalidityDate: own.invalidityDate } : {}),
+    };
   }
   if (issuerRevocation && issuerRevocation.reason !== 'certificateHold') {
-    return { state: 'revoked', revokedAt: issuerRevocation.revokedAt, reason: issuerRevocation.reason, inheritedFrom: issuerRevocation.serial };
+    return {
+      state: 'revoked',
+      revokedAt: issuerRevocation.revokedAt,
+      reason: issuerRevocation.reason,
+      inheritedFrom: issuerRevocation.serial,
+    };
   }
   if (own) return { state: 'held', revokedAt: own.revokedAt, reason: 'certificateHold' };
   // A CA on hold suspends everything under it, as a relying party checking the CA's CRL sees.
-  if (issuerRevocation) return { state: 'held', revokedAt: issuerRevocation.revokedAt, reason: 'certificateHold', inheritedFrom: issuerRevocation.serial };
+  if (issuerRevocation)
+    return {
+      state: 'held',
+      revokedAt: issuerRevocation.revokedAt,
+      reason: 'certificateHold',
+      inheritedFrom: issuerRevocation.serial,
+    };
   if (cert.notAfter.getTime() < now.getTime()) return { state: 'expired' };
   return { state: 'good' };
 }

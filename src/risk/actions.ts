@@ -41,7 +41,10 @@ export interface RiskActions {
 
 /** The Authority methods the standard wiring needs. */
 export interface RevokingAuthority {
-  revoke(serial: string, opts: { reason?: 'privilegeWithdrawn'; actor?: string; details?: Record<string, unknown> }): Promise<RevocationRecord>;
+  revoke(
+    serial: string,
+    opts: { reason?: 'privilegeWithdrawn'; actor?: string; details?: Record<string, unknown> },
+  ): Promise<RevocationRecord>;
   hold(serial: string, opts: { actor?: string; details?: Record<string, unknown> }): Promise<RevocationRecord>;
   release(serial: string, opts: { actor?: string; details?: Record<string, unknown> }): Promise<void>;
 }
@@ -51,7 +54,11 @@ export interface AuthorityRiskActionsOptions {
   onWarning?(notification: RiskNotification): unknown;
 }
 
-export function authorityRiskActions(authority: RevokingAuthority, notifications: NotificationInbox, opts: AuthorityRiskActionsOptions = {}): RiskActions {
+export function authorityRiskActions(
+  authority: RevokingAuthority,
+  notifications: NotificationInbox,
+  opts: AuthorityRiskActionsOptions = {},
+): RiskActions {
   const details = (e: RiskExplanation): Record<string, unknown> => ({ score: e.score, explanation: e });
   return {
     warn: async (n) => {
@@ -61,6 +68,7 @@ export function authorityRiskActions(authority: RevokingAuthority, notifications
     hold: (serial, e) => authority.hold(serial, { actor: RISK_ACTOR, details: details(e) }),
     release: (serial, e) => authority.release(serial, { actor: RISK_ACTOR, details: details(e) }),
     // RFC 5280 §5.3.1 privilegeWithdrawn: the certificate is fine, the agent lost the privilege.
-    revoke: (serial, e) => authority.revoke(serial, { reason: 'privilegeWithdrawn', actor: RISK_ACTOR, details: details(e) }),
+    revoke: (serial, e) =>
+      authority.revoke(serial, { reason: 'privilegeWithdrawn', actor: RISK_ACTOR, details: details(e) }),
   };
 }

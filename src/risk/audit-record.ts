@@ -11,8 +11,28 @@ import type { EventFlags } from './features.js';
 import type { BucketIncrement } from './window.js';
 
 export const INGEST_ACTION = 'events.ingested';
-export const EVENT_FIELDS = Object.freeze(['serial', 'time', 'type', 'outcome', 'action', 'amount', 'currency', 'market', 'flags'] as const);
-export type EventTuple = [string, string, string, string, string | null, string | null, string | null, string | null, string];
+export const EVENT_FIELDS = Object.freeze([
+  'serial',
+  'time',
+  'type',
+  'outcome',
+  'action',
+  'amount',
+  'currency',
+  'market',
+  'flags',
+] as const);
+export type EventTuple = [
+  string,
+  string,
+  string,
+  string,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string,
+];
 
 const FLAG_NAMES = ['scope', 'amount', 'market', 'auth', 'anomaly'] as const;
 
@@ -27,7 +47,17 @@ export function flagsText(f: EventFlags): string {
 }
 
 export function eventTuple(serial: string, e: NormalisedEvent, f: EventFlags): EventTuple {
-  return [serial, new Date(e.timeMs).toISOString(), e.type, e.outcome, e.action ?? null, e.amount ?? null, e.currency ?? null, e.market ?? null, flagsText(f)];
+  return [
+    serial,
+    new Date(e.timeMs).toISOString(),
+    e.type,
+    e.outcome,
+    e.action ?? null,
+    e.amount ?? null,
+    e.currency ?? null,
+    e.market ?? null,
+    flagsText(f),
+  ];
 }
 
 export interface BatchSummary {
@@ -70,7 +100,8 @@ export function readBatch(details: Record<string, unknown>): ReplayedEvent[] {
     if (!Array.isArray(t) || t.length !== EVENT_FIELDS.length) continue;
     const [serial, time, type, outcome, , amount, currency, , flags] = t as unknown[];
     const timeMs = typeof time === 'string' ? Date.parse(time) : NaN;
-    if (typeof serial !== 'string' || !Number.isFinite(timeMs) || typeof type !== 'string' || typeof flags !== 'string') continue;
+    if (typeof serial !== 'string' || !Number.isFinite(timeMs) || typeof type !== 'string' || typeof flags !== 'string')
+      continue;
     if (outcome !== 'success' && outcome !== 'denied' && outcome !== 'failed') continue;
     const set = new Set(flags.split(',').filter((x) => (FLAG_NAMES as readonly string[]).includes(x)));
     out.push({

@@ -47,7 +47,13 @@ export interface RiskConfigInput {
   window?: { bucketMinutes?: number; days?: number };
 }
 
-export const DEFAULT_WEIGHTS: RiskWeights = Object.freeze({ rate: 0.5, scope: 0.9, policy: 0.9, auth: 0.6, anomaly: 0.6 });
+export const DEFAULT_WEIGHTS: RiskWeights = Object.freeze({
+  rate: 0.5,
+  scope: 0.9,
+  policy: 0.9,
+  auth: 0.6,
+  anomaly: 0.6,
+});
 export const DEFAULT_THRESHOLDS: Readonly<RiskThresholds> = Object.freeze({ medium: 0.3, warning: 0.75, revoke: 0.85 });
 
 export const DEFAULT_TENANT_RISK_CONFIG: TenantRiskConfig = Object.freeze({
@@ -68,15 +74,24 @@ function objectAt(v: unknown, path: string, allowed: readonly string[]): Record<
   if (v === undefined) return {};
   if (v === null || typeof v !== 'object' || Array.isArray(v)) bad(path, 'must be an object');
   const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) bad(`${path}.${k}`, `unknown key (known: ${allowed.join(', ')})`);
+  for (const k of Object.keys(o))
+    if (!allowed.includes(k)) bad(`${path}.${k}`, `unknown key (known: ${allowed.join(', ')})`);
   return o;
 }
 
-function num(v: unknown, fallback: number, path: string, min: number, max: number, opts: { integer?: boolean; exclusiveMin?: boolean } = {}): number {
+function num(
+  v: unknown,
+  fallback: number,
+  path: string,
+  min: number,
+  max: number,
+  opts: { integer?: boolean; exclusiveMin?: boolean } = {},
+): number {
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v)) bad(path, 'must be a finite number');
   if (opts.integer && !Number.isInteger(v)) bad(path, 'must be an integer');
-  if (v < min || (opts.exclusiveMin && v === min) || v > max) bad(path, `must be in ${opts.exclusiveMin ? '(' : '['}${min}, ${max}]`);
+  if (v < min || (opts.exclusiveMin && v === min) || v > max)
+    bad(path, `must be in ${opts.exclusiveMin ? '(' : '['}${min}, ${max}]`);
   return v;
 }
 
@@ -88,36 +103,71 @@ function bool(v: unknown, fallback: boolean, path: string): boolean {
 
 function mergeFeatures(raw: unknown, base: FeatureParams, path: string): FeatureParams {
   const o = objectAt(raw, path, ['halfLifeHours', 'rate', 'scope', 'policy', 'auth', 'anomaly']);
-  const rate = objectAt(o.rate, `${path}.rate`, ['startRatio', 'fullRatio', 'floorPerBucket', 'minHistoryBuckets', 'quantile']);
+  const rate = objectAt(o.rate, `${path}.rate`, [
+    'startRatio',
+    'fullRatio',
+    'floorPerBucket',
+    'minHistoryBuckets',
+    'quantile',
+  ]);
   const scope = objectAt(o.scope, `${path}.scope`, ['saturation']);
   const policy = objectAt(o.policy, `${path}.policy`, ['saturation']);
   const auth = objectAt(o.auth, `${path}.auth`, ['grace', 'saturation']);
   const anomaly = objectAt(o.anomaly, `${path}.anomaly`, ['zThreshold', 'minHistory', 'minLogSd', 'saturation']);
   const BIG = 1e9;
   const out: FeatureParams = {
-    halfLifeHours: num(o.halfLifeHours, base.halfLifeHours, `${path}.halfLifeHours`, 0, 100_000, { exclusiveMin: true }),
+    halfLifeHours: num(o.halfLifeHours, base.halfLifeHours, `${path}.halfLifeHours`, 0, 100_000, {
+      exclusiveMin: true,
+    }),
     rate: {
       startRatio: num(rate.startRatio, base.rate.startRatio, `${path}.rate.startRatio`, 0, BIG),
       fullRatio: num(rate.fullRatio, base.rate.fullRatio, `${path}.rate.fullRatio`, 0, BIG, { exclusiveMin: true }),
-      floorPerBucket: num(rate.floorPerBucket, base.rate.floorPerBucket, `${path}.rate.floorPerBucket`, 0, BIG, { exclusiveMin: true }),
-      minHistoryBuckets: num(rate.minHistoryBuckets, base.rate.minHistoryBuckets, `${path}.rate.minHistoryBuckets`, 0, 100_000, { integer: true }),
+      floorPerBucket: num(rate.floorPerBucket, base.rate.floorPerBucket, `${path}.rate.floorPerBucket`, 0, BIG, {
+        exclusiveMin: true,
+      }),
+      minHistoryBuckets: num(
+        rate.minHistoryBuckets,
+        base.rate.minHistoryBuckets,
+        `${path}.rate.minHistoryBuckets`,
+        0,
+        100_000,
+        { integer: true },
+      ),
       quantile: num(rate.quantile, base.rate.quantile, `${path}.rate.quantile`, 0, 1, { exclusiveMin: true }),
     },
-    scope: { saturation: num(scope.saturation, base.scope.saturation, `${path}.scope.saturation`, 0, BIG, { exclusiveMin: true }) },
-    policy: { saturation: num(policy.saturation, base.policy.saturation, `${path}.policy.saturation`, 0, BIG, { exclusiveMin: true }) },
+    scope: {
+      saturation: num(scope.saturation, base.scope.saturation, `${path}.scope.saturation`, 0, BIG, {
+        exclusiveMin: true,
+      }),
+    },
+    policy: {
+      saturation: num(policy.saturation, base.policy.saturation, `${path}.policy.saturation`, 0, BIG, {
+        exclusiveMin: true,
+      }),
+    },
     auth: {
       grace: num(auth.grace, base.auth.grace, `${path}.auth.grace`, 0, BIG),
       saturation: num(auth.saturation, base.auth.saturation, `${path}.auth.saturation`, 0, BIG, { exclusiveMin: true }),
     },
     anomaly: {
-      zThreshold: num(anomaly.zThreshold, base.anomaly.zThreshold, `${path}.anomaly.zThreshold`, 0, 1000, { exclusiveMin: true }),
-      minHistory: num(anomaly.minHistory, base.anomaly.minHistory, `${path}.anomaly.minHistory`, 1, BIG, { integer: true }),
-      minLogSd: num(anomaly.minLogSd, base.anomaly.minLogSd, `${path}.anomaly.minLogSd`, 0, 100, { exclusiveMin: true }),
-      saturation: num(anomaly.saturation, base.anomaly.saturation, `${path}.anomaly.saturation`, 0, BIG, { exclusiveMin: true }),
+      zThreshold: num(anomaly.zThreshold, base.anomaly.zThreshold, `${path}.anomaly.zThreshold`, 0, 1000, {
+        exclusiveMin: true,
+      }),
+      minHistory: num(anomaly.minHistory, base.anomaly.minHistory, `${path}.anomaly.minHistory`, 1, BIG, {
+        integer: true,
+      }),
+      minLogSd: num(anomaly.minLogSd, base.anomaly.minLogSd, `${path}.anomaly.minLogSd`, 0, 100, {
+        exclusiveMin: true,
+      }),
+      saturation: num(anomaly.saturation, base.anomaly.saturation, `${path}.anomaly.saturation`, 0, BIG, {
+        exclusiveMin: true,
+      }),
     },
   };
-  if (out.rate.fullRatio <= out.rate.startRatio) bad(`${path}.rate`, `fullRatio (${out.rate.fullRatio}) must be above startRatio (${out.rate.startRatio})`);
-  if (out.auth.saturation <= out.auth.grace) bad(`${path}.auth`, `saturation (${out.auth.saturation}) must be above grace (${out.auth.grace})`);
+  if (out.rate.fullRatio <= out.rate.startRatio)
+    bad(`${path}.rate`, `fullRatio (${out.rate.fullRatio}) must be above startRatio (${out.rate.startRatio})`);
+  if (out.auth.saturation <= out.auth.grace)
+    bad(`${path}.auth`, `saturation (${out.auth.saturation}) must be above grace (${out.auth.grace})`);
   return Object.freeze({
     ...out,
     rate: Object.freeze(out.rate),
@@ -138,10 +188,15 @@ function mergeTenant(raw: unknown, base: TenantRiskConfig, path: string): Tenant
     revoke: num(t.revoke, base.thresholds.revoke, `${path}.thresholds.revoke`, 0, 1, { exclusiveMin: true }),
   };
   if (!(thresholds.medium <= thresholds.warning && thresholds.warning <= thresholds.revoke)) {
-    bad(`${path}.thresholds`, `must be ordered medium <= warning <= revoke (got ${thresholds.medium} / ${thresholds.warning} / ${thresholds.revoke})`);
+    bad(
+      `${path}.thresholds`,
+      `must be ordered medium <= warning <= revoke (got ${thresholds.medium} / ${thresholds.warning} / ${thresholds.revoke})`,
+    );
   }
   const w = objectAt(o.weights, `${path}.weights`, FEATURE_NAMES);
-  const weights = Object.fromEntries(FEATURE_NAMES.map((f) => [f, num(w[f], base.weights[f], `${path}.weights.${f}`, 0, 1)])) as Record<FeatureName, number>;
+  const weights = Object.fromEntries(
+    FEATURE_NAMES.map((f) => [f, num(w[f], base.weights[f], `${path}.weights.${f}`, 0, 1)]),
+  ) as Record<FeatureName, number>;
   return Object.freeze({
     thresholds: Object.freeze(thresholds),
     weights: Object.freeze(weights),
@@ -155,7 +210,11 @@ function mergeTenant(raw: unknown, base: TenantRiskConfig, path: string): Tenant
 export function parseRiskConfig(raw: unknown = {}): RiskConfig {
   const o = objectAt(raw, 'risk', ['defaults', 'tenants', 'limits', 'window']);
   const defaults = mergeTenant(o.defaults, DEFAULT_TENANT_RISK_CONFIG, 'defaults');
-  const tenantsRaw = objectAt(o.tenants, 'tenants', Object.keys((o.tenants as Record<string, unknown> | undefined) ?? {}));
+  const tenantsRaw = objectAt(
+    o.tenants,
+    'tenants',
+    Object.keys((o.tenants as Record<string, unknown> | undefined) ?? {}),
+  );
   const tenants: Record<string, TenantRiskConfig> = Object.create(null) as Record<string, TenantRiskConfig>;
   for (const [id, overrides] of Object.entries(tenantsRaw)) {
     if (!TENANT_ID.test(id)) bad(`tenants.${id}`, 'tenant id must be 1..128 of A-Z a-z 0-9 - . _ :');
@@ -163,10 +222,28 @@ export function parseRiskConfig(raw: unknown = {}): RiskConfig {
   }
   const l = objectAt(o.limits, 'limits', ['maxBatch', 'maxSkewSeconds']);
   const win = objectAt(o.window, 'window', ['bucketMinutes', 'days']);
-  const bucketMinutes = num(win.bucketMinutes, DEFAULT_WINDOW_SHAPE.bucketMs / 60_000, 'window.bucketMinutes', 1, 1440, { integer: true });
-  const days = num(win.days, (DEFAULT_WINDOW_SHAPE.bucketMs * DEFAULT_WINDOW_SHAPE.bucketCount) / 86_400_000, 'window.days', 1, 366, { integer: true });
-  const windowShape: WindowShape = { bucketMs: bucketMinutes * 60_000, bucketCount: Math.round((days * 1440) / bucketMinutes) };
-  if ((days * 1440) % bucketMinutes !== 0) bad('window', `${days} days is not a whole number of ${bucketMinutes}-minute buckets`);
+  const bucketMinutes = num(
+    win.bucketMinutes,
+    DEFAULT_WINDOW_SHAPE.bucketMs / 60_000,
+    'window.bucketMinutes',
+    1,
+    1440,
+    { integer: true },
+  );
+  const days = num(
+    win.days,
+    (DEFAULT_WINDOW_SHAPE.bucketMs * DEFAULT_WINDOW_SHAPE.bucketCount) / 86_400_000,
+    'window.days',
+    1,
+    366,
+    { integer: true },
+  );
+  const windowShape: WindowShape = {
+    bucketMs: bucketMinutes * 60_000,
+    bucketCount: Math.round((days * 1440) / bucketMinutes),
+  };
+  if ((days * 1440) % bucketMinutes !== 0)
+    bad('window', `${days} days is not a whole number of ${bucketMinutes}-minute buckets`);
   validateWindowShape(windowShape);
   const limits: EventLimits = {
     maxBatch: num(l.maxBatch, DEFAULT_EVENT_LIMITS.maxBatch, 'limits.maxBatch', 1, 100_000, { integer: true }),
@@ -174,7 +251,12 @@ export function parseRiskConfig(raw: unknown = {}): RiskConfig {
     // An event older than the window could not count towards any score.
     maxAgeMs: windowShape.bucketMs * windowShape.bucketCount,
   };
-  return Object.freeze({ defaults, tenants: Object.freeze(tenants), limits: Object.freeze(limits), window: Object.freeze(windowShape) });
+  return Object.freeze({
+    defaults,
+    tenants: Object.freeze(tenants),
+    limits: Object.freeze(limits),
+    window: Object.freeze(windowShape),
+  });
 }
 
 /** The configuration that applies to a tenant (defaults when it has no overrides or no tenant). */
@@ -187,10 +269,22 @@ export function tenantRiskConfig(config: RiskConfig, tenant: string | undefined)
  * win over the file's); the rest of the tenant's configuration is kept. The medium band is
  * lowered with them if it would otherwise lie above the new warning threshold.
  */
-export function withTenantThresholds(config: RiskConfig, tenant: string, t: { warning?: number; revoke?: number }): RiskConfig {
+export function withTenantThresholds(
+  config: RiskConfig,
+  tenant: string,
+  t: { warning?: number; revoke?: number },
+): RiskConfig {
   const base = tenantRiskConfig(config, tenant);
-  const thresholds = { ...base.thresholds, ...(t.warning !== undefined ? { warning: t.warning } : {}), ...(t.revoke !== undefined ? { revoke: t.revoke } : {}) };
-  if (thresholds.warning > thresholds.revoke) bad(`tenants.${tenant}.thresholds`, `warning (${thresholds.warning}) must not be above revoke (${thresholds.revoke})`);
+  const thresholds = {
+    ...base.thresholds,
+    ...(t.warning !== undefined ? { warning: t.warning } : {}),
+    ...(t.revoke !== undefined ? { revoke: t.revoke } : {}),
+  };
+  if (thresholds.warning > thresholds.revoke)
+    bad(
+      `tenants.${tenant}.thresholds`,
+      `warning (${thresholds.warning}) must not be above revoke (${thresholds.revoke})`,
+    );
   thresholds.medium = Math.min(thresholds.medium, thresholds.warning);
   const merged = mergeTenant({ thresholds }, base, `tenants.${tenant}`);
   return Object.freeze({ ...config, tenants: Object.freeze({ ...config.tenants, [tenant]: merged }) });

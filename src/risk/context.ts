@@ -40,7 +40,13 @@ export interface CertificateContext extends CertificateFacts {
 }
 
 const PERMIT_MEMO = 4096;
-const WATCHED: readonly HookName[] = ['certificate.issued', 'certificate.revoked', 'certificate.held', 'certificate.released', 'certificate.renewed'];
+const WATCHED: readonly HookName[] = [
+  'certificate.issued',
+  'certificate.revoked',
+  'certificate.held',
+  'certificate.released',
+  'certificate.renewed',
+];
 
 export class CertificateContexts {
   private readonly bySerialCache = new Map<string, CertificateContext>();

@@ -23,7 +23,11 @@ export function canonicalAmount(v: unknown): { amount: string } | { error: strin
     // toFixed(6) is exact enough for the 6 fraction digits the policy grammar allows.
     s = v.toFixed(FRACTION_DIGITS);
   } else if (typeof v === 'string') {
-    if (!DECIMAL.test(v)) return { error: 'must be a decimal like "50000" or "1250.50" (no sign, no leading zeros, at most 18 integer and 6 fraction digits)' };
+    if (!DECIMAL.test(v))
+      return {
+        error:
+          'must be a decimal like "50000" or "1250.50" (no sign, no leading zeros, at most 18 integer and 6 fraction digits)',
+      };
     s = v;
   } else {
     return { error: 'must be a decimal string or a number' };

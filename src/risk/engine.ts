@@ -13,10 +13,24 @@ import { parseSerial } from '../profile/serial.js';
 import type { Serial } from '../types.js';
 import { RISK_ACTOR, type RiskActions } from './actions.js';
 import { batchEntry, eventTuple, INGEST_ACTION, readBatch, type EventTuple } from './audit-record.js';
-import { parseRiskConfig, tenantRiskConfig, withTenantThresholds, type RiskConfig, type TenantRiskConfig } from './config.js';
+import {
+  parseRiskConfig,
+  tenantRiskConfig,
+  withTenantThresholds,
+  type RiskConfig,
+  type TenantRiskConfig,
+} from './config.js';
 import { CertificateContexts, type CertificateContext, type RiskHost } from './context.js';
 import { RiskEventsRejected, validateEvents, type EventFieldError, type NormalisedEvent } from './events.js';
-import { amountLogOf, amountStats, classifyEvent, extractFeatures, rateBaseline, type AmountStats, type EventFlags } from './features.js';
+import {
+  amountLogOf,
+  amountStats,
+  classifyEvent,
+  extractFeatures,
+  rateBaseline,
+  type AmountStats,
+  type EventFlags,
+} from './features.js';
 import { combineFeatures, type RiskAssessment, type RiskBand } from './score.js';
 import { BandTransitions } from './transitions.js';
 import { AgentWindow, bucketOf, windowBytes, WindowStore } from './window.js';
@@ -73,7 +87,10 @@ export class RiskEngine {
     this.windows = new WindowStore(this.config.window);
     this.empty = new AgentWindow(this.config.window);
     this.contexts = new CertificateContexts(opts.host, opts.maxContexts);
-    this.logError = opts.logError ?? ((what, e) => process.stderr.write(`agent-ca: risk engine ${what} failed: ${String((e as Error)?.stack ?? e)}\n`));
+    this.logError =
+      opts.logError ??
+      ((what, e) =>
+        process.stderr.write(`agent-ca: risk engine ${what} failed: ${String((e as Error)?.stack ?? e)}\n`));
     this.transitions = new BandTransitions(opts.host, opts.actions, this.logError);
     const offContexts = this.contexts.attach(this.host.hooks);
     const offRevoked = this.host.hooks.on('certificate.revoked', (e) => this.transitions.revoked(e.serial));
@@ -131,7 +148,12 @@ export class RiskEngine {
     }
 
     const entry = batchEntry({ tuples, serials, agentIds: [...agentIds] });
-    const { entries } = await this.host.audit.appendWith([], { actor: opts.actor ?? 'library', action: INGEST_ACTION, subject: entry.subject, details: entry.details });
+    const { entries } = await this.host.audit.appendWith([], {
+      actor: opts.actor ?? 'library',
+      action: INGEST_ACTION,
+      subject: entry.subject,
+      details: entry.details,
+    });
 
     // Counted only now that the log holds the batch. Times within the allowed skew count as now.
     const nowMs = this.host.clock.now().getTime();
@@ -161,15 +183,26 @@ export class RiskEngine {
     return { accepted: events.length, ...(entries[0] ? { auditSeq: entries[0].seq } : {}), scores };
   }
 
-  private async attribute(e: NormalisedEvent, index: number, errors: EventFieldError[], scope: Pick<IngestOptions, 'tenant' | 'agentId'>): Promise<CertificateContext | undefined> {
+  private async attribute(
+    e: NormalisedEvent,
+    index: number,
+    errors: EventFieldError[],
+    scope: Pick<IngestOptions, 'tenant' | 'agentId'>,
+  ): Promise<CertificateContext | undefined> {
     let ctx: CertificateContext | string;
-    const outside = (c: CertificateContext): boolean => (scope.tenant !== undefined && c.tenant !== scope.tenant) || (scope.agentId !== undefined && c.agentId !== scope.agentId);
+    const outside = (c: CertificateContext): boolean =>
+      (scope.tenant !== undefined && c.tenant !== scope.tenant) ||
+      (scope.agentId !== undefined && c.agentId !== scope.agentId);
     if (e.serial !== undefined) {
       ctx = this.contexts.peek(e.serial) ?? (await this.contexts.bySerial(e.serial));
       if (typeof ctx !== 'string' && outside(ctx)) ctx = `no certificate with serial ${e.serial}`;
       if (typeof ctx === 'string') return void errors.push({ index, field: 'serial', message: ctx });
       if (e.agentId !== undefined && ctx.agentId !== e.agentId) {
-        return void errors.push({ index, field: 'agentId', message: `serial ${ctx.serial} belongs to ${ctx.agentId === undefined ? 'no agent id' : `agent ${ctx.agentId}`}` });
+        return void errors.push({
+          index,
+          field: 'agentId',
+          message: `serial ${ctx.serial} belongs to ${ctx.agentId === undefined ? 'no agent id' : `agent ${ctx.agentId}`}`,
+        });
       }
     } else {
       ctx = await this.contexts.byAgent(e.agentId!);
@@ -177,7 +210,11 @@ export class RiskEngine {
       if (typeof ctx === 'string') return void errors.push({ index, field: 'agentId', message: ctx });
     }
     if (e.tenant !== undefined && e.tenant !== ctx.tenant) {
-      return void errors.push({ index, field: 'tenant', message: `certificate ${ctx.serial} belongs to ${ctx.tenant === undefined ? 'no tenant' : `tenant ${ctx.tenant}`}` });
+      return void errors.push({
+        index,
+        field: 'tenant',
+        message: `certificate ${ctx.serial} belongs to ${ctx.tenant === undefined ? 'no tenant' : `tenant ${ctx.tenant}`}`,
+      });
     }
     return ctx;
   }
@@ -261,7 +298,10 @@ export class RiskEngine {
   /** Calls reassess() every `intervalMs` (unref'd timer) until close(). */
   startReassessing(intervalMs = 60_000): void {
     this.stopReassessing();
-    this.timer = setInterval(() => void this.reassess().catch((e: unknown) => this.logError('reassess', e)), intervalMs);
+    this.timer = setInterval(
+      () => void this.reassess().catch((e: unknown) => this.logError('reassess', e)),
+      intervalMs,
+    );
     this.timer.unref();
   }
 
@@ -290,7 +330,10 @@ export class RiskEngine {
         if (ctx === undefined) contexts.set(ev.serial, (ctx = await this.contexts.bySerial(ev.serial as Serial)));
         if (typeof ctx === 'string') continue;
         const amountLog = amountLogOf(ev, ctx);
-        this.windows.getOrCreate(ev.serial).add(Math.min(ev.timeMs, entry.time.getTime()), { ...ev.increment, ...(amountLog !== undefined ? { amountLog } : {}) });
+        this.windows.getOrCreate(ev.serial).add(Math.min(ev.timeMs, entry.time.getTime()), {
+          ...ev.increment,
+          ...(amountLog !== undefined ? { amountLog } : {}),
+        });
         events++;
       }
     }
@@ -313,7 +356,12 @@ export class RiskEngine {
 
   /** Memory the windows hold. */
   stats(): { certificates: number; windowBytes: number; bytesPerCertificate: number; contexts: number } {
-    return { certificates: this.windows.size, windowBytes: this.windows.bytes, bytesPerCertificate: windowBytes(this.config.window), contexts: this.contexts.size };
+    return {
+      certificates: this.windows.size,
+      windowBytes: this.windows.bytes,
+      bytesPerCertificate: windowBytes(this.config.window),
+      contexts: this.contexts.size,
+    };
   }
 
   /** Stops the timer and unsubscribes from the hooks (pending actions keep running; see settle()). */

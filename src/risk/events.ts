@@ -63,7 +63,11 @@ export interface EventLimits {
   maxAgeMs: number;
 }
 
-export const DEFAULT_EVENT_LIMITS: EventLimits = Object.freeze({ maxBatch: 1000, maxSkewMs: 5 * 60_000, maxAgeMs: 30 * 86_400_000 });
+export const DEFAULT_EVENT_LIMITS: EventLimits = Object.freeze({
+  maxBatch: 1000,
+  maxSkewMs: 5 * 60_000,
+  maxAgeMs: 30 * 86_400_000,
+});
 
 /** One bad field; index -1 with field "events" for problems with the batch itself. */
 export interface EventFieldError {
@@ -85,16 +89,31 @@ export class RiskEventsRejected extends AgentCaError {
     // The problem+json body lists at most MAX_LISTED_ERRORS and says how many more: a batch of
     // 10,000 bad events must not answer with a megabyte of errors (docs/hardening.md).
     const listed = errors.slice(0, MAX_LISTED_ERRORS);
-    super('INPUT_INVALID', `event batch refused: ${errors.length} bad field(s)${first ? `, first: events[${first.index}].${first.field}: ${first.message}` : ''}`, {
-      errors: listed,
-      ...(errors.length > listed.length ? { moreErrors: errors.length - listed.length } : {}),
-    });
+    super(
+      'INPUT_INVALID',
+      `event batch refused: ${errors.length} bad field(s)${first ? `, first: events[${first.index}].${first.field}: ${first.message}` : ''}`,
+      {
+        errors: listed,
+        ...(errors.length > listed.length ? { moreErrors: errors.length - listed.length } : {}),
+      },
+    );
     this.name = 'RiskEventsRejected';
     this.errors = Object.freeze([...errors]);
   }
 }
 
-const FIELDS = new Set(['serial', 'agentId', 'type', 'action', 'outcome', 'time', 'amount', 'currency', 'market', 'tenant']);
+const FIELDS = new Set([
+  'serial',
+  'agentId',
+  'type',
+  'action',
+  'outcome',
+  'time',
+  'amount',
+  'currency',
+  'market',
+  'tenant',
+]);
 const MAX_FIELDS = FIELDS.size;
 /** Same grammar as the issuing side (src/authority/agent-request.ts AGENT_ID). */
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -109,7 +128,13 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
 export const parseEventTime = parseIsoTimeMs;
 
 /** Validates one event; pushes its errors (all of them) and returns it normalised when clean. */
-function validateOne(raw: unknown, index: number, limits: EventLimits, nowMs: number, errors: EventFieldError[]): NormalisedEvent | undefined {
+function validateOne(
+  raw: unknown,
+  index: number,
+  limits: EventLimits,
+  nowMs: number,
+  errors: EventFieldError[],
+): NormalisedEvent | undefined {
   const before = errors.length;
   const bad = (field: string, message: string): void => void errors.push({ index, field, message });
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -147,18 +172,34 @@ function validateOne(raw: unknown, index: number, limits: EventLimits, nowMs: nu
       }
     }
   }
-  const agentId = str('agentId', AGENT_ID, '1..64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit', false);
+  const agentId = str(
+    'agentId',
+    AGENT_ID,
+    '1..64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit',
+    false,
+  );
   if (o.serial === undefined && o.agentId === undefined) bad('serial', 'serial or agentId is required');
-  const type = str('type', EVENT_TYPE, `an event type (${CORE_EVENT_TYPES.join(', ')}, or [a-z][a-z0-9_.-]{0,31})`, true);
+  const type = str(
+    'type',
+    EVENT_TYPE,
+    `an event type (${CORE_EVENT_TYPES.join(', ')}, or [a-z][a-z0-9_.-]{0,31})`,
+    true,
+  );
   let action: string | undefined;
   if (o.action !== undefined) {
-    if (typeof o.action !== 'string' || o.action.length < 1 || o.action.length > MAX_ACTION_LENGTH || CONTROL.test(o.action)) {
+    if (
+      typeof o.action !== 'string' ||
+      o.action.length < 1 ||
+      o.action.length > MAX_ACTION_LENGTH ||
+      CONTROL.test(o.action)
+    ) {
       bad('action', `must be a string of 1..${MAX_ACTION_LENGTH} characters without control characters`);
     } else action = o.action;
   }
   let outcome: EventOutcome | undefined;
   if (o.outcome === undefined) bad('outcome', 'is required');
-  else if (!(EVENT_OUTCOMES as readonly unknown[]).includes(o.outcome)) bad('outcome', `must be one of ${EVENT_OUTCOMES.join(', ')}`);
+  else if (!(EVENT_OUTCOMES as readonly unknown[]).includes(o.outcome))
+    bad('outcome', `must be one of ${EVENT_OUTCOMES.join(', ')}`);
   else outcome = o.outcome as EventOutcome;
 
   let timeMs: number | undefined;
@@ -166,8 +207,13 @@ function validateOne(raw: unknown, index: number, limits: EventLimits, nowMs: nu
   else {
     const t = parseEventTime(o.time);
     if (typeof t === 'string') bad('time', t);
-    else if (t > nowMs + limits.maxSkewMs) bad('time', `is ${Math.round((t - nowMs) / 1000)} s in the future (allowed skew ${Math.round(limits.maxSkewMs / 1000)} s)`);
-    else if (t < nowMs - limits.maxAgeMs) bad('time', `is older than the ${Math.round(limits.maxAgeMs / 86_400_000)}-day score window`);
+    else if (t > nowMs + limits.maxSkewMs)
+      bad(
+        'time',
+        `is ${Math.round((t - nowMs) / 1000)} s in the future (allowed skew ${Math.round(limits.maxSkewMs / 1000)} s)`,
+      );
+    else if (t < nowMs - limits.maxAgeMs)
+      bad('time', `is older than the ${Math.round(limits.maxAgeMs / 86_400_000)}-day score window`);
     else timeMs = t;
   }
 
@@ -203,7 +249,10 @@ function validateOne(raw: unknown, index: number, limits: EventLimits, nowMs: nu
  */
 export function validateEvents(raw: unknown, limits: EventLimits, now: Date): EventValidation {
   if (!Array.isArray(raw)) return { errors: [{ index: -1, field: 'events', message: 'must be an array of events' }] };
-  if (raw.length > limits.maxBatch) return { errors: [{ index: -1, field: 'events', message: `${raw.length} events; at most ${limits.maxBatch} per batch` }] };
+  if (raw.length > limits.maxBatch)
+    return {
+      errors: [{ index: -1, field: 'events', message: `${raw.length} events; at most ${limits.maxBatch} per batch` }],
+    };
   const nowMs = now.getTime();
   const errors: EventFieldError[] = [];
   const events: NormalisedEvent[] = [];

@@ -117,7 +117,10 @@ const round = (x: number, digits = 4): number => Math.round(x * 10 ** digits) / 
  * those in the policy's currency when the policy names one (mixing USD and JPY would make any
  * JPY trade look anomalous).
  */
-export function amountLogOf(e: Pick<NormalisedEvent, 'amount' | 'currency'>, facts: CertificateFacts): number | undefined {
+export function amountLogOf(
+  e: Pick<NormalisedEvent, 'amount' | 'currency'>,
+  facts: CertificateFacts,
+): number | undefined {
   if (e.amount === undefined) return undefined;
   const policyCurrency = facts.policy?.maxTransactionSize?.currency;
   if (policyCurrency !== undefined && e.currency !== policyCurrency) return undefined;
@@ -134,10 +137,15 @@ export function classifyEvent(
 ): EventFlags {
   // Default deny (docs/architecture.md): an action the scope does not grant is a boundary test, whatever
   // the outcome the service reported; a scope_check the service denied is one explicitly.
-  const scopeViolation = (e.action !== undefined && !permits(e.action)) || (e.type === 'scope_check' && e.outcome === 'denied');
+  const scopeViolation =
+    (e.action !== undefined && !permits(e.action)) || (e.type === 'scope_check' && e.outcome === 'denied');
   const limit = facts.policy?.maxTransactionSize;
   // Only comparable in the policy's own currency (no FX rates in the CA).
-  const amountOverLimit = limit !== undefined && e.amount !== undefined && e.currency === limit.currency && compareDecimal(e.amount, limit.amount) > 0;
+  const amountOverLimit =
+    limit !== undefined &&
+    e.amount !== undefined &&
+    e.currency === limit.currency &&
+    compareDecimal(e.amount, limit.amount) > 0;
   const markets = facts.policy?.allowedMarkets;
   const marketNotAllowed = markets !== undefined && e.market !== undefined && !markets.includes(e.market);
   const authFailure = e.type === 'auth_attempt' && e.outcome !== 'success';
@@ -148,7 +156,15 @@ export function classifyEvent(
     z = (amountLog - stats.mean) / Math.max(stats.sd, params.anomaly.minLogSd);
     anomalous = z > params.anomaly.zThreshold; // only "far above": small trades are not a risk signal
   }
-  return { scopeViolation, amountOverLimit, marketNotAllowed, authFailure, anomalous, ...(amountLog !== undefined ? { amountLog } : {}), ...(z !== undefined ? { z } : {}) };
+  return {
+    scopeViolation,
+    amountOverLimit,
+    marketNotAllowed,
+    authFailure,
+    anomalous,
+    ...(amountLog !== undefined ? { amountLog } : {}),
+    ...(z !== undefined ? { z } : {}),
+  };
 }
 
 /** Mean and standard deviation of ln(1+amount) over the live window at `nowMs` (unweighted). */
@@ -201,7 +217,12 @@ function spanText(ms: number): string {
 }
 
 /** The five features at `nowMs`. Pass `baseline` to reuse a memoised rateBaseline for this bucket. */
-export function extractFeatures(w: WindowData, nowMs: number, params: FeatureParams, baseline?: RateBaseline): Features {
+export function extractFeatures(
+  w: WindowData,
+  nowMs: number,
+  params: FeatureParams,
+  baseline?: RateBaseline,
+): Features {
   const now = bucketOf(nowMs, w.bucketMs);
   const halfLifeBuckets = (params.halfLifeHours * 3_600_000) / w.bucketMs;
   const total = { scope: 0, policy: 0, auth: 0, anomaly: 0 };
@@ -243,7 +264,14 @@ export function extractFeatures(w: WindowData, nowMs: number, params: FeaturePar
       : `${bl.history} ${span}(s) of history, ${r.minHistoryBuckets} needed before the rate is judged`,
   };
 
-  const counted = (name: FeatureName, value: number, n: number, wsum: number, what: string, bound: string): FeatureValue => ({
+  const counted = (
+    name: FeatureName,
+    value: number,
+    n: number,
+    wsum: number,
+    what: string,
+    bound: string,
+  ): FeatureValue => ({
     name,
     value,
     raw: { count: n, weighted: round(wsum) },
@@ -251,9 +279,37 @@ export function extractFeatures(w: WindowData, nowMs: number, params: FeaturePar
   });
   return Object.freeze({
     rate,
-    scope: counted('scope', clip01(weighted.scope / params.scope.saturation), total.scope, weighted.scope, 'action(s) outside agentScope or denied scope checks', `1 at ${params.scope.saturation}`),
-    policy: counted('policy', clip01(weighted.policy / params.policy.saturation), total.policy, weighted.policy, 'agentPolicy breach(es) (amount over maxTransactionSize, market not allowed)', `1 at ${params.policy.saturation}`),
-    auth: counted('auth', ramp(weighted.auth, params.auth.grace, params.auth.saturation), total.auth, weighted.auth, 'authentication failure(s)', `0 up to ${params.auth.grace}, 1 at ${params.auth.saturation}`),
-    anomaly: counted('anomaly', clip01(weighted.anomaly / params.anomaly.saturation), total.anomaly, weighted.anomaly, `transaction(s) more than ${params.anomaly.zThreshold} sd above its own amounts`, `1 at ${params.anomaly.saturation}`),
+    scope: counted(
+      'scope',
+      clip01(weighted.scope / params.scope.saturation),
+      total.scope,
+      weighted.scope,
+      'action(s) outside agentScope or denied scope checks',
+      `1 at ${params.scope.saturation}`,
+    ),
+    policy: counted(
+      'policy',
+      clip01(weighted.policy / params.policy.saturation),
+      total.policy,
+      weighted.policy,
+      'agentPolicy breach(es) (amount over maxTransactionSize, market not allowed)',
+      `1 at ${params.policy.saturation}`,
+    ),
+    auth: counted(
+      'auth',
+      ramp(weighted.auth, params.auth.grace, params.auth.saturation),
+      total.auth,
+      weighted.auth,
+      'authentication failure(s)',
+      `0 up to ${params.auth.grace}, 1 at ${params.auth.saturation}`,
+    ),
+    anomaly: counted(
+      'anomaly',
+      clip01(weighted.anomaly / params.anomaly.saturation),
+      total.anomaly,
+      weighted.anomaly,
+      `transaction(s) more than ${params.anomaly.zThreshold} sd above its own amounts`,
+      `1 at ${params.anomaly.saturation}`,
+    ),
   });
 }

@@ -1,5 +1,12 @@
 /** The behavioural risk engine: events -> rolling window -> features -> score -> actions. */
-export { RISK_ACTOR, authorityRiskActions, type AuthorityRiskActionsOptions, type RevokingAuthority, type RiskActions, type RiskExplanation } from './actions.js';
+export {
+  RISK_ACTOR,
+  authorityRiskActions,
+  type AuthorityRiskActionsOptions,
+  type RevokingAuthority,
+  type RiskActions,
+  type RiskExplanation,
+} from './actions.js';
 export { EVENT_FIELDS, INGEST_ACTION, readBatch, type EventTuple } from './audit-record.js';
 export {
   DEFAULT_TENANT_RISK_CONFIG,
@@ -47,6 +54,29 @@ export {
   type FeatureValue,
   type Features,
 } from './features.js';
-export { NotificationInbox, type InboxOptions, type NewRiskNotification, type NotificationFilter, type RiskNotification } from './notifications.js';
-export { RISK_BANDS, bandOf, combineFeatures, type RiskAssessment, type RiskBand, type RiskReason, type RiskScore } from './score.js';
-export { AgentWindow, COUNTERS, DEFAULT_WINDOW_SHAPE, WindowStore, windowBytes, type BucketIncrement, type WindowData, type WindowShape } from './window.js';
+export {
+  NotificationInbox,
+  type InboxOptions,
+  type NewRiskNotification,
+  type NotificationFilter,
+  type RiskNotification,
+} from './notifications.js';
+export {
+  RISK_BANDS,
+  bandOf,
+  combineFeatures,
+  type RiskAssessment,
+  type RiskBand,
+  type RiskReason,
+  type RiskScore,
+} from './score.js';
+export {
+  AgentWindow,
+  COUNTERS,
+  DEFAULT_WINDOW_SHAPE,
+  WindowStore,
+  windowBytes,
+  type BucketIncrement,
+  type WindowData,
+  type WindowShape,
+} from './window.js';

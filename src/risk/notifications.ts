@@ -62,7 +62,8 @@ export class NotificationInbox {
   /** Opens the inbox, loading what an earlier run persisted. */
   static async open(store: Store, opts: InboxOptions = {}): Promise<NotificationInbox> {
     const capacity = opts.capacity ?? 1000;
-    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 100_000) throw new AgentCaError('CONFIG_INVALID', `notification inbox capacity must be 1..100000, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 100_000)
+      throw new AgentCaError('CONFIG_INVALID', `notification inbox capacity must be 1..100000, got ${capacity}`);
     const inbox = new NotificationInbox(store, capacity, opts.key ?? 'risk.notifications');
     await inbox.load();
     return inbox;

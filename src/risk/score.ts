@@ -64,7 +64,15 @@ export function combineFeatures(features: Features, cfg: TenantRiskConfig): Risk
     let contribution: number;
     if (saturated > 0) contribution = t.alone >= 1 ? value / saturated : 0;
     else contribution = logSum > 0 ? (value * -Math.log1p(-t.alone)) / logSum : 0;
-    reasons.push({ feature: t.f.name, value: round(t.f.value), weight: t.weight, alone: round(t.alone), contribution: round(contribution), raw: t.f.raw, detail: t.f.detail });
+    reasons.push({
+      feature: t.f.name,
+      value: round(t.f.value),
+      weight: t.weight,
+      alone: round(t.alone),
+      contribution: round(contribution),
+      raw: t.f.raw,
+      detail: t.f.detail,
+    });
   }
   reasons.sort((a, b) => b.contribution - a.contribution || b.value - a.value);
   return { value, band: bandOf(value, cfg.thresholds), reasons };

@@ -24,7 +24,8 @@ export interface RiskService {
 export function loadRiskConfig(dataDir: string, env: Readonly<Record<string, string | undefined>>): RiskConfig {
   const path = env.AGENT_CA_RISK_CONFIG ?? join(dataDir, 'risk-config.json');
   if (!existsSync(path)) {
-    if (env.AGENT_CA_RISK_CONFIG) throw new AgentCaError('CONFIG_INVALID', `AGENT_CA_RISK_CONFIG points at ${path}, which does not exist`);
+    if (env.AGENT_CA_RISK_CONFIG)
+      throw new AgentCaError('CONFIG_INVALID', `AGENT_CA_RISK_CONFIG points at ${path}, which does not exist`);
     return parseRiskConfig();
   }
   let raw: unknown;
@@ -36,7 +37,15 @@ export function loadRiskConfig(dataDir: string, env: Readonly<Record<string, str
   return parseRiskConfig(raw as never);
 }
 
-export async function startRiskService(authority: Authority, opts: { webhooks?: WebhookService; config?: RiskConfig; reassessEveryMs?: number; env?: Readonly<Record<string, string | undefined>> } = {}): Promise<RiskService> {
+export async function startRiskService(
+  authority: Authority,
+  opts: {
+    webhooks?: WebhookService;
+    config?: RiskConfig;
+    reassessEveryMs?: number;
+    env?: Readonly<Record<string, string | undefined>>;
+  } = {},
+): Promise<RiskService> {
   const config = opts.config ?? loadRiskConfig(authority.dataDir, opts.env ?? process.env);
   const inbox = await NotificationInbox.open(authority.store);
   const actions = authorityRiskActions(authority, inbox, {

@@ -60,7 +60,18 @@ export class BandTransitions {
 
   private stateOf(serial: string): ActionState {
     let st = this.states.get(serial);
-    if (!st) this.states.set(serial, (st = { alerted: false, wantHold: false, engineHold: false, revoked: false, reconcileQueued: false, chain: Promise.resolve() }));
+    if (!st)
+      this.states.set(
+        serial,
+        (st = {
+          alerted: false,
+          wantHold: false,
+          engineHold: false,
+          revoked: false,
+          reconcileQueued: false,
+          chain: Promise.resolve(),
+        }),
+      );
     return st;
   }
 
@@ -83,7 +94,12 @@ export class BandTransitions {
       const hold = cfg.holdOnWarning && this.actions.hold !== undefined && ctx.state === 'good' && !willRevoke;
       const explanation = explain(a, cfg);
       this.enqueue(serial, 'warning', async () => {
-        await this.host.audit.append({ actor: RISK_ACTOR, action: 'risk.warning', subject: serial, details: { ...(a.agentId ? { agentId: a.agentId } : {}), score: a.value, explanation } });
+        await this.host.audit.append({
+          actor: RISK_ACTOR,
+          action: 'risk.warning',
+          subject: serial,
+          details: { ...(a.agentId ? { agentId: a.agentId } : {}), score: a.value, explanation },
+        });
         const n: NewRiskNotification = {
           kind: 'risk.warning',
           at: a.at,
@@ -178,7 +194,8 @@ export class BandTransitions {
   /** Forgets certificates with nothing left to judge (`keep` false) and nothing pending. */
   forget(keep: (serial: string) => boolean): void {
     for (const [serial, st] of this.states) {
-      if (!keep(serial) && !st.alerted && !st.wantHold && !st.engineHold && !st.reconcileQueued) this.states.delete(serial);
+      if (!keep(serial) && !st.alerted && !st.wantHold && !st.engineHold && !st.reconcileQueued)
+        this.states.delete(serial);
     }
   }
 

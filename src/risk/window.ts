@@ -28,7 +28,9 @@ export const COUNTERS = [
   'amounts',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
-export const C: Readonly<Record<Counter, number>> = Object.freeze(Object.fromEntries(COUNTERS.map((c, i) => [c, i])) as Record<Counter, number>);
+export const C: Readonly<Record<Counter, number>> = Object.freeze(
+  Object.fromEntries(COUNTERS.map((c, i) => [c, i])) as Record<Counter, number>,
+);
 const NC = COUNTERS.length;
 const TYPE_COUNTER = new Map<string, number>([
   ['api_call', C.api_call],
@@ -76,8 +78,13 @@ export interface WindowData {
 }
 
 export function validateWindowShape(s: WindowShape): void {
-  if (!Number.isSafeInteger(s.bucketMs) || s.bucketMs < 60_000) throw new AgentCaError('CONFIG_INVALID', `risk window bucket must be a whole number of ms, at least 60000 (got ${s.bucketMs})`);
-  if (!Number.isSafeInteger(s.bucketCount) || s.bucketCount < 4 || s.bucketCount > 100_000) throw new AgentCaError('CONFIG_INVALID', `risk window must hold 4..100000 buckets (got ${s.bucketCount})`);
+  if (!Number.isSafeInteger(s.bucketMs) || s.bucketMs < 60_000)
+    throw new AgentCaError(
+      'CONFIG_INVALID',
+      `risk window bucket must be a whole number of ms, at least 60000 (got ${s.bucketMs})`,
+    );
+  if (!Number.isSafeInteger(s.bucketCount) || s.bucketCount < 4 || s.bucketCount > 100_000)
+    throw new AgentCaError('CONFIG_INVALID', `risk window must hold 4..100000 buckets (got ${s.bucketCount})`);
 }
 
 /** Fixed bytes one window holds (typed arrays only; object headers add a few hundred). */
@@ -153,7 +160,8 @@ export class AgentWindow implements WindowData {
     // A late event for an older bucket changes that bucket's count: the baseline memo is stale.
     // The memoised baseline covers complete buckets before its `nowBucket`: an event landing in
     // one of those (a gateway backfilling past hours, in any order) makes it stale.
-    if (b < this.lastBucket - 1 || (this.baselineMemo && b < this.baselineMemo.nowBucket)) this.baselineMemo = undefined;
+    if (b < this.lastBucket - 1 || (this.baselineMemo && b < this.baselineMemo.nowBucket))
+      this.baselineMemo = undefined;
     if (b > this.lastBucket) this.lastBucket = b;
     return true;
   }

@@ -27,7 +27,10 @@ const table: Record<SignatureAlgorithm, Omit<AlgorithmInfo, 'identifier'> & { pa
 
 const infos = new Map<SignatureAlgorithm, AlgorithmInfo>();
 for (const [name, t] of Object.entries(table) as [SignatureAlgorithm, (typeof table)[SignatureAlgorithm]][]) {
-  infos.set(name, Object.freeze({ oid: t.oid, digest: t.digest, family: t.family, identifier: algorithmIdentifier(t.oid, t.params) }));
+  infos.set(
+    name,
+    Object.freeze({ oid: t.oid, digest: t.digest, family: t.family, identifier: algorithmIdentifier(t.oid, t.params) }),
+  );
 }
 
 export function algorithmInfo(alg: SignatureAlgorithm): AlgorithmInfo {

@@ -22,7 +22,11 @@ export function parseAwsKmsUri(uri: string): AwsKmsKeyRef {
   for (const part of uri.slice('awskms:'.length).split(';')) {
     if (part === '') continue;
     const i = part.indexOf('=');
-    if (i <= 0) throw new AgentCaError('SIGNER_URI_INVALID', `awskms: attribute without a value: ${JSON.stringify(part)} in ${uri}`);
+    if (i <= 0)
+      throw new AgentCaError(
+        'SIGNER_URI_INVALID',
+        `awskms: attribute without a value: ${JSON.stringify(part)} in ${uri}`,
+      );
     const name = part.slice(0, i);
     let value: string;
     try {
@@ -30,19 +34,28 @@ export function parseAwsKmsUri(uri: string): AwsKmsKeyRef {
     } catch {
       throw new AgentCaError('SIGNER_URI_INVALID', `awskms: bad percent-encoding in ${name} of ${uri}`);
     }
-    if (name !== 'key-id' && name !== 'region') throw new AgentCaError('SIGNER_URI_INVALID', `awskms: unknown attribute ${name} in ${uri} (known: key-id, region)`);
+    if (name !== 'key-id' && name !== 'region')
+      throw new AgentCaError(
+        'SIGNER_URI_INVALID',
+        `awskms: unknown attribute ${name} in ${uri} (known: key-id, region)`,
+      );
     if (attrs.has(name)) throw new AgentCaError('SIGNER_URI_INVALID', `awskms: ${name} given twice in ${uri}`);
     attrs.set(name, value);
   }
   const keyId = attrs.get('key-id');
-  if (!keyId || !KEY_ID.test(keyId)) throw new AgentCaError('SIGNER_URI_INVALID', `awskms: URI needs key-id=<key id|ARN|alias/...>: ${uri}`);
+  if (!keyId || !KEY_ID.test(keyId))
+    throw new AgentCaError('SIGNER_URI_INVALID', `awskms: URI needs key-id=<key id|ARN|alias/...>: ${uri}`);
   let region = attrs.get('region');
-  if (region !== undefined && !REGION.test(region)) throw new AgentCaError('SIGNER_URI_INVALID', `awskms: bad region ${JSON.stringify(region)} in ${uri}`);
+  if (region !== undefined && !REGION.test(region))
+    throw new AgentCaError('SIGNER_URI_INVALID', `awskms: bad region ${JSON.stringify(region)} in ${uri}`);
   if (keyId.startsWith('arn:')) {
     const m = ARN.exec(keyId);
     if (!m) throw new AgentCaError('SIGNER_URI_INVALID', `awskms: key-id is not a KMS key or alias ARN: ${keyId}`);
     if (region !== undefined && region !== m[1]) {
-      throw new AgentCaError('SIGNER_URI_INVALID', `awskms: region=${region} contradicts the ARN's region ${m[1]!} in ${uri}`);
+      throw new AgentCaError(
+        'SIGNER_URI_INVALID',
+        `awskms: region=${region} contradicts the ARN's region ${m[1]!} in ${uri}`,
+      );
     }
     region = m[1]!;
   }

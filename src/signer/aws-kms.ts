@@ -63,7 +63,17 @@ const ACCESS_DENIED = new Set([
   'CredentialsProviderError',
 ]);
 const THROTTLED = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ECONNABORTED',
+]);
 
 interface SdkError {
   name?: string;
@@ -98,9 +108,15 @@ export function kmsError(e: unknown, op: string, keyId: string): AgentCaError {
       : new AgentCaError('SIGNER_KEY_DISABLED', msg, details, opts);
   }
   if (ACCESS_DENIED.has(name)) return new AgentCaError('SIGNER_ACCESS_DENIED', msg, details, opts);
-  if (name === 'InvalidKeyUsageException' || name === 'UnsupportedOperationException') return new AgentCaError('SIGNER_UNSUPPORTED', msg, details, opts);
+  if (name === 'InvalidKeyUsageException' || name === 'UnsupportedOperationException')
+    return new AgentCaError('SIGNER_UNSUPPORTED', msg, details, opts);
   if (err.$metadata === undefined && /region/i.test(err.message ?? '')) {
-    return new AgentCaError('SIGNER_URI_INVALID', `${msg} (set region= in the awskms: URI or AWS_REGION)`, details, opts);
+    return new AgentCaError(
+      'SIGNER_URI_INVALID',
+      `${msg} (set region= in the awskms: URI or AWS_REGION)`,
+      details,
+      opts,
+    );
   }
   if (name === 'ValidationException') return new AgentCaError('INPUT_INVALID', msg, details, opts);
   if (name === 'AlreadyExistsException') return new AgentCaError('CA_ALREADY_INITIALISED', msg, details, opts);
@@ -139,7 +155,13 @@ export class KmsCaller {
         const retryable = kind === 'throttled' || (idempotent && (kind === 'server' || kind === 'network'));
         if (!retryable || attempt >= this.maxAttempts) {
           const mapped = kmsError(e, op, keyId);
-          if (retryable) throw new AgentCaError('SIGNER_UNAVAILABLE', `${mapped.message} (after ${attempt} attempts)`, { ...mapped.details, attempts: attempt }, { cause: e });
+          if (retryable)
+            throw new AgentCaError(
+              'SIGNER_UNAVAILABLE',
+              `${mapped.message} (after ${attempt} attempts)`,
+              { ...mapped.details, attempts: attempt },
+              { cause: e },
+            );
           throw mapped;
         }
         await this.sleep(Math.floor(this.random() * Math.min(this.cap, this.base * 2 ** (attempt - 1))));
@@ -149,15 +171,26 @@ export class KmsCaller {
 }
 
 /** KMSClient from the SDK's configuration chain, plus the SDK-defined variables of an explicit ctx.env. */
-export async function createKmsClient(region: string | undefined, ctx: SignerContext, opts: AwsKmsOptions = {}): Promise<{ sdk: Sdk; client: KMSClient }> {
+export async function createKmsClient(
+  region: string | undefined,
+  ctx: SignerContext,
+  opts: AwsKmsOptions = {},
+): Promise<{ sdk: Sdk; client: KMSClient }> {
   const sdk = await loadSdk();
   const config: KMSClientConfig = {
     maxAttempts: 1,
-    requestHandler: { requestTimeout: opts.requestTimeoutMs ?? 5_000, connectionTimeout: opts.connectionTimeoutMs ?? 2_000, throwOnRequestTimeout: true },
+    requestHandler: {
+      requestTimeout: opts.requestTimeoutMs ?? 5_000,
+      connectionTimeout: opts.connectionTimeoutMs ?? 2_000,
+      throwOnRequestTimeout: true,
+    },
   };
   const env = ctx.env;
   if (env && env !== process.env) {
-    const endpoint = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true' ? undefined : (env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL);
+    const endpoint =
+      env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true'
+        ? undefined
+        : (env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL);
     if (endpoint) config.endpoint = endpoint;
     if (env.AWS_REGION) config.region = env.AWS_REGION;
     if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
@@ -182,39 +215,66 @@ function refuseState(meta: KeyMetadata, uri: string): void {
   if (meta.KeyState === 'PendingDeletion' || meta.KeyState === 'PendingReplicaDeletion') {
     throw new AgentCaError('SIGNER_KEY_PENDING_DELETION', `KMS key ${meta.Arn} is pending deletion (${uri})`, details);
   }
-  if (meta.KeyState === 'Disabled') throw new AgentCaError('SIGNER_KEY_DISABLED', `KMS key ${meta.Arn} is disabled (${uri})`, details);
-  throw new AgentCaError('SIGNER_UNAVAILABLE', `KMS key ${meta.Arn} is in state ${meta.KeyState ?? 'unknown'} (${uri})`, details);
+  if (meta.KeyState === 'Disabled')
+    throw new AgentCaError('SIGNER_KEY_DISABLED', `KMS key ${meta.Arn} is disabled (${uri})`, details);
+  throw new AgentCaError(
+    'SIGNER_UNAVAILABLE',
+    `KMS key ${meta.Arn} is in state ${meta.KeyState ?? 'unknown'} (${uri})`,
+    details,
+  );
 }
 
-export async function openAwsKmsSigner(uri: KeyUri, ctx: SignerContext, opts: AwsKmsOptions = {}): Promise<AwsKmsSigner> {
+export async function openAwsKmsSigner(
+  uri: KeyUri,
+  ctx: SignerContext,
+  opts: AwsKmsOptions = {},
+): Promise<AwsKmsSigner> {
   const ref = parseAwsKmsUri(uri);
   const { sdk, client } = await createKmsClient(ref.region, ctx, opts);
   const kms = new KmsCaller(sdk, client, opts, effectiveEnv(ctx));
   try {
-    const described = await kms.call('DescribeKey', ref.keyId, () => kms.client.send(new kms.sdk.DescribeKeyCommand({ KeyId: ref.keyId })));
+    const described = await kms.call('DescribeKey', ref.keyId, () =>
+      kms.client.send(new kms.sdk.DescribeKeyCommand({ KeyId: ref.keyId })),
+    );
     const meta = described.KeyMetadata;
-    if (!meta?.Arn) throw new AgentCaError('SIGNER_UNAVAILABLE', `KMS DescribeKey for ${ref.keyId} returned no key metadata`);
+    if (!meta?.Arn)
+      throw new AgentCaError('SIGNER_UNAVAILABLE', `KMS DescribeKey for ${ref.keyId} returned no key metadata`);
     if (meta.KeyUsage !== 'SIGN_VERIFY') {
-      throw new AgentCaError('SIGNER_UNSUPPORTED', `KMS key ${meta.Arn} has KeyUsage ${meta.KeyUsage ?? '?'}, not SIGN_VERIFY`, { keyUri: uri });
+      throw new AgentCaError(
+        'SIGNER_UNSUPPORTED',
+        `KMS key ${meta.Arn} has KeyUsage ${meta.KeyUsage ?? '?'}, not SIGN_VERIFY`,
+        { keyUri: uri },
+      );
     }
     refuseState(meta, uri);
     // The ARN pins the key: if an alias is later pointed elsewhere, this signer keeps signing
     // with the key whose public key it cached, never with one that does not match it.
     const keyArn = meta.Arn;
-    const pub = await kms.call('GetPublicKey', keyArn, () => kms.client.send(new kms.sdk.GetPublicKeyCommand({ KeyId: keyArn })));
+    const pub = await kms.call('GetPublicKey', keyArn, () =>
+      kms.client.send(new kms.sdk.GetPublicKeyCommand({ KeyId: keyArn })),
+    );
     if (!pub.PublicKey) throw new AgentCaError('SIGNER_UNAVAILABLE', `KMS GetPublicKey for ${keyArn} returned no key`);
     const publicKeyInfo = Buffer.from(pub.PublicKey);
     let keyType: KeyType;
     try {
       keyType = keyTypeOfSpki(publicKeyInfo);
     } catch (e) {
-      throw new AgentCaError('SIGNER_UNSUPPORTED', `KMS key ${keyArn} (${meta.KeySpec ?? '?'}): ${(e as Error).message}`, { keyUri: uri }, { cause: e });
+      throw new AgentCaError(
+        'SIGNER_UNSUPPORTED',
+        `KMS key ${keyArn} (${meta.KeySpec ?? '?'}): ${(e as Error).message}`,
+        { keyUri: uri },
+        { cause: e },
+      );
     }
     const algorithm = defaultAlgorithm(keyType);
     const signingAlgorithm = KMS_ALGORITHM[algorithm];
     // Ed25519 in KMS is RAW-only (4 KiB), which cannot carry an arbitrary TBS: not offered here.
     if (!signingAlgorithm || !(pub.SigningAlgorithms ?? []).includes(signingAlgorithm)) {
-      throw new AgentCaError('SIGNER_UNSUPPORTED', `KMS key ${keyArn} (${keyType}) does not offer ${signingAlgorithm ?? algorithm}`, { keyUri: uri });
+      throw new AgentCaError(
+        'SIGNER_UNSUPPORTED',
+        `KMS key ${keyArn} (${keyType}) does not offer ${signingAlgorithm ?? algorithm}`,
+        { keyUri: uri },
+      );
     }
     const digest = algorithmInfo(algorithm).digest!;
     const ecdsa = keyType === 'p256' || keyType === 'p384' ? ecdsaFieldBytes(keyType) : 0;
@@ -230,12 +290,20 @@ export async function openAwsKmsSigner(uri: KeyUri, ctx: SignerContext, opts: Aw
         let out;
         try {
           out = await kms.call('Sign', keyArn, () =>
-            kms.client.send(new kms.sdk.SignCommand({ KeyId: keyArn, Message: message, MessageType: 'DIGEST', SigningAlgorithm: signingAlgorithm })),
+            kms.client.send(
+              new kms.sdk.SignCommand({
+                KeyId: keyArn,
+                Message: message,
+                MessageType: 'DIGEST',
+                SigningAlgorithm: signingAlgorithm,
+              }),
+            ),
           );
         } catch (e) {
           throw await refine(e, kms, keyArn);
         }
-        if (!out.Signature) throw new AgentCaError('SIGNER_UNAVAILABLE', `KMS Sign for ${keyArn} returned no signature`);
+        if (!out.Signature)
+          throw new AgentCaError('SIGNER_UNAVAILABLE', `KMS Sign for ${keyArn} returned no signature`);
         // KMS returns ECDSA as DER already; normalising also validates it (RFC 3279 §2.2.3).
         return ecdsa ? normaliseEcdsaSignature(out.Signature, ecdsa) : Buffer.from(out.Signature);
       },
@@ -253,7 +321,9 @@ export async function openAwsKmsSigner(uri: KeyUri, ctx: SignerContext, opts: Aw
 async function refine(e: unknown, kms: KmsCaller, keyArn: string): Promise<unknown> {
   if (!(isAgentCaError(e) && e.details.kmsError === 'KMSInvalidStateException')) return e;
   try {
-    const d = await kms.call('DescribeKey', keyArn, () => kms.client.send(new kms.sdk.DescribeKeyCommand({ KeyId: keyArn })));
+    const d = await kms.call('DescribeKey', keyArn, () =>
+      kms.client.send(new kms.sdk.DescribeKeyCommand({ KeyId: keyArn })),
+    );
     if (d.KeyMetadata) refuseState(d.KeyMetadata, keyArn);
   } catch (refined) {
     if (isAgentCaError(refined) && refined.details.keyState !== undefined) return refined;
@@ -271,7 +341,12 @@ const KEY_SPEC: Record<Exclude<KeyType, 'ed25519'>, KeySpec> = {
 const LABEL = /^[A-Za-z0-9_-][A-Za-z0-9/_-]{0,249}$/;
 
 /** One short-lived client per operation: key lifecycle calls are rare, and env changes are picked up. */
-async function withKms<T>(region: string | undefined, ctx: SignerContext, opts: AwsKmsOptions, fn: (kms: KmsCaller) => Promise<T>): Promise<T> {
+async function withKms<T>(
+  region: string | undefined,
+  ctx: SignerContext,
+  opts: AwsKmsOptions,
+  fn: (kms: KmsCaller) => Promise<T>,
+): Promise<T> {
   const { sdk, client } = await createKmsClient(region, ctx, opts);
   try {
     return await fn(new KmsCaller(sdk, client, opts, effectiveEnv(ctx)));
@@ -289,19 +364,31 @@ export function awsKmsKeyManager(ctx: SignerContext, opts: AwsKmsOptions = {}): 
   return {
     scheme: 'awskms',
     async createKey({ keyType, label }) {
-      if (keyType === 'ed25519') throw new AgentCaError('SIGNER_UNSUPPORTED', 'awskms: Ed25519 keys are not supported (KMS signs Ed25519 only over RAW messages of at most 4 KiB)');
+      if (keyType === 'ed25519')
+        throw new AgentCaError(
+          'SIGNER_UNSUPPORTED',
+          'awskms: Ed25519 keys are not supported (KMS signs Ed25519 only over RAW messages of at most 4 KiB)',
+        );
       const spec = KEY_SPEC[keyType];
       const alias = label === undefined ? undefined : `alias/${label.replace(/^alias\//, '')}`;
       if (alias !== undefined && (!LABEL.test(alias.slice(6)) || alias.startsWith('alias/aws/'))) {
-        throw new AgentCaError('INPUT_INVALID', `awskms: label ${JSON.stringify(label)} is not a valid KMS alias name ([A-Za-z0-9/_-], not aws/...)`);
+        throw new AgentCaError(
+          'INPUT_INVALID',
+          `awskms: label ${JSON.stringify(label)} is not a valid KMS alias name ([A-Za-z0-9/_-], not aws/...)`,
+        );
       }
       return withKms(undefined, ctx, opts, async (kms) => {
         if (alias !== undefined) {
-          const taken = await kms.call('DescribeKey', alias, () => kms.client.send(new kms.sdk.DescribeKeyCommand({ KeyId: alias }))).then(
-            () => true,
-            (e: unknown) => (isAgentCaError(e) && e.is('SIGNER_KEY_NOT_FOUND') ? false : Promise.reject(e)),
-          );
-          if (taken) throw new AgentCaError('CA_ALREADY_INITIALISED', `refusing to reuse the existing KMS alias ${alias}`, { alias });
+          const taken = await kms
+            .call('DescribeKey', alias, () => kms.client.send(new kms.sdk.DescribeKeyCommand({ KeyId: alias })))
+            .then(
+              () => true,
+              (e: unknown) => (isAgentCaError(e) && e.is('SIGNER_KEY_NOT_FOUND') ? false : Promise.reject(e)),
+            );
+          if (taken)
+            throw new AgentCaError('CA_ALREADY_INITIALISED', `refusing to reuse the existing KMS alias ${alias}`, {
+              alias,
+            });
         }
         const created = await kms.call(
           'CreateKey',
@@ -322,10 +409,16 @@ export function awsKmsKeyManager(ctx: SignerContext, opts: AwsKmsOptions = {}): 
         if (!keyId || !arn) throw new AgentCaError('SIGNER_UNAVAILABLE', 'KMS CreateKey returned no key id');
         if (alias !== undefined) {
           try {
-            await kms.call('CreateAlias', alias, () => kms.client.send(new kms.sdk.CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId })));
+            await kms.call('CreateAlias', alias, () =>
+              kms.client.send(new kms.sdk.CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId })),
+            );
           } catch (e) {
             // Lost a race for the alias: do not leave a key nobody can name.
-            await kms.call('ScheduleKeyDeletion', arn, () => kms.client.send(new kms.sdk.ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: 7 }))).catch(() => undefined);
+            await kms
+              .call('ScheduleKeyDeletion', arn, () =>
+                kms.client.send(new kms.sdk.ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: 7 })),
+              )
+              .catch(() => undefined);
             throw e;
           }
         }
@@ -337,18 +430,28 @@ export function awsKmsKeyManager(ctx: SignerContext, opts: AwsKmsOptions = {}): 
 
     async scheduleKeyDeletion(uri, pendingWindowDays) {
       if (!Number.isInteger(pendingWindowDays) || pendingWindowDays < 7 || pendingWindowDays > 30) {
-        throw new AgentCaError('INPUT_INVALID', `KMS pending window must be 7..30 days, got ${pendingWindowDays}`, { pendingWindowDays });
+        throw new AgentCaError('INPUT_INVALID', `KMS pending window must be 7..30 days, got ${pendingWindowDays}`, {
+          pendingWindowDays,
+        });
       }
       const ref = parseAwsKmsUri(uri);
       return withKms(ref.region, ctx, opts, async (kms) => {
         // ScheduleKeyDeletion takes no alias: resolve to the ARN first, and learn the state.
-        const d = await kms.call('DescribeKey', ref.keyId, () => kms.client.send(new kms.sdk.DescribeKeyCommand({ KeyId: ref.keyId })));
+        const d = await kms.call('DescribeKey', ref.keyId, () =>
+          kms.client.send(new kms.sdk.DescribeKeyCommand({ KeyId: ref.keyId })),
+        );
         const meta = d.KeyMetadata;
-        if (!meta?.Arn) throw new AgentCaError('SIGNER_UNAVAILABLE', `KMS DescribeKey for ${ref.keyId} returned no key metadata`);
+        if (!meta?.Arn)
+          throw new AgentCaError('SIGNER_UNAVAILABLE', `KMS DescribeKey for ${ref.keyId} returned no key metadata`);
         if (meta.KeyState === 'PendingDeletion' && meta.DeletionDate) return meta.DeletionDate; // already scheduled (retried revocation)
         const arn = meta.Arn;
-        const out = await kms.call('ScheduleKeyDeletion', arn, () => kms.client.send(new kms.sdk.ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: pendingWindowDays })));
-        if (!out.DeletionDate) throw new AgentCaError('SIGNER_UNAVAILABLE', `KMS ScheduleKeyDeletion for ${arn} returned no DeletionDate`);
+        const out = await kms.call('ScheduleKeyDeletion', arn, () =>
+          kms.client.send(
+            new kms.sdk.ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: pendingWindowDays }),
+          ),
+        );
+        if (!out.DeletionDate)
+          throw new AgentCaError('SIGNER_UNAVAILABLE', `KMS ScheduleKeyDeletion for ${arn} returned no DeletionDate`);
         return out.DeletionDate;
       });
     },

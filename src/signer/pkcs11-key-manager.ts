@@ -8,7 +8,16 @@ import { AgentCaError, isAgentCaError } from '../errors.js';
 import type { KeyType, KeyUri } from '../types.js';
 import { formatPkcs11Uri, parsePkcs11Uri, redactPkcs11Uri } from './pkcs11-uri.js';
 import type { KeyManager, SignerContext } from './signer.js';
-import { CK, ED25519_PRINTABLE, type Handle, attr, envOf, findObjects, findPrivateKey, withSession } from './pkcs11-session.js';
+import {
+  CK,
+  ED25519_PRINTABLE,
+  type Handle,
+  attr,
+  envOf,
+  findObjects,
+  findPrivateKey,
+  withSession,
+} from './pkcs11-session.js';
 
 function keyGenTemplates(keyType: KeyType): { mechanism: number; pub: P11.Template } {
   switch (keyType) {
@@ -17,13 +26,29 @@ function keyGenTemplates(keyType: KeyType): { mechanism: number; pub: P11.Templa
     case 'rsa4096':
       return {
         mechanism: CK.CKM_RSA_PKCS_KEY_PAIR_GEN,
-        pub: [{ type: CK.CKA_KEY_TYPE, value: CK.CKK_RSA }, { type: CK.CKA_MODULUS_BITS, value: Number(keyType.slice(3)) }, { type: CK.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }],
+        pub: [
+          { type: CK.CKA_KEY_TYPE, value: CK.CKK_RSA },
+          { type: CK.CKA_MODULUS_BITS, value: Number(keyType.slice(3)) },
+          { type: CK.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+        ],
       };
     case 'p256':
     case 'p384':
-      return { mechanism: CK.CKM_EC_KEY_PAIR_GEN, pub: [{ type: CK.CKA_KEY_TYPE, value: CK.CKK_EC }, { type: CK.CKA_EC_PARAMS, value: oid(keyType === 'p256' ? Oids.prime256v1 : Oids.secp384r1) }] };
+      return {
+        mechanism: CK.CKM_EC_KEY_PAIR_GEN,
+        pub: [
+          { type: CK.CKA_KEY_TYPE, value: CK.CKK_EC },
+          { type: CK.CKA_EC_PARAMS, value: oid(keyType === 'p256' ? Oids.prime256v1 : Oids.secp384r1) },
+        ],
+      };
     case 'ed25519':
-      return { mechanism: CK.CKM_EC_EDWARDS_KEY_PAIR_GEN, pub: [{ type: CK.CKA_KEY_TYPE, value: CK.CKK_EC_EDWARDS }, { type: CK.CKA_EC_PARAMS, value: ED25519_PRINTABLE }] };
+      return {
+        mechanism: CK.CKM_EC_EDWARDS_KEY_PAIR_GEN,
+        pub: [
+          { type: CK.CKA_KEY_TYPE, value: CK.CKK_EC_EDWARDS },
+          { type: CK.CKA_EC_PARAMS, value: ED25519_PRINTABLE },
+        ],
+      };
   }
 }
 
@@ -41,17 +66,30 @@ export function pkcs11KeyManager(ctx: SignerContext & { clock?: Clock }): KeyMan
     async createKey({ keyType, label }) {
       const token = env.AGENT_CA_PKCS11_TOKEN;
       if (!token) throw new AgentCaError('CONFIG_INVALID', 'AGENT_CA_PKCS11_TOKEN (the token label) is not set');
-      const pinSource = env.AGENT_CA_PKCS11_PIN_SOURCE || (env.AGENT_CA_PKCS11_PIN ? 'env:AGENT_CA_PKCS11_PIN' : undefined);
-      const base = parsePkcs11Uri(formatPkcs11Uri({ token, modulePath: env.AGENT_CA_PKCS11_MODULE || undefined, pinSource }));
+      const pinSource =
+        env.AGENT_CA_PKCS11_PIN_SOURCE || (env.AGENT_CA_PKCS11_PIN ? 'env:AGENT_CA_PKCS11_PIN' : undefined);
+      const base = parsePkcs11Uri(
+        formatPkcs11Uri({ token, modulePath: env.AGENT_CA_PKCS11_MODULE || undefined, pinSource }),
+      );
       const object = label ?? `agent-ca-${randomBytes(6).toString('hex')}`;
       const id = randomBytes(16);
       const { mechanism, pub } = keyGenTemplates(keyType);
-      const common: P11.Template = [{ type: CK.CKA_TOKEN, value: true }, { type: CK.CKA_LABEL, value: object }, { type: CK.CKA_ID, value: id }];
+      const common: P11.Template = [
+        { type: CK.CKA_TOKEN, value: true },
+        { type: CK.CKA_LABEL, value: object },
+        { type: CK.CKA_ID, value: id },
+      ];
       await withSession(base, ctx, async (m, s) => {
         await m.p11.C_GenerateKeyPairAsync(
           s,
           { mechanism },
-          [...common, { type: CK.CKA_CLASS, value: CK.CKO_PUBLIC_KEY }, { type: CK.CKA_PRIVATE, value: false }, { type: CK.CKA_VERIFY, value: true }, ...pub],
+          [
+            ...common,
+            { type: CK.CKA_CLASS, value: CK.CKO_PUBLIC_KEY },
+            { type: CK.CKA_PRIVATE, value: false },
+            { type: CK.CKA_VERIFY, value: true },
+            ...pub,
+          ],
           [
             ...common,
             { type: CK.CKA_CLASS, value: CK.CKO_PRIVATE_KEY },
@@ -76,7 +114,8 @@ export function pkcs11KeyManager(ctx: SignerContext & { clock?: Clock }): KeyMan
      */
     async scheduleKeyDeletion(uri) {
       const u = parsePkcs11Uri(uri);
-      if (u.object === undefined && u.id === undefined) throw new AgentCaError('SIGNER_URI_INVALID', `${redactPkcs11Uri(uri)} names no key: add object= and/or id=`);
+      if (u.object === undefined && u.id === undefined)
+        throw new AgentCaError('SIGNER_URI_INVALID', `${redactPkcs11Uri(uri)} names no key: add object= and/or id=`);
       await withSession(u, ctx, (m, s) => {
         let priv: Handle;
         try {
@@ -97,4 +136,3 @@ export function pkcs11KeyManager(ctx: SignerContext & { clock?: Clock }): KeyMan
     },
   };
 }
-

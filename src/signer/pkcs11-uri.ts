@@ -82,7 +82,10 @@ const QUERY_LITERAL = new RegExp(`[${UNRESERVED}${RES_AVAIL}/?|]`);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function invalid(uri: string, reason: string): AgentCaError {
-  return new AgentCaError('SIGNER_URI_INVALID', `invalid PKCS#11 URI (RFC 7512): ${reason}`, { keyUri: redactPkcs11Uri(uri), reason });
+  return new AgentCaError('SIGNER_URI_INVALID', `invalid PKCS#11 URI (RFC 7512): ${reason}`, {
+    keyUri: redactPkcs11Uri(uri),
+    reason,
+  });
 }
 
 function percentDecode(v: string): Buffer {
@@ -159,7 +162,8 @@ export function parsePkcs11Uri(uri: string): Pkcs11Uri {
 }
 
 function validatePinSource(uri: string, u: Pkcs11Uri): void {
-  if (u.pinSource !== undefined && u.pinValue !== undefined) throw invalid(uri, 'pin-source and pin-value are mutually exclusive');
+  if (u.pinSource !== undefined && u.pinValue !== undefined)
+    throw invalid(uri, 'pin-source and pin-value are mutually exclusive');
   if (u.pinSource === undefined) return;
   const s = u.pinSource;
   if (s.startsWith('env:')) {

@@ -20,7 +20,24 @@ import { algorithmInfo, defaultAlgorithm } from './algorithms.js';
 import { parsePkcs11Uri, redactPkcs11Uri } from './pkcs11-uri.js';
 import { keyTypeOfSpki } from './public-key.js';
 import type { Signer, SignerContext } from './signer.js';
-import { CK, DEFAULT_POOL, type Handle, SESSION_FATAL, acquireModule, ckrName, closeSession, envOf, findPrivateKey, findSlot, openSession, readPublicKeyInfo, releaseModule, resolveModulePath, resolvePin, toAgentCaError } from './pkcs11-session.js';
+import {
+  CK,
+  DEFAULT_POOL,
+  type Handle,
+  SESSION_FATAL,
+  acquireModule,
+  ckrName,
+  closeSession,
+  envOf,
+  findPrivateKey,
+  findSlot,
+  openSession,
+  readPublicKeyInfo,
+  releaseModule,
+  resolveModulePath,
+  resolvePin,
+  toAgentCaError,
+} from './pkcs11-session.js';
 
 interface PooledSession {
   handle: Handle;
@@ -31,14 +48,20 @@ function signMechanism(keyType: KeyType): { mechanism: number; prehash: 'sha256'
   const info = algorithmInfo(defaultAlgorithm(keyType));
   if (info.family === 'ed25519') return { mechanism: CK.CKM_EDDSA, prehash: null };
   if (info.family === 'ecdsa') return { mechanism: CK.CKM_ECDSA, prehash: info.digest as 'sha256' | 'sha384' };
-  const byDigest = { sha256: CK.CKM_SHA256_RSA_PKCS, sha384: CK.CKM_SHA384_RSA_PKCS, sha512: CK.CKM_SHA512_RSA_PKCS } as const;
+  const byDigest = {
+    sha256: CK.CKM_SHA256_RSA_PKCS,
+    sha384: CK.CKM_SHA384_RSA_PKCS,
+    sha512: CK.CKM_SHA512_RSA_PKCS,
+  } as const;
   return { mechanism: byDigest[info.digest ?? 'sha256'], prehash: null };
 }
 
 export async function openPkcs11Signer(uri: KeyUri, ctx: SignerContext): Promise<Signer> {
   const u = parsePkcs11Uri(uri);
-  if (u.object === undefined && u.id === undefined) throw new AgentCaError('SIGNER_URI_INVALID', `${redactPkcs11Uri(uri)} names no key: add object= and/or id=`);
-  if (u.type !== undefined && u.type !== 'private') throw new AgentCaError('SIGNER_URI_INVALID', `type=${u.type} cannot sign: use type=private`);
+  if (u.object === undefined && u.id === undefined)
+    throw new AgentCaError('SIGNER_URI_INVALID', `${redactPkcs11Uri(uri)} names no key: add object= and/or id=`);
+  if (u.type !== undefined && u.type !== 'private')
+    throw new AgentCaError('SIGNER_URI_INVALID', `type=${u.type} cannot sign: use type=private`);
   const modulePath = resolveModulePath(u, ctx);
   const pin = resolvePin(u, ctx);
   const poolSize = Math.min(64, Math.max(1, Number(envOf(ctx).AGENT_CA_PKCS11_SESSIONS) || DEFAULT_POOL));
@@ -57,7 +80,11 @@ export async function openPkcs11Signer(uri: KeyUri, ctx: SignerContext): Promise
       keyType = keyTypeOfSpki(publicKeyInfo); // also refuses RSA sizes and curves we do not certify
       const { mechanism } = signMechanism(keyType);
       if (!m.p11.C_GetMechanismList(slot).includes(mechanism)) {
-        throw new AgentCaError('SIGNER_UNSUPPORTED', `the token does not offer mechanism 0x${mechanism.toString(16)} for ${keyType}`, { keyType });
+        throw new AgentCaError(
+          'SIGNER_UNSUPPORTED',
+          `the token does not offer mechanism 0x${mechanism.toString(16)} for ${keyType}`,
+          { keyType },
+        );
       }
       first = { handle, key };
     } catch (e) {
@@ -136,7 +163,8 @@ export async function openPkcs11Signer(uri: KeyUri, ctx: SignerContext): Promise
           return prehash ? ecdsaRawToDer(sig) : sig;
         } catch (e) {
           broken = SESSION_FATAL.has(ckrName(e) ?? '');
-          if (!broken || attempt > 0) throw toAgentCaError(e, `C_Sign with ${redactPkcs11Uri(uri)}`, { keyUri: redactPkcs11Uri(uri) });
+          if (!broken || attempt > 0)
+            throw toAgentCaError(e, `C_Sign with ${redactPkcs11Uri(uri)}`, { keyUri: redactPkcs11Uri(uri) });
         } finally {
           release(s, broken);
         }
@@ -145,7 +173,8 @@ export async function openPkcs11Signer(uri: KeyUri, ctx: SignerContext): Promise
     async close() {
       if (closed) return;
       closed = true;
-      for (const w of waiters.splice(0)) w.reject(new AgentCaError('SIGNER_UNAVAILABLE', `signer ${redactPkcs11Uri(uri)} is closed`));
+      for (const w of waiters.splice(0))
+        w.reject(new AgentCaError('SIGNER_UNAVAILABLE', `signer ${redactPkcs11Uri(uri)} is closed`));
       for (const s of idle.splice(0)) {
         closeSession(m, s.handle);
         open--;
@@ -155,7 +184,6 @@ export async function openPkcs11Signer(uri: KeyUri, ctx: SignerContext): Promise
     },
   };
 }
-
 
 export { pkcs11KeyManager } from './pkcs11-key-manager.js';
 export { DEFAULT_PKCS11_MODULE, resolveModulePath, resolvePin } from './pkcs11-session.js';

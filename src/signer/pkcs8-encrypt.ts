@@ -29,7 +29,10 @@ export function encryptPrivateKeyPem(key: KeyObject, passphrase: string, iterati
   const encrypted = Buffer.concat([cipher.update(plain), cipher.final()]);
   aesKey.fill(0);
   plain.fill(0);
-  const kdf = algorithmIdentifier(OID.pbkdf2, sequence(octetString(salt), integer(iterations), algorithmIdentifier(OID.hmacWithSha256, 'null')));
+  const kdf = algorithmIdentifier(
+    OID.pbkdf2,
+    sequence(octetString(salt), integer(iterations), algorithmIdentifier(OID.hmacWithSha256, 'null')),
+  );
   const scheme = algorithmIdentifier(OID.aes256Cbc, octetString(iv));
   const der = sequence(sequence(oid(OID.pbes2), sequence(kdf, scheme)), octetString(encrypted));
   return toPem(der, 'ENCRYPTED PRIVATE KEY');

@@ -21,12 +21,18 @@ export function keyTypeOf(key: KeyObject): KeyType {
     if (bits === 2048) return 'rsa2048';
     if (bits === 3072) return 'rsa3072';
     if (bits === 4096) return 'rsa4096';
-    throw new AgentCaError('INPUT_PUBLIC_KEY_INVALID', `RSA key of ${bits} bits: only 2048, 3072 and 4096 are certified`, { bits });
+    throw new AgentCaError(
+      'INPUT_PUBLIC_KEY_INVALID',
+      `RSA key of ${bits} bits: only 2048, 3072 and 4096 are certified`,
+      { bits },
+    );
   }
   if (t === 'ec') {
     if (d.namedCurve === 'prime256v1' || d.namedCurve === 'P-256') return 'p256';
     if (d.namedCurve === 'secp384r1' || d.namedCurve === 'P-384') return 'p384';
-    throw new AgentCaError('INPUT_PUBLIC_KEY_INVALID', `EC curve ${d.namedCurve}: only P-256 and P-384 are certified`, { curve: d.namedCurve });
+    throw new AgentCaError('INPUT_PUBLIC_KEY_INVALID', `EC curve ${d.namedCurve}: only P-256 and P-384 are certified`, {
+      curve: d.namedCurve,
+    });
   }
   if (t === 'ed25519') return 'ed25519';
   throw new AgentCaError('INPUT_PUBLIC_KEY_INVALID', `key type ${t} is not certified`, { keyType: t });

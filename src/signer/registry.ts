@@ -33,7 +33,11 @@ export function schemeOf(uri: string): string {
 function entryFor(uri: string): SchemeEntry {
   const scheme = schemeOf(uri);
   const e = schemes.get(scheme);
-  if (!e) throw new AgentCaError('SIGNER_SCHEME_UNKNOWN', `no signer backend for scheme ${scheme}: (known: ${[...schemes.keys()].join(', ')})`);
+  if (!e)
+    throw new AgentCaError(
+      'SIGNER_SCHEME_UNKNOWN',
+      `no signer backend for scheme ${scheme}: (known: ${[...schemes.keys()].join(', ')})`,
+    );
   return e;
 }
 

@@ -5,7 +5,13 @@
  *
  * URIs: `softkey:<name>` (file <dataDir>/keys/<name>.key.pem) or `softkey:file=<absolute path>`.
  */
-import { generateKeyPairSync, createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import {
+  generateKeyPairSync,
+  createPrivateKey,
+  createPublicKey,
+  sign as cryptoSign,
+  type KeyObject,
+} from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { encryptPrivateKeyPem } from './pkcs8-encrypt.js';
@@ -53,9 +59,12 @@ export function exportPrivateKeyPem(key: KeyObject, passphrase?: string): string
 
 export function loadPrivateKeyPem(pem: string | Buffer, passphrase: string | undefined, what: string): KeyObject {
   const encrypted = pem.toString().includes('ENCRYPTED');
-  if (encrypted && !passphrase) throw new AgentCaError('SIGNER_PASSPHRASE', `${what} is encrypted: set AGENT_CA_PASSPHRASE`);
+  if (encrypted && !passphrase)
+    throw new AgentCaError('SIGNER_PASSPHRASE', `${what} is encrypted: set AGENT_CA_PASSPHRASE`);
   try {
-    return createPrivateKey(encrypted ? { key: pem, format: 'pem', passphrase: passphrase! } : { key: pem, format: 'pem' });
+    return createPrivateKey(
+      encrypted ? { key: pem, format: 'pem', passphrase: passphrase! } : { key: pem, format: 'pem' },
+    );
   } catch (e) {
     if (encrypted) throw new AgentCaError('SIGNER_PASSPHRASE', `cannot decrypt ${what}: wrong AGENT_CA_PASSPHRASE?`);
     throw new AgentCaError('SIGNER_KEY_NOT_FOUND', `cannot read ${what}: ${(e as Error).message}`);
@@ -78,19 +87,19 @@ export function signerFromPrivateKey(privateKey: KeyObject, keyUri: KeyUri): Sig
     // (OCSP answers, other issuances) keeps running and a second core does the math. EC and
     // Ed25519 signatures take ~30 µs, less than the hop to the pool, so they stay synchronous.
     // ECDSA comes out DER-encoded already.
-    sign:
-      keyType.startsWith('rsa')
-        ? (data) =>
-            new Promise<Buffer>((resolve, reject) => {
-              cryptoSign(digest, data, privateKey, (err, sig) => (err ? reject(err) : resolve(sig)));
-            })
-        : async (data) => cryptoSign(digest, data, privateKey),
+    sign: keyType.startsWith('rsa')
+      ? (data) =>
+          new Promise<Buffer>((resolve, reject) => {
+            cryptoSign(digest, data, privateKey, (err, sig) => (err ? reject(err) : resolve(sig)));
+          })
+      : async (data) => cryptoSign(digest, data, privateKey),
   };
 }
 
 export async function openSoftKeySigner(uri: KeyUri, ctx: SignerContext): Promise<Signer> {
   const path = softKeyPath(uri, ctx);
-  if (!existsSync(path)) throw new AgentCaError('SIGNER_KEY_NOT_FOUND', `no soft key at ${path} (${uri})`, { keyUri: uri });
+  if (!existsSync(path))
+    throw new AgentCaError('SIGNER_KEY_NOT_FOUND', `no soft key at ${path} (${uri})`, { keyUri: uri });
   return signerFromPrivateKey(loadPrivateKeyPem(readFileSync(path), ctx.passphrase, uri), uri);
 }
 
@@ -98,10 +107,13 @@ export function softKeyManager(ctx: SignerContext): KeyManager {
   return {
     scheme: 'softkey',
     async createKey({ keyType, label }) {
-      const name = label ?? `key-${(ctx.clock ?? systemClock).now().getTime().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+      const name =
+        label ??
+        `key-${(ctx.clock ?? systemClock).now().getTime().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
       const uri = `softkey:${name}` as KeyUri;
       const path = softKeyPath(uri, ctx);
-      if (existsSync(path)) throw new AgentCaError('CA_ALREADY_INITIALISED', `refusing to overwrite the existing key ${uri}`);
+      if (existsSync(path))
+        throw new AgentCaError('CA_ALREADY_INITIALISED', `refusing to overwrite the existing key ${uri}`);
       mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
       const { privateKey } = generateKeyPair(keyType);
       writeFileSync(path, exportPrivateKeyPem(privateKey, ctx.passphrase), { mode: 0o600, flag: 'wx' });

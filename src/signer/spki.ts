@@ -79,7 +79,8 @@ export function spkiKeyType(spki: Uint8Array): KeyType {
     const exponent = big(e);
     // NIST SP 800-89 §5.3.3 and the CA/Browser Forum BRs §6.1.6: odd, 2^16+1 <= e < 2^256.
     // e = 3 is refused: with bad padding elsewhere it enables low-exponent attacks.
-    if (exponent < 65537n || exponent >= 1n << 256n || !(exponent & 1n)) invalid('RSA public exponent must be odd and in 65537..2^256-1 (NIST SP 800-89 §5.3.3)');
+    if (exponent < 65537n || exponent >= 1n << 256n || !(exponent & 1n))
+      invalid('RSA public exponent must be odd and in 65537..2^256-1 (NIST SP 800-89 §5.3.3)');
     if (bits === 2048) return 'rsa2048';
     if (bits === 3072) return 'rsa3072';
     if (bits === 4096) return 'rsa4096';
@@ -88,7 +89,10 @@ export function spkiKeyType(spki: Uint8Array): KeyType {
   if (algOid === Oids.ecPublicKey) {
     const curveOid = alg[1]?.tag === Tag.OID ? decodeOid(content(spki, alg[1])) : undefined;
     const curve = curveOid ? CURVES[curveOid] : undefined;
-    if (!curve) invalid(`EC curve ${curveOid ?? '(implicit or explicit parameters)'}: only P-256 and P-384 (named curves, RFC 5480 §2.1.1) are certified`);
+    if (!curve)
+      invalid(
+        `EC curve ${curveOid ?? '(implicit or explicit parameters)'}: only P-256 and P-384 (named curves, RFC 5480 §2.1.1) are certified`,
+      );
     // RFC 5480 §2.2: uncompressed points only.
     if (key.length !== 1 + 2 * curve.bytes || key[0] !== 0x04) invalid('EC public key must be an uncompressed point');
     const x = big(key.subarray(1, 1 + curve.bytes));

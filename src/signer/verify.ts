@@ -8,7 +8,12 @@ import type { SignatureAlgorithm } from '../types.js';
 import { algorithmByOid, algorithmInfo } from './algorithms.js';
 import { publicKeyFromSpki } from './public-key.js';
 
-export function verifySignature(algorithm: SignatureAlgorithm | string, data: Uint8Array, publicKeyInfo: Uint8Array, signature: Uint8Array): boolean {
+export function verifySignature(
+  algorithm: SignatureAlgorithm | string,
+  data: Uint8Array,
+  publicKeyInfo: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   const alg = algorithm.includes('.') ? algorithmByOid(algorithm) : (algorithm as SignatureAlgorithm);
   if (!alg) return false;
   try {

@@ -47,7 +47,10 @@ export function revocationOp(
   revokedAt: Date,
   opts: { reason?: RevocationReason; actor?: string } = {},
 ): WriteOp {
-  return { op: 'putRevocation', record: { serial, issuerId, revokedAt, reason: opts.reason ?? 'keyCompromise', actor: opts.actor ?? 'bench' } };
+  return {
+    op: 'putRevocation',
+    record: { serial, issuerId, revokedAt, reason: opts.reason ?? 'keyCompromise', actor: opts.actor ?? 'bench' },
+  };
 }
 
 /** Commits `ops` in batches of `batchSize` (one store.commit each); returns the counts. */

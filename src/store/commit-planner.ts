@@ -32,7 +32,11 @@ export const GENESIS_HASH = '0'.repeat(64);
 export interface PlannerReader {
   certificateExists(serial: Serial): Promise<boolean>;
   revocation(serial: Serial): Promise<RevocationRecord | undefined>;
-  ocspResponse(issuerId: IssuerId, serial: Serial, hashAlgorithm: OcspCertIdHash): Promise<OcspResponseRecord | undefined>;
+  ocspResponse(
+    issuerId: IssuerId,
+    serial: Serial,
+    hashAlgorithm: OcspCertIdHash,
+  ): Promise<OcspResponseRecord | undefined>;
   auditHead(): Promise<AuditHead | null>;
   lastChangeSeq(): Promise<number>;
   /** Highest CRL number handed out or stored for the issuer; 0n when none. */
@@ -67,7 +71,11 @@ export interface CommitPlan {
 
 const SERIAL = /^[0-9a-f]{1,40}$/; // RFC 5280 §4.1.2.2: at most 20 octets
 
-export async function planCommit(batch: readonly WriteOp[], reader: PlannerReader, opts: CommitOptions = {}): Promise<CommitPlan> {
+export async function planCommit(
+  batch: readonly WriteOp[],
+  reader: PlannerReader,
+  opts: CommitOptions = {},
+): Promise<CommitPlan> {
   const mutations: Mutation[] = [];
   const changes: StatusChange[] = [];
   const newSerials = new Set<string>();
@@ -94,9 +102,13 @@ export async function planCommit(batch: readonly WriteOp[], reader: PlannerReade
         checkDates('certificate', r.notBefore, r.notAfter, r.issuedAt);
         if (!Buffer.isBuffer(r.der) || r.der.length === 0) throw invalid('certificate record without DER', r.serial);
         if (newSerials.has(r.serial) || (await reader.certificateExists(r.serial))) {
-          throw new AgentCaError('ISSUE_SERIAL_COLLISION', `serial ${r.serial} is already in use; nothing of this batch was written`, {
-            serial: r.serial,
-          });
+          throw new AgentCaError(
+            'ISSUE_SERIAL_COLLISION',
+            `serial ${r.serial} is already in use; nothing of this batch was written`,
+            {
+              serial: r.serial,
+            },
+          );
         }
         newSerials.add(r.serial);
         mutations.push({ kind: 'putCertificate', record: r });
@@ -106,11 +118,15 @@ export async function planCommit(batch: readonly WriteOp[], reader: PlannerReade
         const r = op.record;
         checkSerial(r.serial);
         checkDates('revocation', r.revokedAt, ...(r.invalidityDate ? [r.invalidityDate] : []));
-        if (!isRevocationReason(r.reason)) throw new AgentCaError('INPUT_REASON_UNKNOWN', `unknown revocation reason ${String(r.reason)}`);
+        if (!isRevocationReason(r.reason))
+          throw new AgentCaError('INPUT_REASON_UNKNOWN', `unknown revocation reason ${String(r.reason)}`);
         // removeFromCRL only ever appears in a delta CRL entry (RFC 5280 §5.3.1); the stored
         // state of a released hold is "no revocation record", written by deleteRevocation.
         if (r.reason === 'removeFromCRL') {
-          throw new AgentCaError('REVOKE_INVALID_STATE', 'removeFromCRL is not a revocation state: release a hold with deleteRevocation');
+          throw new AgentCaError(
+            'REVOKE_INVALID_STATE',
+            'removeFromCRL is not a revocation state: release a hold with deleteRevocation',
+          );
         }
         const previous = await currentRevocation(r.serial);
         let kind: StatusChangeKind;
@@ -118,13 +134,24 @@ export async function planCommit(batch: readonly WriteOp[], reader: PlannerReade
         else if (previous.reason === 'certificateHold' && r.reason !== 'certificateHold') kind = 'revoked';
         else if (previous.reason !== 'certificateHold' && r.reason === 'certificateHold') {
           // Revocation is permanent; only a hold is reversible (RFC 5280 §3.3).
-          throw new AgentCaError('REVOKE_INVALID_STATE', `serial ${r.serial} is revoked (${previous.reason}); it cannot be put on hold`, {
-            serial: r.serial,
-          });
+          throw new AgentCaError(
+            'REVOKE_INVALID_STATE',
+            `serial ${r.serial} is revoked (${previous.reason}); it cannot be put on hold`,
+            {
+              serial: r.serial,
+            },
+          );
         } else kind = 'reason-changed';
         const seq = await nextChangeSeq();
         const record: RevocationRecord = { ...r, changeSeq: seq };
-        const change: StatusChange = { seq, serial: r.serial, issuerId: r.issuerId, kind, at: op.at ?? r.revokedAt, reason: r.reason };
+        const change: StatusChange = {
+          seq,
+          serial: r.serial,
+          issuerId: r.issuerId,
+          kind,
+          at: op.at ?? r.revokedAt,
+          reason: r.reason,
+        };
         revocations.set(r.serial, record);
         mutations.push(previous ? { kind: 'putRevocation', record, previous } : { kind: 'putRevocation', record });
         mutations.push({ kind: 'putStatusChange', change });
@@ -139,12 +166,23 @@ export async function planCommit(batch: readonly WriteOp[], reader: PlannerReade
           throw new AgentCaError('REVOKE_NOT_HELD', `serial ${op.serial} is not on hold`, { serial: op.serial });
         }
         if (previous.reason !== 'certificateHold') {
-          throw new AgentCaError('REVOKE_INVALID_STATE', `serial ${op.serial} is revoked (${previous.reason}), not held: it cannot be released`, {
-            serial: op.serial,
-          });
+          throw new AgentCaError(
+            'REVOKE_INVALID_STATE',
+            `serial ${op.serial} is revoked (${previous.reason}), not held: it cannot be released`,
+            {
+              serial: op.serial,
+            },
+          );
         }
         const seq = await nextChangeSeq();
-        const change: StatusChange = { seq, serial: op.serial, issuerId: op.issuerId, kind: 'released', at: op.at, reason: 'certificateHold' };
+        const change: StatusChange = {
+          seq,
+          serial: op.serial,
+          issuerId: op.issuerId,
+          kind: 'released',
+          at: op.at,
+          reason: 'certificateHold',
+        };
         revocations.set(op.serial, null);
         mutations.push({ kind: 'deleteRevocation', previous }, { kind: 'putStatusChange', change });
         changes.push(change);
@@ -154,11 +192,17 @@ export async function planCommit(batch: readonly WriteOp[], reader: PlannerReade
         const r = op.record;
         checkSerial(r.serial);
         checkDates('OCSP response', r.thisUpdate, r.nextUpdate);
-        if (r.hashAlgorithm !== 'sha1' && r.hashAlgorithm !== 'sha256') throw new AgentCaError('INPUT_INVALID', `OCSP response hash must be sha1 or sha256, got ${String(r.hashAlgorithm)}`);
+        if (r.hashAlgorithm !== 'sha1' && r.hashAlgorithm !== 'sha256')
+          throw new AgentCaError(
+            'INPUT_INVALID',
+            `OCSP response hash must be sha1 or sha256, got ${String(r.hashAlgorithm)}`,
+          );
         const key = `${r.issuerId}\u0000${r.serial}\u0000${r.hashAlgorithm}`;
         const previous = ocsp.get(key) ?? (await reader.ocspResponse(r.issuerId, r.serial, r.hashAlgorithm));
         ocsp.set(key, r);
-        mutations.push(previous ? { kind: 'putOcspResponse', record: r, previous } : { kind: 'putOcspResponse', record: r });
+        mutations.push(
+          previous ? { kind: 'putOcspResponse', record: r, previous } : { kind: 'putOcspResponse', record: r },
+        );
         break;
       }
       case 'putCrl': {
@@ -168,9 +212,12 @@ export async function planCommit(batch: readonly WriteOp[], reader: PlannerReade
         if (r.kind === 'delta' && (typeof r.baseNumber !== 'bigint' || r.baseNumber >= r.number)) {
           throw invalid(`delta CRL ${r.number} needs a baseNumber below its own number (RFC 5280 §5.2.4)`);
         }
-        if (r.kind === 'full' && r.baseNumber !== undefined) throw invalid(`full CRL ${r.number} must not carry a baseNumber`);
+        if (r.kind === 'full' && r.baseNumber !== undefined)
+          throw invalid(`full CRL ${r.number} must not carry a baseNumber`);
         const latestKey = `${r.issuerId}\u0000${r.kind}`;
-        const latest = crlLatest.has(latestKey) ? crlLatest.get(latestKey) : await reader.latestCrlNumber(r.issuerId, r.kind);
+        const latest = crlLatest.has(latestKey)
+          ? crlLatest.get(latestKey)
+          : await reader.latestCrlNumber(r.issuerId, r.kind);
         const isLatest = latest === undefined || r.number > latest;
         if (isLatest) crlLatest.set(latestKey, r.number);
         const counter = crlCounters.get(r.issuerId) ?? (await reader.crlCounter(r.issuerId));
@@ -187,10 +234,14 @@ export async function planCommit(batch: readonly WriteOp[], reader: PlannerReade
         // The store refuses a fork: two writers that both think they are at the head cannot
         // both land (the loser re-reads the head and retries).
         if (e.seq !== wantSeq || e.prevHash !== wantPrev) {
-          throw new AgentCaError('AUDIT_CHAIN_BROKEN', `audit entry ${e.seq} does not extend the head (expected seq ${wantSeq})`, {
-            seq: e.seq,
-            expectedSeq: wantSeq,
-          });
+          throw new AgentCaError(
+            'AUDIT_CHAIN_BROKEN',
+            `audit entry ${e.seq} does not extend the head (expected seq ${wantSeq})`,
+            {
+              seq: e.seq,
+              expectedSeq: wantSeq,
+            },
+          );
         }
         checkDates('audit entry', e.time);
         head = { seq: e.seq, hash: e.hash };
@@ -198,7 +249,8 @@ export async function planCommit(batch: readonly WriteOp[], reader: PlannerReade
         break;
       }
       case 'putAuditCheckpoint':
-        if (!Number.isSafeInteger(op.checkpoint.seq) || op.checkpoint.seq < 1) throw invalid('checkpoint seq must be a positive integer');
+        if (!Number.isSafeInteger(op.checkpoint.seq) || op.checkpoint.seq < 1)
+          throw invalid('checkpoint seq must be a positive integer');
         checkDates('checkpoint', op.checkpoint.time);
         mutations.push({ kind: 'putAuditCheckpoint', checkpoint: op.checkpoint });
         break;
@@ -227,7 +279,10 @@ export async function planCommit(batch: readonly WriteOp[], reader: PlannerReade
 
 function checkSerial(serial: string): void {
   if (typeof serial !== 'string' || !SERIAL.test(serial)) {
-    throw new AgentCaError('INPUT_SERIAL_MALFORMED', `serial must be 1-40 lowercase hex digits, got ${JSON.stringify(serial)}`);
+    throw new AgentCaError(
+      'INPUT_SERIAL_MALFORMED',
+      `serial must be 1-40 lowercase hex digits, got ${JSON.stringify(serial)}`,
+    );
   }
 }
 

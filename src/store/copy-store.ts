@@ -60,32 +60,58 @@ export async function copyStore(source: Store, target: PostgresStore): Promise<C
       `select (select count(*) from certificates) + (select count(*) from audit_log) + (select count(*) from meta) + (select count(*) from status_changes) as n`,
     );
     if (Number(used.rows[0].n) > 0) {
-      throw new AgentCaError('STORE_MIGRATE_TARGET_NOT_EMPTY', `schema ${target.schema} of ${target.target.display} already holds a CA: migrate copies into an empty schema only`, {
-        schema: target.schema,
-      });
+      throw new AgentCaError(
+        'STORE_MIGRATE_TARGET_NOT_EMPTY',
+        `schema ${target.schema} of ${target.target.display} already holds a CA: migrate copies into an empty schema only`,
+        {
+          schema: target.schema,
+        },
+      );
     }
-    const counts: CopyCounts = { certificates: 0, revocations: 0, changes: 0, ocspResponses: 0, crls: 0, auditEntries: 0, checkpoints: 0, meta: 0 };
+    const counts: CopyCounts = {
+      certificates: 0,
+      revocations: 0,
+      changes: 0,
+      ocspResponses: 0,
+      crls: 0,
+      auditEntries: 0,
+      checkpoints: 0,
+      meta: 0,
+    };
     const issuers = new Set<IssuerId>();
     counts.certificates = await copyIn(source.certificates.iterate(), async (rows) => {
       for (const r of rows) issuers.add(r.issuerId);
       await w.insertCertificates(client, rows);
     });
     for (const issuerId of [...issuers].sort()) {
-      counts.revocations += await copyIn(source.revocations.iterate({ issuerId }), (rows) => w.upsertRevocations(client, rows));
-      counts.changes += await copyIn(source.revocations.changesSince(issuerId, 0), (rows) => w.insertChanges(client, rows));
-      counts.ocspResponses += await copyIn(source.ocspResponses.iterate(issuerId), (rows) => w.upsertOcsp(client, rows));
+      counts.revocations += await copyIn(source.revocations.iterate({ issuerId }), (rows) =>
+        w.upsertRevocations(client, rows),
+      );
+      counts.changes += await copyIn(source.revocations.changesSince(issuerId, 0), (rows) =>
+        w.insertChanges(client, rows),
+      );
+      counts.ocspResponses += await copyIn(source.ocspResponses.iterate(issuerId), (rows) =>
+        w.upsertOcsp(client, rows),
+      );
       counts.crls += await copyIn(source.crls.iterate(issuerId), (rows) => w.upsertCrls(client, rows));
       const full = await source.crls.latest(issuerId, 'full');
       const delta = await source.crls.latest(issuerId, 'delta');
       const counter = await source.crls.counter(issuerId);
       if (counter > 0n || full || delta) {
-        await w.raiseCrlState(client, issuerId, { counter, ...(full ? { latestFull: full.number } : {}), ...(delta ? { latestDelta: delta.number } : {}) });
+        await w.raiseCrlState(client, issuerId, {
+          counter,
+          ...(full ? { latestFull: full.number } : {}),
+          ...(delta ? { latestDelta: delta.number } : {}),
+        });
       }
     }
     counts.auditEntries = await copyIn(source.audit.iterate(), (rows) => w.insertAudit(client, rows));
     counts.checkpoints = await copyIn(source.audit.iterateCheckpoints(), (rows) => w.insertCheckpoints(client, rows));
     counts.meta = await copyIn(source.meta.iterate(), (rows) => w.upsertMeta(client, rows));
-    await client.query('update store_state set change_seq = $1, cert_count = $2', [await source.revocations.lastChangeSeq(), counts.certificates]);
+    await client.query('update store_state set change_seq = $1, cert_count = $2', [
+      await source.revocations.lastChangeSeq(),
+      counts.certificates,
+    ]);
     await client.query('commit');
     return counts;
   } catch (e) {

@@ -49,9 +49,22 @@ const cloneOcsp = (r: OcspResponseRecord): OcspResponseRecord => ({
   thisUpdate: new Date(r.thisUpdate),
   nextUpdate: new Date(r.nextUpdate),
 });
-const cloneCrl = (r: CrlRecord): CrlRecord => ({ ...r, der: Buffer.from(r.der), thisUpdate: new Date(r.thisUpdate), nextUpdate: new Date(r.nextUpdate) });
-const cloneEntry = (e: AuditEntry): AuditEntry => ({ ...e, time: new Date(e.time), details: structuredClone(e.details) });
-const cloneCheckpoint = (c: AuditCheckpoint): AuditCheckpoint => ({ ...c, time: new Date(c.time), signature: Buffer.from(c.signature) });
+const cloneCrl = (r: CrlRecord): CrlRecord => ({
+  ...r,
+  der: Buffer.from(r.der),
+  thisUpdate: new Date(r.thisUpdate),
+  nextUpdate: new Date(r.nextUpdate),
+});
+const cloneEntry = (e: AuditEntry): AuditEntry => ({
+  ...e,
+  time: new Date(e.time),
+  details: structuredClone(e.details),
+});
+const cloneCheckpoint = (c: AuditCheckpoint): AuditCheckpoint => ({
+  ...c,
+  time: new Date(c.time),
+  signature: Buffer.from(c.signature),
+});
 const ocspKey = (issuerId: string, serial: string, hash: string): string => `${issuerId}\u0000${serial}\u0000${hash}`;
 
 export class MemoryStore implements Store {
@@ -178,7 +191,10 @@ export class MemoryStore implements Store {
 
   private filterCerts(pred: (r: CertificateRecord) => boolean): CertificateRecord[] {
     this.ensureOpen();
-    return [...this.certs.values()].filter(pred).sort((a, b) => cmp(a.serial, b.serial)).map(cloneCert);
+    return [...this.certs.values()]
+      .filter(pred)
+      .sort((a, b) => cmp(a.serial, b.serial))
+      .map(cloneCert);
   }
 
   readonly revocations: RevocationPort = {
@@ -191,7 +207,9 @@ export class MemoryStore implements Store {
       const self = this;
       return (async function* () {
         self.ensureOpen();
-        const hits = [...self.revs.values()].filter((r) => r.issuerId === issuerId).sort((a, b) => cmp(a.serial, b.serial));
+        const hits = [...self.revs.values()]
+          .filter((r) => r.issuerId === issuerId)
+          .sort((a, b) => cmp(a.serial, b.serial));
         for (const r of hits) yield cloneRevocation(r);
       })();
     },
@@ -216,7 +234,9 @@ export class MemoryStore implements Store {
       const self = this;
       return (async function* () {
         self.ensureOpen();
-        const hits = [...self.ocsp.values()].filter((r) => r.issuerId === issuerId).sort((a, b) => cmp(a.serial, b.serial));
+        const hits = [...self.ocsp.values()]
+          .filter((r) => r.issuerId === issuerId)
+          .sort((a, b) => cmp(a.serial, b.serial));
         for (const r of hits) yield cloneOcsp(r);
       })();
     },
@@ -224,7 +244,10 @@ export class MemoryStore implements Store {
       this.ensureOpen();
       const hits = [...this.ocsp.values()]
         .filter((r) => r.nextUpdate.getTime() < before.getTime())
-        .sort((a, b) => a.nextUpdate.getTime() - b.nextUpdate.getTime() || cmp(a.issuerId, b.issuerId) || cmp(a.serial, b.serial));
+        .sort(
+          (a, b) =>
+            a.nextUpdate.getTime() - b.nextUpdate.getTime() || cmp(a.issuerId, b.issuerId) || cmp(a.serial, b.serial),
+        );
       return (opts.limit === undefined ? hits : hits.slice(0, opts.limit)).map(cloneOcsp);
     },
   };
@@ -253,7 +276,9 @@ export class MemoryStore implements Store {
       const self = this;
       return (async function* () {
         self.ensureOpen();
-        const hits = [...self.crlRecords.values()].filter((r) => r.issuerId === issuerId).sort((a, b) => (a.number < b.number ? -1 : a.number > b.number ? 1 : 0));
+        const hits = [...self.crlRecords.values()]
+          .filter((r) => r.issuerId === issuerId)
+          .sort((a, b) => (a.number < b.number ? -1 : a.number > b.number ? 1 : 0));
         for (const r of hits) yield cloneCrl(r);
       })();
     },
@@ -275,7 +300,9 @@ export class MemoryStore implements Store {
         const to = range.toSeq ?? Number.MAX_SAFE_INTEGER;
         const t0 = range.fromTime?.getTime() ?? -Infinity;
         const t1 = range.toTime?.getTime() ?? Infinity;
-        const hits = self.entries.filter((e) => e.seq >= from && e.seq <= to && e.time.getTime() >= t0 && e.time.getTime() <= t1);
+        const hits = self.entries.filter(
+          (e) => e.seq >= from && e.seq <= to && e.time.getTime() >= t0 && e.time.getTime() <= t1,
+        );
         if (range.fromTime || range.toTime) hits.sort((a, b) => a.time.getTime() - b.time.getTime() || a.seq - b.seq);
         for (const e of hits) yield cloneEntry(e);
       })();
@@ -313,7 +340,8 @@ export class MemoryStore implements Store {
       const self = this;
       return (async function* () {
         self.ensureOpen();
-        for (const key of [...self.metaValues.keys()].sort(cmp)) yield { key, value: JSON.parse(self.metaValues.get(key)!) as unknown };
+        for (const key of [...self.metaValues.keys()].sort(cmp))
+          yield { key, value: JSON.parse(self.metaValues.get(key)!) as unknown };
       })();
     },
   };

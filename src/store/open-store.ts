@@ -18,7 +18,10 @@ export interface OpenStoreOptions {
 export function storeKindOf(url: string | undefined): 'level' | 'postgres' {
   if (url === undefined || url === '' || url === 'level') return 'level';
   if (isPostgresUrl(url)) return 'postgres';
-  throw new AgentCaError('STORE_URL_INVALID', `unknown store ${JSON.stringify(url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@'))}: use postgres://user@host:5432/db or level`);
+  throw new AgentCaError(
+    'STORE_URL_INVALID',
+    `unknown store ${JSON.stringify(url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@'))}: use postgres://user@host:5432/db or level`,
+  );
 }
 
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {

@@ -53,7 +53,8 @@ export function reasonCode(reason: RevocationReason): number {
 
 export function reasonFromCode(code: number): RevocationReason {
   const reason = reasonsByCode.get(code);
-  if (!reason) throw new AgentCaError('INPUT_REASON_UNKNOWN', `CRLReason code ${code} is not defined (RFC 5280 §5.3.1)`, { code });
+  if (!reason)
+    throw new AgentCaError('INPUT_REASON_UNKNOWN', `CRLReason code ${code} is not defined (RFC 5280 §5.3.1)`, { code });
   return reason;
 }
 

@@ -39,7 +39,11 @@ const indexKey = (tenant: string): string => `tenancy.agents.${tenant}`;
 
 export function validAgentId(v: unknown): string {
   if (typeof v !== 'string' || !AGENT_ID.test(v)) {
-    throw new AgentCaError('INPUT_INVALID', 'agentId must be 1..64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit', { fields: { agentId: 'must be 1..64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit' } });
+    throw new AgentCaError(
+      'INPUT_INVALID',
+      'agentId must be 1..64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit',
+      { fields: { agentId: 'must be 1..64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit' } },
+    );
   }
   return v;
 }
@@ -69,13 +73,27 @@ export class AgentRegistry {
   }
 
   /** Adds a registration; AGENT_EXISTS when the id is taken (in any tenant). */
-  register(record: Omit<AgentRecord, 'createdAt' | 'updatedAt' | 'revision' | 'status'>, actor: string): Promise<AgentRecord> {
+  register(
+    record: Omit<AgentRecord, 'createdAt' | 'updatedAt' | 'revision' | 'status'>,
+    actor: string,
+  ): Promise<AgentRecord> {
     return this.mutex.run(async () => {
-      if (await this.get(record.agentId)) throw new AgentCaError('AGENT_EXISTS', `agent ${record.agentId} is already registered`, { agentId: record.agentId });
+      if (await this.get(record.agentId))
+        throw new AgentCaError('AGENT_EXISTS', `agent ${record.agentId} is already registered`, {
+          agentId: record.agentId,
+        });
       const now = this.deps.clock.now().toISOString();
       const rec: AgentRecord = { ...record, status: 'active', createdAt: now, updatedAt: now, revision: 1 };
       const ids = await this.ids(rec.tenant);
-      await this.commit([{ op: 'putMeta', key: agentKey(rec.agentId), value: rec }, { op: 'putMeta', key: indexKey(rec.tenant), value: [...ids, rec.agentId] }], rec, actor, 'agent.register');
+      await this.commit(
+        [
+          { op: 'putMeta', key: agentKey(rec.agentId), value: rec },
+          { op: 'putMeta', key: indexKey(rec.tenant), value: [...ids, rec.agentId] },
+        ],
+        rec,
+        actor,
+        'agent.register',
+      );
       return rec;
     });
   }
@@ -84,17 +102,35 @@ export class AgentRegistry {
    * Read-modify-write of one registration under the registry's lock, committed with its audit
    * entry (`action`, plus `details`). `change` may throw to refuse; it returns the new record.
    */
-  update(agentId: string, actor: string, action: string, change: (r: AgentRecord) => AgentRecord, details: Record<string, unknown> = {}): Promise<AgentRecord> {
+  update(
+    agentId: string,
+    actor: string,
+    action: string,
+    change: (r: AgentRecord) => AgentRecord,
+    details: Record<string, unknown> = {},
+  ): Promise<AgentRecord> {
     return this.mutex.run(async () => {
       const old = await this.get(agentId);
       if (!old) throw new AgentCaError('AGENT_NOT_FOUND', `no agent ${agentId}`, { agentId });
-      const next = { ...change(old), agentId: old.agentId, tenant: old.tenant, revision: old.revision + 1, updatedAt: this.deps.clock.now().toISOString() };
+      const next = {
+        ...change(old),
+        agentId: old.agentId,
+        tenant: old.tenant,
+        revision: old.revision + 1,
+        updatedAt: this.deps.clock.now().toISOString(),
+      };
       await this.commit([{ op: 'putMeta', key: agentKey(agentId), value: next }], next, actor, action, details);
       return next;
     });
   }
 
-  private async commit(ops: WriteOp[], rec: AgentRecord, actor: string, action: string, details: Record<string, unknown> = {}): Promise<void> {
+  private async commit(
+    ops: WriteOp[],
+    rec: AgentRecord,
+    actor: string,
+    action: string,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
     const { createdAt: _c, updatedAt: _u, ...shown } = rec;
     await this.deps.audit().appendWith(ops, { actor, action, subject: rec.agentId, details: { ...shown, ...details } });
   }

@@ -12,7 +12,14 @@ import type { RiskEngine } from '../risk/engine.js';
 import { tenantRiskConfig } from '../risk/config.js';
 import { FEATURE_NAMES } from '../risk/features.js';
 import type { KeyType, Serial } from '../types.js';
-import { issueRequestOf, readAgentSpec, refuseFields, requireObject, type AgentSpec, type StoredModelHash } from './agent-spec.js';
+import {
+  issueRequestOf,
+  readAgentSpec,
+  refuseFields,
+  requireObject,
+  type AgentSpec,
+  type StoredModelHash,
+} from './agent-spec.js';
 import { AgentRegistry, validAgentId, type AgentRecord } from './agent-registry.js';
 import type { TenantRegistry } from './tenants.js';
 import { driftOf, type Drift } from './drift.js';
@@ -45,7 +52,8 @@ export interface CertifiedAgent {
   warnings: string[];
 }
 
-const notFound = (agentId: string): AgentCaError => new AgentCaError('AGENT_NOT_FOUND', `no agent ${agentId}`, { agentId });
+const notFound = (agentId: string): AgentCaError =>
+  new AgentCaError('AGENT_NOT_FOUND', `no agent ${agentId}`, { agentId });
 
 /** Reads { publicKey | csr | createKeyIn, keyType?, validityDays? } from a JSON body into `bad` / the result. */
 export function readCertifyInput(b: Record<string, unknown>, bad: Record<string, string>): CertifyInput {
@@ -56,8 +64,10 @@ export function readCertifyInput(b: Record<string, unknown>, bad: Record<string,
     if (typeof v !== 'string' || v === '') bad[k] = 'must be a non-empty string';
     else out[k] = v as never;
   }
-  if (out.createKeyIn !== undefined && !['awskms', 'pkcs11'].includes(out.createKeyIn)) bad.createKeyIn = 'must be awskms or pkcs11';
-  if ([out.publicKey, out.csr, out.createKeyIn].filter((x) => x !== undefined).length > 1) bad.publicKey = 'give at most one of publicKey, csr, createKeyIn';
+  if (out.createKeyIn !== undefined && !['awskms', 'pkcs11'].includes(out.createKeyIn))
+    bad.createKeyIn = 'must be awskms or pkcs11';
+  if ([out.publicKey, out.csr, out.createKeyIn].filter((x) => x !== undefined).length > 1)
+    bad.publicKey = 'give at most one of publicKey, csr, createKeyIn';
   const d = b.validityDays;
   if (d !== undefined) {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) bad.validityDays = 'must be a positive integer';
@@ -89,7 +99,18 @@ export class AgentService {
   async register(tenant: string, body: unknown, actor: string): Promise<AgentRecord> {
     const b = requireObject(body);
     const bad: Record<string, string> = {};
-    const known = new Set(['agentId', 'tenant', 'organization', 'environment', 'scope', 'policy', 'modelHash', 'profile', 'dnsNames', 'uris']);
+    const known = new Set([
+      'agentId',
+      'tenant',
+      'organization',
+      'environment',
+      'scope',
+      'policy',
+      'modelHash',
+      'profile',
+      'dnsNames',
+      'uris',
+    ]);
     for (const k of Object.keys(b)) if (!known.has(k)) bad[k] = 'unknown field';
     const spec = readAgentSpec(b, this.authority.config.oidArc, bad);
     refuseFields(bad);
@@ -107,7 +128,13 @@ export class AgentService {
   async patch(agentId: string, body: unknown, actor: string): Promise<{ agent: AgentRecord; superseded?: string }> {
     const b = requireObject(body);
     const bad: Record<string, string> = {};
-    for (const k of Object.keys(b)) if (!(['organization', 'environment', 'scope', 'policy', 'modelHash', 'profile', 'dnsNames', 'uris'] as string[]).includes(k)) bad[k] = 'unknown field (agentId and tenant cannot change)';
+    for (const k of Object.keys(b))
+      if (
+        !(
+          ['organization', 'environment', 'scope', 'policy', 'modelHash', 'profile', 'dnsNames', 'uris'] as string[]
+        ).includes(k)
+      )
+        bad[k] = 'unknown field (agentId and tenant cannot change)';
     const spec = readAgentSpec(b, this.authority.config.oidArc, bad);
     refuseFields(bad);
     if (spec.profile) this.authority.profile(spec.profile);
@@ -117,16 +144,22 @@ export class AgentService {
       actor,
       'agent.update',
       (old) => {
-        if (old.status !== 'active') throw new AgentCaError('AGENT_DECOMMISSIONED', `agent ${agentId} is ${old.status}`, { agentId });
+        if (old.status !== 'active')
+          throw new AgentCaError('AGENT_DECOMMISSIONED', `agent ${agentId} is ${old.status}`, { agentId });
         const next: AgentRecord = { ...old };
         for (const [k, v] of Object.entries(spec)) {
           if (v === null) delete (next as unknown as Record<string, unknown>)[k];
           else (next as unknown as Record<string, unknown>)[k] = v;
         }
-        const hashChanged = 'modelHash' in spec && JSON.stringify(old.modelHash ?? null) !== JSON.stringify(next.modelHash ?? null);
+        const hashChanged =
+          'modelHash' in spec && JSON.stringify(old.modelHash ?? null) !== JSON.stringify(next.modelHash ?? null);
         if (hashChanged && old.currentSerial) {
           superseded = old.currentSerial;
-          next.superseded = { serial: old.currentSerial, at: this.authority.clock.now().toISOString(), because: 'modelHash changed' };
+          next.superseded = {
+            serial: old.currentSerial,
+            at: this.authority.clock.now().toISOString(),
+            because: 'modelHash changed',
+          };
         }
         return next;
       },
@@ -136,9 +169,19 @@ export class AgentService {
   }
 
   /** Issues the agent's next certificate from its registration. */
-  async certify(agentId: string, input: CertifyInput, actor: string, extra: Partial<AgentIssueRequest> = {}): Promise<CertifiedAgent> {
+  async certify(
+    agentId: string,
+    input: CertifyInput,
+    actor: string,
+    extra: Partial<AgentIssueRequest> = {},
+  ): Promise<CertifiedAgent> {
     const agent = await this.require(agentId);
-    if (agent.status !== 'active') throw new AgentCaError('AGENT_DECOMMISSIONED', `agent ${agentId} is ${agent.status}: it gets no new certificate`, { agentId });
+    if (agent.status !== 'active')
+      throw new AgentCaError(
+        'AGENT_DECOMMISSIONED',
+        `agent ${agentId} is ${agent.status}: it gets no new certificate`,
+        { agentId },
+      );
     const keys = input.publicKey ?? input.csr ?? input.createKeyIn;
     const req: AgentIssueRequest = {
       ...issueRequestOf(agent.agentId, agent.tenant, agent),
@@ -165,7 +208,16 @@ export class AgentService {
       },
       { serial: issued.serial, ...(extra.renewalOf ? { renewalOf: extra.renewalOf } : {}) },
     );
-    return { agent: updated, serial: issued.serial, pem: issued.pem, chainPem: issued.chainPem, notBefore: issued.notBefore, notAfter: issued.notAfter, ...(keyUri ? { keyUri } : {}), warnings: issued.warnings };
+    return {
+      agent: updated,
+      serial: issued.serial,
+      pem: issued.pem,
+      chainPem: issued.chainPem,
+      notBefore: issued.notBefore,
+      notAfter: issued.notAfter,
+      ...(keyUri ? { keyUri } : {}),
+      warnings: issued.warnings,
+    };
   }
 
   /**
@@ -177,8 +229,17 @@ export class AgentService {
     const agent = await this.require(agentId);
     const drift = driftOf(agent, input.observed ?? {});
     if (drift.length > 0) {
-      await this.authority.audit.append({ actor, action: 'agent.renew.refused', subject: agentId, details: { tenant: agent.tenant, drift } });
-      throw new AgentCaError('AGENT_DRIFTED', `agent ${agentId} drifted from its registration: ${drift.map((d) => d.field).join(', ')} changed; the operator must re-register it (PATCH /api/v1/agents/${agentId}) before it is renewed`, { agentId, drift });
+      await this.authority.audit.append({
+        actor,
+        action: 'agent.renew.refused',
+        subject: agentId,
+        details: { tenant: agent.tenant, drift },
+      });
+      throw new AgentCaError(
+        'AGENT_DRIFTED',
+        `agent ${agentId} drifted from its registration: ${drift.map((d) => d.field).join(', ')} changed; the operator must re-register it (PATCH /api/v1/agents/${agentId}) before it is renewed`,
+        { agentId, drift },
+      );
     }
     const current = agent.currentSerial;
     return this.certify(agentId, input, actor, current ? { renewalOf: current as Serial } : {});
@@ -189,9 +250,17 @@ export class AgentService {
     const agent = await this.require(agentId);
     if (agent.status === 'decommissioned') return agent;
     const views = await this.authority.list({ agentId });
-    const serials = views.filter((v) => v.record.tenant === agent.tenant && v.status.state !== 'revoked' && v.status.state !== 'expired').map((v) => v.record.serial);
+    const serials = views
+      .filter((v) => v.record.tenant === agent.tenant && v.status.state !== 'revoked' && v.status.state !== 'expired')
+      .map((v) => v.record.serial);
     // Intent first (with the list), so a crash in the middle is finished by resume().
-    await this.registry.update(agentId, actor, 'agent.decommission.requested', (old) => ({ ...old, status: 'decommissioning' }), { serials });
+    await this.registry.update(
+      agentId,
+      actor,
+      'agent.decommission.requested',
+      (old) => ({ ...old, status: 'decommissioning' }),
+      { serials },
+    );
     return this.finishDecommission(agentId, serials, actor);
   }
 
@@ -199,10 +268,20 @@ export class AgentService {
     for (const serial of serials) {
       const view = await this.authority.show(serial);
       if (view.status.state === 'revoked') continue;
-      await this.authority.revoke(serial, { reason: 'cessationOfOperation', actor, details: { decommission: agentId } });
+      await this.authority.revoke(serial, {
+        reason: 'cessationOfOperation',
+        actor,
+        details: { decommission: agentId },
+      });
     }
     const at = this.authority.clock.now().toISOString();
-    const done = await this.registry.update(agentId, actor, 'agent.decommission', (old) => ({ ...old, status: 'decommissioned', decommissioned: { at, serials } }), { serials, outcome: 'committed' });
+    const done = await this.registry.update(
+      agentId,
+      actor,
+      'agent.decommission',
+      (old) => ({ ...old, status: 'decommissioned', decommissioned: { at, serials } }),
+      { serials, outcome: 'committed' },
+    );
     await this.onDecommissioned?.(agentId, actor);
     return done;
   }
@@ -212,7 +291,9 @@ export class AgentService {
     let n = 0;
     for (const t of await this.tenants.list()) {
       for (const a of await this.registry.list([t.name], 'decommissioning')) {
-        const serials = (await this.authority.list({ agentId: a.agentId })).filter((v) => v.record.tenant === a.tenant && v.status.state !== 'expired').map((v) => v.record.serial);
+        const serials = (await this.authority.list({ agentId: a.agentId }))
+          .filter((v) => v.record.tenant === a.tenant && v.status.state !== 'expired')
+          .map((v) => v.record.serial);
         await this.finishDecommission(a.agentId, serials, 'decommission-resume');
         n++;
       }
@@ -267,7 +348,8 @@ export class AgentService {
   /** The suggested renewal window of the agent's current certificate (RFC 9773 ARI manner). */
   async renewalInfo(agentId: string): Promise<RenewalInfo> {
     const agent = await this.require(agentId);
-    if (!agent.currentSerial) throw new AgentCaError('CERT_NOT_FOUND', `agent ${agentId} has no certificate yet`, { agentId });
+    if (!agent.currentSerial)
+      throw new AgentCaError('CERT_NOT_FOUND', `agent ${agentId} has no certificate yet`, { agentId });
     const view = await this.authority.show(agent.currentSerial);
     const d = describeCertificate(view.record.der, this.authority.config.oidArc);
     return renewalWindow({
@@ -276,7 +358,17 @@ export class AgentService {
       notAfter: view.record.notAfter,
       state: view.status.state,
       ...(agent.superseded ? { superseded: agent.superseded.because } : {}),
-      drift: driftOf(agent, { ...(d.agent.modelHash ? { modelHash: { algorithm: d.agent.modelHash.algorithm as StoredModelHash['algorithm'], digest: d.agent.modelHash.digest } } : {}), ...(d.agent.agentScope ? { scope: d.agent.agentScope } : {}) }),
+      drift: driftOf(agent, {
+        ...(d.agent.modelHash
+          ? {
+              modelHash: {
+                algorithm: d.agent.modelHash.algorithm as StoredModelHash['algorithm'],
+                digest: d.agent.modelHash.digest,
+              },
+            }
+          : {}),
+        ...(d.agent.agentScope ? { scope: d.agent.agentScope } : {}),
+      }),
       now: this.authority.clock.now(),
     });
   }

@@ -25,7 +25,16 @@ export interface AgentSpec {
   uris?: string[];
 }
 
-export const SPEC_FIELDS = ['organization', 'environment', 'scope', 'policy', 'modelHash', 'profile', 'dnsNames', 'uris'] as const;
+export const SPEC_FIELDS = [
+  'organization',
+  'environment',
+  'scope',
+  'policy',
+  'modelHash',
+  'profile',
+  'dnsNames',
+  'uris',
+] as const;
 type Json = Record<string, unknown>;
 
 /** Reads the spec fields present in `b` into `bad` / the result; `null` clears a field (PATCH). */
@@ -52,7 +61,8 @@ export function readAgentSpec(b: Json, arc: string, bad: Record<string, string>)
       case 'organization':
       case 'environment':
       case 'profile':
-        if (typeof v !== 'string' || v.length === 0 || v.length > 128) bad[k] = 'must be a non-empty string (at most 128 characters)';
+        if (typeof v !== 'string' || v.length === 0 || v.length > 128)
+          bad[k] = 'must be a non-empty string (at most 128 characters)';
         else out[k] = v;
         break;
       case 'scope':
@@ -73,7 +83,12 @@ export function readAgentSpec(b: Json, arc: string, bad: Record<string, string>)
         break;
       case 'modelHash': {
         const m = v as Json;
-        if (typeof m !== 'object' || !['sha256', 'sha384', 'sha512'].includes(m.algorithm as string) || typeof m.digest !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(m.digest)) {
+        if (
+          typeof m !== 'object' ||
+          !['sha256', 'sha384', 'sha512'].includes(m.algorithm as string) ||
+          typeof m.digest !== 'string' ||
+          !/^([0-9a-fA-F]{2})+$/.test(m.digest)
+        ) {
           bad[k] = 'must be { algorithm: sha256|sha384|sha512, digest: hex }';
         } else {
           const mh = { algorithm: m.algorithm as ModelHash['algorithm'], digest: m.digest.toLowerCase() };
@@ -93,12 +108,20 @@ export function modelHashOf(m: StoredModelHash): ModelHash {
 
 export function requireObject(body: unknown): Json {
   if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw new AgentCaError('INPUT_INVALID', 'body must be a JSON object');
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new AgentCaError('INPUT_INVALID', 'body must be a JSON object');
   return body as Json;
 }
 
 export function refuseFields(bad: Record<string, string>): void {
-  if (Object.keys(bad).length) throw new AgentCaError('INPUT_INVALID', `invalid fields: ${Object.entries(bad).map(([k, v]) => `${k} ${v}`).join('; ')}`, { fields: bad });
+  if (Object.keys(bad).length)
+    throw new AgentCaError(
+      'INPUT_INVALID',
+      `invalid fields: ${Object.entries(bad)
+        .map(([k, v]) => `${k} ${v}`)
+        .join('; ')}`,
+      { fields: bad },
+    );
 }
 
 /** The issue request a registration makes (the key material is added by the caller). */

@@ -26,7 +26,11 @@ export class EventQuota {
   take(tenant: string, n: number): void {
     const rate = this.rateOf(tenant);
     if (n > rate) {
-      throw new AgentCaError('INPUT_INVALID', `a batch of ${n} events exceeds tenant ${tenant}'s quota of ${rate} events/s: send smaller batches`, { fields: { events: `at most ${rate} per batch for this tenant` } });
+      throw new AgentCaError(
+        'INPUT_INVALID',
+        `a batch of ${n} events exceeds tenant ${tenant}'s quota of ${rate} events/s: send smaller batches`,
+        { fields: { events: `at most ${rate} per batch for this tenant` } },
+      );
     }
     const now = this.clock.now().getTime();
     let b = this.buckets.get(tenant);
@@ -35,7 +39,11 @@ export class EventQuota {
     b.atMs = now;
     if (b.tokens < n) {
       const retryAfterSeconds = Math.max(1, Math.ceil((n - b.tokens) / rate));
-      throw new AgentCaError('QUOTA_EXCEEDED', `tenant ${tenant} is over its quota of ${rate} events/s; retry in ${retryAfterSeconds} s`, { tenant, eventsPerSecond: rate, retryAfterSeconds });
+      throw new AgentCaError(
+        'QUOTA_EXCEEDED',
+        `tenant ${tenant} is over its quota of ${rate} events/s; retry in ${retryAfterSeconds} s`,
+        { tenant, eventsPerSecond: rate, retryAfterSeconds },
+      );
     }
     b.tokens -= n;
   }

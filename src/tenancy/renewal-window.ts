@@ -11,17 +11,25 @@ import type { Drift } from './drift.js';
 
 export type { RenewalInfo };
 
-
 const RETRY_AFTER_SECONDS = 6 * 3600;
 
-export function renewalWindow(c: { serial: string; notBefore: Date; notAfter: Date; state: string; superseded?: string; drift: Drift[]; now: Date }): RenewalInfo {
+export function renewalWindow(c: {
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  state: string;
+  superseded?: string;
+  drift: Drift[];
+  now: Date;
+}): RenewalInfo {
   const life = c.notAfter.getTime() - c.notBefore.getTime();
   let start = new Date(c.notBefore.getTime() + Math.floor((life * 2) / 3));
   let end = new Date(c.notBefore.getTime() + Math.floor((life * 5) / 6));
   let explanation: string | undefined;
   if (c.state === 'revoked' || c.state === 'held') explanation = `certificate is ${c.state}`;
   else if (c.superseded) explanation = `certificate superseded: ${c.superseded}`;
-  else if (c.drift.length) explanation = `registration changed since this certificate: ${c.drift.map((d) => d.field).join(', ')}`;
+  else if (c.drift.length)
+    explanation = `registration changed since this certificate: ${c.drift.map((d) => d.field).join(', ')}`;
   if (explanation) {
     // Already open: start a minute back so clocks a little behind ours still see it open.
     start = new Date(c.now.getTime() - 60_000);

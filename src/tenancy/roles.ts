@@ -45,7 +45,10 @@ export function canSee(p: Principal, o: Owned): boolean {
 /** 403 unless the principal's role is one of `roles`. */
 export function requireRole(p: Principal, roles: readonly Role[], what: string): void {
   if (!roles.includes(p.role)) {
-    throw new AgentCaError('HTTP_FORBIDDEN', `a ${p.role} token may not ${what} (needs ${roles.join(' or ')})`, { role: p.role, allowed: [...roles] });
+    throw new AgentCaError('HTTP_FORBIDDEN', `a ${p.role} token may not ${what} (needs ${roles.join(' or ')})`, {
+      role: p.role,
+      allowed: [...roles],
+    });
   }
 }
 
@@ -59,7 +62,11 @@ export function visibleOr<T extends Owned>(p: Principal, o: T | undefined, notFo
 }
 
 /** The tenant a request acts in: the principal's own, or (admin only) the one asked for. */
-export function tenantFor(p: Principal, asked: string | undefined, missing: ErrorCodeName = 'INPUT_INVALID'): string | undefined {
+export function tenantFor(
+  p: Principal,
+  asked: string | undefined,
+  missing: ErrorCodeName = 'INPUT_INVALID',
+): string | undefined {
   if (p.role === 'admin') return asked;
   if (asked !== undefined && asked !== p.tenant) {
     // Naming another tenant reads as naming one that does not exist.

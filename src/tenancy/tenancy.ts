@@ -38,7 +38,8 @@ export class Tenancy {
     this.tenants.onChange = (t) => this.apply(t);
     // A decommissioned agent's tokens die with it (each revocation audited).
     this.agents.onDecommissioned = async (agentId, actor) => {
-      for (const t of await this.tokens.list((x) => x.role === 'agent' && x.agentId === agentId && !x.revokedAt)) await this.tokens.revoke(t.id, actor);
+      for (const t of await this.tokens.list((x) => x.role === 'agent' && x.agentId === agentId && !x.revokedAt))
+        await this.tokens.revoke(t.id, actor);
     };
   }
 
@@ -51,7 +52,8 @@ export class Tenancy {
 
   private apply(t: TenantRecord): void {
     this.rates.set(t.name, t.eventsPerSecond);
-    if (this.opts.risk && (t.thresholds.warning !== undefined || t.thresholds.revoke !== undefined)) this.opts.risk.setTenantThresholds(t.name, t.thresholds);
+    if (this.opts.risk && (t.thresholds.warning !== undefined || t.thresholds.revoke !== undefined))
+      this.opts.risk.setTenantThresholds(t.name, t.thresholds);
   }
 
   /** Vets the subject of a new token: its tenant exists; an agent token's agent is registered in it. */
@@ -60,7 +62,11 @@ export class Tenancy {
     await this.tenants.require(tenant);
     if (role === 'agent') {
       const a = await this.agents.registry.get(agentId!);
-      if (!a || a.tenant !== tenant) throw new AgentCaError('AGENT_NOT_FOUND', `no agent ${agentId} in tenant ${tenant} (register it first)`, { agentId, tenant });
+      if (!a || a.tenant !== tenant)
+        throw new AgentCaError('AGENT_NOT_FOUND', `no agent ${agentId} in tenant ${tenant} (register it first)`, {
+          agentId,
+          tenant,
+        });
     }
   };
 

@@ -40,13 +40,15 @@ function invalid(field: string, message: string): AgentCaError {
 }
 
 export function validTenantName(v: unknown): string {
-  if (typeof v !== 'string' || !TENANT_NAME.test(v)) throw invalid('name', 'must be 1..128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit');
+  if (typeof v !== 'string' || !TENANT_NAME.test(v))
+    throw invalid('name', 'must be 1..128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit');
   return v;
 }
 
 function threshold(v: unknown, field: string): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 1) throw invalid(field, 'must be a number in (0, 1]');
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 1)
+    throw invalid(field, 'must be a number in (0, 1]');
   return v;
 }
 
@@ -54,14 +56,20 @@ export function parseTenantInput(input: CreateTenantInput): Omit<TenantRecord, '
   const name = validTenantName(input.name);
   const warning = threshold(input.warning, 'warning');
   const revoke = threshold(input.revoke, 'revoke');
-  if (warning !== undefined && revoke !== undefined && warning > revoke) throw invalid('warning', `(${warning}) must not be above revoke (${revoke})`);
+  if (warning !== undefined && revoke !== undefined && warning > revoke)
+    throw invalid('warning', `(${warning}) must not be above revoke (${revoke})`);
   let eventsPerSecond = DEFAULT_EVENTS_PER_SECOND;
   if (input.eventsPerSecond !== undefined) {
     const e = input.eventsPerSecond;
-    if (typeof e !== 'number' || !Number.isInteger(e) || e < 1 || e > 1_000_000) throw invalid('eventsPerSecond', 'must be an integer in [1, 1000000]');
+    if (typeof e !== 'number' || !Number.isInteger(e) || e < 1 || e > 1_000_000)
+      throw invalid('eventsPerSecond', 'must be an integer in [1, 1000000]');
     eventsPerSecond = e;
   }
-  return { name, thresholds: { ...(warning !== undefined ? { warning } : {}), ...(revoke !== undefined ? { revoke } : {}) }, eventsPerSecond };
+  return {
+    name,
+    thresholds: { ...(warning !== undefined ? { warning } : {}), ...(revoke !== undefined ? { revoke } : {}) },
+    eventsPerSecond,
+  };
 }
 
 export class TenantRegistry {
@@ -90,7 +98,10 @@ export class TenantRegistry {
 
   async require(name: string): Promise<TenantRecord> {
     const t = await this.get(name);
-    if (!t) throw new AgentCaError('TENANT_NOT_FOUND', `no tenant ${JSON.stringify(name)} (agent-ca tenant create)`, { tenant: name });
+    if (!t)
+      throw new AgentCaError('TENANT_NOT_FOUND', `no tenant ${JSON.stringify(name)} (agent-ca tenant create)`, {
+        tenant: name,
+      });
     return t;
   }
 
@@ -117,13 +128,23 @@ export class TenantRegistry {
     });
   }
 
-  private write(name: string, actor: string, action: string, next: (old: TenantRecord | undefined) => TenantRecord): Promise<TenantRecord> {
+  private write(
+    name: string,
+    actor: string,
+    action: string,
+    next: (old: TenantRecord | undefined) => TenantRecord,
+  ): Promise<TenantRecord> {
     return this.mutex.run(async () => {
       this.cache = undefined; // another process sharing the store may have written
       const all = await this.load();
       const rec = next(all.get(name));
       const list = [...all.values()].filter((t) => t.name !== name).concat(rec);
-      await this.deps.audit().appendWith([{ op: 'putMeta', key: TENANTS_KEY, value: list }], { actor, action, subject: `tenant:${name}`, details: { tenant: name, thresholds: rec.thresholds, eventsPerSecond: rec.eventsPerSecond } });
+      await this.deps.audit().appendWith([{ op: 'putMeta', key: TENANTS_KEY, value: list }], {
+        actor,
+        action,
+        subject: `tenant:${name}`,
+        details: { tenant: name, thresholds: rec.thresholds, eventsPerSecond: rec.eventsPerSecond },
+      });
       all.set(name, rec);
       this.onChange?.(rec);
       return rec;

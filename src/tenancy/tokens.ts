@@ -52,7 +52,8 @@ export interface TokenSubjectCheck {
   (role: Role, tenant: string | undefined, agentId: string | undefined): Promise<void>;
 }
 
-const invalid = (field: string, message: string): AgentCaError => new AgentCaError('INPUT_INVALID', `${field} ${message}`, { fields: { [field]: message } });
+const invalid = (field: string, message: string): AgentCaError =>
+  new AgentCaError('INPUT_INVALID', `${field} ${message}`, { fields: { [field]: message } });
 
 export function hashToken(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
@@ -63,7 +64,11 @@ export function parseExpiry(v: unknown, now: Date): Date | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw invalid('expires', 'must be like 90d, 12h, 30m or an ISO 8601 time');
   const rel = v.match(/^([1-9][0-9]{0,5})([dhm])$/);
-  const at = rel ? new Date(now.getTime() + Number(rel[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[rel[2] as 'd' | 'h' | 'm']) : /^\d{4}-\d{2}-\d{2}T/.test(v) ? new Date(v) : new Date(NaN);
+  const at = rel
+    ? new Date(now.getTime() + Number(rel[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[rel[2] as 'd' | 'h' | 'm'])
+    : /^\d{4}-\d{2}-\d{2}T/.test(v)
+      ? new Date(v)
+      : new Date(NaN);
   if (Number.isNaN(at.getTime())) throw invalid('expires', 'must be like 90d, 12h, 30m or an ISO 8601 time');
   if (at.getTime() <= now.getTime()) throw invalid('expires', 'must lie in the future');
   return at;
@@ -97,13 +102,28 @@ export class TokenStore {
 
   private async records(): Promise<TokenRecord[]> {
     const own = (await this.deps.store.meta.get<TokenRecord[]>(TOKENS_KEY)) ?? [];
-    const legacy = (await this.deps.store.meta.get<{ name: string; sha256: string; createdAt: string }[]>(LEGACY_ADMIN_TOKENS_KEY)) ?? [];
-    return [...legacy.map((t) => ({ id: `legacy:${t.name}`, name: t.name, role: 'admin' as const, sha256: t.sha256, createdAt: t.createdAt })), ...own];
+    const legacy =
+      (await this.deps.store.meta.get<{ name: string; sha256: string; createdAt: string }[]>(
+        LEGACY_ADMIN_TOKENS_KEY,
+      )) ?? [];
+    return [
+      ...legacy.map((t) => ({
+        id: `legacy:${t.name}`,
+        name: t.name,
+        role: 'admin' as const,
+        sha256: t.sha256,
+        createdAt: t.createdAt,
+      })),
+      ...own,
+    ];
   }
 
   async reload(): Promise<void> {
     const list = await this.records();
-    this.snapshot = { at: performance.now(), entries: list.map((record) => ({ hash: Buffer.from(record.sha256, 'hex'), record })) };
+    this.snapshot = {
+      at: performance.now(),
+      entries: list.map((record) => ({ hash: Buffer.from(record.sha256, 'hex'), record })),
+    };
   }
 
   /** The principal behind an `Authorization: Bearer` header, or undefined (unknown, expired, revoked). */
@@ -111,7 +131,8 @@ export class TokenStore {
     const m = header?.match(/^Bearer\s+(\S+)$/i);
     if (!m) return undefined;
     const h = hashToken(m[1]!);
-    if (this.envHash && timingSafeEqual(this.envHash, h)) return { id: 'env', name: 'env:AGENT_CA_ADMIN_TOKEN', role: 'admin' };
+    if (this.envHash && timingSafeEqual(this.envHash, h))
+      return { id: 'env', name: 'env:AGENT_CA_ADMIN_TOKEN', role: 'admin' };
     // A monotonic timer only paces re-reads of the store; validity is decided on the injected clock.
     if (!this.snapshot || performance.now() - this.snapshot.at > MAX_SNAPSHOT_AGE_MS) await this.reload();
     let found = this.find(h);
@@ -121,7 +142,13 @@ export class TokenStore {
       found = this.find(h);
     }
     if (!found || stateOf(found, this.deps.clock.now()) !== 'active') return undefined;
-    return { id: found.id, name: found.name, role: found.role, ...(found.tenant !== undefined ? { tenant: found.tenant } : {}), ...(found.agentId !== undefined ? { agentId: found.agentId } : {}) };
+    return {
+      id: found.id,
+      name: found.name,
+      role: found.role,
+      ...(found.tenant !== undefined ? { tenant: found.tenant } : {}),
+      ...(found.agentId !== undefined ? { agentId: found.agentId } : {}),
+    };
   }
 
   private find(h: Buffer): TokenRecord | undefined {
@@ -132,16 +159,24 @@ export class TokenStore {
   }
 
   /** Creates a token; returns it (shown once) and its record. `check` vets tenant and agent. */
-  async create(input: CreateTokenInput, actor: string, check: TokenSubjectCheck): Promise<{ token: string; view: TokenView }> {
+  async create(
+    input: CreateTokenInput,
+    actor: string,
+    check: TokenSubjectCheck,
+  ): Promise<{ token: string; view: TokenView }> {
     const now = this.deps.clock.now();
-    if (typeof input.name !== 'string' || !NAME.test(input.name)) throw invalid('name', 'must be 1..64 characters of A-Z a-z 0-9 . _ -');
+    if (typeof input.name !== 'string' || !NAME.test(input.name))
+      throw invalid('name', 'must be 1..64 characters of A-Z a-z 0-9 . _ -');
     if (!isRole(input.role)) throw invalid('role', 'must be admin, operator, auditor or agent');
     const role = input.role;
     const tenant = input.tenant;
     const agentId = input.agentId;
-    if (role === 'admin' && tenant !== undefined) throw invalid('tenant', 'is not allowed for an admin token (admin spans every tenant)');
-    if (role !== 'admin' && (typeof tenant !== 'string' || tenant === '')) throw invalid('tenant', `is required for a ${role} token`);
-    if (role === 'agent' && (typeof agentId !== 'string' || agentId === '')) throw invalid('agentId', 'is required for an agent token');
+    if (role === 'admin' && tenant !== undefined)
+      throw invalid('tenant', 'is not allowed for an admin token (admin spans every tenant)');
+    if (role !== 'admin' && (typeof tenant !== 'string' || tenant === ''))
+      throw invalid('tenant', `is required for a ${role} token`);
+    if (role === 'agent' && (typeof agentId !== 'string' || agentId === ''))
+      throw invalid('agentId', 'is required for an agent token');
     if (role !== 'agent' && agentId !== undefined) throw invalid('agentId', 'is only for agent tokens');
     const expiresAt = parseExpiry(input.expires, now);
     await check(role, tenant as string | undefined, agentId as string | undefined);
@@ -178,12 +213,22 @@ export class TokenStore {
     return (await this.records()).filter(visible).map((t) => tokenView(t, now));
   }
 
-  private rewrite(actor: string, action: string, subject: Partial<TokenRecord>, change: (list: TokenRecord[]) => TokenRecord[]): Promise<void> {
+  private rewrite(
+    actor: string,
+    action: string,
+    subject: Partial<TokenRecord>,
+    change: (list: TokenRecord[]) => TokenRecord[],
+  ): Promise<void> {
     return this.mutex.run(async () => {
       const list = (await this.deps.store.meta.get<TokenRecord[]>(TOKENS_KEY)) ?? [];
       const next = change(list);
       const { sha256: _h, ...details } = next.find((t) => t.id === subject.id) ?? subject;
-      await this.deps.audit().appendWith([{ op: 'putMeta', key: TOKENS_KEY, value: next }], { actor, action, subject: `token:${subject.id}`, details: { ...details } });
+      await this.deps.audit().appendWith([{ op: 'putMeta', key: TOKENS_KEY, value: next }], {
+        actor,
+        action,
+        subject: `token:${subject.id}`,
+        details: { ...details },
+      });
       await this.reload();
     });
   }

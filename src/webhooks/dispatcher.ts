@@ -224,7 +224,7 @@ export class WebhookDispatcher {
   }
 
   private pump(): void {
-    for (let i = 0; i < this.ready.length && this.inflight.size < this.concurrency; ) {
+    for (let i = 0; i < this.ready.length && this.inflight.size < this.concurrency;) {
       const id = this.ready[i]!;
       const r = this.records.get(id);
       if (!r) {
@@ -258,7 +258,14 @@ export class WebhookDispatcher {
         if (this.running && current && !this.timers.has(r.id)) {
           if (current !== r) this.schedule(current);
           // attempt() threw before its bookkeeping (e.g. store unavailable): retry later, in memory only.
-          else this.timers.set(r.id, this.scheduler.setTimeout(() => (this.timers.delete(r.id), this.makeReady(r.id)), this.policy.initialDelayMs));
+          else
+            this.timers.set(
+              r.id,
+              this.scheduler.setTimeout(
+                () => (this.timers.delete(r.id), this.makeReady(r.id)),
+                this.policy.initialDelayMs,
+              ),
+            );
         }
         this.pump();
       });
@@ -282,7 +289,11 @@ export class WebhookDispatcher {
         return;
       }
     }
-    const report = (outcome: AttemptOutcome, delivery: DeliveryRecord, extra: { status?: number; error?: string } = {}): void => {
+    const report = (
+      outcome: AttemptOutcome,
+      delivery: DeliveryRecord,
+      extra: { status?: number; error?: string } = {},
+    ): void => {
       try {
         this.opts.onAttempt?.({ delivery, outcome, ...extra, durationMs: performance.now() - started });
       } catch {
@@ -324,7 +335,12 @@ export class WebhookDispatcher {
 
     const at = this.clock.now();
     const attempts = r.attempts + 1;
-    const next: DeliveryRecord = { ...r, attempts, lastAttemptAt: at.toISOString(), ...(status !== undefined ? { lastStatus: status } : {}) };
+    const next: DeliveryRecord = {
+      ...r,
+      attempts,
+      lastAttemptAt: at.toISOString(),
+      ...(status !== undefined ? { lastStatus: status } : {}),
+    };
     if (error !== undefined) next.lastError = error;
     else if (status !== undefined) next.lastError = `HTTP ${status}`;
     const delay = backoffDelay(attempts, this.policy, this.random);

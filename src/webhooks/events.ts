@@ -3,7 +3,12 @@
  * delivery carries. The envelope is serialised once, when the event is published, and those
  * exact bytes are stored in the outbox and signed on every attempt.
  */
-export const WEBHOOK_EVENT_TYPES = ['certificate.revoked', 'certificate.held', 'certificate.released', 'risk.warning'] as const;
+export const WEBHOOK_EVENT_TYPES = [
+  'certificate.revoked',
+  'certificate.held',
+  'certificate.released',
+  'risk.warning',
+] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

@@ -86,7 +86,10 @@ export class Outbox implements DeliveryOutbox {
   private flushing: Promise<void> | undefined;
   private readonly maxDead: number;
 
-  constructor(private readonly store: Store, opts: { maxDeadLetters?: number } = {}) {
+  constructor(
+    private readonly store: Store,
+    opts: { maxDeadLetters?: number } = {},
+  ) {
     this.maxDead = opts.maxDeadLetters ?? DEFAULT_MAX_DEAD_LETTERS;
   }
 
@@ -111,7 +114,9 @@ export class Outbox implements DeliveryOutbox {
 
   /** Attempt bookkeeping (attempts, nextAttemptAt, last error). */
   update(record: DeliveryRecord): Promise<void> {
-    return this.submit(false, (idx) => (idx.pending.has(record.id) ? [{ op: 'putMeta', key: deliveryKey(record.id), value: record }] : []));
+    return this.submit(false, (idx) =>
+      idx.pending.has(record.id) ? [{ op: 'putMeta', key: deliveryKey(record.id), value: record }] : [],
+    );
   }
 
   /** Delivered (or its endpoint is gone): forget it. */
@@ -139,7 +144,13 @@ export class Outbox implements DeliveryOutbox {
     if (!idx.dead.includes(id)) return undefined;
     const r = await this.store.meta.get<DeliveryRecord>(deliveryKey(id));
     if (!r) return undefined;
-    const next: DeliveryRecord = { ...r, state: 'pending', attempts: 0, nextAttemptAt: now.toISOString(), createdAt: now.toISOString() };
+    const next: DeliveryRecord = {
+      ...r,
+      state: 'pending',
+      attempts: 0,
+      nextAttemptAt: now.toISOString(),
+      createdAt: now.toISOString(),
+    };
     delete next.deadAt;
     await this.submit(true, (ix) => {
       ix.dead = ix.dead.filter((d) => d !== id);
@@ -205,7 +216,8 @@ export class Outbox implements DeliveryOutbox {
       const before = { pending: new Set(idx.pending), dead: [...idx.dead] };
       const ops: WriteOp[] = [];
       for (const w of batch) ops.push(...w.apply(idx));
-      if (!sameSet(before.pending, idx.pending)) ops.push({ op: 'putMeta', key: OUTBOX_INDEX_KEY, value: [...idx.pending] });
+      if (!sameSet(before.pending, idx.pending))
+        ops.push({ op: 'putMeta', key: OUTBOX_INDEX_KEY, value: [...idx.pending] });
       if (before.dead.join() !== idx.dead.join()) ops.push({ op: 'putMeta', key: DEAD_INDEX_KEY, value: idx.dead });
       try {
         if (ops.length > 0) await this.store.commit(ops, { sync: batch.some((w) => w.sync) });

@@ -8,7 +8,14 @@
  * the POST but before recording it causes one repeat, as with any at-least-once outbox.
  */
 import type { PostgresStore } from '../store/postgres/postgres-store.js';
-import { DEAD_INDEX_KEY, DEFAULT_MAX_DEAD_LETTERS, deliveryKey, OUTBOX_INDEX_KEY, type DeliveryRecord, type DeliveryOutbox } from './outbox.js';
+import {
+  DEAD_INDEX_KEY,
+  DEFAULT_MAX_DEAD_LETTERS,
+  deliveryKey,
+  OUTBOX_INDEX_KEY,
+  type DeliveryRecord,
+  type DeliveryOutbox,
+} from './outbox.js';
 
 type Row = Record<string, unknown>;
 const record = (r: Row): DeliveryRecord => JSON.parse(r.record as string) as DeliveryRecord;
@@ -17,7 +24,10 @@ export class PgOutbox implements DeliveryOutbox {
   readonly shared = true;
   private readonly maxDead: number;
 
-  constructor(private readonly store: PostgresStore, opts: { maxDeadLetters?: number } = {}) {
+  constructor(
+    private readonly store: PostgresStore,
+    opts: { maxDeadLetters?: number } = {},
+  ) {
     this.maxDead = opts.maxDeadLetters ?? DEFAULT_MAX_DEAD_LETTERS;
   }
 
@@ -27,7 +37,12 @@ export class PgOutbox implements DeliveryOutbox {
       `insert into webhook_deliveries (id, state, next_attempt_at, created_at, record)
        select id, 'pending', n, c, r from unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[]) as x(id, n, c, r)
        on conflict (id) do nothing`,
-      [records.map((r) => r.id), records.map((r) => r.nextAttemptAt), records.map((r) => r.createdAt), records.map((r) => JSON.stringify(r))],
+      [
+        records.map((r) => r.id),
+        records.map((r) => r.nextAttemptAt),
+        records.map((r) => r.createdAt),
+        records.map((r) => JSON.stringify(r)),
+      ],
     );
   }
 
@@ -44,11 +59,10 @@ export class PgOutbox implements DeliveryOutbox {
   }
 
   async update(r: DeliveryRecord): Promise<void> {
-    await this.store.query(`update webhook_deliveries set record = $2, next_attempt_at = $3, claimed_until = null where id = $1 and state = 'pending'`, [
-      r.id,
-      JSON.stringify(r),
-      r.nextAttemptAt,
-    ]);
+    await this.store.query(
+      `update webhook_deliveries set record = $2, next_attempt_at = $3, claimed_until = null where id = $1 and state = 'pending'`,
+      [r.id, JSON.stringify(r), r.nextAttemptAt],
+    );
   }
 
   async complete(id: string): Promise<void> {
@@ -67,7 +81,13 @@ export class PgOutbox implements DeliveryOutbox {
   async redeliver(id: string, now: Date): Promise<DeliveryRecord | undefined> {
     const current = await this.get(id);
     if (!current || current.state !== 'dead') return undefined;
-    const next: DeliveryRecord = { ...current, state: 'pending', attempts: 0, nextAttemptAt: now.toISOString(), createdAt: now.toISOString() };
+    const next: DeliveryRecord = {
+      ...current,
+      state: 'pending',
+      attempts: 0,
+      nextAttemptAt: now.toISOString(),
+      createdAt: now.toISOString(),
+    };
     delete next.deadAt;
     const rows = await this.store.query(
       `update webhook_deliveries set state = 'pending', dead_at = null, next_attempt_at = $3, created_at = $3, record = $2 where id = $1 and state = 'dead' returning id`,
@@ -82,11 +102,15 @@ export class PgOutbox implements DeliveryOutbox {
   }
 
   async pending(): Promise<DeliveryRecord[]> {
-    return (await this.store.query(`select record from webhook_deliveries where state = 'pending' order by created_at, id`)).map(record);
+    return (
+      await this.store.query(`select record from webhook_deliveries where state = 'pending' order by created_at, id`)
+    ).map(record);
   }
 
   async deadLetters(): Promise<DeliveryRecord[]> {
-    return (await this.store.query(`select record from webhook_deliveries where state = 'dead' order by dead_at, id`)).map(record);
+    return (
+      await this.store.query(`select record from webhook_deliveries where state = 'dead' order by dead_at, id`)
+    ).map(record);
   }
 
   async drain(): Promise<void> {

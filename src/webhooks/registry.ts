@@ -55,7 +55,8 @@ export interface RegisteredWebhook extends WebhookEndpointView {
 
 export const newWebhookSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`;
 
-const invalid = (field: string, message: string): AgentCaError => new AgentCaError('INPUT_INVALID', `${field} ${message}`, { fields: { [field]: message } });
+const invalid = (field: string, message: string): AgentCaError =>
+  new AgentCaError('INPUT_INVALID', `${field} ${message}`, { fields: { [field]: message } });
 
 /** http(s) only, no userinfo (it would be logged and sent in clear to every proxy), no fragment. */
 export function validateWebhookUrl(input: unknown): string {
@@ -68,7 +69,11 @@ export function validateWebhookUrl(input: unknown): string {
     throw invalid('url', 'must be an absolute URL');
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw invalid('url', 'must use http or https');
-  if (u.username !== '' || u.password !== '') throw invalid('url', 'must not contain credentials (user:password@); receivers authenticate deliveries by their signature');
+  if (u.username !== '' || u.password !== '')
+    throw invalid(
+      'url',
+      'must not contain credentials (user:password@); receivers authenticate deliveries by their signature',
+    );
   if (u.hostname === '') throw invalid('url', 'must name a host');
   if (u.hash !== '' || input.includes('#')) throw invalid('url', 'must not contain a fragment');
   return u.toString();
@@ -76,30 +81,43 @@ export function validateWebhookUrl(input: unknown): string {
 
 export function validateWebhookEvents(input: unknown): WebhookEventType[] {
   if (input === undefined) return [...WEBHOOK_EVENT_TYPES];
-  if (!Array.isArray(input) || input.length === 0) throw invalid('events', `must be a non-empty array of ${WEBHOOK_EVENT_TYPES.join(', ')}`);
+  if (!Array.isArray(input) || input.length === 0)
+    throw invalid('events', `must be a non-empty array of ${WEBHOOK_EVENT_TYPES.join(', ')}`);
   const out: WebhookEventType[] = [];
   for (const e of input) {
-    if (!isWebhookEventType(e)) throw invalid('events', `has unknown event ${JSON.stringify(e)} (known: ${WEBHOOK_EVENT_TYPES.join(', ')})`);
+    if (!isWebhookEventType(e))
+      throw invalid('events', `has unknown event ${JSON.stringify(e)} (known: ${WEBHOOK_EVENT_TYPES.join(', ')})`);
     if (!out.includes(e)) out.push(e);
   }
   return out;
 }
 
 export function endpointView(e: WebhookEndpoint): WebhookEndpointView {
-  return { id: e.id, url: e.url, events: [...e.events], createdAt: e.createdAt, ...(e.tenant !== undefined ? { tenant: e.tenant } : {}), ...(e.previousSecretExpiresAt ? { previousSecretExpiresAt: e.previousSecretExpiresAt } : {}) };
+  return {
+    id: e.id,
+    url: e.url,
+    events: [...e.events],
+    createdAt: e.createdAt,
+    ...(e.tenant !== undefined ? { tenant: e.tenant } : {}),
+    ...(e.previousSecretExpiresAt ? { previousSecretExpiresAt: e.previousSecretExpiresAt } : {}),
+  };
 }
 
 /** The secrets a delivery is signed with at `now`: current first, then the previous one while its grace lasts. */
 export function signingSecrets(e: WebhookEndpoint, now: Date): string[] {
   const out = [e.secret];
-  if (e.previousSecret && e.previousSecretExpiresAt && Date.parse(e.previousSecretExpiresAt) > now.getTime()) out.push(e.previousSecret);
+  if (e.previousSecret && e.previousSecretExpiresAt && Date.parse(e.previousSecretExpiresAt) > now.getTime())
+    out.push(e.previousSecret);
   return out;
 }
 
 export class WebhookRegistry {
   private readonly mutex = new Mutex();
   private readonly clock: Clock;
-  constructor(private readonly store: Store, opts: { clock?: Clock } = {}) {
+  constructor(
+    private readonly store: Store,
+    opts: { clock?: Clock } = {},
+  ) {
     this.clock = opts.clock ?? systemClock;
   }
 
@@ -112,8 +130,16 @@ export class WebhookRegistry {
     const events = validateWebhookEvents(input.events);
     return this.mutex.run(async () => {
       const all = await this.load();
-      if (all.length >= MAX_WEBHOOK_ENDPOINTS) throw new AgentCaError('INPUT_INVALID', `at most ${MAX_WEBHOOK_ENDPOINTS} webhook endpoints; delete one first`);
-      const endpoint: WebhookEndpoint = { id: `wh_${randomBytes(12).toString('base64url')}`, url, secret: newWebhookSecret(), events, createdAt: this.clock.now().toISOString(), ...(input.tenant !== undefined ? { tenant: input.tenant } : {}) };
+      if (all.length >= MAX_WEBHOOK_ENDPOINTS)
+        throw new AgentCaError('INPUT_INVALID', `at most ${MAX_WEBHOOK_ENDPOINTS} webhook endpoints; delete one first`);
+      const endpoint: WebhookEndpoint = {
+        id: `wh_${randomBytes(12).toString('base64url')}`,
+        url,
+        secret: newWebhookSecret(),
+        events,
+        createdAt: this.clock.now().toISOString(),
+        ...(input.tenant !== undefined ? { tenant: input.tenant } : {}),
+      };
       all.push(endpoint);
       await this.store.meta.put(WEBHOOK_ENDPOINTS_KEY, all, { sync: true });
       return { ...endpointView(endpoint), secret: endpoint.secret };
@@ -132,7 +158,9 @@ export class WebhookRegistry {
   /** Endpoints subscribed to `type`, with secrets. */
   /** Endpoints for an event of `tenant`: tenant-less (admin) endpoints, and that tenant's own. */
   async subscribers(type: WebhookEventType, tenant?: string | null): Promise<WebhookEndpoint[]> {
-    return (await this.load()).filter((e) => e.events.includes(type) && (e.tenant === undefined || e.tenant === tenant));
+    return (await this.load()).filter(
+      (e) => e.events.includes(type) && (e.tenant === undefined || e.tenant === tenant),
+    );
   }
 
   /** False when no such endpoint. Its pending deliveries are dropped by the dispatcher when due. */

@@ -22,10 +22,18 @@ import { isWebhookEventType, type CertificateEventData, type WebhookEvent, type 
 import { Outbox, type DeliveryOutbox, type DeliveryRecord } from './outbox.js';
 import { PgOutbox } from './pg-outbox.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
-import { WebhookRegistry, type RegisterWebhookInput, type RegisteredWebhook, type WebhookEndpointView } from './registry.js';
+import {
+  WebhookRegistry,
+  type RegisterWebhookInput,
+  type RegisteredWebhook,
+  type WebhookEndpointView,
+} from './registry.js';
 import { AgentCaError } from '../errors.js';
 
-export interface WebhookServiceOptions extends Omit<WebhookDispatcherOptions, 'outbox' | 'endpoint' | 'clock' | 'onError'> {
+export interface WebhookServiceOptions extends Omit<
+  WebhookDispatcherOptions,
+  'outbox' | 'endpoint' | 'clock' | 'onError'
+> {
   /** The authority (or anything with its store, hook bus and clock). */
   authority: { store: Store; hooks: HookBus; clock: Clock };
   /** Signing timestamps and backoff; default the authority's clock. */
@@ -62,10 +70,13 @@ export class WebhookService {
     this.store = opts.authority.store;
     this.hooks = opts.authority.hooks;
     this.clock = opts.clock ?? opts.authority.clock ?? systemClock;
-    this.onError = opts.onError ?? ((e, ctx) => process.stderr.write(`agent-ca: webhooks: ${ctx}: ${String((e as Error)?.message ?? e)}\n`));
+    this.onError =
+      opts.onError ??
+      ((e, ctx) => process.stderr.write(`agent-ca: webhooks: ${ctx}: ${String((e as Error)?.message ?? e)}\n`));
     this.registry = new WebhookRegistry(this.store, { clock: this.clock });
     const limits = opts.maxDeadLetters !== undefined ? { maxDeadLetters: opts.maxDeadLetters } : {};
-    this.outbox = this.store instanceof PostgresStore ? new PgOutbox(this.store, limits) : new Outbox(this.store, limits);
+    this.outbox =
+      this.store instanceof PostgresStore ? new PgOutbox(this.store, limits) : new Outbox(this.store, limits);
     this.rescanMs = opts.rescanMs ?? 15_000;
     this.dispatcher = new WebhookDispatcher({
       outbox: this.outbox,
@@ -91,7 +102,10 @@ export class WebhookService {
     if (this.outbox instanceof PgOutbox) await this.outbox.adoptLegacy();
     await this.dispatcher.start();
     if (this.outbox.shared && !this.rescanTimer) {
-      this.rescanTimer = setInterval(() => void this.rescan().catch((e: unknown) => this.onError(e, 'rescanning the shared outbox')), this.rescanMs);
+      this.rescanTimer = setInterval(
+        () => void this.rescan().catch((e: unknown) => this.onError(e, 'rescanning the shared outbox')),
+        this.rescanMs,
+      );
       this.rescanTimer.unref();
     }
   }
@@ -116,7 +130,8 @@ export class WebhookService {
    * attempted at once when the service is running (else at the next start()).
    */
   async publish(type: WebhookEventType, data: Record<string, unknown>): Promise<PublishResult> {
-    if (!isWebhookEventType(type)) throw new AgentCaError('INPUT_INVALID', `unknown webhook event type ${JSON.stringify(type)}`);
+    if (!isWebhookEventType(type))
+      throw new AgentCaError('INPUT_INVALID', `unknown webhook event type ${JSON.stringify(type)}`);
     const p = this.doPublish(type, data);
     this.publishing.add(p);
     try {
@@ -128,7 +143,12 @@ export class WebhookService {
 
   private async doPublish(type: WebhookEventType, data: Record<string, unknown>): Promise<PublishResult> {
     const now = this.clock.now();
-    const event: WebhookEvent = { id: `evt_${randomBytes(16).toString('base64url')}`, type, createdAt: now.toISOString(), data };
+    const event: WebhookEvent = {
+      id: `evt_${randomBytes(16).toString('base64url')}`,
+      type,
+      createdAt: now.toISOString(),
+      data,
+    };
     const endpoints = await this.registry.subscribers(type, typeof data.tenant === 'string' ? data.tenant : null);
     if (endpoints.length === 0) return { event, deliveries: [] };
     const payload = JSON.stringify(event);
@@ -156,14 +176,29 @@ export class WebhookService {
     }
   }
 
-  private async certificateData(name: HookedEvent, e: CertificateEventBase & { reason?: string; invalidityDate?: Date }): Promise<CertificateEventData> {
-    const base = { serial: e.serial, issuerId: e.issuerId, agentId: e.agentId ?? null, tenant: e.tenant ?? null, actor: e.actor };
-    if (name === 'certificate.released') return { ...base, reason: 'removeFromCRL', revokedAt: null, releasedAt: e.at.toISOString() };
+  private async certificateData(
+    name: HookedEvent,
+    e: CertificateEventBase & { reason?: string; invalidityDate?: Date },
+  ): Promise<CertificateEventData> {
+    const base = {
+      serial: e.serial,
+      issuerId: e.issuerId,
+      agentId: e.agentId ?? null,
+      tenant: e.tenant ?? null,
+      actor: e.actor,
+    };
+    if (name === 'certificate.released')
+      return { ...base, reason: 'removeFromCRL', revokedAt: null, releasedAt: e.at.toISOString() };
     // The hook's `at` is when it fired; the stored record has the revocation time itself.
     const record = await this.store.revocations.get(e.serial).catch(() => undefined);
     const revokedAt = (record?.revokedAt ?? e.at).toISOString();
     const reason = name === 'certificate.held' ? 'certificateHold' : (e.reason ?? record?.reason ?? 'unspecified');
-    return { ...base, reason, revokedAt, ...(e.invalidityDate ? { invalidityDate: e.invalidityDate.toISOString() } : {}) };
+    return {
+      ...base,
+      reason,
+      revokedAt,
+      ...(e.invalidityDate ? { invalidityDate: e.invalidityDate.toISOString() } : {}),
+    };
   }
 
   // Admin operations (the HTTP routes call these).

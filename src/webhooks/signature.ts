@@ -36,7 +36,8 @@ function hmacHex(secret: string, t: number, body: Body): string {
  * (more than one during rotation: one v1= per secret, current first).
  */
 export function signPayload(secret: string | readonly string[], body: Body, t: number): string {
-  if (!Number.isSafeInteger(t) || t < 0) throw new RangeError('t must be a non-negative integer number of unix seconds');
+  if (!Number.isSafeInteger(t) || t < 0)
+    throw new RangeError('t must be a non-negative integer number of unix seconds');
   const secrets = typeof secret === 'string' ? [secret] : secret;
   if (secrets.length === 0) throw new RangeError('at least one secret is required');
   return [`t=${t}`, ...secrets.map((s) => `v1=${hmacHex(s, t, body)}`)].join(',');
@@ -95,7 +96,8 @@ export function verifyWebhookSignature(opts: VerifyWebhookSignatureOptions): boo
   const tolerance = opts.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   if (!(tolerance >= 0)) return false;
   // A receiver-side helper, not core logic: defaulting to the system clock is what callers want.
-  const nowMs = opts.now === undefined ? systemClock.now().getTime() : typeof opts.now === 'number' ? opts.now : opts.now.getTime();
+  const nowMs =
+    opts.now === undefined ? systemClock.now().getTime() : typeof opts.now === 'number' ? opts.now : opts.now.getTime();
   if (!Number.isFinite(nowMs)) return false;
   if (Math.abs(Math.floor(nowMs / 1000) - parsed.t) > tolerance) return false;
   const secrets = typeof opts.secret === 'string' ? [opts.secret] : opts.secret;

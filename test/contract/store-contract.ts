@@ -52,12 +52,24 @@ function cert(i: number, o: Partial<CertificateRecord> = {}): CertificateRecord 
 }
 
 const putCert = (r: CertificateRecord): WriteOp => ({ op: 'putCertificate', record: r });
-const revoke = (s: Serial, reason: RevocationReason = 'keyCompromise', issuerId: IssuerId = INT, when = at(1), changeAt?: Date): WriteOp => ({
+const revoke = (
+  s: Serial,
+  reason: RevocationReason = 'keyCompromise',
+  issuerId: IssuerId = INT,
+  when = at(1),
+  changeAt?: Date,
+): WriteOp => ({
   op: 'putRevocation',
   record: { serial: s, issuerId, revokedAt: when, reason, actor: 'alice' },
   ...(changeAt ? { at: changeAt } : {}),
 });
-const release = (s: Serial, issuerId: IssuerId = INT, when = at(2)): WriteOp => ({ op: 'deleteRevocation', serial: s, issuerId, at: when, actor: 'alice' });
+const release = (s: Serial, issuerId: IssuerId = INT, when = at(2)): WriteOp => ({
+  op: 'deleteRevocation',
+  serial: s,
+  issuerId,
+  at: when,
+  actor: 'alice',
+});
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -98,15 +110,42 @@ function auditChain(n: number, head: { seq: number; hash: string } | null = null
 }
 
 function checkpointFor(e: AuditEntry): AuditCheckpoint {
-  return { seq: e.seq, hash: e.hash, time: e.time, signature: Buffer.from('sig'), algorithm: 'ecdsaWithSHA256', keyUri: 'softkey:audit' as KeyUri };
+  return {
+    seq: e.seq,
+    hash: e.hash,
+    time: e.time,
+    signature: Buffer.from('sig'),
+    algorithm: 'ecdsaWithSHA256',
+    keyUri: 'softkey:audit' as KeyUri,
+  };
 }
 
 function crl(number: bigint, kind: 'full' | 'delta', issuerId: IssuerId = INT, baseNumber?: bigint): CrlRecord {
-  return { issuerId, number, kind, ...(baseNumber !== undefined ? { baseNumber } : {}), der: Buffer.from(`crl-${number}`), thisUpdate: T0, nextUpdate: at(1) };
+  return {
+    issuerId,
+    number,
+    kind,
+    ...(baseNumber !== undefined ? { baseNumber } : {}),
+    der: Buffer.from(`crl-${number}`),
+    thisUpdate: T0,
+    nextUpdate: at(1),
+  };
 }
 
-function ocsp(i: number, nextUpdateDays: number, issuerId: IssuerId = INT, hashAlgorithm: 'sha1' | 'sha256' = 'sha1'): OcspResponseRecord {
-  return { issuerId, serial: serial(i), hashAlgorithm, der: Buffer.from(`ocsp-${i}-${nextUpdateDays}-${hashAlgorithm}`), thisUpdate: T0, nextUpdate: at(nextUpdateDays) };
+function ocsp(
+  i: number,
+  nextUpdateDays: number,
+  issuerId: IssuerId = INT,
+  hashAlgorithm: 'sha1' | 'sha256' = 'sha1',
+): OcspResponseRecord {
+  return {
+    issuerId,
+    serial: serial(i),
+    hashAlgorithm,
+    der: Buffer.from(`ocsp-${i}-${nextUpdateDays}-${hashAlgorithm}`),
+    thisUpdate: T0,
+    nextUpdate: at(nextUpdateDays),
+  };
 }
 
 export function runStoreContract(name: string, makeStore: () => Promise<StoreHarness>): void {
@@ -123,7 +162,13 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
 
     describe('certificates', () => {
       it('round-trips a full record and a minimal one (absent optionals stay absent)', async () => {
-        const full = cert(1, { agentId: 'trading-bot', tenant: 'acme', keyUri: 'awskms:arn:aws:kms:eu-west-1:1:key/x' as KeyUri, renewalOf: serial(0), isCa: false });
+        const full = cert(1, {
+          agentId: 'trading-bot',
+          tenant: 'acme',
+          keyUri: 'awskms:arn:aws:kms:eu-west-1:1:key/x' as KeyUri,
+          renewalOf: serial(0),
+          isCa: false,
+        });
         const minimal = cert(2, { isCa: true, issuerId: ROOT });
         await store.commit([putCert(full), putCert(minimal)]);
         expect(await store.certificates.get(full.serial)).toEqual(full);
@@ -174,19 +219,32 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
         const s = (rs: CertificateRecord[]): string[] => rs.map((r) => r.serial);
         expect(s(await store.certificates.listExpiringBefore(at(30)))).toEqual([serial(2), serial(3)]);
         expect(s(await store.certificates.listExpiringBefore(at(31)))).toEqual([serial(2), serial(3), serial(1)]);
-        expect(s(await store.certificates.listExpiringBefore(at(100), { from: at(20), limit: 2 }))).toEqual([serial(3), serial(1)]);
+        expect(s(await store.certificates.listExpiringBefore(at(100), { from: at(20), limit: 2 }))).toEqual([
+          serial(3),
+          serial(1),
+        ]);
       });
 
       it('iterates all certificates or one issuer, in serial order', async () => {
         await store.commit([putCert(cert(3)), putCert(cert(1, { issuerId: ROOT, isCa: true })), putCert(cert(2))]);
-        expect((await collect(store.certificates.iterate())).map((r) => r.serial)).toEqual([serial(1), serial(2), serial(3)]);
-        expect((await collect(store.certificates.iterate({ issuerId: INT }))).map((r) => r.serial)).toEqual([serial(2), serial(3)]);
-        expect((await collect(store.certificates.iterate({ issuerId: 'other' as IssuerId })))).toEqual([]);
+        expect((await collect(store.certificates.iterate())).map((r) => r.serial)).toEqual([
+          serial(1),
+          serial(2),
+          serial(3),
+        ]);
+        expect((await collect(store.certificates.iterate({ issuerId: INT }))).map((r) => r.serial)).toEqual([
+          serial(2),
+          serial(3),
+        ]);
+        expect(await collect(store.certificates.iterate({ issuerId: 'other' as IssuerId }))).toEqual([]);
       });
 
       it('refuses a malformed serial', async () => {
         await expectCode(store.commit([putCert(cert(1, { serial: 'XYZ' as Serial }))]), 'INPUT_SERIAL_MALFORMED');
-        await expectCode(store.commit([putCert(cert(1, { serial: 'a'.repeat(41) as Serial }))]), 'INPUT_SERIAL_MALFORMED');
+        await expectCode(
+          store.commit([putCert(cert(1, { serial: 'a'.repeat(41) as Serial }))]),
+          'INPUT_SERIAL_MALFORMED',
+        );
       });
     });
 
@@ -240,7 +298,9 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
     describe('revocations and the status change journal', () => {
       it('journals a revocation with the next seq and stamps the record with it', async () => {
         const { changes } = await store.commit([revoke(serial(1), 'keyCompromise', INT, at(1))]);
-        expect(changes).toEqual([{ seq: 1, serial: serial(1), issuerId: INT, kind: 'revoked', at: at(1), reason: 'keyCompromise' }]);
+        expect(changes).toEqual([
+          { seq: 1, serial: serial(1), issuerId: INT, kind: 'revoked', at: at(1), reason: 'keyCompromise' },
+        ]);
         expect(await store.revocations.get(serial(1))).toEqual({
           serial: serial(1),
           issuerId: INT,
@@ -264,7 +324,11 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
       });
 
       it('hold -> revoke, reason upgrade, and refuses what RFC 5280 does not allow', async () => {
-        await store.commit([revoke(serial(1), 'certificateHold'), revoke(serial(2), 'superseded'), revoke(serial(3), 'keyCompromise')]);
+        await store.commit([
+          revoke(serial(1), 'certificateHold'),
+          revoke(serial(2), 'superseded'),
+          revoke(serial(3), 'keyCompromise'),
+        ]);
         await store.commit([revoke(serial(1), 'keyCompromise', INT, at(3))]);
         await store.commit([revoke(serial(2), 'keyCompromise', INT, at(1), at(5))]);
         const changes = await collect(store.revocations.changesSince(INT, 3));
@@ -295,7 +359,11 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
         expect((await collect(store.revocations.changesSince(INT, 2))).map((c) => c.seq)).toEqual([4, 6]);
         expect(await collect(store.revocations.changesSince(INT, 6))).toEqual([]);
         expect(await store.revocations.lastChangeSeq()).toBe(6);
-        expect((await collect(store.revocations.iterate({ issuerId: ROOT }))).map((r) => r.serial).sort()).toEqual([serial(1), serial(3), serial(5)]);
+        expect((await collect(store.revocations.iterate({ issuerId: ROOT }))).map((r) => r.serial).sort()).toEqual([
+          serial(1),
+          serial(3),
+          serial(5),
+        ]);
       });
 
       it('assigns unique, contiguous seqs under concurrent commits', async () => {
@@ -307,22 +375,34 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
 
     describe('OCSP responses', () => {
       it('stores, replaces, and lists what is due for refresh, earliest first', async () => {
-        await store.commit([{ op: 'putOcspResponse', record: ocsp(1, 5) }, { op: 'putOcspResponse', record: ocsp(2, 3) }, { op: 'putOcspResponse', record: ocsp(3, 4, ROOT) }]);
+        await store.commit([
+          { op: 'putOcspResponse', record: ocsp(1, 5) },
+          { op: 'putOcspResponse', record: ocsp(2, 3) },
+          { op: 'putOcspResponse', record: ocsp(3, 4, ROOT) },
+        ]);
         expect(await store.ocspResponses.get(INT, serial(1))).toEqual(ocsp(1, 5));
         expect(await store.ocspResponses.get(ROOT, serial(1))).toBeUndefined();
         const due = async (days: number, limit?: number): Promise<string[]> =>
-          (await store.ocspResponses.listDueBefore(at(days), limit === undefined ? {} : { limit })).map((r) => r.serial);
+          (await store.ocspResponses.listDueBefore(at(days), limit === undefined ? {} : { limit })).map(
+            (r) => r.serial,
+          );
         expect(await due(5)).toEqual([serial(2), serial(3)]);
         expect(await due(6, 1)).toEqual([serial(2)]);
         // refresh serial 2: its old due-date must no longer list it
         await store.commit([{ op: 'putOcspResponse', record: ocsp(2, 10) }]);
         expect(await due(6)).toEqual([serial(3), serial(1)]);
         expect((await store.ocspResponses.get(INT, serial(2)))?.der.toString()).toBe('ocsp-2-10-sha1');
-        expect((await collect(store.ocspResponses.iterate(INT))).map((r) => r.serial).sort()).toEqual([serial(1), serial(2)]);
+        expect((await collect(store.ocspResponses.iterate(INT))).map((r) => r.serial).sort()).toEqual([
+          serial(1),
+          serial(2),
+        ]);
       });
 
       it('keeps one response per CertID hash (RFC 6960 §4.1.1: the response echoes the request CertID)', async () => {
-        await store.commit([{ op: 'putOcspResponse', record: ocsp(1, 5) }, { op: 'putOcspResponse', record: ocsp(1, 5, INT, 'sha256') }]);
+        await store.commit([
+          { op: 'putOcspResponse', record: ocsp(1, 5) },
+          { op: 'putOcspResponse', record: ocsp(1, 5, INT, 'sha256') },
+        ]);
         expect((await store.ocspResponses.get(INT, serial(1)))?.der.toString()).toBe('ocsp-1-5-sha1');
         expect((await store.ocspResponses.get(INT, serial(1), 'sha256'))?.der.toString()).toBe('ocsp-1-5-sha256');
         await store.commit([{ op: 'putOcspResponse', record: ocsp(1, 9, INT, 'sha256') }]);
@@ -391,9 +471,13 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
         expect(await collect(store.audit.iterate())).toEqual(entries);
         expect((await collect(store.audit.iterate({ fromSeq: 2, toSeq: 4 }))).map((e) => e.seq)).toEqual([2, 3, 4]);
         // time bounds are inclusive; entry k has time T0 + k s
-        const byTime = await collect(store.audit.iterate({ fromTime: new Date(T0.getTime() + 2000), toTime: new Date(T0.getTime() + 5000) }));
+        const byTime = await collect(
+          store.audit.iterate({ fromTime: new Date(T0.getTime() + 2000), toTime: new Date(T0.getTime() + 5000) }),
+        );
         expect(byTime.map((e) => e.seq)).toEqual([2, 3, 4, 5]);
-        expect((await collect(store.audit.iterate({ fromTime: new Date(T0.getTime() + 2000), toSeq: 3 }))).map((e) => e.seq)).toEqual([2, 3]);
+        expect(
+          (await collect(store.audit.iterate({ fromTime: new Date(T0.getTime() + 2000), toSeq: 3 }))).map((e) => e.seq),
+        ).toEqual([2, 3]);
         expect((await store.audit.listCheckpoints()).map((c) => c.seq)).toEqual([3, 6]);
         expect(await store.audit.latestCheckpoint()).toEqual(checkpointFor(entries[5]!));
         expect((await collect(store.audit.iterateCheckpoints({ fromSeq: 4 }))).map((c) => c.seq)).toEqual([6]);
@@ -403,10 +487,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
       it('refuses an entry that does not extend the head, writing nothing of its batch', async () => {
         const [e1, e2] = auditChain(2);
         await expectCode(store.commit([{ op: 'appendAudit', entry: e2! }]), 'AUDIT_CHAIN_BROKEN');
-        await expectCode(store.commit([{ op: 'appendAudit', entry: { ...e1!, prevHash: 'ab'.repeat(32) } }]), 'AUDIT_CHAIN_BROKEN');
+        await expectCode(
+          store.commit([{ op: 'appendAudit', entry: { ...e1!, prevHash: 'ab'.repeat(32) } }]),
+          'AUDIT_CHAIN_BROKEN',
+        );
         await store.commit([{ op: 'appendAudit', entry: e1! }]);
         await expectCode(
-          store.commit([{ op: 'putMeta', key: 'x', value: 1 }, { op: 'appendAudit', entry: e1! }]),
+          store.commit([
+            { op: 'putMeta', key: 'x', value: 1 },
+            { op: 'appendAudit', entry: e1! },
+          ]),
           'AUDIT_CHAIN_BROKEN',
         );
         expect(await store.meta.get('x')).toBeUndefined();
@@ -441,7 +531,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
         const N = 10_000;
         for (let b = 0; b < N; b += 1000) {
           const ops: WriteOp[] = [];
-          for (let i = b; i < b + 1000; i++) ops.push(putCert(cert(i, { der: Buffer.alloc(64, 1) })), revoke(serial(i)));
+          for (let i = b; i < b + 1000; i++)
+            ops.push(putCert(cert(i, { der: Buffer.alloc(64, 1) })), revoke(serial(i)));
           await store.commit(ops, { sync: false });
         }
         let n = 0;
@@ -454,7 +545,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
         expect(n).toBe(N);
         expect(await store.certificates.count()).toBe(N);
         let revs = 0;
-        for await (const r of store.revocations.iterate({ issuerId: INT })) revs += r.reason === 'keyCompromise' ? 1 : 0;
+        for await (const r of store.revocations.iterate({ issuerId: INT }))
+          revs += r.reason === 'keyCompromise' ? 1 : 0;
         expect(revs).toBe(N);
         let prevSeq = 5000;
         for await (const c of store.revocations.changesSince(INT, 5000)) {
@@ -488,7 +580,11 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
           { op: 'putMeta', key: 'k', value: { a: 1 } },
           { op: 'putOcspResponse', record: ocsp(1, 1) },
         ]);
-        const n = [await store.crls.nextCrlNumber(INT), await store.crls.nextCrlNumber(INT), await store.crls.nextCrlNumber(INT)];
+        const n = [
+          await store.crls.nextCrlNumber(INT),
+          await store.crls.nextCrlNumber(INT),
+          await store.crls.nextCrlNumber(INT),
+        ];
         await store.commit([{ op: 'putCrl', record: crl(n[0]!, 'full') }]);
         store = await h.reopen();
         // numbers handed out but never stored (2, 3) are not reused
@@ -502,7 +598,10 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHar
         expect((await store.audit.latestCheckpoint())?.seq).toBe(3);
         expect(await store.meta.get('k')).toEqual({ a: 1 });
         expect((await store.ocspResponses.get(INT, serial(1)))?.der.toString()).toBe('ocsp-1-1-sha1');
-        const { changes } = await store.commit([revoke(serial(2)), ...auditChain(1, { seq: 3, hash: entries[2]!.hash }).map((entry): WriteOp => ({ op: 'appendAudit', entry }))]);
+        const { changes } = await store.commit([
+          revoke(serial(2)),
+          ...auditChain(1, { seq: 3, hash: entries[2]!.hash }).map((entry): WriteOp => ({ op: 'appendAudit', entry })),
+        ]);
         expect(changes[0]!.seq).toBe(2);
         await expectCode(store.commit([putCert(cert(1))]), 'ISSUE_SERIAL_COLLISION');
       });

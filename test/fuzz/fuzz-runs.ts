@@ -17,7 +17,11 @@ export function mutated(valid: Uint8Array): fc.Arbitrary<Buffer> {
       fc.oneof(
         fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bits: fc.integer({ min: 1, max: 255 }) }),
         fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
-        fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+        fc.record({
+          kind: fc.constant('insert' as const),
+          at: fc.nat(),
+          bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+        }),
       ),
       { minLength: 1, maxLength: 4 },
     )

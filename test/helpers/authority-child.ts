@@ -14,7 +14,8 @@ import { createAuthority } from '../../src/authority/create-authority.js';
 const [mode, dataDir, serial, busySerial] = process.argv.slice(2);
 
 async function main(): Promise<void> {
-  if (!dataDir) throw new Error('usage: authority-child.ts revoke <dataDir> <serial> <busySerial> | hold-open <dataDir>');
+  if (!dataDir)
+    throw new Error('usage: authority-child.ts revoke <dataDir> <serial> <busySerial> | hold-open <dataDir>');
   const store = process.env.AGENT_CA_STORE;
   const authority = await createAuthority({ dataDir, env: store ? { AGENT_CA_STORE: store } : {}, create: false });
   if (mode === 'hold-open') {
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
   if (mode === 'revoke' && serial && busySerial) {
     // Keep the database busy (before and after the ACK) so the revocation is group-committed
     // alongside other lifecycle writes and the SIGKILL lands in the middle of live commits.
-    if ((await authority.show(busySerial)).status.state === 'held') await authority.release(busySerial, { actor: 'busy' });
+    if ((await authority.show(busySerial)).status.state === 'held')
+      await authority.release(busySerial, { actor: 'busy' });
     let started!: () => void;
     const firstWrite = new Promise<void>((resolve) => (started = resolve));
     void (async () => {

@@ -22,15 +22,29 @@ export interface TestCa {
   intermediatePem: string;
   /** Issue an agent certificate; writes <agentId>.pem and its private key <agentId>.key in dir. */
   issueAgent(agentId: string, extra?: Record<string, unknown>): Promise<{ path: string; key: string; serial: string }>;
-  admin(method: 'GET' | 'POST', path: string, body?: unknown, token?: string): Promise<{ status: number; json: any; headers: Headers }>;
+  admin(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<{ status: number; json: any; headers: Headers }>;
   close(): Promise<void>;
 }
 
 /** One JSON request to the admin API with a bearer token; the body parsed when it is JSON. */
-export async function adminRequest(url: string, method: 'GET' | 'POST', path: string, body: unknown, token: string | undefined): Promise<{ status: number; json: any; headers: Headers }> {
+export async function adminRequest(
+  url: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body: unknown,
+  token: string | undefined,
+): Promise<{ status: number; json: any; headers: Headers }> {
   const res = await fetch(`${url}${path}`, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
@@ -59,9 +73,23 @@ export async function startTestCa(opts: TestCaOptions = {}): Promise<TestCa> {
     mkdirSync(profilesDir);
     for (const p of opts.profiles) writeFileSync(join(profilesDir, `${String(p.name)}.json`), JSON.stringify(p));
   }
-  const authority = await createAuthority({ dataDir: join(dir, 'data'), env: {}, ...(opts.clock ? { clock: opts.clock } : {}) });
-  await authority.init({ keyType: opts.keyType ?? 'p256', config: { organization: 'Example Operator', ...(opts.profiles ? { profilesDir } : {}) } });
-  const server = await startServer({ authority, host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN, logLevel: 'error', ...(opts.crl ? { crl: opts.crl } : {}) });
+  const authority = await createAuthority({
+    dataDir: join(dir, 'data'),
+    env: {},
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+  await authority.init({
+    keyType: opts.keyType ?? 'p256',
+    config: { organization: 'Example Operator', ...(opts.profiles ? { profilesDir } : {}) },
+  });
+  const server = await startServer({
+    authority,
+    host: '127.0.0.1',
+    port: 0,
+    adminToken: ADMIN_TOKEN,
+    logLevel: 'error',
+    ...(opts.crl ? { crl: opts.crl } : {}),
+  });
   const chain = authority.chain();
   writeFileSync(join(dir, 'root.pem'), chain.root);
   writeFileSync(join(dir, 'intermediate.pem'), chain.intermediate);
@@ -75,7 +103,11 @@ export async function startTestCa(opts: TestCaOptions = {}): Promise<TestCa> {
     intermediatePem: join(dir, 'intermediate.pem'),
     async issueAgent(agentId, extra = {}) {
       const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      const issued = await authority.issue({ agentId, publicKey: publicKey.export({ format: 'der', type: 'spki' }), ...extra });
+      const issued = await authority.issue({
+        agentId,
+        publicKey: publicKey.export({ format: 'der', type: 'spki' }),
+        ...extra,
+      });
       const path = join(dir, `${agentId}.pem`);
       const key = join(dir, `${agentId}.key`);
       writeFileSync(path, toPem(issued.der));

@@ -22,7 +22,10 @@ export const APACHE = '/usr/sbin/apache2';
 export function gatewayAvailable(binary: string): { run: boolean; why: string } {
   if (process.env.CI === 'true') return { run: true, why: '' };
   const have = existsSync(binary) && existsSync('/usr/bin/curl');
-  return { run: have, why: have ? '' : `${binary} or curl is not installed (Debian nginx / apache2 / curl; .ci/run installs them)` };
+  return {
+    run: have,
+    why: have ? '' : `${binary} or curl is not installed (Debian nginx / apache2 / curl; .ci/run installs them)`,
+  };
 }
 
 export async function freePort(): Promise<number> {
@@ -60,13 +63,31 @@ export interface GatewayCa extends TestCa {
 
 /** A CA whose `agent` profile answers OCSP with `ocspValiditySeconds` (short, so a gateway cache turns over quickly in a test). */
 export async function startGatewayCa(ocspValiditySeconds: number): Promise<GatewayCa> {
-  const agent = JSON.parse(readFileSync(new URL('../../ca-config/profiles/agent.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const agent = JSON.parse(
+    readFileSync(new URL('../../ca-config/profiles/agent.json', import.meta.url), 'utf8'),
+  ) as Record<string, unknown>;
   const ca = await startTestCa({ profiles: [{ ...agent, ocspValiditySeconds }] });
   const chainFile = join(ca.dir, 'chain.pem');
   writeFileSync(chainFile, readFileSync(ca.intermediatePem, 'utf8') + readFileSync(ca.rootPem, 'utf8'));
   const serverCert = join(ca.dir, 'server.pem');
   const serverKey = join(ca.dir, 'server.key');
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', serverKey, '-out', serverCert]);
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-days',
+    '1',
+    '-keyout',
+    serverKey,
+    '-out',
+    serverCert,
+  ]);
   return Object.assign(ca, { chainFile, serverCert, serverKey });
 }
 
@@ -91,7 +112,16 @@ export function gatewayFixture(kind: 'nginx' | 'apache', ocspValiditySeconds: nu
     crlFile: () => join(f.ca.dir, 'agents.crl'),
     async start(mode: RevocationMode): Promise<Gateway> {
       const port = await freePort();
-      const config = gatewayConfig(kind, { caUrl: f.ca.url, mode, listen: kind === 'nginx' ? `127.0.0.1:${port}` : port, serverCert: f.ca.serverCert, serverKey: f.ca.serverKey, chainFile: f.ca.chainFile, crlFile: join(f.ca.dir, 'agents.crl'), upstream: f.upstream.url });
+      const config = gatewayConfig(kind, {
+        caUrl: f.ca.url,
+        mode,
+        listen: kind === 'nginx' ? `127.0.0.1:${port}` : port,
+        serverCert: f.ca.serverCert,
+        serverKey: f.ca.serverKey,
+        chainFile: f.ca.chainFile,
+        crlFile: join(f.ca.dir, 'agents.crl'),
+        upstream: f.upstream.url,
+      });
       const dir = join(f.ca.dir, `${kind}-${mode}-${port}`);
       return kind === 'nginx' ? startNginx(dir, port, config) : startApache(dir, port, config);
     },
@@ -102,7 +132,17 @@ export function gatewayFixture(kind: 'nginx' | 'apache', ocspValiditySeconds: nu
      */
     async crlRevocationSeconds(agentId: string, refused: (r: ClientResult) => boolean): Promise<number> {
       const agent = await f.ca.issueAgent(agentId);
-      const sync = spawnCrlSync(f.ca.dir, ['--url', `${f.ca.url}/crl/intermediate.crl`, '--root-crl', '--ca', f.ca.chainFile, '--out', join(f.ca.dir, 'agents.crl'), '--interval', '1s']);
+      const sync = spawnCrlSync(f.ca.dir, [
+        '--url',
+        `${f.ca.url}/crl/intermediate.crl`,
+        '--root-crl',
+        '--ca',
+        f.ca.chainFile,
+        '--out',
+        join(f.ca.dir, 'agents.crl'),
+        '--interval',
+        '1s',
+      ]);
       let gw: Gateway | undefined;
       try {
         await sync.firstWrite;
@@ -145,8 +185,25 @@ export interface ClientResult {
 }
 
 /** One mTLS request with curl (OpenSSL), like an agent would make; bounded in time. */
-export function agentRequest(port: number, agent: { path: string; key: string }, headers: Record<string, string> = {}): Promise<ClientResult> {
-  const args = ['--silent', '--insecure', '--max-time', '5', '--cert', agent.path, '--key', agent.key, '-w', '\n%{http_code}', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), `https://127.0.0.1:${port}/`];
+export function agentRequest(
+  port: number,
+  agent: { path: string; key: string },
+  headers: Record<string, string> = {},
+): Promise<ClientResult> {
+  const args = [
+    '--silent',
+    '--insecure',
+    '--max-time',
+    '5',
+    '--cert',
+    agent.path,
+    '--key',
+    agent.key,
+    '-w',
+    '\n%{http_code}',
+    ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+    `https://127.0.0.1:${port}/`,
+  ];
   return new Promise((resolve) => {
     execFile('/usr/bin/curl', args, { timeout: 10_000 }, (_e, stdout) => {
       const i = stdout.lastIndexOf('\n');
@@ -156,7 +213,13 @@ export function agentRequest(port: number, agent: { path: string; key: string },
 }
 
 /** Polls until `refused(result)`; returns the seconds since `since` (performance.now() ms). */
-export async function secondsUntilRefused(port: number, agent: { path: string; key: string }, since: number, refused: (r: ClientResult) => boolean, timeoutMs = 50_000): Promise<{ seconds: number; last: ClientResult }> {
+export async function secondsUntilRefused(
+  port: number,
+  agent: { path: string; key: string },
+  since: number,
+  refused: (r: ClientResult) => boolean,
+  timeoutMs = 50_000,
+): Promise<{ seconds: number; last: ClientResult }> {
   for (;;) {
     const r = await agentRequest(port, agent);
     if (refused(r)) return { seconds: (performance.now() - since) / 1000, last: r };
@@ -174,7 +237,13 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-async function startProcess(binary: string, args: string[], port: number, errorLog: string, reloadSignal: string): Promise<Gateway> {
+async function startProcess(
+  binary: string,
+  args: string[],
+  port: number,
+  errorLog: string,
+  reloadSignal: string,
+): Promise<Gateway> {
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += String(d)));
@@ -271,7 +340,9 @@ export function spawnCrlSync(dir: string, args: string[]) {
   const setExec = (command: string) => writeFileSync(script, `#!/bin/sh\n${command}\n`, { mode: 0o755 });
   setExec('true');
   const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', bin, 'crl', 'sync', ...args, '--exec', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', bin, 'crl', 'sync', ...args, '--exec', script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += String(d)));
   child.stderr!.on('data', (d) => (out += String(d)));

@@ -6,10 +6,19 @@ export interface HttpAnswer {
   headers: Headers;
 }
 
-export async function httpCall(base: string, method: string, path: string, opts: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
+export async function httpCall(
+  base: string,
+  method: string,
+  path: string,
+  opts: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<HttpAnswer> {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...(opts.headers ?? {}) },
+    headers: {
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(opts.headers ?? {}),
+    },
     ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
     signal: AbortSignal.timeout(20_000),
   });

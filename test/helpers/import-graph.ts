@@ -20,7 +20,8 @@ export function importGraph(entry: string): { files: Set<string>; packages: Set<
     for (const m of src.matchAll(IMPORT)) {
       const spec = m[1] ?? m[2]!;
       if (spec.startsWith('.')) todo.push(join(dirname(f), spec.replace(/\.js$/, '.ts')));
-      else if (!spec.startsWith('node:')) packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+      else if (!spec.startsWith('node:'))
+        packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
     }
   }
   return { files, packages };

@@ -18,7 +18,8 @@ import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync, lstatSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 
-export type KeyMaterialKind = 'pem-private-key' | 'pkcs8' | 'pkcs8-encrypted' | 'ec-private-key' | 'rsa-private-key' | 'key-bytes';
+export type KeyMaterialKind =
+  'pem-private-key' | 'pkcs8' | 'pkcs8-encrypted' | 'ec-private-key' | 'rsa-private-key' | 'key-bytes';
 
 /** Secret bytes to look for (a private scalar, prime or exponent), at least 16 bytes. */
 export interface KeyNeedle {
@@ -88,7 +89,12 @@ export function softKeyNeedles(dataDir: string, passphrase?: string): KeyNeedle[
   for (const f of readdirSync(dir).sort()) {
     if (!f.endsWith('.key.pem')) continue;
     const pem = readFileSync(join(dir, f), 'utf8');
-    out.push(...privateKeyNeedles(passphrase ? createPrivateKey({ key: pem, format: 'pem', passphrase }) : pem, `softkey:${f.replace(/\.key\.pem$/, '')}`));
+    out.push(
+      ...privateKeyNeedles(
+        passphrase ? createPrivateKey({ key: pem, format: 'pem', passphrase }) : pem,
+        `softkey:${f.replace(/\.key\.pem$/, '')}`,
+      ),
+    );
   }
   return out;
 }
@@ -207,7 +213,8 @@ function readTableBlock(file: Buffer, h: { offset: number; size: number }): Buff
 
 /** Table format (leveldb doc/table_format.md): footer -> index block -> every data block, decompressed. */
 export function levelDbTableBlocks(file: Buffer): Buffer[] {
-  if (file.length < 48 || !file.subarray(file.length - 8).equals(TABLE_MAGIC)) throw new Error('no LevelDB table magic');
+  if (file.length < 48 || !file.subarray(file.length - 8).equals(TABLE_MAGIC))
+    throw new Error('no LevelDB table magic');
   const footer = file.subarray(file.length - 48);
   const meta = blockHandle(footer, 0);
   const index = blockHandle(footer, meta.next);
@@ -228,8 +235,12 @@ export function levelDbTableBlocks(file: Buffer): Buffer[] {
 }
 
 /** The decoded content of a LevelDB file, or undefined if the name is not one LevelDB writes records to. */
-export function levelDbContents(name: string, bytes: Buffer): { kind: 'leveldb-log' | 'leveldb-table'; data: Buffer } | undefined {
-  if (/^\d+\.log$/.test(name) || /^MANIFEST-\d+$/.test(name)) return { kind: 'leveldb-log', data: Buffer.concat(levelDbLogRecords(bytes)) };
+export function levelDbContents(
+  name: string,
+  bytes: Buffer,
+): { kind: 'leveldb-log' | 'leveldb-table'; data: Buffer } | undefined {
+  if (/^\d+\.log$/.test(name) || /^MANIFEST-\d+$/.test(name))
+    return { kind: 'leveldb-log', data: Buffer.concat(levelDbLogRecords(bytes)) };
   if (/^\d+\.(ldb|sst)$/.test(name)) return { kind: 'leveldb-table', data: Buffer.concat(levelDbTableBlocks(bytes)) };
   return undefined;
 }
@@ -302,7 +313,9 @@ function structureAt(buf: Buffer, pos: number): { kind: KeyMaterialKind; detail:
   // ECPrivateKey: version 1, privateKey OCTET STRING (field size), then [0] params or [1] publicKey
   if (version === 1 && second.tag === 0x04 && [32, 48, 66].includes(second.length)) {
     const after = buf[q + second.header + second.length];
-    return after === 0xa0 || after === 0xa1 ? { kind: 'ec-private-key', detail: `${second.length * 8}-bit scalar` } : undefined;
+    return after === 0xa0 || after === 0xa1
+      ? { kind: 'ec-private-key', detail: `${second.length * 8}-bit scalar` }
+      : undefined;
   }
   // RSAPrivateKey: version 0, then eight INTEGERs (n, e, d, p, q, dP, dQ, qInv)
   if (version === 0 && second.tag === 0x02 && second.length >= 64) {
@@ -312,14 +325,20 @@ function structureAt(buf: Buffer, pos: number): { kind: KeyMaterialKind; detail:
       if (!t || t.tag !== 0x02) return undefined;
       r += t.header + t.length;
     }
-    return { kind: 'rsa-private-key', detail: `${(second.length - (buf[q + second.header] === 0 ? 1 : 0)) * 8}-bit modulus` };
+    return {
+      kind: 'rsa-private-key',
+      detail: `${(second.length - (buf[q + second.header] === 0 ? 1 : 0)) * 8}-bit modulus`,
+    };
   }
   return undefined;
 }
 
 const PEM_ARMOUR = /-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----/g;
 
-function findIn(view: Buffer, needles: readonly KeyNeedle[]): { kind: KeyMaterialKind; offset: number; detail: string }[] {
+function findIn(
+  view: Buffer,
+  needles: readonly KeyNeedle[],
+): { kind: KeyMaterialKind; offset: number; detail: string }[] {
   const out: { kind: KeyMaterialKind; offset: number; detail: string }[] = [];
   const text = view.toString('latin1');
   for (const m of text.matchAll(PEM_ARMOUR)) out.push({ kind: 'pem-private-key', offset: m.index, detail: m[1]! });
@@ -351,9 +370,13 @@ function textDecodings(view: Buffer): { via: string; data: Buffer }[] {
   }
   const runs: { via: string; enc: 'base64' | 'base64url'; s: string }[] = [];
   for (const m of text.matchAll(B64_RUN)) runs.push({ via: 'base64', enc: 'base64', s: m[0] });
-  for (const m of text.matchAll(B64URL_RUN)) if (/[_-]/.test(m[0])) runs.push({ via: 'base64url', enc: 'base64url', s: m[0] });
-  for (const r of runs) for (let a = 0; a < 4; a++) out.push({ via: r.via, data: Buffer.from(r.s.slice(a).replace(/=+$/, ''), r.enc) });
-  for (const m of text.matchAll(HEX_RUN)) for (let a = 0; a < 2; a++) out.push({ via: 'hex', data: Buffer.from(m[0].slice(a, a + ((m[0].length - a) & ~1)), 'hex') });
+  for (const m of text.matchAll(B64URL_RUN))
+    if (/[_-]/.test(m[0])) runs.push({ via: 'base64url', enc: 'base64url', s: m[0] });
+  for (const r of runs)
+    for (let a = 0; a < 4; a++) out.push({ via: r.via, data: Buffer.from(r.s.slice(a).replace(/=+$/, ''), r.enc) });
+  for (const m of text.matchAll(HEX_RUN))
+    for (let a = 0; a < 2; a++)
+      out.push({ via: 'hex', data: Buffer.from(m[0].slice(a, a + ((m[0].length - a) & ~1)), 'hex') });
   // Merge the small views into one buffer per kind (separated) to keep the structure scan linear.
   const merged = new Map<string, Buffer[]>();
   for (const v of out) {

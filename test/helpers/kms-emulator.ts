@@ -17,10 +17,17 @@ export interface TestKmsEmulator {
   close(): Promise<void>;
 }
 
-export async function startTestKmsEmulator(opts: { dataDir?: string; region?: string; now?: KmsEmulatorOptions['now'] } = {}): Promise<TestKmsEmulator> {
+export async function startTestKmsEmulator(
+  opts: { dataDir?: string; region?: string; now?: KmsEmulatorOptions['now'] } = {},
+): Promise<TestKmsEmulator> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'agent-ca-kms-'));
-  const emulator = await startKmsEmulator({ port: 0, host: '127.0.0.1', dataDir, ...(opts.now ? { now: opts.now } : {}) });
+  const emulator = await startKmsEmulator({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   return {
     endpoint: emulator.url,
     dataDir,

@@ -24,7 +24,11 @@ export async function issueUnderLegacyArc(
   const intermediate = authority.ca('intermediate');
   const spki = publicKey.export({ format: 'der', type: 'spki' }) as Buffer;
   const config = { ...authority.config, oidArc: LEGACY_AGENT_CA_ARC };
-  const tbs = buildTbs(agentTbsRequest(req as AgentIssueRequest, spki, authority.profile(req.profile ?? 'agent'), config), intermediate.issuing, authority.clock);
+  const tbs = buildTbs(
+    agentTbsRequest(req as AgentIssueRequest, spki, authority.profile(req.profile ?? 'agent'), config),
+    intermediate.issuing,
+    authority.clock,
+  );
   const tbsDer = encodeTbs(tbs);
   const der = assembleSigned(tbsDer, intermediate.signer.algorithm, await intermediate.signer.sign(tbsDer));
   const serial = serialFromMagnitude(tbs.serial);

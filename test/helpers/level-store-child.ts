@@ -27,14 +27,30 @@ async function main(): Promise<void> {
   if (mode === 'revoke' && serial) {
     const store = await openLevelStore({ dataDir });
     const now = new Date();
-    await store.commit([{ op: 'putRevocation', record: { serial: serial as Serial, issuerId, revokedAt: now, reason: 'keyCompromise', actor: 'crash-test' } }], {
-      sync: true,
-    });
+    await store.commit(
+      [
+        {
+          op: 'putRevocation',
+          record: { serial: serial as Serial, issuerId, revokedAt: now, reason: 'keyCompromise', actor: 'crash-test' },
+        },
+      ],
+      {
+        sync: true,
+      },
+    );
     process.stdout.write(`ACK ${serial}\n`);
     // Keep the database busy so the SIGKILL lands in the middle of writes.
     for (let i = 0; ; i++) {
       const filler = `${serial.slice(0, 8)}${i.toString(16).padStart(16, '0')}` as Serial;
-      await store.commit([{ op: 'putRevocation', record: { serial: filler, issuerId, revokedAt: now, reason: 'superseded', actor: 'filler' } }], { sync: i % 2 === 0 });
+      await store.commit(
+        [
+          {
+            op: 'putRevocation',
+            record: { serial: filler, issuerId, revokedAt: now, reason: 'superseded', actor: 'filler' },
+          },
+        ],
+        { sync: i % 2 === 0 },
+      );
     }
   }
   throw new Error(`unknown mode ${mode}`);

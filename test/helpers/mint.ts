@@ -43,7 +43,12 @@ function profileFor(kind: 'root' | 'intermediate' | 'agent', pathLen?: number): 
 }
 
 /** Mint `name` under `parent` (undefined: self-signed root) at `clock`'s time, with a fresh P-256 key. */
-export async function mint(name: string, parent: Minted | undefined, clock: Clock, opts: MintOptions = {}): Promise<Minted> {
+export async function mint(
+  name: string,
+  parent: Minted | undefined,
+  clock: Clock,
+  opts: MintOptions = {},
+): Promise<Minted> {
   const { privateKey, publicKey } = generateKeyPair('p256');
   const spki = publicKey.export({ format: 'der', type: 'spki' });
   const kind = opts.profile ?? (parent ? 'agent' : 'root');
@@ -71,6 +76,13 @@ export async function mint(name: string, parent: Minted | undefined, clock: Cloc
     der,
     pem: toPem(der),
     privateKey,
-    issuing: { id: name, subject, keyId: keyIdentifier(spki), notAfter: tbs.notAfter, signatureAlgorithm: defaultAlgorithm('p256'), urls: issuerUrls('http://127.0.0.1:8080', name) },
+    issuing: {
+      id: name,
+      subject,
+      keyId: keyIdentifier(spki),
+      notAfter: tbs.notAfter,
+      signatureAlgorithm: defaultAlgorithm('p256'),
+      urls: issuerUrls('http://127.0.0.1:8080', name),
+    },
   };
 }

@@ -35,10 +35,19 @@ export function openssl(args: readonly string[], opts: OpensslOptions = {}): Ope
 /** Same contract, without blocking the event loop: lets a test run several openssl checks at once. */
 export function opensslAsync(args: readonly string[], opts: OpensslOptions = {}): Promise<OpensslResult> {
   return new Promise((resolve) => {
-    const child = execFile('openssl', [...args], { cwd: opts.cwd, encoding: 'utf8', timeout: opts.timeoutMs ?? 15_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? Number((err as { code: number }).code) : -1) : 0;
-      resolve({ stdout: stdout ?? '', stderr: stderr ?? '', status: code });
-    });
+    const child = execFile(
+      'openssl',
+      [...args],
+      { cwd: opts.cwd, encoding: 'utf8', timeout: opts.timeoutMs ?? 15_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number'
+            ? Number((err as { code: number }).code)
+            : -1
+          : 0;
+        resolve({ stdout: stdout ?? '', stderr: stderr ?? '', status: code });
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }

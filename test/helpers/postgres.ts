@@ -32,9 +32,14 @@ async function probe(): Promise<string | undefined> {
 
 const failure = await probe();
 if (failure !== undefined && process.env.CI === 'true') {
-  throw new Error(`CI=true but PostgreSQL at ${PG_BASE_URL} is unreachable (${failure}): the PostgreSQL tests must run in CI`);
+  throw new Error(
+    `CI=true but PostgreSQL at ${PG_BASE_URL} is unreachable (${failure}): the PostgreSQL tests must run in CI`,
+  );
 }
-if (failure !== undefined) console.warn(`skipping PostgreSQL tests: ${PG_BASE_URL} is unreachable (${failure}); set AGENT_CA_TEST_PG or start PostgreSQL`);
+if (failure !== undefined)
+  console.warn(
+    `skipping PostgreSQL tests: ${PG_BASE_URL} is unreachable (${failure}); set AGENT_CA_TEST_PG or start PostgreSQL`,
+  );
 
 /** True when the PostgreSQL tests can run (always true under CI=true, or the import threw). */
 export const pgAvailable = failure === undefined;

@@ -35,28 +35,71 @@ export interface ReportFixture {
 function normal(serial: string, time: string, n: number, seed: number): AgentEvent[] {
   return Array.from({ length: n }, (_, i): AgentEvent => {
     const k = i + seed;
-    if (k % 4 === 3) return { serial, type: 'transaction', action: 'trade:equities', outcome: 'success', time, amount: `${10_000 + ((k * 7919) % 30_000)}.25`, currency: 'USD', market: (k >> 2) % 2 ? 'XNAS' : 'XNYS' };
+    if (k % 4 === 3)
+      return {
+        serial,
+        type: 'transaction',
+        action: 'trade:equities',
+        outcome: 'success',
+        time,
+        amount: `${10_000 + ((k * 7919) % 30_000)}.25`,
+        currency: 'USD',
+        market: (k >> 2) % 2 ? 'XNAS' : 'XNYS',
+      };
     return { serial, type: 'api_call', action: k % 2 ? 'read:accounts' : 'write:payments', outcome: 'success', time };
   });
 }
 
 export async function makeReportFixture(dataDir: string, opts: { level?: boolean } = {}): Promise<ReportFixture> {
   const clock = new FixedClock(REPORT_START);
-  const authority = await createAuthority({ dataDir, ...(opts.level ? {} : { store: await createMemoryStore() }), clock, env: {} });
+  const authority = await createAuthority({
+    dataDir,
+    ...(opts.level ? {} : { store: await createMemoryStore() }),
+    clock,
+    env: {},
+  });
   await authority.init({ keyType: 'p256', config: { organization: 'Example Trading Ltd' } });
-  const riskConfig = parseRiskConfig({ tenants: { acme: { thresholds: { medium: 0.3, warning: 0.7, revoke: 0.85 } } } });
+  const riskConfig = parseRiskConfig({
+    tenants: { acme: { thresholds: { medium: 0.3, warning: 0.7, revoke: 0.85 } } },
+  });
   const inbox = await NotificationInbox.open(authority.store);
-  const engine = new RiskEngine({ host: authority, actions: authorityRiskActions(authority, inbox), config: riskConfig });
-  const pub = (): string => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }) as string;
-  const trader = (await authority.issue({ agentId: 'trader-7', publicKey: pub(), scope: SCOPE, policy: POLICY, tenant: 'acme', environment: 'production', actor: 'admin:alice' })).serial;
-  const other = (await authority.issue({ agentId: 'other-bot', publicKey: pub(), scope: SCOPE, policy: POLICY, tenant: 'beta', environment: 'production', actor: 'admin:bob' })).serial;
+  const engine = new RiskEngine({
+    host: authority,
+    actions: authorityRiskActions(authority, inbox),
+    config: riskConfig,
+  });
+  const pub = (): string =>
+    generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }) as string;
+  const trader = (
+    await authority.issue({
+      agentId: 'trader-7',
+      publicKey: pub(),
+      scope: SCOPE,
+      policy: POLICY,
+      tenant: 'acme',
+      environment: 'production',
+      actor: 'admin:alice',
+    })
+  ).serial;
+  const other = (
+    await authority.issue({
+      agentId: 'other-bot',
+      publicKey: pub(),
+      scope: SCOPE,
+      policy: POLICY,
+      tenant: 'beta',
+      environment: 'production',
+      actor: 'admin:bob',
+    })
+  ).serial;
   let trades = 0;
   let breaches = 0;
   const count = (events: AgentEvent[]): void => {
     for (const e of events) {
       if (e.amount === undefined && e.market === undefined) continue;
       trades++;
-      if (Number(e.amount ?? 0) > 50_000 || (e.market !== undefined && !POLICY.allowedMarkets.includes(e.market))) breaches++;
+      if (Number(e.amount ?? 0) > 50_000 || (e.market !== undefined && !POLICY.allowedMarkets.includes(e.market)))
+        breaches++;
     }
   };
   for (let h = 0; h < 72; h++) {
@@ -79,7 +122,17 @@ export async function makeReportFixture(dataDir: string, opts: { level?: boolean
     const time = clock.now().toISOString();
     const events = normal(renewed, time, 8, k);
     events.push({ serial: renewed, type: 'api_call', action: 'write:accounts', outcome: 'denied', time });
-    if (k % 3 === 0) events.push({ serial: renewed, type: 'transaction', action: 'trade:equities', outcome: 'success', time, amount: '75000', currency: 'USD', market: 'XLON' });
+    if (k % 3 === 0)
+      events.push({
+        serial: renewed,
+        type: 'transaction',
+        action: 'trade:equities',
+        outcome: 'success',
+        time,
+        amount: '75000',
+        currency: 'USD',
+        market: 'XLON',
+      });
     count(events);
     const r = await engine.ingest(events, { actor: 'gateway' });
     await engine.settle();

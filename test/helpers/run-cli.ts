@@ -7,9 +7,17 @@ export interface CliRun {
   err: string[];
 }
 
-export async function runCliCaptured(argv: string[], data: string, env: Record<string, string | undefined> = {}): Promise<CliRun> {
+export async function runCliCaptured(
+  argv: string[],
+  data: string,
+  env: Record<string, string | undefined> = {},
+): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: { AGENT_CA_DATA: data, ...env } });
+  const code = await runCli(argv, {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    env: { AGENT_CA_DATA: data, ...env },
+  });
   return { code, out, err };
 }

@@ -15,12 +15,19 @@ export type Availability = { available: true } | { available: false; reason: str
 
 export function certtoolAvailability(): Availability {
   const r = spawnSync('certtool', ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  return r.status === 0 ? { available: true } : { available: false, reason: 'certtool not found (Debian package gnutls-bin)' };
+  return r.status === 0
+    ? { available: true }
+    : { available: false, reason: 'certtool not found (Debian package gnutls-bin)' };
 }
 
 export function pycaAvailability(): Availability {
   const r = spawnSync(PYTHON, ['-c', 'import cryptography.x509.ocsp'], { encoding: 'utf8', timeout: 10_000 });
-  return r.status === 0 ? { available: true } : { available: false, reason: `${PYTHON} cannot import cryptography (Debian package python3-cryptography): ${r.stderr || r.error}` };
+  return r.status === 0
+    ? { available: true }
+    : {
+        available: false,
+        reason: `${PYTHON} cannot import cryptography (Debian package python3-cryptography): ${r.stderr || r.error}`,
+      };
 }
 
 /** A missing parser: an error under CI=true, a warning otherwise. */
@@ -48,7 +55,12 @@ export type PycaKind = 'certificate' | 'crl' | 'ocsp';
 
 /** One python process for the whole batch; each result is the parsed fields or { error }. */
 export function pyca(items: readonly { path: string; kind: PycaKind }[]): Record<string, any>[] {
-  const r = spawnSync(PYTHON, [PYCA_SCRIPT], { input: JSON.stringify(items), encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(PYTHON, [PYCA_SCRIPT], {
+    input: JSON.stringify(items),
+    encoding: 'utf8',
+    timeout: 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.status !== 0) throw new Error(`pyca-parse.py exited ${r.status}: ${r.stderr || r.error}`);
   const out = JSON.parse(r.stdout) as Record<string, any>[];
   if (out.length !== items.length) throw new Error(`pyca-parse.py answered ${out.length} of ${items.length} items`);
@@ -63,9 +75,17 @@ export function goAvailability(): Availability {
 }
 
 /** Go crypto/x509 over a batch ("cert:PATH" / "crl:PATH"), one `go run` (standard library only, offline). */
-export function goParse(items: readonly { path: string; kind: 'cert' | 'crl' }[], cacheDir: string): Record<string, any>[] {
+export function goParse(
+  items: readonly { path: string; kind: 'cert' | 'crl' }[],
+  cacheDir: string,
+): Record<string, any>[] {
   const env = { ...process.env, GOCACHE: cacheDir, GOPATH: cacheDir, GO111MODULE: 'off', CGO_ENABLED: '0' };
-  const r = spawnSync('go', ['run', GO_PARSE, ...items.map((i) => `${i.kind}:${i.path}`)], { encoding: 'utf8', env, timeout: 180_000, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('go', ['run', GO_PARSE, ...items.map((i) => `${i.kind}:${i.path}`)], {
+    encoding: 'utf8',
+    env,
+    timeout: 180_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.status !== 0) throw new Error(`go run go-parse exited ${r.status}: ${r.stderr || r.error}`);
   const out = JSON.parse(r.stdout) as Record<string, any>[];
   if (out.length !== items.length) throw new Error(`go-parse answered ${out.length} of ${items.length} items`);

@@ -37,9 +37,14 @@ export interface SoftHsmToken {
 /** Synchronous, so it can gate `describe.runIf` at collection time. */
 export function softHsmAvailability(): SoftHsmAvailability {
   const module = [process.env.AGENT_CA_PKCS11_MODULE, ...MODULE_CANDIDATES].find((p) => p && existsSync(p));
-  if (!module) return { available: false, reason: `no libsofthsm2.so in ${MODULE_CANDIDATES.join(', ')} (apt-get install softhsm2)` };
+  if (!module)
+    return {
+      available: false,
+      reason: `no libsofthsm2.so in ${MODULE_CANDIDATES.join(', ')} (apt-get install softhsm2)`,
+    };
   const util = spawnSync('softhsm2-util', ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  if (util.error || util.status !== 0) return { available: false, reason: `softhsm2-util is not runnable: ${util.error?.message ?? util.stderr}` };
+  if (util.error || util.status !== 0)
+    return { available: false, reason: `softhsm2-util is not runnable: ${util.error?.message ?? util.stderr}` };
   try {
     createRequire(import.meta.url)('pkcs11js');
   } catch (e) {
@@ -55,17 +60,24 @@ export function createSoftHsmToken(opts: { label?: string; pin?: string } = {}):
   const tokens = join(dir, 'tokens');
   mkdirSync(tokens, { mode: 0o700 });
   const conf = join(dir, 'softhsm2.conf');
-  writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  writeFileSync(
+    conf,
+    `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`,
+  );
   const previous = process.env.SOFTHSM2_CONF;
   process.env.SOFTHSM2_CONF = conf;
   const tokenLabel = opts.label ?? `agent-ca-test-${randomBytes(3).toString('hex')}`;
   const pin = opts.pin ?? randomBytes(4).toString('hex');
   const soPin = randomBytes(8).toString('hex');
-  const r = spawnSync('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--so-pin', soPin, '--pin', pin], {
-    encoding: 'utf8',
-    timeout: 30_000,
-    env: { ...process.env, SOFTHSM2_CONF: conf },
-  });
+  const r = spawnSync(
+    'softhsm2-util',
+    ['--init-token', '--free', '--label', tokenLabel, '--so-pin', soPin, '--pin', pin],
+    {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, SOFTHSM2_CONF: conf },
+    },
+  );
   const cleanup = (): void => {
     if (previous === undefined) delete process.env.SOFTHSM2_CONF;
     else process.env.SOFTHSM2_CONF = previous;
@@ -81,7 +93,12 @@ export function createSoftHsmToken(opts: { label?: string; pin?: string } = {}):
     pin,
     soPin,
     dir,
-    env: { SOFTHSM2_CONF: conf, AGENT_CA_PKCS11_MODULE: avail.module, AGENT_CA_PKCS11_TOKEN: tokenLabel, AGENT_CA_PKCS11_PIN: pin },
+    env: {
+      SOFTHSM2_CONF: conf,
+      AGENT_CA_PKCS11_MODULE: avail.module,
+      AGENT_CA_PKCS11_TOKEN: tokenLabel,
+      AGENT_CA_PKCS11_PIN: pin,
+    },
     cleanup,
   };
 }

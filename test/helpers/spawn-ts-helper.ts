@@ -12,7 +12,10 @@ export interface TsChild {
 
 export function spawnTsHelper(script: string, args: string[], env: Record<string, string> = {}): TsChild {
   const path = fileURLToPath(new URL(script, import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let out = '';
   let err = '';
   const waiters: Array<() => void> = [];
@@ -38,7 +41,10 @@ export function spawnTsHelper(script: string, args: string[], env: Record<string
     exited,
     waitForLine(pattern, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern} from ${script}; stderr: ${err}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${pattern} from ${script}; stderr: ${err}`)),
+          timeoutMs,
+        );
         const check = (): void => {
           const line = out.split('\n').find((l) => pattern.test(l));
           if (line !== undefined) {

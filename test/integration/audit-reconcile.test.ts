@@ -46,7 +46,16 @@ beforeAll(async () => {
   golden = join(tmp.dir, 'golden');
   const a = await createAuthority({ dataDir: golden, env: {} });
   await a.init({ keyType: 'p256' });
-  const issue = async (agentId: string) => (await a.issue({ agentId, publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' }) })).serial;
+  const issue = async (agentId: string) =>
+    (
+      await a.issue({
+        agentId,
+        publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+          format: 'der',
+          type: 'spki',
+        }),
+      })
+    ).serial;
   revoked = await issue('bot-revoked');
   held = await issue('bot-held');
   good = await issue('bot-good');
@@ -66,7 +75,9 @@ describe('audit reconcile (D6)', () => {
   it('passes on an untouched data dir', async () => {
     const r = await cli('audit', 'reconcile', '--data', golden);
     expect(r.err).toEqual([]);
-    expect(r.out.join('\n')).toMatch(/^audit reconcile OK: \d+ entries; 3 issued certificates present; 2 status changes agree with the store$/);
+    expect(r.out.join('\n')).toMatch(
+      /^audit reconcile OK: \d+ entries; 3 issued certificates present; 2 status changes agree with the store$/,
+    );
     expect(r.code).toBe(0);
   });
 
@@ -79,7 +90,11 @@ describe('audit reconcile (D6)', () => {
     expect((await cli('audit', 'verify', '--data', dir)).code).toBe(0);
     const r = await cli('audit', 'reconcile', '--data', dir);
     expect(r.code).toBe(1);
-    expect(r.out).toEqual([expect.stringMatching(new RegExp(`^${revoked}: audit log says revoked keyCompromise \\(seq \\d+\\); store says good$`))]);
+    expect(r.out).toEqual([
+      expect.stringMatching(
+        new RegExp(`^${revoked}: audit log says revoked keyCompromise \\(seq \\d+\\); store says good$`),
+      ),
+    ]);
     expect(r.err.join('\n')).toMatch(/ACA_ERR_AUDIT_STORE_MISMATCH: 1 certificate statuses disagree/);
   });
 
@@ -93,7 +108,12 @@ describe('audit reconcile (D6)', () => {
     });
     const r = await cli('audit', 'reconcile', '--data', dir);
     expect(r.code).toBe(1);
-    expect(r.out.sort()).toEqual([`${good}: audit log says no committed status change; store says revoked superseded`, `${held}: audit log says issued; store says missing`].sort());
+    expect(r.out.sort()).toEqual(
+      [
+        `${good}: audit log says no committed status change; store says revoked superseded`,
+        `${held}: audit log says issued; store says missing`,
+      ].sort(),
+    );
   });
 });
 
@@ -102,14 +122,18 @@ describe('audit verify on a corrupt entry (D5)', () => {
     const dir = await tampered((db) => db.put(`a!${'3'.padStart(16, '0')}`, '{"seq":3,"time":"2'));
     const r = await cli('audit', 'verify', '--data', dir);
     expect(r.code).toBe(1);
-    expect(r.err).toEqual([expect.stringMatching(/^agent-ca audit verify: ACA_ERR_AUDIT_CHAIN_BROKEN: first bad entry is seq 3: .*corrupt/)]);
+    expect(r.err).toEqual([
+      expect.stringMatching(/^agent-ca audit verify: ACA_ERR_AUDIT_CHAIN_BROKEN: first bad entry is seq 3: .*corrupt/),
+    ]);
     expect(r.err.join('\n')).not.toMatch(/SyntaxError|    at /);
   });
 });
 
 describe('audit verify --against a kept checkpoint (D4)', () => {
   it('passes on the untouched log and catches a cut tail that the store alone no longer shows', async () => {
-    expect((await cli('audit', 'verify', '--data', golden, '--against', kept)).out).toEqual([expect.stringMatching(/^audit log OK: .*; matches the kept checkpoint at \d+$/)]);
+    expect((await cli('audit', 'verify', '--data', golden, '--against', kept)).out).toEqual([
+      expect.stringMatching(/^audit log OK: .*; matches the kept checkpoint at \d+$/),
+    ]);
     const head = (JSON.parse(readFileSync(kept, 'utf8')) as { checkpoint: { seq: number } }).checkpoint.seq;
     const dir = await tampered(async (db) => {
       // the last two entries and every checkpoint naming them: the store is self-consistent again

@@ -24,7 +24,16 @@ const N = 50;
 const EVERY = 10;
 const pad = (n: number): string => String(n).padStart(16, '0');
 const entryKey = (seq: number): string => `a!${pad(seq)}`;
-type RawEntry = { seq: number; time: string; actor: string; action: string; subject: string; details: Record<string, unknown>; prevHash: string; hash: string };
+type RawEntry = {
+  seq: number;
+  time: string;
+  actor: string;
+  action: string;
+  subject: string;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+};
 
 /** Recompute a raw (stored JSON) entry's hash the way an attacker with the source would. */
 function rehash(e: RawEntry): RawEntry {
@@ -45,7 +54,12 @@ describe('audit log tamper evidence (LevelDB)', () => {
     const clock = new FixedClock(T0);
     const log = new AuditLog({ store, clock, signer, checkpointEvery: EVERY });
     for (let i = 1; i <= N; i++) {
-      await log.append({ actor: i % 3 ? 'alice' : 'risk-engine', action: 'certificate.revoke', subject: `7f${i.toString(16).padStart(4, '0')}`, details: { i, reason: 'keyCompromise' } });
+      await log.append({
+        actor: i % 3 ? 'alice' : 'risk-engine',
+        action: 'certificate.revoke',
+        subject: `7f${i.toString(16).padStart(4, '0')}`,
+        details: { i, reason: 'keyCompromise' },
+      });
       clock.advance(1000);
     }
     await store.close();
@@ -65,14 +79,18 @@ describe('audit log tamper evidence (LevelDB)', () => {
     await raw.close();
     const store = await openLevelStore({ dataDir: dir, create: false });
     try {
-      return await new AuditLog({ store, clock: new FixedClock(T0), signer, checkpointEvery: EVERY }).verify({ publicKeyInfo: signer.publicKeyInfo });
+      return await new AuditLog({ store, clock: new FixedClock(T0), signer, checkpointEvery: EVERY }).verify({
+        publicKeyInfo: signer.publicKeyInfo,
+      });
     } finally {
       await store.close();
     }
   }
 
-  const read = async (db: Level<string, string>, seq: number): Promise<RawEntry> => JSON.parse((await db.get(entryKey(seq)))!) as RawEntry;
-  const write = (db: Level<string, string>, seq: number, e: RawEntry): Promise<void> => db.put(entryKey(seq), JSON.stringify(e));
+  const read = async (db: Level<string, string>, seq: number): Promise<RawEntry> =>
+    JSON.parse((await db.get(entryKey(seq)))!) as RawEntry;
+  const write = (db: Level<string, string>, seq: number, e: RawEntry): Promise<void> =>
+    db.put(entryKey(seq), JSON.stringify(e));
 
   it('verifies the untouched log', async () => {
     expect(await tamper(async () => {})).toMatchObject({ ok: true, entries: N, checkpoints: N / EVERY });
@@ -88,7 +106,10 @@ describe('audit log tamper evidence (LevelDB)', () => {
   });
 
   it('reports a corrupt entry (not JSON, or not an entry) as the first bad seq instead of throwing', async () => {
-    expect(await tamper((db) => db.put(entryKey(17), '{"seq":17,"time":'))).toMatchObject({ ok: false, firstBadSeq: 17 });
+    expect(await tamper((db) => db.put(entryKey(17), '{"seq":17,"time":'))).toMatchObject({
+      ok: false,
+      firstBadSeq: 17,
+    });
     const notAnEntry = await tamper((db) => db.put(entryKey(18), '[]'));
     expect(notAnEntry).toMatchObject({ ok: false, firstBadSeq: 18 });
     expect(notAnEntry.ok || notAnEntry.reason).toMatch(/cannot be read/);
@@ -112,7 +133,12 @@ describe('audit log tamper evidence (LevelDB)', () => {
   it('catches a forged entry inserted mid-chain (correct self-hash, broken link)', async () => {
     const result = await tamper(async (db) => {
       for (let seq = N; seq >= 35; seq--) await write(db, seq + 1, await read(db, seq)); // make room
-      const forged = rehash({ ...(await read(db, 35)), actor: 'mallory', details: { i: 35, reason: 'forged' }, prevHash: 'ee'.repeat(32) });
+      const forged = rehash({
+        ...(await read(db, 35)),
+        actor: 'mallory',
+        details: { i: 35, reason: 'forged' },
+        prevHash: 'ee'.repeat(32),
+      });
       await write(db, 35, forged);
     });
     expect(result).toMatchObject({ ok: false, firstBadSeq: 35 });
@@ -133,7 +159,11 @@ describe('audit log tamper evidence (LevelDB)', () => {
       let prev = (await read(db, k - 1)).hash;
       for (let seq = k; seq <= N; seq++) {
         const e = await read(db, seq);
-        const rewritten = rehash({ ...e, details: seq === k ? { ...e.details, reason: 'rewritten' } : e.details, prevHash: prev });
+        const rewritten = rehash({
+          ...e,
+          details: seq === k ? { ...e.details, reason: 'rewritten' } : e.details,
+          prevHash: prev,
+        });
         await write(db, seq, rewritten);
         prev = rewritten.hash;
       }
@@ -166,9 +196,15 @@ describe('audit log tamper evidence (LevelDB)', () => {
     const resigned = await tamper(async (db) => {
       const hashes = await rewriteFrom(db, 12);
       for (const seq of [20, 30, 40, 50]) {
-        const cpRaw = JSON.parse((await db.get(`ak!${pad(seq)}`))!) as { hash: string; time: string; signature: string };
+        const cpRaw = JSON.parse((await db.get(`ak!${pad(seq)}`))!) as {
+          hash: string;
+          time: string;
+          signature: string;
+        };
         const hash = hashes[seq]!;
-        const signature = sign('sha256', checkpointMessage(seq, hash, new Date(cpRaw.time)), mallory).toString('base64');
+        const signature = sign('sha256', checkpointMessage(seq, hash, new Date(cpRaw.time)), mallory).toString(
+          'base64',
+        );
         await db.put(`ak!${pad(seq)}`, JSON.stringify({ ...cpRaw, hash, signature }));
       }
     });

@@ -28,9 +28,13 @@ async function makeCa(dir: string, env: Record<string, string>): Promise<{ targe
     await a.init({ keyType: 'p256' });
     const issue = async (agentId: string) => {
       const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      return (await a.issue({ agentId, publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string })).serial;
+      return (await a.issue({ agentId, publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string }))
+        .serial;
     };
-    return { targets: [await issue('crash-1'), await issue('crash-2'), await issue('crash-3'), await issue('lock-target')], busy: await issue('busy-bot') };
+    return {
+      targets: [await issue('crash-1'), await issue('crash-2'), await issue('crash-3'), await issue('lock-target')],
+      busy: await issue('busy-bot'),
+    };
   } finally {
     await a.close();
   }
@@ -82,7 +86,9 @@ function crashRounds(ca: CrashCa): void {
           expect(outcome[0]!.details).toMatchObject({ reason: 'keyCompromise', outcome: 'committed' });
           expect(outcome[0]!.actor).toBe('crash-test');
           // its intent came first
-          expect(entries.findIndex((e) => e.action === 'revoke.requested' && e.subject === s)).toBeLessThan(entries.indexOf(outcome[0]!));
+          expect(entries.findIndex((e) => e.action === 'revoke.requested' && e.subject === s)).toBeLessThan(
+            entries.indexOf(outcome[0]!),
+          );
         }
         // the child was writing around the revocation (the busy loop starts before it)
         expect(entries.some((e) => e.subject === busy && e.actor === 'busy')).toBe(true);
@@ -128,14 +134,23 @@ describe('a data dir in use by another process', () => {
     const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l), env: { AGENT_CA_DATA: dataDir } };
     try {
       expect(await owner.waitForLine(/^READY$/)).toBe('READY');
-      for (const argv of [['revoke', target, '--reason', 'keyCompromise'], ['hold', target], ['list'], ['audit', 'verify']]) {
+      for (const argv of [
+        ['revoke', target, '--reason', 'keyCompromise'],
+        ['hold', target],
+        ['list'],
+        ['audit', 'verify'],
+      ]) {
         err.length = 0;
         out.length = 0;
         const code = await runCli(argv, io);
         expect(code, argv.join(' ')).toBe(1);
         expect(out).toEqual([]);
         expect(err).toHaveLength(1);
-        expect(err[0]).toMatch(new RegExp(`^agent-ca ${argv[0]}: ACA_ERR_STORE_LOCKED: data dir ${dataDir} is in use by another agent-ca process`));
+        expect(err[0]).toMatch(
+          new RegExp(
+            `^agent-ca ${argv[0]}: ACA_ERR_STORE_LOCKED: data dir ${dataDir} is in use by another agent-ca process`,
+          ),
+        );
         expect(err[0]).toContain('--server');
       }
     } finally {

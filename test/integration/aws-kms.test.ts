@@ -37,17 +37,24 @@ async function code(p: Promise<unknown>): Promise<ErrorCodeName> {
 
 function opensslVerifies(signer: Signer, data: Buffer, sig: Buffer): boolean {
   const dir = mkdtempSync(join(work, 'ossl-'));
-  const pem = createPublicKey({ key: signer.publicKeyInfo, format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' });
+  const pem = createPublicKey({ key: signer.publicKeyInfo, format: 'der', type: 'spki' }).export({
+    format: 'pem',
+    type: 'spki',
+  });
   writeFileSync(join(dir, 'pub.pem'), pem);
   writeFileSync(join(dir, 'sig.bin'), sig);
   writeFileSync(join(dir, 'data.bin'), data);
   const digest = signer.algorithm.includes('384') ? '-sha384' : '-sha256';
   try {
-    const out = execFileSync('openssl', ['dgst', digest, '-verify', join(dir, 'pub.pem'), '-signature', join(dir, 'sig.bin'), join(dir, 'data.bin')], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 10_000,
-    });
+    const out = execFileSync(
+      'openssl',
+      ['dgst', digest, '-verify', join(dir, 'pub.pem'), '-signature', join(dir, 'sig.bin'), join(dir, 'data.bin')],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 10_000,
+      },
+    );
     return out.includes('Verified OK');
   } catch {
     return false;
@@ -57,7 +64,12 @@ function opensslVerifies(signer: Signer, data: Buffer, sig: Buffer): boolean {
 beforeAll(async () => {
   kms = await startTestKmsEmulator();
   restoreEnv = applyKmsEnv(kms.env);
-  raw = new KMSClient({ endpoint: kms.endpoint, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  raw = new KMSClient({
+    endpoint: kms.endpoint,
+    region: 'us-east-1',
+    maxAttempts: 1,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
   work = mkdtempSync(join(tmpdir(), 'agent-ca-awskms-'));
 });
 afterAll(async () => {
@@ -69,9 +81,15 @@ afterAll(async () => {
 
 describe('awskms: URIs', () => {
   it('parses key ids, aliases and ARNs, taking the region from an ARN', () => {
-    expect(parseAwsKmsUri('awskms:key-id=1234abcd-12ab-34cd-56ef-1234567890ab;region=eu-west-1')).toEqual({ keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', region: 'eu-west-1' });
+    expect(parseAwsKmsUri('awskms:key-id=1234abcd-12ab-34cd-56ef-1234567890ab;region=eu-west-1')).toEqual({
+      keyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
+      region: 'eu-west-1',
+    });
     expect(parseAwsKmsUri('awskms:key-id=alias/ca/root')).toEqual({ keyId: 'alias/ca/root' });
-    expect(parseAwsKmsUri('awskms:key-id=arn:aws:kms:us-west-2:111122223333:key/abc')).toEqual({ keyId: 'arn:aws:kms:us-west-2:111122223333:key/abc', region: 'us-west-2' });
+    expect(parseAwsKmsUri('awskms:key-id=arn:aws:kms:us-west-2:111122223333:key/abc')).toEqual({
+      keyId: 'arn:aws:kms:us-west-2:111122223333:key/abc',
+      region: 'us-west-2',
+    });
     const uri = formatAwsKmsUri({ keyId: 'alias/x', region: 'us-east-1' });
     expect(uri).toBe('awskms:key-id=alias/x;region=us-east-1');
     expect(parseAwsKmsUri(uri)).toEqual({ keyId: 'alias/x', region: 'us-east-1' });
@@ -96,27 +114,30 @@ describe('awskms: keys and signatures', () => {
     ['p256', 'ecdsaWithSHA256', 0],
     ['p384', 'ecdsaWithSHA384', 0],
   ];
-  it.each(cases)('%s: created through the registry, signs, and node:crypto and openssl verify', async (keyType, algorithm, rsaLen) => {
-    const uri = await keyManagerFor('awskms').createKey({ keyType });
-    expect(uri).toMatch(/^awskms:key-id=[0-9a-f-]{36};region=us-east-1$/);
-    const signer = await openSigner(uri);
-    try {
-      expect(signer.keyType).toBe(keyType);
-      expect(signer.algorithm).toBe(algorithm);
-      // 64 KiB: far over KMS's 4 KiB RAW limit, fine because only the digest is sent.
-      const data = Buffer.alloc(65_536, 0x5a);
-      const sig = await signer.sign(data);
-      if (rsaLen) expect(sig.length).toBe(rsaLen);
-      else expect(sig[0]).toBe(0x30);
-      const pub = createPublicKey({ key: signer.publicKeyInfo, format: 'der', type: 'spki' });
-      const hash = algorithm.includes('384') ? 'sha384' : 'sha256';
-      expect(cryptoVerify(hash, data, pub, sig)).toBe(true);
-      expect(opensslVerifies(signer, data, sig)).toBe(true);
-      expect(opensslVerifies(signer, Buffer.concat([data, Buffer.from('!')]), sig)).toBe(false);
-    } finally {
-      await signer.close?.();
-    }
-  });
+  it.each(cases)(
+    '%s: created through the registry, signs, and node:crypto and openssl verify',
+    async (keyType, algorithm, rsaLen) => {
+      const uri = await keyManagerFor('awskms').createKey({ keyType });
+      expect(uri).toMatch(/^awskms:key-id=[0-9a-f-]{36};region=us-east-1$/);
+      const signer = await openSigner(uri);
+      try {
+        expect(signer.keyType).toBe(keyType);
+        expect(signer.algorithm).toBe(algorithm);
+        // 64 KiB: far over KMS's 4 KiB RAW limit, fine because only the digest is sent.
+        const data = Buffer.alloc(65_536, 0x5a);
+        const sig = await signer.sign(data);
+        if (rsaLen) expect(sig.length).toBe(rsaLen);
+        else expect(sig[0]).toBe(0x30);
+        const pub = createPublicKey({ key: signer.publicKeyInfo, format: 'der', type: 'spki' });
+        const hash = algorithm.includes('384') ? 'sha384' : 'sha256';
+        expect(cryptoVerify(hash, data, pub, sig)).toBe(true);
+        expect(opensslVerifies(signer, data, sig)).toBe(true);
+        expect(opensslVerifies(signer, Buffer.concat([data, Buffer.from('!')]), sig)).toBe(false);
+      } finally {
+        await signer.close?.();
+      }
+    },
+  );
 
   it('reaches the emulator through an explicit SignerContext.env, including a wrong secret (SIGNER_ACCESS_DENIED)', async () => {
     const uri = await keyManagerFor('awskms').createKey({ keyType: 'p256' });
@@ -125,7 +146,9 @@ describe('awskms: keys and signatures', () => {
       const signer = await openAwsKmsSigner(uri as KeyUri, { env: { ...kms.env } });
       expect((await signer.sign(Buffer.from('x'))).length).toBeGreaterThan(0);
       await signer.close?.();
-      expect(await code(openAwsKmsSigner(uri as KeyUri, { env: { ...kms.env, AWS_SECRET_ACCESS_KEY: 'wrong' } }))).toBe('SIGNER_ACCESS_DENIED');
+      expect(await code(openAwsKmsSigner(uri as KeyUri, { env: { ...kms.env, AWS_SECRET_ACCESS_KEY: 'wrong' } }))).toBe(
+        'SIGNER_ACCESS_DENIED',
+      );
     } finally {
       restore();
     }
@@ -135,26 +158,41 @@ describe('awskms: keys and signatures', () => {
     const uri = await awsKmsKeyManager({}).createKey({ keyType: 'p256', label: 'agents/trading-bot' });
     const { keyId } = parseAwsKmsUri(uri);
     const arn = `arn:aws:kms:us-east-1:111122223333:key/${keyId}`;
-    const forms = ['awskms:key-id=alias/agents/trading-bot', `awskms:key-id=${arn}`, 'awskms:key-id=arn:aws:kms:us-east-1:111122223333:alias/agents/trading-bot;region=us-east-1'];
+    const forms = [
+      'awskms:key-id=alias/agents/trading-bot',
+      `awskms:key-id=${arn}`,
+      'awskms:key-id=arn:aws:kms:us-east-1:111122223333:alias/agents/trading-bot;region=us-east-1',
+    ];
     const base = await openSigner(uri);
     for (const form of forms) {
       const s = (await openSigner(form)) as Signer & { keyArn: string };
       expect(s.keyArn).toBe(arn);
       expect(s.publicKeyInfo.equals(base.publicKeyInfo)).toBe(true);
       const data = Buffer.from(form);
-      expect(cryptoVerify('sha256', data, createPublicKey({ key: base.publicKeyInfo, format: 'der', type: 'spki' }), await s.sign(data))).toBe(true);
+      expect(
+        cryptoVerify(
+          'sha256',
+          data,
+          createPublicKey({ key: base.publicKeyInfo, format: 'der', type: 'spki' }),
+          await s.sign(data),
+        ),
+      ).toBe(true);
       await s.close?.();
     }
     await base.close?.();
     const count = async (): Promise<number> => (await raw.send(new ListKeysCommand({}))).Keys!.length;
     const before = await count();
-    expect(await code(awsKmsKeyManager({}).createKey({ keyType: 'p256', label: 'agents/trading-bot' }))).toBe('CA_ALREADY_INITIALISED');
+    expect(await code(awsKmsKeyManager({}).createKey({ keyType: 'p256', label: 'agents/trading-bot' }))).toBe(
+      'CA_ALREADY_INITIALISED',
+    );
     expect(await count()).toBe(before);
   });
 
   it('refuses Ed25519, bad labels and unknown keys with typed errors', async () => {
     expect(await code(keyManagerFor('awskms').createKey({ keyType: 'ed25519' }))).toBe('SIGNER_UNSUPPORTED');
-    expect(await code(keyManagerFor('awskms').createKey({ keyType: 'p256', label: 'aws/reserved' }))).toBe('INPUT_INVALID');
+    expect(await code(keyManagerFor('awskms').createKey({ keyType: 'p256', label: 'aws/reserved' }))).toBe(
+      'INPUT_INVALID',
+    );
     expect(await code(openSigner('awskms:key-id=00000000-0000-4000-8000-000000000000'))).toBe('SIGNER_KEY_NOT_FOUND');
     expect(await code(openSigner('awskms:key-id=alias/never-created'))).toBe('SIGNER_KEY_NOT_FOUND');
   });
@@ -202,7 +240,14 @@ describe('awskms: key lifecycle', () => {
         const signer = await openAwsKmsSigner(u as KeyUri, { env: second.env });
         expect(signer.publicKeyInfo.equals(spki)).toBe(true);
         const data = Buffer.from('signed after restart');
-        expect(cryptoVerify('sha256', data, createPublicKey({ key: spki, format: 'der', type: 'spki' }), await signer.sign(data))).toBe(true);
+        expect(
+          cryptoVerify(
+            'sha256',
+            data,
+            createPublicKey({ key: spki, format: 'der', type: 'spki' }),
+            await signer.sign(data),
+          ),
+        ).toBe(true);
         await signer.close?.();
       }
     } finally {
@@ -219,7 +264,14 @@ describe('awskms: retries', () => {
     const before = kms.emulator.stats();
     kms.emulator.injectFaults({ throttle: 3, operation: 'Sign' });
     const sig = await signer.sign(Buffer.from('throttled'));
-    expect(cryptoVerify('sha256', Buffer.from('throttled'), createPublicKey({ key: signer.publicKeyInfo, format: 'der', type: 'spki' }), sig)).toBe(true);
+    expect(
+      cryptoVerify(
+        'sha256',
+        Buffer.from('throttled'),
+        createPublicKey({ key: signer.publicKeyInfo, format: 'der', type: 'spki' }),
+        sig,
+      ),
+    ).toBe(true);
     const after = kms.emulator.stats();
     expect(after.throttled - before.throttled).toBe(3);
     expect((after.byOperation.Sign ?? 0) - (before.byOperation.Sign ?? 0)).toBe(4);
@@ -243,7 +295,11 @@ describe('awskms: retries', () => {
   it('an unreachable endpoint is SIGNER_UNAVAILABLE after bounded attempts', async () => {
     const env = { ...kms.env, AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9' };
     let sleeps = 0;
-    const err = await openAwsKmsSigner('awskms:key-id=alias/x' as KeyUri, { env }, { maxAttempts: 2, sleep: async () => void sleeps++ }).catch((e: unknown) => e);
+    const err = await openAwsKmsSigner(
+      'awskms:key-id=alias/x' as KeyUri,
+      { env },
+      { maxAttempts: 2, sleep: async () => void sleeps++ },
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AgentCaError);
     expect((err as AgentCaError).code).toBe('ACA_ERR_SIGNER_UNAVAILABLE');
     expect((err as AgentCaError).details.attempts).toBe(2);

@@ -34,7 +34,8 @@ beforeAll(async () => {
 afterAll(() => tmp.cleanup());
 
 describe('--version', () => {
-  const version = (JSON.parse(readFileSync(resolve(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+  const version = (JSON.parse(readFileSync(resolve(__dirname, '../../package.json'), 'utf8')) as { version: string })
+    .version;
   it.each([['--version'], ['version'], ['-V']])('%s prints the package version', async (flag) => {
     expect(await cli(flag)).toEqual({ code: 0, out: [`agent-ca ${version}`], err: [] });
   });
@@ -48,20 +49,27 @@ describe('help', () => {
     expect(Object.keys(HELP).sort()).toEqual(Object.keys(COMMANDS).sort());
   });
 
-  it.each(Object.keys(COMMANDS))('%s: help CMD = CMD --help; every flag of the usage line documented with a default or as required; an example', async (name) => {
-    const a = await cli('help', name);
-    const b = await cli(name, '--help');
-    expect(a.code).toBe(0);
-    expect(b).toEqual(a);
-    const text = a.out.join('\n');
-    expect(text.startsWith(`usage: ${COMMANDS[name]!.usage}`)).toBe(true);
-    const flagsSection = text.slice(text.indexOf('\nflags:\n'), text.search(/\nexamples?:\n/));
-    for (const f of new Set(COMMANDS[name]!.usage.match(/--[a-z0-9-]+/g) ?? [])) expect(flagsSection, `${name} ${f}`).toContain(f);
-    for (const [flag, say] of HELP[name]!.flags) expect(say, `${name} ${flag}`).toMatch(/default|required/);
-    const examples = text.slice(text.search(/\nexamples?:\n/)).split('\n').slice(2);
-    expect(examples.length).toBeGreaterThan(0);
-    for (const e of examples) expect(e).toMatch(new RegExp(`^  (\\S+=\\S+ )?agent-ca ${name}( |$)`));
-  });
+  it.each(Object.keys(COMMANDS))(
+    '%s: help CMD = CMD --help; every flag of the usage line documented with a default or as required; an example',
+    async (name) => {
+      const a = await cli('help', name);
+      const b = await cli(name, '--help');
+      expect(a.code).toBe(0);
+      expect(b).toEqual(a);
+      const text = a.out.join('\n');
+      expect(text.startsWith(`usage: ${COMMANDS[name]!.usage}`)).toBe(true);
+      const flagsSection = text.slice(text.indexOf('\nflags:\n'), text.search(/\nexamples?:\n/));
+      for (const f of new Set(COMMANDS[name]!.usage.match(/--[a-z0-9-]+/g) ?? []))
+        expect(flagsSection, `${name} ${f}`).toContain(f);
+      for (const [flag, say] of HELP[name]!.flags) expect(say, `${name} ${flag}`).toMatch(/default|required/);
+      const examples = text
+        .slice(text.search(/\nexamples?:\n/))
+        .split('\n')
+        .slice(2);
+      expect(examples.length).toBeGreaterThan(0);
+      for (const e of examples) expect(e).toMatch(new RegExp(`^  (\\S+=\\S+ )?agent-ca ${name}( |$)`));
+    },
+  );
 
   it('help of an unknown command is a usage error', async () => {
     const r = await cli('help', 'frobnicate');
@@ -77,8 +85,21 @@ describe('help', () => {
 describe('--json', () => {
   it('issue, show, hold, release, renew, revoke: one JSON object each, consistent with the certificate openssl reads', async () => {
     const pem = join(tmp.dir, 'j.pem');
-    const issued = await json('issue', '--agent-id', 'json-bot', '--generate-key', join(tmp.dir, 'j.key'), '--out', pem);
-    expect(issued).toMatchObject({ agentId: 'json-bot', certificate: pem, privateKey: join(tmp.dir, 'j.key'), warnings: [] });
+    const issued = await json(
+      'issue',
+      '--agent-id',
+      'json-bot',
+      '--generate-key',
+      join(tmp.dir, 'j.key'),
+      '--out',
+      pem,
+    );
+    expect(issued).toMatchObject({
+      agentId: 'json-bot',
+      certificate: pem,
+      privateKey: join(tmp.dir, 'j.key'),
+      warnings: [],
+    });
     const serial = issued.serial as string;
     const x = openssl(['x509', '-in', pem, '-noout', '-serial', '-enddate', '-dateopt', 'iso_8601']);
     expect(x.status, x.stderr).toBe(0);
@@ -91,7 +112,9 @@ describe('--json', () => {
     const renewed = await json('renew', serial, '--days', '7', '--out', renewedPem);
     expect(renewed).toMatchObject({ renewed: serial, certificate: renewedPem });
     expect(renewed.serial).not.toBe(serial);
-    expect(openssl(['x509', '-in', renewedPem, '-noout', '-serial']).stdout.trim()).toBe(`serial=${(renewed.serial as string).toUpperCase()}`);
+    expect(openssl(['x509', '-in', renewedPem, '-noout', '-serial']).stdout.trim()).toBe(
+      `serial=${(renewed.serial as string).toUpperCase()}`,
+    );
     const revoked = await json('revoke', serial, '--reason', 'superseded');
     expect(revoked).toMatchObject({ serial, status: 'revoked', reason: 'superseded' });
     expect(Number.isNaN(Date.parse(revoked.revokedAt as string))).toBe(false);

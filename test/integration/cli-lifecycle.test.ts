@@ -57,7 +57,16 @@ function expectError(r: Run, cmd: string, code: string): string {
 }
 
 async function issue(agentId: string, ...extra: string[]): Promise<string> {
-  const out = await ok('issue', '--agent-id', agentId, '--generate-key', join(tmp.dir, `${agentId}.key`), '--out', join(tmp.dir, `${agentId}.pem`), ...extra);
+  const out = await ok(
+    'issue',
+    '--agent-id',
+    agentId,
+    '--generate-key',
+    join(tmp.dir, `${agentId}.key`),
+    '--out',
+    join(tmp.dir, `${agentId}.pem`),
+    ...extra,
+  );
   const m = /^issued ([0-9a-f]{32,34}) for /.exec(out[0]!);
   expect(m, out[0]).not.toBeNull();
   return m![1]!;
@@ -75,7 +84,17 @@ async function listed(...filter: string[]): Promise<Map<string, string>> {
 }
 
 function verifyCert(path: string) {
-  return openssl(['verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', join(data, 'ca', 'root.pem'), '-untrusted', join(data, 'ca', 'intermediate.pem'), path]);
+  return openssl([
+    'verify',
+    '-x509_strict',
+    '-purpose',
+    'sslclient',
+    '-CAfile',
+    join(data, 'ca', 'root.pem'),
+    '-untrusted',
+    join(data, 'ca', 'intermediate.pem'),
+    path,
+  ]);
 }
 
 let revoked: string;
@@ -88,7 +107,19 @@ beforeAll(async () => {
   tmp = tempDir('agent-ca-cli-lifecycle-');
   data = join(tmp.dir, 'data');
   await ok('init', '--org', 'Acme Agents', '--agent-domain', 'agents.example');
-  revoked = await issue('trading-bot', '--scope', 'read:accounts,write:payments', '--max-tx', '50000:USD', '--markets', 'EUR_USD', '--tenant', 'acme', '--env', 'staging');
+  revoked = await issue(
+    'trading-bot',
+    '--scope',
+    'read:accounts,write:payments',
+    '--max-tx',
+    '50000:USD',
+    '--markets',
+    'EUR_USD',
+    '--tenant',
+    'acme',
+    '--env',
+    'staging',
+  );
   heldThenReleased = await issue('held-bot');
   renewedFrom = await issue('renew-bot', '--scope', 'read:/data/raw/*', '--days', '30');
   stillHeld = await issue('paused-bot');
@@ -98,14 +129,22 @@ afterAll(() => tmp.cleanup());
 describe('agent-ca lifecycle commands', () => {
   it('revoke --reason keyCompromise, then revoke again is ACA_ERR_REVOKE_ALREADY', async () => {
     const out = await ok('revoke', revoked, '--reason', 'keyCompromise');
-    expect(out).toEqual([expect.stringMatching(new RegExp(`^revoked ${revoked}: keyCompromise at \\d{4}-\\d{2}-\\d{2}T`))]);
-    const again = expectError(await cli('revoke', revoked, '--reason', 'superseded'), 'revoke', 'ACA_ERR_REVOKE_ALREADY');
+    expect(out).toEqual([
+      expect.stringMatching(new RegExp(`^revoked ${revoked}: keyCompromise at \\d{4}-\\d{2}-\\d{2}T`)),
+    ]);
+    const again = expectError(
+      await cli('revoke', revoked, '--reason', 'superseded'),
+      'revoke',
+      'ACA_ERR_REVOKE_ALREADY',
+    );
     expect(again).toContain(revoked);
     expectError(await cli('revoke', revoked, '--reason', 'key-compromise'), 'revoke', 'ACA_ERR_REVOKE_ALREADY');
   });
 
   it('hold then release on another certificate; list follows each step', async () => {
-    expect(await ok('hold', heldThenReleased)).toEqual([expect.stringMatching(new RegExp(`^held ${heldThenReleased} \\(certificateHold\\) at `))]);
+    expect(await ok('hold', heldThenReleased)).toEqual([
+      expect.stringMatching(new RegExp(`^held ${heldThenReleased} \\(certificateHold\\) at `)),
+    ]);
     expect([...(await listed('--status', 'held')).keys()]).toEqual([heldThenReleased]);
     expectError(await cli('hold', heldThenReleased), 'hold', 'ACA_ERR_REVOKE_ALREADY');
     expect(await ok('release', heldThenReleased)).toEqual([`released ${heldThenReleased}: certificateHold lifted`]);
@@ -119,7 +158,9 @@ describe('agent-ca lifecycle commands', () => {
   it('renew --out writes a new certificate for the same key that openssl verifies for client auth', async () => {
     const out = join(tmp.dir, 'renewed.pem');
     const lines = await ok('renew', renewedFrom, '--days', '60', '--out', out);
-    const m = new RegExp(`^renewed ${renewedFrom} as ([0-9a-f]+), valid \\S+ \\.\\. \\S+; written to ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`).exec(lines[0]!);
+    const m = new RegExp(
+      `^renewed ${renewedFrom} as ([0-9a-f]+), valid \\S+ \\.\\. \\S+; written to ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`,
+    ).exec(lines[0]!);
     expect(m, lines[0]).not.toBeNull();
     renewed = m![1]!;
     expect(renewed).not.toBe(renewedFrom);
@@ -130,7 +171,9 @@ describe('agent-ca lifecycle commands', () => {
     const pub = (p: string) => openssl(['x509', '-in', p, '-noout', '-pubkey']).stdout;
     expect(pub(out)).toBe(pub(join(tmp.dir, 'renew-bot.pem')));
     expect(openssl(['x509', '-in', out, '-noout', '-serial']).stdout.trim().toLowerCase()).toBe(`serial=${renewed}`);
-    const show = JSON.parse((await ok('show', renewed)).join('\n')) as Record<string, unknown> & { certificate: { agent: { agentScope?: string[] } } };
+    const show = JSON.parse((await ok('show', renewed)).join('\n')) as Record<string, unknown> & {
+      certificate: { agent: { agentScope?: string[] } };
+    };
     expect(show).toMatchObject({ serial: renewed, status: 'good', agentId: 'renew-bot', renewalOf: renewedFrom });
     expect(show.certificate.agent.agentScope).toEqual(['read:/data/raw/*']);
   });
@@ -146,18 +189,40 @@ describe('agent-ca lifecycle commands', () => {
   it('list --status revoked | held | good, --agent-id and --tenant', async () => {
     expect([...(await listed('--status', 'revoked')).keys()]).toEqual([revoked]);
     expect([...(await listed('--status', 'held')).keys()]).toEqual([stillHeld]);
-    expect([...(await listed('--status', 'good')).keys()].sort()).toEqual([heldThenReleased, renewedFrom, renewed].sort());
+    expect([...(await listed('--status', 'good')).keys()].sort()).toEqual(
+      [heldThenReleased, renewedFrom, renewed].sort(),
+    );
     expect([...(await listed('--agent-id', 'renew-bot')).keys()]).toEqual([renewedFrom, renewed]);
     expect([...(await listed('--tenant', 'acme')).entries()]).toEqual([[revoked, 'revoked']]);
-    const json = JSON.parse((await ok('list', '--status', 'revoked', '--json')).join('\n')) as Array<Record<string, unknown>>;
-    expect(json).toEqual([expect.objectContaining({ serial: revoked, status: 'revoked', reason: 'keyCompromise', agentId: 'trading-bot', tenant: 'acme' })]);
+    const json = JSON.parse((await ok('list', '--status', 'revoked', '--json')).join('\n')) as Array<
+      Record<string, unknown>
+    >;
+    expect(json).toEqual([
+      expect.objectContaining({
+        serial: revoked,
+        status: 'revoked',
+        reason: 'keyCompromise',
+        agentId: 'trading-bot',
+        tenant: 'acme',
+      }),
+    ]);
     const usage = await cli('list', '--status', 'bogus');
     expect(usage.code).toBe(2);
   });
 
   it('show SERIAL prints JSON with status, reason, times and the decoded agent extensions', async () => {
-    const v = JSON.parse((await ok('show', revoked)).join('\n')) as Record<string, unknown> & { certificate: { serial: string; agent: Record<string, unknown> } };
-    expect(v).toMatchObject({ serial: revoked, status: 'revoked', reason: 'keyCompromise', agentId: 'trading-bot', tenant: 'acme', profile: 'agent', issuer: 'intermediate' });
+    const v = JSON.parse((await ok('show', revoked)).join('\n')) as Record<string, unknown> & {
+      certificate: { serial: string; agent: Record<string, unknown> };
+    };
+    expect(v).toMatchObject({
+      serial: revoked,
+      status: 'revoked',
+      reason: 'keyCompromise',
+      agentId: 'trading-bot',
+      tenant: 'acme',
+      profile: 'agent',
+      issuer: 'intermediate',
+    });
     expect(Date.parse(v.revokedAt as string)).not.toBeNaN();
     expect(Date.parse(v.notAfter as string)).toBeGreaterThan(Date.parse(v.notBefore as string));
     expect(v.certificate.serial).toBe(revoked);
@@ -176,7 +241,9 @@ describe('agent-ca lifecycle commands', () => {
     expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
     const verify = await ok('audit', 'verify');
     // every command that appended signed a checkpoint over its head before closing (auditCheckpointIntervalMs)
-    expect(verify).toEqual([expect.stringMatching(new RegExp(`^audit log OK: ${all.length} entries, [1-9]\\d* signed checkpoints$`))]);
+    expect(verify).toEqual([
+      expect.stringMatching(new RegExp(`^audit log OK: ${all.length} entries, [1-9]\\d* signed checkpoints$`)),
+    ]);
 
     const bySeq = new Map(all.map((e) => [e.seq, e]));
     const bot = await exportLines('--agent-id', 'trading-bot');
@@ -186,7 +253,11 @@ describe('agent-ca lifecycle commands', () => {
       expect(e.prevHash).toBe(bySeq.get(e.seq - 1)!.hash);
       expect(e).toEqual(bySeq.get(e.seq));
     }
-    expect(bot[3]!).toMatchObject({ subject: revoked, actor: 'cli', details: { agentId: 'trading-bot', reason: 'keyCompromise', outcome: 'committed' } });
+    expect(bot[3]!).toMatchObject({
+      subject: revoked,
+      actor: 'cli',
+      details: { agentId: 'trading-bot', reason: 'keyCompromise', outcome: 'committed' },
+    });
     const renewBot = await exportLines('--agent-id', 'renew-bot');
     expect(renewBot.map((e) => e.action)).toEqual(['issue.requested', 'issue', 'renew.requested', 'renew']);
     expect(renewBot[3]!.details).toMatchObject({ serial: renewed, renewalOf: renewedFrom });
@@ -200,13 +271,33 @@ describe('agent-ca lifecycle commands', () => {
 
     it.each([
       ['unknown reason', ['revoke', 'SERIAL', '--reason', 'stolen'], 'revoke', 'ACA_ERR_INPUT_REASON_UNKNOWN'],
-      ['certificateHold as a revoke reason', ['revoke', 'SERIAL', '--reason', 'certificateHold'], 'revoke', 'ACA_ERR_INPUT_REASON_UNKNOWN'],
-      ['malformed serial', ['revoke', 'not-a-serial!', '--reason', 'keyCompromise'], 'revoke', 'ACA_ERR_INPUT_SERIAL_MALFORMED'],
+      [
+        'certificateHold as a revoke reason',
+        ['revoke', 'SERIAL', '--reason', 'certificateHold'],
+        'revoke',
+        'ACA_ERR_INPUT_REASON_UNKNOWN',
+      ],
+      [
+        'malformed serial',
+        ['revoke', 'not-a-serial!', '--reason', 'keyCompromise'],
+        'revoke',
+        'ACA_ERR_INPUT_SERIAL_MALFORMED',
+      ],
       ['malformed serial (hold)', ['hold', 'xyz'], 'hold', 'ACA_ERR_INPUT_SERIAL_MALFORMED'],
       ['malformed serial (show)', ['show', '12:zz'], 'show', 'ACA_ERR_INPUT_SERIAL_MALFORMED'],
-      ['unknown serial', ['revoke', '0badc0ffee0badc0ffee0badc0ffee00', '--reason', 'keyCompromise'], 'revoke', 'ACA_ERR_CERT_NOT_FOUND'],
+      [
+        'unknown serial',
+        ['revoke', '0badc0ffee0badc0ffee0badc0ffee00', '--reason', 'keyCompromise'],
+        'revoke',
+        'ACA_ERR_CERT_NOT_FOUND',
+      ],
       ['unknown serial (show)', ['show', '0badc0ffee'], 'show', 'ACA_ERR_CERT_NOT_FOUND'],
-      ['invalidity date in the future', ['revoke', 'SERIAL', '--reason', 'keyCompromise', '--invalidity-date', '2999-01-01T00:00:00Z'], 'revoke', 'ACA_ERR_INPUT_INVALID'],
+      [
+        'invalidity date in the future',
+        ['revoke', 'SERIAL', '--reason', 'keyCompromise', '--invalidity-date', '2999-01-01T00:00:00Z'],
+        'revoke',
+        'ACA_ERR_INPUT_INVALID',
+      ],
     ])('%s', async (_name, argv, cmd, code) => {
       const r = await cli(...argv.map((a) => (a === 'SERIAL' ? heldThenReleased : a)));
       const line = expectError(r, cmd, code);
@@ -217,7 +308,13 @@ describe('agent-ca lifecycle commands', () => {
 
     it('missing data dir: ACA_ERR_STORE_UNAVAILABLE, and the directory is not created', async () => {
       const missing = join(tmp.dir, 'no-such-dir');
-      for (const argv of [['revoke', heldThenReleased, '--reason', 'keyCompromise'], ['hold', heldThenReleased], ['list'], ['show', heldThenReleased], ['audit', 'verify']]) {
+      for (const argv of [
+        ['revoke', heldThenReleased, '--reason', 'keyCompromise'],
+        ['hold', heldThenReleased],
+        ['list'],
+        ['show', heldThenReleased],
+        ['audit', 'verify'],
+      ]) {
         const line = expectError(await cli(...argv, '--data', missing), argv[0]!, 'ACA_ERR_STORE_UNAVAILABLE');
         expect(line).toContain(missing);
         expect(existsSync(missing)).toBe(false);
@@ -242,8 +339,13 @@ describe('agent-ca lifecycle commands', () => {
     const r = await cli('audit', 'verify');
     expect(r.code).toBe(1);
     expect(r.out).toEqual([]);
-    expect(r.err).toEqual([`agent-ca audit verify: ACA_ERR_AUDIT_CHAIN_BROKEN: first bad entry is seq ${target.seq}: entry ${target.seq} does not match its hash (altered)`]);
+    expect(r.err).toEqual([
+      `agent-ca audit verify: ACA_ERR_AUDIT_CHAIN_BROKEN: first bad entry is seq ${target.seq}: entry ${target.seq} does not match its hash (altered)`,
+    ]);
     // the audit record was edited, not the revocation: the certificate still reads revoked
-    expect(JSON.parse((await ok('show', revoked)).join('\n'))).toMatchObject({ status: 'revoked', reason: 'keyCompromise' });
+    expect(JSON.parse((await ok('show', revoked)).join('\n'))).toMatchObject({
+      status: 'revoked',
+      reason: 'keyCompromise',
+    });
   });
 });

@@ -22,7 +22,11 @@ function cli(dataDir: string) {
   return async (...argv: string[]): Promise<Run> => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: { AGENT_CA_DATA: dataDir } });
+    const code = await runCli(argv, {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      env: { AGENT_CA_DATA: dataDir },
+    });
     return { code, out, err };
   };
 }
@@ -46,7 +50,17 @@ function expectUsageError(r: Run, cmd: string, message: RegExp): void {
 }
 
 function verify(dataDir: string, cert: string, purpose = 'sslclient') {
-  return openssl(['verify', '-x509_strict', '-purpose', purpose, '-CAfile', join(dataDir, 'ca', 'root.pem'), '-untrusted', join(dataDir, 'ca', 'intermediate.pem'), cert]);
+  return openssl([
+    'verify',
+    '-x509_strict',
+    '-purpose',
+    purpose,
+    '-CAfile',
+    join(dataDir, 'ca', 'root.pem'),
+    '-untrusted',
+    join(dataDir, 'ca', 'intermediate.pem'),
+    cert,
+  ]);
 }
 
 let tmp: TempDir;
@@ -65,7 +79,9 @@ describe('quick start on a p256 CA', () => {
     expect(r.code, r.err.join('\n')).toBe(0);
     expect(r.err).toEqual([]);
     expect(r.out[0]).toBe(`initialised a CA in ${data}`);
-    expect(r.out.join('\n')).toMatch(/root\s+O=Acme Agents, CN=Acme Agents Root CA\n\s+key softkey:root \(p256\), valid until /);
+    expect(r.out.join('\n')).toMatch(
+      /root\s+O=Acme Agents, CN=Acme Agents Root CA\n\s+key softkey:root \(p256\), valid until /,
+    );
     expect(r.out.join('\n')).toMatch(/intermediate\s+O=Acme Agents, CN=Acme Agents Agent Issuing CA/);
     expect(r.out.join('\n')).toMatch(/SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
   });
@@ -73,7 +89,19 @@ describe('quick start on a p256 CA', () => {
   it('issue --generate-key: a certificate openssl verifies for TLS client auth, and its private key (0600)', async () => {
     const cert = join(tmp.dir, 'bot.pem');
     const key = join(tmp.dir, 'bot.key');
-    const r = await run('issue', '--agent-id', 'trading-bot-v2', '--org', 'Example Operator', '--scope', 'read:accounts,write:payments', '--generate-key', key, '--out', cert);
+    const r = await run(
+      'issue',
+      '--agent-id',
+      'trading-bot-v2',
+      '--org',
+      'Example Operator',
+      '--scope',
+      'read:accounts,write:payments',
+      '--generate-key',
+      key,
+      '--out',
+      cert,
+    );
     expect(r.code, r.err.join('\n')).toBe(0);
     expect(r.err).toEqual([]);
     expect(r.out[0]).toMatch(/^issued [0-9a-f]{32} for trading-bot-v2, valid \S+ \.\. \S+$/);
@@ -82,14 +110,28 @@ describe('quick start on a p256 CA', () => {
     expect(v.stdout.trim()).toBe(`${cert}: OK`);
     expect(v.status).toBe(0);
     expect(statSync(key).mode & 0o777).toBe(0o600);
-    expect(openssl(['pkey', '-in', key, '-pubout']).stdout).toBe(openssl(['x509', '-in', cert, '-noout', '-pubkey']).stdout);
+    expect(openssl(['pkey', '-in', key, '-pubout']).stdout).toBe(
+      openssl(['x509', '-in', cert, '-noout', '-pubkey']).stdout,
+    );
     expect(openssl(['x509', '-in', cert, '-noout', '-text']).stdout).toContain('ASN1 OID: prime256v1');
   });
 
   it('issue --generate-key --key-type ed25519 / rsa2048', async () => {
     for (const kt of ['ed25519', 'rsa2048']) {
       const cert = join(tmp.dir, `gen-${kt}.pem`);
-      const r = await run('issue', '--agent-id', `gen-${kt}`, '--org', 'Example Operator', '--generate-key', join(tmp.dir, `gen-${kt}.key`), '--key-type', kt, '--out', cert);
+      const r = await run(
+        'issue',
+        '--agent-id',
+        `gen-${kt}`,
+        '--org',
+        'Example Operator',
+        '--generate-key',
+        join(tmp.dir, `gen-${kt}.key`),
+        '--key-type',
+        kt,
+        '--out',
+        cert,
+      );
       expect(r.code, r.err.join('\n')).toBe(0);
       expect(verify(data, cert).status).toBe(0);
       const text = openssl(['x509', '-in', cert, '-noout', '-text']).stdout;
@@ -100,13 +142,20 @@ describe('quick start on a p256 CA', () => {
   it('issue --csr with an openssl-made CSR certifies the CSR key', async () => {
     const key = join(tmp.dir, 'csr.key');
     const csr = join(tmp.dir, 'csr.pem');
-    expect(openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-subj', '/CN=ignored', '-out', csr]).status).toBe(0);
+    expect(
+      openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-subj', '/CN=ignored', '-out', csr])
+        .status,
+    ).toBe(0);
     const cert = join(tmp.dir, 'from-csr.pem');
     const r = await run('issue', '--agent-id', 'csr-bot', '--org', 'Example Operator', '--csr', csr, '--out', cert);
     expect(r.code, r.err.join('\n')).toBe(0);
     expect(verify(data, cert).status).toBe(0);
-    expect(openssl(['x509', '-in', cert, '-noout', '-pubkey']).stdout).toBe(openssl(['req', '-in', csr, '-noout', '-pubkey']).stdout);
-    expect(openssl(['x509', '-in', cert, '-noout', '-subject']).stdout.trim()).toBe('subject=O = Example Operator, CN = csr-bot');
+    expect(openssl(['x509', '-in', cert, '-noout', '-pubkey']).stdout).toBe(
+      openssl(['req', '-in', csr, '-noout', '-pubkey']).stdout,
+    );
+    expect(openssl(['x509', '-in', cert, '-noout', '-subject']).stdout.trim()).toBe(
+      'subject=O = Example Operator, CN = csr-bot',
+    );
   });
 
   it('issue --public-key with every agent extension; inspect and openssl show them', async () => {
@@ -116,10 +165,41 @@ describe('quick start on a p256 CA', () => {
     const cert = join(tmp.dir, 'full.pem');
     const hash = 'ab'.repeat(32);
     const r = await run(
-      'issue', '--agent-id', 'payments-bot', '--org', 'Example Operator', '--profile', 'agent-high-risk', '--days', '30',
-      '--scope', 'write:payments', '--scope', 'read:/ledger/*', '--max-tx', '1250.50:eur', '--markets', 'EUR_USD,GBP_USD', '--revocation-timeout', '30',
-      '--model-hash', `sha256:${hash}`, '--tenant', 'acme-corp', '--env', 'staging', '--instance-id', 'i-7',
-      '--dns', 'payments-bot.agents.example', '--uri', 'spiffe://agents.example/payments-bot', '--public-key', pub, '--out', cert,
+      'issue',
+      '--agent-id',
+      'payments-bot',
+      '--org',
+      'Example Operator',
+      '--profile',
+      'agent-high-risk',
+      '--days',
+      '30',
+      '--scope',
+      'write:payments',
+      '--scope',
+      'read:/ledger/*',
+      '--max-tx',
+      '1250.50:eur',
+      '--markets',
+      'EUR_USD,GBP_USD',
+      '--revocation-timeout',
+      '30',
+      '--model-hash',
+      `sha256:${hash}`,
+      '--tenant',
+      'acme-corp',
+      '--env',
+      'staging',
+      '--instance-id',
+      'i-7',
+      '--dns',
+      'payments-bot.agents.example',
+      '--uri',
+      'spiffe://agents.example/payments-bot',
+      '--public-key',
+      pub,
+      '--out',
+      cert,
     );
     expect(r.code, r.err.join('\n')).toBe(0);
     expect(verify(data, cert).status).toBe(0);
@@ -132,7 +212,11 @@ describe('quick start on a p256 CA', () => {
     const d = JSON.parse(i.out.join('\n')) as CertificateDescription;
     expect(d.agent).toEqual({
       parseErrors: [],
-      agentPolicy: { maxTransactionSize: { amount: '1250.50', currency: 'EUR' }, allowedMarkets: ['EUR_USD', 'GBP_USD'], revocationTimeoutSeconds: 30 },
+      agentPolicy: {
+        maxTransactionSize: { amount: '1250.50', currency: 'EUR' },
+        allowedMarkets: ['EUR_USD', 'GBP_USD'],
+        revocationTimeoutSeconds: 30,
+      },
       agentScope: ['write:payments', 'read:/ledger/*'],
       modelHash: { algorithm: 'sha256', digest: hash },
       agentContext: { tenantId: 'acme-corp', environment: 'staging', agentInstanceId: 'i-7' },
@@ -146,7 +230,8 @@ describe('quick start on a p256 CA', () => {
     const r = await run('chain', '--out', out, '--data', data);
     expect(r.code, r.err.join('\n')).toBe(0);
     expect(r.out).toEqual([`wrote ${join(out, 'root.pem')} and ${join(out, 'intermediate.pem')}`]);
-    for (const f of ['root.pem', 'intermediate.pem']) expect(readFileSync(join(out, f), 'utf8')).toBe(readFileSync(join(data, 'ca', f), 'utf8'));
+    for (const f of ['root.pem', 'intermediate.pem'])
+      expect(readFileSync(join(out, f), 'utf8')).toBe(readFileSync(join(data, 'ca', f), 'utf8'));
     const v = openssl(['verify', '-x509_strict', '-CAfile', join(out, 'root.pem'), join(out, 'intermediate.pem')]);
     expect(v.status).toBe(0);
   });
@@ -158,13 +243,63 @@ describe('quick start on a p256 CA', () => {
 
     it('lint refusals name the rule, and --generate-key leaves no orphan key', async () => {
       const key = join(tmp.dir, 'long.key');
-      const line = expectError(await run('issue', '--agent-id', 'long-bot', '--org', 'O', '--days', '366', '--generate-key', key, '--out', join(tmp.dir, 'long.pem')), 'issue', 'ACA_ERR_LINT_FAILED');
+      const line = expectError(
+        await run(
+          'issue',
+          '--agent-id',
+          'long-bot',
+          '--org',
+          'O',
+          '--days',
+          '366',
+          '--generate-key',
+          key,
+          '--out',
+          join(tmp.dir, 'long.pem'),
+        ),
+        'issue',
+        'ACA_ERR_LINT_FAILED',
+      );
       expect(line).toContain('e_validity_exceeds_profile_maximum');
       expect(existsSync(key)).toBe(false);
       expect(existsSync(join(tmp.dir, 'long.pem'))).toBe(false);
-      const san = expectError(await run('issue', '--agent-id', 'bot', '--org', 'O', '--dns', 'bot.evil.example', '--generate-key', key, '--out', join(tmp.dir, 'x.pem')), 'issue', 'ACA_ERR_LINT_FAILED');
+      const san = expectError(
+        await run(
+          'issue',
+          '--agent-id',
+          'bot',
+          '--org',
+          'O',
+          '--dns',
+          'bot.evil.example',
+          '--generate-key',
+          key,
+          '--out',
+          join(tmp.dir, 'x.pem'),
+        ),
+        'issue',
+        'ACA_ERR_LINT_FAILED',
+      );
       expect(san).toContain('e_agent_subject_alt_name');
-      expectError(await run('issue', '--agent-id', 'bot', '--org', 'O', '--profile', 'agent-high-risk', '--days', '31', '--generate-key', key, '--out', join(tmp.dir, 'x.pem')), 'issue', 'ACA_ERR_LINT_FAILED');
+      expectError(
+        await run(
+          'issue',
+          '--agent-id',
+          'bot',
+          '--org',
+          'O',
+          '--profile',
+          'agent-high-risk',
+          '--days',
+          '31',
+          '--generate-key',
+          key,
+          '--out',
+          join(tmp.dir, 'x.pem'),
+        ),
+        'issue',
+        'ACA_ERR_LINT_FAILED',
+      );
     });
 
     it('input refusals: tampered CSR, bad agent id, unknown profile, bad scope', async () => {
@@ -172,31 +307,135 @@ describe('quick start on a p256 CA', () => {
       const der = Buffer.from(readFileSync(csr, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
       der[der.length - 1]! ^= 1;
       const bad = tmp.file('tampered.der', der);
-      expectError(await run('issue', '--agent-id', 'bot', '--org', 'O', '--csr', bad, '--out', join(tmp.dir, 'x.pem')), 'issue', 'ACA_ERR_INPUT_CSR_SIGNATURE');
-      expectError(await run('issue', '--agent-id', 'bot', '--org', 'O', '--csr', tmp.file('junk.csr', 'junk'), '--out', join(tmp.dir, 'x.pem')), 'issue', 'ACA_ERR_INPUT_CSR_INVALID');
-      expectError(await run('issue', '--agent-id', 'no good', '--org', 'O', '--generate-key', join(tmp.dir, 'k'), '--out', join(tmp.dir, 'x.pem')), 'issue', 'ACA_ERR_INPUT_INVALID');
-      expectError(await run('issue', '--agent-id', 'bot', '--org', 'O', '--profile', 'nope', '--generate-key', join(tmp.dir, 'k'), '--out', join(tmp.dir, 'x.pem')), 'issue', 'ACA_ERR_PROFILE_UNKNOWN');
-      expectError(await run('issue', '--agent-id', 'bot', '--org', 'O', '--scope', 'x', '--generate-key', join(tmp.dir, 'k'), '--out', join(tmp.dir, 'x.pem')), 'issue', 'ACA_ERR_ASN1_ENCODE');
+      expectError(
+        await run('issue', '--agent-id', 'bot', '--org', 'O', '--csr', bad, '--out', join(tmp.dir, 'x.pem')),
+        'issue',
+        'ACA_ERR_INPUT_CSR_SIGNATURE',
+      );
+      expectError(
+        await run(
+          'issue',
+          '--agent-id',
+          'bot',
+          '--org',
+          'O',
+          '--csr',
+          tmp.file('junk.csr', 'junk'),
+          '--out',
+          join(tmp.dir, 'x.pem'),
+        ),
+        'issue',
+        'ACA_ERR_INPUT_CSR_INVALID',
+      );
+      expectError(
+        await run(
+          'issue',
+          '--agent-id',
+          'no good',
+          '--org',
+          'O',
+          '--generate-key',
+          join(tmp.dir, 'k'),
+          '--out',
+          join(tmp.dir, 'x.pem'),
+        ),
+        'issue',
+        'ACA_ERR_INPUT_INVALID',
+      );
+      expectError(
+        await run(
+          'issue',
+          '--agent-id',
+          'bot',
+          '--org',
+          'O',
+          '--profile',
+          'nope',
+          '--generate-key',
+          join(tmp.dir, 'k'),
+          '--out',
+          join(tmp.dir, 'x.pem'),
+        ),
+        'issue',
+        'ACA_ERR_PROFILE_UNKNOWN',
+      );
+      expectError(
+        await run(
+          'issue',
+          '--agent-id',
+          'bot',
+          '--org',
+          'O',
+          '--scope',
+          'x',
+          '--generate-key',
+          join(tmp.dir, 'k'),
+          '--out',
+          join(tmp.dir, 'x.pem'),
+        ),
+        'issue',
+        'ACA_ERR_ASN1_ENCODE',
+      );
       expect(existsSync(join(tmp.dir, 'x.pem'))).toBe(false);
     });
 
     it('usage errors exit 2: missing --out, unreadable --csr, two key sources, bad flags', async () => {
-      expectUsageError(await run('issue', '--agent-id', 'bot', '--org', 'O', '--generate-key', join(tmp.dir, 'k')), 'issue', /--out is required/);
+      expectUsageError(
+        await run('issue', '--agent-id', 'bot', '--org', 'O', '--generate-key', join(tmp.dir, 'k')),
+        'issue',
+        /--out is required/,
+      );
       const missing = join(tmp.dir, 'does-not-exist.csr');
-      expectUsageError(await run('issue', '--agent-id', 'bot', '--org', 'O', '--csr', missing, '--out', join(tmp.dir, 'x.pem')), 'issue', new RegExp(`--csr: cannot read ${missing}: ENOENT`));
-      expectUsageError(await run('issue', '--agent-id', 'bot', '--org', 'O', '--csr', 'a', '--public-key', 'b', '--out', 'c'), 'issue', /exactly one of --csr FILE, --public-key FILE, --generate-key/);
-      expectUsageError(await run('issue', '--org', 'O', '--generate-key', 'k', '--out', 'c'), 'issue', /--agent-id is required/);
-      expectUsageError(await run('issue', '--agent-id', 'b', '--days', 'ten', '--generate-key', 'k', '--out', 'c'), 'issue', /--days must be a positive integer/);
-      expectUsageError(await run('issue', '--agent-id', 'b', '--max-tx', 'lots', '--generate-key', 'k', '--out', 'c'), 'issue', /--max-tx must look like 50000:USD/);
-      expectUsageError(await run('issue', '--agent-id', 'b', '--model-hash', 'md5:00', '--generate-key', 'k', '--out', 'c'), 'issue', /--model-hash must look like sha256:HEX/);
-      expectUsageError(await run('issue', '--agent-id', 'b', '--generate-key', 'k', '--key-type', 'rsa1024', '--out', 'c'), 'issue', /--key-type must be one of/);
+      expectUsageError(
+        await run('issue', '--agent-id', 'bot', '--org', 'O', '--csr', missing, '--out', join(tmp.dir, 'x.pem')),
+        'issue',
+        new RegExp(`--csr: cannot read ${missing}: ENOENT`),
+      );
+      expectUsageError(
+        await run('issue', '--agent-id', 'bot', '--org', 'O', '--csr', 'a', '--public-key', 'b', '--out', 'c'),
+        'issue',
+        /exactly one of --csr FILE, --public-key FILE, --generate-key/,
+      );
+      expectUsageError(
+        await run('issue', '--org', 'O', '--generate-key', 'k', '--out', 'c'),
+        'issue',
+        /--agent-id is required/,
+      );
+      expectUsageError(
+        await run('issue', '--agent-id', 'b', '--days', 'ten', '--generate-key', 'k', '--out', 'c'),
+        'issue',
+        /--days must be a positive integer/,
+      );
+      expectUsageError(
+        await run('issue', '--agent-id', 'b', '--max-tx', 'lots', '--generate-key', 'k', '--out', 'c'),
+        'issue',
+        /--max-tx must look like 50000:USD/,
+      );
+      expectUsageError(
+        await run('issue', '--agent-id', 'b', '--model-hash', 'md5:00', '--generate-key', 'k', '--out', 'c'),
+        'issue',
+        /--model-hash must look like sha256:HEX/,
+      );
+      expectUsageError(
+        await run('issue', '--agent-id', 'b', '--generate-key', 'k', '--key-type', 'rsa1024', '--out', 'c'),
+        'issue',
+        /--key-type must be one of/,
+      );
       expectUsageError(await run('issue', '--bogus'), 'issue', /bogus/);
       expectUsageError(await run('chain'), 'chain', /--out is required/);
-      expectUsageError(await run('inspect', join(tmp.dir, 'nothing.pem')), 'inspect', /cannot read .*nothing\.pem: ENOENT/);
+      expectUsageError(
+        await run('inspect', join(tmp.dir, 'nothing.pem')),
+        'inspect',
+        /cannot read .*nothing\.pem: ENOENT/,
+      );
     });
 
     it('inspect of something that is not a certificate, unknown commands, help', async () => {
-      expectError(await run('inspect', tmp.file('not-a-cert.der', Buffer.from([0x30, 0x03, 0x02, 0x01, 0x00]))), 'inspect', 'ACA_ERR_ASN1_DECODE');
+      expectError(
+        await run('inspect', tmp.file('not-a-cert.der', Buffer.from([0x30, 0x03, 0x02, 0x01, 0x00]))),
+        'inspect',
+        'ACA_ERR_ASN1_DECODE',
+      );
       const unknown = await run('frobnicate');
       expect(unknown.code).toBe(2);
       expect(unknown.err[0]).toMatch(/^agent-ca: unknown command "frobnicate"/);
@@ -218,7 +457,17 @@ describe('other CA key types', () => {
     expect(init.code, init.err.join('\n')).toBe(0);
     expect(init.out.join('\n')).toContain(`key softkey:root (${kt})`);
     const cert = join(data, 'agent.pem');
-    const r = await run('issue', '--agent-id', 'agent-1', '--org', 'Example Operator', '--generate-key', join(data, 'agent.key'), '--out', cert);
+    const r = await run(
+      'issue',
+      '--agent-id',
+      'agent-1',
+      '--org',
+      'Example Operator',
+      '--generate-key',
+      join(data, 'agent.key'),
+      '--out',
+      cert,
+    );
     expect(r.code, r.err.join('\n')).toBe(0);
     const v = verify(data, cert);
     expect(v.stdout.trim()).toBe(`${cert}: OK`);
@@ -227,7 +476,17 @@ describe('other CA key types', () => {
   });
 
   it('issue without a CA: STORE_UNAVAILABLE for a missing data dir, CA_NOT_INITIALISED for an empty one', async () => {
-    const args = ['issue', '--agent-id', 'a', '--org', 'O', '--generate-key', join(tmp.dir, 'k'), '--out', join(tmp.dir, 'o.pem')];
+    const args = [
+      'issue',
+      '--agent-id',
+      'a',
+      '--org',
+      'O',
+      '--generate-key',
+      join(tmp.dir, 'k'),
+      '--out',
+      join(tmp.dir, 'o.pem'),
+    ];
     const missing = expectError(await cli(join(tmp.dir, 'missing'))(...args), 'issue', 'ACA_ERR_STORE_UNAVAILABLE');
     expect(missing).toMatch(/agent-ca init/);
     expect(existsSync(join(tmp.dir, 'missing'))).toBe(false);

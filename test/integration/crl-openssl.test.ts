@@ -43,13 +43,35 @@ function writeCrl(name: string, rec: CrlRecord): string {
 
 /** `openssl verify -crl_check` of an agent against root (trusted) + intermediate (untrusted). */
 function verify(agent: string, crls: string[], flags: string[] = []): { ok: boolean; out: string } {
-  const r = openssl(['verify', '-crl_check', ...flags, '-CAfile', 'root.pem', '-untrusted', 'int.pem', ...crls.flatMap((c) => ['-CRLfile', c]), `${agent}.pem`]);
+  const r = openssl([
+    'verify',
+    '-crl_check',
+    ...flags,
+    '-CAfile',
+    'root.pem',
+    '-untrusted',
+    'int.pem',
+    ...crls.flatMap((c) => ['-CRLfile', c]),
+    `${agent}.pem`,
+  ]);
   return { ok: r.status === 0 && r.out.includes(`${agent}.pem: OK`), out: r.out };
 }
 
-async function revoke(serial: Serial, reason: RevocationReason, issuerId: IssuerId = INT, invalidityDate?: Date): Promise<void> {
+async function revoke(
+  serial: Serial,
+  reason: RevocationReason,
+  issuerId: IssuerId = INT,
+  invalidityDate?: Date,
+): Promise<void> {
   clock.advance(1_000);
-  const record = { serial, issuerId, revokedAt: clock.now(), reason, actor: 'test', ...(invalidityDate ? { invalidityDate } : {}) };
+  const record = {
+    serial,
+    issuerId,
+    revokedAt: clock.now(),
+    reason,
+    actor: 'test',
+    ...(invalidityDate ? { invalidityDate } : {}),
+  };
   await authority.store.commit([{ op: 'putRevocation', record }]);
 }
 
@@ -81,14 +103,20 @@ beforeAll(async () => {
   writeFileSync(join(tmp.dir, 'chain.pem'), chain.root + chain.intermediate);
   for (const name of ['good', 'compromised', 'unspecified', 'late', 'held', 'onhold', 'idp-late']) {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const issued = await authority.issue({ agentId: `${name}-bot`, publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string });
+    const issued = await authority.issue({
+      agentId: `${name}-bot`,
+      publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    });
     writeFileSync(join(tmp.dir, `${name}.pem`), issued.pem);
     agents[name] = issued.serial;
   }
   publisher = new CrlPublisher({
     store: authority.store,
     clock,
-    issuers: { root: crlIssuerFromCa(authority.ca('root')), intermediate: crlIssuerFromCa(authority.ca('intermediate')) },
+    issuers: {
+      root: crlIssuerFromCa(authority.ca('root')),
+      intermediate: crlIssuerFromCa(authority.ca('intermediate')),
+    },
   });
 });
 
@@ -121,9 +149,13 @@ describe('CRLs checked by openssl', () => {
     expect(text).toMatch(/X509v3 CRL Number:\s*\n\s*1\n/);
     const keyId = authority.ca('intermediate').issuing.keyId.toString('hex').toUpperCase().match(/../g)!.join(':');
     expect(text).toMatch(new RegExp(`X509v3 Authority Key Identifier:\\s*\\n\\s*(keyid:)?${keyId}`));
-    expect(text).toMatch(/X509v3 Freshest CRL:\s*\n\s*Full Name:\s*\n\s*URI:http:\/\/127\.0\.0\.1:8080\/crl\/intermediate-delta\.crl/);
+    expect(text).toMatch(
+      /X509v3 Freshest CRL:\s*\n\s*Full Name:\s*\n\s*URI:http:\/\/127\.0\.0\.1:8080\/crl\/intermediate-delta\.crl/,
+    );
     const compromised = text.slice(text.indexOf(`Serial Number: ${hexSerial(agents.compromised!)}`));
-    expect(compromised).toMatch(/^Serial Number: \S+\n\s+Revocation Date: .+\n\s+CRL entry extensions:\n\s+X509v3 CRL Reason Code:\s*\n\s+Key Compromise\n\s+Invalidity Date:/);
+    expect(compromised).toMatch(
+      /^Serial Number: \S+\n\s+Revocation Date: .+\n\s+CRL entry extensions:\n\s+X509v3 CRL Reason Code:\s*\n\s+Key Compromise\n\s+Invalidity Date:/,
+    );
     // reason unspecified: no reasonCode (RFC 5280 §5.3.1), so no entry extensions at all
     const unspecified = text.slice(text.indexOf(`Serial Number: ${hexSerial(agents.unspecified!)}`));
     expect(unspecified).toMatch(/^Serial Number: \S+\n\s+Revocation Date: .+\n\s+(Serial Number|Signature Algorithm)/);
@@ -202,7 +234,9 @@ describe('CRLs checked by openssl', () => {
     await revoke(authority.ca('intermediate').certificate.serial, 'cACompromise', ROOT);
     const rootFull = writeCrl('root-full.pem', await publish('full', ROOT));
     const text = openssl(['crl', '-in', rootFull, '-text', '-noout']).out;
-    expect(text.slice(text.indexOf(`Serial Number: ${hexSerial(authority.ca('intermediate').certificate.serial)}`))).toMatch(/CA Compromise/);
+    expect(
+      text.slice(text.indexOf(`Serial Number: ${hexSerial(authority.ca('intermediate').certificate.serial)}`)),
+    ).toMatch(/CA Compromise/);
     expect(openssl(['crl', '-in', rootFull, '-CAfile', 'root.pem', '-verify', '-noout']).out).toContain('verify OK');
 
     const r = verify('good', [rootFull, full2], ['-crl_check_all']);
@@ -212,12 +246,14 @@ describe('CRLs checked by openssl', () => {
     expect(verify('good', [rootFull, full2])).toMatchObject({ ok: true });
   });
 
-  it('an IssuingDistributionPoint (§5.2.5) on full and delta CRLs matches the certificates\' CRL DP for openssl', async () => {
+  it("an IssuingDistributionPoint (§5.2.5) on full and delta CRLs matches the certificates' CRL DP for openssl", async () => {
     const ca = authority.ca('intermediate');
     const idpPublisher = new CrlPublisher({
       store: authority.store,
       clock,
-      issuers: { intermediate: { ...crlIssuerFromCa(ca), idp: { url: ca.issuing.urls.crl, onlyContainsUserCerts: true } } },
+      issuers: {
+        intermediate: { ...crlIssuerFromCa(ca), idp: { url: ca.issuing.urls.crl, onlyContainsUserCerts: true } },
+      },
     });
     clock.advance(1_000);
     const full3 = writeCrl('full3.pem', await idpPublisher.publishFull(INT));
@@ -226,7 +262,9 @@ describe('CRLs checked by openssl', () => {
     const delta3 = writeCrl('delta3.pem', await idpPublisher.publishDelta(INT));
     for (const f of [full3, delta3]) {
       const text = openssl(['crl', '-in', f, '-text', '-noout']).out;
-      expect(text).toMatch(/X509v3 Issuing Distribution Point: critical\s*\n\s*Full Name:\s*\n\s*URI:http:\/\/127\.0\.0\.1:8080\/crl\/intermediate\.crl/);
+      expect(text).toMatch(
+        /X509v3 Issuing Distribution Point: critical\s*\n\s*Full Name:\s*\n\s*URI:http:\/\/127\.0\.0\.1:8080\/crl\/intermediate\.crl/,
+      );
       expect(text).toContain('Only User Certificates');
     }
     const deltas = ['-extended_crl', '-use_deltas'];

@@ -31,7 +31,18 @@ async function cli(argv: string[]) {
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-const verify = (cert: string, crlFile: string) => opensslAsync(['verify', '-crl_check_all', '-CAfile', ca.rootPem, '-untrusted', ca.intermediatePem, '-CRLfile', crlFile, cert]);
+const verify = (cert: string, crlFile: string) =>
+  opensslAsync([
+    'verify',
+    '-crl_check_all',
+    '-CAfile',
+    ca.rootPem,
+    '-untrusted',
+    ca.intermediatePem,
+    '-CRLfile',
+    crlFile,
+    cert,
+  ]);
 
 function crlNumber(): Promise<bigint> {
   return fetch(`${ca.url}/crl/intermediate.crl`).then((r) => BigInt(r.headers.get('etag')!.match(/-(\d+)"$/)![1]!));
@@ -44,7 +55,19 @@ describe('full CRLs on change, and crl sync', () => {
     const out = join(ca.dir, 'agents.crl');
     const marker = join(ca.dir, 'reloads');
     writeFileSync(marker, '');
-    const args = ['crl', 'sync', '--url', `${ca.url}/crl/intermediate.crl`, '--root-crl', '--ca', chain, '--out', out, '--exec', `echo reload >> ${marker}`];
+    const args = [
+      'crl',
+      'sync',
+      '--url',
+      `${ca.url}/crl/intermediate.crl`,
+      '--root-crl',
+      '--ca',
+      chain,
+      '--out',
+      out,
+      '--exec',
+      `echo reload >> ${marker}`,
+    ];
     const first = await cli(args);
     expect(first.code).toBe(0);
     expect(first.out).toContain(`wrote ${out}`);
@@ -57,13 +80,17 @@ describe('full CRLs on change, and crl sync', () => {
 
     const before = await crlNumber();
     const t0 = performance.now();
-    expect((await ca.admin('POST', `/api/v1/certificates/${bad.serial}/revoke`, { reason: 'keyCompromise' })).status).toBe(200);
+    expect(
+      (await ca.admin('POST', `/api/v1/certificates/${bad.serial}/revoke`, { reason: 'keyCompromise' })).status,
+    ).toBe(200);
     while ((await crlNumber()) <= before) {
       if (performance.now() - t0 > 5_000) throw new Error('no new full CRL within 5 s');
       await new Promise((r) => setTimeout(r, 100));
     }
     const published = (performance.now() - t0) / 1000;
-    process.stdout.write(`full CRL with the revocation published ${published.toFixed(2)} s after the admin API returned\n`);
+    process.stdout.write(
+      `full CRL with the revocation published ${published.toFixed(2)} s after the admin API returned\n`,
+    );
     expect((await cli(args)).code).toBe(0);
     const r = await verify(bad.path, out);
     expect(r.stdout + r.stderr).toContain('certificate revoked');
@@ -73,34 +100,83 @@ describe('full CRLs on change, and crl sync', () => {
 
   it('keeps the last good file on any error: server down, another CA, a delta CRL', async () => {
     const out = join(ca.dir, 'kept.crl');
-    expect((await cli(['crl', 'sync', '--url', `${ca.url}/crl/intermediate.crl`, '--ca', chain, '--out', out])).code).toBe(0);
+    expect(
+      (await cli(['crl', 'sync', '--url', `${ca.url}/crl/intermediate.crl`, '--ca', chain, '--out', out])).code,
+    ).toBe(0);
     const good = readFileSync(out, 'utf8');
     const mtime = statSync(out).mtimeMs;
 
-    const down = await cli(['crl', 'sync', '--url', 'http://127.0.0.1:1/crl/intermediate.crl', '--ca', chain, '--out', out]);
+    const down = await cli([
+      'crl',
+      'sync',
+      '--url',
+      'http://127.0.0.1:1/crl/intermediate.crl',
+      '--ca',
+      chain,
+      '--out',
+      out,
+    ]);
     expect(down.code).toBe(1);
     expect(down.err).toContain('ACA_ERR_CRL_FETCH_FAILED');
 
     const other = await startTestCa();
     try {
-      const foreign = await cli(['crl', 'sync', '--url', `${other.url}/crl/intermediate.crl`, '--ca', chain, '--out', out]);
+      const foreign = await cli([
+        'crl',
+        'sync',
+        '--url',
+        `${other.url}/crl/intermediate.crl`,
+        '--ca',
+        chain,
+        '--out',
+        out,
+      ]);
       expect(foreign.code).toBe(1);
       // Both test CAs carry the same names: the name matches, the signature does not.
       expect(foreign.err).toMatch(/ACA_ERR_CRL_REJECTED: .*the signature does not verify with the CA certificate/);
-      const rootOnly = await cli(['crl', 'sync', '--url', `${ca.url}/crl/intermediate.crl`, '--ca', ca.rootPem, '--out', out]);
+      const rootOnly = await cli([
+        'crl',
+        'sync',
+        '--url',
+        `${ca.url}/crl/intermediate.crl`,
+        '--ca',
+        ca.rootPem,
+        '--out',
+        out,
+      ]);
       expect(rootOnly.code).toBe(1);
       expect(rootOnly.err).toMatch(/ACA_ERR_CRL_REJECTED: .*issued by none of the given CA certificates/);
     } finally {
       await other.close();
     }
 
-    const delta = await cli(['crl', 'sync', '--url', `${ca.url}/crl/intermediate-delta.crl`, '--ca', chain, '--out', out]);
+    const delta = await cli([
+      'crl',
+      'sync',
+      '--url',
+      `${ca.url}/crl/intermediate-delta.crl`,
+      '--ca',
+      chain,
+      '--out',
+      out,
+    ]);
     expect(delta.code).toBe(1);
     expect(delta.err).toContain('a delta CRL');
     expect(readFileSync(out, 'utf8')).toBe(good);
     expect(statSync(out).mtimeMs).toBe(mtime);
 
-    const usage = await cli(['crl', 'sync', '--url', `${ca.url}/crl/intermediate.crl`, '--ca', chain, '--out', out, '--interval', 'often']);
+    const usage = await cli([
+      'crl',
+      'sync',
+      '--url',
+      `${ca.url}/crl/intermediate.crl`,
+      '--ca',
+      chain,
+      '--out',
+      out,
+      '--interval',
+      'often',
+    ]);
     expect(usage.code).toBe(2);
   });
 
@@ -109,7 +185,11 @@ describe('full CRLs on change, and crl sync', () => {
     const a = await ca.issueAgent('sync-loop');
     const stop = new AbortController();
     const lines: string[] = [];
-    const running = crlSyncCommand(['--url', `${ca.url}/crl/intermediate.crl`, '--ca', chain, '--out', out, '--interval', '1s'], { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} }, stop.signal);
+    const running = crlSyncCommand(
+      ['--url', `${ca.url}/crl/intermediate.crl`, '--ca', chain, '--out', out, '--interval', '1s'],
+      { out: (l) => lines.push(l), err: (l) => lines.push(l), env: {} },
+      stop.signal,
+    );
     try {
       const t0 = performance.now();
       while (lines.length === 0) {

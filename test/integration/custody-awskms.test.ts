@@ -28,7 +28,13 @@ import { parseAwsKmsUri } from '../../src/signer/aws-kms-uri.js';
 import { openSigner } from '../../src/signer/registry.js';
 import type { KeyUri } from '../../src/types.js';
 import { applyKmsEnv, startTestKmsEmulator, type TestKmsEmulator } from '../helpers/kms-emulator.js';
-import { describeFindings, kmsEmulatorNeedles, privateKeyNeedles, scanForKeyMaterial, softKeyNeedles } from '../helpers/key-material-scan.js';
+import {
+  describeFindings,
+  kmsEmulatorNeedles,
+  privateKeyNeedles,
+  scanForKeyMaterial,
+  softKeyNeedles,
+} from '../helpers/key-material-scan.js';
 import { opensslAsync } from '../helpers/openssl.js';
 import { auditEntries, caState, cli, keyUris } from '../helpers/custody.js';
 
@@ -62,7 +68,13 @@ describe('key-material scanner (control: it must find keys where they are)', () 
     const dir = join(work, 'softkey');
     const a = await createAuthority({ dataDir: dir, env: {} });
     await a.init({ config: { organization: 'Control Operator' } });
-    await a.issue({ agentId: 'control-bot', publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' }) });
+    await a.issue({
+      agentId: 'control-bot',
+      publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+        format: 'der',
+        type: 'spki',
+      }),
+    });
     await a.close();
     const needles = softKeyNeedles(dir);
     expect(needles.length).toBe(4);
@@ -71,7 +83,9 @@ describe('key-material scanner (control: it must find keys where they are)', () 
     expect(report.decodeErrors).toEqual([]);
     for (const name of ['root', 'intermediate', 'ocsp-root', 'ocsp-intermediate']) {
       const inFile = report.findings.filter((f) => f.file === join('keys', `${name}.key.pem`));
-      expect(new Set(inFile.map((f) => f.kind))).toEqual(new Set(['pem-private-key', 'pkcs8', 'ec-private-key', 'key-bytes']));
+      expect(new Set(inFile.map((f) => f.kind))).toEqual(
+        new Set(['pem-private-key', 'pkcs8', 'ec-private-key', 'key-bytes']),
+      );
       expect(inFile.find((f) => f.kind === 'key-bytes')?.detail).toBe(`softkey:${name}.d`);
     }
     // ...and only there: the store holds certificates and key URIs, not keys.
@@ -84,7 +98,9 @@ describe('key-material scanner (control: it must find keys where they are)', () 
     await a.init({ config: { organization: 'Control Operator' } });
     await a.close();
     const report = scanForKeyMaterial(dir, { needles: softKeyNeedles(dir, 'correct horse') });
-    const kinds = report.findings.filter((f) => f.file === join('keys', 'root.key.pem')).map((f) => `${f.kind}:${f.detail}`);
+    const kinds = report.findings
+      .filter((f) => f.file === join('keys', 'root.key.pem'))
+      .map((f) => `${f.kind}:${f.detail}`);
     expect(kinds).toContain('pem-private-key:ENCRYPTED PRIVATE KEY');
     expect(kinds).toContain('pkcs8-encrypted:PBES2');
     // Encrypted, so the scalar itself is not on disk.
@@ -116,7 +132,8 @@ describe('key-material scanner (control: it must find keys where they are)', () 
     const tableDir = join(work, 'leveldb-table');
     const db2 = new Level<string, string>(tableDir, { valueEncoding: 'utf8' });
     await db2.open();
-    for (let i = 0; i < 50; i++) await db2.put(`filler-${i}`, JSON.stringify({ text: '-----'.repeat(40) + 'abc'.repeat(100), i }));
+    for (let i = 0; i < 50; i++)
+      await db2.put(`filler-${i}`, JSON.stringify({ text: '-----'.repeat(40) + 'abc'.repeat(100), i }));
     await db2.put('secret', JSON.stringify({ pem }));
     // classic-level (what `level` is in Node) flushes the memtable to a table file on compactRange.
     await (db2 as unknown as { compactRange(start: string, end: string): Promise<void> }).compactRange('a', 'z');
@@ -145,21 +162,47 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
   let kmsAgent: { serial: string; path: string; keyUri: string };
 
   const stats = () => kms.emulator.stats();
-  const describeKey = async (uri: string) => (await raw.send(new DescribeKeyCommand({ KeyId: parseAwsKmsUri(uri).keyId }))).KeyMetadata!;
+  const describeKey = async (uri: string) =>
+    (await raw.send(new DescribeKeyCommand({ KeyId: parseAwsKmsUri(uri).keyId }))).KeyMetadata!;
 
   async function ocsp(cert: string, extra: string[] = ['-no_nonce']) {
-    return opensslAsync(['ocsp', '-issuer', join(cliDir, 'ca', 'intermediate.pem'), '-cert', cert, '-url', `${server!.url}/ocsp`, '-CAfile', join(cliDir, 'ca', 'root.pem'), ...extra], { timeoutMs: 10_000 });
+    return opensslAsync(
+      [
+        'ocsp',
+        '-issuer',
+        join(cliDir, 'ca', 'intermediate.pem'),
+        '-cert',
+        cert,
+        '-url',
+        `${server!.url}/ocsp`,
+        '-CAfile',
+        join(cliDir, 'ca', 'root.pem'),
+        ...extra,
+      ],
+      { timeoutMs: 10_000 },
+    );
   }
 
   beforeAll(async () => {
     kms = await startTestKmsEmulator();
     kms2 = await startTestKmsEmulator();
-    raw = new KMSClient({ endpoint: kms.endpoint, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    raw = new KMSClient({
+      endpoint: kms.endpoint,
+      region: 'us-east-1',
+      maxAttempts: 1,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
     work = mkdtempSync(join(tmpdir(), 'agent-ca-custody-kms-'));
     cliDir = join(work, 'cli-ca');
     libDir = join(work, 'lib-ca');
     adoptDir = join(work, 'adopt-ca');
-    restoreProcessEnv = applyKmsEnv({ AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9', AWS_REGION: 'eu-north-1', AWS_ACCESS_KEY_ID: 'wrong', AWS_SECRET_ACCESS_KEY: 'wrong', AWS_MAX_ATTEMPTS: '1' });
+    restoreProcessEnv = applyKmsEnv({
+      AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9',
+      AWS_REGION: 'eu-north-1',
+      AWS_ACCESS_KEY_ID: 'wrong',
+      AWS_SECRET_ACCESS_KEY: 'wrong',
+      AWS_MAX_ATTEMPTS: '1',
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -178,7 +221,12 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
     expect(r.out).toMatch(/root .*\n.*key awskms:key-id=[0-9a-f-]{36};region=us-east-1 \(p256\)/);
     expect(stats().keys).toBe(4);
     const aliases = (await raw.send(new ListAliasesCommand({}))).Aliases!.map((a) => a.AliasName).sort();
-    expect(aliases).toEqual(['alias/agent-ca-intermediate', 'alias/agent-ca-ocsp-intermediate', 'alias/agent-ca-ocsp-root', 'alias/agent-ca-root']);
+    expect(aliases).toEqual([
+      'alias/agent-ca-intermediate',
+      'alias/agent-ca-ocsp-intermediate',
+      'alias/agent-ca-ocsp-root',
+      'alias/agent-ca-root',
+    ]);
     const a = await createAuthority({ dataDir: cliDir, env: kms.env, create: false });
     try {
       const uris = keyUris(await caState(a));
@@ -193,16 +241,39 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
     } finally {
       await a.close();
     }
-    const chain = await opensslAsync(['verify', '-CAfile', join(cliDir, 'ca', 'root.pem'), join(cliDir, 'ca', 'intermediate.pem')]);
+    const chain = await opensslAsync([
+      'verify',
+      '-CAfile',
+      join(cliDir, 'ca', 'root.pem'),
+      join(cliDir, 'ca', 'intermediate.pem'),
+    ]);
     expect(chain.stdout).toContain(': OK');
     expect(existsSync(join(cliDir, 'keys'))).toBe(false);
   });
 
   it('issues through the CLI with one KMS Sign per certificate (plus the closing audit checkpoint), and `--kms-key new` records the agent key URI', async () => {
     const pubFile = join(work, 'agent.pub.pem');
-    writeFileSync(pubFile, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }));
+    writeFileSync(
+      pubFile,
+      generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }),
+    );
     kms.emulator.resetStats();
-    const soft = await cli(['issue', '--agent-id', 'custody-soft-bot', '--scope', 'read:accounts', '--public-key', pubFile, '--out', join(work, 'soft.pem'), '--data', cliDir], kms.env);
+    const soft = await cli(
+      [
+        'issue',
+        '--agent-id',
+        'custody-soft-bot',
+        '--scope',
+        'read:accounts',
+        '--public-key',
+        pubFile,
+        '--out',
+        join(work, 'soft.pem'),
+        '--data',
+        cliDir,
+      ],
+      kms.env,
+    );
     expect(soft.err).toBe('');
     expect(soft.code).toBe(0);
     // the certificate, and the audit checkpoint the command signs over its entries as it closes
@@ -211,7 +282,22 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
     softAgent = { serial: serialFrom(soft.out), path: join(work, 'soft.pem') };
 
     kms.emulator.resetStats();
-    const viaKms = await cli(['issue', '--agent-id', 'custody-kms-bot', '--scope', 'write:payments', '--kms-key', 'new', '--out', join(work, 'kms.pem'), '--data', cliDir], kms.env);
+    const viaKms = await cli(
+      [
+        'issue',
+        '--agent-id',
+        'custody-kms-bot',
+        '--scope',
+        'write:payments',
+        '--kms-key',
+        'new',
+        '--out',
+        join(work, 'kms.pem'),
+        '--data',
+        cliDir,
+      ],
+      kms.env,
+    );
     expect(viaKms.err).toBe('');
     expect(viaKms.code).toBe(0);
     expect(viaKms.out).toContain('private key held in KMS');
@@ -228,7 +314,14 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
     const cert = parseCertificate(pemOrDer(readFileSync(kmsAgent.path), ['CERTIFICATE']));
     const pub = await raw.send(new GetPublicKeyCommand({ KeyId: parseAwsKmsUri(keyUri!).keyId }));
     expect(Buffer.from(pub.PublicKey!).equals(cert.publicKeyInfo)).toBe(true);
-    const verified = await opensslAsync(['verify', '-CAfile', join(cliDir, 'ca', 'root.pem'), '-untrusted', join(cliDir, 'ca', 'intermediate.pem'), kmsAgent.path]);
+    const verified = await opensslAsync([
+      'verify',
+      '-CAfile',
+      join(cliDir, 'ca', 'root.pem'),
+      '-untrusted',
+      join(cliDir, 'ca', 'intermediate.pem'),
+      kmsAgent.path,
+    ]);
     expect(verified.stdout).toContain(': OK');
   });
 
@@ -243,7 +336,16 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
     }
     // RFC 5019 GET form as well.
     const reqFile = join(work, 'get-req.der');
-    await opensslAsync(['ocsp', '-issuer', join(cliDir, 'ca', 'intermediate.pem'), '-cert', softAgent.path, '-no_nonce', '-reqout', reqFile]);
+    await opensslAsync([
+      'ocsp',
+      '-issuer',
+      join(cliDir, 'ca', 'intermediate.pem'),
+      '-cert',
+      softAgent.path,
+      '-no_nonce',
+      '-reqout',
+      reqFile,
+    ]);
     const get = await fetch(`${server.url}/ocsp/${encodeURIComponent(readFileSync(reqFile).toString('base64'))}`);
     expect(get.status).toBe(200);
     expect(get.headers.get('content-type')).toBe('application/ocsp-response');
@@ -263,11 +365,31 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
     expect(res.status).toBe(200);
     const der = join(work, 'intermediate.crl');
     writeFileSync(der, Buffer.from(await res.arrayBuffer()));
-    const v = await opensslAsync(['crl', '-inform', 'DER', '-in', der, '-noout', '-verify', '-CAfile', join(cliDir, 'ca', 'intermediate.pem')]);
+    const v = await opensslAsync([
+      'crl',
+      '-inform',
+      'DER',
+      '-in',
+      der,
+      '-noout',
+      '-verify',
+      '-CAfile',
+      join(cliDir, 'ca', 'intermediate.pem'),
+    ]);
     expect(v.stdout + v.stderr).toContain('verify OK');
     const pem = join(work, 'intermediate.crl.pem');
     await opensslAsync(['crl', '-inform', 'DER', '-in', der, '-out', pem]);
-    const chain = await opensslAsync(['verify', '-crl_check', '-CAfile', join(cliDir, 'ca', 'root.pem'), '-untrusted', join(cliDir, 'ca', 'intermediate.pem'), '-CRLfile', pem, softAgent.path]);
+    const chain = await opensslAsync([
+      'verify',
+      '-crl_check',
+      '-CAfile',
+      join(cliDir, 'ca', 'root.pem'),
+      '-untrusted',
+      join(cliDir, 'ca', 'intermediate.pem'),
+      '-CRLfile',
+      pem,
+      softAgent.path,
+    ]);
     expect(chain.stdout).toContain(': OK');
   });
 
@@ -276,7 +398,13 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
     // certificate: sign one now so that none falls due inside the issuance measured below.
     await authority!.audit.checkpoint();
     kms.emulator.resetStats();
-    await authority!.issue({ agentId: 'served-bot', publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' }) });
+    await authority!.issue({
+      agentId: 'served-bot',
+      publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+        format: 'der',
+        type: 'spki',
+      }),
+    });
     expect(stats().signCalls).toBe(1);
   });
 
@@ -294,10 +422,17 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
     const audited = await auditEntries(authority!, 'key.deletion-scheduled');
     expect(audited).toHaveLength(1);
     expect(audited[0]!.subject).toBe(kmsAgent.serial);
-    expect(audited[0]!.details).toMatchObject({ keyUri: kmsAgent.keyUri, agentId: 'custody-kms-bot', pendingWindowDays: window, deletionDate: meta.DeletionDate!.toISOString() });
+    expect(audited[0]!.details).toMatchObject({
+      keyUri: kmsAgent.keyUri,
+      agentId: 'custody-kms-bot',
+      pendingWindowDays: window,
+      deletionDate: meta.DeletionDate!.toISOString(),
+    });
     expect(await auditEntries(authority!, 'key.deletion-failed')).toEqual([]);
     // The key can no longer sign, and OCSP already says revoked.
-    expect(await code(openSigner(kmsAgent.keyUri as KeyUri, { env: kms.env }))).toBe('ACA_ERR_SIGNER_KEY_PENDING_DELETION');
+    expect(await code(openSigner(kmsAgent.keyUri as KeyUri, { env: kms.env }))).toBe(
+      'ACA_ERR_SIGNER_KEY_PENDING_DELETION',
+    );
     const r = await ocsp(kmsAgent.path);
     expect(r.stderr).toContain('Response verify OK');
     expect(r.stdout).toContain(`${kmsAgent.path}: revoked`);
@@ -317,7 +452,11 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
   it('library: init({ signer: "awskms" }) and issue({ createKeyIn: "awskms" }), deletion window from config', async () => {
     const a = await createAuthority({ dataDir: libDir, env: kms2.env });
     try {
-      await a.init({ signer: 'awskms', keyType: 'p384', config: { organization: 'Library Operator', agentKeyDeletionWindowDays: 7 } });
+      await a.init({
+        signer: 'awskms',
+        keyType: 'p384',
+        config: { organization: 'Library Operator', agentKeyDeletionWindowDays: 7 },
+      });
       const uris = keyUris(await caState(a));
       expect(uris.every((u) => u.startsWith('awskms:key-id='))).toBe(true);
       expect(a.ca('root').signer.algorithm).toBe('ecdsaWithSHA384');
@@ -328,15 +467,24 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
       expect(record.keyUri).toMatch(/^awskms:key-id=/);
       await a.revoke(issued.serial, { reason: 'cessationOfOperation' });
       await a.hooks.settle();
-      const kms2Client = new KMSClient({ endpoint: kms2.endpoint, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      const kms2Client = new KMSClient({
+        endpoint: kms2.endpoint,
+        region: 'us-east-1',
+        maxAttempts: 1,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
       try {
-        const meta = (await kms2Client.send(new DescribeKeyCommand({ KeyId: parseAwsKmsUri(record.keyUri!).keyId }))).KeyMetadata!;
+        const meta = (await kms2Client.send(new DescribeKeyCommand({ KeyId: parseAwsKmsUri(record.keyUri!).keyId })))
+          .KeyMetadata!;
         expect(meta.KeyState).toBe('PendingDeletion');
         expect(meta.PendingDeletionWindowInDays).toBe(7);
       } finally {
         kms2Client.destroy();
       }
-      expect((await auditEntries(a, 'key.deletion-scheduled'))[0]?.details).toMatchObject({ keyUri: record.keyUri, pendingWindowDays: 7 });
+      expect((await auditEntries(a, 'key.deletion-scheduled'))[0]?.details).toMatchObject({
+        keyUri: record.keyUri,
+        pendingWindowDays: 7,
+      });
     } finally {
       await a.close();
     }
@@ -360,7 +508,23 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
     const intermediateByAlias = 'awskms:key-id=alias/adopted/intermediate;region=us-east-1';
     kms.emulator.resetStats();
     const r = await cli(
-      ['init', '--signer', 'awskms', '--org', 'Adopting Operator', '--data', adoptDir, '--key-uri', `root=${root}`, '--key-uri', `intermediate=${intermediateByAlias}`, '--key-uri', `ocsp-root=${ocspRoot}`, '--key-uri', `ocsp-intermediate=${ocspInt}`],
+      [
+        'init',
+        '--signer',
+        'awskms',
+        '--org',
+        'Adopting Operator',
+        '--data',
+        adoptDir,
+        '--key-uri',
+        `root=${root}`,
+        '--key-uri',
+        `intermediate=${intermediateByAlias}`,
+        '--key-uri',
+        `ocsp-root=${ocspRoot}`,
+        '--key-uri',
+        `ocsp-intermediate=${ocspInt}`,
+      ],
       kms.env,
     );
     expect(r.err).toBe('');
@@ -372,12 +536,25 @@ describe('the whole CA on awskms: (KMS emulator)', () => {
       expect(keyUris(await caState(a))).toEqual([root, intermediateByAlias, ocspRoot, ocspInt]);
       const pub = await raw.send(new GetPublicKeyCommand({ KeyId: parseAwsKmsUri(intermediate).keyId }));
       expect(Buffer.from(pub.PublicKey!).equals(a.ca('intermediate').certificate.publicKeyInfo)).toBe(true);
-      const issued = await a.issue({ agentId: 'adopted-bot', publicKey: createPublicKey(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey).export({ format: 'der', type: 'spki' }) });
+      const issued = await a.issue({
+        agentId: 'adopted-bot',
+        publicKey: createPublicKey(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey).export({
+          format: 'der',
+          type: 'spki',
+        }),
+      });
       writeFileSync(join(work, 'adopted.pem'), issued.pem);
     } finally {
       await a.close();
     }
-    const v = await opensslAsync(['verify', '-CAfile', join(adoptDir, 'ca', 'root.pem'), '-untrusted', join(adoptDir, 'ca', 'intermediate.pem'), join(work, 'adopted.pem')]);
+    const v = await opensslAsync([
+      'verify',
+      '-CAfile',
+      join(adoptDir, 'ca', 'root.pem'),
+      '-untrusted',
+      join(adoptDir, 'ca', 'intermediate.pem'),
+      join(work, 'adopted.pem'),
+    ]);
     expect(v.stdout).toContain(': OK');
   });
 
@@ -415,22 +592,44 @@ describe('CA keys in KMS, OCSP responders outside it (--responder-signer softkey
 
   it('root and intermediate in KMS, responders soft; serving OCSP for agents costs no KMS call', async () => {
     const dataDir = join(work, 'split-ca');
-    const r = await cli(['init', '--signer', 'awskms', '--responder-signer', 'softkey', '--org', 'Split Operator', '--data', dataDir], kms.env);
+    const r = await cli(
+      ['init', '--signer', 'awskms', '--responder-signer', 'softkey', '--org', 'Split Operator', '--data', dataDir],
+      kms.env,
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const authority = await createAuthority({ dataDir, env: kms.env, create: false });
     const [root, intermediate, ocspRoot, ocspIntermediate] = keyUris(await caState(authority));
     expect([root, intermediate]).toEqual([expect.stringMatching(/^awskms:/), expect.stringMatching(/^awskms:/)]);
-    expect([ocspRoot, ocspIntermediate]).toEqual([expect.stringMatching(/^softkey:/), expect.stringMatching(/^softkey:/)]);
+    expect([ocspRoot, ocspIntermediate]).toEqual([
+      expect.stringMatching(/^softkey:/),
+      expect.stringMatching(/^softkey:/),
+    ]);
     expect(kms.emulator.stats().keys).toBe(2);
 
     const server = await startServer({ authority, host: '127.0.0.1', port: 0, logLevel: 'error' });
     try {
       const agentPath = join(work, 'split-agent.pem');
-      const issued = await authority.issue({ agentId: 'split-bot', publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' }) });
+      const issued = await authority.issue({
+        agentId: 'split-bot',
+        publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+          format: 'der',
+          type: 'spki',
+        }),
+      });
       writeFileSync(agentPath, issued.pem);
       kms.emulator.resetStats();
-      const args = ['ocsp', '-issuer', join(dataDir, 'ca', 'intermediate.pem'), '-cert', agentPath, '-url', `${server.url}/ocsp`, '-CAfile', join(dataDir, 'ca', 'root.pem')];
+      const args = [
+        'ocsp',
+        '-issuer',
+        join(dataDir, 'ca', 'intermediate.pem'),
+        '-cert',
+        agentPath,
+        '-url',
+        `${server.url}/ocsp`,
+        '-CAfile',
+        join(dataDir, 'ca', 'root.pem'),
+      ];
       for (const extra of [['-no_nonce'], []]) {
         const o = await opensslAsync([...args, ...extra], { timeoutMs: 10_000 });
         expect(o.stderr).toContain('Response verify OK');

@@ -42,8 +42,14 @@ async function entries(action: string) {
 describe('agent keys created in KMS', () => {
   it('creates no key for a request that fails validation (bad agent id, unknown policy field, unknown profile)', async () => {
     const keys = kms.emulator.stats().keys;
-    for (const req of [{ agentId: 'bad id' }, { agentId: 'ok', policy: { maxTransactionsize: { amount: '1', currency: 'USD' } } as never }, { agentId: 'ok', profile: 'nope' }]) {
-      await expect(a.issue({ ...req, createKeyIn: 'awskms' })).rejects.toMatchObject({ code: expect.stringMatching(/^ACA_ERR_(INPUT_INVALID|ASN1_ENCODE|PROFILE_UNKNOWN)$/) });
+    for (const req of [
+      { agentId: 'bad id' },
+      { agentId: 'ok', policy: { maxTransactionsize: { amount: '1', currency: 'USD' } } as never },
+      { agentId: 'ok', profile: 'nope' },
+    ]) {
+      await expect(a.issue({ ...req, createKeyIn: 'awskms' })).rejects.toMatchObject({
+        code: expect.stringMatching(/^ACA_ERR_(INPUT_INVALID|ASN1_ENCODE|PROFILE_UNKNOWN)$/),
+      });
     }
     expect(kms.emulator.stats().keys).toBe(keys);
     expect(await entries('key.created')).toEqual([]);
@@ -51,12 +57,22 @@ describe('agent keys created in KMS', () => {
 
   it('schedules the deletion of a key whose certificate was refused later (lint), and audits it', async () => {
     const keys = kms.emulator.stats().keys;
-    await expect(a.issue({ agentId: 'too-long-lived', createKeyIn: 'awskms', validityDays: 5000 })).rejects.toMatchObject({ code: 'ACA_ERR_LINT_FAILED' });
+    await expect(
+      a.issue({ agentId: 'too-long-lived', createKeyIn: 'awskms', validityDays: 5000 }),
+    ).rejects.toMatchObject({ code: 'ACA_ERR_LINT_FAILED' });
     expect(kms.emulator.stats().keys).toBe(keys + 1);
     const [orphan] = await entries('key.orphan-deletion-scheduled');
-    expect(orphan).toMatchObject({ subject: 'too-long-lived', details: { agentId: 'too-long-lived', issuanceError: expect.stringMatching(/lint/) } });
+    expect(orphan).toMatchObject({
+      subject: 'too-long-lived',
+      details: { agentId: 'too-long-lived', issuanceError: expect.stringMatching(/lint/) },
+    });
     const keyUri = orphan!.details.keyUri as string;
-    const client = new KMSClient({ endpoint: kms.endpoint, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const client = new KMSClient({
+      endpoint: kms.endpoint,
+      region: 'us-east-1',
+      maxAttempts: 1,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
     try {
       const meta = (await client.send(new DescribeKeyCommand({ KeyId: parseAwsKmsUri(keyUri).keyId }))).KeyMetadata!;
       expect(meta.KeyState).toBe('PendingDeletion');
@@ -68,8 +84,14 @@ describe('agent keys created in KMS', () => {
   it('refuses a keyUri that holds another public key than the one certified', async () => {
     const made = await a.issue({ agentId: 'kms-bot', createKeyIn: 'awskms' });
     const keyUri = (await a.show(made.serial)).record.keyUri as KeyUri;
-    const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }) as string;
-    await expect(a.issue({ agentId: 'liar', publicKey: other, keyUri })).rejects.toMatchObject({ code: 'ACA_ERR_INPUT_INVALID', message: expect.stringMatching(/different public key/) });
+    const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+      format: 'pem',
+      type: 'spki',
+    }) as string;
+    await expect(a.issue({ agentId: 'liar', publicKey: other, keyUri })).rejects.toMatchObject({
+      code: 'ACA_ERR_INPUT_INVALID',
+      message: expect.stringMatching(/different public key/),
+    });
     // the same key under its own URI is fine (e.g. a renewal done by hand)
     const again = await a.issue({ agentId: 'kms-bot', publicKey: parseCertificate(made.der).publicKeyInfo, keyUri });
     expect((await a.show(again.serial)).record.keyUri).toBe(keyUri);

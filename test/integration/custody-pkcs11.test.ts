@@ -62,7 +62,21 @@ describe.runIf(avail.available)('the whole CA on pkcs11: (SoftHSM2)', () => {
   let hsmAgent: { serial: string; path: string; keyUri: string };
 
   async function ocsp(cert: string) {
-    return opensslAsync(['ocsp', '-issuer', join(cliDir, 'ca', 'intermediate.pem'), '-cert', cert, '-url', `${server!.url}/ocsp`, '-CAfile', join(cliDir, 'ca', 'root.pem'), '-no_nonce'], { timeoutMs: 10_000 });
+    return opensslAsync(
+      [
+        'ocsp',
+        '-issuer',
+        join(cliDir, 'ca', 'intermediate.pem'),
+        '-cert',
+        cert,
+        '-url',
+        `${server!.url}/ocsp`,
+        '-CAfile',
+        join(cliDir, 'ca', 'root.pem'),
+        '-no_nonce',
+      ],
+      { timeoutMs: 10_000 },
+    );
   }
 
   beforeAll(() => {
@@ -85,7 +99,22 @@ describe.runIf(avail.available)('the whole CA on pkcs11: (SoftHSM2)', () => {
   });
 
   it('`agent-ca init --signer pkcs11` generates all four CA keys on the token; URIs name a pin-source, never the PIN', async () => {
-    const r = await cli(['init', '--signer', 'pkcs11', '--pkcs11-module', token.module, '--pkcs11-token', token.tokenLabel, '--org', 'HSM Operator', '--data', cliDir], shellEnv);
+    const r = await cli(
+      [
+        'init',
+        '--signer',
+        'pkcs11',
+        '--pkcs11-module',
+        token.module,
+        '--pkcs11-token',
+        token.tokenLabel,
+        '--org',
+        'HSM Operator',
+        '--data',
+        cliDir,
+      ],
+      shellEnv,
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/key pkcs11:/);
@@ -95,7 +124,12 @@ describe.runIf(avail.available)('the whole CA on pkcs11: (SoftHSM2)', () => {
       expect(new Set(uris).size).toBe(4);
       for (const uri of uris) {
         const u = parsePkcs11Uri(uri);
-        expect(u).toMatchObject({ token: token.tokenLabel, type: 'private', pinSource: 'env:AGENT_CA_PKCS11_PIN', modulePath: token.module });
+        expect(u).toMatchObject({
+          token: token.tokenLabel,
+          type: 'private',
+          pinSource: 'env:AGENT_CA_PKCS11_PIN',
+          modulePath: token.module,
+        });
         expect(u.pinValue).toBeUndefined();
         expect(uri).not.toContain(token.pin);
       }
@@ -103,21 +137,48 @@ describe.runIf(avail.available)('the whole CA on pkcs11: (SoftHSM2)', () => {
     } finally {
       await a.close();
     }
-    const chain = await opensslAsync(['verify', '-CAfile', join(cliDir, 'ca', 'root.pem'), join(cliDir, 'ca', 'intermediate.pem')]);
+    const chain = await opensslAsync([
+      'verify',
+      '-CAfile',
+      join(cliDir, 'ca', 'root.pem'),
+      join(cliDir, 'ca', 'intermediate.pem'),
+    ]);
     expect(chain.stdout).toContain(': OK');
     expect(existsSync(join(cliDir, 'keys'))).toBe(false);
   });
 
   it('issues through the CLI (public key) and the library (key generated on the token, URI recorded)', async () => {
     const pubFile = join(work, 'agent.pub.pem');
-    writeFileSync(pubFile, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }));
-    const soft = await cli(['issue', '--agent-id', 'hsm-soft-bot', '--scope', 'read:accounts', '--public-key', pubFile, '--out', join(work, 'soft.pem'), '--data', cliDir], shellEnv);
+    writeFileSync(
+      pubFile,
+      generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }),
+    );
+    const soft = await cli(
+      [
+        'issue',
+        '--agent-id',
+        'hsm-soft-bot',
+        '--scope',
+        'read:accounts',
+        '--public-key',
+        pubFile,
+        '--out',
+        join(work, 'soft.pem'),
+        '--data',
+        cliDir,
+      ],
+      shellEnv,
+    );
     expect(soft.err).toBe('');
     expect(soft.code).toBe(0);
     softAgent = { serial: soft.out.match(/issued ([0-9a-f]+) for/)![1]!, path: join(work, 'soft.pem') };
 
     // The key manager needs the token label beside the PIN (init wrote it into the CA key URIs only).
-    authority = await createAuthority({ dataDir: cliDir, env: { ...shellEnv, AGENT_CA_PKCS11_TOKEN: token.tokenLabel, AGENT_CA_PKCS11_MODULE: token.module }, create: false });
+    authority = await createAuthority({
+      dataDir: cliDir,
+      env: { ...shellEnv, AGENT_CA_PKCS11_TOKEN: token.tokenLabel, AGENT_CA_PKCS11_MODULE: token.module },
+      create: false,
+    });
     const issued = await authority.issue({ agentId: 'hsm-key-bot', createKeyIn: 'pkcs11', scope: ['write:payments'] });
     const { record } = await authority.show(issued.serial);
     expect(record.keyUri).toMatch(/^pkcs11:/);
@@ -127,13 +188,24 @@ describe.runIf(avail.available)('the whole CA on pkcs11: (SoftHSM2)', () => {
     // The certificate certifies the token key, and that key signs.
     const signer = await openSigner(hsmAgent.keyUri as KeyUri, { env: shellEnv });
     try {
-      expect(signer.publicKeyInfo.equals(parseCertificate(pemOrDer(readFileSync(hsmAgent.path), ['CERTIFICATE'])).publicKeyInfo)).toBe(true);
+      expect(
+        signer.publicKeyInfo.equals(
+          parseCertificate(pemOrDer(readFileSync(hsmAgent.path), ['CERTIFICATE'])).publicKeyInfo,
+        ),
+      ).toBe(true);
       expect((await signer.sign(Buffer.from('action')))[0]).toBe(0x30);
     } finally {
       await signer.close?.();
     }
     for (const agent of [softAgent, hsmAgent]) {
-      const v = await opensslAsync(['verify', '-CAfile', join(cliDir, 'ca', 'root.pem'), '-untrusted', join(cliDir, 'ca', 'intermediate.pem'), agent.path]);
+      const v = await opensslAsync([
+        'verify',
+        '-CAfile',
+        join(cliDir, 'ca', 'root.pem'),
+        '-untrusted',
+        join(cliDir, 'ca', 'intermediate.pem'),
+        agent.path,
+      ]);
       expect(v.stdout).toContain(': OK');
     }
   });
@@ -149,11 +221,31 @@ describe.runIf(avail.available)('the whole CA on pkcs11: (SoftHSM2)', () => {
     expect(res.status).toBe(200);
     const der = join(work, 'intermediate.crl');
     writeFileSync(der, Buffer.from(await res.arrayBuffer()));
-    const v = await opensslAsync(['crl', '-inform', 'DER', '-in', der, '-noout', '-verify', '-CAfile', join(cliDir, 'ca', 'intermediate.pem')]);
+    const v = await opensslAsync([
+      'crl',
+      '-inform',
+      'DER',
+      '-in',
+      der,
+      '-noout',
+      '-verify',
+      '-CAfile',
+      join(cliDir, 'ca', 'intermediate.pem'),
+    ]);
     expect(v.stdout + v.stderr).toContain('verify OK');
     const pem = join(work, 'intermediate.crl.pem');
     await opensslAsync(['crl', '-inform', 'DER', '-in', der, '-out', pem]);
-    const chain = await opensslAsync(['verify', '-crl_check', '-CAfile', join(cliDir, 'ca', 'root.pem'), '-untrusted', join(cliDir, 'ca', 'intermediate.pem'), '-CRLfile', pem, softAgent.path]);
+    const chain = await opensslAsync([
+      'verify',
+      '-crl_check',
+      '-CAfile',
+      join(cliDir, 'ca', 'root.pem'),
+      '-untrusted',
+      join(cliDir, 'ca', 'intermediate.pem'),
+      '-CRLfile',
+      pem,
+      softAgent.path,
+    ]);
     expect(chain.stdout).toContain(': OK');
   });
 
@@ -178,25 +270,54 @@ describe.runIf(avail.available)('the whole CA on pkcs11: (SoftHSM2)', () => {
   });
 
   it('`--key-uri` adopts keys already on the token', async () => {
-    const km = pkcs11KeyManager({ env: { ...shellEnv, AGENT_CA_PKCS11_TOKEN: token.tokenLabel, AGENT_CA_PKCS11_MODULE: token.module } });
+    const km = pkcs11KeyManager({
+      env: { ...shellEnv, AGENT_CA_PKCS11_TOKEN: token.tokenLabel, AGENT_CA_PKCS11_MODULE: token.module },
+    });
     const adopted = {
       root: await km.createKey({ keyType: 'p256', label: 'adopted-root' }),
       intermediate: await km.createKey({ keyType: 'p256', label: 'adopted-intermediate' }),
       'ocsp-root': await km.createKey({ keyType: 'p256', label: 'adopted-ocsp-root' }),
       'ocsp-intermediate': await km.createKey({ keyType: 'p256', label: 'adopted-ocsp-intermediate' }),
     };
-    const r = await cli(['init', '--signer', 'pkcs11', '--pkcs11-module', token.module, '--pkcs11-token', token.tokenLabel, '--data', adoptDir, ...Object.entries(adopted).flatMap(([k, v]) => ['--key-uri', `${k}=${v}`])], shellEnv);
+    const r = await cli(
+      [
+        'init',
+        '--signer',
+        'pkcs11',
+        '--pkcs11-module',
+        token.module,
+        '--pkcs11-token',
+        token.tokenLabel,
+        '--data',
+        adoptDir,
+        ...Object.entries(adopted).flatMap(([k, v]) => ['--key-uri', `${k}=${v}`]),
+      ],
+      shellEnv,
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const a = await createAuthority({ dataDir: adoptDir, env: shellEnv, create: false });
     try {
       expect(keyUris(await caState(a))).toEqual(Object.values(adopted));
-      const issued = await a.issue({ agentId: 'adopted-bot', publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' }) });
+      const issued = await a.issue({
+        agentId: 'adopted-bot',
+        publicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+          format: 'der',
+          type: 'spki',
+        }),
+      });
       writeFileSync(join(work, 'adopted.pem'), issued.pem);
     } finally {
       await a.close();
     }
-    const v = await opensslAsync(['verify', '-CAfile', join(adoptDir, 'ca', 'root.pem'), '-untrusted', join(adoptDir, 'ca', 'intermediate.pem'), join(work, 'adopted.pem')]);
+    const v = await opensslAsync([
+      'verify',
+      '-CAfile',
+      join(adoptDir, 'ca', 'root.pem'),
+      '-untrusted',
+      join(adoptDir, 'ca', 'intermediate.pem'),
+      join(work, 'adopted.pem'),
+    ]);
     expect(v.stdout).toContain(': OK');
   });
 

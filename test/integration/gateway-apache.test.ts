@@ -27,9 +27,13 @@ describe.runIf(available.run)('Apache in front of agents', () => {
       expect(seen['x-agent-serial']!.toLowerCase()).toBe(agent.serial);
       expect(seen['x-agent-verify']).toBe('SUCCESS');
       const t0 = performance.now();
-      expect((await ca.admin('POST', `/api/v1/certificates/${agent.serial}/revoke`, { reason: 'keyCompromise' })).status).toBe(200);
+      expect(
+        (await ca.admin('POST', `/api/v1/certificates/${agent.serial}/revoke`, { reason: 'keyCompromise' })).status,
+      ).toBe(200);
       const { seconds } = await secondsUntilRefused(gw.port, agent, t0, refusedInHandshake, 10_000);
-      process.stdout.write(`apache SSLOCSPEnable: revoked agent refused in the handshake ${seconds.toFixed(2)} s after the revoke call\n`);
+      process.stdout.write(
+        `apache SSLOCSPEnable: revoked agent refused in the handshake ${seconds.toFixed(2)} s after the revoke call\n`,
+      );
       expect(gw.log()).toMatch(/certificate revoked|revoked/i);
       const other = await ca.issueAgent('apache-ocsp-good');
       expect((await agentRequest(gw.port, other)).status).toBe(200);
@@ -40,7 +44,9 @@ describe.runIf(available.run)('Apache in front of agents', () => {
 
   it('CRL kept by agent-ca crl sync (--exec: graceful restart): refused within seconds of a revocation', async () => {
     const seconds = await fx!.crlRevocationSeconds('apache-crl-bot', refusedInHandshake);
-    process.stdout.write(`apache SSLCARevocationFile + agent-ca crl sync --interval 1s: revoked agent refused ${seconds.toFixed(2)} s after the revoke call\n`);
+    process.stdout.write(
+      `apache SSLCARevocationFile + agent-ca crl sync --interval 1s: revoked agent refused ${seconds.toFixed(2)} s after the revoke call\n`,
+    );
     expect(seconds).toBeLessThan(20);
   }, 60_000);
 });

@@ -32,9 +32,13 @@ describe.runIf(available.run)('nginx in front of agents', () => {
       expect((await agentRequest(gw.port, agent)).status).toBe(200);
 
       const t0 = performance.now();
-      expect((await ca.admin('POST', `/api/v1/certificates/${agent.serial}/revoke`, { reason: 'keyCompromise' })).status).toBe(200);
+      expect(
+        (await ca.admin('POST', `/api/v1/certificates/${agent.serial}/revoke`, { reason: 'keyCompromise' })).status,
+      ).toBe(200);
       const { seconds, last } = await secondsUntilRefused(gw.port, agent, t0, refused403);
-      process.stdout.write(`nginx ssl_ocsp + ssl_ocsp_cache: revoked agent refused (403) ${seconds.toFixed(2)} s after the revoke call (OCSP validity ${VALIDITY_S} s)\n`);
+      process.stdout.write(
+        `nginx ssl_ocsp + ssl_ocsp_cache: revoked agent refused (403) ${seconds.toFixed(2)} s after the revoke call (OCSP validity ${VALIDITY_S} s)\n`,
+      );
       expect(seconds).toBeLessThanOrEqual(VALIDITY_S + 2);
       expect(last.body).toContain('agent certificate refused');
       // An agent of another CA (unknown) and no certificate at all: 403 too.
@@ -48,7 +52,9 @@ describe.runIf(available.run)('nginx in front of agents', () => {
 
   it('CRL kept by agent-ca crl sync (--exec reloads nginx): 403 within seconds of a revocation', async () => {
     const seconds = await fx!.crlRevocationSeconds('nginx-crl-bot', refused403);
-    process.stdout.write(`nginx ssl_crl + agent-ca crl sync --interval 1s: revoked agent refused (403) ${seconds.toFixed(2)} s after the revoke call\n`);
+    process.stdout.write(
+      `nginx ssl_crl + agent-ca crl sync --interval 1s: revoked agent refused (403) ${seconds.toFixed(2)} s after the revoke call\n`,
+    );
     expect(seconds).toBeLessThan(20);
   }, 60_000);
 
@@ -59,12 +65,24 @@ describe.runIf(available.run)('nginx in front of agents', () => {
       const agent = await ca.issueAgent('nginx-risky-bot', { scope: ['read:accounts'], tenant: 'acme' });
       expect((await agentRequest(gw.port, agent)).status, gw.log()).toBe(200); // nginx caches "good"
       const time = () => new Date().toISOString();
-      const behaved = Array.from({ length: 100 }, () => ({ serial: agent.serial, type: 'api_call', action: 'read:accounts', outcome: 'success', time: time() }));
+      const behaved = Array.from({ length: 100 }, () => ({
+        serial: agent.serial,
+        type: 'api_call',
+        action: 'read:accounts',
+        outcome: 'success',
+        time: time(),
+      }));
       expect((await ca.admin('POST', '/api/v1/events', { events: behaved })).status).toBe(202);
       let t0 = 0;
       let band = '';
       for (let k = 0; k < 30 && band !== 'revoke'; k++) {
-        const drift = Array.from({ length: 50 }, (_, i) => ({ serial: agent.serial, type: 'api_call', action: i % 2 ? 'write:accounts' : 'read:accounts', outcome: i % 2 ? 'denied' : 'success', time: time() }));
+        const drift = Array.from({ length: 50 }, (_, i) => ({
+          serial: agent.serial,
+          type: 'api_call',
+          action: i % 2 ? 'write:accounts' : 'read:accounts',
+          outcome: i % 2 ? 'denied' : 'success',
+          time: time(),
+        }));
         t0 = performance.now();
         const r = await ca.admin('POST', '/api/v1/events', { events: drift });
         expect(r.status).toBe(202);
@@ -72,7 +90,9 @@ describe.runIf(available.run)('nginx in front of agents', () => {
       }
       expect(band).toBe('revoke');
       const { seconds } = await secondsUntilRefused(gw.port, agent, t0, refused403);
-      process.stdout.write(`risk engine -> nginx (ssl_ocsp_cache on): refused ${seconds.toFixed(2)} s after the event POST that crossed 0.85 (OCSP validity ${VALIDITY_S} s)\n`);
+      process.stdout.write(
+        `risk engine -> nginx (ssl_ocsp_cache on): refused ${seconds.toFixed(2)} s after the event POST that crossed 0.85 (OCSP validity ${VALIDITY_S} s)\n`,
+      );
       expect(seconds).toBeLessThanOrEqual(VALIDITY_S + 2);
     } finally {
       await gw.stop();

@@ -20,7 +20,10 @@ let spkiPem: string;
 beforeAll(async () => {
   ca = await startTestCa();
   const { generateKeyPairSync } = await import('node:crypto');
-  spkiPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }) as string;
+  spkiPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+    format: 'pem',
+    type: 'spki',
+  }) as string;
 }, 60_000);
 afterAll(async () => {
   await ca?.close();
@@ -31,13 +34,33 @@ const MALFORMED = errorResponse('malformedRequest');
 describe('D1: invalidityDate', () => {
   it('refuses year -1 and other non-RFC 3339 times with 400 naming the field; CRLs keep publishing and openssl reads them', async () => {
     const a = await ca.issueAgent('d1-bot');
-    for (const invalidityDate of ['-000001-01-01T00:00:00Z', '1949-12-31T23:59:59Z', '2020-02-30T00:00:00Z', '2020-01-01', 'yesterday', 12]) {
-      const r = await ca.admin('POST', `/api/v1/certificates/${a.serial}/revoke`, { reason: 'keyCompromise', invalidityDate });
+    for (const invalidityDate of [
+      '-000001-01-01T00:00:00Z',
+      '1949-12-31T23:59:59Z',
+      '2020-02-30T00:00:00Z',
+      '2020-01-01',
+      'yesterday',
+      12,
+    ]) {
+      const r = await ca.admin('POST', `/api/v1/certificates/${a.serial}/revoke`, {
+        reason: 'keyCompromise',
+        invalidityDate,
+      });
       expect(r.status, String(invalidityDate)).toBe(400);
-      expect(r.json).toMatchObject({ code: 'ACA_ERR_INPUT_INVALID', details: { fields: { invalidityDate: expect.any(String) } } });
+      expect(r.json).toMatchObject({
+        code: 'ACA_ERR_INPUT_INVALID',
+        details: { fields: { invalidityDate: expect.any(String) } },
+      });
     }
     expect((await ca.admin('GET', `/api/v1/certificates/${a.serial}`)).json.status).toBe('good');
-    expect((await ca.admin('POST', `/api/v1/certificates/${a.serial}/revoke`, { reason: 'keyCompromise', invalidityDate: '2024-05-01T10:00:00Z' })).status).toBe(200);
+    expect(
+      (
+        await ca.admin('POST', `/api/v1/certificates/${a.serial}/revoke`, {
+          reason: 'keyCompromise',
+          invalidityDate: '2024-05-01T10:00:00Z',
+        })
+      ).status,
+    ).toBe(200);
     await ca.server.crls.scheduler.run('intermediate' as never, 'full');
     expect(ca.server.crls.publishProblems()).toEqual([]);
     const res = await fetch(`${ca.url}/crl/intermediate.crl`);
@@ -58,7 +81,10 @@ describe('D1: invalidityDate', () => {
       await crls.scheduler.run('intermediate' as never, 'delta');
       const ready = await fetch(`${ca.url}/readyz`);
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ code: 'ACA_ERR_CRL_PUBLISH_FAILED', details: { crls: [{ issuer: 'intermediate', kind: 'delta', error: 'disk full' }] } });
+      expect(await ready.json()).toMatchObject({
+        code: 'ACA_ERR_CRL_PUBLISH_FAILED',
+        details: { crls: [{ issuer: 'intermediate', kind: 'delta', error: 'disk full' }] },
+      });
       const metrics = await (await fetch(`${ca.url}/metrics`)).text();
       expect(metrics).toMatch(/agent_ca_crl_publish_failing\{issuer="intermediate",kind="delta"\} 1/);
       expect(metrics).toMatch(/agent_ca_crl_publish_failures_total\{issuer="intermediate",kind="delta"\} [1-9]/);
@@ -77,19 +103,35 @@ describe('D2: policy fields', () => {
     const r = await ca.admin('POST', '/api/v1/certificates', {
       agentId: 'd2-bot',
       publicKey: spkiPem,
-      policy: { maxTransactionsize: { amount: '10', currency: 'USD' }, allowed_markets: ['EUR_USD'], maxTransactionSize: { amount: '10', currency: 'USD', cents: 5 } },
+      policy: {
+        maxTransactionsize: { amount: '10', currency: 'USD' },
+        allowed_markets: ['EUR_USD'],
+        maxTransactionSize: { amount: '10', currency: 'USD', cents: 5 },
+      },
       modelHash: { algorithm: 'sha256', digest: 'ab'.repeat(32), note: 'x' },
     });
     expect(r.status).toBe(400);
-    expect(Object.keys(r.json.details.fields).sort()).toEqual(['modelHash.note', 'policy.allowed_markets', 'policy.maxTransactionSize.cents', 'policy.maxTransactionsize']);
+    expect(Object.keys(r.json.details.fields).sort()).toEqual([
+      'modelHash.note',
+      'policy.allowed_markets',
+      'policy.maxTransactionSize.cents',
+      'policy.maxTransactionsize',
+    ]);
     expect(await ca.authority.store.certificates.count()).toBe(before);
   });
 
   it('refuses a 5,000-deep object with 400', async () => {
     const deep = `{"agentId":"d2-deep","publicKey":${JSON.stringify(spkiPem)},"policy":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
-    const res = await fetch(`${ca.url}/api/v1/certificates`, { method: 'POST', headers: { authorization: 'Bearer test-admin-token', 'content-type': 'application/json' }, body: deep });
+    const res = await fetch(`${ca.url}/api/v1/certificates`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer test-admin-token', 'content-type': 'application/json' },
+      body: deep,
+    });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ code: 'ACA_ERR_INPUT_INVALID', detail: expect.stringMatching(/nests deeper than 16 levels/) });
+    expect(await res.json()).toMatchObject({
+      code: 'ACA_ERR_INPUT_INVALID',
+      detail: expect.stringMatching(/nests deeper than 16 levels/),
+    });
   });
 });
 
@@ -117,7 +159,11 @@ describe('D4: the latest checkpoint, published', () => {
     await ca.authority.audit.checkpoint();
     const r = await ca.admin('GET', '/api/v1/audit/head');
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ head: { seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, checkpointIntervalMs: 1000, checkpointKey: expect.any(String) });
+    expect(r.json).toMatchObject({
+      head: { seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      checkpointIntervalMs: 1000,
+      checkpointKey: expect.any(String),
+    });
     const kept = checkpointFromJson(r.json);
     expect(kept.seq).toBeLessThanOrEqual(r.json.head.seq);
     expect(await ca.authority.audit.verify({ against: kept })).toMatchObject({ ok: true });
@@ -147,7 +193,9 @@ describe('D7: OCSP GET over 16 KiB', () => {
       s.on('error', (e) => (chunks.length ? resolve(Buffer.concat(chunks)) : reject(e)));
     });
     const sep = raw.indexOf('\r\n\r\n');
-    expect(raw.subarray(0, sep).toString('latin1')).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*Content-Type: application\/ocsp-response/);
+    expect(raw.subarray(0, sep).toString('latin1')).toMatch(
+      /^HTTP\/1\.1 200 OK\r\n[\s\S]*Content-Type: application\/ocsp-response/,
+    );
     expect(raw.subarray(sep + 4)).toEqual(MALFORMED);
   });
 
@@ -160,12 +208,31 @@ describe('D7: OCSP GET over 16 KiB', () => {
 
 describe('D9: scopes and URI SANs', () => {
   it('refuses a scope with a comma and a javascript: URI SAN; accepts spiffe', async () => {
-    const comma = await ca.admin('POST', '/api/v1/certificates', { agentId: 'd9-a', publicKey: spkiPem, scope: ['read:a,write:b'] });
+    const comma = await ca.admin('POST', '/api/v1/certificates', {
+      agentId: 'd9-a',
+      publicKey: spkiPem,
+      scope: ['read:a,write:b'],
+    });
     expect(comma.status).toBe(400);
     expect(comma.json.detail).toMatch(/comma separates scopes/);
-    const js = await ca.admin('POST', '/api/v1/certificates', { agentId: 'd9-b', publicKey: spkiPem, uris: ['javascript:alert(1)'] });
+    const js = await ca.admin('POST', '/api/v1/certificates', {
+      agentId: 'd9-b',
+      publicKey: spkiPem,
+      uris: ['javascript:alert(1)'],
+    });
     expect(js.status).toBe(422);
-    expect(js.json).toMatchObject({ code: 'ACA_ERR_LINT_FAILED', detail: expect.stringMatching(/URI scheme javascript is not allowed/) });
-    expect((await ca.admin('POST', '/api/v1/certificates', { agentId: 'd9-c', publicKey: spkiPem, uris: ['spiffe://agents.example/d9-c'] })).status).toBe(201);
+    expect(js.json).toMatchObject({
+      code: 'ACA_ERR_LINT_FAILED',
+      detail: expect.stringMatching(/URI scheme javascript is not allowed/),
+    });
+    expect(
+      (
+        await ca.admin('POST', '/api/v1/certificates', {
+          agentId: 'd9-c',
+          publicKey: spkiPem,
+          uris: ['spiffe://agents.example/d9-c'],
+        })
+      ).status,
+    ).toBe(201);
   });
 });

@@ -46,7 +46,9 @@ async function failure(p: Promise<unknown>): Promise<{ name: string; status: num
 }
 
 async function createKey(spec: KeySpec, c = client): Promise<{ keyId: string; arn: string }> {
-  const out = await c.send(new CreateKeyCommand({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY', Description: `test ${spec}` }));
+  const out = await c.send(
+    new CreateKeyCommand({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY', Description: `test ${spec}` }),
+  );
   return { keyId: out.KeyMetadata!.KeyId!, arn: out.KeyMetadata!.Arn! };
 }
 
@@ -83,7 +85,10 @@ describe('SigV4', () => {
     });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/x-amz-json-1.1');
-    expect(await res.json()).toEqual({ __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
+    expect(await res.json()).toEqual({
+      __type: 'MissingAuthenticationTokenException',
+      message: 'Missing Authentication Token',
+    });
   });
 });
 
@@ -95,37 +100,71 @@ describe('signing', () => {
     ['ECC_NIST_P256', 'ECDSA_SHA_256', 'sha256'],
     ['ECC_NIST_P384', 'ECDSA_SHA_384', 'sha384'],
   ];
-  it.each(cases)('%s / %s: RAW and DIGEST signatures verify with node:crypto and with Verify', async (spec, alg, hash) => {
-    const { keyId } = await createKey(spec);
-    const pub = await client.send(new GetPublicKeyCommand({ KeyId: keyId }));
-    expect(pub.KeySpec).toBe(spec);
-    expect(pub.SigningAlgorithms).toContain(alg);
-    const publicKey = createPublicKey({ key: Buffer.from(pub.PublicKey!), format: 'der', type: 'spki' });
-    const data = Buffer.from(`to be signed by ${spec}`);
-    for (const [MessageType, Message] of [
-      ['RAW', data],
-      ['DIGEST', createHash(hash).update(data).digest()],
-    ] as const) {
-      const out = await client.send(new SignCommand({ KeyId: keyId, Message, MessageType, SigningAlgorithm: alg }));
-      const sig = Buffer.from(out.Signature!);
-      if (spec.startsWith('ECC')) expect(sig[0]).toBe(0x30); // DER Ecdsa-Sig-Value, as real KMS returns
-      expect(cryptoVerify(hash, data, publicKey, sig)).toBe(true);
-      expect(cryptoVerify(hash, Buffer.from('something else'), publicKey, sig)).toBe(false);
-      const v = await client.send(new VerifyCommand({ KeyId: keyId, Message, MessageType, Signature: sig, SigningAlgorithm: alg }));
-      expect(v.SignatureValid).toBe(true);
-      sig[sig.length - 1]! ^= 1;
-      const f = await failure(client.send(new VerifyCommand({ KeyId: keyId, Message, MessageType, Signature: sig, SigningAlgorithm: alg })));
-      expect(f.name).toBe('KMSInvalidSignatureException');
-    }
-  });
+  it.each(cases)(
+    '%s / %s: RAW and DIGEST signatures verify with node:crypto and with Verify',
+    async (spec, alg, hash) => {
+      const { keyId } = await createKey(spec);
+      const pub = await client.send(new GetPublicKeyCommand({ KeyId: keyId }));
+      expect(pub.KeySpec).toBe(spec);
+      expect(pub.SigningAlgorithms).toContain(alg);
+      const publicKey = createPublicKey({ key: Buffer.from(pub.PublicKey!), format: 'der', type: 'spki' });
+      const data = Buffer.from(`to be signed by ${spec}`);
+      for (const [MessageType, Message] of [
+        ['RAW', data],
+        ['DIGEST', createHash(hash).update(data).digest()],
+      ] as const) {
+        const out = await client.send(new SignCommand({ KeyId: keyId, Message, MessageType, SigningAlgorithm: alg }));
+        const sig = Buffer.from(out.Signature!);
+        if (spec.startsWith('ECC')) expect(sig[0]).toBe(0x30); // DER Ecdsa-Sig-Value, as real KMS returns
+        expect(cryptoVerify(hash, data, publicKey, sig)).toBe(true);
+        expect(cryptoVerify(hash, Buffer.from('something else'), publicKey, sig)).toBe(false);
+        const v = await client.send(
+          new VerifyCommand({ KeyId: keyId, Message, MessageType, Signature: sig, SigningAlgorithm: alg }),
+        );
+        expect(v.SignatureValid).toBe(true);
+        sig[sig.length - 1]! ^= 1;
+        const f = await failure(
+          client.send(new VerifyCommand({ KeyId: keyId, Message, MessageType, Signature: sig, SigningAlgorithm: alg })),
+        );
+        expect(f.name).toBe('KMSInvalidSignatureException');
+      }
+    },
+  );
 
   it('refuses a digest of the wrong length and an algorithm the key spec does not allow', async () => {
     const { keyId } = await createKey('ECC_NIST_P256');
-    const short = await failure(client.send(new SignCommand({ KeyId: keyId, Message: Buffer.alloc(20), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' })));
+    const short = await failure(
+      client.send(
+        new SignCommand({
+          KeyId: keyId,
+          Message: Buffer.alloc(20),
+          MessageType: 'DIGEST',
+          SigningAlgorithm: 'ECDSA_SHA_256',
+        }),
+      ),
+    );
     expect(short.name).toBe('ValidationException');
-    const wrongAlg = await failure(client.send(new SignCommand({ KeyId: keyId, Message: Buffer.alloc(48), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_384' })));
+    const wrongAlg = await failure(
+      client.send(
+        new SignCommand({
+          KeyId: keyId,
+          Message: Buffer.alloc(48),
+          MessageType: 'DIGEST',
+          SigningAlgorithm: 'ECDSA_SHA_384',
+        }),
+      ),
+    );
     expect(wrongAlg.name).toBe('InvalidKeyUsageException');
-    const big = await failure(client.send(new SignCommand({ KeyId: keyId, Message: Buffer.alloc(4097), MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' })));
+    const big = await failure(
+      client.send(
+        new SignCommand({
+          KeyId: keyId,
+          Message: Buffer.alloc(4097),
+          MessageType: 'RAW',
+          SigningAlgorithm: 'ECDSA_SHA_256',
+        }),
+      ),
+    );
     expect(big.name).toBe('ValidationException');
   });
 
@@ -143,17 +182,29 @@ describe('key ids, ARNs and aliases', () => {
     for (const id of [keyId, arn, 'alias/test/forms', 'arn:aws:kms:us-east-1:111122223333:alias/test/forms']) {
       const d = await client.send(new DescribeKeyCommand({ KeyId: id }));
       expect(d.KeyMetadata!.KeyId).toBe(keyId);
-      const s = await client.send(new SignCommand({ KeyId: id, Message: Buffer.alloc(32, 1), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
+      const s = await client.send(
+        new SignCommand({
+          KeyId: id,
+          Message: Buffer.alloc(32, 1),
+          MessageType: 'DIGEST',
+          SigningAlgorithm: 'ECDSA_SHA_256',
+        }),
+      );
       expect(s.KeyId).toBe(arn);
     }
     const listed = await client.send(new ListAliasesCommand({ KeyId: keyId }));
     expect(listed.Aliases?.map((a) => [a.AliasName, a.TargetKeyId])).toEqual([['alias/test/forms', keyId]]);
-    expect((await failure(client.send(new CreateAliasCommand({ AliasName: 'alias/test/forms', TargetKeyId: keyId })))).name).toBe('AlreadyExistsException');
+    expect(
+      (await failure(client.send(new CreateAliasCommand({ AliasName: 'alias/test/forms', TargetKeyId: keyId })))).name,
+    ).toBe('AlreadyExistsException');
   });
 
-  it('keeps keys per region: an ARN of another region or another region\'s client does not find it', async () => {
+  it("keeps keys per region: an ARN of another region or another region's client does not find it", async () => {
     const { keyId } = await createKey('ECC_NIST_P256');
-    expect((await failure(client.send(new DescribeKeyCommand({ KeyId: `arn:aws:kms:eu-west-1:111122223333:key/${keyId}` })))).name).toBe('NotFoundException');
+    expect(
+      (await failure(client.send(new DescribeKeyCommand({ KeyId: `arn:aws:kms:eu-west-1:111122223333:key/${keyId}` }))))
+        .name,
+    ).toBe('NotFoundException');
     const west = newClient(kms.endpoint, 'test', 'test', 'eu-west-1');
     expect((await failure(west.send(new DescribeKeyCommand({ KeyId: keyId })))).name).toBe('NotFoundException');
     west.destroy();
@@ -174,9 +225,20 @@ describe('key states', () => {
   it('schedules deletion within 7-30 days, refuses Sign while pending, cancels to Disabled, then enables', async () => {
     const { keyId } = await createKey('RSA_2048');
     const sign = (): Promise<unknown> =>
-      client.send(new SignCommand({ KeyId: keyId, Message: Buffer.alloc(32), MessageType: 'DIGEST', SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }));
-    expect((await failure(client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 6 })))).name).toBe('ValidationException');
-    expect((await failure(client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 31 })))).name).toBe('ValidationException');
+      client.send(
+        new SignCommand({
+          KeyId: keyId,
+          Message: Buffer.alloc(32),
+          MessageType: 'DIGEST',
+          SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
+        }),
+      );
+    expect(
+      (await failure(client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 6 })))).name,
+    ).toBe('ValidationException');
+    expect(
+      (await failure(client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 31 })))).name,
+    ).toBe('ValidationException');
     const before = Date.now();
     const s = await client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
     expect(s.KeyState).toBe('PendingDeletion');
@@ -225,8 +287,17 @@ describe('persistence, stats and faults', () => {
       const pub2 = await c2.send(new GetPublicKeyCommand({ KeyId: 'alias/survivor' }));
       expect(Buffer.from(pub2.PublicKey!).equals(Buffer.from(pub1.PublicKey!))).toBe(true);
       const data = Buffer.from('after restart');
-      const s = await c2.send(new SignCommand({ KeyId: keyId, Message: data, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_384' }));
-      expect(cryptoVerify('sha384', data, createPublicKey({ key: Buffer.from(pub2.PublicKey!), format: 'der', type: 'spki' }), s.Signature!)).toBe(true);
+      const s = await c2.send(
+        new SignCommand({ KeyId: keyId, Message: data, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_384' }),
+      );
+      expect(
+        cryptoVerify(
+          'sha384',
+          data,
+          createPublicKey({ key: Buffer.from(pub2.PublicKey!), format: 'der', type: 'spki' }),
+          s.Signature!,
+        ),
+      ).toBe(true);
       c2.destroy();
       await second.close();
     } finally {
@@ -236,14 +307,27 @@ describe('persistence, stats and faults', () => {
 
   it('counts Sign calls on GET /__stats and injects throttling and 5xx through POST /__faults', async () => {
     const { keyId } = await createKey('ECC_NIST_P256');
-    const sign = (): Promise<unknown> => client.send(new SignCommand({ KeyId: keyId, Message: Buffer.alloc(32), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
-    const stats = async (): Promise<{ signCalls: number; throttled: number }> => (await fetch(`${kms.endpoint}/__stats`, { signal: AbortSignal.timeout(5000) })).json() as never;
+    const sign = (): Promise<unknown> =>
+      client.send(
+        new SignCommand({
+          KeyId: keyId,
+          Message: Buffer.alloc(32),
+          MessageType: 'DIGEST',
+          SigningAlgorithm: 'ECDSA_SHA_256',
+        }),
+      );
+    const stats = async (): Promise<{ signCalls: number; throttled: number }> =>
+      (await fetch(`${kms.endpoint}/__stats`, { signal: AbortSignal.timeout(5000) })).json() as never;
     const before = await stats();
     await sign();
     await sign();
     expect((await stats()).signCalls).toBe(before.signCalls + 2);
 
-    const inject = await fetch(`${kms.endpoint}/__faults`, { method: 'POST', body: JSON.stringify({ throttle: 1, internalError: 1, operation: 'Sign' }), signal: AbortSignal.timeout(5000) });
+    const inject = await fetch(`${kms.endpoint}/__faults`, {
+      method: 'POST',
+      body: JSON.stringify({ throttle: 1, internalError: 1, operation: 'Sign' }),
+      signal: AbortSignal.timeout(5000),
+    });
     expect(inject.status).toBe(200);
     await client.send(new DescribeKeyCommand({ KeyId: keyId })); // other operations are not affected
     expect(await failure(sign())).toMatchObject({ name: 'ThrottlingException', status: 400 });
@@ -254,7 +338,11 @@ describe('persistence, stats and faults', () => {
 
   it('main.ts serves on the port and data directory given and prints its URL', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'agent-ca-kms-cli-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/kms-emulator/main.ts', '--port', '0', '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/kms-emulator/main.ts', '--port', '0', '--data', dataDir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     try {
       const url = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('emulator did not print its URL within 15 s')), 15_000);

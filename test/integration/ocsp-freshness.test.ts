@@ -25,9 +25,19 @@ afterAll(async () => {
   await ca?.close();
 });
 
-function request(serial: string, hash: OcspHashAlgorithm = 'sha1', issuer: 'intermediate' | 'root' = 'intermediate'): Buffer {
+function request(
+  serial: string,
+  hash: OcspHashAlgorithm = 'sha1',
+  issuer: 'intermediate' | 'root' = 'intermediate',
+): Buffer {
   const c = ca.authority.ca(issuer).certificate;
-  return ocspRequestDer(certIdFor(issuerHashes({ subjectDer: c.subject, publicKeyInfo: c.publicKeyInfo }, hash), Buffer.from(serial, 'hex'), hash));
+  return ocspRequestDer(
+    certIdFor(
+      issuerHashes({ subjectDer: c.subject, publicKeyInfo: c.publicKeyInfo }, hash),
+      Buffer.from(serial, 'hex'),
+      hash,
+    ),
+  );
 }
 
 async function ask(serial: string, hash: OcspHashAlgorithm = 'sha1', issuer: 'intermediate' | 'root' = 'intermediate') {
@@ -38,10 +48,18 @@ async function ask(serial: string, hash: OcspHashAlgorithm = 'sha1', issuer: 'in
 }
 
 /** openssl checks signature, chain and status of a response we got through the responder. */
-async function opensslStatus(der: Buffer, certPath: string, issuerPem = ca.intermediatePem, hash: OcspHashAlgorithm = 'sha1'): Promise<string> {
+async function opensslStatus(
+  der: Buffer,
+  certPath: string,
+  issuerPem = ca.intermediatePem,
+  hash: OcspHashAlgorithm = 'sha1',
+): Promise<string> {
   const resp = join(ca.dir, `resp-${Math.random().toString(16).slice(2)}.der`);
   writeFileSync(resp, der);
-  const r = await opensslAsync(['ocsp', '-respin', resp, '-issuer', issuerPem, `-${hash}`, '-cert', certPath, '-CAfile', ca.rootPem, '-no_nonce'], { timeoutMs: 10_000 });
+  const r = await opensslAsync(
+    ['ocsp', '-respin', resp, '-issuer', issuerPem, `-${hash}`, '-cert', certPath, '-CAfile', ca.rootPem, '-no_nonce'],
+    { timeoutMs: 10_000 },
+  );
   expect(r.stderr).toContain('Response verify OK');
   return r.stdout;
 }
@@ -52,7 +70,9 @@ describe('OCSP validity per profile, signed per window', () => {
     const windows = ca.server.ocsp.windows;
     const before = windows.signatures;
     // Two encodings of the question (SHA-1 CertID) from many clients at once: one signature.
-    const answers = await Promise.all(Array.from({ length: 20 }, () => ca.server.ocsp.precomputedOnly.respond(request(a.serial))));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => ca.server.ocsp.precomputedOnly.respond(request(a.serial))),
+    );
     expect(new Set(answers.map((x) => x.der.toString('hex'))).size).toBe(1);
     expect(windows.signatures - before).toBe(1);
     const first = await ask(a.serial);
@@ -108,9 +128,13 @@ describe('OCSP validity per profile, signed per window', () => {
 
   it('nothing short-lived is pre-signed into the store, so the refresher has no agent work', async () => {
     const a = await ca.issueAgent('quiet-bot');
-    expect(await ca.authority.store.ocspResponses.get('intermediate' as never, a.serial as never, 'sha1')).toBeUndefined();
+    expect(
+      await ca.authority.store.ocspResponses.get('intermediate' as never, a.serial as never, 'sha1'),
+    ).toBeUndefined();
     clock.advance(13 * 3_600_000);
     expect(await ca.server.ocsp.refreshDue()).toBeGreaterThan(0); // the CA statuses only
-    expect(await ca.authority.store.ocspResponses.get('intermediate' as never, a.serial as never, 'sha1')).toBeUndefined();
+    expect(
+      await ca.authority.store.ocspResponses.get('intermediate' as never, a.serial as never, 'sha1'),
+    ).toBeUndefined();
   });
 });

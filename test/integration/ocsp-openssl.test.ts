@@ -67,7 +67,12 @@ describe.each(['p256', 'rsa2048'] as KeyType[])('OCSP with openssl (%s hierarchy
     writeFileSync(join(dir, 'a1.pem'), first.pem);
     writeFileSync(join(dir, 'a2.pem'), second.pem);
     revokedAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
-    await store.commit([{ op: 'putRevocation', record: { serial: a2 as Serial, issuerId: INTERMEDIATE, revokedAt, reason: 'keyCompromise', actor: 'test' } }]);
+    await store.commit([
+      {
+        op: 'putRevocation',
+        record: { serial: a2 as Serial, issuerId: INTERMEDIATE, revokedAt, reason: 'keyCompromise', actor: 'test' },
+      },
+    ]);
 
     // The status lookup the responder will get from the service: store-backed.
     const status = async (issuerId: IssuerId, serial: Serial): Promise<CertStatus> => {
@@ -75,10 +80,17 @@ describe.each(['p256', 'rsa2048'] as KeyType[])('OCSP with openssl (%s hierarchy
       if (!cert || cert.issuerId !== issuerId) return { kind: 'unknown' };
       const rev = await store.revocations.get(serial);
       if (!rev) return certStatusFrom({ state: 'good' });
-      return certStatusFrom({ state: rev.reason === 'certificateHold' ? 'held' : 'revoked', revokedAt: rev.revokedAt, reason: rev.reason });
+      return certStatusFrom({
+        state: rev.reason === 'certificateHold' ? 'held' : 'revoked',
+        revokedAt: rev.revokedAt,
+        reason: rev.reason,
+      });
     };
     const now = new Date();
-    for (const [issuer, serial] of [['intermediate', a1], ['root', ca.authority.ca('intermediate').certificate.serial]] as const) {
+    for (const [issuer, serial] of [
+      ['intermediate', a1],
+      ['root', ca.authority.ca('intermediate').certificate.serial],
+    ] as const) {
       const c = ca.authority.ca(issuer).certificate;
       const out = await presignForSerial({
         responder: ca.responders[issuer],
@@ -95,7 +107,9 @@ describe.each(['p256', 'rsa2048'] as KeyType[])('OCSP with openssl (%s hierarchy
       clock: { now: () => new Date() },
       cache: false,
       sources: [
-        createPrecomputedSource({ lookup: async (issuerId, serial, hash) => presigned.get(`${issuerId}/${serial}/${hash}`) }),
+        createPrecomputedSource({
+          lookup: async (issuerId, serial, hash) => presigned.get(`${issuerId}/${serial}/${hash}`),
+        }),
         createLiveSource({ responderFor: ca.responderFor, status, validityMs: HOUR }),
       ],
     });
@@ -105,12 +119,26 @@ describe.each(['p256', 'rsa2048'] as KeyType[])('OCSP with openssl (%s hierarchy
     await ca?.close();
   });
 
-  it.each([['sha1', []], ['sha256', ['-sha256']]])('good, pre-signed, %s CertID', async (hash, digest) => {
+  it.each([
+    ['sha1', []],
+    ['sha256', ['-sha256']],
+  ])('good, pre-signed, %s CertID', async (hash, digest) => {
     // openssl wants the digest option before -cert.
     const { resp, result } = await roundTrip([...digest, '-issuer', 'int.pem', '-cert', 'a1.pem', '-no_nonce']);
     expect(result).toMatchObject({ status: 'successful', source: 'precomputed' });
     expect(parseOcspResponse(result.der).basic!.responses[0]!.certId.hashAlgorithm).toBe(hash);
-    const check = openssl(['ocsp', '-respin', resp, ...digest, '-issuer', 'int.pem', '-cert', 'a1.pem', '-no_nonce', ...verifyArgs]);
+    const check = openssl([
+      'ocsp',
+      '-respin',
+      resp,
+      ...digest,
+      '-issuer',
+      'int.pem',
+      '-cert',
+      'a1.pem',
+      '-no_nonce',
+      ...verifyArgs,
+    ]);
     expect(check.out).toContain('Response verify OK');
     expect(check.out).toMatch(/a1\.pem: good/);
     expect(check.code, check.out).toBe(0);
@@ -124,7 +152,17 @@ describe.each(['p256', 'rsa2048'] as KeyType[])('OCSP with openssl (%s hierarchy
     expect(nonce.out).toContain('Response verify OK');
     expect(nonce.out).not.toMatch(/nonce/i);
     expect(nonce.code, nonce.out).toBe(0);
-    const check = openssl(['ocsp', '-respin', resp, '-issuer', 'int.pem', '-cert', 'a2.pem', '-no_nonce', ...verifyArgs]);
+    const check = openssl([
+      'ocsp',
+      '-respin',
+      resp,
+      '-issuer',
+      'int.pem',
+      '-cert',
+      'a2.pem',
+      '-no_nonce',
+      ...verifyArgs,
+    ]);
     expect(check.out).toContain('Response verify OK');
     expect(check.out).toMatch(/a2\.pem: revoked/);
     expect(check.out).toContain('Reason: keyCompromise');
@@ -139,11 +177,34 @@ describe.each(['p256', 'rsa2048'] as KeyType[])('OCSP with openssl (%s hierarchy
   });
 
   it('unknown for a serial the CA never issued, and several CertIDs in one response', async () => {
-    const { req, resp, result } = await roundTrip(['-issuer', 'int.pem', '-cert', 'a1.pem', '-cert', 'a2.pem', '-serial', '0x0badc0de']);
+    const { req, resp, result } = await roundTrip([
+      '-issuer',
+      'int.pem',
+      '-cert',
+      'a1.pem',
+      '-cert',
+      'a2.pem',
+      '-serial',
+      '0x0badc0de',
+    ]);
     expect(result).toMatchObject({ status: 'successful', source: 'live' });
     expect(parseOcspResponse(result.der).basic!.responses).toHaveLength(3);
     expect(openssl(['ocsp', '-reqin', req, '-respin', resp, ...verifyArgs]).code).toBe(0);
-    const check = openssl(['ocsp', '-respin', resp, '-issuer', 'int.pem', '-cert', 'a1.pem', '-cert', 'a2.pem', '-serial', '0x0badc0de', '-no_nonce', ...verifyArgs]);
+    const check = openssl([
+      'ocsp',
+      '-respin',
+      resp,
+      '-issuer',
+      'int.pem',
+      '-cert',
+      'a1.pem',
+      '-cert',
+      'a2.pem',
+      '-serial',
+      '0x0badc0de',
+      '-no_nonce',
+      ...verifyArgs,
+    ]);
     expect(check.out).toContain('Response verify OK');
     expect(check.out).toMatch(/a1\.pem: good/);
     expect(check.out).toMatch(/a2\.pem: revoked/);
@@ -153,21 +214,56 @@ describe.each(['p256', 'rsa2048'] as KeyType[])('OCSP with openssl (%s hierarchy
   it("the intermediate's status, signed by the root's delegated responder", async () => {
     for (const nonce of [['-no_nonce'], []]) {
       const { resp, result } = await roundTrip(['-issuer', 'root.pem', '-cert', 'int.pem', ...nonce]);
-      expect(result).toMatchObject({ status: 'successful', issuerId: ROOT, source: nonce.length ? 'precomputed' : 'live' });
-      const check = openssl(['ocsp', '-respin', resp, '-issuer', 'root.pem', '-cert', 'int.pem', '-no_nonce', '-CAfile', 'root.pem']);
+      expect(result).toMatchObject({
+        status: 'successful',
+        issuerId: ROOT,
+        source: nonce.length ? 'precomputed' : 'live',
+      });
+      const check = openssl([
+        'ocsp',
+        '-respin',
+        resp,
+        '-issuer',
+        'root.pem',
+        '-cert',
+        'int.pem',
+        '-no_nonce',
+        '-CAfile',
+        'root.pem',
+      ]);
       expect(check.out).toContain('Response verify OK');
       expect(check.out).toMatch(/int\.pem: good/);
     }
   });
 
   it('unauthorized for a foreign issuer, malformedRequest for garbage', async () => {
-    const made = openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'foreign.key', '-out', 'foreign.pem', '-subj', '/CN=Foreign CA', '-days', '1']);
+    const made = openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'foreign.key',
+      '-out',
+      'foreign.pem',
+      '-subj',
+      '/CN=Foreign CA',
+      '-days',
+      '1',
+    ]);
     expect(made.code, made.out).toBe(0);
     const { resp } = await roundTrip(['-issuer', 'foreign.pem', '-serial', '0x01', '-no_nonce']);
-    expect(openssl(['ocsp', '-respin', resp, '-issuer', 'foreign.pem', '-serial', '0x01', '-no_nonce', '-noverify']).out).toContain('Responder Error: unauthorized (6)');
+    expect(
+      openssl(['ocsp', '-respin', resp, '-issuer', 'foreign.pem', '-serial', '0x01', '-no_nonce', '-noverify']).out,
+    ).toContain('Responder Error: unauthorized (6)');
 
     const garbage = await responder.respond(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
     writeFileSync(join(dir, 'garbage.der'), garbage.der);
-    expect(openssl(['ocsp', '-respin', 'garbage.der', '-noverify']).out).toContain('Responder Error: malformedrequest (1)');
+    expect(openssl(['ocsp', '-respin', 'garbage.der', '-noverify']).out).toContain(
+      'Responder Error: malformedrequest (1)',
+    );
   });
 });

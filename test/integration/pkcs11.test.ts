@@ -56,13 +56,27 @@ describe.runIf(avail.available)('pkcs11: signer on SoftHSM2', () => {
   };
   const opensslVerifies = (s: Signer, data: Buffer, sig: Buffer, name: string): boolean => {
     const pub = join(work, `${name}.pub.pem`);
-    writeFileSync(pub, createPublicKey({ key: s.publicKeyInfo, format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }));
+    writeFileSync(
+      pub,
+      createPublicKey({ key: s.publicKeyInfo, format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }),
+    );
     writeFileSync(join(work, `${name}.data`), data);
     writeFileSync(join(work, `${name}.sig`), sig);
     const digest = algorithmInfo(s.algorithm).digest;
     const args = digest
       ? ['dgst', `-${digest}`, '-verify', pub, '-signature', join(work, `${name}.sig`), join(work, `${name}.data`)]
-      : ['pkeyutl', '-verify', '-pubin', '-inkey', pub, '-rawin', '-in', join(work, `${name}.data`), '-sigfile', join(work, `${name}.sig`)];
+      : [
+          'pkeyutl',
+          '-verify',
+          '-pubin',
+          '-inkey',
+          pub,
+          '-rawin',
+          '-in',
+          join(work, `${name}.data`),
+          '-sigfile',
+          join(work, `${name}.sig`),
+        ];
     const r = spawnSync('openssl', args, { encoding: 'utf8', timeout: 10_000 });
     return r.status === 0 && /Verified OK|Signature Verified Successfully/.test(r.stdout);
   };
@@ -84,30 +98,40 @@ describe.runIf(avail.available)('pkcs11: signer on SoftHSM2', () => {
     ['rsa2048', 'sha256WithRSAEncryption'],
     ['p256', 'ecdsaWithSHA256'],
     ['p384', 'ecdsaWithSHA384'],
-  ] as const)('%s: creates a key on the token, signs, and node:crypto and openssl verify', async (keyType, algorithm) => {
-    const uri = await pkcs11KeyManager(ctx).createKey({ keyType, label: `ca-${keyType}` });
-    uris.set(keyType, uri);
-    const u = parsePkcs11Uri(uri);
-    expect(u).toMatchObject({ token: token.tokenLabel, object: `ca-${keyType}`, type: 'private', pinSource: 'env:AGENT_CA_PKCS11_PIN', modulePath: token.module });
-    expect(u.id).toHaveLength(16);
-    expect(uri).not.toContain(token.pin);
+  ] as const)(
+    '%s: creates a key on the token, signs, and node:crypto and openssl verify',
+    async (keyType, algorithm) => {
+      const uri = await pkcs11KeyManager(ctx).createKey({ keyType, label: `ca-${keyType}` });
+      uris.set(keyType, uri);
+      const u = parsePkcs11Uri(uri);
+      expect(u).toMatchObject({
+        token: token.tokenLabel,
+        object: `ca-${keyType}`,
+        type: 'private',
+        pinSource: 'env:AGENT_CA_PKCS11_PIN',
+        modulePath: token.module,
+      });
+      expect(u.id).toHaveLength(16);
+      expect(uri).not.toContain(token.pin);
 
-    const s = await open(uri);
-    expect(s.keyType).toBe(keyType);
-    expect(s.algorithm).toBe(algorithm);
-    expect(s.keyUri).toBe(uri);
-    const data = Buffer.from(`tbsCertificate stand-in for ${keyType}`);
-    const sig = await s.sign(data);
-    if (keyType !== 'rsa2048') expect(sig[0]).toBe(0x30); // DER Ecdsa-Sig-Value, not raw r||s
-    else expect(sig).toHaveLength(256);
-    expect(nodeVerifies(s, data, sig)).toBe(true);
-    expect(opensslVerifies(s, data, sig, keyType)).toBe(true);
-    // the checks can fail: a changed byte is refused by both
-    const tampered = Buffer.from(data);
-    tampered[0]! ^= 1;
-    expect(nodeVerifies(s, tampered, sig)).toBe(false);
-    expect(opensslVerifies(s, tampered, sig, `${keyType}-tampered`)).toBe(false);
-  });
+      const s = await open(uri);
+      expect(s.keyType).toBe(keyType);
+      expect(s.algorithm).toBe(algorithm);
+      expect(s.keyUri).toBe(uri);
+      const data = Buffer.from(`tbsCertificate stand-in for ${keyType}`);
+      const sig = await s.sign(data);
+      if (keyType !== 'rsa2048')
+        expect(sig[0]).toBe(0x30); // DER Ecdsa-Sig-Value, not raw r||s
+      else expect(sig).toHaveLength(256);
+      expect(nodeVerifies(s, data, sig)).toBe(true);
+      expect(opensslVerifies(s, data, sig, keyType)).toBe(true);
+      // the checks can fail: a changed byte is refused by both
+      const tampered = Buffer.from(data);
+      tampered[0]! ^= 1;
+      expect(nodeVerifies(s, tampered, sig)).toBe(false);
+      expect(opensslVerifies(s, tampered, sig, `${keyType}-tampered`)).toBe(false);
+    },
+  );
 
   it('ed25519: signs with CKM_EDDSA where the token offers it, else SIGNER_UNSUPPORTED', async () => {
     let uri: KeyUri;
@@ -147,13 +171,25 @@ describe.runIf(avail.available)('pkcs11: signer on SoftHSM2', () => {
       process.stdout.write(JSON.stringify(out));`;
     const out = execFileSync(process.execPath, ['-e', script], {
       cwd: process.cwd(),
-      env: { ...process.env, SOFTHSM2_CONF: token.env.SOFTHSM2_CONF, MOD: token.module, TOKEN: token.tokenLabel, PIN: token.pin },
+      env: {
+        ...process.env,
+        SOFTHSM2_CONF: token.env.SOFTHSM2_CONF,
+        MOD: token.module,
+        TOKEN: token.tokenLabel,
+        PIN: token.pin,
+      },
       encoding: 'utf8',
       timeout: 20_000,
     });
-    const keys = JSON.parse(out) as { extractable: number; sensitive: number; neverExtractable: number; secret: string }[];
+    const keys = JSON.parse(out) as {
+      extractable: number;
+      sensitive: number;
+      neverExtractable: number;
+      secret: string;
+    }[];
     expect(keys.length).toBeGreaterThanOrEqual(3);
-    for (const k of keys) expect(k).toEqual({ extractable: 0, sensitive: 1, neverExtractable: 1, secret: 'CKR_ATTRIBUTE_SENSITIVE' });
+    for (const k of keys)
+      expect(k).toEqual({ extractable: 0, sensitive: 1, neverExtractable: 1, secret: 'CKR_ATTRIBUTE_SENSITIVE' });
   });
 
   it('wrong PIN is SIGNER_ACCESS_DENIED, on a fresh login and while the token is logged in', async () => {
@@ -172,19 +208,35 @@ describe.runIf(avail.available)('pkcs11: signer on SoftHSM2', () => {
     const noPinCtx: SignerContext = { env: { AGENT_CA_PKCS11_MODULE: token.module } };
     const viaFile = await open(formatPkcs11Uri({ ...u, pinSource: `file:${pinFile}` }), noPinCtx);
     expect(await viaFile.sign(Buffer.from('a'))).toBeInstanceOf(Buffer);
-    const viaEnv = await open(formatPkcs11Uri({ ...u, pinSource: 'env:MY_HSM_PIN' }), { env: { MY_HSM_PIN: token.pin } });
+    const viaEnv = await open(formatPkcs11Uri({ ...u, pinSource: 'env:MY_HSM_PIN' }), {
+      env: { MY_HSM_PIN: token.pin },
+    });
     expect(viaEnv.publicKeyInfo.equals(viaFile.publicKeyInfo)).toBe(true);
-    expect(await codeOf(openPkcs11Signer(formatPkcs11Uri({ ...u, pinSource: 'env:UNSET_PIN' }) as KeyUri, noPinCtx))).toBe('ACA_ERR_CONFIG_INVALID');
-    expect(await codeOf(openPkcs11Signer(formatPkcs11Uri({ ...u, pinSource: `file:${join(work, 'nope')}` }) as KeyUri, noPinCtx))).toBe('ACA_ERR_CONFIG_INVALID');
+    expect(
+      await codeOf(openPkcs11Signer(formatPkcs11Uri({ ...u, pinSource: 'env:UNSET_PIN' }) as KeyUri, noPinCtx)),
+    ).toBe('ACA_ERR_CONFIG_INVALID');
+    expect(
+      await codeOf(
+        openPkcs11Signer(formatPkcs11Uri({ ...u, pinSource: `file:${join(work, 'nope')}` }) as KeyUri, noPinCtx),
+      ),
+    ).toBe('ACA_ERR_CONFIG_INVALID');
   });
 
   it('typed errors for an unknown key, token or module, and for URIs that cannot sign', async () => {
     const u = parsePkcs11Uri(uris.get('p256')!);
     const fmt = (x: typeof u): KeyUri => formatPkcs11Uri(x) as KeyUri;
-    expect(await codeOf(openPkcs11Signer(fmt({ ...u, object: 'no-such-key', id: undefined }), ctx))).toBe('ACA_ERR_SIGNER_KEY_NOT_FOUND');
-    expect(await codeOf(openPkcs11Signer(fmt({ ...u, id: Buffer.from('00', 'hex') }), ctx))).toBe('ACA_ERR_SIGNER_KEY_NOT_FOUND');
-    expect(await codeOf(openPkcs11Signer(fmt({ ...u, token: 'no-such-token' }), ctx))).toBe('ACA_ERR_SIGNER_UNAVAILABLE');
-    expect(await codeOf(openPkcs11Signer(fmt({ ...u, modulePath: join(work, 'missing.so') }), ctx))).toBe('ACA_ERR_SIGNER_UNAVAILABLE');
+    expect(await codeOf(openPkcs11Signer(fmt({ ...u, object: 'no-such-key', id: undefined }), ctx))).toBe(
+      'ACA_ERR_SIGNER_KEY_NOT_FOUND',
+    );
+    expect(await codeOf(openPkcs11Signer(fmt({ ...u, id: Buffer.from('00', 'hex') }), ctx))).toBe(
+      'ACA_ERR_SIGNER_KEY_NOT_FOUND',
+    );
+    expect(await codeOf(openPkcs11Signer(fmt({ ...u, token: 'no-such-token' }), ctx))).toBe(
+      'ACA_ERR_SIGNER_UNAVAILABLE',
+    );
+    expect(await codeOf(openPkcs11Signer(fmt({ ...u, modulePath: join(work, 'missing.so') }), ctx))).toBe(
+      'ACA_ERR_SIGNER_UNAVAILABLE',
+    );
     expect(await codeOf(openPkcs11Signer(fmt({ ...u, type: 'public' }), ctx))).toBe('ACA_ERR_SIGNER_URI_INVALID');
     expect(await codeOf(openPkcs11Signer(fmt({ token: u.token }), ctx))).toBe('ACA_ERR_SIGNER_URI_INVALID');
     expect(await codeOf(openPkcs11Signer('pkcs11:object=k;bogus=1' as KeyUri, ctx))).toBe('ACA_ERR_SIGNER_URI_INVALID');

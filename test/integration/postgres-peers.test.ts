@@ -70,16 +70,40 @@ describe.runIf(pgAvailable)('peers on one PostgreSQL schema', () => {
 
   it('a revocation committed in A is answered revoked by B (its cached good answer is dropped)', async () => {
     const cert = dir('peer-bot-1.pem');
-    const req = openssl(['ocsp', '-issuer', join(a.dataDir, 'ca', 'intermediate.pem'), '-cert', cert, '-no_nonce', '-reqout', dir('req.der')]);
+    const req = openssl([
+      'ocsp',
+      '-issuer',
+      join(a.dataDir, 'ca', 'intermediate.pem'),
+      '-cert',
+      cert,
+      '-no_nonce',
+      '-reqout',
+      dir('req.der'),
+    ]);
     expect(req.status, req.stderr).toBe(0);
     const ask = async (url: string): Promise<Buffer> => {
-      const res = await fetch(`${url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: readFileSync(dir('req.der')) });
+      const res = await fetch(`${url}/ocsp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/ocsp-request' },
+        body: readFileSync(dir('req.der')),
+      });
       expect(res.status).toBe(200);
       return Buffer.from(await res.arrayBuffer());
     };
     const check = (der: Buffer): string => {
       writeFileSync(dir('resp.der'), der);
-      const r = openssl(['ocsp', '-respin', dir('resp.der'), '-issuer', join(a.dataDir, 'ca', 'intermediate.pem'), '-CAfile', join(a.dataDir, 'ca', 'root.pem'), '-cert', cert, '-no_nonce']);
+      const r = openssl([
+        'ocsp',
+        '-respin',
+        dir('resp.der'),
+        '-issuer',
+        join(a.dataDir, 'ca', 'intermediate.pem'),
+        '-CAfile',
+        join(a.dataDir, 'ca', 'root.pem'),
+        '-cert',
+        cert,
+        '-no_nonce',
+      ]);
       expect(r.stdout + r.stderr).toContain('Response verify OK');
       return r.stdout;
     };
@@ -97,17 +121,46 @@ describe.runIf(pgAvailable)('peers on one PostgreSQL schema', () => {
 
   it('the CLI revokes while both servers run (no lock on PostgreSQL); both answer revoked', async () => {
     const cert = dir('peer-bot-3.pem');
-    expect(openssl(['ocsp', '-issuer', join(a.dataDir, 'ca', 'intermediate.pem'), '-cert', cert, '-no_nonce', '-reqout', dir('req3.der')]).status).toBe(0);
+    expect(
+      openssl([
+        'ocsp',
+        '-issuer',
+        join(a.dataDir, 'ca', 'intermediate.pem'),
+        '-cert',
+        cert,
+        '-no_nonce',
+        '-reqout',
+        dir('req3.der'),
+      ]).status,
+    ).toBe(0);
     const answer = async (url: string): Promise<string> => {
-      const res = await fetch(`${url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: readFileSync(dir('req3.der')) });
+      const res = await fetch(`${url}/ocsp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/ocsp-request' },
+        body: readFileSync(dir('req3.der')),
+      });
       writeFileSync(dir('resp3.der'), Buffer.from(await res.arrayBuffer()));
-      const r = openssl(['ocsp', '-respin', dir('resp3.der'), '-issuer', join(a.dataDir, 'ca', 'intermediate.pem'), '-CAfile', join(a.dataDir, 'ca', 'root.pem'), '-cert', cert, '-no_nonce']);
+      const r = openssl([
+        'ocsp',
+        '-respin',
+        dir('resp3.der'),
+        '-issuer',
+        join(a.dataDir, 'ca', 'intermediate.pem'),
+        '-CAfile',
+        join(a.dataDir, 'ca', 'root.pem'),
+        '-cert',
+        cert,
+        '-no_nonce',
+      ]);
       expect(r.stdout + r.stderr).toContain('Response verify OK');
       return r.stdout;
     };
     for (const s of [serverA, serverB]) expect(await answer(s.url)).toMatch(/peer-bot-3\.pem: good/);
     const err: string[] = [];
-    const code = await runCli(['revoke', serials[2]!, '--reason', 'cessationOfOperation', '--store', db.url, '--data', dir('data')], { out: () => undefined, err: (l) => err.push(l), env: {} });
+    const code = await runCli(
+      ['revoke', serials[2]!, '--reason', 'cessationOfOperation', '--store', db.url, '--data', dir('data')],
+      { out: () => undefined, err: (l) => err.push(l), env: {} },
+    );
     expect(code, err.join('\n')).toBe(0);
     for (const s of [serverA, serverB]) {
       const out = await until(`${s.url} to answer revoked`, async () => {
@@ -120,13 +173,27 @@ describe.runIf(pgAvailable)('peers on one PostgreSQL schema', () => {
 
   it('a revocation made on either peer reaches the full CRL the leader publishes on change, served by both', async () => {
     await b.revoke(serials[1]!, { reason: 'superseded', actor: 'ops:peer-test' });
-    writeFileSync(dir('bundle.pem'), readFileSync(join(a.dataDir, 'ca', 'intermediate.pem'), 'utf8') + readFileSync(join(a.dataDir, 'ca', 'root.pem'), 'utf8'));
+    writeFileSync(
+      dir('bundle.pem'),
+      readFileSync(join(a.dataDir, 'ca', 'intermediate.pem'), 'utf8') +
+        readFileSync(join(a.dataDir, 'ca', 'root.pem'), 'utf8'),
+    );
     for (const server of [serverA, serverB]) {
       const text = await until(`the full CRL from ${server.url} to list ${serials[1]}`, async () => {
         const res = await fetch(`${server.url}/crl/intermediate.crl`);
         if (res.status !== 200) return undefined;
         writeFileSync(dir('full.crl'), Buffer.from(await res.arrayBuffer()));
-        const r = openssl(['crl', '-inform', 'DER', '-in', dir('full.crl'), '-CAfile', dir('bundle.pem'), '-noout', '-text']);
+        const r = openssl([
+          'crl',
+          '-inform',
+          'DER',
+          '-in',
+          dir('full.crl'),
+          '-CAfile',
+          dir('bundle.pem'),
+          '-noout',
+          '-text',
+        ]);
         expect(r.stderr).toContain('verify OK');
         return r.stdout.toUpperCase().includes(serials[1]!.toUpperCase()) ? r.stdout : undefined;
       });
@@ -136,7 +203,14 @@ describe.runIf(pgAvailable)('peers on one PostgreSQL schema', () => {
 
   it('both peers write at once: every append lands, the one audit chain stays intact', async () => {
     const before = (await a.store.audit.head())!.seq;
-    const writes = Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).audit.append({ actor: `peer-${i % 2 ? 'a' : 'b'}`, action: 'test.peer-write', subject: `w-${i}`, details: { i } }));
+    const writes = Array.from({ length: 12 }, (_, i) =>
+      (i % 2 ? a : b).audit.append({
+        actor: `peer-${i % 2 ? 'a' : 'b'}`,
+        action: 'test.peer-write',
+        subject: `w-${i}`,
+        details: { i },
+      }),
+    );
     const entries = await Promise.all(writes);
     expect(new Set(entries.map((e) => e.seq)).size).toBe(12);
     expect((await b.store.audit.head())!.seq).toBe(before + 12);
@@ -156,7 +230,9 @@ describe.runIf(pgAvailable)('CRL leader election', () => {
   it('elects exactly one leader, and another takes over when its session dies or it stops', async () => {
     const target = parsePostgresUrl(db.url);
     const changes: string[] = [];
-    const electors = [0, 1, 2].map((i) => new LeaderElection(target, 'crl', { retryMs: 100, onChange: (l) => changes.push(`${i}:${l}`) }));
+    const electors = [0, 1, 2].map(
+      (i) => new LeaderElection(target, 'crl', { retryMs: 100, onChange: (l) => changes.push(`${i}:${l}`) }),
+    );
     try {
       for (const e of electors) await e.start();
       const leaders = () => electors.filter((e) => e.isLeader);
@@ -172,9 +248,13 @@ describe.runIf(pgAvailable)('CRL leader election', () => {
         [String(key >> 32n), String(key & 0xffffffffn)],
       );
       expect(killed.rowCount).toBe(1);
-      const second = await until('a leader after the session died', async () => (changes.includes(`${first}:false`) && leaders().length === 1 ? leaders()[0] : undefined));
+      const second = await until('a leader after the session died', async () =>
+        changes.includes(`${first}:false`) && leaders().length === 1 ? leaders()[0] : undefined,
+      );
       await second.stop();
-      const third = await until('a third leader', async () => (leaders().length === 1 && leaders()[0] !== second ? leaders()[0] : undefined));
+      const third = await until('a third leader', async () =>
+        leaders().length === 1 && leaders()[0] !== second ? leaders()[0] : undefined,
+      );
       expect(leaders()).toEqual([third]);
       expect(changes.filter((c) => c.endsWith(':true'))).toHaveLength(3);
       expect(changes.filter((c) => c.endsWith(':false'))).toHaveLength(2);

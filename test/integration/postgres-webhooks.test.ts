@@ -28,7 +28,10 @@ describe.runIf(pgAvailable)('shared webhook outbox on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await freshSchema('webhooks');
-    stores = [await openPostgresStore({ url: db.url, poolSize: 4 }), await openPostgresStore({ url: db.url, poolSize: 4 })];
+    stores = [
+      await openPostgresStore({ url: db.url, poolSize: 4 }),
+      await openPostgresStore({ url: db.url, poolSize: 4 }),
+    ];
     server = createServer((req, res) => {
       const id = String(req.headers['agentca-delivery'] ?? '');
       req.resume();
@@ -48,7 +51,12 @@ describe.runIf(pgAvailable)('shared webhook outbox on PostgreSQL', () => {
   });
 
   const service = (store: PostgresStore, rescanMs = 60_000) =>
-    new WebhookService({ authority: { store, hooks: new HookBus(), clock: systemClock }, retry: FAST_RETRY, rescanMs, onError: () => undefined });
+    new WebhookService({
+      authority: { store, hooks: new HookBus(), clock: systemClock },
+      retry: FAST_RETRY,
+      rescanMs,
+      onError: () => undefined,
+    });
   const until = async (what: string, ok: () => Promise<boolean> | boolean): Promise<void> => {
     const end = Date.now() + 10_000;
     while (!(await ok())) {
@@ -89,13 +97,25 @@ describe.runIf(pgAvailable)('shared webhook outbox on PostgreSQL', () => {
     const [a, b] = [service(stores[0]!), service(stores[1]!, 50)];
     const [endpoint] = await a.registry.list();
     const now = new Date().toISOString();
-    const rec = (id: string): DeliveryRecord => ({ id, endpointId: endpoint!.id, event: 'certificate.revoked', eventId: id, payload: '{}', attempts: 0, nextAttemptAt: now, createdAt: now, state: 'pending' });
+    const rec = (id: string): DeliveryRecord => ({
+      id,
+      endpointId: endpoint!.id,
+      event: 'certificate.revoked',
+      eventId: id,
+      payload: '{}',
+      attempts: 0,
+      nextAttemptAt: now,
+      createdAt: now,
+      state: 'pending',
+    });
     failFor = new Set(['dlv_failing']);
     try {
       await b.start(); // only b dispatches; a merely enqueues (as a process whose dispatcher died would have)
       await a.outbox.enqueue([rec('dlv_orphan'), rec('dlv_failing')]);
       await until('the orphan to be delivered by b', () => received.includes('dlv_orphan'));
-      await until('the failing delivery to be dead-lettered', async () => (await b.outbox.deadLetters()).some((d) => d.id === 'dlv_failing'));
+      await until('the failing delivery to be dead-lettered', async () =>
+        (await b.outbox.deadLetters()).some((d) => d.id === 'dlv_failing'),
+      );
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }

@@ -19,14 +19,22 @@ describe('vectors/reports/trader-7-report.zip', () => {
     expect(v.manifest?.subject).toEqual({ agentId: 'trader-7' });
   });
 
-  it.each(['report.pdf', 'evidence.jsonl', 'manifest.json', 'manifest.jws', 'ca/intermediate.pem'])('fails with one byte of %s changed', (name) => {
-    const files = readPackage(ZIP);
-    const b = Buffer.from(files.get(name)!);
-    const at = name === 'manifest.jws' ? b.length - 8 : b.length >> 1;
-    b[at] = b[at]! ^ 0x02;
-    files.set(name, b);
-    const v = verifyReportPackage(files);
-    expect(v.ok).toBe(false);
-    expect(v.checks.filter((c) => !c.ok).map((c) => c.check).join(' ')).toContain(name);
-  });
+  it.each(['report.pdf', 'evidence.jsonl', 'manifest.json', 'manifest.jws', 'ca/intermediate.pem'])(
+    'fails with one byte of %s changed',
+    (name) => {
+      const files = readPackage(ZIP);
+      const b = Buffer.from(files.get(name)!);
+      const at = name === 'manifest.jws' ? b.length - 8 : b.length >> 1;
+      b[at] = b[at]! ^ 0x02;
+      files.set(name, b);
+      const v = verifyReportPackage(files);
+      expect(v.ok).toBe(false);
+      expect(
+        v.checks
+          .filter((c) => !c.ok)
+          .map((c) => c.check)
+          .join(' '),
+      ).toContain(name);
+    },
+  );
 });

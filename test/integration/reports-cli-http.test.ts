@@ -22,10 +22,17 @@ const TOKEN = 'report-test-admin-token';
 let tmp: TmpDir;
 let data: string;
 
-async function cli(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+async function cli(
+  env: Record<string, string>,
+  ...argv: string[]
+): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: { AGENT_CA_DATA: data, ...env } });
+  const code = await runCli(argv, {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    env: { AGENT_CA_DATA: data, ...env },
+  });
   return { code, out, err };
 }
 
@@ -45,10 +52,24 @@ afterAll(async () => {
 describe('agent-ca report', () => {
   it('writes a zip that report verify accepts, with progress lines on stderr', async () => {
     const zip = join(tmp.dir, 'cli.zip');
-    const r = await cli({ AGENT_CA_PROGRESS: '1' }, 'report', '--agent-id', 'trader-7', ...RANGE, '--include', 'trades,risk_events,revocations', '--out', zip);
+    const r = await cli(
+      { AGENT_CA_PROGRESS: '1' },
+      'report',
+      '--agent-id',
+      'trader-7',
+      ...RANGE,
+      '--include',
+      'trades,risk_events,revocations',
+      '--out',
+      zip,
+    );
     expect(r.code, r.err.join('\n')).toBe(0);
-    expect(r.out.join('\n')).toMatch(/^report rpt_[0-9a-f]{32} written to .*cli\.zip \(audit entries 1\.\.\d+, \d+ about the subject\); check it with: agent-ca report verify/);
-    expect(r.err).toEqual(expect.arrayContaining(['agent-ca report: drawing the PDF', 'agent-ca report: signing and packing']));
+    expect(r.out.join('\n')).toMatch(
+      /^report rpt_[0-9a-f]{32} written to .*cli\.zip \(audit entries 1\.\.\d+, \d+ about the subject\); check it with: agent-ca report verify/,
+    );
+    expect(r.err).toEqual(
+      expect.arrayContaining(['agent-ca report: drawing the PDF', 'agent-ca report: signing and packing']),
+    );
     const v = await cli({}, 'report', 'verify', zip);
     expect(v.code, v.err.join('\n')).toBe(0);
     expect(v.out.every((l) => l.startsWith('ok   ') || l.startsWith('root SHA-256 '))).toBe(true);
@@ -68,16 +89,37 @@ describe('agent-ca report', () => {
     writeFileSync(bad, zipPackage(files, new Date()));
     const v = await cli({}, 'report', 'verify', bad);
     expect(v.code).toBe(1);
-    expect(v.out.filter((l) => l.startsWith('FAIL'))).toEqual([expect.stringMatching(/^FAIL report\.pdf SHA-256: is [0-9a-f]{64}/)]);
-    expect(v.err).toEqual(['agent-ca report verify: ACA_ERR_REPORT_VERIFY_FAILED: 1 check(s) failed: report.pdf SHA-256']);
+    expect(v.out.filter((l) => l.startsWith('FAIL'))).toEqual([
+      expect.stringMatching(/^FAIL report\.pdf SHA-256: is [0-9a-f]{64}/),
+    ]);
+    expect(v.err).toEqual([
+      'agent-ca report verify: ACA_ERR_REPORT_VERIFY_FAILED: 1 check(s) failed: report.pdf SHA-256',
+    ]);
   });
 
   it('answers bad input with one typed line', async () => {
     const unknown = await cli({}, 'report', '--agent-id', 'nobody', ...RANGE, '--out', join(tmp.dir, 'x.zip'));
     expect(unknown.code).toBe(1);
-    expect(unknown.err).toEqual([expect.stringMatching(/^agent-ca report: ACA_ERR_REPORT_SUBJECT_UNKNOWN: no certificate was ever issued to agent nobody$/)]);
-    const reversed = await cli({}, 'report', '--agent-id', 'trader-7', '--from', '2026-03-10', '--to', '2026-03-01', '--out', join(tmp.dir, 'x.zip'));
-    expect(reversed.err).toEqual([expect.stringMatching(/^agent-ca report: ACA_ERR_REPORT_RANGE_INVALID: the range is empty/)]);
+    expect(unknown.err).toEqual([
+      expect.stringMatching(
+        /^agent-ca report: ACA_ERR_REPORT_SUBJECT_UNKNOWN: no certificate was ever issued to agent nobody$/,
+      ),
+    ]);
+    const reversed = await cli(
+      {},
+      'report',
+      '--agent-id',
+      'trader-7',
+      '--from',
+      '2026-03-10',
+      '--to',
+      '2026-03-01',
+      '--out',
+      join(tmp.dir, 'x.zip'),
+    );
+    expect(reversed.err).toEqual([
+      expect.stringMatching(/^agent-ca report: ACA_ERR_REPORT_RANGE_INVALID: the range is empty/),
+    ]);
     const noOut = await cli({}, 'report', '--agent-id', 'trader-7', ...RANGE);
     expect(noOut.code).toBe(2);
     const notZip = await cli({}, 'report', 'verify', join(data, 'ca', 'root.pem'));
@@ -92,12 +134,20 @@ describe('reports over HTTP', () => {
   const call = async (method: 'GET' | 'POST', path: string, body?: unknown, token = TOKEN) => {
     const res = await fetch(`${server.url}${path}`, {
       method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(30_000),
     });
     const bytes = Buffer.from(await res.arrayBuffer());
-    return { status: res.status, type: res.headers.get('content-type') ?? '', bytes, json: () => JSON.parse(bytes.toString('utf8')) as Record<string, any> };
+    return {
+      status: res.status,
+      type: res.headers.get('content-type') ?? '',
+      bytes,
+      json: () => JSON.parse(bytes.toString('utf8')) as Record<string, any>,
+    };
   };
 
   beforeAll(async () => {
@@ -111,14 +161,25 @@ describe('reports over HTTP', () => {
   });
 
   it('POST -> 202 + id; GET status; the PDF and the zip once done, and the zip verifies', async () => {
-    const r = await call('POST', '/api/v1/reports/compliance', { agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10', include: ['trades', 'risk_events', 'revocations'] });
+    const r = await call('POST', '/api/v1/reports/compliance', {
+      agent_id: 'trader-7',
+      start_date: '2026-03-01',
+      end_date: '2026-03-10',
+      include: ['trades', 'risk_events', 'revocations'],
+    });
     expect(r.status).toBe(202);
     const job = r.json();
     expect(job.id).toMatch(/^rpt_[0-9a-f]{32}$/);
     expect(['pending', 'running', 'done']).toContain(job.status);
     await server.reports.settle();
     const s = await call('GET', `/api/v1/reports/${job.id}`);
-    expect(s.json()).toMatchObject({ id: job.id, status: 'done', subject: { agentId: 'trader-7' }, requestedBy: expect.stringMatching(/^admin:/), links: { pdf: `/api/v1/reports/${job.id}/report.pdf` } });
+    expect(s.json()).toMatchObject({
+      id: job.id,
+      status: 'done',
+      subject: { agentId: 'trader-7' },
+      requestedBy: expect.stringMatching(/^admin:/),
+      links: { pdf: `/api/v1/reports/${job.id}/report.pdf` },
+    });
     const pdf = await call('GET', `/api/v1/reports/${job.id}/report.pdf`);
     expect(pdf.status).toBe(200);
     expect(pdf.type).toBe('application/pdf');
@@ -133,20 +194,38 @@ describe('reports over HTTP', () => {
   });
 
   it('bad ranges, unknown agents, unknown reports and missing tokens are problem+json', async () => {
-    const range = await call('POST', '/api/v1/reports/compliance', { agent_id: 'trader-7', start_date: '2026-03-10', end_date: '2026-03-01' });
+    const range = await call('POST', '/api/v1/reports/compliance', {
+      agent_id: 'trader-7',
+      start_date: '2026-03-10',
+      end_date: '2026-03-01',
+    });
     expect(range.status).toBe(400);
     expect(range.type).toContain('application/problem+json');
     expect(range.json().code).toBe('ACA_ERR_REPORT_RANGE_INVALID');
-    const fields = await call('POST', '/api/v1/reports/compliance', { agent_id: 'trader-7', start_date: 'yesterday', end_date: '2026-03-01', include: 'everything' });
+    const fields = await call('POST', '/api/v1/reports/compliance', {
+      agent_id: 'trader-7',
+      start_date: 'yesterday',
+      end_date: '2026-03-01',
+      include: 'everything',
+    });
     expect(fields.status).toBe(400);
     expect(Object.keys(fields.json().details.fields).sort()).toEqual(['include', 'start_date']);
-    const unknown = await call('POST', '/api/v1/reports/compliance', { agent_id: 'nobody', start_date: '2026-03-01', end_date: '2026-03-10' });
+    const unknown = await call('POST', '/api/v1/reports/compliance', {
+      agent_id: 'nobody',
+      start_date: '2026-03-01',
+      end_date: '2026-03-10',
+    });
     expect(unknown.status).toBe(404);
     expect(unknown.json().code).toBe('ACA_ERR_REPORT_SUBJECT_UNKNOWN');
     const noReport = await call('GET', `/api/v1/reports/rpt_${'0'.repeat(32)}`);
     expect(noReport.status).toBe(404);
     expect(noReport.json().code).toBe('ACA_ERR_REPORT_NOT_FOUND');
-    const noToken = await call('POST', '/api/v1/reports/compliance', { agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10' }, '');
+    const noToken = await call(
+      'POST',
+      '/api/v1/reports/compliance',
+      { agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10' },
+      '',
+    );
     expect(noToken.status).toBe(401);
   });
 
@@ -159,7 +238,12 @@ describe('reports over HTTP', () => {
     };
     const auditor = await tokenFor('auditor-acme', 'auditor');
     const operator = await tokenFor('operator-acme', 'operator');
-    const body = (subject: Record<string, string>) => ({ ...subject, start_date: '2026-03-01', end_date: '2026-03-10', include: ['revocations'] });
+    const body = (subject: Record<string, string>) => ({
+      ...subject,
+      start_date: '2026-03-01',
+      end_date: '2026-03-10',
+      include: ['revocations'],
+    });
     const own = await call('POST', '/api/v1/reports/compliance', body({ agent_id: 'trader-7' }), auditor);
     expect(own.status, own.bytes.toString()).toBe(202);
     await server.reports.settle();
@@ -181,7 +265,17 @@ describe('reports over HTTP', () => {
 
   it('a tenant report, and the CLI through --server while the server holds the data dir', async () => {
     const out = join(tmp.dir, 'remote.zip');
-    const r = await cli({ AGENT_CA_TOKEN: TOKEN }, 'report', '--tenant', 'beta', ...RANGE, '--out', out, '--server', server.url);
+    const r = await cli(
+      { AGENT_CA_TOKEN: TOKEN },
+      'report',
+      '--tenant',
+      'beta',
+      ...RANGE,
+      '--out',
+      out,
+      '--server',
+      server.url,
+    );
     expect(r.code, r.err.join('\n')).toBe(0);
     const files = readPackage(out);
     expect(verifyReportPackage(files).ok).toBe(true);

@@ -27,8 +27,14 @@ const poppler = popplerAvailable();
 beforeAll(async () => {
   tmp = await makeTmpDir('agent-ca-report-');
   fx = await makeReportFixture(join(tmp.dir, 'ca'));
-  const req = parseReportRequest({ agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10' }, fx.clock.now());
-  report = await buildComplianceReport(fx.authority, req, { generatedBy: 'admin:auditor-1', riskConfig: fx.riskConfig });
+  const req = parseReportRequest(
+    { agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10' },
+    fx.clock.now(),
+  );
+  report = await buildComplianceReport(fx.authority, req, {
+    generatedBy: 'admin:auditor-1',
+    riskConfig: fx.riskConfig,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -45,7 +51,8 @@ function tampered(files: PackageFiles, name: string, at?: number): PackageFiles 
   return copy;
 }
 
-const failed = (v: ReturnType<typeof verifyReportPackage>): string[] => v.checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`);
+const failed = (v: ReturnType<typeof verifyReportPackage>): string[] =>
+  v.checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`);
 
 describe('a compliance report package', () => {
   it('verifies: signature, chain to the root, every file hash, the evidence chain to a signed checkpoint', () => {
@@ -53,18 +60,33 @@ describe('a compliance report package', () => {
     expect(failed(v)).toEqual([]);
     expect(v.ok).toBe(true);
     const names = v.checks.map((c) => c.check);
-    expect(names).toEqual(expect.arrayContaining(['manifest.jws signature', 'signing CA chains to the root', 'report.pdf SHA-256', 'evidence.jsonl SHA-256', 'evidence.jsonl chain', 'closing checkpoint']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'manifest.jws signature',
+        'signing CA chains to the root',
+        'report.pdf SHA-256',
+        'evidence.jsonl SHA-256',
+        'evidence.jsonl chain',
+        'closing checkpoint',
+      ]),
+    );
     expect(report.manifest.audit!.inScope).toBeGreaterThan(80);
     expect(report.manifest.audit!.redacted).toBeGreaterThan(50);
     expect(report.manifest.checkpoints.at(-1)!.seq).toBe(report.manifest.audit!.lastSeq);
     expect(report.manifest.checkpoints.length).toBeGreaterThanOrEqual(2);
-    expect(v.checks.filter((c) => /^checkpoint \d+$/.test(c.check) && c.ok)).toHaveLength(report.manifest.checkpoints.length);
+    expect(v.checks.filter((c) => /^checkpoint \d+$/.test(c.check) && c.ok)).toHaveLength(
+      report.manifest.checkpoints.length,
+    );
   });
 
   it('audits its own making: report.generated names who, what and the manifest hash', async () => {
     let found;
-    for await (const e of fx.authority.store.audit.iterate()) if (e.action === 'report.generated' && e.subject === report.id) found = e;
-    expect(found).toMatchObject({ actor: 'admin:auditor-1', details: { agentId: 'trader-7', from: '2026-03-01T00:00:00.000Z' } });
+    for await (const e of fx.authority.store.audit.iterate())
+      if (e.action === 'report.generated' && e.subject === report.id) found = e;
+    expect(found).toMatchObject({
+      actor: 'admin:auditor-1',
+      details: { agentId: 'trader-7', from: '2026-03-01T00:00:00.000Z' },
+    });
     expect((found!.details as { manifestSha256: string }).manifestSha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -97,7 +119,9 @@ describe('a compliance report package', () => {
     const m = report.files.get(PACKAGE_FILES.manifest)!.toString('utf8');
     const v = verifyReportPackage(tampered(report.files, PACKAGE_FILES.manifest, m.indexOf('"reportId"') + 14));
     expect(v.ok).toBe(false);
-    expect(failed(v)).toEqual(['manifest.json is what was signed: manifest.json differs from the signed payload of manifest.jws']);
+    expect(failed(v)).toEqual([
+      'manifest.json is what was signed: manifest.json differs from the signed payload of manifest.jws',
+    ]);
   });
 
   it('fails when the signature in manifest.jws is altered', () => {
@@ -115,7 +139,14 @@ describe('a compliance report package', () => {
     const zip = join(tmp.dir, 'report.zip');
     writeFileSync(zip, report.zip);
     const files = readPackage(zip);
-    expect([...files.keys()].sort()).toEqual(['ca/intermediate.pem', 'ca/root.pem', 'evidence.jsonl', 'manifest.json', 'manifest.jws', 'report.pdf']);
+    expect([...files.keys()].sort()).toEqual([
+      'ca/intermediate.pem',
+      'ca/root.pem',
+      'evidence.jsonl',
+      'manifest.json',
+      'manifest.jws',
+      'report.pdf',
+    ]);
     expect(verifyReportPackage(files).ok).toBe(true);
   });
 
@@ -124,8 +155,15 @@ describe('a compliance report package', () => {
     expect(ev).not.toContain('other-bot');
     expect(ev).not.toContain(fx.serials.other);
     expect(ev).toContain('trader-7');
-    const lines = ev.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.filter((l) => l.redacted === true).every((l) => Object.keys(l).sort().join() === 'hash,prevHash,redacted,seq')).toBe(true);
+    const lines = ev
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(
+      lines
+        .filter((l) => l.redacted === true)
+        .every((l) => Object.keys(l).sort().join() === 'hash,prevHash,redacted,seq'),
+    ).toBe(true);
   });
 
   it('the CA certificates in the package verify with openssl, and the manifest names their fingerprints', () => {
@@ -134,17 +172,25 @@ describe('a compliance report package', () => {
     writePackageDir(dir, report.files);
     const r = openssl(['verify', '-x509_strict', '-CAfile', 'ca/root.pem', 'ca/intermediate.pem'], { cwd: dir });
     expect(r.stdout).toContain('ca/intermediate.pem: OK');
-    const fp = openssl(['x509', '-in', 'ca/intermediate.pem', '-noout', '-fingerprint', '-sha256'], { cwd: dir }).stdout;
+    const fp = openssl(['x509', '-in', 'ca/intermediate.pem', '-noout', '-fingerprint', '-sha256'], {
+      cwd: dir,
+    }).stdout;
     expect(fp.replace(/.*=/, '').replace(/:/g, '').trim().toLowerCase()).toBe(report.manifest.signer.certificateSha256);
   });
 
   it('a range with no activity still makes a signed, verifiable report that says so', async () => {
-    const req = parseReportRequest({ agent_id: 'trader-7', start_date: '2026-02-01', end_date: '2026-02-10' }, fx.clock.now());
+    const req = parseReportRequest(
+      { agent_id: 'trader-7', start_date: '2026-02-01', end_date: '2026-02-10' },
+      fx.clock.now(),
+    );
     const empty = await buildComplianceReport(fx.authority, req, { generatedBy: 'admin:auditor-1' });
     expect(empty.manifest.audit).toBeNull();
     expect(empty.files.get(PACKAGE_FILES.evidence)!.length).toBe(0);
     expect(failed(verifyReportPackage(empty.files))).toEqual([]);
-    if (poppler.available) expect(pdfText(empty.files.get(PACKAGE_FILES.pdf)!)).toContain('No certificate of the subject was valid during the range.');
+    if (poppler.available)
+      expect(pdfText(empty.files.get(PACKAGE_FILES.pdf)!)).toContain(
+        'No certificate of the subject was valid during the range.',
+      );
   });
 
   it('a job cut off by a restart reads as failed, never pending forever', async () => {
@@ -152,7 +198,10 @@ describe('a compliance report package', () => {
     const dir = join(tmp.dir, 'jobs');
     const id = `rpt_${'a'.repeat(32)}`;
     mkdirSync(join(dir, id), { recursive: true });
-    writeFileSync(join(dir, id, 'job.json'), JSON.stringify({ id, status: 'running', subject: { agentId: 'trader-7' }, tenants: ['acme'] }));
+    writeFileSync(
+      join(dir, id, 'job.json'),
+      JSON.stringify({ id, status: 'running', subject: { agentId: 'trader-7' }, tenants: ['acme'] }),
+    );
     const jobs = new ReportJobs(fx.authority, { dir });
     expect(jobs.get(id)).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/^interrupted/) } });
     expect(() => jobs.file(id, 'report.pdf')).toThrow(/failed: interrupted/);
@@ -161,7 +210,13 @@ describe('a compliance report package', () => {
 
   it('refuses an unknown agent, a reversed or future range, and bad fields, with typed errors', async () => {
     const now = fx.clock.now();
-    await expect(buildComplianceReport(fx.authority, parseReportRequest({ agent_id: 'nobody', start_date: '2026-03-01', end_date: '2026-03-10' }, now), { generatedBy: 't' })).rejects.toMatchObject({ code: 'ACA_ERR_REPORT_SUBJECT_UNKNOWN', httpStatus: 404 });
+    await expect(
+      buildComplianceReport(
+        fx.authority,
+        parseReportRequest({ agent_id: 'nobody', start_date: '2026-03-01', end_date: '2026-03-10' }, now),
+        { generatedBy: 't' },
+      ),
+    ).rejects.toMatchObject({ code: 'ACA_ERR_REPORT_SUBJECT_UNKNOWN', httpStatus: 404 });
     const codeOf = (body: unknown): string => {
       try {
         parseReportRequest(body, now);
@@ -170,19 +225,37 @@ describe('a compliance report package', () => {
         return isAgentCaError(e) ? e.code : String(e);
       }
     };
-    expect(codeOf({ agent_id: 'trader-7', start_date: '2026-03-10', end_date: '2026-03-01' })).toBe('ACA_ERR_REPORT_RANGE_INVALID');
-    expect(codeOf({ agent_id: 'trader-7', start_date: '2030-01-01', end_date: '2030-02-01' })).toBe('ACA_ERR_REPORT_RANGE_INVALID');
-    expect(codeOf({ agent_id: 'trader-7', start_date: '2026-03-01T00:00:00', end_date: '2026-03-10' })).toBe('ACA_ERR_INPUT_INVALID');
-    expect(codeOf({ agent_id: 'trader-7', tenant: 'acme', start_date: '2026-03-01', end_date: '2026-03-10' })).toBe('ACA_ERR_INPUT_INVALID');
-    expect(codeOf({ agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10', include: ['trades', 'gossip'] })).toBe('ACA_ERR_INPUT_INVALID');
-    expect(codeOf({ agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10', extra: 1 })).toBe('ACA_ERR_INPUT_INVALID');
+    expect(codeOf({ agent_id: 'trader-7', start_date: '2026-03-10', end_date: '2026-03-01' })).toBe(
+      'ACA_ERR_REPORT_RANGE_INVALID',
+    );
+    expect(codeOf({ agent_id: 'trader-7', start_date: '2030-01-01', end_date: '2030-02-01' })).toBe(
+      'ACA_ERR_REPORT_RANGE_INVALID',
+    );
+    expect(codeOf({ agent_id: 'trader-7', start_date: '2026-03-01T00:00:00', end_date: '2026-03-10' })).toBe(
+      'ACA_ERR_INPUT_INVALID',
+    );
+    expect(codeOf({ agent_id: 'trader-7', tenant: 'acme', start_date: '2026-03-01', end_date: '2026-03-10' })).toBe(
+      'ACA_ERR_INPUT_INVALID',
+    );
+    expect(
+      codeOf({ agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10', include: ['trades', 'gossip'] }),
+    ).toBe('ACA_ERR_INPUT_INVALID');
+    expect(codeOf({ agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10', extra: 1 })).toBe(
+      'ACA_ERR_INPUT_INVALID',
+    );
   });
 });
 
 describe.runIf(poppler.available)('the PDF, as poppler reads and renders it', () => {
   it('leaves out what include leaves out, and the article map says so', async () => {
-    const req = parseReportRequest({ agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10', include: ['revocations'] }, fx.clock.now());
-    const only = await buildComplianceReport(fx.authority, req, { generatedBy: 'admin:auditor-1', riskConfig: fx.riskConfig });
+    const req = parseReportRequest(
+      { agent_id: 'trader-7', start_date: '2026-03-01', end_date: '2026-03-10', include: ['revocations'] },
+      fx.clock.now(),
+    );
+    const only = await buildComplianceReport(fx.authority, req, {
+      generatedBy: 'admin:auditor-1',
+      riskConfig: fx.riskConfig,
+    });
     const text = pdfText(only.files.get(PACKAGE_FILES.pdf)!).replace(/\s+/g, ' ');
     expect(text).toContain('2. Credential timeline');
     expect(text).not.toContain('events with an amount or a market');

@@ -41,7 +41,12 @@ function openStream(headers: Record<string, string> = {}, query = '') {
         while ((i = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, i);
           buffer = buffer.slice(i + 2);
-          const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':') && l.includes(': ')).map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]));
+          const fields = Object.fromEntries(
+            block
+              .split('\n')
+              .filter((l) => !l.startsWith(':') && l.includes(': '))
+              .map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]),
+          );
           if (fields.data) events.push({ id: fields.id!, event: fields.event!, data: JSON.parse(fields.data) });
         }
         for (const w of waiters.splice(0)) w();
@@ -80,7 +85,9 @@ describe('revocation stream (SSE)', () => {
     expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     const a = await ca.issueAgent('stream-a', { tenant: 'acme' });
     const b = await ca.issueAgent('stream-b');
-    expect((await ca.admin('POST', `/api/v1/certificates/${a.serial}/revoke`, { reason: 'keyCompromise' })).status).toBe(200);
+    expect(
+      (await ca.admin('POST', `/api/v1/certificates/${a.serial}/revoke`, { reason: 'keyCompromise' })).status,
+    ).toBe(200);
     await ca.authority.hold(b.serial as never, { actor: 'test' });
     await ca.authority.release(b.serial as never, { actor: 'test' });
     const events = await s.until(3);
@@ -100,7 +107,11 @@ describe('revocation stream (SSE)', () => {
     expect((await resumed.until(2)).map((e) => e.id)).toEqual([events[1]!.id, events[2]!.id]);
     const c = await ca.issueAgent('stream-c');
     await ca.authority.revoke(c.serial as never, { reason: 'superseded', actor: 'test' });
-    expect((await resumed.until(3))[2]!.data).toMatchObject({ serial: c.serial, kind: 'revoked', reason: 'superseded' });
+    expect((await resumed.until(3))[2]!.data).toMatchObject({
+      serial: c.serial,
+      kind: 'revoked',
+      reason: 'superseded',
+    });
     resumed.close();
 
     // ?after= for EventSource's first connect.
@@ -130,7 +141,9 @@ describe('revocation stream (SSE)', () => {
     const noToken = await fetch(`${ca.url}/api/v1/revocations/stream`);
     expect(noToken.status).toBe(401);
     expect(noToken.headers.get('content-type')).toContain('application/problem+json');
-    const bad = await fetch(`${ca.url}/api/v1/revocations/stream`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'last-event-id': 'yesterday' } });
+    const bad = await fetch(`${ca.url}/api/v1/revocations/stream`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'last-event-id': 'yesterday' },
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { code: string }).code).toBe('ACA_ERR_INPUT_INVALID');
   });
@@ -147,7 +160,9 @@ describe('revocation stream (SSE)', () => {
 /** A second CA whose close() must return although a client keeps its stream open. */
 async function startTestCaForShutdown() {
   const second = await startTestCa();
-  const req = httpRequest(new URL(`${second.url}/api/v1/revocations/stream`), { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const req = httpRequest(new URL(`${second.url}/api/v1/revocations/stream`), {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
   const ended = new Promise<void>((resolve) => {
     req.on('response', (r) => {
       r.resume();

@@ -41,7 +41,13 @@ const delivered: RiskNotification[] = [];
 
 async function issue(agentId: string, tenant: string): Promise<string> {
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const issued = await authority.issue({ agentId, publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string, scope: SCOPE, policy: POLICY, tenant });
+  const issued = await authority.issue({
+    agentId,
+    publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string,
+    scope: SCOPE,
+    policy: POLICY,
+    tenant,
+  });
   return issued.serial;
 }
 
@@ -51,8 +57,24 @@ function normal(serial: string, n: number, seed = 0): AgentEvent[] {
   const actions = ['read:accounts', 'write:payments', 'read:/data/raw/2026/q1.csv'];
   return Array.from({ length: n }, (_, i): AgentEvent => {
     const k = i + seed;
-    if (k % 5 === 4) return { serial, type: 'transaction', action: 'trade:equities', outcome: 'success', time, amount: String(20_000 + ((k * 7919) % 25_000)), currency: 'USD', market: k % 2 ? 'XNAS' : 'XNYS' };
-    return { serial, type: k % 3 === 0 ? 'data_access' : 'api_call', action: actions[k % 3]!, outcome: 'success', time };
+    if (k % 5 === 4)
+      return {
+        serial,
+        type: 'transaction',
+        action: 'trade:equities',
+        outcome: 'success',
+        time,
+        amount: String(20_000 + ((k * 7919) % 25_000)),
+        currency: 'USD',
+        market: k % 2 ? 'XNAS' : 'XNYS',
+      };
+    return {
+      serial,
+      type: k % 3 === 0 ? 'data_access' : 'api_call',
+      action: actions[k % 3]!,
+      outcome: 'success',
+      time,
+    };
   });
 }
 
@@ -61,7 +83,17 @@ function drift(serial: string, k: number): AgentEvent[] {
   const time = clock.now().toISOString();
   const events = normal(serial, 97, k);
   events.push({ serial, type: 'api_call', action: 'write:accounts', outcome: 'denied', time });
-  if (k % 3 === 0) events.push({ serial, type: 'transaction', action: 'trade:equities', outcome: 'success', time, amount: '55000', currency: 'USD', market: 'XNAS' });
+  if (k % 3 === 0)
+    events.push({
+      serial,
+      type: 'transaction',
+      action: 'trade:equities',
+      outcome: 'success',
+      time,
+      amount: '55000',
+      currency: 'USD',
+      market: 'XNAS',
+    });
   return events;
 }
 
@@ -90,7 +122,11 @@ beforeAll(async () => {
   authority = await createAuthority({ dataDir: tmp.dir, store: await createMemoryStore(), clock, env: {} });
   await authority.init({ keyType: 'p256' });
   inbox = await NotificationInbox.open(authority.store);
-  engine = new RiskEngine({ host: authority, actions: authorityRiskActions(authority, inbox, { onWarning: (n) => void delivered.push(n) }), config: CONFIG });
+  engine = new RiskEngine({
+    host: authority,
+    actions: authorityRiskActions(authority, inbox, { onWarning: (n) => void delivered.push(n) }),
+    config: CONFIG,
+  });
 });
 
 afterAll(async () => {
@@ -110,7 +146,8 @@ describe('risk engine with a real authority', () => {
     // 26 hours, a batch every 12 minutes: trader 500 events/h, hf-bot 2,500 events/h, in mixed batches
     for (let step = 0; step < 26 * 5; step++) {
       const batch = [...normal(trader, 100, step), ...normal(hf, 500, step)];
-      if (step % 30 === 0) batch.push({ agentId: 'hf-bot', type: 'auth_attempt', outcome: 'failed', time: clock.now().toISOString() }); // a token expiry now and then
+      if (step % 30 === 0)
+        batch.push({ agentId: 'hf-bot', type: 'auth_attempt', outcome: 'failed', time: clock.now().toISOString() }); // a token expiry now and then
       const r = await engine.ingest(batch);
       expect(r.accepted).toBe(batch.length);
       for (const s of r.scores) worst = Math.max(worst, s.value);
@@ -126,7 +163,11 @@ describe('risk engine with a real authority', () => {
     // one audit entry per batch, holding the events
     const batches = await auditEntries((e) => e.action === 'events.ingested');
     expect(batches).toHaveLength(26 * 5);
-    expect(batches[1]!.details).toMatchObject({ count: 600, serials: [trader, hf], fields: ['serial', 'time', 'type', 'outcome', 'action', 'amount', 'currency', 'market', 'flags'] });
+    expect(batches[1]!.details).toMatchObject({
+      count: 600,
+      serials: [trader, hf],
+      fields: ['serial', 'time', 'type', 'outcome', 'action', 'amount', 'currency', 'market', 'flags'],
+    });
     expect((batches[1]!.details.events as unknown[]).length).toBe(600);
     expect(batches[0]!.details.count).toBe(601); // with the auth failure
   });
@@ -140,7 +181,13 @@ describe('risk engine with a real authority', () => {
 
     const warnings = inbox.list({ serial: trader });
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ kind: 'risk.warning', band: 'warning', tenant: 'acme', agentId: 'trader-1', thresholds: { warning: 0.75, revoke: 0.85 } });
+    expect(warnings[0]).toMatchObject({
+      kind: 'risk.warning',
+      band: 'warning',
+      tenant: 'acme',
+      agentId: 'trader-1',
+      thresholds: { warning: 0.75, revoke: 0.85 },
+    });
     expect(warnings[0]!.reasons.map((r) => r.feature).sort()).toEqual(['policy', 'scope']);
     expect(delivered.filter((n) => n.serial === trader)).toEqual(warnings); // e.g. the risk.warning webhook
 
@@ -151,7 +198,12 @@ describe('risk engine with a real authority', () => {
     const [revocation, ...more] = await auditEntries((e) => e.action === 'revoke' && e.subject === trader);
     expect(more).toHaveLength(0);
     expect(revocation!.actor).toBe('risk-engine');
-    const explanation = revocation!.details.explanation as { score: number; band: string; formula: string; reasons: { feature: string; contribution: number; detail: string }[] };
+    const explanation = revocation!.details.explanation as {
+      score: number;
+      band: string;
+      formula: string;
+      reasons: { feature: string; contribution: number; detail: string }[];
+    };
     expect(revocation!.details.score).toBeGreaterThanOrEqual(0.85);
     expect(explanation.band).toBe('revoke');
     expect(explanation.reasons.map((r) => r.feature)).toEqual(expect.arrayContaining(['scope', 'policy']));
@@ -186,7 +238,10 @@ describe('risk engine with a real authority', () => {
     expect(looseBands).toEqual(['low', 'low', 'medium', 'medium', 'medium', 'warning', 'revoke']);
     expect((await authority.show(strict)).status.state).toBe('revoked');
     expect((await authority.show(loose)).status.state).toBe('revoked');
-    expect(inbox.list({ tenant: 'strict' })[0]).toMatchObject({ serial: strict, thresholds: { warning: 0.4, revoke: 0.5 } });
+    expect(inbox.list({ tenant: 'strict' })[0]).toMatchObject({
+      serial: strict,
+      thresholds: { warning: 0.4, revoke: 0.5 },
+    });
   });
 
   it('holdOnWarning places a hold at warning and releases it when the score falls back', async () => {
@@ -200,7 +255,15 @@ describe('risk engine with a real authority', () => {
     expect(held[0]!.actor).toBe('risk-engine');
 
     // a held agent's events are still attributed (by agentId) and recorded
-    const r = await engine.ingest([{ agentId: 'drifter-careful', type: 'api_call', action: 'read:accounts', outcome: 'success', time: clock.now().toISOString() }]);
+    const r = await engine.ingest([
+      {
+        agentId: 'drifter-careful',
+        type: 'api_call',
+        action: 'read:accounts',
+        outcome: 'success',
+        time: clock.now().toISOString(),
+      },
+    ]);
     expect(r.scores[0]!.serial).toBe(careful);
 
     // four days later the recency-weighted breaches have faded below warning
@@ -221,7 +284,9 @@ describe('risk engine with a real authority', () => {
     const time = clock.now().toISOString();
     const outOfScope = { serial: fresh, type: 'api_call', action: 'delete:accounts', outcome: 'denied', time };
 
-    const bad1 = await engine.ingest([outOfScope, { serial: fresh, type: 'api_call', outcome: 'perhaps', time: 'yesterday' }]).catch((e: unknown) => e);
+    const bad1 = await engine
+      .ingest([outOfScope, { serial: fresh, type: 'api_call', outcome: 'perhaps', time: 'yesterday' }])
+      .catch((e: unknown) => e);
     expect(bad1).toBeInstanceOf(RiskEventsRejected);
     expect((bad1 as RiskEventsRejected).errors.map((e) => `${e.index}.${e.field}`)).toEqual(['1.outcome', '1.time']);
 
@@ -249,7 +314,11 @@ describe('risk engine with a real authority', () => {
 
   it('a restarted engine rebuilds its windows from the audit log', async () => {
     const before = await engine.score(hf);
-    const restarted = new RiskEngine({ host: authority, actions: authorityRiskActions(authority, inbox), config: CONFIG });
+    const restarted = new RiskEngine({
+      host: authority,
+      actions: authorityRiskActions(authority, inbox),
+      config: CONFIG,
+    });
     try {
       const r = await restarted.restore();
       expect(r.entries).toBeGreaterThan(26 * 5);

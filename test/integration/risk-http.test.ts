@@ -58,7 +58,11 @@ class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        const verified = verifyWebhookSignature({ header: req.headers['agentca-signature'], body, secret: this.secret });
+        const verified = verifyWebhookSignature({
+          header: req.headers['agentca-signature'],
+          body,
+          secret: this.secret,
+        });
         this.received.push({ headers: req.headers, body, verified, event: JSON.parse(body) as WebhookEvent<Json> });
         res.statusCode = verified ? 204 : 400;
         res.end();
@@ -90,7 +94,11 @@ class Receiver {
 }
 
 /** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000): Promise<T> {
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 5000,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -121,10 +129,18 @@ async function stopServer(): Promise<void> {
   await authority.close();
 }
 
-async function api(method: 'GET' | 'POST', path: string, body?: unknown, token: string | null = TOKEN): Promise<{ status: number; json: Json; type: string }> {
+async function api(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  token: string | null = TOKEN,
+): Promise<{ status: number; json: Json; type: string }> {
   const res = await fetch(`${url}${path}`, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
@@ -139,7 +155,10 @@ async function api(method: 'GET' | 'POST', path: string, body?: unknown, token: 
 
 /** Issues through POST /api/v1/certificates; writes the PEM for openssl. */
 async function issue(agentId: string, tenant: string): Promise<{ serial: string; path: string }> {
-  const publicKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }) as string;
+  const publicKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+    format: 'pem',
+    type: 'spki',
+  }) as string;
   const r = await api('POST', '/api/v1/certificates', { agentId, publicKey, scope: SCOPE, policy: POLICY, tenant });
   expect(r.status, JSON.stringify(r.json)).toBe(201);
   const path = join(tmp.dir, `${agentId}.pem`);
@@ -167,8 +186,24 @@ function normal(serial: string, n: number, seed = 0, time = new Date().toISOStri
   const actions = ['read:accounts', 'write:payments', 'read:/data/raw/2026/q1.csv'];
   return Array.from({ length: n }, (_, i) => {
     const k = i + seed;
-    if (k % 5 === 4) return { serial, type: 'transaction', action: 'trade:equities', outcome: 'success', time, amount: String(20_000 + ((k * 7919) % 25_000)), currency: 'USD', market: k % 2 ? 'XNAS' : 'XNYS' };
-    return { serial, type: k % 3 === 0 ? 'data_access' : 'api_call', action: actions[k % 3]!, outcome: 'success', time };
+    if (k % 5 === 4)
+      return {
+        serial,
+        type: 'transaction',
+        action: 'trade:equities',
+        outcome: 'success',
+        time,
+        amount: String(20_000 + ((k * 7919) % 25_000)),
+        currency: 'USD',
+        market: k % 2 ? 'XNAS' : 'XNYS',
+      };
+    return {
+      serial,
+      type: k % 3 === 0 ? 'data_access' : 'api_call',
+      action: actions[k % 3]!,
+      outcome: 'success',
+      time,
+    };
   });
 }
 
@@ -177,7 +212,17 @@ function drift(serial: string, k: number): Json[] {
   const time = new Date().toISOString();
   const events = normal(serial, 97, k, time);
   events.push({ serial, type: 'api_call', action: 'write:accounts', outcome: 'denied', time });
-  if (k % 3 === 0) events.push({ serial, type: 'transaction', action: 'trade:equities', outcome: 'success', time, amount: '55000', currency: 'USD', market: 'XNAS' });
+  if (k % 3 === 0)
+    events.push({
+      serial,
+      type: 'transaction',
+      action: 'trade:equities',
+      outcome: 'success',
+      time,
+      amount: '55000',
+      currency: 'USD',
+      market: 'XNAS',
+    });
   return events;
 }
 
@@ -187,7 +232,21 @@ function drift(serial: string, k: number): Json[] {
  * revocation re-signed in its own commit, not one signed live for this request.
  */
 async function ocsp(paths: string[], respout?: string): Promise<string> {
-  const r = await opensslAsync(['ocsp', '-issuer', intermediatePem, ...paths.flatMap((p) => ['-cert', p]), '-url', `${url}/ocsp`, '-CAfile', rootPem, '-no_nonce', ...(respout ? ['-respout', respout] : [])], { timeoutMs: 10_000 });
+  const r = await opensslAsync(
+    [
+      'ocsp',
+      '-issuer',
+      intermediatePem,
+      ...paths.flatMap((p) => ['-cert', p]),
+      '-url',
+      `${url}/ocsp`,
+      '-CAfile',
+      rootPem,
+      '-no_nonce',
+      ...(respout ? ['-respout', respout] : []),
+    ],
+    { timeoutMs: 10_000 },
+  );
   expect(r.stderr).toContain('Response verify OK');
   return r.stdout;
 }
@@ -203,7 +262,9 @@ async function ocspReasonCodes(respFile: string): Promise<number[]> {
   // OCSPResponse { responseStatus, responseBytes [0] { responseType, response OCTET STRING } }
   const basic = outer.find((l) => l.type.startsWith('OCTET STRING'));
   expect(basic).toBeDefined();
-  const lines = parseAsn1((await opensslAsync(['asn1parse', '-inform', 'DER', '-in', respFile, '-strparse', String(basic!.offset)])).stdout);
+  const lines = parseAsn1(
+    (await opensslAsync(['asn1parse', '-inform', 'DER', '-in', respFile, '-strparse', String(basic!.offset)])).stdout,
+  );
   const codes: number[] = [];
   lines.forEach((l, i) => {
     const next = lines[i + 1];
@@ -246,13 +307,18 @@ describe('risk engine over HTTP', () => {
     const trader = await issue('trader-1', 'acme');
 
     // behaves: three batches of 100 in-scope events
-    for (let b = 0; b < 3; b++) expect(scoreOf(await postEvents(normal(trader.serial, 100, b * 100)), trader.serial)).toMatchObject({ value: 0, band: 'low' });
+    for (let b = 0; b < 3; b++)
+      expect(scoreOf(await postEvents(normal(trader.serial, 100, b * 100)), trader.serial)).toMatchObject({
+        value: 0,
+        band: 'low',
+      });
     expect((await api('GET', `/api/v1/notifications?serial=${trader.serial}`)).json.notifications).toEqual([]);
 
     // drifts until warned
     const bands: string[] = [];
     let k = 0;
-    while (!bands.includes('warning') && k < 15) bands.push(scoreOf(await postEvents(drift(trader.serial, ++k)), trader.serial).band);
+    while (!bands.includes('warning') && k < 15)
+      bands.push(scoreOf(await postEvents(drift(trader.serial, ++k)), trader.serial).band);
     expect(bands.at(-1)).toBe('warning');
     expect(bands.slice(0, -1).every((b) => b === 'low' || b === 'medium')).toBe(true);
     const warned = await eventually('the warning in GET /api/v1/notifications', async () => {
@@ -260,7 +326,14 @@ describe('risk engine over HTTP', () => {
       return n.length > 0 && n;
     });
     expect(warned).toHaveLength(1);
-    expect(warned[0]).toMatchObject({ kind: 'risk.warning', serial: trader.serial, agentId: 'trader-1', tenant: 'acme', band: 'warning', thresholds: { warning: 0.75, revoke: 0.85 } });
+    expect(warned[0]).toMatchObject({
+      kind: 'risk.warning',
+      serial: trader.serial,
+      agentId: 'trader-1',
+      tenant: 'acme',
+      band: 'warning',
+      thresholds: { warning: 0.75, revoke: 0.85 },
+    });
     expect(warned[0].score).toBeGreaterThanOrEqual(0.75);
     expect(warned[0].score).toBeLessThan(0.85);
     expect((warned[0].reasons as { feature: string }[]).map((r) => r.feature).sort()).toEqual(['policy', 'scope']);
@@ -268,7 +341,8 @@ describe('risk engine over HTTP', () => {
     expect(await ocsp([trader.path])).toContain(`${trader.path}: good`);
 
     // keeps drifting until the score reaches 0.85: revoked, no human step
-    while (bands.at(-1) !== 'revoke' && k < 20) bands.push(scoreOf(await postEvents(drift(trader.serial, ++k)), trader.serial).band);
+    while (bands.at(-1) !== 'revoke' && k < 20)
+      bands.push(scoreOf(await postEvents(drift(trader.serial, ++k)), trader.serial).band);
     expect(bands.at(-1)).toBe('revoke');
     const verify = await eventually('the revocation', async () => {
       const v = await api('GET', `/api/v1/verify/${trader.serial}`);
@@ -280,14 +354,21 @@ describe('risk engine over HTTP', () => {
     expect(await ocspReasonCodes(resp)).toEqual([PRIVILEGE_WITHDRAWN]);
     // the explanation went into the audit log with the revocation
     const revokes: Json[] = [];
-    for await (const e of authority.store.audit.iterate()) if (e.action === 'revoke' && e.subject === trader.serial) revokes.push(e);
+    for await (const e of authority.store.audit.iterate())
+      if (e.action === 'revoke' && e.subject === trader.serial) revokes.push(e);
     expect(revokes).toHaveLength(1);
     expect(revokes[0]).toMatchObject({ actor: 'risk-engine', details: { explanation: { band: 'revoke' } } });
     expect(revokes[0].details.score).toBeGreaterThanOrEqual(0.85);
 
     // webhooks: risk.warning then certificate.revoked, each signed with the endpoint's secret
-    const [revokedHook] = await eventually('the certificate.revoked webhook', () => rx.of('certificate.revoked', trader.serial).length > 0 && rx.of('certificate.revoked', trader.serial));
-    const warningHooks = await eventually('the risk.warning webhook', () => rx.of('risk.warning', trader.serial).length > 0 && rx.of('risk.warning', trader.serial));
+    const [revokedHook] = await eventually(
+      'the certificate.revoked webhook',
+      () => rx.of('certificate.revoked', trader.serial).length > 0 && rx.of('certificate.revoked', trader.serial),
+    );
+    const warningHooks = await eventually(
+      'the risk.warning webhook',
+      () => rx.of('risk.warning', trader.serial).length > 0 && rx.of('risk.warning', trader.serial),
+    );
     expect(warningHooks).toHaveLength(1);
     for (const d of [revokedHook!, warningHooks[0]!]) {
       expect(d.verified).toBe(true);
@@ -295,9 +376,17 @@ describe('risk engine over HTTP', () => {
       expect(d.headers['agentca-delivery']).toMatch(/^dlv_/);
       expect(d.headers['agentca-event']).toBe(d.event.type);
       // the same bytes with another secret do not verify
-      expect(verifyWebhookSignature({ header: d.headers['agentca-signature'], body: d.body, secret: `${rx.secret}x` })).toBe(false);
+      expect(
+        verifyWebhookSignature({ header: d.headers['agentca-signature'], body: d.body, secret: `${rx.secret}x` }),
+      ).toBe(false);
     }
-    expect(revokedHook!.event.data).toMatchObject({ serial: trader.serial, agentId: 'trader-1', tenant: 'acme', reason: 'privilegeWithdrawn', actor: 'risk-engine' });
+    expect(revokedHook!.event.data).toMatchObject({
+      serial: trader.serial,
+      agentId: 'trader-1',
+      tenant: 'acme',
+      reason: 'privilegeWithdrawn',
+      actor: 'risk-engine',
+    });
     expect(warningHooks[0]!.event.data).toMatchObject({ id: warned[0].id, serial: trader.serial, band: 'warning' });
 
     // events keep flowing after the revocation: accepted, no second revocation or warning
@@ -325,7 +414,8 @@ describe('risk engine over HTTP', () => {
     }
     // this hour: the steady agent keeps its pace (in two batches); the other sends 18x its own
     // (>= 9x even if the wall-clock hour rolls over between its two batches)
-    for (let b = 0; b < 2; b++) scores.push(scoreOf(await postEvents(normal(steady.serial, 450, b * 450)), steady.serial).value);
+    for (let b = 0; b < 2; b++)
+      scores.push(scoreOf(await postEvents(normal(steady.serial, 450, b * 450)), steady.serial).value);
     let burst: Score | undefined;
     for (let b = 0; b < 2; b++) burst = scoreOf(await postEvents(normal(burster.serial, 900, b * 900)), burster.serial);
     expect(scores).toHaveLength(28);
@@ -353,7 +443,10 @@ describe('risk engine over HTTP', () => {
     expect(last.strict.value).toBeLessThan(0.75); // below the default warning: the default tenant is untouched
     expect(['low', 'medium']).toContain(last.loose.band);
 
-    await eventually('the strict twin revoked', async () => (await api('GET', `/api/v1/verify/${strict.serial}`)).json.status === 'revoked');
+    await eventually(
+      'the strict twin revoked',
+      async () => (await api('GET', `/api/v1/verify/${strict.serial}`)).json.status === 'revoked',
+    );
     const out = await ocsp([loose.path, strict.path]);
     expect(out).toContain(`${strict.path}: revoked`);
     expect(out).toContain(`${loose.path}: good`);
@@ -382,9 +475,9 @@ describe('risk engine over HTTP', () => {
     expect(r1.status).toBe(400);
     expect(r1.type).toContain('application/problem+json');
     expect(r1.json).toMatchObject({ status: 400, code: 'ACA_ERR_INPUT_INVALID' });
-    expect((r1.json.details.errors as { index: number; field: string }[]).map((e) => `${e.index}.${e.field}`).sort()).toEqual(
-      ['1.outcome', '1.time', '2.colour', '2.serial', '2.type', '3.amount', '3.currency', '4.time'].sort(),
-    );
+    expect(
+      (r1.json.details.errors as { index: number; field: string }[]).map((e) => `${e.index}.${e.field}`).sort(),
+    ).toEqual(['1.outcome', '1.time', '2.colour', '2.serial', '2.type', '3.amount', '3.currency', '4.time'].sort());
 
     // attribution errors (the batch is well-formed but names what it cannot be attributed to)
     const r2 = await api('POST', '/api/v1/events', {
@@ -409,7 +502,9 @@ describe('risk engine over HTTP', () => {
     expect(r3.json.details.fields).toEqual({ events: 'must be an array' });
     const r4 = await api('POST', '/api/v1/events', { events: Array.from({ length: 1001 }, () => outOfScope) });
     expect(r4.status).toBe(400);
-    expect(r4.json.details.errors).toEqual([{ index: -1, field: 'events', message: '1001 events; at most 1000 per batch' }]);
+    expect(r4.json.details.errors).toEqual([
+      { index: -1, field: 'events', message: '1001 events; at most 1000 per batch' },
+    ]);
     const r5 = await api('POST', '/api/v1/events', { events: [outOfScope] }, null);
     expect(r5.status).toBe(401);
     expect(r5.type).toContain('application/problem+json');
@@ -423,7 +518,10 @@ describe('risk engine over HTTP', () => {
     const late = new Receiver();
     await late.listen();
     const port = late.port;
-    const created = await api('POST', '/api/v1/webhooks', { url: late.url, events: ['certificate.revoked', 'risk.warning'] });
+    const created = await api('POST', '/api/v1/webhooks', {
+      url: late.url,
+      events: ['certificate.revoked', 'risk.warning'],
+    });
     expect(created.status).toBe(201);
     late.secret = created.json.secret as string;
     const endpointId = created.json.id as string;
@@ -431,12 +529,15 @@ describe('risk engine over HTTP', () => {
 
     const agent = await issue('drifter-late', 'strict');
     let band = '';
-    for (let k = 1; k <= 15 && band !== 'revoke'; k++) band = scoreOf(await postEvents(drift(agent.serial, k)), agent.serial).band;
+    for (let k = 1; k <= 15 && band !== 'revoke'; k++)
+      band = scoreOf(await postEvents(drift(agent.serial, k)), agent.serial).band;
     expect(band).toBe('revoke');
     // the up receiver has it; the down one has attempts on record, pending in the outbox
     await eventually('the up receiver', () => rx.of('certificate.revoked', agent.serial).length === 1);
     const pending = await eventually('failed attempts to the down receiver', async () => {
-      const p = ((await api('GET', '/api/v1/webhooks/deliveries')).json.pending as Json[]).filter((d) => d.endpointId === endpointId);
+      const p = ((await api('GET', '/api/v1/webhooks/deliveries')).json.pending as Json[]).filter(
+        (d) => d.endpointId === endpointId,
+      );
       return p.length === 2 && p.every((d) => d.attempts >= 1) && p;
     });
     expect(pending.map((d) => d.event.type).sort()).toEqual(['certificate.revoked', 'risk.warning']);
@@ -448,14 +549,26 @@ describe('risk engine over HTTP', () => {
     await late.listen(port);
     await startOnDataDir();
     try {
-      const [revoked] = await eventually('the delivery after the restart', () => late.of('certificate.revoked', agent.serial).length > 0 && late.of('certificate.revoked', agent.serial), 8000);
+      const [revoked] = await eventually(
+        'the delivery after the restart',
+        () => late.of('certificate.revoked', agent.serial).length > 0 && late.of('certificate.revoked', agent.serial),
+        8000,
+      );
       expect(revoked!.verified).toBe(true);
-      expect(revoked!.event.data).toMatchObject({ serial: agent.serial, reason: 'privilegeWithdrawn', actor: 'risk-engine', tenant: 'strict' });
+      expect(revoked!.event.data).toMatchObject({
+        serial: agent.serial,
+        reason: 'privilegeWithdrawn',
+        actor: 'risk-engine',
+        tenant: 'strict',
+      });
       const pendingRevoked = pending.find((d) => d.event.type === 'certificate.revoked')!;
       expect(revoked!.headers['agentca-delivery']).toBe(pendingRevoked.id); // the same delivery, resumed
       await eventually('the risk.warning after the restart', () => late.of('risk.warning', agent.serial).length > 0);
       expect(late.received.every((d) => d.verified)).toBe(true);
-      await eventually('an empty outbox', async () => ((await api('GET', '/api/v1/webhooks/deliveries')).json.pending as Json[]).length === 0);
+      await eventually(
+        'an empty outbox',
+        async () => ((await api('GET', '/api/v1/webhooks/deliveries')).json.pending as Json[]).length === 0,
+      );
 
       // the restarted engine rebuilt its state: no second warning or revocation, inbox kept
       expect((await api('GET', '/api/v1/notifications')).json.notifications).toEqual(notesBefore);
@@ -471,12 +584,22 @@ describe('risk engine over HTTP', () => {
 
 describe('ca-config/risk-config.example.json', () => {
   it('parses with parseRiskConfig, spells out the real defaults, and resolves its per-tenant overrides', () => {
-    const example = JSON.parse(readFileSync(new URL('../../ca-config/risk-config.example.json', import.meta.url), 'utf8')) as Json;
+    const example = JSON.parse(
+      readFileSync(new URL('../../ca-config/risk-config.example.json', import.meta.url), 'utf8'),
+    ) as Json;
     const config = parseRiskConfig(example);
     expect(config.defaults).toEqual(DEFAULT_TENANT_RISK_CONFIG);
-    expect(config).toMatchObject({ limits: { maxBatch: 1000, maxSkewMs: 300_000 }, window: { bucketMs: HOUR, bucketCount: 720 } });
+    expect(config).toMatchObject({
+      limits: { maxBatch: 1000, maxSkewMs: 300_000 },
+      window: { bucketMs: HOUR, bucketCount: 720 },
+    });
     const bank = tenantRiskConfig(config, 'bank-a');
-    expect(bank).toMatchObject({ thresholds: { medium: 0.25, warning: 0.5, revoke: 0.6 }, holdOnWarning: true, autoRevoke: true, weights: DEFAULT_TENANT_RISK_CONFIG.weights });
+    expect(bank).toMatchObject({
+      thresholds: { medium: 0.25, warning: 0.5, revoke: 0.6 },
+      holdOnWarning: true,
+      autoRevoke: true,
+      weights: DEFAULT_TENANT_RISK_CONFIG.weights,
+    });
     expect(bank.features.policy.saturation).toBe(1);
     const lab = tenantRiskConfig(config, 'research-lab');
     expect(lab.weights).toEqual({ ...DEFAULT_TENANT_RISK_CONFIG.weights, rate: 0.3 });

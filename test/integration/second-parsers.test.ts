@@ -27,7 +27,15 @@ import { certIdFor } from '../../src/ocsp/cert-id.js';
 import { ocspRequestDer } from '../../src/ocsp/request-encode.js';
 import { startTestCa, type TestCa } from '../helpers/ca-server.js';
 import { issueUnderLegacyArc } from '../helpers/legacy-arc.js';
-import { certtool, certtoolAvailability, goAvailability, goParse, pyca, pycaAvailability, requireParsers } from '../helpers/second-parsers.js';
+import {
+  certtool,
+  certtoolAvailability,
+  goAvailability,
+  goParse,
+  pyca,
+  pycaAvailability,
+  requireParsers,
+} from '../helpers/second-parsers.js';
 
 const VECTORS = join(import.meta.dirname, '..', '..', 'vectors');
 const manifest = JSON.parse(readFileSync(join(VECTORS, 'manifest.json'), 'utf8')) as {
@@ -71,7 +79,8 @@ describe('vector certificates', () => {
       expect(r.stderr + r.stdout, v.file).not.toMatch(/error/i);
       const serial = ours(parseCertificate(der(join(VECTORS, v.file)))).serial;
       expect(r.stdout.replace(/[\s:]/g, '').toLowerCase(), v.file).toContain(serial);
-      if (isAgent(v.profile)) for (const o of OUR_OIDS) expect(r.stdout, `${v.file} ${o}`).toContain(`Unknown extension ${o} (not critical)`);
+      if (isAgent(v.profile))
+        for (const o of OUR_OIDS) expect(r.stdout, `${v.file} ${o}`).toContain(`Unknown extension ${o} (not critical)`);
     }
   });
 
@@ -81,43 +90,78 @@ describe('vector certificates', () => {
       const g = got[i]!;
       expect(g.error, v.file).toBeUndefined();
       const o = ours(parseCertificate(der(join(VECTORS, v.file))));
-      expect({ serial: g.serial, notBefore: g.notBefore.replace(/Z$/, '.000Z'), notAfter: g.notAfter.replace(/Z$/, '.000Z'), extensions: g.extensions }, v.file).toEqual(o);
+      expect(
+        {
+          serial: g.serial,
+          notBefore: g.notBefore.replace(/Z$/, '.000Z'),
+          notAfter: g.notAfter.replace(/Z$/, '.000Z'),
+          extensions: g.extensions,
+        },
+        v.file,
+      ).toEqual(o);
       expect(g.version).toBe('v3');
       if (v.serial) expect(g.serial).toBe(v.serial.replace(/^0+(?=.)/, ''));
       if (v.notAfter) expect(g.notAfter.replace(/Z$/, '.000Z')).toBe(v.notAfter);
-      if (isAgent(v.profile)) expect(g.extensions.map((e: { oid: string }) => e.oid)).toEqual(expect.arrayContaining(OUR_OIDS));
+      if (isAgent(v.profile))
+        expect(g.extensions.map((e: { oid: string }) => e.oid)).toEqual(expect.arrayContaining(OUR_OIDS));
       if (v.profile === 'intermediate') expect(g.basicConstraints).toEqual({ ca: true, pathLen: 0 });
     });
   });
 
-  it.runIf(haveGo)('Go crypto/x509 reads every one with the same fields', () => {
-    const got = goParse(certVectors.map((v) => ({ path: join(VECTORS, v.file), kind: 'cert' as const })), goCache);
-    certVectors.forEach((v, i) => {
-      const g = got[i]!;
-      expect(g.error, v.file).toBeUndefined();
-      const o = ours(parseCertificate(der(join(VECTORS, v.file))));
-      expect({ serial: g.serial, notBefore: g.notBefore.replace(/Z$/, '.000Z'), notAfter: g.notAfter.replace(/Z$/, '.000Z'), extensions: g.extensions }, v.file).toEqual(o);
-      expect(g.unhandledCritical, v.file).toBe(0);
-      expect(g.isCA, v.file).toBe(v.profile === 'root' || v.profile === 'intermediate');
-    });
-  }, 240_000);
+  it.runIf(haveGo)(
+    'Go crypto/x509 reads every one with the same fields',
+    () => {
+      const got = goParse(
+        certVectors.map((v) => ({ path: join(VECTORS, v.file), kind: 'cert' as const })),
+        goCache,
+      );
+      certVectors.forEach((v, i) => {
+        const g = got[i]!;
+        expect(g.error, v.file).toBeUndefined();
+        const o = ours(parseCertificate(der(join(VECTORS, v.file))));
+        expect(
+          {
+            serial: g.serial,
+            notBefore: g.notBefore.replace(/Z$/, '.000Z'),
+            notAfter: g.notAfter.replace(/Z$/, '.000Z'),
+            extensions: g.extensions,
+          },
+          v.file,
+        ).toEqual(o);
+        expect(g.unhandledCritical, v.file).toBe(0);
+        expect(g.isCA, v.file).toBe(v.profile === 'root' || v.profile === 'intermediate');
+      });
+    },
+    240_000,
+  );
 
   it('pkijs Certificate.fromBER reads every one with the same fields and re-encodes the same bytes', () => {
     for (const v of certVectors) {
       const bytes = der(join(VECTORS, v.file));
       const p = parseCertificate(bytes);
       const c = pkijs.Certificate.fromBER(bytes);
-      const serial = Buffer.from(c.serialNumber.valueBlock.valueHexView).toString('hex').replace(/^0+(?=.)/, '');
-      expect({
-        serial,
-        notBefore: c.notBefore.value.toISOString(),
-        notAfter: c.notAfter.value.toISOString(),
-        extensions: (c.extensions ?? []).map((e) => ({ oid: e.extnID, critical: e.critical })),
-      }, v.file).toEqual(ours(p));
+      const serial = Buffer.from(c.serialNumber.valueBlock.valueHexView)
+        .toString('hex')
+        .replace(/^0+(?=.)/, '');
+      expect(
+        {
+          serial,
+          notBefore: c.notBefore.value.toISOString(),
+          notAfter: c.notAfter.value.toISOString(),
+          extensions: (c.extensions ?? []).map((e) => ({ oid: e.extnID, critical: e.critical })),
+        },
+        v.file,
+      ).toEqual(ours(p));
       expect(c.version).toBe(2);
       expect(c.signatureAlgorithm.algorithmId).toBe(p.signatureAlgorithmOid);
-      for (const e of c.extensions ?? []) expect(Buffer.from(e.extnValue.valueBlock.valueHexView).equals(p.extensions.find((x) => x.oid === e.extnID)!.value), `${v.file} ${e.extnID}`).toBe(true);
-      const subject = Object.fromEntries(c.subject.typesAndValues.map((t) => [t.type, String(t.value.valueBlock.value)]));
+      for (const e of c.extensions ?? [])
+        expect(
+          Buffer.from(e.extnValue.valueBlock.valueHexView).equals(p.extensions.find((x) => x.oid === e.extnID)!.value),
+          `${v.file} ${e.extnID}`,
+        ).toBe(true);
+      const subject = Object.fromEntries(
+        c.subject.typesAndValues.map((t) => [t.type, String(t.value.valueBlock.value)]),
+      );
       expect(subject['2.5.4.3']).toBe(decodeName(p.subject).spec.commonName);
       expect(subject['2.5.4.10']).toBe(decodeName(p.subject).spec.organization);
       expect(Buffer.from(c.toSchema(true).toBER()).equals(bytes), `${v.file} re-encoded by pkijs`).toBe(true);
@@ -146,8 +190,33 @@ describe('what the CA serves', () => {
     const io = { out: () => {}, err: () => {}, env: { AGENT_CA_DATA: data } };
     expect(await runCli(['init', '--org', 'Example Operator'], io)).toBe(0);
     const key = join(tmp, 'full.key');
-    const args = ['issue', '--agent-id', 'full-bot', '--scope', 'read:accounts,write:payments,read:/data/raw/*', '--max-tx', '50000:USD', '--markets', 'XNAS,EUR_USD', '--revocation-timeout', '60'];
-    args.push('--model-hash', `sha256:${'ab'.repeat(32)}`, '--tenant', 'acme', '--env', 'staging', '--instance-id', 'inst-42', '--generate-key', key, '--out', agentFile);
+    const args = [
+      'issue',
+      '--agent-id',
+      'full-bot',
+      '--scope',
+      'read:accounts,write:payments,read:/data/raw/*',
+      '--max-tx',
+      '50000:USD',
+      '--markets',
+      'XNAS,EUR_USD',
+      '--revocation-timeout',
+      '60',
+    ];
+    args.push(
+      '--model-hash',
+      `sha256:${'ab'.repeat(32)}`,
+      '--tenant',
+      'acme',
+      '--env',
+      'staging',
+      '--instance-id',
+      'inst-42',
+      '--generate-key',
+      key,
+      '--out',
+      agentFile,
+    );
     expect(await runCli(args, io)).toBe(0);
 
     ca = await startTestCa();
@@ -176,9 +245,23 @@ describe('what the CA serves', () => {
     await save('delta.crl', await fetchCrl('/crl/intermediate-delta.crl'));
     await save('root.crl', await fetchCrl('/crl/root.crl'));
     const inter = parseCertificate(ca.authority.ca('intermediate').certificate.der);
-    for (const [name, serial] of [['good.ocsp', good.serial], ['revoked.ocsp', bad.serial]] as const) {
-      const body = ocspRequestDer(certIdFor({ subjectDer: inter.subject, publicKeyInfo: inter.publicKeyInfo }, Buffer.from(serial, 'hex'), 'sha256'));
-      const res = await fetch(`${ca.url}/ocsp`, { method: 'POST', body, headers: { 'content-type': 'application/ocsp-request' }, signal: AbortSignal.timeout(10_000) });
+    for (const [name, serial] of [
+      ['good.ocsp', good.serial],
+      ['revoked.ocsp', bad.serial],
+    ] as const) {
+      const body = ocspRequestDer(
+        certIdFor(
+          { subjectDer: inter.subject, publicKeyInfo: inter.publicKeyInfo },
+          Buffer.from(serial, 'hex'),
+          'sha256',
+        ),
+      );
+      const res = await fetch(`${ca.url}/ocsp`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/ocsp-request' },
+        signal: AbortSignal.timeout(10_000),
+      });
       expect(res.status, name).toBe(200);
       writeFileSync(join(tmp, name), Buffer.from(await res.arrayBuffer()));
       files.push({ path: join(tmp, name), kind: 'ocsp' });
@@ -190,12 +273,17 @@ describe('what the CA serves', () => {
   });
 
   it.runIf(haveCerttool)('GnuTLS ocsptool reads the OCSP responses', () => {
-    for (const [f, status] of [[files[3]!, 'good'], [files[4]!, 'revoked']] as const) {
+    for (const [f, status] of [
+      [files[3]!, 'good'],
+      [files[4]!, 'revoked'],
+    ] as const) {
       const r = certtool(['--response-info', '--infile', f.path], 'ocsptool');
       expect(r.status, `${f.path}: ${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(/Response Status: Successful/);
       expect(r.stdout).toMatch(new RegExp(`Certificate Status: ${status}`));
-      expect(r.stdout.replace(/\s/g, '').toLowerCase()).toContain((status === 'good' ? goodSerial : revokedSerial).replace(/^0+/, ''));
+      expect(r.stdout.replace(/\s/g, '').toLowerCase()).toContain(
+        (status === 'good' ? goodSerial : revokedSerial).replace(/^0+/, ''),
+      );
     }
   });
 
@@ -207,7 +295,8 @@ describe('what the CA serves', () => {
       const c = certtool(['--crl-info', '--inder', '--infile', f.path]);
       expect(c.status, `${f.path}: ${c.stderr}`).toBe(0);
       expect(c.stderr + c.stdout).not.toMatch(/error/i);
-      if (f.path.endsWith('full.crl')) expect(c.stdout.replace(/[\s:]/g, '').toLowerCase(), f.path).toContain(revokedSerial.replace(/^0+/, ''));
+      if (f.path.endsWith('full.crl'))
+        expect(c.stdout.replace(/[\s:]/g, '').toLowerCase(), f.path).toContain(revokedSerial.replace(/^0+/, ''));
     }
   });
 
@@ -216,30 +305,53 @@ describe('what the CA serves', () => {
     expect(cert!.error).toBeUndefined();
     expect(cert!.extensions.map((e: { oid: string }) => e.oid)).toEqual(expect.arrayContaining(OUR_OIDS));
     for (const c of [full, delta, root]) expect(c!.error).toBeUndefined();
-    const rev = (c: Record<string, any>) => c.revoked.find((r: { serial: string }) => r.serial === revokedSerial.replace(/^0+/, ''));
+    const rev = (c: Record<string, any>) =>
+      c.revoked.find((r: { serial: string }) => r.serial === revokedSerial.replace(/^0+/, ''));
     expect(rev(full!)).toEqual({ serial: revokedSerial.replace(/^0+/, ''), reason: 'key_compromise' });
     expect(full!.extensions.map((e: { oid: string }) => e.oid)).toContain('2.5.29.20'); // cRLNumber
     expect(delta!.extensions.map((e: { oid: string }) => e.oid)).toContain('2.5.29.27'); // deltaCRLIndicator
-    expect(good).toMatchObject({ responseStatus: 'SUCCESSFUL', certificateStatus: 'GOOD', serial: goodSerial.replace(/^0+/, '') });
-    expect(revoked).toMatchObject({ responseStatus: 'SUCCESSFUL', certificateStatus: 'REVOKED', revocationReason: 'key_compromise', serial: revokedSerial.replace(/^0+/, '') });
+    expect(good).toMatchObject({
+      responseStatus: 'SUCCESSFUL',
+      certificateStatus: 'GOOD',
+      serial: goodSerial.replace(/^0+/, ''),
+    });
+    expect(revoked).toMatchObject({
+      responseStatus: 'SUCCESSFUL',
+      certificateStatus: 'REVOKED',
+      revocationReason: 'key_compromise',
+      serial: revokedSerial.replace(/^0+/, ''),
+    });
   });
 
-  it.runIf(haveGo)('Go crypto/x509 reads the `agent-ca issue` certificate and the CRLs', () => {
-    const crls = files.filter((f) => f.kind === 'crl');
-    const [cert, ...lists] = goParse([{ path: agentFile, kind: 'cert' }, ...crls.map((f) => ({ path: f.path, kind: 'crl' as const }))], goCache);
-    expect(cert!.error).toBeUndefined();
-    expect(cert!.extensions.map((e: { oid: string }) => e.oid)).toEqual(expect.arrayContaining(OUR_OIDS));
-    for (const l of lists) expect(l!.error).toBeUndefined();
-    expect(lists[0]!.revoked).toContain(revokedSerial.replace(/^0+/, ''));
-  }, 240_000);
+  it.runIf(haveGo)(
+    'Go crypto/x509 reads the `agent-ca issue` certificate and the CRLs',
+    () => {
+      const crls = files.filter((f) => f.kind === 'crl');
+      const [cert, ...lists] = goParse(
+        [{ path: agentFile, kind: 'cert' }, ...crls.map((f) => ({ path: f.path, kind: 'crl' as const }))],
+        goCache,
+      );
+      expect(cert!.error).toBeUndefined();
+      expect(cert!.extensions.map((e: { oid: string }) => e.oid)).toEqual(expect.arrayContaining(OUR_OIDS));
+      for (const l of lists) expect(l!.error).toBeUndefined();
+      expect(lists[0]!.revoked).toContain(revokedSerial.replace(/^0+/, ''));
+    },
+    240_000,
+  );
 
   it('every parser that refused the legacy 2.25 arc still refuses it: the checks above would catch a regression', async () => {
-    const legacy = await issueUnderLegacyArc(ca.authority, { agentId: 'legacy-bot', scope: ['read:accounts'] }, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey);
+    const legacy = await issueUnderLegacyArc(
+      ca.authority,
+      { agentId: 'legacy-bot', scope: ['read:accounts'] },
+      generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey,
+    );
     const file = join(tmp, 'legacy.pem');
     writeFileSync(file, legacy.pem);
-    if (haveCerttool) expect(certtool(['--certificate-info', '--infile', file]).stderr).toMatch(/ASN1 parser: Error in DER parsing/);
+    if (haveCerttool)
+      expect(certtool(['--certificate-info', '--infile', file]).stderr).toMatch(/ASN1 parser: Error in DER parsing/);
     if (havePyca) expect(pyca([{ path: file, kind: 'certificate' }])[0]!.error).toMatch(/ParseError/);
-    if (haveGo) expect(goParse([{ path: file, kind: 'cert' }], goCache)[0]!.error).toMatch(/malformed extension OID field/);
+    if (haveGo)
+      expect(goParse([{ path: file, kind: 'cert' }], goCache)[0]!.error).toMatch(/malformed extension OID field/);
     // pkijs (asn1js) does not refuse it, but renders the 123-bit component as `{hex}` instead of
     // decimal, so no dotted-OID comparison matches: another reason for the 2^31 - 1 ceiling.
     const ids = pkijs.Certificate.fromBER(legacy.der).extensions!.map((e) => e.extnID);

@@ -28,7 +28,17 @@ async function fetchCrl(name: string): Promise<string> {
 }
 
 async function verifyWith(cert: string, crls: string[], extra: string[] = []) {
-  return opensslAsync(['verify', '-crl_check', ...extra, '-CAfile', ca.rootPem, '-untrusted', ca.intermediatePem, ...crls.flatMap((c) => ['-CRLfile', c]), cert]);
+  return opensslAsync([
+    'verify',
+    '-crl_check',
+    ...extra,
+    '-CAfile',
+    ca.rootPem,
+    '-untrusted',
+    ca.intermediatePem,
+    ...crls.flatMap((c) => ['-CRLfile', c]),
+    cert,
+  ]);
 }
 
 /** Wait (bounded) until the served delta CRL's number moves past `after`. */
@@ -76,7 +86,9 @@ describe('CRLs served over HTTP, checked by openssl', () => {
     const held = await ca.issueAgent('crl-held');
     const deltaBefore = etagNumber((await fetch(`${ca.url}/crl/intermediate-delta.crl`)).headers);
     const full = await fetchCrl('intermediate.crl');
-    expect((await ca.admin('POST', `/api/v1/certificates/${bad.serial}/revoke`, { reason: 'keyCompromise' })).status).toBe(200);
+    expect(
+      (await ca.admin('POST', `/api/v1/certificates/${bad.serial}/revoke`, { reason: 'keyCompromise' })).status,
+    ).toBe(200);
     expect((await ca.admin('POST', `/api/v1/certificates/${held.serial}/hold`, {})).status).toBe(200);
     const delta = await deltaAfter(deltaBefore);
     const deltaText = await opensslAsync(['crl', '-in', delta, '-noout', '-text']);
@@ -104,7 +116,9 @@ describe('CRLs served over HTTP, checked by openssl', () => {
     const rootFullBefore = etagNumber((await fetch(`${ca.url}/crl/root.crl`)).headers);
     const rootDeltaBefore = etagNumber((await fetch(`${ca.url}/crl/root-delta.crl`)).headers);
     expect(rootFullBefore).toBeGreaterThan(0n);
-    expect((await ca.admin('POST', `/api/v1/certificates/${intSerial}/revoke`, { reason: 'cACompromise' })).json).toMatchObject({ code: 'ACA_ERR_REVOKE_CA_REFUSED' });
+    expect(
+      (await ca.admin('POST', `/api/v1/certificates/${intSerial}/revoke`, { reason: 'cACompromise' })).json,
+    ).toMatchObject({ code: 'ACA_ERR_REVOKE_CA_REFUSED' });
     expect((await ca.admin('POST', '/api/v1/ca/intermediate/revoke', { reason: 'cACompromise' })).status).toBe(200);
     // the root's delta follows within seconds; then the chain check with every CRL
     const deadline = Date.now() + 15_000;
@@ -118,7 +132,11 @@ describe('CRLs served over HTTP, checked by openssl', () => {
     expect(text.stdout).toContain('CA Compromise');
     const rootFull = await fetchCrl('root.crl');
     const intFull = await fetchCrl('intermediate.crl');
-    const r = await verifyWith(a.path, [rootFull, rootDelta, intFull], ['-crl_check_all', '-extended_crl', '-use_deltas']);
+    const r = await verifyWith(
+      a.path,
+      [rootFull, rootDelta, intFull],
+      ['-crl_check_all', '-extended_crl', '-use_deltas'],
+    );
     expect(r.stdout + r.stderr).toContain('certificate revoked');
     // and every surface reads the agent as revoked through its CA
     expect((await ca.authority.show(a.serial)).status).toMatchObject({ state: 'revoked', inheritedFrom: intSerial });

@@ -13,7 +13,17 @@ import { parseOcspResponse } from '../../src/ocsp/response-parse.js';
 let ca: TestCa;
 
 async function ocsp(certs: string[], extra: string[] = [], issuer?: string) {
-  const args = ['ocsp', '-issuer', issuer ?? ca.intermediatePem, ...certs.flatMap((c) => ['-cert', c]), '-url', `${ca.url}/ocsp`, '-CAfile', ca.rootPem, ...extra];
+  const args = [
+    'ocsp',
+    '-issuer',
+    issuer ?? ca.intermediatePem,
+    ...certs.flatMap((c) => ['-cert', c]),
+    '-url',
+    `${ca.url}/ocsp`,
+    '-CAfile',
+    ca.rootPem,
+    ...extra,
+  ];
   return opensslAsync(args, { timeoutMs: 10_000 });
 }
 
@@ -74,7 +84,17 @@ describe('OCSP over HTTP, checked by openssl ocsp', () => {
     expect(res.headers.get('last-modified')).toBeTruthy();
     const respFile = join(ca.dir, 'get-resp.der');
     writeFileSync(respFile, Buffer.from(await res.arrayBuffer()));
-    const v = await opensslAsync(['ocsp', '-respin', respFile, '-issuer', ca.intermediatePem, '-cert', a.path, '-CAfile', ca.rootPem]);
+    const v = await opensslAsync([
+      'ocsp',
+      '-respin',
+      respFile,
+      '-issuer',
+      ca.intermediatePem,
+      '-cert',
+      a.path,
+      '-CAfile',
+      ca.rootPem,
+    ]);
     expect(v.stderr).toContain('Response verify OK');
     expect(v.stdout).toContain(': good');
     const cached = await fetch(path, { headers: { 'if-none-match': res.headers.get('etag')! } });
@@ -96,8 +116,21 @@ describe('OCSP over HTTP, checked by openssl ocsp', () => {
       expect(r.stdout + r.stderr).toMatch(/unauthorized/i);
       // our issuer, serial we never issued: build the request against our intermediate
       const fake = join(ca.dir, 'fake-serial-req.der');
-      await opensslAsync(['ocsp', '-issuer', ca.intermediatePem, '-serial', '0x0123456789abcdef0123456789abcdef', '-no_nonce', '-reqout', fake]);
-      const res = await fetch(`${ca.url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: readFileSync(fake) });
+      await opensslAsync([
+        'ocsp',
+        '-issuer',
+        ca.intermediatePem,
+        '-serial',
+        '0x0123456789abcdef0123456789abcdef',
+        '-no_nonce',
+        '-reqout',
+        fake,
+      ]);
+      const res = await fetch(`${ca.url}/ocsp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/ocsp-request' },
+        body: readFileSync(fake),
+      });
       const parsed = parseOcspResponse(Buffer.from(await res.arrayBuffer()));
       expect(parsed.status).toBe('successful');
       expect(parsed.basic?.responses[0]?.status.kind).toBe('unknown');
@@ -108,7 +141,11 @@ describe('OCSP over HTTP, checked by openssl ocsp', () => {
 
   it('answers malformedRequest as DER for garbage, empty and oversize bodies, never HTML', async () => {
     for (const body of [Buffer.from('garbage'), Buffer.alloc(0), Buffer.alloc(100_000, 0x30)]) {
-      const res = await fetch(`${ca.url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body });
+      const res = await fetch(`${ca.url}/ocsp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/ocsp-request' },
+        body,
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/ocsp-response');
       expect(parseOcspResponse(Buffer.from(await res.arrayBuffer())).status).toBe('malformedRequest');
@@ -144,12 +181,30 @@ describe('admin API and public endpoints', () => {
 
   it('issues from a public key through the API; the certificate verifies with openssl', async () => {
     const { generateKeyPairSync } = await import('node:crypto');
-    const pub = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }) as string;
-    const res = await ca.admin('POST', '/api/v1/certificates', { agentId: 'api-bot', publicKey: pub, scope: ['read:accounts'], tenant: 'acme' });
+    const pub = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+      format: 'pem',
+      type: 'spki',
+    }) as string;
+    const res = await ca.admin('POST', '/api/v1/certificates', {
+      agentId: 'api-bot',
+      publicKey: pub,
+      scope: ['read:accounts'],
+      tenant: 'acme',
+    });
     expect(res.status).toBe(201);
     const file = join(ca.dir, 'api-bot.pem');
     writeFileSync(file, res.json.certificate);
-    const v = await opensslAsync(['verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', ca.rootPem, '-untrusted', ca.intermediatePem, file]);
+    const v = await opensslAsync([
+      'verify',
+      '-x509_strict',
+      '-purpose',
+      'sslclient',
+      '-CAfile',
+      ca.rootPem,
+      '-untrusted',
+      ca.intermediatePem,
+      file,
+    ]);
     expect(v.stdout).toContain(': OK');
     const list = await ca.admin('GET', '/api/v1/certificates?agentId=api-bot');
     expect(list.json.certificates.map((c: { serial: string }) => c.serial)).toEqual([res.json.serial]);
@@ -164,10 +219,23 @@ describe('admin API and public endpoints', () => {
   });
 
   it('answers GET /api/v1/verify/{serial} without an account; unknown serial is 404 problem+json', async () => {
-    const a = await ca.issueAgent('verify-bot', { scope: ['read:accounts'], modelHash: { algorithm: 'sha256', digest: Buffer.alloc(32, 1) }, tenant: 'acme', environment: 'staging' });
+    const a = await ca.issueAgent('verify-bot', {
+      scope: ['read:accounts'],
+      modelHash: { algorithm: 'sha256', digest: Buffer.alloc(32, 1) },
+      tenant: 'acme',
+      environment: 'staging',
+    });
     const res = await fetch(`${ca.url}/api/v1/verify/${a.serial}`);
     const j = (await res.json()) as Record<string, any>;
-    expect(j).toMatchObject({ serial: a.serial, operator: 'Example Operator', agentId: 'verify-bot', scope: ['read:accounts'], tenant: 'acme', environment: 'staging', status: 'good' });
+    expect(j).toMatchObject({
+      serial: a.serial,
+      operator: 'Example Operator',
+      agentId: 'verify-bot',
+      scope: ['read:accounts'],
+      tenant: 'acme',
+      environment: 'staging',
+      status: 'good',
+    });
     expect(j.modelHash).toEqual({ algorithm: 'sha256', digest: '01'.repeat(32) });
     expect(j.issuerChain.map((c: { name: string }) => c.name)).toEqual(['intermediate', 'root']);
     const missing = await fetch(`${ca.url}/api/v1/verify/00ff`);

@@ -57,10 +57,12 @@ describe('LevelStore opening', () => {
     }
   });
 
-    it('maps a missing data dir (create: false) to STORE_UNAVAILABLE', async () => {
+  it('maps a missing data dir (create: false) to STORE_UNAVAILABLE', async () => {
     const tmp = await makeTmpDir();
     try {
-      const err = await new LevelStore({ dataDir: join(tmp.dir, 'nope'), create: false }).open().catch((e: unknown) => e);
+      const err = await new LevelStore({ dataDir: join(tmp.dir, 'nope'), create: false })
+        .open()
+        .catch((e: unknown) => e);
       expect(isAgentCaError(err) && err.code).toBe('ACA_ERR_STORE_UNAVAILABLE');
       expect(existsSync(join(tmp.dir, 'nope'))).toBe(false);
     } finally {

@@ -53,7 +53,11 @@ describe.runIf(pgAvailable)('store migrate: LevelDB -> PostgreSQL', () => {
   let tmp: TmpDir;
   let db: PgSchema;
   let dataDir: string;
-  const io = (out: string[], err: string[]) => ({ out: (l: string) => out.push(l), err: (l: string) => err.push(l), env: { AGENT_CA_DATA: '' } });
+  const io = (out: string[], err: string[]) => ({
+    out: (l: string) => out.push(l),
+    err: (l: string) => err.push(l),
+    env: { AGENT_CA_DATA: '' },
+  });
 
   beforeAll(async () => {
     tmp = await makeTmpDir('agent-ca-migrate-');
@@ -66,7 +70,13 @@ describe.runIf(pgAvailable)('store migrate: LevelDB -> PostgreSQL', () => {
       await ocsp.start();
       const issue = async (agentId: string) => {
         const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-        return (await a.issue({ agentId, tenant: 'acme', publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string })).serial;
+        return (
+          await a.issue({
+            agentId,
+            tenant: 'acme',
+            publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string,
+          })
+        ).serial;
       };
       const [s1, s2, s3] = [await issue('bot-1'), await issue('bot-2'), await issue('bot-3')];
       await issue('bot-4');
@@ -74,13 +84,23 @@ describe.runIf(pgAvailable)('store migrate: LevelDB -> PostgreSQL', () => {
       await a.hold(s2, { actor: 'ops' });
       await a.release(s2, { actor: 'ops' });
       await a.hold(s3, { actor: 'ops' });
-      await new TokenStore({ store: a.store, audit: () => a.audit, clock: a.clock }).create({ name: 'ops-token', role: 'admin' }, 'test', async () => undefined);
-      await new WebhookRegistry(a.store).register({ url: 'https://hooks.example/agent-ca', events: ['certificate.revoked'] });
+      await new TokenStore({ store: a.store, audit: () => a.audit, clock: a.clock }).create(
+        { name: 'ops-token', role: 'admin' },
+        'test',
+        async () => undefined,
+      );
+      await new WebhookRegistry(a.store).register({
+        url: 'https://hooks.example/agent-ca',
+        events: ['certificate.revoked'],
+      });
     } finally {
       await ocsp.stop();
       await a.close();
     }
-    for (const argv of [['crl', '--out', join(tmp.dir, 'full.crl')], ['crl', '--delta', '--out', join(tmp.dir, 'delta.crl')]]) {
+    for (const argv of [
+      ['crl', '--out', join(tmp.dir, 'full.crl')],
+      ['crl', '--delta', '--out', join(tmp.dir, 'delta.crl')],
+    ]) {
       const err: string[] = [];
       expect(await runCli([...argv, '--data', dataDir], io([], err)), err.join('\n')).toBe(0);
     }
@@ -94,7 +114,9 @@ describe.runIf(pgAvailable)('store migrate: LevelDB -> PostgreSQL', () => {
     const out: string[] = [];
     const err: string[] = [];
     expect(await runCli(['store', 'migrate', '--from', dataDir, '--to', db.url], io(out, err)), err.join('\n')).toBe(0);
-    expect(out[0]).toMatch(/^copied .*: 8 certificates, 2 revocations \(4 status changes\), 6 OCSP responses, 2 CRLs, \d+ audit entries, \d+ checkpoints, \d+ settings/);
+    expect(out[0]).toMatch(
+      /^copied .*: 8 certificates, 2 revocations \(4 status changes\), 6 OCSP responses, 2 CRLs, \d+ audit entries, \d+ checkpoints, \d+ settings/,
+    );
 
     const level = await createAuthority({ dataDir, env: {}, create: false });
     let pgCa: Authority | undefined;
@@ -105,7 +127,9 @@ describe.runIf(pgAvailable)('store migrate: LevelDB -> PostgreSQL', () => {
       expect(pgCa.store.kind).toBe('postgres');
       const after = await snapshot(pgCa.store);
       expect(after).toEqual(before);
-      expect((after.meta as { key: string }[]).map((m) => m.key)).toEqual(expect.arrayContaining(['webhooks:endpoints']));
+      expect((after.meta as { key: string }[]).map((m) => m.key)).toEqual(
+        expect.arrayContaining(['webhooks:endpoints']),
+      );
       expect(await pgCa.audit.verify()).toMatchObject({ ok: true });
     } finally {
       await level.close().catch(() => undefined);
@@ -113,7 +137,10 @@ describe.runIf(pgAvailable)('store migrate: LevelDB -> PostgreSQL', () => {
     }
     const verifyOut: string[] = [];
     const verifyErr: string[] = [];
-    expect(await runCli(['audit', 'verify', '--data', dataDir, '--store', db.url], io(verifyOut, verifyErr)), verifyErr.join('\n')).toBe(0);
+    expect(
+      await runCli(['audit', 'verify', '--data', dataDir, '--store', db.url], io(verifyOut, verifyErr)),
+      verifyErr.join('\n'),
+    ).toBe(0);
     expect(verifyOut[0]).toMatch(/^audit log OK/);
   });
 
@@ -132,6 +159,8 @@ describe.runIf(pgAvailable)('store migrate: LevelDB -> PostgreSQL', () => {
     }
     const err: string[] = [];
     expect(await runCli(['store', 'migrate', '--from', dataDir, '--to', db.url], io([], err))).toBe(1);
-    expect(err[0]).toMatch(/ACA_ERR_STORE_MIGRATE_TARGET_NOT_EMPTY: schema aca_migrate_\w+ of postgres:\/\/.* already holds a CA/);
+    expect(err[0]).toMatch(
+      /ACA_ERR_STORE_MIGRATE_TARGET_NOT_EMPTY: schema aca_migrate_\w+ of postgres:\/\/.* already holds a CA/,
+    );
   });
 });

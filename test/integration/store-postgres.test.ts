@@ -30,11 +30,28 @@ describe.runIf(pgAvailable)('PostgreSQL store', () => {
       const db = await freshSchema('cp');
       const store = await openPostgresStore({ url: db.url, poolSize: 2 });
       try {
-        const cp = { seq: 1, hash: 'a'.repeat(64), time: new Date('2026-01-01T00:00:00Z'), signature: Buffer.from('s1'), algorithm: 'ecdsaWithSHA256' as const, keyUri: 'softkey:audit' as KeyUri };
+        const cp = {
+          seq: 1,
+          hash: 'a'.repeat(64),
+          time: new Date('2026-01-01T00:00:00Z'),
+          signature: Buffer.from('s1'),
+          algorithm: 'ecdsaWithSHA256' as const,
+          keyUri: 'softkey:audit' as KeyUri,
+        };
         await store.commit([{ op: 'putAuditCheckpoint', checkpoint: cp }]);
-        await store.commit([{ op: 'putAuditCheckpoint', checkpoint: { ...cp, signature: Buffer.from('s2'), time: new Date('2026-01-02T00:00:00Z') } }]);
+        await store.commit([
+          {
+            op: 'putAuditCheckpoint',
+            checkpoint: { ...cp, signature: Buffer.from('s2'), time: new Date('2026-01-02T00:00:00Z') },
+          },
+        ]);
         expect(await store.audit.listCheckpoints()).toEqual([cp]);
-        const err = await store.commit([{ op: 'putMeta', key: 'x', value: 1 }, { op: 'putAuditCheckpoint', checkpoint: { ...cp, hash: 'b'.repeat(64) } }]).catch((e: unknown) => e);
+        const err = await store
+          .commit([
+            { op: 'putMeta', key: 'x', value: 1 },
+            { op: 'putAuditCheckpoint', checkpoint: { ...cp, hash: 'b'.repeat(64) } },
+          ])
+          .catch((e: unknown) => e);
         expect(isAgentCaError(err) && err.code).toBe('ACA_ERR_AUDIT_CHAIN_BROKEN');
         expect(await store.meta.get('x')).toBeUndefined();
       } finally {
@@ -56,7 +73,9 @@ describe.runIf(pgAvailable)('PostgreSQL store', () => {
         const versions = await db.admin('select version from agent_ca_schema order by version');
         expect(versions.rows.map((r) => r.version)).toEqual([1, SCHEMA_VERSION]);
 
-        await db.admin(`insert into agent_ca_schema (version, description) values ($1, 'from the future')`, [SCHEMA_VERSION + 1]);
+        await db.admin(`insert into agent_ca_schema (version, description) values ($1, 'from the future')`, [
+          SCHEMA_VERSION + 1,
+        ]);
         const err = await new PostgresStore({ url: db.url }).open().catch((e: unknown) => e);
         expect(isAgentCaError(err) && err.code).toBe('ACA_ERR_STORE_SCHEMA_TOO_NEW');
         expect((err as Error).message).toContain(`version ${SCHEMA_VERSION + 1}, newer than this agent-ca`);
@@ -66,10 +85,14 @@ describe.runIf(pgAvailable)('PostgreSQL store', () => {
     });
 
     it('maps an unreachable server and a bad URL to typed errors', async () => {
-      const down = await new PostgresStore({ url: 'postgres://postgres:secret@127.0.0.1:1/test' }).open().catch((e: unknown) => e);
+      const down = await new PostgresStore({ url: 'postgres://postgres:secret@127.0.0.1:1/test' })
+        .open()
+        .catch((e: unknown) => e);
       expect(isAgentCaError(down) && down.code).toBe('ACA_ERR_STORE_UNAVAILABLE');
       expect((down as Error).message).not.toContain('secret');
-      expect(() => new PostgresStore({ url: 'postgres://h/db?schema=Bad-Name' })).toThrow(/schema must be a lowercase SQL identifier/);
+      expect(() => new PostgresStore({ url: 'postgres://h/db?schema=Bad-Name' })).toThrow(
+        /schema must be a lowercase SQL identifier/,
+      );
     });
   });
 });

@@ -30,8 +30,10 @@ let url: string;
 const tokens: Record<Role, string> = { admin: ADMIN, operator: '', auditor: '', agent: '' };
 let operatorB = '';
 
-const call = (method: string, path: string, token: string | null, body?: unknown): Promise<HttpAnswer> => httpCall(url, method, path, { token, ...(body !== undefined ? { body } : {}) });
-const pubPem = (): string => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }) as string;
+const call = (method: string, path: string, token: string | null, body?: unknown): Promise<HttpAnswer> =>
+  httpCall(url, method, path, { token, ...(body !== undefined ? { body } : {}) });
+const pubPem = (): string =>
+  generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }) as string;
 const SCOPE = ['read:accounts', 'write:payments', 'trade:equities'];
 
 async function ok(r: Promise<HttpAnswer>, status = 200): Promise<any> {
@@ -42,9 +44,18 @@ async function ok(r: Promise<HttpAnswer>, status = 200): Promise<any> {
 
 let seq = 0;
 /** A fresh agent registered and certified in `tenant` (admin), its certificate's serial. */
-async function agentIn(tenant: 'tenant-a' | 'tenant-b', id = `agent-${tenant.slice(-1)}-${++seq}`): Promise<{ id: string; serial: string }> {
-  await ok(call('POST', '/api/v1/agents', ADMIN, { agentId: id, tenant, scope: SCOPE, organization: `Org ${tenant}` }), 201);
-  const c = await ok(call('POST', `/api/v1/agents/${id}/certify`, ADMIN, { publicKey: pubPem(), validityDays: 30 }), 201);
+async function agentIn(
+  tenant: 'tenant-a' | 'tenant-b',
+  id = `agent-${tenant.slice(-1)}-${++seq}`,
+): Promise<{ id: string; serial: string }> {
+  await ok(
+    call('POST', '/api/v1/agents', ADMIN, { agentId: id, tenant, scope: SCOPE, organization: `Org ${tenant}` }),
+    201,
+  );
+  const c = await ok(
+    call('POST', `/api/v1/agents/${id}/certify`, ADMIN, { publicKey: pubPem(), validityDays: 30 }),
+    201,
+  );
   return { id, serial: c.serial };
 }
 
@@ -58,14 +69,27 @@ beforeAll(async () => {
   await ok(call('POST', '/api/v1/tenants', ADMIN, { name: 'tenant-b' }), 201);
   // The agent token's agent has its key in KMS, so it can sign through the API.
   await ok(call('POST', '/api/v1/agents', ADMIN, { agentId: 'own-bot', tenant: 'tenant-a', scope: SCOPE }), 201);
-  const own = await ok(call('POST', '/api/v1/agents/own-bot/certify', ADMIN, { createKeyIn: 'awskms', validityDays: 30 }), 201);
+  const own = await ok(
+    call('POST', '/api/v1/agents/own-bot/certify', ADMIN, { createKeyIn: 'awskms', validityDays: 30 }),
+    201,
+  );
   ownAgent = { id: 'own-bot', serial: own.serial };
   otherAgent = await agentIn('tenant-b', 'other-bot');
   for (const role of ['operator', 'auditor', 'agent'] as const) {
-    const t = await ok(call('POST', '/api/v1/tokens', ADMIN, { name: `${role}-a`, role, tenant: 'tenant-a', ...(role === 'agent' ? { agentId: 'own-bot' } : {}) }), 201);
+    const t = await ok(
+      call('POST', '/api/v1/tokens', ADMIN, {
+        name: `${role}-a`,
+        role,
+        tenant: 'tenant-a',
+        ...(role === 'agent' ? { agentId: 'own-bot' } : {}),
+      }),
+      201,
+    );
     tokens[role] = t.token;
   }
-  operatorB = (await ok(call('POST', '/api/v1/tokens', ADMIN, { name: 'operator-b', role: 'operator', tenant: 'tenant-b' }), 201)).token;
+  operatorB = (
+    await ok(call('POST', '/api/v1/tokens', ADMIN, { name: 'operator-b', role: 'operator', tenant: 'tenant-b' }), 201)
+  ).token;
 }, 60_000);
 
 afterAll(() => ts?.close());
@@ -81,15 +105,30 @@ interface Row {
   other: Record<Role, number>;
 }
 
-const READ = { own: { admin: 200, operator: 200, auditor: 200, agent: 200 }, other: { admin: 200, operator: 404, auditor: 404, agent: 404 } };
-const WRITE = { own: { admin: 200, operator: 200, auditor: 403, agent: 403 }, other: { admin: 200, operator: 404, auditor: 403, agent: 403 } };
+const READ = {
+  own: { admin: 200, operator: 200, auditor: 200, agent: 200 },
+  other: { admin: 200, operator: 404, auditor: 404, agent: 404 },
+};
+const WRITE = {
+  own: { admin: 200, operator: 200, auditor: 403, agent: 403 },
+  other: { admin: 200, operator: 404, auditor: 403, agent: 403 },
+};
 const tenantOf = (side: Side): 'tenant-a' | 'tenant-b' => (side === 'own' ? 'tenant-a' : 'tenant-b');
 /** The object a role reads on its side: for the agent token on the own side, its own agent. */
 const readTarget = (side: Side) => (side === 'own' ? ownAgent : otherAgent);
 
 const ROWS: Row[] = [
-  { route: 'GET /api/v1/certificates/:serial', call: (s, r) => call('GET', `/api/v1/certificates/${readTarget(s).serial}`, tokens[r]), ...READ },
-  { route: 'POST /api/v1/certificates/:serial/hold', call: async (s, r) => call('POST', `/api/v1/certificates/${(await agentIn(tenantOf(s))).serial}/hold`, tokens[r], {}), ...WRITE },
+  {
+    route: 'GET /api/v1/certificates/:serial',
+    call: (s, r) => call('GET', `/api/v1/certificates/${readTarget(s).serial}`, tokens[r]),
+    ...READ,
+  },
+  {
+    route: 'POST /api/v1/certificates/:serial/hold',
+    call: async (s, r) =>
+      call('POST', `/api/v1/certificates/${(await agentIn(tenantOf(s))).serial}/hold`, tokens[r], {}),
+    ...WRITE,
+  },
   {
     route: 'POST /api/v1/certificates/:serial/release',
     call: async (s, r) => {
@@ -99,21 +138,58 @@ const ROWS: Row[] = [
     },
     ...WRITE,
   },
-  { route: 'POST /api/v1/certificates/:serial/revoke', call: async (s, r) => call('POST', `/api/v1/certificates/${(await agentIn(tenantOf(s))).serial}/revoke`, tokens[r], { reason: 'superseded' }), ...WRITE },
+  {
+    route: 'POST /api/v1/certificates/:serial/revoke',
+    call: async (s, r) =>
+      call('POST', `/api/v1/certificates/${(await agentIn(tenantOf(s))).serial}/revoke`, tokens[r], {
+        reason: 'superseded',
+      }),
+    ...WRITE,
+  },
   {
     route: 'POST /api/v1/certificates',
-    call: (s, r) => call('POST', '/api/v1/certificates', tokens[r], { agentId: `direct-${++seq}`, publicKey: pubPem(), tenant: tenantOf(s) }),
+    call: (s, r) =>
+      call('POST', '/api/v1/certificates', tokens[r], {
+        agentId: `direct-${++seq}`,
+        publicKey: pubPem(),
+        tenant: tenantOf(s),
+      }),
     own: { admin: 201, operator: 201, auditor: 403, agent: 403 },
     other: { admin: 201, operator: 404, auditor: 403, agent: 403 },
   },
-  { route: 'GET /api/v1/agents/:id', call: (s, r) => call('GET', `/api/v1/agents/${readTarget(s).id}`, tokens[r]), ...READ },
-  { route: 'GET /api/v1/agents/:id/risk', call: (s, r) => call('GET', `/api/v1/agents/${readTarget(s).id}/risk`, tokens[r]), ...READ },
-  { route: 'GET /api/v1/agents/:id/renewal-info', call: (s, r) => call('GET', `/api/v1/agents/${readTarget(s).id}/renewal-info`, tokens[r]), ...READ },
-  { route: 'PATCH /api/v1/agents/:id', call: async (s, r) => call('PATCH', `/api/v1/agents/${(await agentIn(tenantOf(s))).id}`, tokens[r], { environment: 'staging' }), ...WRITE },
-  { route: 'DELETE /api/v1/agents/:id', call: async (s, r) => call('DELETE', `/api/v1/agents/${(await agentIn(tenantOf(s))).id}`, tokens[r]), ...WRITE },
+  {
+    route: 'GET /api/v1/agents/:id',
+    call: (s, r) => call('GET', `/api/v1/agents/${readTarget(s).id}`, tokens[r]),
+    ...READ,
+  },
+  {
+    route: 'GET /api/v1/agents/:id/risk',
+    call: (s, r) => call('GET', `/api/v1/agents/${readTarget(s).id}/risk`, tokens[r]),
+    ...READ,
+  },
+  {
+    route: 'GET /api/v1/agents/:id/renewal-info',
+    call: (s, r) => call('GET', `/api/v1/agents/${readTarget(s).id}/renewal-info`, tokens[r]),
+    ...READ,
+  },
+  {
+    route: 'PATCH /api/v1/agents/:id',
+    call: async (s, r) =>
+      call('PATCH', `/api/v1/agents/${(await agentIn(tenantOf(s))).id}`, tokens[r], { environment: 'staging' }),
+    ...WRITE,
+  },
+  {
+    route: 'DELETE /api/v1/agents/:id',
+    call: async (s, r) => call('DELETE', `/api/v1/agents/${(await agentIn(tenantOf(s))).id}`, tokens[r]),
+    ...WRITE,
+  },
   {
     route: 'POST /api/v1/agents/:id/certify',
-    call: async (s, r) => call('POST', `/api/v1/agents/${(await agentIn(tenantOf(s))).id}/certify`, tokens[r], { publicKey: pubPem(), validityDays: 10 }),
+    call: async (s, r) =>
+      call('POST', `/api/v1/agents/${(await agentIn(tenantOf(s))).id}/certify`, tokens[r], {
+        publicKey: pubPem(),
+        validityDays: 10,
+      }),
     own: { admin: 201, operator: 201, auditor: 403, agent: 403 },
     other: { admin: 201, operator: 404, auditor: 403, agent: 403 },
   },
@@ -122,7 +198,12 @@ const ROWS: Row[] = [
     call: async (s, r) => {
       const id = s === 'own' && r === 'agent' ? ownAgent.id : (await agentIn(tenantOf(s))).id;
       // The agent renews itself with a fresh key made in KMS, so it can still sign through the API.
-      const res = await call('POST', `/api/v1/agents/${id}/renew`, tokens[r], id === ownAgent.id ? { createKeyIn: 'awskms', validityDays: 10 } : { publicKey: pubPem(), validityDays: 10 });
+      const res = await call(
+        'POST',
+        `/api/v1/agents/${id}/renew`,
+        tokens[r],
+        id === ownAgent.id ? { createKeyIn: 'awskms', validityDays: 10 } : { publicKey: pubPem(), validityDays: 10 },
+      );
       if (id === ownAgent.id && res.status === 201) ownAgent = { id, serial: res.json.serial };
       return res;
     },
@@ -131,7 +212,11 @@ const ROWS: Row[] = [
   },
   {
     route: 'POST /api/v1/agents/:id/sign',
-    call: (s, r) => call('POST', `/api/v1/agents/${s === 'own' ? 'own-bot' : 'other-bot'}/sign`, tokens[r], { payload: '{"order":1}', action: 'trade:equities' }),
+    call: (s, r) =>
+      call('POST', `/api/v1/agents/${s === 'own' ? 'own-bot' : 'other-bot'}/sign`, tokens[r], {
+        payload: '{"order":1}',
+        action: 'trade:equities',
+      }),
     own: { admin: 403, operator: 403, auditor: 403, agent: 200 },
     other: { admin: 403, operator: 403, auditor: 403, agent: 404 },
   },
@@ -143,15 +228,38 @@ const ROWS: Row[] = [
   },
   {
     route: 'POST /api/v1/events',
-    call: (s, r) => call('POST', '/api/v1/events', tokens[r], { events: [{ serial: readTarget(s).serial, type: 'api_call', action: 'read:accounts', outcome: 'success', time: new Date().toISOString() }] }),
+    call: (s, r) =>
+      call('POST', '/api/v1/events', tokens[r], {
+        events: [
+          {
+            serial: readTarget(s).serial,
+            type: 'api_call',
+            action: 'read:accounts',
+            outcome: 'success',
+            time: new Date().toISOString(),
+          },
+        ],
+      }),
     // Another tenant's serial is refused exactly like an unknown one (400 naming the field).
     own: { admin: 202, operator: 202, auditor: 403, agent: 202 },
     other: { admin: 202, operator: 400, auditor: 403, agent: 400 },
   },
   // Lists and exports: the side is the tenant named in the query.
-  { route: 'GET /api/v1/certificates?tenant=', call: (s, r) => call('GET', `/api/v1/certificates?tenant=${tenantOf(s)}`, tokens[r]), ...READ },
-  { route: 'GET /api/v1/agents?tenant=', call: (s, r) => call('GET', `/api/v1/agents?tenant=${tenantOf(s)}`, tokens[r]), ...READ },
-  { route: 'GET /api/v1/notifications?tenant=', call: (s, r) => call('GET', `/api/v1/notifications?tenant=${tenantOf(s)}`, tokens[r]), ...READ },
+  {
+    route: 'GET /api/v1/certificates?tenant=',
+    call: (s, r) => call('GET', `/api/v1/certificates?tenant=${tenantOf(s)}`, tokens[r]),
+    ...READ,
+  },
+  {
+    route: 'GET /api/v1/agents?tenant=',
+    call: (s, r) => call('GET', `/api/v1/agents?tenant=${tenantOf(s)}`, tokens[r]),
+    ...READ,
+  },
+  {
+    route: 'GET /api/v1/notifications?tenant=',
+    call: (s, r) => call('GET', `/api/v1/notifications?tenant=${tenantOf(s)}`, tokens[r]),
+    ...READ,
+  },
   {
     route: 'GET /api/v1/audit/export?agentId=',
     call: (s, r) => call('GET', `/api/v1/audit/export?agentId=${readTarget(s).id}`, tokens[r]),
@@ -166,12 +274,27 @@ const ROWS: Row[] = [
     own: { admin: 201, operator: 201, auditor: 403, agent: 403 },
     other: { admin: 201, operator: 201, auditor: 403, agent: 403 },
   },
-  { route: 'GET /api/v1/webhooks', call: (_s, r) => call('GET', '/api/v1/webhooks', tokens[r]), own: { admin: 200, operator: 200, auditor: 403, agent: 403 }, other: { admin: 200, operator: 200, auditor: 403, agent: 403 } },
-  { route: 'GET /api/v1/webhooks/deliveries', call: (_s, r) => call('GET', '/api/v1/webhooks/deliveries', tokens[r]), own: { admin: 200, operator: 200, auditor: 403, agent: 403 }, other: { admin: 200, operator: 200, auditor: 403, agent: 403 } },
+  {
+    route: 'GET /api/v1/webhooks',
+    call: (_s, r) => call('GET', '/api/v1/webhooks', tokens[r]),
+    own: { admin: 200, operator: 200, auditor: 403, agent: 403 },
+    other: { admin: 200, operator: 200, auditor: 403, agent: 403 },
+  },
+  {
+    route: 'GET /api/v1/webhooks/deliveries',
+    call: (_s, r) => call('GET', '/api/v1/webhooks/deliveries', tokens[r]),
+    own: { admin: 200, operator: 200, auditor: 403, agent: 403 },
+    other: { admin: 200, operator: 200, auditor: 403, agent: 403 },
+  },
   {
     route: 'DELETE /api/v1/webhooks/:id',
     call: async (s, r) => {
-      const made = await ok(call('POST', '/api/v1/webhooks', s === 'own' ? tokens.operator : operatorB, { url: 'http://127.0.0.1:9/hooks/x' }), 201);
+      const made = await ok(
+        call('POST', '/api/v1/webhooks', s === 'own' ? tokens.operator : operatorB, {
+          url: 'http://127.0.0.1:9/hooks/x',
+        }),
+        201,
+      );
       return call('DELETE', `/api/v1/webhooks/${made.id}`, tokens[r]);
     },
     own: { admin: 204, operator: 204, auditor: 403, agent: 403 },
@@ -180,7 +303,12 @@ const ROWS: Row[] = [
   {
     route: 'POST /api/v1/webhooks/:id/rotate-secret',
     call: async (s, r) => {
-      const made = await ok(call('POST', '/api/v1/webhooks', s === 'own' ? tokens.operator : operatorB, { url: 'http://127.0.0.1:9/hooks/y' }), 201);
+      const made = await ok(
+        call('POST', '/api/v1/webhooks', s === 'own' ? tokens.operator : operatorB, {
+          url: 'http://127.0.0.1:9/hooks/y',
+        }),
+        201,
+      );
       const res = await call('POST', `/api/v1/webhooks/${made.id}/rotate-secret`, tokens[r], {});
       await call('DELETE', `/api/v1/webhooks/${made.id}`, ADMIN);
       return res;
@@ -195,7 +323,12 @@ const ROWS: Row[] = [
     other: { admin: 404, operator: 404, auditor: 403, agent: 403 },
   },
   // Tenants and tokens: admin only; a tenant token sees its own tenant in the list.
-  { route: 'GET /api/v1/tenants', call: (_s, r) => call('GET', '/api/v1/tenants', tokens[r]), own: { admin: 200, operator: 200, auditor: 200, agent: 200 }, other: { admin: 200, operator: 200, auditor: 200, agent: 200 } },
+  {
+    route: 'GET /api/v1/tenants',
+    call: (_s, r) => call('GET', '/api/v1/tenants', tokens[r]),
+    own: { admin: 200, operator: 200, auditor: 200, agent: 200 },
+    other: { admin: 200, operator: 200, auditor: 200, agent: 200 },
+  },
   {
     route: 'PATCH /api/v1/tenants/:name',
     call: (s, r) => call('PATCH', `/api/v1/tenants/${tenantOf(s)}`, tokens[r], { eventsPerSecond: 1000 }),
@@ -204,15 +337,24 @@ const ROWS: Row[] = [
   },
   {
     route: 'POST /api/v1/tokens',
-    call: (s, r) => call('POST', '/api/v1/tokens', tokens[r], { name: `t-${++seq}`, role: 'auditor', tenant: tenantOf(s) }),
+    call: (s, r) =>
+      call('POST', '/api/v1/tokens', tokens[r], { name: `t-${++seq}`, role: 'auditor', tenant: tenantOf(s) }),
     own: { admin: 201, operator: 403, auditor: 403, agent: 403 },
     other: { admin: 201, operator: 403, auditor: 403, agent: 403 },
   },
-  { route: 'GET /api/v1/tokens', call: (_s, r) => call('GET', '/api/v1/tokens', tokens[r]), own: { admin: 200, operator: 403, auditor: 403, agent: 403 }, other: { admin: 200, operator: 403, auditor: 403, agent: 403 } },
+  {
+    route: 'GET /api/v1/tokens',
+    call: (_s, r) => call('GET', '/api/v1/tokens', tokens[r]),
+    own: { admin: 200, operator: 403, auditor: 403, agent: 403 },
+    other: { admin: 200, operator: 403, auditor: 403, agent: 403 },
+  },
   {
     route: 'DELETE /api/v1/tokens/:id',
     call: async (s, r) => {
-      const made = await ok(call('POST', '/api/v1/tokens', ADMIN, { name: `d-${++seq}`, role: 'auditor', tenant: tenantOf(s) }), 201);
+      const made = await ok(
+        call('POST', '/api/v1/tokens', ADMIN, { name: `d-${++seq}`, role: 'auditor', tenant: tenantOf(s) }),
+        201,
+      );
       return call('DELETE', `/api/v1/tokens/${made.id}`, tokens[r]);
     },
     own: { admin: 200, operator: 403, auditor: 403, agent: 403 },
@@ -235,15 +377,28 @@ const ROWS: Row[] = [
     own: { admin: 400, operator: 403, auditor: 403, agent: 403 },
     other: { admin: 400, operator: 403, auditor: 403, agent: 403 },
   },
-  { route: 'GET /api/v1/audit/head', call: (_s, r) => call('GET', '/api/v1/audit/head', tokens[r]), own: { admin: 200, operator: 403, auditor: 200, agent: 403 }, other: { admin: 200, operator: 403, auditor: 200, agent: 403 } },
+  {
+    route: 'GET /api/v1/audit/head',
+    call: (_s, r) => call('GET', '/api/v1/audit/head', tokens[r]),
+    own: { admin: 200, operator: 403, auditor: 200, agent: 403 },
+    other: { admin: 200, operator: 403, auditor: 200, agent: 403 },
+  },
   {
     route: 'GET /api/v1/revocations/stream',
     call: async (_s, r) => {
-      const res = await fetch(`${url}/api/v1/revocations/stream`, { headers: { authorization: `Bearer ${tokens[r]}` }, signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(`${url}/api/v1/revocations/stream`, {
+        headers: { authorization: `Bearer ${tokens[r]}` },
+        signal: AbortSignal.timeout(10_000),
+      });
       const status = res.status;
       // an open event stream: take the status and hang up
       await res.body?.cancel();
-      return { status, json: {}, text: '', headers: new Headers(status >= 400 ? { 'content-type': 'application/problem+json' } : {}) };
+      return {
+        status,
+        json: {},
+        text: '',
+        headers: new Headers(status >= 400 ? { 'content-type': 'application/problem+json' } : {}),
+      };
     },
     // operators and auditors get their own tenant's changes only (filtered in the stream)
     own: { admin: 200, operator: 200, auditor: 200, agent: 403 },
@@ -252,7 +407,15 @@ const ROWS: Row[] = [
   // The user's own shapes.
   {
     route: 'POST /api/v1/agents/certify (one call)',
-    call: (s, r) => call('POST', '/api/v1/agents/certify', tokens[r], { agent_id: `one-${++seq}`, organization: 'Acme', max_transaction_size_usd: 50000, allowed_markets: ['XNAS'], validity_days: 30, tenant: tenantOf(s) }),
+    call: (s, r) =>
+      call('POST', '/api/v1/agents/certify', tokens[r], {
+        agent_id: `one-${++seq}`,
+        organization: 'Acme',
+        max_transaction_size_usd: 50000,
+        allowed_markets: ['XNAS'],
+        validity_days: 30,
+        tenant: tenantOf(s),
+      }),
     own: { admin: 201, operator: 201, auditor: 403, agent: 403 },
     other: { admin: 201, operator: 404, auditor: 403, agent: 403 },
   },
@@ -283,7 +446,7 @@ describe('tenant matrix: every route x role x own/other tenant', () => {
     }
   }
 
-  it('another tenant\'s object reads exactly like a missing one (same status, same code)', async () => {
+  it("another tenant's object reads exactly like a missing one (same status, same code)", async () => {
     const hidden = await call('GET', `/api/v1/certificates/${otherAgent.serial}`, tokens.operator);
     const missing = await call('GET', `/api/v1/certificates/${'7f'.repeat(16)}`, tokens.operator);
     expect([hidden.status, hidden.json.code]).toEqual([missing.status, missing.json.code]);
@@ -291,17 +454,41 @@ describe('tenant matrix: every route x role x own/other tenant', () => {
     const missingAgent = await call('GET', '/api/v1/agents/no-such-bot', tokens.auditor);
     expect([hiddenAgent.status, hiddenAgent.json.code]).toEqual([404, 'ACA_ERR_AGENT_NOT_FOUND']);
     expect([missingAgent.status, missingAgent.json.code]).toEqual([404, 'ACA_ERR_AGENT_NOT_FOUND']);
-    const ev = await call('POST', '/api/v1/events', tokens.operator, { events: [{ serial: otherAgent.serial, type: 'api_call', outcome: 'success', time: new Date().toISOString() }] });
+    const ev = await call('POST', '/api/v1/events', tokens.operator, {
+      events: [{ serial: otherAgent.serial, type: 'api_call', outcome: 'success', time: new Date().toISOString() }],
+    });
     expect(ev.json.details.errors[0].message).toBe(`no certificate with serial ${otherAgent.serial}`);
   });
 
-  it('the user\'s shapes answer as written (snake_case)', async () => {
-    const r = await ok(call('POST', '/api/v1/agents/certify', tokens.operator, { agent_id: 'shape-bot', organization: 'Acme Trading', max_transaction_size_usd: 50000, allowed_markets: ['XNAS', 'XNYS'], validity_days: 90 }), 201);
-    expect(Object.keys(r)).toEqual(expect.arrayContaining(['certificate_pem', 'kms_key_arn', 'serial_number', 'valid_until', 'agent_id']));
-    expect(r).toMatchObject({ agent_id: 'shape-bot', tenant: 'tenant-a', kms_key_arn: expect.stringMatching(/^arn:aws:kms:/) });
+  it("the user's shapes answer as written (snake_case)", async () => {
+    const r = await ok(
+      call('POST', '/api/v1/agents/certify', tokens.operator, {
+        agent_id: 'shape-bot',
+        organization: 'Acme Trading',
+        max_transaction_size_usd: 50000,
+        allowed_markets: ['XNAS', 'XNYS'],
+        validity_days: 90,
+      }),
+      201,
+    );
+    expect(Object.keys(r)).toEqual(
+      expect.arrayContaining(['certificate_pem', 'kms_key_arn', 'serial_number', 'valid_until', 'agent_id']),
+    );
+    expect(r).toMatchObject({
+      agent_id: 'shape-bot',
+      tenant: 'tenant-a',
+      kms_key_arn: expect.stringMatching(/^arn:aws:kms:/),
+    });
     const shown = await ok(call('GET', '/api/v1/agents/shape-bot', tokens.operator));
-    expect(shown.policy).toEqual({ maxTransactionSize: { amount: '50000', currency: 'USD' }, allowedMarkets: ['XNAS', 'XNYS'] });
-    const bad = await call('POST', '/api/v1/agents/certify', tokens.operator, { agent_id: 'x', max_transaction_size_usd: -1, colour: 'red' });
+    expect(shown.policy).toEqual({
+      maxTransactionSize: { amount: '50000', currency: 'USD' },
+      allowedMarkets: ['XNAS', 'XNYS'],
+    });
+    const bad = await call('POST', '/api/v1/agents/certify', tokens.operator, {
+      agent_id: 'x',
+      max_transaction_size_usd: -1,
+      colour: 'red',
+    });
     expect(Object.keys(bad.json.details.fields).sort()).toEqual(['colour', 'max_transaction_size_usd']);
     const v1 = await ok(call('POST', '/v1/agents', tokens.operator, { name: 'named-bot' }), 201);
     expect(v1).toMatchObject({ agent_id: 'named-bot', tenant: 'tenant-a' });
@@ -326,13 +513,19 @@ describe('tenant matrix: every route x role x own/other tenant', () => {
   });
 });
 
-describe('a tenant token never sees another tenant\'s data', () => {
+describe("a tenant token never sees another tenant's data", () => {
   it('lists: agents, certificates, tenants, webhooks, notifications, audit entries', async () => {
     // tenant-b: a webhook, and an agent pushed over the revoke threshold (a notification).
     await ok(call('POST', '/api/v1/webhooks', operatorB, { url: 'http://127.0.0.1:9/hooks/b' }), 201);
     const victim = await agentIn('tenant-b');
     const now = new Date().toISOString();
-    const bad = Array.from({ length: 40 }, () => ({ serial: victim.serial, type: 'api_call', action: 'delete:accounts', outcome: 'denied', time: now }));
+    const bad = Array.from({ length: 40 }, () => ({
+      serial: victim.serial,
+      type: 'api_call',
+      action: 'delete:accounts',
+      outcome: 'denied',
+      time: now,
+    }));
     await ok(call('POST', '/api/v1/events', operatorB, { events: bad }), 202);
     await server.risk.engine.settle();
     const adminNotes = await ok(call('GET', '/api/v1/notifications', ADMIN));
@@ -346,7 +539,9 @@ describe('a tenant token never sees another tenant\'s data', () => {
       expect(certs.length).toBeGreaterThan(0);
       expect(certs.every((c) => c.tenant === 'tenant-a')).toBe(true);
       expect((await call('GET', '/api/v1/certificates?tenant=tenant-b', t)).status).toBe(404);
-      expect((await ok(call('GET', '/api/v1/tenants', t))).tenants.map((x: { name: string }) => x.name)).toEqual(['tenant-a']);
+      expect((await ok(call('GET', '/api/v1/tenants', t))).tenants.map((x: { name: string }) => x.name)).toEqual([
+        'tenant-a',
+      ]);
       const notes = (await ok(call('GET', '/api/v1/notifications', t))).notifications as { tenant: string }[];
       expect(notes.every((n) => n.tenant === 'tenant-a')).toBe(true);
     }
@@ -356,11 +551,16 @@ describe('a tenant token never sees another tenant\'s data', () => {
     expect((await call('DELETE', `/api/v1/webhooks/${bHook.id}`, tokens.operator)).status).toBe(404);
     expect((await call('POST', `/api/v1/webhooks/${bHook.id}/rotate-secret`, tokens.operator, {})).status).toBe(404);
     const deliveries = await ok(call('GET', '/api/v1/webhooks/deliveries', tokens.operator));
-    expect([...deliveries.pending, ...deliveries.dead].every((d: { endpointId: string }) => d.endpointId !== bHook.id)).toBe(true);
+    expect(
+      [...deliveries.pending, ...deliveries.dead].every((d: { endpointId: string }) => d.endpointId !== bHook.id),
+    ).toBe(true);
 
     // Audit export: the auditor gets tenant-a's entries and none that name tenant-b's agents or serials.
     const bNames = new Set([otherAgent.id, otherAgent.serial, victim.id, victim.serial]);
-    const lines = (await call('GET', '/api/v1/audit/export', tokens.auditor)).text.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await call('GET', '/api/v1/audit/export', tokens.auditor)).text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.length).toBeGreaterThan(5);
     for (const e of lines) {
       const text = JSON.stringify(e);
@@ -375,7 +575,15 @@ describe('a tenant token never sees another tenant\'s data', () => {
 
 describe('tokens', () => {
   it('take effect and die without a restart; only a hash is stored; expiry parsed', async () => {
-    const made = await ok(call('POST', '/api/v1/tokens', ADMIN, { name: 'short-lived', role: 'auditor', tenant: 'tenant-a', expires: '90d' }), 201);
+    const made = await ok(
+      call('POST', '/api/v1/tokens', ADMIN, {
+        name: 'short-lived',
+        role: 'auditor',
+        tenant: 'tenant-a',
+        expires: '90d',
+      }),
+      201,
+    );
     expect(made.token).toMatch(/^aca_/);
     expect(Date.parse(made.expiresAt) - Date.now()).toBeGreaterThan(89 * 86_400_000);
     expect((await call('GET', '/api/v1/agents', made.token)).status).toBe(200);
@@ -390,17 +598,37 @@ describe('tokens', () => {
     // Bad inputs: typed 400s naming the field.
     const bad = await call('POST', '/api/v1/tokens', ADMIN, { name: 'x', role: 'operator' });
     expect([bad.status, bad.json.details.fields.tenant]).toEqual([400, 'is required for a operator token']);
-    expect((await call('POST', '/api/v1/tokens', ADMIN, { name: 'x', role: 'agent', tenant: 'tenant-a', agentId: 'other-bot' })).json.code).toBe('ACA_ERR_AGENT_NOT_FOUND');
-    expect((await call('POST', '/api/v1/tokens', ADMIN, { name: 'x', role: 'operator', tenant: 'nope' })).json.code).toBe('ACA_ERR_TENANT_NOT_FOUND');
+    expect(
+      (
+        await call('POST', '/api/v1/tokens', ADMIN, {
+          name: 'x',
+          role: 'agent',
+          tenant: 'tenant-a',
+          agentId: 'other-bot',
+        })
+      ).json.code,
+    ).toBe('ACA_ERR_AGENT_NOT_FOUND');
+    expect(
+      (await call('POST', '/api/v1/tokens', ADMIN, { name: 'x', role: 'operator', tenant: 'nope' })).json.code,
+    ).toBe('ACA_ERR_TENANT_NOT_FOUND');
   });
 
   it('the action signed through the API verifies with openssl-checked chain material', async () => {
-    const r = await ok(call('POST', '/api/v1/agents/own-bot/sign', tokens.agent, { payload: 'order-1', action: 'trade:equities' }));
+    const r = await ok(
+      call('POST', '/api/v1/agents/own-bot/sign', tokens.agent, { payload: 'order-1', action: 'trade:equities' }),
+    );
     const header = JSON.parse(Buffer.from(r.envelope.protected, 'base64url').toString());
     const leaf = `-----BEGIN CERTIFICATE-----\n${header.x5c[0]}\n-----END CERTIFICATE-----\n`;
     const { writeFileSync } = await import('node:fs');
     writeFileSync(`${tmp.dir}/signer.pem`, leaf);
-    const v = await opensslAsync(['verify', '-CAfile', `${tmp.dir}/data/ca/root.pem`, '-untrusted', `${tmp.dir}/data/ca/intermediate.pem`, `${tmp.dir}/signer.pem`]);
+    const v = await opensslAsync([
+      'verify',
+      '-CAfile',
+      `${tmp.dir}/data/ca/root.pem`,
+      '-untrusted',
+      `${tmp.dir}/data/ca/intermediate.pem`,
+      `${tmp.dir}/signer.pem`,
+    ]);
     expect(v.stdout).toContain('OK');
   });
 });
@@ -410,11 +638,21 @@ describe('per-tenant event quota', () => {
     await ok(call('POST', '/api/v1/tenants', ADMIN, { name: 'tenant-q', eventsPerSecond: 5 }), 201);
     await ok(call('POST', '/api/v1/agents', ADMIN, { agentId: 'quota-bot', tenant: 'tenant-q', scope: SCOPE }), 201);
     const c = await ok(call('POST', '/api/v1/agents/quota-bot/certify', ADMIN, { publicKey: pubPem() }), 201);
-    const op = (await ok(call('POST', '/api/v1/tokens', ADMIN, { name: 'op-q', role: 'operator', tenant: 'tenant-q' }), 201)).token;
-    const ev = (n: number, action = 'read:accounts') => Array.from({ length: n }, () => ({ serial: c.serial, type: 'api_call', action, outcome: 'success', time: new Date().toISOString() }));
+    const op = (
+      await ok(call('POST', '/api/v1/tokens', ADMIN, { name: 'op-q', role: 'operator', tenant: 'tenant-q' }), 201)
+    ).token;
+    const ev = (n: number, action = 'read:accounts') =>
+      Array.from({ length: n }, () => ({
+        serial: c.serial,
+        type: 'api_call',
+        action,
+        outcome: 'success',
+        time: new Date().toISOString(),
+      }));
     const countBatches = async () => {
       let n = 0;
-      for await (const e of authority.store.audit.iterate()) if (e.action === 'events.ingested' && e.subject === c.serial) n++;
+      for await (const e of authority.store.audit.iterate())
+        if (e.action === 'events.ingested' && e.subject === c.serial) n++;
       return n;
     };
     await ok(call('POST', '/api/v1/events', op, { events: ev(5) }), 202);

@@ -9,7 +9,15 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeVectors, openVectorAuthority, refusal, requestFromStored, type StoredRequest, type VectorEntry, type VectorManifest } from '../../scripts/make-vectors.js';
+import {
+  makeVectors,
+  openVectorAuthority,
+  refusal,
+  requestFromStored,
+  type StoredRequest,
+  type VectorEntry,
+  type VectorManifest,
+} from '../../scripts/make-vectors.js';
 import { parseCertificate } from '../../src/asn1/certificate-parse.js';
 import { agentExtensionCodecs, decodeAgentExtensions } from '../../src/asn1/extensions/index.js';
 import { pemOrDer, toPem } from '../../src/asn1/pem.js';
@@ -34,8 +42,28 @@ function filesUnder(dir: string): string[] {
 }
 
 /** `openssl verify` of several files at once; returns file -> that file's result line. */
-async function verifyBatch(files: string[], chain: VectorEntry['chain'], purpose: string, at: string): Promise<{ status: number; lines: Map<string, string>; stdout: string; stderr: string }> {
-  const r = await opensslAsync(['verify', '-x509_strict', '-purpose', purpose, '-attime', String(unixTime(at)), '-CAfile', chain.root, '-untrusted', chain.intermediate, ...files], { cwd: VECTORS });
+async function verifyBatch(
+  files: string[],
+  chain: VectorEntry['chain'],
+  purpose: string,
+  at: string,
+): Promise<{ status: number; lines: Map<string, string>; stdout: string; stderr: string }> {
+  const r = await opensslAsync(
+    [
+      'verify',
+      '-x509_strict',
+      '-purpose',
+      purpose,
+      '-attime',
+      String(unixTime(at)),
+      '-CAfile',
+      chain.root,
+      '-untrusted',
+      chain.intermediate,
+      ...files,
+    ],
+    { cwd: VECTORS },
+  );
   const lines = new Map<string, string>();
   for (const l of r.stdout.split('\n')) {
     const i = l.lastIndexOf(': ');
@@ -48,8 +76,13 @@ describe('vectors/manifest.json', () => {
   it('covers every CA key type x agent profile x agent key type, plus refused cases', () => {
     const kts: KeyType[] = ['rsa2048', 'rsa3072', 'rsa4096', 'p256', 'p384', 'ed25519'];
     for (const ca of kts) {
-      for (const f of ['root', 'intermediate', 'ocsp-root', 'ocsp-intermediate']) expect(certificates.some((v) => v.file === `ca-${ca}/${f}.pem`)).toBe(true);
-      for (const profile of AGENT_PROFILES) for (const kt of kts) expect(agents.some((v) => v.file === `ca-${ca}/${profile}/${kt}.pem` && v.profile === profile && v.keyType === kt)).toBe(true);
+      for (const f of ['root', 'intermediate', 'ocsp-root', 'ocsp-intermediate'])
+        expect(certificates.some((v) => v.file === `ca-${ca}/${f}.pem`)).toBe(true);
+      for (const profile of AGENT_PROFILES)
+        for (const kt of kts)
+          expect(
+            agents.some((v) => v.file === `ca-${ca}/${profile}/${kt}.pem` && v.profile === profile && v.keyType === kt),
+          ).toBe(true);
     }
     expect(refused.filter((v) => v.kind === 'csr-refused').length).toBeGreaterThanOrEqual(6);
     expect(refused.filter((v) => v.kind === 'request-refused').length).toBeGreaterThanOrEqual(10);
@@ -169,7 +202,10 @@ describe('openssl asn1parse -strparse of each agent extension', () => {
       const expected = {
         agentPolicy: codecs.agentPolicy.encode(values.policy),
         agentScope: codecs.agentScope.encode(values.scope),
-        modelHash: codecs.modelHash.encode({ algorithm: values.modelHash.algorithm, digest: Buffer.from(values.modelHash.digest, 'hex') }),
+        modelHash: codecs.modelHash.encode({
+          algorithm: values.modelHash.algorithm,
+          digest: Buffer.from(values.modelHash.digest, 'hex'),
+        }),
         agentContext: codecs.agentContext.encode(values.context),
       };
       const top = await opensslAsync(['asn1parse', '-in', v.file], { cwd: VECTORS });
@@ -182,7 +218,10 @@ describe('openssl asn1parse -strparse of each agent extension', () => {
         const octets = lines[i + 1]!;
         expect(octets.type, `${v.file} ${name} is non-critical`).toMatch(/^OCTET STRING/);
         const out = join(tmp.dir, `ext-${++n}.der`);
-        const inner = await opensslAsync(['asn1parse', '-in', v.file, '-strparse', String(octets.offset), '-out', out], { cwd: VECTORS });
+        const inner = await opensslAsync(
+          ['asn1parse', '-in', v.file, '-strparse', String(octets.offset), '-out', out],
+          { cwd: VECTORS },
+        );
         expect(inner.status, `${v.file} ${name}`).toBe(0);
         expect(readFileSync(out).equals(expected[name]), `${v.file} ${name} DER`).toBe(true);
         const parsed = parseAsn1(inner.stdout);
@@ -192,21 +231,33 @@ describe('openssl asn1parse -strparse of each agent extension', () => {
             expect(strings('UTF8STRING')).toEqual(values.scope);
             break;
           case 'agentPolicy':
-            expect(strings('PRINTABLESTRING')).toEqual([values.policy.maxTransactionSize!.amount, values.policy.maxTransactionSize!.currency]);
+            expect(strings('PRINTABLESTRING')).toEqual([
+              values.policy.maxTransactionSize!.amount,
+              values.policy.maxTransactionSize!.currency,
+            ]);
             expect(strings('UTF8STRING')).toEqual(values.policy.allowedMarkets);
             expect(parsed.map((l) => l.type)).toContain('cont [ 2 ]');
             break;
           case 'modelHash':
             expect(strings('OBJECT')).toEqual([values.modelHash.algorithm]);
-            expect(parsed.find((l) => l.type.startsWith('OCTET STRING'))!.value.toLowerCase()).toBe(values.modelHash.digest);
+            expect(parsed.find((l) => l.type.startsWith('OCTET STRING'))!.value.toLowerCase()).toBe(
+              values.modelHash.digest,
+            );
             break;
           case 'agentContext':
-            expect(strings('UTF8STRING')).toEqual([values.context.tenantId, values.context.environment, values.context.agentInstanceId]);
+            expect(strings('UTF8STRING')).toEqual([
+              values.context.tenantId,
+              values.context.environment,
+              values.context.agentInstanceId,
+            ]);
             break;
         }
       }
       // And our own decoder reads back the same values from the certificate.
-      const decoded = decodeAgentExtensions(parseCertificate(pemOrDer(readFileSync(path(v.file)), ['CERTIFICATE'])).extensions, OIDS);
+      const decoded = decodeAgentExtensions(
+        parseCertificate(pemOrDer(readFileSync(path(v.file)), ['CERTIFICATE'])).extensions,
+        OIDS,
+      );
       expect(decoded.parseErrors).toEqual([]);
       expect(decoded.agentScope).toEqual(values.scope);
       expect(decoded.agentPolicy).toEqual(values.policy);
@@ -263,8 +314,13 @@ describe('refused vectors', () => {
 
   it.each(refused.map((v) => [v.file, v] as const))('%s is refused with the manifest code and lint', async (_f, v) => {
     const stored: StoredRequest =
-      v.kind === 'request-refused' ? (JSON.parse(readFileSync(path(v.file), 'utf8')) as StoredRequest) : { agentId: v.agentId!, organization: manifest.agentOperator, csrFile: v.file };
-    const got = await refusal(authority, requestFromStored(stored, (rel) => readFileSync(path(rel))));
+      v.kind === 'request-refused'
+        ? (JSON.parse(readFileSync(path(v.file), 'utf8')) as StoredRequest)
+        : { agentId: v.agentId!, organization: manifest.agentOperator, csrFile: v.file };
+    const got = await refusal(
+      authority,
+      requestFromStored(stored, (rel) => readFileSync(path(rel))),
+    );
     expect(got.code).toBe(v.errorCode);
     expect(got.lints).toEqual(v.lint ? [v.lint] : []);
   });
@@ -287,16 +343,32 @@ describe('regeneration', () => {
   it('makeVectors reproduces the committed manifest for a subset of key types, and openssl accepts the new files', async () => {
     const subset: KeyType[] = ['p256', 'ed25519'];
     const fresh = await makeVectors({ outDir: tmp.dir, caKeyTypes: subset, agentKeyTypes: subset });
-    const inSubset = (v: VectorEntry) => subset.includes(v.caKeyType) && (v.kind !== 'certificate' || !AGENT_PROFILES.has(v.profile) || subset.includes(v.keyType as KeyType));
+    const inSubset = (v: VectorEntry) =>
+      subset.includes(v.caKeyType) &&
+      (v.kind !== 'certificate' || !AGENT_PROFILES.has(v.profile) || subset.includes(v.keyType as KeyType));
     expect(fresh.vectors.map(shape)).toEqual(manifest.vectors.filter(inSubset).map(shape));
     const { vectors: _v, ...head } = manifest;
     const { vectors: _f, ...freshHead } = fresh;
     expect(freshHead).toEqual(head);
     expect(JSON.parse(readFileSync(join(tmp.dir, 'manifest.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(fresh)));
 
-    const freshAgents = fresh.vectors.filter((v) => v.kind === 'certificate' && AGENT_PROFILES.has(v.profile) && v.caKeyType === 'ed25519');
+    const freshAgents = fresh.vectors.filter(
+      (v) => v.kind === 'certificate' && AGENT_PROFILES.has(v.profile) && v.caKeyType === 'ed25519',
+    );
     const r = await opensslAsync(
-      ['verify', '-x509_strict', '-purpose', 'sslclient', '-attime', String(unixTime(freshAgents[0]!.verifyAt)), '-CAfile', 'ca-ed25519/root.pem', '-untrusted', 'ca-ed25519/intermediate.pem', ...freshAgents.map((v) => v.file)],
+      [
+        'verify',
+        '-x509_strict',
+        '-purpose',
+        'sslclient',
+        '-attime',
+        String(unixTime(freshAgents[0]!.verifyAt)),
+        '-CAfile',
+        'ca-ed25519/root.pem',
+        '-untrusted',
+        'ca-ed25519/intermediate.pem',
+        ...freshAgents.map((v) => v.file),
+      ],
       { cwd: tmp.dir },
     );
     expect(r.status).toBe(0);

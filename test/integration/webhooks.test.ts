@@ -46,7 +46,11 @@ class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        const verified = verifyWebhookSignature({ header: req.headers['agentca-signature'], body, secret: this.secret });
+        const verified = verifyWebhookSignature({
+          header: req.headers['agentca-signature'],
+          body,
+          secret: this.secret,
+        });
         this.received.push({ headers: req.headers, body, verified, at: performance.now() });
         res.statusCode = verified ? this.status : 400;
         res.end();
@@ -68,7 +72,10 @@ class Receiver {
   waitFor(n: number, timeoutMs = 5000): Promise<void> {
     if (this.received.length >= n) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`receiver got ${this.received.length} of ${n} requests in ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`receiver got ${this.received.length} of ${n} requests in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
     });
   }
@@ -87,7 +94,10 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
 });
 
-const publicKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+const publicKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+  type: 'spki',
+  format: 'pem',
+}) as string;
 
 async function memoryAuthority(): Promise<Authority> {
   const tmp = await makeTmpDir('agent-ca-wh-');
@@ -100,9 +110,18 @@ async function memoryAuthority(): Promise<Authority> {
   return authority;
 }
 
-async function startService(authority: Authority, extra: Partial<WebhookServiceOptions> = {}): Promise<{ service: WebhookService; reports: AttemptReport[] }> {
+async function startService(
+  authority: Authority,
+  extra: Partial<WebhookServiceOptions> = {},
+): Promise<{ service: WebhookService; reports: AttemptReport[] }> {
   const reports: AttemptReport[] = [];
-  const service = new WebhookService({ authority, retry: FAST_RETRY, onAttempt: (r) => reports.push(r), onError: () => undefined, ...extra });
+  const service = new WebhookService({
+    authority,
+    retry: FAST_RETRY,
+    onAttempt: (r) => reports.push(r),
+    onError: () => undefined,
+    ...extra,
+  });
   await service.start();
   cleanups.push(() => service.stop());
   return { service, reports };
@@ -142,33 +161,63 @@ describe('webhook admin routes', () => {
       const bad = await app.inject({ method: 'POST', url: '/api/v1/webhooks', headers: auth, payload: { url } });
       expect(bad.statusCode, url).toBe(400);
       expect(bad.headers['content-type']).toContain('application/problem+json');
-      expect(bad.json()).toMatchObject({ status: 400, code: 'ACA_ERR_INPUT_INVALID', details: { fields: { url: expect.any(String) } } });
+      expect(bad.json()).toMatchObject({
+        status: 400,
+        code: 'ACA_ERR_INPUT_INVALID',
+        details: { fields: { url: expect.any(String) } },
+      });
     }
-    const badEvents = await app.inject({ method: 'POST', url: '/api/v1/webhooks', headers: auth, payload: { url: 'https://r.example/', events: ['nope'] } });
+    const badEvents = await app.inject({
+      method: 'POST',
+      url: '/api/v1/webhooks',
+      headers: auth,
+      payload: { url: 'https://r.example/', events: ['nope'] },
+    });
     expect(badEvents.statusCode).toBe(400);
 
-    const created = await app.inject({ method: 'POST', url: '/api/v1/webhooks', headers: auth, payload: { url: 'https://r.example/hook', events: ['certificate.revoked'] } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/webhooks',
+      headers: auth,
+      payload: { url: 'https://r.example/hook', events: ['certificate.revoked'] },
+    });
     expect(created.statusCode).toBe(201);
     const body = created.json() as { id: string; url: string; events: string[]; secret: string };
-    expect(body).toMatchObject({ id: expect.stringMatching(/^wh_/), url: 'https://r.example/hook', events: ['certificate.revoked'], secret: expect.stringMatching(/^whsec_[A-Za-z0-9_-]{43}$/) });
+    expect(body).toMatchObject({
+      id: expect.stringMatching(/^wh_/),
+      url: 'https://r.example/hook',
+      events: ['certificate.revoked'],
+      secret: expect.stringMatching(/^whsec_[A-Za-z0-9_-]{43}$/),
+    });
 
     const listed = await app.inject({ method: 'GET', url: '/api/v1/webhooks', headers: auth });
     expect(listed.statusCode).toBe(200);
-    expect(listed.json()).toEqual({ webhooks: [{ id: body.id, url: body.url, events: body.events, createdAt: expect.any(String) }] });
+    expect(listed.json()).toEqual({
+      webhooks: [{ id: body.id, url: body.url, events: body.events, createdAt: expect.any(String) }],
+    });
     expect(listed.body).not.toContain('whsec_');
 
-    const rotated = await app.inject({ method: 'POST', url: `/api/v1/webhooks/${body.id}/rotate-secret`, headers: auth, payload: { graceSeconds: 60 } });
+    const rotated = await app.inject({
+      method: 'POST',
+      url: `/api/v1/webhooks/${body.id}/rotate-secret`,
+      headers: auth,
+      payload: { graceSeconds: 60 },
+    });
     expect(rotated.statusCode).toBe(200);
     expect(rotated.json().secret).not.toBe(body.secret);
 
     const deliveries = await app.inject({ method: 'GET', url: '/api/v1/webhooks/deliveries', headers: auth });
     expect(deliveries.json()).toEqual({ pending: [], dead: [] });
 
-    expect((await app.inject({ method: 'DELETE', url: `/api/v1/webhooks/${body.id}`, headers: auth })).statusCode).toBe(204);
+    expect((await app.inject({ method: 'DELETE', url: `/api/v1/webhooks/${body.id}`, headers: auth })).statusCode).toBe(
+      204,
+    );
     const again = await app.inject({ method: 'DELETE', url: `/api/v1/webhooks/${body.id}`, headers: auth });
     expect(again.statusCode).toBe(404);
     expect(again.headers['content-type']).toContain('application/problem+json');
-    expect((await app.inject({ method: 'GET', url: '/api/v1/webhooks', headers: auth })).json()).toEqual({ webhooks: [] });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/webhooks', headers: auth })).json()).toEqual({
+      webhooks: [],
+    });
   });
 });
 
@@ -178,7 +227,12 @@ describe('webhook delivery to a receiver on 127.0.0.1', () => {
     const rx = await receiver();
     const { service, reports } = await startService(authority);
     const app = await routesApp(service, authority);
-    const created = await app.inject({ method: 'POST', url: '/api/v1/webhooks', headers: auth, payload: { url: rx.url } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/webhooks',
+      headers: auth,
+      payload: { url: rx.url },
+    });
     rx.secret = (created.json() as { secret: string }).secret;
 
     const { serial } = await authority.issue({ agentId: 'trading-bot-v2', publicKey, tenant: 'acme' });
@@ -211,7 +265,10 @@ describe('webhook delivery to a receiver on 127.0.0.1', () => {
     expect(d.headers['agentca-delivery']).toMatch(/^dlv_/);
     expect(d.headers['agentca-signature']).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
     const ev = JSON.parse(d.body) as WebhookEvent<Record<string, unknown>>;
-    expect(ev).toMatchObject({ type: 'certificate.revoked', data: { serial, agentId: 'trading-bot-v2', tenant: 'acme', reason: 'keyCompromise', actor: 'admin:test' } });
+    expect(ev).toMatchObject({
+      type: 'certificate.revoked',
+      data: { serial, agentId: 'trading-bot-v2', tenant: 'acme', reason: 'keyCompromise', actor: 'admin:test' },
+    });
     expect(reports.map((r) => r.outcome)).toEqual(Array(6).fill('delivered'));
     expect(await service.deliveries()).toEqual({ pending: [], dead: [] });
     console.log(
@@ -265,7 +322,10 @@ describe('webhook delivery to a receiver on 127.0.0.1', () => {
     await rx.listen(port);
     await rx.waitFor(1);
     expect(rx.received[0]!.verified).toBe(true);
-    expect(JSON.parse(rx.received[0]!.body)).toMatchObject({ type: 'certificate.held', data: { serial, reason: 'certificateHold' } });
+    expect(JSON.parse(rx.received[0]!.body)).toMatchObject({
+      type: 'certificate.held',
+      data: { serial, reason: 'certificateHold' },
+    });
   });
 
   it('restart: pending delivery survives stop + close of a LevelDB authority and arrives after reopening', async () => {
@@ -279,14 +339,21 @@ describe('webhook delivery to a receiver on 127.0.0.1', () => {
     await authority.init();
     let reports: AttemptReport[] = [];
     // The first retry is due 400 ms after the failure: after the restart, not before it.
-    let service = new WebhookService({ authority, retry: { initialDelayMs: 400, jitter: 0 }, onAttempt: (r) => reports.push(r), onError: () => undefined });
+    let service = new WebhookService({
+      authority,
+      retry: { initialDelayMs: 400, jitter: 0 },
+      onAttempt: (r) => reports.push(r),
+      onError: () => undefined,
+    });
     await service.start();
     rx.secret = (await service.register({ url: rx.url })).secret;
     const { serial } = await authority.issue({ agentId: 'bot-restart', publicKey });
     const t0 = performance.now();
     await authority.revoke(serial);
     await rx.waitFor(1);
-    console.log(`[webhooks] LevelDB store (fsynced revocation + fsynced outbox): revoke() call -> first arrival ${(rx.received[0]!.at - t0).toFixed(1)} ms`);
+    console.log(
+      `[webhooks] LevelDB store (fsynced revocation + fsynced outbox): revoke() call -> first arrival ${(rx.received[0]!.at - t0).toFixed(1)} ms`,
+    );
     await waitUntil(() => reports.length >= 1);
     expect(reports[0]).toMatchObject({ outcome: 'retry', status: 503 });
     const deliveryId = rx.received[0]!.headers['agentca-delivery'];
@@ -298,7 +365,12 @@ describe('webhook delivery to a receiver on 127.0.0.1', () => {
     authority = await createAuthority({ dataDir: tmp.dir, env: {} });
     cleanups.push(() => authority.close());
     reports = [];
-    service = new WebhookService({ authority, retry: FAST_RETRY, onAttempt: (r) => reports.push(r), onError: () => undefined });
+    service = new WebhookService({
+      authority,
+      retry: FAST_RETRY,
+      onAttempt: (r) => reports.push(r),
+      onError: () => undefined,
+    });
     const pending = (await service.deliveries()).pending;
     expect(pending).toEqual([expect.objectContaining({ id: deliveryId, attempts: 1, lastStatus: 503 })]);
     expect(Date.parse(pending[0]!.nextAttemptAt)).toBeGreaterThan(authority.clock.now().getTime());

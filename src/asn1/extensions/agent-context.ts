@@ -30,8 +30,15 @@ export function encodeAgentContext(value: AgentContext): Buffer {
   if (typeof value !== 'object' || value === null) throw encodeError(WHAT, 'must be an object');
   const tenantId = requireString(value.tenantId, `${WHAT}.tenantId`, IDENTIFIER);
   const environment = requireString(value.environment, `${WHAT}.environment`, ENVIRONMENT);
-  const instance = value.agentInstanceId === undefined ? undefined : requireString(value.agentInstanceId, `${WHAT}.agentInstanceId`, IDENTIFIER);
-  return sequence(utf8String(tenantId), utf8String(environment), instance === undefined ? undefined : utf8String(instance));
+  const instance =
+    value.agentInstanceId === undefined
+      ? undefined
+      : requireString(value.agentInstanceId, `${WHAT}.agentInstanceId`, IDENTIFIER);
+  return sequence(
+    utf8String(tenantId),
+    utf8String(environment),
+    instance === undefined ? undefined : utf8String(instance),
+  );
 }
 
 export function decodeAgentContext(der: Uint8Array): AgentContext {
@@ -50,8 +57,10 @@ export function decodeAgentContext(der: Uint8Array): AgentContext {
   for (; i < fields.length; i++) {
     const f = fields[i]!;
     // After the marker only context-tagged additions, in ascending tag order (DER order).
-    if (f.tagClass !== 'context') throw new Asn1DecodeError(WHAT, `unexpected ${describeTag(f)} after the known fields`);
-    if (f.tagNumber < lowest) throw new Asn1DecodeError(WHAT, `extension field [${f.tagNumber}] repeated or out of order`);
+    if (f.tagClass !== 'context')
+      throw new Asn1DecodeError(WHAT, `unexpected ${describeTag(f)} after the known fields`);
+    if (f.tagNumber < lowest)
+      throw new Asn1DecodeError(WHAT, `extension field [${f.tagNumber}] repeated or out of order`);
     lowest = f.tagNumber + 1;
   }
   return out;

@@ -5,7 +5,13 @@
  * certificate records a parse error instead).
  */
 import { AgentCaError, Asn1DecodeError, type ErrorCode } from '../../errors.js';
-import { agentExtensionOids, AgentOids, readableAgentExtensionOids, type AgentExtensionName, type AgentExtensionOids } from '../oids.js';
+import {
+  agentExtensionOids,
+  AgentOids,
+  readableAgentExtensionOids,
+  type AgentExtensionName,
+  type AgentExtensionOids,
+} from '../oids.js';
 import { agentContextCodec, type AgentContext } from './agent-context.js';
 import { agentPolicyCodec, type AgentPolicy } from './agent-policy.js';
 import { agentScopeCodec, type AgentScope } from './agent-scope.js';
@@ -32,7 +38,12 @@ export interface AgentExtensionParseError {
 
 export type AgentExtensions = Partial<AgentExtensionValues> & { parseErrors: AgentExtensionParseError[] };
 
-export const AGENT_EXTENSION_NAMES: readonly AgentExtensionName[] = Object.freeze(['agentPolicy', 'agentScope', 'modelHash', 'agentContext']);
+export const AGENT_EXTENSION_NAMES: readonly AgentExtensionName[] = Object.freeze([
+  'agentPolicy',
+  'agentScope',
+  'modelHash',
+  'agentContext',
+]);
 
 /** The four codecs with the OIDs of `oids` (default: our arc). Pass `agentExtensionOids(arc)` for another arc. */
 export function agentExtensionCodecs(oids: AgentExtensionOids = AgentOids): AgentExtensionCodecs {
@@ -70,7 +81,9 @@ export function decodeAgentExtensions(
 ): AgentExtensions {
   const out: AgentExtensions = { parseErrors: [] };
   const sets: readonly AgentExtensionOids[] = Array.isArray(oids) ? oids : [oids as AgentExtensionOids];
-  const byOid = new Map<string | undefined, AgentExtensionName>(sets.flatMap((set) => AGENT_EXTENSION_NAMES.map((n): [string | undefined, AgentExtensionName] => [set?.[n], n])));
+  const byOid = new Map<string | undefined, AgentExtensionName>(
+    sets.flatMap((set) => AGENT_EXTENSION_NAMES.map((n): [string | undefined, AgentExtensionName] => [set?.[n], n])),
+  );
   const firstOid = new Map<AgentExtensionName, string>();
   const codecs = agentExtensionCodecs(AgentOids); // decoding does not depend on the OID
   const seen = new Set<AgentExtensionName>();

@@ -16,7 +16,17 @@
 import { AgentOids } from '../oids.js';
 import { Asn1DecodeError } from '../../errors.js';
 import { implicit, integer, printableString, sequence, utf8String } from '../der.js';
-import { describeTag, expectSequence, parseDer, readInteger, readPrintableString, readSequenceOf, readUtf8String, type DerNode, type StringConstraint } from '../decode.js';
+import {
+  describeTag,
+  expectSequence,
+  parseDer,
+  readInteger,
+  readPrintableString,
+  readSequenceOf,
+  readUtf8String,
+  type DerNode,
+  type StringConstraint,
+} from '../decode.js';
 import { encodeError, MARKET, requireString, UB_MARKETS, UB_REVOCATION_TIMEOUT, type ExtensionCodec } from './codec.js';
 
 export interface MonetaryAmount {
@@ -38,11 +48,19 @@ const DECIMAL_AMOUNT: StringConstraint = {
   max: 25,
   alphabet: (ch) => /^[0-9.]$/.test(ch),
   alphabetName: '0-9 .',
-  check: (s) => (/^(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?$/.test(s) ? undefined : 'must be a decimal like "50000" or "1250.50" (no sign, no leading zeros, up to 6 fraction digits)'),
+  check: (s) =>
+    /^(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?$/.test(s)
+      ? undefined
+      : 'must be a decimal like "50000" or "1250.50" (no sign, no leading zeros, up to 6 fraction digits)',
 };
 
 /** CurrencyCode ::= PrintableString (SIZE (3)) (FROM ("A".."Z")): ISO 4217 alphabetic. */
-const CURRENCY: StringConstraint = { min: 3, max: 3, alphabet: (ch) => /^[A-Z]$/.test(ch), alphabetName: 'A-Z (ISO 4217 alphabetic code)' };
+const CURRENCY: StringConstraint = {
+  min: 3,
+  max: 3,
+  alphabet: (ch) => /^[A-Z]$/.test(ch),
+  alphabetName: 'A-Z (ISO 4217 alphabetic code)',
+};
 
 const WHAT = 'AgentPolicy';
 
@@ -56,10 +74,16 @@ const MONEY_KEYS: ReadonlySet<string> = new Set(['amount', 'currency']);
  */
 export function unknownPolicyFields(value: unknown, prefix = 'policy'): string[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
-  const out = Object.keys(value).filter((k) => !POLICY_KEYS.has(k)).map((k) => `${prefix}.${k}`);
+  const out = Object.keys(value)
+    .filter((k) => !POLICY_KEYS.has(k))
+    .map((k) => `${prefix}.${k}`);
   const money = (value as Record<string, unknown>).maxTransactionSize;
   if (typeof money === 'object' && money !== null && !Array.isArray(money)) {
-    out.push(...Object.keys(money).filter((k) => !MONEY_KEYS.has(k)).map((k) => `${prefix}.maxTransactionSize.${k}`));
+    out.push(
+      ...Object.keys(money)
+        .filter((k) => !MONEY_KEYS.has(k))
+        .map((k) => `${prefix}.maxTransactionSize.${k}`),
+    );
   }
   return out;
 }
@@ -67,7 +91,11 @@ export function unknownPolicyFields(value: unknown, prefix = 'policy'): string[]
 export function encodeAgentPolicy(value: AgentPolicy): Buffer {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw encodeError(WHAT, 'must be an object');
   const unknown = unknownPolicyFields(value, WHAT);
-  if (unknown.length) throw encodeError(unknown[0]!, `unknown field (known: ${[...POLICY_KEYS].join(', ')}; maxTransactionSize has amount and currency)`);
+  if (unknown.length)
+    throw encodeError(
+      unknown[0]!,
+      `unknown field (known: ${[...POLICY_KEYS].join(', ')}; maxTransactionSize has amount and currency)`,
+    );
   const parts: Buffer[] = [];
   const money = value.maxTransactionSize;
   if (money !== undefined) {
@@ -79,7 +107,8 @@ export function encodeAgentPolicy(value: AgentPolicy): Buffer {
   if (markets !== undefined) {
     if (!Array.isArray(markets)) throw encodeError(`${WHAT}.allowedMarkets`, 'must be an array');
     // An empty list would read as "no market" to some and "unrestricted" to others: omit it instead.
-    if (markets.length < 1 || markets.length > UB_MARKETS) throw encodeError(`${WHAT}.allowedMarkets`, `${markets.length} entries, 1..${UB_MARKETS} allowed`);
+    if (markets.length < 1 || markets.length > UB_MARKETS)
+      throw encodeError(`${WHAT}.allowedMarkets`, `${markets.length} entries, 1..${UB_MARKETS} allowed`);
     const items = markets.map((m, i) => utf8String(requireString(m, `${WHAT}.allowedMarkets[${i}]`, MARKET)));
     parts.push(implicit(1, sequence(...items)));
   }
@@ -107,7 +136,8 @@ export function decodeAgentPolicy(der: Uint8Array): AgentPolicy {
   const out: AgentPolicy = {};
   let lowest = 0; // DER keeps SEQUENCE components in definition order, each at most once
   for (const f of fields) {
-    if (f.tagClass !== 'context') throw new Asn1DecodeError(WHAT, `unexpected ${describeTag(f)}: every AgentPolicy field is context-tagged`);
+    if (f.tagClass !== 'context')
+      throw new Asn1DecodeError(WHAT, `unexpected ${describeTag(f)}: every AgentPolicy field is context-tagged`);
     if (f.tagNumber < lowest) throw new Asn1DecodeError(WHAT, `field [${f.tagNumber}] repeated or out of order`);
     lowest = f.tagNumber + 1;
     switch (f.tagNumber) {
@@ -115,14 +145,23 @@ export function decodeAgentPolicy(der: Uint8Array): AgentPolicy {
         out.maxTransactionSize = readMonetaryAmount(f);
         break;
       case 1:
-        out.allowedMarkets = readSequenceOf(f, `${WHAT}.allowedMarkets`, (m, i) => readUtf8String(m, `${WHAT}.allowedMarkets[${i}]`, MARKET), {
-          implicit: 1,
-          min: 1,
-          max: UB_MARKETS,
-        });
+        out.allowedMarkets = readSequenceOf(
+          f,
+          `${WHAT}.allowedMarkets`,
+          (m, i) => readUtf8String(m, `${WHAT}.allowedMarkets[${i}]`, MARKET),
+          {
+            implicit: 1,
+            min: 1,
+            max: UB_MARKETS,
+          },
+        );
         break;
       case 2:
-        out.revocationTimeoutSeconds = readInteger(f, `${WHAT}.revocationTimeout`, { implicit: 2, min: 0, max: UB_REVOCATION_TIMEOUT });
+        out.revocationTimeoutSeconds = readInteger(f, `${WHAT}.revocationTimeout`, {
+          implicit: 2,
+          min: 0,
+          max: UB_REVOCATION_TIMEOUT,
+        });
         break;
       default:
         // [3] and up: an extension addition from a later version (the `...`), skipped.

@@ -26,7 +26,8 @@ const ACTION_PATTERN: StringConstraint = {
 
 export function encodeAgentScope(value: AgentScope): Buffer {
   if (!Array.isArray(value)) throw encodeError(WHAT, 'must be an array of action patterns');
-  if (value.length < 1 || value.length > UB_SCOPE_ENTRIES) throw encodeError(WHAT, `${value.length} entries, 1..${UB_SCOPE_ENTRIES} allowed`);
+  if (value.length < 1 || value.length > UB_SCOPE_ENTRIES)
+    throw encodeError(WHAT, `${value.length} entries, 1..${UB_SCOPE_ENTRIES} allowed`);
   return sequence(...value.map((p, i) => utf8String(requireString(p, `${WHAT}[${i}]`, ACTION_PATTERN))));
 }
 

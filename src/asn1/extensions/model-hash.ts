@@ -20,7 +20,11 @@ export interface ModelHash {
   digest: Buffer;
 }
 
-export const MODEL_HASH_DIGEST_LENGTH: Readonly<Record<ModelHashAlgorithm, number>> = Object.freeze({ sha256: 32, sha384: 48, sha512: 64 });
+export const MODEL_HASH_DIGEST_LENGTH: Readonly<Record<ModelHashAlgorithm, number>> = Object.freeze({
+  sha256: 32,
+  sha384: 48,
+  sha512: 64,
+});
 
 const BY_OID: ReadonlyMap<string, ModelHashAlgorithm> = new Map([
   [Oids.sha256, 'sha256'],
@@ -32,10 +36,14 @@ const WHAT = 'ModelHash';
 
 export function encodeModelHash(value: ModelHash): Buffer {
   if (typeof value !== 'object' || value === null) throw encodeError(WHAT, 'must be an object');
-  const want = Object.hasOwn(MODEL_HASH_DIGEST_LENGTH, value.algorithm) ? MODEL_HASH_DIGEST_LENGTH[value.algorithm] : undefined;
-  if (want === undefined) throw encodeError(`${WHAT}.algorithm`, `${JSON.stringify(value.algorithm)} is not one of sha256, sha384, sha512`);
+  const want = Object.hasOwn(MODEL_HASH_DIGEST_LENGTH, value.algorithm)
+    ? MODEL_HASH_DIGEST_LENGTH[value.algorithm]
+    : undefined;
+  if (want === undefined)
+    throw encodeError(`${WHAT}.algorithm`, `${JSON.stringify(value.algorithm)} is not one of sha256, sha384, sha512`);
   if (!(value.digest instanceof Uint8Array)) throw encodeError(`${WHAT}.digest`, 'must be a Buffer or Uint8Array');
-  if (value.digest.length !== want) throw encodeError(`${WHAT}.digest`, `${value.digest.length} octets, ${value.algorithm} digests are ${want}`);
+  if (value.digest.length !== want)
+    throw encodeError(`${WHAT}.digest`, `${value.digest.length} octets, ${value.algorithm} digests are ${want}`);
   return sequence(algorithmIdentifier(Oids[value.algorithm], 'absent'), octetString(value.digest));
 }
 
@@ -49,7 +57,8 @@ export function decodeModelHash(der: Uint8Array): ModelHash {
   if (params) readNull(params, `${what}.parameters`);
   const want = MODEL_HASH_DIGEST_LENGTH[algorithm];
   const digest = readOctetString(digestNode!, `${WHAT}.digest`);
-  if (digest.length !== want) throw new Asn1DecodeError(`${WHAT}.digest`, `${digest.length} octets, ${algorithm} digests are ${want}`);
+  if (digest.length !== want)
+    throw new Asn1DecodeError(`${WHAT}.digest`, `${digest.length} octets, ${algorithm} digests are ${want}`);
   return { algorithm, digest };
 }
 

@@ -44,7 +44,8 @@ export async function signActionCommand(argv: string[], io: Io): Promise<number>
     data: { type: 'string' },
   });
   if (v.cert !== undefined) return signWithOwnKey(v, io);
-  if (v['key-uri'] !== undefined || v.intermediate !== undefined) throw new UsageError('--key-uri and --intermediate go with --cert (signing without a data directory)');
+  if (v['key-uri'] !== undefined || v.intermediate !== undefined)
+    throw new UsageError('--key-uri and --intermediate go with --cert (signing without a data directory)');
   const serial = required(v.serial, '--serial');
   const payload = readFile(required(v.payload, '--payload'), '--payload');
   const action = required(v.action, '--action');
@@ -55,7 +56,14 @@ export async function signActionCommand(argv: string[], io: Io): Promise<number>
     const passphrase = io.env.AGENT_CA_PASSPHRASE;
     const envelope = await signAction(
       a,
-      { serial, payload, action, ...(amount ? { amount } : {}), ...(v.market !== undefined ? { market: v.market } : {}), ...(key ? { key } : {}) },
+      {
+        serial,
+        payload,
+        action,
+        ...(amount ? { amount } : {}),
+        ...(v.market !== undefined ? { market: v.market } : {}),
+        ...(key ? { key } : {}),
+      },
       { signerContext: { dataDir: a.dataDir, env: io.env, ...(passphrase ? { passphrase } : {}) } },
     );
     writeEnvelope(envelope, out, `${action} as ${serial}`, io);
@@ -73,21 +81,53 @@ function writeEnvelope(envelope: unknown, out: string, what: string, io: Io): vo
 }
 
 /** The agent side: its certificate and its own key (KMS / PKCS#11 URI or PEM), no data directory. */
-async function signWithOwnKey(v: { serial?: string; cert?: string; intermediate?: string; key?: string; 'key-uri'?: string; payload?: string; action?: string; amount?: string; market?: string; out?: string; data?: string }, io: Io): Promise<number> {
-  if (v.serial !== undefined || v.data !== undefined) throw new UsageError('--cert signs without the CA: give no --serial or --data');
-  if ((v.key === undefined) === (v['key-uri'] === undefined)) throw new UsageError('with --cert give exactly one of --key FILE or --key-uri URI');
-  const pems = readFile(v.cert!, '--cert').toString('utf8') + (v.intermediate !== undefined ? readFile(v.intermediate, '--intermediate').toString('utf8') : '');
-  const chain = (pems.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => pemOrDer(p, ['CERTIFICATE']));
+async function signWithOwnKey(
+  v: {
+    serial?: string;
+    cert?: string;
+    intermediate?: string;
+    key?: string;
+    'key-uri'?: string;
+    payload?: string;
+    action?: string;
+    amount?: string;
+    market?: string;
+    out?: string;
+    data?: string;
+  },
+  io: Io,
+): Promise<number> {
+  if (v.serial !== undefined || v.data !== undefined)
+    throw new UsageError('--cert signs without the CA: give no --serial or --data');
+  if ((v.key === undefined) === (v['key-uri'] === undefined))
+    throw new UsageError('with --cert give exactly one of --key FILE or --key-uri URI');
+  const pems =
+    readFile(v.cert!, '--cert').toString('utf8') +
+    (v.intermediate !== undefined ? readFile(v.intermediate, '--intermediate').toString('utf8') : '');
+  const chain = (pems.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) =>
+    pemOrDer(p, ['CERTIFICATE']),
+  );
   if (chain.length === 0) throw new UsageError(`--cert: no PEM certificate in ${v.cert}`);
   const payload = readFile(required(v.payload, '--payload'), '--payload');
   const action = required(v.action, '--action');
   const out = required(v.out, '--out');
   const amount = v.amount !== undefined ? parseAmountText(v.amount) : undefined;
   const passphrase = io.env.AGENT_CA_KEY_PASSPHRASE;
-  const key: AgentKey = v['key-uri'] !== undefined ? { uri: v['key-uri'] } : { pem: readFile(v.key!, '--key'), ...(passphrase ? { passphrase } : {}) };
+  const key: AgentKey =
+    v['key-uri'] !== undefined
+      ? { uri: v['key-uri'] }
+      : { pem: readFile(v.key!, '--key'), ...(passphrase ? { passphrase } : {}) };
   const { signer, owned } = await openAgentKey(key, { env: io.env });
   try {
-    const envelope = await createActionEnvelope({ signer, chain, clock: systemClock, payload, action, ...(amount ? { amount } : {}), ...(v.market !== undefined ? { market: v.market } : {}) });
+    const envelope = await createActionEnvelope({
+      signer,
+      chain,
+      clock: systemClock,
+      payload,
+      action,
+      ...(amount ? { amount } : {}),
+      ...(v.market !== undefined ? { market: v.market } : {}),
+    });
     writeEnvelope(envelope, out, `${action} with ${v.cert}`, io);
   } finally {
     if (owned) await signer.close?.();
@@ -95,8 +135,16 @@ async function signWithOwnKey(v: { serial?: string; cert?: string; intermediate?
   return 0;
 }
 
-function statusFrom(v: { ocsp?: string; crl?: string; 'crl-dp'?: boolean; 'offline-status'?: string }, io: Io): StatusSource {
-  const chosen = [v.ocsp !== undefined, v.crl !== undefined, v['crl-dp'] === true, v['offline-status'] !== undefined].filter(Boolean).length;
+function statusFrom(
+  v: { ocsp?: string; crl?: string; 'crl-dp'?: boolean; 'offline-status'?: string },
+  io: Io,
+): StatusSource {
+  const chosen = [
+    v.ocsp !== undefined,
+    v.crl !== undefined,
+    v['crl-dp'] === true,
+    v['offline-status'] !== undefined,
+  ].filter(Boolean).length;
   if (chosen > 1) throw new UsageError('give at most one of --ocsp URL, --crl URL, --crl-dp, --offline-status good');
   if (v['offline-status'] !== undefined) {
     if (v['offline-status'] !== 'good') throw new UsageError('--offline-status only accepts "good"');

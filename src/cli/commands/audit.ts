@@ -9,7 +9,8 @@ import type { IssuerId } from '../../types.js';
 import { parse, result, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 
-export const auditUsage = 'agent-ca audit verify [--against CHECKPOINT.json] [--json] | agent-ca audit reconcile | agent-ca audit export [--from ISO] [--to ISO] [--agent-id ID]';
+export const auditUsage =
+  'agent-ca audit verify [--against CHECKPOINT.json] [--json] | agent-ca audit reconcile | agent-ca audit export [--from ISO] [--to ISO] [--agent-id ID]';
 
 function date(v: string | undefined, flag: string): Date | undefined {
   if (v === undefined) return undefined;
@@ -23,7 +24,9 @@ function keptCheckpoint(path: string) {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`--against: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(
+      `--against: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   try {
     return checkpointFromJson(JSON.parse(text));
@@ -35,7 +38,11 @@ function keptCheckpoint(path: string) {
 export async function auditCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'verify') {
-    const { values: v } = parse(rest, { data: { type: 'string' }, against: { type: 'string' }, json: { type: 'boolean' } });
+    const { values: v } = parse(rest, {
+      data: { type: 'string' },
+      against: { type: 'string' },
+      json: { type: 'boolean' },
+    });
     const against = v.against !== undefined ? keptCheckpoint(v.against) : undefined;
     return withAuthority(io, v.data, async (a) => {
       const r = await a.audit.verify(against ? { against } : {});
@@ -45,7 +52,9 @@ export async function auditCommand(argv: string[], io: Io): Promise<number> {
         return r.ok ? 0 : 1;
       }
       if (r.ok) {
-        io.out(`audit log OK: ${r.entries} entries, ${r.checkpoints} signed checkpoints${against ? `; matches the kept checkpoint at ${against.seq}` : ''}`);
+        io.out(
+          `audit log OK: ${r.entries} entries, ${r.checkpoints} signed checkpoints${against ? `; matches the kept checkpoint at ${against.seq}` : ''}`,
+        );
         return 0;
       }
       io.err(`agent-ca audit verify: ACA_ERR_AUDIT_CHAIN_BROKEN: first bad entry is seq ${r.firstBadSeq}: ${r.reason}`);
@@ -55,22 +64,39 @@ export async function auditCommand(argv: string[], io: Io): Promise<number> {
   if (sub === 'reconcile') {
     const { values: v } = parse(rest, { data: { type: 'string' } });
     return withAuthority(io, v.data, async (a) => {
-      const r = await reconcileAuditWithStore(a.store, CA_NAMES.map((n) => n as IssuerId));
+      const r = await reconcileAuditWithStore(
+        a.store,
+        CA_NAMES.map((n) => n as IssuerId),
+      );
       if (r.ok) {
-        io.out(`audit reconcile OK: ${r.entries} entries; ${r.issued} issued certificates present; ${r.statusChanges} status changes agree with the store`);
+        io.out(
+          `audit reconcile OK: ${r.entries} entries; ${r.issued} issued certificates present; ${r.statusChanges} status changes agree with the store`,
+        );
         return 0;
       }
       for (const m of r.mismatches) io.out(`${m.serial}: audit log says ${m.audit}; store says ${m.store}`);
-      io.err(`agent-ca audit reconcile: ACA_ERR_AUDIT_STORE_MISMATCH: ${r.mismatches.length} certificate statuses disagree with the audit log`);
+      io.err(
+        `agent-ca audit reconcile: ACA_ERR_AUDIT_STORE_MISMATCH: ${r.mismatches.length} certificate statuses disagree with the audit log`,
+      );
       return 1;
     });
   }
   if (sub === 'export') {
-    const { values: v } = parse(rest, { from: { type: 'string' }, to: { type: 'string' }, 'agent-id': { type: 'string' }, data: { type: 'string' } });
+    const { values: v } = parse(rest, {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      'agent-id': { type: 'string' },
+      data: { type: 'string' },
+    });
     const from = date(v.from, '--from');
     const to = date(v.to, '--to');
     return withAuthority(io, v.data, async (a) => {
-      for await (const line of a.audit.exportJsonLines({ ...(from ? { from } : {}), ...(to ? { to } : {}), ...(v['agent-id'] ? { agentId: v['agent-id'] } : {}) })) io.out(line.replace(/\n$/, ''));
+      for await (const line of a.audit.exportJsonLines({
+        ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
+        ...(v['agent-id'] ? { agentId: v['agent-id'] } : {}),
+      }))
+        io.out(line.replace(/\n$/, ''));
       return 0;
     });
   }

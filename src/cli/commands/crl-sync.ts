@@ -22,7 +22,15 @@ function rootCrlUrl(url: string): string {
 }
 
 export async function crlSyncCommand(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
-  const { values: v } = parse(argv, { url: { type: 'string' }, ca: { type: 'string' }, out: { type: 'string' }, 'root-crl': { type: 'boolean' }, interval: { type: 'string' }, exec: { type: 'string' }, data: { type: 'string' } });
+  const { values: v } = parse(argv, {
+    url: { type: 'string' },
+    ca: { type: 'string' },
+    out: { type: 'string' },
+    'root-crl': { type: 'boolean' },
+    interval: { type: 'string' },
+    exec: { type: 'string' },
+    data: { type: 'string' },
+  });
   const url = required(v.url, '--url');
   const out = required(v.out, '--out');
   const caFile = required(v.ca, '--ca');
@@ -34,16 +42,29 @@ export async function crlSyncCommand(argv: string[], io: Io, signal?: AbortSigna
   }
   if (!urlOk) throw new UsageError(`--url must be an http(s) URL, got ${JSON.stringify(url)}`);
   const intervalMs = v.interval === undefined ? undefined : parseInterval(v.interval);
-  if (v.interval !== undefined && (intervalMs === undefined || intervalMs < 1000)) throw new UsageError(`--interval must be at least 1s (e.g. 10s, 2m), got ${JSON.stringify(v.interval)}`);
+  if (v.interval !== undefined && (intervalMs === undefined || intervalMs < 1000))
+    throw new UsageError(`--interval must be at least 1s (e.g. 10s, 2m), got ${JSON.stringify(v.interval)}`);
   let cas: Buffer[];
   try {
-    cas = parsePem(readFileSync(caFile, 'utf8')).filter((b) => b.label === 'CERTIFICATE').map((b) => b.der);
+    cas = parsePem(readFileSync(caFile, 'utf8'))
+      .filter((b) => b.label === 'CERTIFICATE')
+      .map((b) => b.der);
   } catch (e) {
     throw new UsageError(`--ca ${caFile}: ${(e as Error).message}`);
   }
-  if (cas.length === 0) throw new UsageError(`--ca ${caFile} holds no PEM certificate (agent-ca chain writes root.pem and intermediate.pem)`);
+  if (cas.length === 0)
+    throw new UsageError(
+      `--ca ${caFile} holds no PEM certificate (agent-ca chain writes root.pem and intermediate.pem)`,
+    );
   const urls = v['root-crl'] ? [url, rootCrlUrl(url)] : [url];
-  const sync = new CrlSync({ urls, out, caCertificates: cas, clock: systemClock, log: (l) => io.out(`agent-ca crl sync: ${l}`), ...(v.exec ? { exec: v.exec } : {}) });
+  const sync = new CrlSync({
+    urls,
+    out,
+    caCertificates: cas,
+    clock: systemClock,
+    log: (l) => io.out(`agent-ca crl sync: ${l}`),
+    ...(v.exec ? { exec: v.exec } : {}),
+  });
 
   if (intervalMs === undefined) {
     const r = await sync.once();
@@ -60,10 +81,14 @@ export async function crlSyncCommand(argv: string[], io: Io, signal?: AbortSigna
     }
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, intervalMs);
-      stop.addEventListener('abort', () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
+      stop.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
   return 0;

@@ -21,11 +21,13 @@ export async function gatewayCommand(argv: string[], io: Io): Promise<number> {
     true,
   );
   const kind = positionals[0] as GatewayKind | undefined;
-  if (!kind || !GATEWAYS.includes(kind) || positionals.length > 1) throw new UsageError(`name one gateway: ${GATEWAYS.join(', ')}`);
+  if (!kind || !GATEWAYS.includes(kind) || positionals.length > 1)
+    throw new UsageError(`name one gateway: ${GATEWAYS.join(', ')}`);
   // HAProxy and Envoy have no OCSP check for client certificates.
   const mode = (v.mode ?? (kind === 'haproxy' || kind === 'envoy' ? 'crl' : 'ocsp')) as RevocationMode;
   if (!['ocsp', 'crl', 'both'].includes(mode)) throw new UsageError('--mode must be ocsp, crl or both');
-  if ((kind === 'haproxy' || kind === 'envoy') && mode !== 'crl') throw new UsageError(`${kind} checks client certificates against CRLs only: --mode crl`);
+  if ((kind === 'haproxy' || kind === 'envoy') && mode !== 'crl')
+    throw new UsageError(`${kind} checks client certificates against CRLs only: --mode crl`);
   const caUrl = (v['ca-url'] ?? io.env.AGENT_CA_SERVER ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   try {
     if (!['http:', 'https:'].includes(new URL(caUrl).protocol)) throw new Error('not http(s)');
@@ -34,7 +36,8 @@ export async function gatewayCommand(argv: string[], io: Io): Promise<number> {
     throw new UsageError('--ca-url and --upstream must be http(s) URLs');
   }
   const listen = v.listen ?? '443';
-  if (!/^[0-9]{1,5}$/.test(listen) || Number(listen) < 1 || Number(listen) > 65535) throw new UsageError('--listen must be a port number');
+  if (!/^[0-9]{1,5}$/.test(listen) || Number(listen) < 1 || Number(listen) > 65535)
+    throw new UsageError('--listen must be a port number');
   const etc = kind === 'nginx' ? '/etc/nginx' : kind === 'apache' ? '/etc/apache2' : `/etc/${kind}`;
   io.out(
     gatewayConfig(kind, {

@@ -14,7 +14,12 @@ export function parseKeyType(v: string | undefined): KeyType | undefined {
   return v as KeyType;
 }
 
-const KEY_NAMES = { root: 'root', intermediate: 'intermediate', 'ocsp-root': 'ocspRoot', 'ocsp-intermediate': 'ocspIntermediate' } as const;
+const KEY_NAMES = {
+  root: 'root',
+  intermediate: 'intermediate',
+  'ocsp-root': 'ocspRoot',
+  'ocsp-intermediate': 'ocspIntermediate',
+} as const;
 
 /** --key-uri NAME=URI (repeatable): adopt existing keys instead of creating them. */
 export function parseKeyUris(values: string[] | undefined): HierarchyKeys | undefined {
@@ -22,7 +27,10 @@ export function parseKeyUris(values: string[] | undefined): HierarchyKeys | unde
   const keys: HierarchyKeys = {};
   for (const item of values) {
     const m = item.match(/^(root|intermediate|ocsp-root|ocsp-intermediate)=(.+)$/);
-    if (!m) throw new UsageError(`--key-uri takes NAME=URI with NAME root, intermediate, ocsp-root or ocsp-intermediate, got ${JSON.stringify(item)}`);
+    if (!m)
+      throw new UsageError(
+        `--key-uri takes NAME=URI with NAME root, intermediate, ocsp-root or ocsp-intermediate, got ${JSON.stringify(item)}`,
+      );
     keys[KEY_NAMES[m[1] as keyof typeof KEY_NAMES]] = m[2] as KeyUri;
   }
   return keys;
@@ -34,7 +42,9 @@ export function describeCa(a: Authority): string[] {
     const ca = a.ca(name);
     const fp = createHash('sha256').update(ca.certificate.der).digest('hex').toUpperCase().match(/../g)!.join(':');
     lines.push(`${name.padEnd(12)} ${ca.issuing.subject.text}`);
-    lines.push(`${''.padEnd(12)} key ${ca.signer.keyUri} (${ca.signer.keyType}), valid until ${ca.certificate.notAfter.toISOString()}`);
+    lines.push(
+      `${''.padEnd(12)} key ${ca.signer.keyUri} (${ca.signer.keyType}), valid until ${ca.certificate.notAfter.toISOString()}`,
+    );
     lines.push(`${''.padEnd(12)} SHA-256 ${fp}`);
   }
   return lines;
@@ -58,37 +68,51 @@ export async function initCommand(argv: string[], io: Io): Promise<number> {
   const keyType = parseKeyType(v['key-type']);
   const domains = list(v['agent-domain']);
   const signer = v.signer ?? 'softkey';
-  if (!['softkey', 'awskms', 'pkcs11'].includes(signer)) throw new UsageError('--signer must be softkey, awskms or pkcs11');
+  if (!['softkey', 'awskms', 'pkcs11'].includes(signer))
+    throw new UsageError('--signer must be softkey, awskms or pkcs11');
   const responderSigner = v['responder-signer'];
-  if (responderSigner !== undefined && !['softkey', 'awskms', 'pkcs11'].includes(responderSigner)) throw new UsageError('--responder-signer must be softkey, awskms or pkcs11');
-  if ((signer === 'pkcs11' || responderSigner === 'pkcs11') && !v['pkcs11-token'] && !io.env.AGENT_CA_PKCS11_TOKEN) throw new UsageError('--signer pkcs11 needs --pkcs11-token LABEL (PIN from AGENT_CA_PKCS11_PIN)');
+  if (responderSigner !== undefined && !['softkey', 'awskms', 'pkcs11'].includes(responderSigner))
+    throw new UsageError('--responder-signer must be softkey, awskms or pkcs11');
+  if ((signer === 'pkcs11' || responderSigner === 'pkcs11') && !v['pkcs11-token'] && !io.env.AGENT_CA_PKCS11_TOKEN)
+    throw new UsageError('--signer pkcs11 needs --pkcs11-token LABEL (PIN from AGENT_CA_PKCS11_PIN)');
   const keys = parseKeyUris(v['key-uri']);
   // The PKCS#11 module and token become part of every key URI made, so later opens need no flags.
   const env = {
     ...io.env,
     ...(v['pkcs11-module'] ? { AGENT_CA_PKCS11_MODULE: v['pkcs11-module'] } : {}),
     ...(v['pkcs11-token'] ? { AGENT_CA_PKCS11_TOKEN: v['pkcs11-token'] } : {}),
-    ...((signer === 'pkcs11' || responderSigner === 'pkcs11') && !io.env.AGENT_CA_PKCS11_PIN_SOURCE && io.env.AGENT_CA_PKCS11_PIN ? { AGENT_CA_PKCS11_PIN_SOURCE: 'env:AGENT_CA_PKCS11_PIN' } : {}),
+    ...((signer === 'pkcs11' || responderSigner === 'pkcs11') &&
+    !io.env.AGENT_CA_PKCS11_PIN_SOURCE &&
+    io.env.AGENT_CA_PKCS11_PIN
+      ? { AGENT_CA_PKCS11_PIN_SOURCE: 'env:AGENT_CA_PKCS11_PIN' }
+      : {}),
   };
-  return withAuthority({ ...io, env }, v.data, async (a) => {
-    await a.init({
-      signer,
-      ...(responderSigner ? { responderSigner } : {}),
-      ...(keys ? { keys } : {}),
-      actor: 'cli',
-      config: {
-        ...(v.org ? { organization: v.org } : {}),
-        ...(v['base-url'] ? { baseUrl: v['base-url'] } : {}),
-        ...(domains ? { agentDomains: domains } : {}),
-        ...(v.country ? { country: v.country } : {}),
-        ...(v['max-agent-days'] ? { maxAgentValidityDays: positiveInt(v['max-agent-days'], '--max-agent-days')! } : {}),
+  return withAuthority(
+    { ...io, env },
+    v.data,
+    async (a) => {
+      await a.init({
+        signer,
+        ...(responderSigner ? { responderSigner } : {}),
+        ...(keys ? { keys } : {}),
+        actor: 'cli',
+        config: {
+          ...(v.org ? { organization: v.org } : {}),
+          ...(v['base-url'] ? { baseUrl: v['base-url'] } : {}),
+          ...(domains ? { agentDomains: domains } : {}),
+          ...(v.country ? { country: v.country } : {}),
+          ...(v['max-agent-days']
+            ? { maxAgentValidityDays: positiveInt(v['max-agent-days'], '--max-agent-days')! }
+            : {}),
+          ...(keyType ? { keyType } : {}),
+        },
         ...(keyType ? { keyType } : {}),
-      },
-      ...(keyType ? { keyType } : {}),
-    });
-    io.out(`initialised a CA in ${a.dataDir}`);
-    for (const l of describeCa(a)) io.out(l);
-    io.out(`chain written to ${a.dataDir}/ca/root.pem and intermediate.pem`);
-    return 0;
-  }, true);
+      });
+      io.out(`initialised a CA in ${a.dataDir}`);
+      for (const l of describeCa(a)) io.out(l);
+      io.out(`chain written to ${a.dataDir}/ca/root.pem and intermediate.pem`);
+      return 0;
+    },
+    true,
+  );
 }

@@ -60,7 +60,11 @@ export function requestFromFlags(v: IssueValues): AgentIssueRequest {
   const timeout = positiveInt(v['revocation-timeout'], '--revocation-timeout');
   const policy: AgentPolicy | undefined =
     maxTx || markets || timeout !== undefined
-      ? { ...(maxTx ? { maxTransactionSize: maxTx } : {}), ...(markets ? { allowedMarkets: markets } : {}), ...(timeout !== undefined ? { revocationTimeoutSeconds: timeout } : {}) }
+      ? {
+          ...(maxTx ? { maxTransactionSize: maxTx } : {}),
+          ...(markets ? { allowedMarkets: markets } : {}),
+          ...(timeout !== undefined ? { revocationTimeoutSeconds: timeout } : {}),
+        }
       : undefined;
   const modelHash = parseModelHash(v['model-hash']);
   const scope = list(v.scope);
@@ -97,13 +101,16 @@ export async function issueCommand(argv: string[], io: Io): Promise<number> {
   const out = required(v.out, '--out');
   const req = requestFromFlags(v);
   const sources = [v.csr, v['public-key'], v['generate-key'], v['kms-key']].filter((x) => x !== undefined);
-  if (sources.length !== 1) throw new UsageError('give exactly one of --csr FILE, --public-key FILE, --generate-key OUT.key, --kms-key new');
+  if (sources.length !== 1)
+    throw new UsageError('give exactly one of --csr FILE, --public-key FILE, --generate-key OUT.key, --kms-key new');
   let privateKeyPem: string | undefined;
   // A private key is only ever written to a new file (mode 0600 applies at creation only);
   // checked before issuing, so a refused path leaves no certificate without its key.
-  if (v['generate-key'] !== undefined && existsSync(v['generate-key'])) throw new UsageError(`--generate-key: ${v['generate-key']} already exists; refusing to overwrite a key file`);
+  if (v['generate-key'] !== undefined && existsSync(v['generate-key']))
+    throw new UsageError(`--generate-key: ${v['generate-key']} already exists; refusing to overwrite a key file`);
   if (v['kms-key'] !== undefined) {
-    if (v['kms-key'] !== 'new') throw new UsageError('--kms-key takes `new` (the key is created in AWS KMS; its URI is recorded)');
+    if (v['kms-key'] !== 'new')
+      throw new UsageError('--kms-key takes `new` (the key is created in AWS KMS; its URI is recorded)');
     req.createKeyIn = 'awskms';
     const kt = parseKeyType(v['key-type']);
     if (kt) req.keyType = kt;
@@ -120,13 +127,47 @@ export async function issueCommand(argv: string[], io: Io): Promise<number> {
       ...req,
       actor: undefined,
       ...(req.csr ? { csr: Buffer.from(req.csr).toString() } : {}),
-      ...(req.publicKey ? { publicKey: typeof req.publicKey === 'string' ? req.publicKey : Buffer.from(req.publicKey).toString().includes('BEGIN') ? Buffer.from(req.publicKey).toString() : toPem(req.publicKey, 'PUBLIC KEY') } : {}),
-      ...(req.modelHash ? { modelHash: { algorithm: req.modelHash.algorithm, digest: Buffer.from(req.modelHash.digest).toString('hex') } } : {}),
+      ...(req.publicKey
+        ? {
+            publicKey:
+              typeof req.publicKey === 'string'
+                ? req.publicKey
+                : Buffer.from(req.publicKey).toString().includes('BEGIN')
+                  ? Buffer.from(req.publicKey).toString()
+                  : toPem(req.publicKey, 'PUBLIC KEY'),
+          }
+        : {}),
+      ...(req.modelHash
+        ? {
+            modelHash: {
+              algorithm: req.modelHash.algorithm,
+              digest: Buffer.from(req.modelHash.digest).toString('hex'),
+            },
+          }
+        : {}),
     };
-    const r = await adminCall<{ serial: string; certificate: string; notBefore: string; notAfter: string }>(server, io, 'POST', 'api/v1/certificates', body);
+    const r = await adminCall<{ serial: string; certificate: string; notBefore: string; notAfter: string }>(
+      server,
+      io,
+      'POST',
+      'api/v1/certificates',
+      body,
+    );
     if (privateKeyPem) writeFileSync(v['generate-key']!, privateKeyPem, { mode: 0o600, flag: 'wx' });
     writeFileSync(out, r.certificate);
-    result(io, v.json, { serial: r.serial, agentId: req.agentId, notBefore: r.notBefore, notAfter: r.notAfter, certificate: out, ...(privateKeyPem ? { privateKey: v['generate-key'] } : {}) }, [`issued ${r.serial} for ${req.agentId}, valid ${r.notBefore} .. ${r.notAfter}`]);
+    result(
+      io,
+      v.json,
+      {
+        serial: r.serial,
+        agentId: req.agentId,
+        notBefore: r.notBefore,
+        notAfter: r.notAfter,
+        certificate: out,
+        ...(privateKeyPem ? { privateKey: v['generate-key'] } : {}),
+      },
+      [`issued ${r.serial} for ${req.agentId}, valid ${r.notBefore} .. ${r.notAfter}`],
+    );
     return 0;
   }
   return withAuthority(io, v.data, async (a) => {
@@ -137,7 +178,15 @@ export async function issueCommand(argv: string[], io: Io): Promise<number> {
     result(
       io,
       v.json,
-      { serial: issued.serial, agentId: req.agentId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), certificate: out, ...(privateKeyPem ? { privateKey: v['generate-key'] } : {}), warnings: issued.warnings },
+      {
+        serial: issued.serial,
+        agentId: req.agentId,
+        notBefore: issued.notBefore.toISOString(),
+        notAfter: issued.notAfter.toISOString(),
+        certificate: out,
+        ...(privateKeyPem ? { privateKey: v['generate-key'] } : {}),
+        warnings: issued.warnings,
+      },
       [
         `issued ${issued.serial} for ${req.agentId}, valid ${issued.notBefore.toISOString()} .. ${issued.notAfter.toISOString()}`,
         `certificate: ${out}${privateKeyPem ? `, private key: ${v['generate-key']}` : ''}${req.createKeyIn ? ' (private key held in KMS; see `agent-ca show` for its URI)' : ''}`,

@@ -21,7 +21,8 @@ function withStatusAuthority<T>(io: Io, dataDir: string | undefined, fn: (a: Aut
   });
 }
 
-export const revokeUsage = 'agent-ca revoke SERIAL --reason R [--invalidity-date ISO] [--json] [--server URL]   (R: RFC 5280 reason, e.g. keyCompromise, superseded, cessationOfOperation)';
+export const revokeUsage =
+  'agent-ca revoke SERIAL --reason R [--invalidity-date ISO] [--json] [--server URL]   (R: RFC 5280 reason, e.g. keyCompromise, superseded, cessationOfOperation)';
 export const holdUsage = 'agent-ca hold SERIAL [--json] [--server URL]';
 export const releaseUsage = 'agent-ca release SERIAL [--json] [--server URL]';
 export const renewUsage = 'agent-ca renew SERIAL [--days N] --out FILE [--json]';
@@ -34,49 +35,94 @@ function oneSerial(positionals: string[], usage: string): string {
 function parseIsoDate(v: string | undefined, flag: string): Date | undefined {
   if (v === undefined) return undefined;
   const d = new Date(v);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) throw new UsageError(`${flag} must be an ISO 8601 date, got ${JSON.stringify(v)}`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime()))
+    throw new UsageError(`${flag} must be an ISO 8601 date, got ${JSON.stringify(v)}`);
   return d;
 }
 
 export async function revokeCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(argv, { reason: { type: 'string' }, 'invalidity-date': { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' }, server: { type: 'string' } }, true);
+  const { values: v, positionals } = parse(
+    argv,
+    {
+      reason: { type: 'string' },
+      'invalidity-date': { type: 'string' },
+      json: { type: 'boolean' },
+      data: { type: 'string' },
+      server: { type: 'string' },
+    },
+    true,
+  );
   const serial = oneSerial(positionals, revokeUsage);
   const reason = parseRevokeReason(required(v.reason, '--reason'));
   const invalidityDate = parseIsoDate(v['invalidity-date'], '--invalidity-date');
   const server = serverOf(v, io);
   if (server) {
-    const r = await adminCall<{ serial: string; reason: string; revokedAt: string }>(server, io, 'POST', `api/v1/certificates/${encodeURIComponent(serial)}/revoke`, {
-      reason,
-      ...(invalidityDate ? { invalidityDate: invalidityDate.toISOString() } : {}),
-    });
-    result(io, v.json, { serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt }, [`revoked ${r.serial}: ${r.reason} at ${r.revokedAt}`]);
+    const r = await adminCall<{ serial: string; reason: string; revokedAt: string }>(
+      server,
+      io,
+      'POST',
+      `api/v1/certificates/${encodeURIComponent(serial)}/revoke`,
+      {
+        reason,
+        ...(invalidityDate ? { invalidityDate: invalidityDate.toISOString() } : {}),
+      },
+    );
+    result(io, v.json, { serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt }, [
+      `revoked ${r.serial}: ${r.reason} at ${r.revokedAt}`,
+    ]);
     return 0;
   }
   return withStatusAuthority(io, v.data, async (a) => {
     const r = await a.revoke(serial, { reason, ...(invalidityDate ? { invalidityDate } : {}), actor: 'cli' });
-    result(io, v.json, { serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt.toISOString() }, [`revoked ${r.serial}: ${r.reason} at ${r.revokedAt.toISOString()}`]);
+    result(
+      io,
+      v.json,
+      { serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt.toISOString() },
+      [`revoked ${r.serial}: ${r.reason} at ${r.revokedAt.toISOString()}`],
+    );
     return 0;
   });
 }
 
 export async function holdCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(argv, { json: { type: 'boolean' }, data: { type: 'string' }, server: { type: 'string' } }, true);
+  const { values: v, positionals } = parse(
+    argv,
+    { json: { type: 'boolean' }, data: { type: 'string' }, server: { type: 'string' } },
+    true,
+  );
   const serial = oneSerial(positionals, holdUsage);
   const server = serverOf(v, io);
   if (server) {
-    const r = await adminCall<{ serial: string; revokedAt: string }>(server, io, 'POST', `api/v1/certificates/${encodeURIComponent(serial)}/hold`, {});
-    result(io, v.json, { serial: r.serial, status: 'held', reason: 'certificateHold', revokedAt: r.revokedAt }, [`held ${r.serial} (certificateHold) at ${r.revokedAt}`]);
+    const r = await adminCall<{ serial: string; revokedAt: string }>(
+      server,
+      io,
+      'POST',
+      `api/v1/certificates/${encodeURIComponent(serial)}/hold`,
+      {},
+    );
+    result(io, v.json, { serial: r.serial, status: 'held', reason: 'certificateHold', revokedAt: r.revokedAt }, [
+      `held ${r.serial} (certificateHold) at ${r.revokedAt}`,
+    ]);
     return 0;
   }
   return withStatusAuthority(io, v.data, async (a) => {
     const r = await a.hold(serial, { actor: 'cli' });
-    result(io, v.json, { serial: r.serial, status: 'held', reason: 'certificateHold', revokedAt: r.revokedAt.toISOString() }, [`held ${r.serial} (certificateHold) at ${r.revokedAt.toISOString()}`]);
+    result(
+      io,
+      v.json,
+      { serial: r.serial, status: 'held', reason: 'certificateHold', revokedAt: r.revokedAt.toISOString() },
+      [`held ${r.serial} (certificateHold) at ${r.revokedAt.toISOString()}`],
+    );
     return 0;
   });
 }
 
 export async function releaseCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(argv, { json: { type: 'boolean' }, data: { type: 'string' }, server: { type: 'string' } }, true);
+  const { values: v, positionals } = parse(
+    argv,
+    { json: { type: 'boolean' }, data: { type: 'string' }, server: { type: 'string' } },
+    true,
+  );
   const serial = oneSerial(positionals, releaseUsage);
   const server = serverOf(v, io);
   if (server) {
@@ -92,7 +138,11 @@ export async function releaseCommand(argv: string[], io: Io): Promise<number> {
 }
 
 export async function renewCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(argv, { days: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' } }, true);
+  const { values: v, positionals } = parse(
+    argv,
+    { days: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' } },
+    true,
+  );
   const serial = oneSerial(positionals, renewUsage);
   const out = required(v.out, '--out');
   const days = positiveInt(v.days, '--days');
@@ -101,9 +151,25 @@ export async function renewCommand(argv: string[], io: Io): Promise<number> {
     try {
       writeFileSync(out, r.pem);
     } catch (e) {
-      throw new AgentCaError('INPUT_INVALID', `renewed as ${r.serial} but cannot write ${out}: ${(e as Error).message}`);
+      throw new AgentCaError(
+        'INPUT_INVALID',
+        `renewed as ${r.serial} but cannot write ${out}: ${(e as Error).message}`,
+      );
     }
-    result(io, v.json, { renewed: serial, serial: r.serial, notBefore: r.notBefore.toISOString(), notAfter: r.notAfter.toISOString(), certificate: out }, [`renewed ${serial} as ${r.serial}, valid ${r.notBefore.toISOString()} .. ${r.notAfter.toISOString()}; written to ${out}`]);
+    result(
+      io,
+      v.json,
+      {
+        renewed: serial,
+        serial: r.serial,
+        notBefore: r.notBefore.toISOString(),
+        notAfter: r.notAfter.toISOString(),
+        certificate: out,
+      },
+      [
+        `renewed ${serial} as ${r.serial}, valid ${r.notBefore.toISOString()} .. ${r.notAfter.toISOString()}; written to ${out}`,
+      ],
+    );
     return 0;
   });
 }

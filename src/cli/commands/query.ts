@@ -10,17 +10,41 @@ export const showUsage = 'agent-ca show SERIAL [--json]';
 const STATES: CertificateState[] = ['good', 'revoked', 'held', 'expired'];
 
 export async function listCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v } = parse(argv, { 'agent-id': { type: 'string' }, tenant: { type: 'string' }, status: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' } });
-  if (v.status !== undefined && !STATES.includes(v.status as CertificateState)) throw new UsageError(`--status must be one of ${STATES.join(', ')}`);
+  const { values: v } = parse(argv, {
+    'agent-id': { type: 'string' },
+    tenant: { type: 'string' },
+    status: { type: 'string' },
+    json: { type: 'boolean' },
+    data: { type: 'string' },
+  });
+  if (v.status !== undefined && !STATES.includes(v.status as CertificateState))
+    throw new UsageError(`--status must be one of ${STATES.join(', ')}`);
   return withAuthority(io, v.data, async (a) => {
-    const views = await a.list({ ...(v['agent-id'] ? { agentId: v['agent-id'] } : {}), ...(v.tenant ? { tenant: v.tenant } : {}), ...(v.status ? { status: v.status as CertificateState } : {}) });
+    const views = await a.list({
+      ...(v['agent-id'] ? { agentId: v['agent-id'] } : {}),
+      ...(v.tenant ? { tenant: v.tenant } : {}),
+      ...(v.status ? { status: v.status as CertificateState } : {}),
+    });
     if (v.json) {
-      io.out(JSON.stringify(views.map((x) => ({ ...viewJson(x), certificate: undefined })), null, 2));
+      io.out(
+        JSON.stringify(
+          views.map((x) => ({ ...viewJson(x), certificate: undefined })),
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     io.out(['SERIAL'.padEnd(34), 'STATUS'.padEnd(8), 'AGENT'.padEnd(24), 'NOT AFTER'].join(' '));
     for (const x of views) {
-      io.out([x.record.serial.padEnd(34), x.status.state.padEnd(8), (x.record.agentId ?? '-').padEnd(24), x.record.notAfter.toISOString()].join(' '));
+      io.out(
+        [
+          x.record.serial.padEnd(34),
+          x.status.state.padEnd(8),
+          (x.record.agentId ?? '-').padEnd(24),
+          x.record.notAfter.toISOString(),
+        ].join(' '),
+      );
     }
     return 0;
   });

@@ -19,7 +19,11 @@ import { adminCall, adminRequest, serverOf } from '../remote.js';
 export const reportUsage =
   'agent-ca report (--agent-id ID | --tenant T) --from DAY|ISO --to DAY|ISO [--include trades,risk_events,revocations] --out REPORT.zip [--server URL] | agent-ca report verify DIR|ZIP [--ca ROOT.pem]';
 
-const PHASES: Readonly<Record<ReportProgress['phase'], string>> = { scan: 'reading the audit log', render: 'drawing the PDF', package: 'signing and packing' };
+const PHASES: Readonly<Record<ReportProgress['phase'], string>> = {
+  scan: 'reading the audit log',
+  render: 'drawing the PDF',
+  package: 'signing and packing',
+};
 const POLL_MS = 500;
 const POLL_LIMIT_MS = 30 * 60_000;
 
@@ -61,12 +65,20 @@ export async function reportCommand(argv: string[], io: Io): Promise<number> {
     let job = await adminCall<ReportJob>(server, io, 'POST', 'api/v1/reports/compliance', body);
     const started = Date.now();
     while (job.status === 'pending' || job.status === 'running') {
-      if (Date.now() - started > POLL_LIMIT_MS) throw new AgentCaError('REPORT_NOT_READY', `report ${job.id} is still ${job.status} after ${POLL_LIMIT_MS / 60_000} minutes; fetch it later with GET /api/v1/reports/${job.id}/evidence.zip`);
+      if (Date.now() - started > POLL_LIMIT_MS)
+        throw new AgentCaError(
+          'REPORT_NOT_READY',
+          `report ${job.id} is still ${job.status} after ${POLL_LIMIT_MS / 60_000} minutes; fetch it later with GET /api/v1/reports/${job.id}/evidence.zip`,
+        );
       progress?.({ phase: 'scan', done: 0, total: 0 });
       await new Promise((r) => setTimeout(r, POLL_MS));
       job = await adminCall<ReportJob>(server, io, 'GET', `api/v1/reports/${job.id}`);
     }
-    if (job.status === 'failed') throw new AgentCaError('INTERNAL', `report ${job.id} failed on the server: ${job.error?.code ?? ''} ${job.error?.message ?? ''}`.trim());
+    if (job.status === 'failed')
+      throw new AgentCaError(
+        'INTERNAL',
+        `report ${job.id} failed on the server: ${job.error?.code ?? ''} ${job.error?.message ?? ''}`.trim(),
+      );
     writeWhole(out, await adminRequest(server, io, 'GET', `api/v1/reports/${job.id}/evidence.zip`));
     io.out(`report ${job.id} written to ${out}; check it with: agent-ca report verify ${out}`);
     return 0;
@@ -74,10 +86,16 @@ export async function reportCommand(argv: string[], io: Io): Promise<number> {
   return withAuthority(io, v.data, async (a) => {
     const req = parseReportRequest(body, a.clock.now());
     const user = io.env.USER ?? io.env.LOGNAME ?? 'local';
-    const built = await buildComplianceReport(a, req, { generatedBy: `cli:${user}`, riskConfig: loadRiskConfig(a.dataDir, io.env), ...(progress ? { onProgress: progress } : {}) });
+    const built = await buildComplianceReport(a, req, {
+      generatedBy: `cli:${user}`,
+      riskConfig: loadRiskConfig(a.dataDir, io.env),
+      ...(progress ? { onProgress: progress } : {}),
+    });
     writeWhole(out, built.zip);
     const ev = built.manifest.audit;
-    io.out(`report ${built.id} written to ${out} (${ev ? `audit entries ${ev.firstSeq}..${ev.lastSeq}, ${ev.inScope} about the subject` : 'no audit entries in the range'}); check it with: agent-ca report verify ${out}`);
+    io.out(
+      `report ${built.id} written to ${out} (${ev ? `audit entries ${ev.firstSeq}..${ev.lastSeq}, ${ev.inScope} about the subject` : 'no audit entries in the range'}); check it with: agent-ca report verify ${out}`,
+    );
     return 0;
   });
 }
@@ -94,6 +112,9 @@ async function verifyCommand(argv: string[], io: Io): Promise<number> {
     io.err(`agent-ca report verify: ACA_ERR_REPORT_VERIFY_FAILED: ${bad.length} check(s) failed: ${bad.join(', ')}`);
     return 1;
   }
-  if (!trusted && !v.json) io.out(`root SHA-256 ${result.rootSha256}: compare it with the fingerprint the operator publishes, or pass --ca ROOT.pem`);
+  if (!trusted && !v.json)
+    io.out(
+      `root SHA-256 ${result.rootSha256}: compare it with the fingerprint the operator publishes, or pass --ca ROOT.pem`,
+    );
   return 0;
 }

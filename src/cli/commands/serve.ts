@@ -5,7 +5,8 @@ import { parse, UsageError, type Io } from '../args.js';
 import { openAuthority } from '../open.js';
 import { describeCa } from './init.js';
 
-export const serveUsage = 'agent-ca serve [--port P] [--host H] [--data DIR]   (admin token: agent-ca token create, or AGENT_CA_ADMIN_TOKEN)';
+export const serveUsage =
+  'agent-ca serve [--port P] [--host H] [--data DIR]   (admin token: agent-ca token create, or AGENT_CA_ADMIN_TOKEN)';
 
 export const serveOptions = { port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' } } as const;
 
@@ -15,11 +16,23 @@ function defaultPort(a: Authority): number {
 }
 
 /** Runs until SIGINT/SIGTERM (or `until` resolves), then shuts down gracefully. */
-export async function serveAuthority(a: Authority, v: { port?: string | undefined; host?: string | undefined }, io: Io, until?: Promise<void>): Promise<number> {
-  if (v.port !== undefined && !/^[0-9]{1,5}$/.test(v.port)) throw new UsageError(`--port must be 0..65535, got ${JSON.stringify(v.port)}`);
+export async function serveAuthority(
+  a: Authority,
+  v: { port?: string | undefined; host?: string | undefined },
+  io: Io,
+  until?: Promise<void>,
+): Promise<number> {
+  if (v.port !== undefined && !/^[0-9]{1,5}$/.test(v.port))
+    throw new UsageError(`--port must be 0..65535, got ${JSON.stringify(v.port)}`);
   const port = v.port !== undefined ? Number(v.port) : defaultPort(a); // 0 = any free port
   const host = v.host ?? '127.0.0.1';
-  const server = await startServer({ authority: a, host, port, ...(io.env.AGENT_CA_ADMIN_TOKEN ? { adminToken: io.env.AGENT_CA_ADMIN_TOKEN } : {}), logLevel: io.env.AGENT_CA_LOG_LEVEL ?? 'warn' });
+  const server = await startServer({
+    authority: a,
+    host,
+    port,
+    ...(io.env.AGENT_CA_ADMIN_TOKEN ? { adminToken: io.env.AGENT_CA_ADMIN_TOKEN } : {}),
+    logLevel: io.env.AGENT_CA_LOG_LEVEL ?? 'warn',
+  });
   const base = server.url;
   const d = a.dataDir;
   io.out(`agent-ca listening on ${base}`);
@@ -34,13 +47,19 @@ export async function serveAuthority(a: Authority, v: { port?: string | undefine
   io.out('');
   io.out('try (in another shell):');
   if (io.env.AGENT_CA_ADMIN_TOKEN) {
-    io.out(`  AGENT_CA_TOKEN=$AGENT_CA_ADMIN_TOKEN npx agent-ca issue --server ${base} --agent-id trading-bot-v2 --scope read:accounts --generate-key bot.key --out bot.pem`);
+    io.out(
+      `  AGENT_CA_TOKEN=$AGENT_CA_ADMIN_TOKEN npx agent-ca issue --server ${base} --agent-id trading-bot-v2 --scope read:accounts --generate-key bot.key --out bot.pem`,
+    );
     io.out(`  openssl ocsp -issuer ${d}/ca/intermediate.pem -cert bot.pem -url ${base}/ocsp -CAfile ${d}/ca/root.pem`);
   } else {
-    io.out(`  (to issue while serving: restart with AGENT_CA_ADMIN_TOKEN=<secret>, then npx agent-ca issue --server ${base} with AGENT_CA_TOKEN=<secret>)`);
+    io.out(
+      `  (to issue while serving: restart with AGENT_CA_ADMIN_TOKEN=<secret>, then npx agent-ca issue --server ${base} with AGENT_CA_TOKEN=<secret>)`,
+    );
   }
   io.out(`  curl -s ${base}/api/v1/verify/${a.ca('intermediate').certificate.serial}`);
-  io.out(`  openssl ocsp -issuer ${d}/ca/root.pem -cert ${d}/ca/intermediate.pem -url ${base}/ocsp -CAfile ${d}/ca/root.pem`);
+  io.out(
+    `  openssl ocsp -issuer ${d}/ca/root.pem -cert ${d}/ca/intermediate.pem -url ${base}/ocsp -CAfile ${d}/ca/root.pem`,
+  );
   io.out(`  curl -s ${base}/crl/intermediate.crl | openssl crl -inform DER -noout -text`);
   const stop =
     until ??

@@ -2,7 +2,8 @@ import { parse, type Io } from '../args.js';
 import { openAuthority } from '../open.js';
 import { serveAuthority, serveOptions } from './serve.js';
 
-export const startUsage = 'agent-ca start [--port P] [--host H] [--data DIR]   (npm start: init on first run, then serve)';
+export const startUsage =
+  'agent-ca start [--port P] [--host H] [--data DIR]   (npm start: init on first run, then serve)';
 
 /** `npm start`: the CA on the embedded default (LevelDB + softkey), created on first run, then served. */
 export async function startCommand(argv: string[], io: Io): Promise<number> {

@@ -14,10 +14,15 @@ export const storeUsage =
 export async function storeCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'grant') {
-    const { values: v } = parse(rest, { role: { type: 'string' }, apply: { type: 'boolean' }, store: { type: 'string' } });
+    const { values: v } = parse(rest, {
+      role: { type: 'string' },
+      apply: { type: 'boolean' },
+      store: { type: 'string' },
+    });
     const role = required(v.role, '--role');
     const url = v.store ?? io.env.AGENT_CA_STORE;
-    if (url === undefined || storeKindOf(url) !== 'postgres') throw new UsageError('store grant needs a PostgreSQL store: --store postgres://… or AGENT_CA_STORE');
+    if (url === undefined || storeKindOf(url) !== 'postgres')
+      throw new UsageError('store grant needs a PostgreSQL store: --store postgres://… or AGENT_CA_STORE');
     // Opening migrates, so the tables the GRANTs name exist.
     const store = await openPostgresStore({ url, poolSize: 1 });
     try {
@@ -28,7 +33,11 @@ export async function storeCommand(argv: string[], io: Io): Promise<number> {
       }
       const exists = await store.query('select 1 from pg_roles where rolname = $1', [role]);
       if (exists.length === 0) {
-        throw new AgentCaError('INPUT_INVALID', `role ${role} does not exist: create it first (create role ${role} login password '…')`, { role });
+        throw new AgentCaError(
+          'INPUT_INVALID',
+          `role ${role} does not exist: create it first (create role ${role} login password '…')`,
+          { role },
+        );
       }
       for (const s of sql) await store.query(s);
       io.out(`granted ${role} INSERT/SELECT on the audit log of schema ${store.schema} (${sql.length} statements)`);
@@ -41,7 +50,8 @@ export async function storeCommand(argv: string[], io: Io): Promise<number> {
     const { values: v } = parse(rest, { from: { type: 'string' }, to: { type: 'string' } });
     const from = required(v.from, '--from');
     const to = required(v.to, '--to');
-    if (storeKindOf(to) !== 'postgres') throw new UsageError('--to must be a PostgreSQL URL (postgres://user@host:5432/db)');
+    if (storeKindOf(to) !== 'postgres')
+      throw new UsageError('--to must be a PostgreSQL URL (postgres://user@host:5432/db)');
     const source = await openStore({ dataDir: from, create: false });
     try {
       const target = await openPostgresStore({ url: to });
@@ -51,7 +61,9 @@ export async function storeCommand(argv: string[], io: Io): Promise<number> {
           `copied ${from} to ${target.target.display}: ${counts.certificates} certificates, ${counts.revocations} revocations (${counts.changes} status changes), ` +
             `${counts.ocspResponses} OCSP responses, ${counts.crls} CRLs, ${counts.auditEntries} audit entries, ${counts.checkpoints} checkpoints, ${counts.meta} settings (webhooks, tokens, CA state)`,
         );
-        io.err(`run \`agent-ca audit verify --store ${target.target.display} --data ${from}\` to check the copied chain; keys stay in ${from}/keys (soft keys) or your KMS/HSM`);
+        io.err(
+          `run \`agent-ca audit verify --store ${target.target.display} --data ${from}\` to check the copied chain; keys stay in ${from}/keys (soft keys) or your KMS/HSM`,
+        );
         return 0;
       } finally {
         await target.close();

@@ -25,7 +25,9 @@ export class AdminTokens {
 
   constructor(store: Store, envToken?: string, deps?: { tokens?: TokenStore; clock?: Clock }) {
     const clock = deps?.clock ?? systemClock;
-    this.store = deps?.tokens ?? new TokenStore({ store, audit: () => new AuditLog({ store, clock }), clock, ...(envToken ? { envToken } : {}) });
+    this.store =
+      deps?.tokens ??
+      new TokenStore({ store, audit: () => new AuditLog({ store, clock }), clock, ...(envToken ? { envToken } : {}) });
   }
 
   reload(): Promise<void> {
@@ -37,7 +39,10 @@ export class AdminTokens {
     const p = await this.store.authenticate(request.headers.authorization);
     if (!p) {
       reply.header('www-authenticate', 'Bearer realm="agent-ca"');
-      throw new AgentCaError('HTTP_UNAUTHORIZED', 'a valid bearer token is required (agent-ca token create, or AGENT_CA_ADMIN_TOKEN)');
+      throw new AgentCaError(
+        'HTTP_UNAUTHORIZED',
+        'a valid bearer token is required (agent-ca token create, or AGENT_CA_ADMIN_TOKEN)',
+      );
     }
     request.principal = p;
   };

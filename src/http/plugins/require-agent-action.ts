@@ -64,10 +64,13 @@ function denied(reply: FastifyReply, verdict: ActionDenied): FastifyReply {
   return reply.code(403).type('application/problem+json').send(JSON.stringify(body));
 }
 
-export function requireAgentAction(opts: RequireAgentActionOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
+export function requireAgentAction(
+  opts: RequireAgentActionOptions,
+): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
   // Parse the anchors once, at route definition: a bad file fails the server start, not a request.
   const trustAnchors = loadCertificates(opts.trustAnchors);
-  if (trustAnchors.length === 0) throw new AgentCaError('CONFIG_INVALID', 'requireAgentAction needs at least one trust anchor');
+  if (trustAnchors.length === 0)
+    throw new AgentCaError('CONFIG_INVALID', 'requireAgentAction needs at least one trust anchor');
   const intermediates = loadCertificates(opts.intermediates);
   const header = (opts.header ?? AGENT_ACTION_HEADER).toLowerCase();
   const replay = opts.replay === false ? undefined : (opts.replay ?? new MemoryReplayCache());
@@ -79,7 +82,11 @@ export function requireAgentAction(opts: RequireAgentActionOptions): (request: F
     };
     const value = request.headers[header];
     if (typeof value !== 'string' || value.length === 0) {
-      return refuse({ allow: false, reason: 'malformed', detail: `exactly one ${opts.header ?? 'AgentCA-Action'} header with a signed action is required` });
+      return refuse({
+        allow: false,
+        reason: 'malformed',
+        detail: `exactly one ${opts.header ?? 'AgentCA-Action'} header with a signed action is required`,
+      });
     }
     try {
       const amount = opts.amountFrom?.(request);

@@ -22,7 +22,9 @@ const WRITERS = ['admin', 'operator'] as const;
 export async function visibleCertificate(a: Authority, p: Principal, serial: string): Promise<CertificateView> {
   const view = await a.show(serial);
   if (view.record.isCa || view.record.profile === 'ocsp-responder' ? p.role !== 'admin' : !canSee(p, view.record)) {
-    throw new AgentCaError('CERT_NOT_FOUND', `no certificate with serial ${view.record.serial}`, { serial: view.record.serial });
+    throw new AgentCaError('CERT_NOT_FOUND', `no certificate with serial ${view.record.serial}`, {
+      serial: view.record.serial,
+    });
   }
   return view;
 }
@@ -30,17 +32,24 @@ export async function visibleCertificate(a: Authority, p: Principal, serial: str
 function optionalDate(v: unknown, field: string): Date | undefined {
   if (v === undefined) return undefined;
   const d = parseIsoTime(v);
-  if (!d) throw new AgentCaError('INPUT_INVALID', `${field} must be an RFC 3339 time like 2026-01-31T12:00:00Z`, { fields: { [field]: 'must be an RFC 3339 time like 2026-01-31T12:00:00Z' } });
+  if (!d)
+    throw new AgentCaError('INPUT_INVALID', `${field} must be an RFC 3339 time like 2026-01-31T12:00:00Z`, {
+      fields: { [field]: 'must be an RFC 3339 time like 2026-01-31T12:00:00Z' },
+    });
   return d;
 }
 
 function jsonBody(body: unknown): Record<string, unknown> {
   if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw new AgentCaError('INPUT_INVALID', 'body must be a JSON object');
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new AgentCaError('INPUT_INVALID', 'body must be a JSON object');
   return body as Record<string, unknown>;
 }
 
-export async function adminRoutes(app: FastifyInstance, opts: { authority: Authority; tokens: AdminTokens; metrics: CaMetrics; tenancy: Tenancy }): Promise<void> {
+export async function adminRoutes(
+  app: FastifyInstance,
+  opts: { authority: Authority; tokens: AdminTokens; metrics: CaMetrics; tenancy: Tenancy },
+): Promise<void> {
   const a = opts.authority;
   app.addHook('preHandler', opts.tokens.guard);
 
@@ -52,7 +61,10 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
     if (tenant !== undefined) req.tenant = tenant;
     // Agent ids are global (docs/tenancy.md): a registered agent is certified only within its tenant.
     const registered = await opts.tenancy.agents.registry.get(req.agentId);
-    if (registered && registered.tenant !== req.tenant) throw new AgentCaError('AGENT_EXISTS', `agent id ${req.agentId} is registered to another tenant`, { agentId: req.agentId });
+    if (registered && registered.tenant !== req.tenant)
+      throw new AgentCaError('AGENT_EXISTS', `agent id ${req.agentId} is registered to another tenant`, {
+        agentId: req.agentId,
+      });
     const issued = await a.issue(req);
     return reply.code(201).send({
       serial: issued.serial,
@@ -69,9 +81,14 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
     await visibleCertificate(a, principalOf(request), request.params.serial);
     const started = process.hrtime.bigint();
     const b = jsonBody(request.body);
-    if (b.reason !== undefined && typeof b.reason !== 'string') throw new AgentCaError('INPUT_REASON_UNKNOWN', 'reason must be a string');
+    if (b.reason !== undefined && typeof b.reason !== 'string')
+      throw new AgentCaError('INPUT_REASON_UNKNOWN', 'reason must be a string');
     const invalidityDate = optionalDate(b.invalidityDate, 'invalidityDate');
-    const r = await a.revoke(request.params.serial, { reason: parseRevokeReason(b.reason as string | undefined), ...(invalidityDate ? { invalidityDate } : {}), actor: actorOf(request) });
+    const r = await a.revoke(request.params.serial, {
+      reason: parseRevokeReason(b.reason as string | undefined),
+      ...(invalidityDate ? { invalidityDate } : {}),
+      actor: actorOf(request),
+    });
     // revoke() returns after the serial's OCSP responses were re-signed and committed.
     opts.metrics.revocationVisibility.observe(Number(process.hrtime.bigint() - started) / 1e9);
     return { serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt.toISOString() };
@@ -82,9 +99,18 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
   app.post<{ Params: { name: string } }>('/api/v1/ca/:name/revoke', async (request) => {
     requireRole(principalOf(request), ['admin'], 'revoke a CA');
     const b = jsonBody(request.body);
-    if (typeof b.reason !== 'string') throw new AgentCaError('INPUT_REASON_UNKNOWN', 'reason is required (e.g. cACompromise)', { fields: { reason: 'is required' } });
+    if (typeof b.reason !== 'string')
+      throw new AgentCaError('INPUT_REASON_UNKNOWN', 'reason is required (e.g. cACompromise)', {
+        fields: { reason: 'is required' },
+      });
     const r = await a.revokeCa(request.params.name, { reason: parseRevokeReason(b.reason), actor: actorOf(request) });
-    return { ca: request.params.name, serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt.toISOString() };
+    return {
+      ca: request.params.name,
+      serial: r.serial,
+      status: 'revoked',
+      reason: r.reason,
+      revokedAt: r.revokedAt.toISOString(),
+    };
   });
 
   app.post<{ Params: { name: string } }>('/api/v1/ca/:name/hold', async (request) => {
@@ -128,15 +154,27 @@ export async function adminRoutes(app: FastifyInstance, opts: { authority: Autho
     };
   });
 
-  app.get<{ Params: { serial: string } }>('/api/v1/certificates/:serial', async (request) => viewJson(await visibleCertificate(a, principalOf(request), request.params.serial), a.config.oidArc));
+  app.get<{ Params: { serial: string } }>('/api/v1/certificates/:serial', async (request) =>
+    viewJson(await visibleCertificate(a, principalOf(request), request.params.serial), a.config.oidArc),
+  );
 
-  app.get<{ Querystring: { agentId?: string; tenant?: string; status?: string } }>('/api/v1/certificates', async (request) => {
-    const q = request.query;
-    if (q.status !== undefined && !['good', 'revoked', 'held', 'expired'].includes(q.status)) throw new AgentCaError('INPUT_INVALID', 'status must be good, revoked, held or expired');
-    const p = principalOf(request);
-    const tenant = tenantFor(p, q.tenant);
-    const agentId = p.role === 'agent' ? p.agentId : q.agentId;
-    const views = await a.list({ ...(agentId ? { agentId } : {}), ...(tenant ? { tenant } : {}), ...(q.status ? { status: q.status as CertificateState } : {}) });
-    return { certificates: views.filter((v) => canSee(p, v.record)).map((v) => ({ ...viewJson(v), certificate: undefined })) };
-  });
+  app.get<{ Querystring: { agentId?: string; tenant?: string; status?: string } }>(
+    '/api/v1/certificates',
+    async (request) => {
+      const q = request.query;
+      if (q.status !== undefined && !['good', 'revoked', 'held', 'expired'].includes(q.status))
+        throw new AgentCaError('INPUT_INVALID', 'status must be good, revoked, held or expired');
+      const p = principalOf(request);
+      const tenant = tenantFor(p, q.tenant);
+      const agentId = p.role === 'agent' ? p.agentId : q.agentId;
+      const views = await a.list({
+        ...(agentId ? { agentId } : {}),
+        ...(tenant ? { tenant } : {}),
+        ...(q.status ? { status: q.status as CertificateState } : {}),
+      });
+      return {
+        certificates: views.filter((v) => canSee(p, v.record)).map((v) => ({ ...viewJson(v), certificate: undefined })),
+      };
+    },
+  );
 }

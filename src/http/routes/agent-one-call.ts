@@ -12,7 +12,19 @@ import type { AgentService } from '../../tenancy/agent-service.js';
 import { refuseFields, requireObject } from '../../tenancy/agent-spec.js';
 import { tenantFor, type Principal } from '../../tenancy/roles.js';
 
-const FIELDS = ['agent_id', 'organization', 'max_transaction_size_usd', 'allowed_markets', 'validity_days', 'tenant', 'scope', 'environment', 'model_hash', 'public_key', 'csr'];
+const FIELDS = [
+  'agent_id',
+  'organization',
+  'max_transaction_size_usd',
+  'allowed_markets',
+  'validity_days',
+  'tenant',
+  'scope',
+  'environment',
+  'model_hash',
+  'public_key',
+  'csr',
+];
 
 function modelHashOf(v: unknown, bad: Record<string, string>): unknown {
   if (v === undefined) return undefined;
@@ -24,21 +36,40 @@ function modelHashOf(v: unknown, bad: Record<string, string>): unknown {
   return { algorithm: m[1], digest: m[2] };
 }
 
-export async function oneCallCertify(s: AgentService, p: Principal, body: unknown, actor: string): Promise<Record<string, unknown>> {
+export async function oneCallCertify(
+  s: AgentService,
+  p: Principal,
+  body: unknown,
+  actor: string,
+): Promise<Record<string, unknown>> {
   const b = requireObject(body);
   const bad: Record<string, string> = {};
   for (const k of Object.keys(b)) if (!FIELDS.includes(k)) bad[k] = 'unknown field';
   const max = b.max_transaction_size_usd;
-  if (max !== undefined && !((typeof max === 'number' && Number.isFinite(max) && max >= 0) || (typeof max === 'string' && /^[0-9]+(\.[0-9]+)?$/.test(max)))) bad.max_transaction_size_usd = 'must be a non-negative number';
+  if (
+    max !== undefined &&
+    !(
+      (typeof max === 'number' && Number.isFinite(max) && max >= 0) ||
+      (typeof max === 'string' && /^[0-9]+(\.[0-9]+)?$/.test(max))
+    )
+  )
+    bad.max_transaction_size_usd = 'must be a non-negative number';
   const days = b.validity_days;
-  if (days !== undefined && (typeof days !== 'number' || !Number.isInteger(days) || days < 1)) bad.validity_days = 'must be a positive integer';
+  if (days !== undefined && (typeof days !== 'number' || !Number.isInteger(days) || days < 1))
+    bad.validity_days = 'must be a positive integer';
   const modelHash = modelHashOf(b.model_hash, bad);
   refuseFields(bad);
   const tenant = tenantFor(p, typeof b.tenant === 'string' ? b.tenant : undefined);
-  if (tenant === undefined) throw new AgentCaError('INPUT_INVALID', 'tenant is required (an admin token spans every tenant)', { fields: { tenant: 'is required' } });
+  if (tenant === undefined)
+    throw new AgentCaError('INPUT_INVALID', 'tenant is required (an admin token spans every tenant)', {
+      fields: { tenant: 'is required' },
+    });
   const policy =
     max !== undefined || b.allowed_markets !== undefined
-      ? { ...(max !== undefined ? { maxTransactionSize: { amount: String(max), currency: 'USD' } } : {}), ...(b.allowed_markets !== undefined ? { allowedMarkets: b.allowed_markets } : {}) }
+      ? {
+          ...(max !== undefined ? { maxTransactionSize: { amount: String(max), currency: 'USD' } } : {}),
+          ...(b.allowed_markets !== undefined ? { allowedMarkets: b.allowed_markets } : {}),
+        }
       : undefined;
   const spec = {
     ...(b.organization !== undefined ? { organization: b.organization } : {}),
@@ -49,14 +80,19 @@ export async function oneCallCertify(s: AgentService, p: Principal, body: unknow
   };
   const agentId = b.agent_id;
   const existing = typeof agentId === 'string' ? await s.registry.get(agentId) : undefined;
-  if (existing && existing.tenant !== tenant) throw new AgentCaError('AGENT_EXISTS', `agent id ${agentId} is registered to another tenant`, { agentId });
+  if (existing && existing.tenant !== tenant)
+    throw new AgentCaError('AGENT_EXISTS', `agent id ${agentId} is registered to another tenant`, { agentId });
   if (!existing) await s.register(tenant, { agentId, ...spec }, actor);
   else if (Object.keys(spec).length) await s.patch(existing.agentId, spec, actor);
-  const c = await s.certify(agentId as string, {
-    ...(typeof b.public_key === 'string' ? { publicKey: b.public_key } : {}),
-    ...(typeof b.csr === 'string' ? { csr: b.csr } : {}),
-    ...(days !== undefined ? { validityDays: days as number } : {}),
-  }, actor);
+  const c = await s.certify(
+    agentId as string,
+    {
+      ...(typeof b.public_key === 'string' ? { publicKey: b.public_key } : {}),
+      ...(typeof b.csr === 'string' ? { csr: b.csr } : {}),
+      ...(days !== undefined ? { validityDays: days as number } : {}),
+    },
+    actor,
+  );
   let arn: string | null = null;
   if (c.keyUri?.startsWith('awskms:')) {
     const signer = await s.authority.openKey(c.keyUri);

@@ -52,13 +52,26 @@ function certifiedJson(c: Awaited<ReturnType<AgentService['certify']>>) {
 function readRenewInput(body: unknown, arc: string): RenewInput {
   const b = requireObject(body);
   const bad: Record<string, string> = {};
-  for (const k of Object.keys(b)) if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays', 'observed'].includes(k)) bad[k] = 'unknown field';
+  for (const k of Object.keys(b))
+    if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays', 'observed'].includes(k))
+      bad[k] = 'unknown field';
   const input: RenewInput = readCertifyInput(b, bad);
   if (b.observed !== undefined) {
     const o = requireObject(b.observed);
-    for (const k of Object.keys(o)) if (k !== 'modelHash' && k !== 'scope') bad[`observed.${k}`] = 'unknown field (modelHash, scope)';
-    const spec = readAgentSpec({ ...(o.modelHash !== undefined ? { modelHash: o.modelHash } : {}), ...(o.scope !== undefined ? { scope: o.scope } : {}) }, arc, bad);
-    input.observed = { ...(spec.modelHash ? { modelHash: spec.modelHash } : {}), ...(spec.scope ? { scope: spec.scope } : {}) };
+    for (const k of Object.keys(o))
+      if (k !== 'modelHash' && k !== 'scope') bad[`observed.${k}`] = 'unknown field (modelHash, scope)';
+    const spec = readAgentSpec(
+      {
+        ...(o.modelHash !== undefined ? { modelHash: o.modelHash } : {}),
+        ...(o.scope !== undefined ? { scope: o.scope } : {}),
+      },
+      arc,
+      bad,
+    );
+    input.observed = {
+      ...(spec.modelHash ? { modelHash: spec.modelHash } : {}),
+      ...(spec.scope ? { scope: spec.scope } : {}),
+    };
   }
   refuseFields(bad);
   return input;
@@ -71,7 +84,10 @@ function actionAmount(v: unknown): ActionAmount | undefined {
   return { value: String(o.value), currency: String(o.currency) };
 }
 
-export async function agentRoutes(app: FastifyInstance, opts: { tenancy: Tenancy; tokens: AdminTokens }): Promise<void> {
+export async function agentRoutes(
+  app: FastifyInstance,
+  opts: { tenancy: Tenancy; tokens: AdminTokens },
+): Promise<void> {
   const s = opts.tenancy.agents;
   const arc = () => s.authority.config.oidArc;
   app.addHook('preHandler', opts.tokens.guard);
@@ -81,7 +97,10 @@ export async function agentRoutes(app: FastifyInstance, opts: { tenancy: Tenancy
     requireRole(p(request), WRITERS, 'register agents');
     const b = requireObject(request.body);
     const tenant = tenantFor(p(request), typeof b.tenant === 'string' ? b.tenant : undefined);
-    if (tenant === undefined) throw new AgentCaError('INPUT_INVALID', 'tenant is required (an admin token spans every tenant)', { fields: { tenant: 'is required' } });
+    if (tenant === undefined)
+      throw new AgentCaError('INPUT_INVALID', 'tenant is required (an admin token spans every tenant)', {
+        fields: { tenant: 'is required' },
+      });
     return reply.code(201).send(await s.register(tenant, b, actorOf(request)));
   });
 
@@ -96,23 +115,52 @@ export async function agentRoutes(app: FastifyInstance, opts: { tenancy: Tenancy
   app.post('/v1/agents', async (request, reply) => {
     requireRole(p(request), WRITERS, 'register agents');
     const b = requireObject(request.body);
-    for (const k of Object.keys(b)) if (!['name', 'tenant', 'organization'].includes(k)) throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, { fields: { [k]: 'unknown field (name, tenant, organization)' } });
+    for (const k of Object.keys(b))
+      if (!['name', 'tenant', 'organization'].includes(k))
+        throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, {
+          fields: { [k]: 'unknown field (name, tenant, organization)' },
+        });
     const tenant = tenantFor(p(request), typeof b.tenant === 'string' ? b.tenant : undefined);
-    if (tenant === undefined) throw new AgentCaError('INPUT_INVALID', 'tenant is required (an admin token spans every tenant)', { fields: { tenant: 'is required' } });
-    const a = await s.register(tenant, { agentId: b.name, ...(b.organization !== undefined ? { organization: b.organization } : {}) }, actorOf(request));
-    return reply.code(201).send({ agent_id: a.agentId, name: a.agentId, tenant: a.tenant, status: a.status, created_at: a.createdAt });
+    if (tenant === undefined)
+      throw new AgentCaError('INPUT_INVALID', 'tenant is required (an admin token spans every tenant)', {
+        fields: { tenant: 'is required' },
+      });
+    const a = await s.register(
+      tenant,
+      { agentId: b.name, ...(b.organization !== undefined ? { organization: b.organization } : {}) },
+      actorOf(request),
+    );
+    return reply
+      .code(201)
+      .send({ agent_id: a.agentId, name: a.agentId, tenant: a.tenant, status: a.status, created_at: a.createdAt });
   });
   app.post<{ Params: { id: string } }>('/v1/agents/:id/certify', async (request, reply) => {
     requireRole(p(request), WRITERS, 'certify agents');
     const a = await visibleAgent(s, p(request), request.params.id);
     const b = requireObject(request.body);
-    for (const k of Object.keys(b)) if (k !== 'validity_days') throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, { fields: { [k]: 'unknown field (validity_days)' } });
-    return reply.code(201).send(await oneCallCertify(s, p(request), { agent_id: a.agentId, tenant: a.tenant, ...(b.validity_days !== undefined ? { validity_days: b.validity_days } : {}) }, actorOf(request)));
+    for (const k of Object.keys(b))
+      if (k !== 'validity_days')
+        throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, {
+          fields: { [k]: 'unknown field (validity_days)' },
+        });
+    return reply.code(201).send(
+      await oneCallCertify(
+        s,
+        p(request),
+        {
+          agent_id: a.agentId,
+          tenant: a.tenant,
+          ...(b.validity_days !== undefined ? { validity_days: b.validity_days } : {}),
+        },
+        actorOf(request),
+      ),
+    );
   });
 
   app.get<{ Querystring: { tenant?: string; status?: string } }>('/api/v1/agents', async (request) => {
     const q = request.query;
-    if (q.status !== undefined && !AGENT_STATUSES.includes(q.status as AgentStatus)) throw new AgentCaError('INPUT_INVALID', `status must be one of ${AGENT_STATUSES.join(', ')}`);
+    if (q.status !== undefined && !AGENT_STATUSES.includes(q.status as AgentStatus))
+      throw new AgentCaError('INPUT_INVALID', `status must be one of ${AGENT_STATUSES.join(', ')}`);
     const tenant = tenantFor(p(request), q.tenant);
     const tenants = tenant !== undefined ? [tenant] : (await s.tenants.list()).map((t) => t.name);
     const list = await s.registry.list(tenants, q.status as AgentStatus | undefined);
@@ -128,7 +176,17 @@ export async function agentRoutes(app: FastifyInstance, opts: { tenancy: Tenancy
     requireRole(p(request), WRITERS, 'change agents');
     await visibleAgent(s, p(request), request.params.id);
     const r = await s.patch(request.params.id, request.body, actorOf(request));
-    return { ...r.agent, ...(r.superseded ? { superseded: { serial: r.superseded, note: 'the model hash changed: this certificate no longer describes the agent; certify or renew it' } } : {}) };
+    return {
+      ...r.agent,
+      ...(r.superseded
+        ? {
+            superseded: {
+              serial: r.superseded,
+              note: 'the model hash changed: this certificate no longer describes the agent; certify or renew it',
+            },
+          }
+        : {}),
+    };
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/agents/:id', async (request) => {
@@ -142,7 +200,8 @@ export async function agentRoutes(app: FastifyInstance, opts: { tenancy: Tenancy
     await visibleAgent(s, p(request), request.params.id);
     const b = requireObject(request.body);
     const bad: Record<string, string> = {};
-    for (const k of Object.keys(b)) if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays'].includes(k)) bad[k] = 'unknown field';
+    for (const k of Object.keys(b))
+      if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays'].includes(k)) bad[k] = 'unknown field';
     const input = readCertifyInput(b, bad);
     refuseFields(bad);
     return reply.code(201).send(certifiedJson(await s.certify(request.params.id, input, actorOf(request))));
@@ -151,7 +210,9 @@ export async function agentRoutes(app: FastifyInstance, opts: { tenancy: Tenancy
   app.post<{ Params: { id: string } }>('/api/v1/agents/:id/renew', async (request, reply) => {
     requireRole(p(request), ['admin', 'operator', 'agent'], 'renew agents');
     await visibleAgent(s, p(request), request.params.id);
-    return reply.code(201).send(certifiedJson(await s.renew(request.params.id, readRenewInput(request.body, arc()), actorOf(request))));
+    return reply
+      .code(201)
+      .send(certifiedJson(await s.renew(request.params.id, readRenewInput(request.body, arc()), actorOf(request))));
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/agents/:id/renewal-info', async (request, reply) => {
@@ -163,7 +224,8 @@ export async function agentRoutes(app: FastifyInstance, opts: { tenancy: Tenancy
 
   app.get<{ Params: { id: string } }>('/api/v1/agents/:id/risk', async (request) => {
     const a = await visibleAgent(s, p(request), request.params.id);
-    if (!a.currentSerial) throw new AgentCaError('CERT_NOT_FOUND', `agent ${a.agentId} has no certificate yet`, { agentId: a.agentId });
+    if (!a.currentSerial)
+      throw new AgentCaError('CERT_NOT_FOUND', `agent ${a.agentId} has no certificate yet`, { agentId: a.agentId });
     const risk = await s.riskOf(a.currentSerial);
     if (!risk) throw new AgentCaError('HTTP_NOT_FOUND', 'this server runs no risk engine');
     return { agentId: a.agentId, tenant: a.tenant, ...risk };
@@ -174,17 +236,35 @@ export async function agentRoutes(app: FastifyInstance, opts: { tenancy: Tenancy
     const a = await visibleAgent(s, p(request), request.params.id);
     const b = requireObject(request.body);
     const bad: Record<string, string> = {};
-    for (const k of Object.keys(b)) if (!['payload', 'payloadEncoding', 'action', 'amount', 'market'].includes(k)) bad[k] = 'unknown field';
+    for (const k of Object.keys(b))
+      if (!['payload', 'payloadEncoding', 'action', 'amount', 'market'].includes(k)) bad[k] = 'unknown field';
     if (typeof b.payload !== 'string') bad.payload = 'must be a string (payloadEncoding utf8 or base64)';
-    if (b.payloadEncoding !== undefined && b.payloadEncoding !== 'utf8' && b.payloadEncoding !== 'base64') bad.payloadEncoding = 'must be utf8 or base64';
+    if (b.payloadEncoding !== undefined && b.payloadEncoding !== 'utf8' && b.payloadEncoding !== 'base64')
+      bad.payloadEncoding = 'must be utf8 or base64';
     if (typeof b.action !== 'string') bad.action = 'must be a string';
     if (b.market !== undefined && typeof b.market !== 'string') bad.market = 'must be a string';
     refuseFields(bad);
-    if (!a.currentSerial || !a.keyUri) throw new AgentCaError('SIGNER_KEY_NOT_FOUND', `agent ${a.agentId} has no CA-held key: it signs with its own key (agent-ca/client)`, { agentId: a.agentId });
+    if (!a.currentSerial || !a.keyUri)
+      throw new AgentCaError(
+        'SIGNER_KEY_NOT_FOUND',
+        `agent ${a.agentId} has no CA-held key: it signs with its own key (agent-ca/client)`,
+        { agentId: a.agentId },
+      );
     const payload = b.payloadEncoding === 'base64' ? Buffer.from(b.payload as string, 'base64') : (b.payload as string);
     const amount = actionAmount(b.amount);
-    const envelope = await s.authority.signAction({ serial: a.currentSerial, payload, action: b.action as string, ...(amount ? { amount } : {}), ...(b.market !== undefined ? { market: b.market as string } : {}) });
-    await s.authority.audit.append({ actor: actorOf(request), action: 'action.signed', subject: a.agentId, details: { tenant: a.tenant, agentId: a.agentId, serial: a.currentSerial, action: b.action } });
+    const envelope = await s.authority.signAction({
+      serial: a.currentSerial,
+      payload,
+      action: b.action as string,
+      ...(amount ? { amount } : {}),
+      ...(b.market !== undefined ? { market: b.market as string } : {}),
+    });
+    await s.authority.audit.append({
+      actor: actorOf(request),
+      action: 'action.signed',
+      subject: a.agentId,
+      details: { tenant: a.tenant, agentId: a.agentId, serial: a.currentSerial, action: b.action },
+    });
     return { serial: a.currentSerial, envelope };
   });
 }

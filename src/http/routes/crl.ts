@@ -14,7 +14,11 @@ export const CRL_MAX_AGE_SECONDS = 30;
 export async function crlRoutes(app: FastifyInstance, opts: { crls: CrlService; clock: Clock }): Promise<void> {
   app.get<{ Params: { name: string } }>('/crl/:name', async (request, reply) => {
     const m = request.params.name.match(/^(root|intermediate)(-delta)?\.(crl|pem)$/);
-    if (!m) throw new AgentCaError('HTTP_NOT_FOUND', `no CRL named ${request.params.name} (root.crl, root-delta.crl, intermediate.crl, intermediate-delta.crl)`);
+    if (!m)
+      throw new AgentCaError(
+        'HTTP_NOT_FOUND',
+        `no CRL named ${request.params.name} (root.crl, root-delta.crl, intermediate.crl, intermediate-delta.crl)`,
+      );
     const record = await opts.crls.latest(m[1]!, m[2] ? 'delta' : 'full');
     if (!record) throw new AgentCaError('STORE_UNAVAILABLE', 'no CRL has been published yet; retry shortly');
     const etag = `"${record.issuerId}-${record.kind}-${record.number.toString()}"`;

@@ -9,7 +9,10 @@ import type { CrlService } from '../../crl/service.js';
 import { sendProblem } from '../problem.js';
 import { AgentCaError } from '../../errors.js';
 
-export async function healthRoutes(app: FastifyInstance, opts: { authority: Authority; metrics: CaMetrics; crls?: CrlService }): Promise<void> {
+export async function healthRoutes(
+  app: FastifyInstance,
+  opts: { authority: Authority; metrics: CaMetrics; crls?: CrlService },
+): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     try {
@@ -20,8 +23,20 @@ export async function healthRoutes(app: FastifyInstance, opts: { authority: Auth
     }
     const problems = opts.crls?.publishProblems() ?? [];
     if (problems.length > 0) {
-      const list = problems.map((p) => ({ issuer: p.issuerId, kind: p.kind, error: p.error, since: p.since.toISOString() }));
-      return sendProblem(reply, new AgentCaError('CRL_PUBLISH_FAILED', `CRL publication failing: ${list.map((p) => `${p.kind} CRL of ${p.issuer} (${p.error})`).join('; ')}`, { crls: list }));
+      const list = problems.map((p) => ({
+        issuer: p.issuerId,
+        kind: p.kind,
+        error: p.error,
+        since: p.since.toISOString(),
+      }));
+      return sendProblem(
+        reply,
+        new AgentCaError(
+          'CRL_PUBLISH_FAILED',
+          `CRL publication failing: ${list.map((p) => `${p.kind} CRL of ${p.issuer} (${p.error})`).join('; ')}`,
+          { crls: list },
+        ),
+      );
     }
     return { status: 'ready' };
   });

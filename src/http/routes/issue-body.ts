@@ -11,7 +11,8 @@ import { KEY_TYPES, type KeyType } from '../../types.js';
 type Json = Record<string, unknown>;
 
 export function issueRequestFromJson(body: unknown, actor: string): AgentIssueRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AgentCaError('INPUT_INVALID', 'body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new AgentCaError('INPUT_INVALID', 'body must be a JSON object');
   const b = body as Json;
   const bad: Record<string, string> = {};
   const str = (k: string): string | undefined => {
@@ -34,24 +35,55 @@ export function issueRequestFromJson(body: unknown, actor: string): AgentIssueRe
   const csr = str('csr');
   const publicKey = str('publicKey');
   const createKeyIn = str('createKeyIn');
-  if (createKeyIn !== undefined && !['awskms', 'pkcs11'].includes(createKeyIn)) bad.createKeyIn = 'must be awskms or pkcs11';
+  if (createKeyIn !== undefined && !['awskms', 'pkcs11'].includes(createKeyIn))
+    bad.createKeyIn = 'must be awskms or pkcs11';
   const keyType = str('keyType');
-  if (keyType !== undefined && !KEY_TYPES.includes(keyType as KeyType)) bad.keyType = `must be one of ${KEY_TYPES.join(', ')}`;
-  if ([csr, publicKey, createKeyIn].filter((x) => x !== undefined).length !== 1) bad.csr = 'give exactly one of csr (PEM), publicKey (PEM SPKI) or createKeyIn';
+  if (keyType !== undefined && !KEY_TYPES.includes(keyType as KeyType))
+    bad.keyType = `must be one of ${KEY_TYPES.join(', ')}`;
+  if ([csr, publicKey, createKeyIn].filter((x) => x !== undefined).length !== 1)
+    bad.csr = 'give exactly one of csr (PEM), publicKey (PEM SPKI) or createKeyIn';
   let modelHash: ModelHash | undefined;
   if (b.modelHash !== undefined) {
     const m = b.modelHash as Json;
-    if (typeof m !== 'object' || m === null || !['sha256', 'sha384', 'sha512'].includes(m.algorithm as string) || typeof m.digest !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(m.digest)) {
+    if (
+      typeof m !== 'object' ||
+      m === null ||
+      !['sha256', 'sha384', 'sha512'].includes(m.algorithm as string) ||
+      typeof m.digest !== 'string' ||
+      !/^([0-9a-fA-F]{2})+$/.test(m.digest)
+    ) {
       bad.modelHash = 'must be { algorithm: sha256|sha384|sha512, digest: hex }';
     } else if (Object.keys(m).some((k) => k !== 'algorithm' && k !== 'digest')) {
       for (const k of Object.keys(m)) if (k !== 'algorithm' && k !== 'digest') bad[`modelHash.${k}`] = 'unknown field';
     } else modelHash = { algorithm: m.algorithm as ModelHash['algorithm'], digest: Buffer.from(m.digest, 'hex') };
   }
   const validityDays = b.validityDays;
-  if (validityDays !== undefined && (typeof validityDays !== 'number' || !Number.isInteger(validityDays) || validityDays < 1)) bad.validityDays = 'must be a positive integer';
-  if (b.policy !== undefined && (typeof b.policy !== 'object' || b.policy === null || Array.isArray(b.policy))) bad.policy = 'must be an object';
+  if (
+    validityDays !== undefined &&
+    (typeof validityDays !== 'number' || !Number.isInteger(validityDays) || validityDays < 1)
+  )
+    bad.validityDays = 'must be a positive integer';
+  if (b.policy !== undefined && (typeof b.policy !== 'object' || b.policy === null || Array.isArray(b.policy)))
+    bad.policy = 'must be an object';
   for (const f of unknownPolicyFields(b.policy)) bad[f] = 'unknown field';
-  const known = new Set(['createKeyIn', 'keyType', 'agentId', 'organization', 'csr', 'publicKey', 'dnsNames', 'uris', 'scope', 'policy', 'modelHash', 'tenant', 'environment', 'instanceId', 'validityDays', 'profile']);
+  const known = new Set([
+    'createKeyIn',
+    'keyType',
+    'agentId',
+    'organization',
+    'csr',
+    'publicKey',
+    'dnsNames',
+    'uris',
+    'scope',
+    'policy',
+    'modelHash',
+    'tenant',
+    'environment',
+    'instanceId',
+    'validityDays',
+    'profile',
+  ]);
   for (const k of Object.keys(b)) if (!known.has(k)) bad[k] = 'unknown field';
   const req: AgentIssueRequest = { agentId: agentId ?? '', actor };
   const org = str('organization');
@@ -62,7 +94,14 @@ export function issueRequestFromJson(body: unknown, actor: string): AgentIssueRe
   const environment = str('environment');
   const instanceId = str('instanceId');
   const profile = str('profile');
-  if (Object.keys(bad).length) throw new AgentCaError('INPUT_INVALID', `invalid fields: ${Object.entries(bad).map(([k, v]) => `${k} ${v}`).join('; ')}`, { fields: bad });
+  if (Object.keys(bad).length)
+    throw new AgentCaError(
+      'INPUT_INVALID',
+      `invalid fields: ${Object.entries(bad)
+        .map(([k, v]) => `${k} ${v}`)
+        .join('; ')}`,
+      { fields: bad },
+    );
   return {
     ...req,
     ...(org ? { organization: org } : {}),

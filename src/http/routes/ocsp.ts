@@ -68,13 +68,22 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
   const decoded = new DecodedPaths(10_000);
   const budget = new IpBudget(opts.liveRatePerIp?.perSecond ?? 50, opts.liveRatePerIp?.burst ?? 100, opts.clock);
 
-  app.addContentTypeParser(['application/ocsp-request', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT * 4 }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['application/ocsp-request', 'application/octet-stream'],
+    { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT * 4 },
+    (_req, body, done) => done(null, body),
+  );
   // Whatever goes wrong on this route (oversize body, wrong content type), the answer is OCSP DER.
   app.setErrorHandler((_error, _request, reply) => {
     void sendMalformedRequest(reply);
   });
 
-  const answer = async (request: FastifyRequest, reply: FastifyReply, der: Buffer, viaGet: boolean): Promise<FastifyReply> => {
+  const answer = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    der: Buffer,
+    viaGet: boolean,
+  ): Promise<FastifyReply> => {
     const ip = request.ip;
     const mayLive = budget.has(ip);
     const result: OcspResult = await (mayLive ? opts.ocsp.responder : opts.ocsp.precomputedOnly).respond(der);
@@ -87,7 +96,8 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
       const secondsLeft = Math.max(0, Math.floor((result.nextUpdate.getTime() - now) / 1000));
       const h = headersFor(result);
       reply.headers({
-        'cache-control': secondsLeft >= maxAge ? fullCacheControl : `max-age=${secondsLeft}, public, no-transform, must-revalidate`,
+        'cache-control':
+          secondsLeft >= maxAge ? fullCacheControl : `max-age=${secondsLeft}, public, no-transform, must-revalidate`,
         etag: h.etag,
         'last-modified': h.lastModified,
         expires: h.expires,

@@ -30,10 +30,19 @@ const notFound = (id: string): AgentCaError => new AgentCaError('REPORT_NOT_FOUN
 
 function view(job: ReportJob): Record<string, unknown> {
   const base = `/api/v1/reports/${job.id}`;
-  return { ...job, links: { self: base, ...(job.status === 'done' ? { pdf: `${base}/report.pdf`, evidence: `${base}/evidence.zip` } : {}) } };
+  return {
+    ...job,
+    links: {
+      self: base,
+      ...(job.status === 'done' ? { pdf: `${base}/report.pdf`, evidence: `${base}/evidence.zip` } : {}),
+    },
+  };
 }
 
-export async function reportRoutes(app: FastifyInstance, opts: { host: ReportHost; reports: ReportJobs; tokens: AdminTokens }): Promise<void> {
+export async function reportRoutes(
+  app: FastifyInstance,
+  opts: { host: ReportHost; reports: ReportJobs; tokens: AdminTokens },
+): Promise<void> {
   app.addHook('preHandler', opts.tokens.guard);
 
   app.post('/api/v1/reports/compliance', async (request, reply) => {
@@ -44,7 +53,8 @@ export async function reportRoutes(app: FastifyInstance, opts: { host: ReportHos
     const subject = await loadSubject(opts.host, req);
     const tenants = subject.records.map((r) => r.tenant);
     // Another tenant's agent reads exactly like an unknown one (no existence oracle).
-    if (!mayReport(p, tenants)) throw new AgentCaError('REPORT_SUBJECT_UNKNOWN', `no certificate was ever issued to ${subjectText(req)}`);
+    if (!mayReport(p, tenants))
+      throw new AgentCaError('REPORT_SUBJECT_UNKNOWN', `no certificate was ever issued to ${subjectText(req)}`);
     const job = opts.reports.submit(req, actorOf(request), tenants);
     return reply.code(202).header('location', `/api/v1/reports/${job.id}`).send(view(job));
   });
@@ -57,15 +67,23 @@ export async function reportRoutes(app: FastifyInstance, opts: { host: ReportHos
     return job;
   };
 
-  app.get<{ Params: { id: string } }>('/api/v1/reports/:id', async (request) => view(owned(request, request.params.id)));
+  app.get<{ Params: { id: string } }>('/api/v1/reports/:id', async (request) =>
+    view(owned(request, request.params.id)),
+  );
 
   app.get<{ Params: { id: string } }>('/api/v1/reports/:id/report.pdf', async (request, reply) => {
     const job = owned(request, request.params.id);
-    return reply.type('application/pdf').header('content-disposition', `attachment; filename="${job.id}.pdf"`).send(opts.reports.file(job.id, 'report.pdf'));
+    return reply
+      .type('application/pdf')
+      .header('content-disposition', `attachment; filename="${job.id}.pdf"`)
+      .send(opts.reports.file(job.id, 'report.pdf'));
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/reports/:id/evidence.zip', async (request, reply) => {
     const job = owned(request, request.params.id);
-    return reply.type('application/zip').header('content-disposition', `attachment; filename="${job.id}.zip"`).send(opts.reports.file(job.id, 'evidence.zip'));
+    return reply
+      .type('application/zip')
+      .header('content-disposition', `attachment; filename="${job.id}.zip"`)
+      .send(opts.reports.file(job.id, 'evidence.zip'));
   });
 }

@@ -43,78 +43,104 @@ export async function revocationStreamRoutes(app: FastifyInstance, opts: Revocat
     for (const end of [...open]) end();
   });
 
-  app.get<{ Querystring: { after?: string } }>('/api/v1/revocations/stream', { preHandler: opts.guard }, async (request, reply) => {
-    // Admins see every change; an operator or auditor only its own tenant's agents (docs/tenancy.md).
-    const principal = principalOf(request);
-    requireRole(principal, ['admin', 'operator', 'auditor'], 'follow the revocation stream');
-    const given = cursorFrom(request);
-    if (given !== undefined && !/^(0|[1-9][0-9]{0,15})$/.test(given)) {
-      throw new AgentCaError('INPUT_INVALID', `Last-Event-ID / after must be a change sequence number (a non-negative integer), got ${JSON.stringify(given)}`);
-    }
-    let cursor = given !== undefined ? Number(given) : await authority.store.revocations.lastChangeSeq();
-    reply.hijack();
-    const raw: ServerResponse = reply.raw;
-    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    raw.write(`retry: 2000\n: revocations after seq ${cursor}\n\n`);
+  app.get<{ Querystring: { after?: string } }>(
+    '/api/v1/revocations/stream',
+    { preHandler: opts.guard },
+    async (request, reply) => {
+      // Admins see every change; an operator or auditor only its own tenant's agents (docs/tenancy.md).
+      const principal = principalOf(request);
+      requireRole(principal, ['admin', 'operator', 'auditor'], 'follow the revocation stream');
+      const given = cursorFrom(request);
+      if (given !== undefined && !/^(0|[1-9][0-9]{0,15})$/.test(given)) {
+        throw new AgentCaError(
+          'INPUT_INVALID',
+          `Last-Event-ID / after must be a change sequence number (a non-negative integer), got ${JSON.stringify(given)}`,
+        );
+      }
+      let cursor = given !== undefined ? Number(given) : await authority.store.revocations.lastChangeSeq();
+      reply.hijack();
+      const raw: ServerResponse = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      raw.write(`retry: 2000\n: revocations after seq ${cursor}\n\n`);
 
-    let closed = false;
-    let draining: Promise<void> | undefined;
-    let again = false;
-    const write = async (chunk: string): Promise<void> => {
-      if (closed) return;
-      if (!raw.write(chunk)) await new Promise<void>((resolve) => raw.once('drain', resolve).once('close', resolve));
-    };
-    const drainOnce = async (): Promise<void> => {
-      const changes: StatusChange[] = [];
-      for (const n of CA_NAMES) for await (const c of authority.store.revocations.changesSince(n as IssuerId, cursor)) changes.push(c);
-      changes.sort((x, y) => x.seq - y.seq);
-      for (const c of changes) {
+      let closed = false;
+      let draining: Promise<void> | undefined;
+      let again = false;
+      const write = async (chunk: string): Promise<void> => {
         if (closed) return;
-        const cert = await authority.store.certificates.get(c.serial);
-        if (!canSee(principal, { tenant: cert?.tenant ?? null, agentId: cert?.agentId ?? null })) {
+        if (!raw.write(chunk)) await new Promise<void>((resolve) => raw.once('drain', resolve).once('close', resolve));
+      };
+      const drainOnce = async (): Promise<void> => {
+        const changes: StatusChange[] = [];
+        for (const n of CA_NAMES)
+          for await (const c of authority.store.revocations.changesSince(n as IssuerId, cursor)) changes.push(c);
+        changes.sort((x, y) => x.seq - y.seq);
+        for (const c of changes) {
+          if (closed) return;
+          const cert = await authority.store.certificates.get(c.serial);
+          if (!canSee(principal, { tenant: cert?.tenant ?? null, agentId: cert?.agentId ?? null })) {
+            cursor = c.seq;
+            continue;
+          }
+          const data = {
+            seq: c.seq,
+            kind: c.kind,
+            serial: c.serial,
+            issuerId: c.issuerId,
+            reason: c.reason,
+            at: c.at.toISOString(),
+            ...(cert?.agentId ? { agentId: cert.agentId } : {}),
+            ...(cert?.tenant ? { tenant: cert.tenant } : {}),
+          };
+          await write(`id: ${c.seq}\nevent: ${c.kind}\ndata: ${JSON.stringify(data)}\n\n`);
           cursor = c.seq;
-          continue;
         }
-        const data = { seq: c.seq, kind: c.kind, serial: c.serial, issuerId: c.issuerId, reason: c.reason, at: c.at.toISOString(), ...(cert?.agentId ? { agentId: cert.agentId } : {}), ...(cert?.tenant ? { tenant: cert.tenant } : {}) };
-        await write(`id: ${c.seq}\nevent: ${c.kind}\ndata: ${JSON.stringify(data)}\n\n`);
-        cursor = c.seq;
-      }
-    };
-    // One drain at a time per stream; a wake-up during a drain runs it once more after.
-    const drain = (): void => {
-      if (closed) return;
-      if (draining) {
-        again = true;
-        return;
-      }
-      draining = (async () => {
-        try {
-          do {
-            again = false;
-            await drainOnce();
-          } while (again && !closed);
-        } catch (e) {
-          request.log.warn({ err: e }, 'revocation stream: reading the journal failed; the next poll retries');
-        } finally {
-          draining = undefined;
+      };
+      // One drain at a time per stream; a wake-up during a drain runs it once more after.
+      const drain = (): void => {
+        if (closed) return;
+        if (draining) {
+          again = true;
+          return;
         }
-      })();
-    };
+        draining = (async () => {
+          try {
+            do {
+              again = false;
+              await drainOnce();
+            } while (again && !closed);
+          } catch (e) {
+            request.log.warn({ err: e }, 'revocation stream: reading the journal failed; the next poll retries');
+          } finally {
+            draining = undefined;
+          }
+        })();
+      };
 
-    const unsubscribe = [authority.hooks.on('certificate.revoked', drain), authority.hooks.on('certificate.held', drain), authority.hooks.on('certificate.released', drain)];
-    const poll = setInterval(drain, opts.pollMs ?? 2_000);
-    const heartbeat = setInterval(() => void write(': keep-alive\n\n'), opts.heartbeatMs ?? 15_000);
-    const end = (): void => {
-      if (closed) return;
-      closed = true;
-      open.delete(end);
-      for (const u of unsubscribe) u();
-      clearInterval(poll);
-      clearInterval(heartbeat);
-      raw.end();
-    };
-    open.add(end);
-    raw.on('close', end);
-    drain(); // what committed between the cursor and now
-  });
+      const unsubscribe = [
+        authority.hooks.on('certificate.revoked', drain),
+        authority.hooks.on('certificate.held', drain),
+        authority.hooks.on('certificate.released', drain),
+      ];
+      const poll = setInterval(drain, opts.pollMs ?? 2_000);
+      const heartbeat = setInterval(() => void write(': keep-alive\n\n'), opts.heartbeatMs ?? 15_000);
+      const end = (): void => {
+        if (closed) return;
+        closed = true;
+        open.delete(end);
+        for (const u of unsubscribe) u();
+        clearInterval(poll);
+        clearInterval(heartbeat);
+        raw.end();
+      };
+      open.add(end);
+      raw.on('close', end);
+      drain(); // what committed between the cursor and now
+    },
+  );
 }

@@ -15,14 +15,19 @@ import type { Tenancy } from '../../tenancy/tenancy.js';
  * their own; another tenant's serial is refused as unknown. Each batch is charged to its
  * tenants' quotas before anything is stored (429 + Retry-After when over).
  */
-export async function riskRoutes(app: FastifyInstance, opts: { risk: RiskService; tokens: AdminTokens; tenancy?: Tenancy }): Promise<void> {
+export async function riskRoutes(
+  app: FastifyInstance,
+  opts: { risk: RiskService; tokens: AdminTokens; tenancy?: Tenancy },
+): Promise<void> {
   app.addHook('preHandler', opts.tokens.guard);
   const maxBatch = opts.risk.config.limits.maxBatch;
 
   app.post('/api/v1/events', { bodyLimit: Math.max(64 * 1024, maxBatch * 2048) }, async (request, reply) => {
     const body = request.body as { events?: unknown } | undefined;
     if (!body || typeof body !== 'object' || !Array.isArray(body.events)) {
-      throw new AgentCaError('INPUT_INVALID', 'body must be { "events": [ ... ] }', { fields: { events: 'must be an array' } });
+      throw new AgentCaError('INPUT_INVALID', 'body must be { "events": [ ... ] }', {
+        fields: { events: 'must be an array' },
+      });
     }
     const p = principalOf(request);
     requireRole(p, ['admin', 'operator', 'agent'], 'record events');
@@ -35,18 +40,27 @@ export async function riskRoutes(app: FastifyInstance, opts: { risk: RiskService
     return reply.code(202).send({ accepted: result.accepted, scores: result.scores });
   });
 
-  app.get<{ Querystring: { serial?: string; tenant?: string; after?: string; limit?: string } }>('/api/v1/notifications', async (request) => {
-    const q = request.query;
-    const num = (v: string | undefined, f: string) => {
-      if (v === undefined) return undefined;
-      if (!/^[0-9]+$/.test(v)) throw new AgentCaError('INPUT_INVALID', `${f} must be a non-negative integer`);
-      return Number(v);
-    };
-    const after = num(q.after, 'after');
-    const limit = num(q.limit, 'limit');
-    const p = principalOf(request);
-    const tenant = tenantFor(p, q.tenant);
-    const list = opts.risk.inbox.list({ ...(q.serial ? { serial: q.serial } : {}), ...(tenant ? { tenant } : {}), ...(p.agentId !== undefined ? { agentId: p.agentId } : {}), ...(after !== undefined ? { after } : {}), ...(limit !== undefined ? { limit } : {}) });
-    return { notifications: list.filter((n) => canSee(p, n)) };
-  });
+  app.get<{ Querystring: { serial?: string; tenant?: string; after?: string; limit?: string } }>(
+    '/api/v1/notifications',
+    async (request) => {
+      const q = request.query;
+      const num = (v: string | undefined, f: string) => {
+        if (v === undefined) return undefined;
+        if (!/^[0-9]+$/.test(v)) throw new AgentCaError('INPUT_INVALID', `${f} must be a non-negative integer`);
+        return Number(v);
+      };
+      const after = num(q.after, 'after');
+      const limit = num(q.limit, 'limit');
+      const p = principalOf(request);
+      const tenant = tenantFor(p, q.tenant);
+      const list = opts.risk.inbox.list({
+        ...(q.serial ? { serial: q.serial } : {}),
+        ...(tenant ? { tenant } : {}),
+        ...(p.agentId !== undefined ? { agentId: p.agentId } : {}),
+        ...(after !== undefined ? { after } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+      });
+      return { notifications: list.filter((n) => canSee(p, n)) };
+    },
+  );
 }

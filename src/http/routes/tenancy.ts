@@ -20,19 +20,34 @@ import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js
 function isoTime(v: string | undefined, field: string): Date | undefined {
   if (v === undefined) return undefined;
   const d = new Date(v);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) throw new AgentCaError('INPUT_INVALID', `${field} must be an ISO 8601 time`, { fields: { [field]: 'must be an ISO 8601 time' } });
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime()))
+    throw new AgentCaError('INPUT_INVALID', `${field} must be an ISO 8601 time`, {
+      fields: { [field]: 'must be an ISO 8601 time' },
+    });
   return d;
 }
 
-export async function tenancyRoutes(app: FastifyInstance, opts: { tenancy: Tenancy; tokens: AdminTokens }): Promise<void> {
+export async function tenancyRoutes(
+  app: FastifyInstance,
+  opts: { tenancy: Tenancy; tokens: AdminTokens },
+): Promise<void> {
   const t = opts.tenancy;
   app.addHook('preHandler', opts.tokens.guard);
 
   app.post('/api/v1/tenants', async (request, reply) => {
     requireRole(principalOf(request), ['admin'], 'create tenants');
     const b = requireObject(request.body);
-    for (const k of Object.keys(b)) if (!['name', 'warning', 'revoke', 'eventsPerSecond'].includes(k)) throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, { fields: { [k]: 'unknown field' } });
-    return reply.code(201).send(await t.tenants.create({ name: b.name, warning: b.warning, revoke: b.revoke, eventsPerSecond: b.eventsPerSecond }, actorOf(request)));
+    for (const k of Object.keys(b))
+      if (!['name', 'warning', 'revoke', 'eventsPerSecond'].includes(k))
+        throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, { fields: { [k]: 'unknown field' } });
+    return reply
+      .code(201)
+      .send(
+        await t.tenants.create(
+          { name: b.name, warning: b.warning, revoke: b.revoke, eventsPerSecond: b.eventsPerSecond },
+          actorOf(request),
+        ),
+      );
   });
 
   app.get('/api/v1/tenants', async (request) => {
@@ -43,15 +58,27 @@ export async function tenancyRoutes(app: FastifyInstance, opts: { tenancy: Tenan
   app.patch<{ Params: { name: string } }>('/api/v1/tenants/:name', async (request) => {
     requireRole(principalOf(request), ['admin'], 'change tenants');
     const b = requireObject(request.body);
-    for (const k of Object.keys(b)) if (!['warning', 'revoke', 'eventsPerSecond'].includes(k)) throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, { fields: { [k]: 'unknown field' } });
-    return t.tenants.update(request.params.name, { warning: b.warning, revoke: b.revoke, eventsPerSecond: b.eventsPerSecond }, actorOf(request));
+    for (const k of Object.keys(b))
+      if (!['warning', 'revoke', 'eventsPerSecond'].includes(k))
+        throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, { fields: { [k]: 'unknown field' } });
+    return t.tenants.update(
+      request.params.name,
+      { warning: b.warning, revoke: b.revoke, eventsPerSecond: b.eventsPerSecond },
+      actorOf(request),
+    );
   });
 
   app.post('/api/v1/tokens', async (request, reply) => {
     requireRole(principalOf(request), ['admin'], 'create tokens');
     const b = requireObject(request.body);
-    for (const k of Object.keys(b)) if (!['name', 'role', 'tenant', 'agentId', 'expires'].includes(k)) throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, { fields: { [k]: 'unknown field' } });
-    const { token, view } = await t.tokens.create({ name: b.name, role: b.role, tenant: b.tenant, agentId: b.agentId, expires: b.expires }, actorOf(request), t.checkTokenSubject);
+    for (const k of Object.keys(b))
+      if (!['name', 'role', 'tenant', 'agentId', 'expires'].includes(k))
+        throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, { fields: { [k]: 'unknown field' } });
+    const { token, view } = await t.tokens.create(
+      { name: b.name, role: b.role, tenant: b.tenant, agentId: b.agentId, expires: b.expires },
+      actorOf(request),
+      t.checkTokenSubject,
+    );
     return reply.code(201).send({ ...view, token });
   });
 
@@ -65,14 +92,22 @@ export async function tenancyRoutes(app: FastifyInstance, opts: { tenancy: Tenan
     return t.tokens.revoke(request.params.id, actorOf(request));
   });
 
-  app.get<{ Querystring: { from?: string; to?: string; agentId?: string } }>('/api/v1/audit/export', async (request, reply) => {
-    const p = principalOf(request);
-    requireRole(p, ['admin', 'auditor'], 'export the audit log');
-    const from = isoTime(request.query.from, 'from');
-    const to = isoTime(request.query.to, 'to');
-    const filter = await t.auditFilter(p);
-    // Streamed: a seven-year range never sits in memory.
-    const lines = t.authority.audit.exportJsonLines({ ...(from ? { from } : {}), ...(to ? { to } : {}), ...(request.query.agentId ? { agentId: request.query.agentId } : {}), filter });
-    return reply.type('application/x-ndjson').send(Readable.from(lines));
-  });
+  app.get<{ Querystring: { from?: string; to?: string; agentId?: string } }>(
+    '/api/v1/audit/export',
+    async (request, reply) => {
+      const p = principalOf(request);
+      requireRole(p, ['admin', 'auditor'], 'export the audit log');
+      const from = isoTime(request.query.from, 'from');
+      const to = isoTime(request.query.to, 'to');
+      const filter = await t.auditFilter(p);
+      // Streamed: a seven-year range never sits in memory.
+      const lines = t.authority.audit.exportJsonLines({
+        ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
+        ...(request.query.agentId ? { agentId: request.query.agentId } : {}),
+        filter,
+      });
+      return reply.type('application/x-ndjson').send(Readable.from(lines));
+    },
+  );
 }

@@ -23,7 +23,14 @@ export async function publicVerifyJson(authority: Authority, view: CertificateVi
     if (name === 'intermediate' && r.issuerId === 'root') continue;
     const ca = authority.ca(name);
     const caView = await authority.show(ca.certificate.serial);
-    chain.push({ name, serial: ca.certificate.serial, subject: caView.record.subject, notAfter: ca.certificate.notAfter.toISOString(), status: caView.status.state, pem: toPem(ca.certificate.der) });
+    chain.push({
+      name,
+      serial: ca.certificate.serial,
+      subject: caView.record.subject,
+      notAfter: ca.certificate.notAfter.toISOString(),
+      status: caView.status.state,
+      pem: toPem(ca.certificate.der),
+    });
   }
   return {
     serial: r.serial,
@@ -40,7 +47,11 @@ export async function publicVerifyJson(authority: Authority, view: CertificateVi
     validity: { notBefore: d.notBefore, notAfter: d.notAfter },
     status: view.status.state,
     revocation: view.status.revokedAt
-      ? { time: view.status.revokedAt.toISOString(), reason: view.status.reason, ...(view.status.inheritedFrom ? { viaIssuer: view.status.inheritedFrom } : {}) }
+      ? {
+          time: view.status.revokedAt.toISOString(),
+          reason: view.status.reason,
+          ...(view.status.inheritedFrom ? { viaIssuer: view.status.inheritedFrom } : {}),
+        }
       : null,
     extensionParseErrors: d.agent.parseErrors,
     fingerprintSha256: d.fingerprintSha256,
@@ -63,7 +74,9 @@ async function signedAnswer(authority: Authority, body: unknown): Promise<string
   const header = {
     alg: jwsAlgorithmFor(responder.signer.algorithm),
     typ: VERIFY_JWS_TYPE,
-    x5c: [responder.certificate.der, authority.ca('intermediate').certificate.der].map((d) => Buffer.from(d).toString('base64')),
+    x5c: [responder.certificate.der, authority.ca('intermediate').certificate.der].map((d) =>
+      Buffer.from(d).toString('base64'),
+    ),
   };
   const h = b64u(JSON.stringify(header));
   const p = b64u(JSON.stringify(body));
@@ -71,7 +84,10 @@ async function signedAnswer(authority: Authority, body: unknown): Promise<string
   return `${h}.${p}.${b64u(signature)}`;
 }
 
-export async function verifyRoutes(app: FastifyInstance, opts: { authority: Authority; maxAgeSeconds?: number }): Promise<void> {
+export async function verifyRoutes(
+  app: FastifyInstance,
+  opts: { authority: Authority; maxAgeSeconds?: number },
+): Promise<void> {
   const maxAge = Math.max(0, Math.min(MAX_AGE_CEILING, Math.floor(opts.maxAgeSeconds ?? MAX_AGE_CEILING)));
   app.get<{ Params: { serial: string } }>('/api/v1/verify/:serial', async (request, reply) => {
     const view = await opts.authority.show(request.params.serial);
@@ -83,7 +99,14 @@ export async function verifyRoutes(app: FastifyInstance, opts: { authority: Auth
     reply.header('etag', etag);
     reply.header('vary', 'Accept');
     const inm = request.headers['if-none-match'];
-    if (inm && inm.split(',').map((t) => t.trim().replace(/^W\//, '')).includes(etag)) return reply.code(304).send();
+    if (
+      inm &&
+      inm
+        .split(',')
+        .map((t) => t.trim().replace(/^W\//, ''))
+        .includes(etag)
+    )
+      return reply.code(304).send();
     if (jose) return reply.type('application/jose').send(await signedAnswer(opts.authority, body));
     return body;
   });

@@ -20,7 +20,8 @@ import { canSee, requireRole, type Principal } from '../../tenancy/roles.js';
 
 function jsonObject(body: unknown): Record<string, unknown> {
   if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw new AgentCaError('INPUT_INVALID', 'body must be a JSON object');
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new AgentCaError('INPUT_INVALID', 'body must be a JSON object');
   return body as Record<string, unknown>;
 }
 
@@ -38,11 +39,17 @@ function deliveryJson(d: DeliveryRecord): Record<string, unknown> {
 
 const notFound = (id: string): AgentCaError => new AgentCaError('HTTP_NOT_FOUND', `no webhook endpoint ${id}`, { id });
 
-export async function webhookRoutes(app: FastifyInstance, opts: { webhooks: WebhookService; tokens: AdminTokens }): Promise<void> {
+export async function webhookRoutes(
+  app: FastifyInstance,
+  opts: { webhooks: WebhookService; tokens: AdminTokens },
+): Promise<void> {
   const w = opts.webhooks;
   app.addHook('preHandler', opts.tokens.guard);
-  app.addHook('preHandler', async (request) => requireRole(principalOf(request), ['admin', 'operator'], 'manage webhooks'));
-  const visibleIds = async (p: Principal): Promise<Set<string>> => new Set((await w.list()).filter((e) => canSee(p, e)).map((e) => e.id));
+  app.addHook('preHandler', async (request) =>
+    requireRole(principalOf(request), ['admin', 'operator'], 'manage webhooks'),
+  );
+  const visibleIds = async (p: Principal): Promise<Set<string>> =>
+    new Set((await w.list()).filter((e) => canSee(p, e)).map((e) => e.id));
   const requireVisible = async (p: Principal, id: string): Promise<void> => {
     if (!(await visibleIds(p)).has(id)) throw notFound(id);
   };
@@ -50,11 +57,17 @@ export async function webhookRoutes(app: FastifyInstance, opts: { webhooks: Webh
   app.post('/api/v1/webhooks', async (request, reply) => {
     const b = jsonObject(request.body);
     const p = principalOf(request);
-    const created = await w.register({ url: b.url, ...(b.events !== undefined ? { events: b.events } : {}), ...(p.tenant !== undefined ? { tenant: p.tenant } : {}) });
+    const created = await w.register({
+      url: b.url,
+      ...(b.events !== undefined ? { events: b.events } : {}),
+      ...(p.tenant !== undefined ? { tenant: p.tenant } : {}),
+    });
     return reply.code(201).send(created);
   });
 
-  app.get('/api/v1/webhooks', async (request) => ({ webhooks: (await w.list()).filter((e) => canSee(principalOf(request), e)) }));
+  app.get('/api/v1/webhooks', async (request) => ({
+    webhooks: (await w.list()).filter((e) => canSee(principalOf(request), e)),
+  }));
 
   app.delete<{ Params: { id: string } }>('/api/v1/webhooks/:id', async (request, reply) => {
     await requireVisible(principalOf(request), request.params.id);
@@ -65,10 +78,15 @@ export async function webhookRoutes(app: FastifyInstance, opts: { webhooks: Webh
   app.post<{ Params: { id: string } }>('/api/v1/webhooks/:id/rotate-secret', async (request) => {
     const b = jsonObject(request.body);
     if (b.graceSeconds !== undefined && typeof b.graceSeconds !== 'number') {
-      throw new AgentCaError('INPUT_INVALID', 'graceSeconds must be a number', { fields: { graceSeconds: 'must be a number' } });
+      throw new AgentCaError('INPUT_INVALID', 'graceSeconds must be a number', {
+        fields: { graceSeconds: 'must be a number' },
+      });
     }
     await requireVisible(principalOf(request), request.params.id);
-    const rotated = await w.rotateSecret(request.params.id, b.graceSeconds !== undefined ? { graceSeconds: b.graceSeconds as number } : {});
+    const rotated = await w.rotateSecret(
+      request.params.id,
+      b.graceSeconds !== undefined ? { graceSeconds: b.graceSeconds as number } : {},
+    );
     if (!rotated) throw notFound(request.params.id);
     return rotated;
   });
@@ -76,14 +94,20 @@ export async function webhookRoutes(app: FastifyInstance, opts: { webhooks: Webh
   app.get('/api/v1/webhooks/deliveries', async (request) => {
     const ids = await visibleIds(principalOf(request));
     const { pending, dead } = await w.deliveries();
-    return { pending: pending.filter((d) => ids.has(d.endpointId)).map(deliveryJson), dead: dead.filter((d) => ids.has(d.endpointId)).map(deliveryJson) };
+    return {
+      pending: pending.filter((d) => ids.has(d.endpointId)).map(deliveryJson),
+      dead: dead.filter((d) => ids.has(d.endpointId)).map(deliveryJson),
+    };
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/webhooks/deliveries/:id/redeliver', async (request, reply) => {
     const ids = await visibleIds(principalOf(request));
     const dead = (await w.deliveries()).dead.find((d) => d.id === request.params.id);
     const r = dead && ids.has(dead.endpointId) ? await w.redeliver(request.params.id) : undefined;
-    if (!r) throw new AgentCaError('HTTP_NOT_FOUND', `no dead-lettered delivery ${request.params.id}`, { id: request.params.id });
+    if (!r)
+      throw new AgentCaError('HTTP_NOT_FOUND', `no dead-lettered delivery ${request.params.id}`, {
+        id: request.params.id,
+      });
     return reply.code(202).send(deliveryJson(r));
   });
 }

@@ -8,7 +8,11 @@ import type { RiskThresholds } from '../../risk/config.js';
 import type { RiskPoint, TradeDay } from '../types.js';
 import { GREY, INK, MARGIN, RULE, type PdfLayout } from './layout.js';
 
-const BAND_COLOURS = { medium: rgb(0.95, 0.75, 0.2), warning: rgb(0.93, 0.5, 0.1), revoke: rgb(0.8, 0.1, 0.1) } as const;
+const BAND_COLOURS = {
+  medium: rgb(0.95, 0.75, 0.2),
+  warning: rgb(0.93, 0.5, 0.1),
+  revoke: rgb(0.8, 0.1, 0.1),
+} as const;
 const LINE = rgb(0.1, 0.3, 0.75);
 const BREACH = rgb(0.8, 0.1, 0.1);
 
@@ -29,7 +33,16 @@ export function reduceSeries(points: readonly RiskPoint[], fromMs: number, toMs:
   return [...best.entries()].sort((a, b) => a[0] - b[0]).map(([, p]) => p);
 }
 
-function axes(l: PdfLayout, x0: number, y0: number, w: number, h: number, yLabel: string, fromMs: number, toMs: number): void {
+function axes(
+  l: PdfLayout,
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  yLabel: string,
+  fromMs: number,
+  toMs: number,
+): void {
   const p = l.page;
   p.drawRectangle({ x: x0, y: y0, width: w, height: h, borderColor: RULE, borderWidth: 0.6 });
   p.drawText(yLabel, { x: x0, y: y0 + h + 4, size: 7, font: l.font(), color: GREY });
@@ -39,27 +52,49 @@ function axes(l: PdfLayout, x0: number, y0: number, w: number, h: number, yLabel
 }
 
 /** Score in [0,1] over [from, to) with the medium / warning / revoke bands drawn in. */
-export function drawRiskChart(l: PdfLayout, points: readonly RiskPoint[], t: RiskThresholds, fromMs: number, toMs: number): void {
+export function drawRiskChart(
+  l: PdfLayout,
+  points: readonly RiskPoint[],
+  t: RiskThresholds,
+  fromMs: number,
+  toMs: number,
+): void {
   const h = 190;
   l.ensure(h + 40);
   const x0 = MARGIN + 24;
   const w = l.width - 24;
   const y0 = l.y - h - 14;
   axes(l, x0, y0, w, h, 'risk score (0..1)', fromMs, toMs);
-  for (const v of [0, 0.5, 1]) l.page.drawText(v.toFixed(1), { x: MARGIN, y: y0 + v * h - 3, size: 7, font: l.font(), color: GREY });
+  for (const v of [0, 0.5, 1])
+    l.page.drawText(v.toFixed(1), { x: MARGIN, y: y0 + v * h - 3, size: 7, font: l.font(), color: GREY });
   for (const band of ['medium', 'warning', 'revoke'] as const) {
     const y = y0 + t[band] * h;
-    l.page.drawLine({ start: { x: x0, y }, end: { x: x0 + w, y }, thickness: 0.8, color: BAND_COLOURS[band], dashArray: [4, 3] });
-    l.page.drawText(`${band} ${t[band]}`, { x: x0 + w - 70, y: y + 2, size: 7, font: l.font(), color: BAND_COLOURS[band] });
+    l.page.drawLine({
+      start: { x: x0, y },
+      end: { x: x0 + w, y },
+      thickness: 0.8,
+      color: BAND_COLOURS[band],
+      dashArray: [4, 3],
+    });
+    l.page.drawText(`${band} ${t[band]}`, {
+      x: x0 + w - 70,
+      y: y + 2,
+      size: 7,
+      font: l.font(),
+      color: BAND_COLOURS[band],
+    });
   }
   const series = reduceSeries(points, fromMs, toMs, Math.floor(w));
-  const xOf = (ms: number): number => ((Math.min(toMs, Math.max(fromMs, ms)) - fromMs) / Math.max(1, toMs - fromMs)) * w;
+  const xOf = (ms: number): number =>
+    ((Math.min(toMs, Math.max(fromMs, ms)) - fromMs) / Math.max(1, toMs - fromMs)) * w;
   if (series.length === 1) {
     const p = series[0]!;
     l.page.drawCircle({ x: x0 + xOf(p.t), y: y0 + p.score * h, size: 2, color: LINE });
   } else if (series.length > 1) {
     // One path, SVG coordinates: origin at the plot's top-left, y pointing down.
-    const d = series.map((p, i) => `${i === 0 ? 'M' : 'L'} ${xOf(p.t).toFixed(2)} ${((1 - p.score) * h).toFixed(2)}`).join(' ');
+    const d = series
+      .map((p, i) => `${i === 0 ? 'M' : 'L'} ${xOf(p.t).toFixed(2)} ${((1 - p.score) * h).toFixed(2)}`)
+      .join(' ');
     l.page.drawSvgPath(d, { x: x0, y: y0 + h, borderColor: LINE, borderWidth: 1.1 });
   }
   l.y = y0 - 18;

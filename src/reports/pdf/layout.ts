@@ -114,7 +114,13 @@ export class PdfLayout {
     for (const line of this.wrap(text, this.width - indent, size, style.font)) {
       this.ensure(lead);
       this.y -= lead;
-      this.page.drawText(line, { x: MARGIN + indent, y: this.y, size, font: this.font(style.font), color: style.color ?? INK });
+      this.page.drawText(line, {
+        x: MARGIN + indent,
+        y: this.y,
+        size,
+        font: this.font(style.font),
+        color: style.color ?? INK,
+      });
     }
   }
 
@@ -126,7 +132,12 @@ export class PdfLayout {
     this.ensure(size * 3);
     this.gap(size * 0.6);
     this.text(text, { size, font: 'bold' });
-    this.page.drawLine({ start: { x: MARGIN, y: this.y - 4 }, end: { x: MARGIN + this.width, y: this.y - 4 }, thickness: 0.6, color: RULE });
+    this.page.drawLine({
+      start: { x: MARGIN, y: this.y - 4 },
+      end: { x: MARGIN + this.width, y: this.y - 4 },
+      thickness: 0.6,
+      color: RULE,
+    });
     this.gap(10);
   }
 
@@ -149,23 +160,43 @@ export class PdfLayout {
     const lead = size * 1.25;
     const widths = columns.map((c) => c.width * this.width);
     const drawRow = (cells: readonly string[], bold: boolean): void => {
-      const wrapped = cells.map((c, i) => this.wrap(c, widths[i]! - 4, size, bold ? 'bold' : columns[i]!.mono ? 'mono' : 'regular'));
+      const wrapped = cells.map((c, i) =>
+        this.wrap(c, widths[i]! - 4, size, bold ? 'bold' : columns[i]!.mono ? 'mono' : 'regular'),
+      );
       const height = Math.max(...wrapped.map((w) => w.length)) * lead + 3;
       if (this.y - height < MARGIN + 14) {
         this.newPage();
-        if (!bold) drawRow(columns.map((c) => c.title), true);
+        if (!bold)
+          drawRow(
+            columns.map((c) => c.title),
+            true,
+          );
       }
       let x = MARGIN;
       wrapped.forEach((lines, i) => {
         lines.forEach((line, j) => {
-          this.page.drawText(line, { x: x + 2, y: this.y - lead * (j + 1), size, font: this.font(bold ? 'bold' : columns[i]!.mono ? 'mono' : 'regular'), color: INK });
+          this.page.drawText(line, {
+            x: x + 2,
+            y: this.y - lead * (j + 1),
+            size,
+            font: this.font(bold ? 'bold' : columns[i]!.mono ? 'mono' : 'regular'),
+            color: INK,
+          });
         });
         x += widths[i]!;
       });
       this.y -= height;
-      this.page.drawLine({ start: { x: MARGIN, y: this.y + 1 }, end: { x: MARGIN + this.width, y: this.y + 1 }, thickness: bold ? 0.8 : 0.3, color: RULE });
+      this.page.drawLine({
+        start: { x: MARGIN, y: this.y + 1 },
+        end: { x: MARGIN + this.width, y: this.y + 1 },
+        thickness: bold ? 0.8 : 0.3,
+        color: RULE,
+      });
     };
-    drawRow(columns.map((c) => c.title), true);
+    drawRow(
+      columns.map((c) => c.title),
+      true,
+    );
     for (const r of rows) drawRow(r, false);
     this.gap(6);
   }
@@ -174,7 +205,13 @@ export class PdfLayout {
   async finish(footer: string): Promise<Uint8Array> {
     const pages = this.doc.getPages();
     pages.forEach((p, i) => {
-      p.drawText(winAnsi(`${footer} - page ${i + 1} of ${pages.length}`), { x: MARGIN, y: MARGIN / 2, size: 7, font: this.font(), color: GREY });
+      p.drawText(winAnsi(`${footer} - page ${i + 1} of ${pages.length}`), {
+        x: MARGIN,
+        y: MARGIN / 2,
+        size: 7,
+        font: this.font(),
+        color: GREY,
+      });
     });
     return this.doc.save({ useObjectStreams: true });
   }

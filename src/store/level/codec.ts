@@ -89,7 +89,14 @@ export function decodeRevocation(s: string): RevocationRecord {
 }
 
 export function encodeChange(c: StatusChange): string {
-  return JSON.stringify({ seq: c.seq, serial: c.serial, issuerId: c.issuerId, kind: c.kind, at: c.at.getTime(), reason: c.reason });
+  return JSON.stringify({
+    seq: c.seq,
+    serial: c.serial,
+    issuerId: c.issuerId,
+    kind: c.kind,
+    at: c.at.getTime(),
+    reason: c.reason,
+  });
 }
 
 export function decodeChange(s: string): StatusChange {
@@ -165,7 +172,8 @@ export function decodeAuditEntry(s: string): AuditEntry {
     // A corrupt entry is evidence, not a crash: verify() reports it as the first bad seq.
     throw new AgentCaError('AUDIT_CHAIN_BROKEN', `stored audit entry is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof j !== 'object' || j === null || typeof j.seq !== 'number') throw new AgentCaError('AUDIT_CHAIN_BROKEN', 'stored audit entry is not an entry object');
+  if (typeof j !== 'object' || j === null || typeof j.seq !== 'number')
+    throw new AgentCaError('AUDIT_CHAIN_BROKEN', 'stored audit entry is not an entry object');
   return {
     seq: j.seq as number,
     time: date(j.time),

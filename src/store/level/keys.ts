@@ -67,7 +67,8 @@ export const K = {
   revocationByIssuer: (issuer: string, serial: string) => `ri!${esc(issuer)}!${esc(serial)}`,
   change: (issuer: string, seq: number) => `sc!${esc(issuer)}!${padSeq(seq)}`,
   ocsp: (issuer: string, serial: string, hash: string) => `o!${esc(issuer)}!${esc(serial)}!${esc(hash)}`,
-  ocspDue: (nextUpdate: Date, issuer: string, serial: string, hash: string) => `od!${padTime(nextUpdate.getTime())}!${esc(issuer)}!${esc(serial)}!${esc(hash)}`,
+  ocspDue: (nextUpdate: Date, issuer: string, serial: string, hash: string) =>
+    `od!${padTime(nextUpdate.getTime())}!${esc(issuer)}!${esc(serial)}!${esc(hash)}`,
   crl: (issuer: string, n: bigint) => `l!${esc(issuer)}!${padCrlNumber(n)}`,
   crlLatest: (issuer: string, kind: string) => `lk!${esc(issuer)}!${kind}`,
   crlCounter: (issuer: string) => `x!crl!${esc(issuer)}`,

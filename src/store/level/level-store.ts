@@ -63,26 +63,46 @@ export class LevelStore implements Store {
   async open(): Promise<void> {
     if (this.db?.status === 'open') return;
     if (!this.create && !existsSync(this.location)) {
-      throw new AgentCaError('STORE_UNAVAILABLE', `no agent-ca database at ${this.location} (run init first)`, { dataDir: this.opts.dataDir });
+      throw new AgentCaError('STORE_UNAVAILABLE', `no agent-ca database at ${this.location} (run init first)`, {
+        dataDir: this.opts.dataDir,
+      });
     }
     if (this.create) {
       mkdirSync(this.opts.dataDir, { recursive: true, mode: 0o700 });
       mkdirSync(this.location, { recursive: true, mode: 0o700 });
     }
-    const db: Db = new Level<string, string>(this.location, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing: this.create });
+    const db: Db = new Level<string, string>(this.location, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+      createIfMissing: this.create,
+    });
     try {
       await db.open();
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       if (cause?.code === 'LEVEL_LOCKED') {
-        throw new AgentCaError('STORE_LOCKED', `data dir ${this.opts.dataDir} is in use by another agent-ca process`, { dataDir: this.opts.dataDir }, { cause: e });
+        throw new AgentCaError(
+          'STORE_LOCKED',
+          `data dir ${this.opts.dataDir} is in use by another agent-ca process`,
+          { dataDir: this.opts.dataDir },
+          { cause: e },
+        );
       }
-      throw new AgentCaError('STORE_UNAVAILABLE', `cannot open the database at ${this.location}: ${cause?.message ?? (e as Error).message}`, { dataDir: this.opts.dataDir }, { cause: e });
+      throw new AgentCaError(
+        'STORE_UNAVAILABLE',
+        `cannot open the database at ${this.location}: ${cause?.message ?? (e as Error).message}`,
+        { dataDir: this.opts.dataDir },
+        { cause: e },
+      );
     }
     restrictToOwner(this.location);
     this.db = db;
     const [changeSeq, certCount] = await db.getMany([K.changeSeq, K.certCount]);
-    this.cache = { changeSeq: Number(changeSeq ?? 0), certCount: Number(certCount ?? 0), head: await this.readHead(db) };
+    this.cache = {
+      changeSeq: Number(changeSeq ?? 0),
+      certCount: Number(certCount ?? 0),
+      head: await this.readHead(db),
+    };
   }
 
   async close(): Promise<void> {
@@ -98,7 +118,8 @@ export class LevelStore implements Store {
   }
 
   private get d(): Db {
-    if (!this.db || this.db.status !== 'open') throw new AgentCaError('STORE_UNAVAILABLE', `the store at ${this.location} is not open`);
+    if (!this.db || this.db.status !== 'open')
+      throw new AgentCaError('STORE_UNAVAILABLE', `the store at ${this.location} is not open`);
     return this.db;
   }
 
@@ -120,7 +141,8 @@ export class LevelStore implements Store {
   private readonly reader: PlannerReader = {
     certificateExists: async (serial) => (await this.getPrimed(K.cert(serial))) !== undefined,
     revocation: async (serial) => decodeOpt(await this.getPrimed(K.revocation(serial)), codec.decodeRevocation),
-    ocspResponse: async (issuerId, serial, hash) => decodeOpt(await this.getPrimed(K.ocsp(issuerId, serial, hash)), codec.decodeOcsp),
+    ocspResponse: async (issuerId, serial, hash) =>
+      decodeOpt(await this.getPrimed(K.ocsp(issuerId, serial, hash)), codec.decodeOcsp),
     auditHead: async () => this.cache.head,
     lastChangeSeq: async () => this.cache.changeSeq,
     crlCounter: async (issuerId) => BigInt((await this.d.get(K.crlCounter(issuerId))) ?? 0),
@@ -134,7 +156,8 @@ export class LevelStore implements Store {
         if (op.op === 'putCertificate') keys.push(K.cert(op.record.serial));
         else if (op.op === 'putRevocation') keys.push(K.revocation(op.record.serial));
         else if (op.op === 'deleteRevocation') keys.push(K.revocation(op.serial));
-        else if (op.op === 'putOcspResponse') keys.push(K.ocsp(op.record.issuerId, op.record.serial, op.record.hashAlgorithm));
+        else if (op.op === 'putOcspResponse')
+          keys.push(K.ocsp(op.record.issuerId, op.record.serial, op.record.hashAlgorithm));
       }
       if (keys.length < 2) return;
       const values = await this.d.getMany(keys);
@@ -156,11 +179,20 @@ export class LevelStore implements Store {
         try {
           await db.batch(ops, { sync: plan.sync });
         } catch (e) {
-          throw new AgentCaError('STORE_UNAVAILABLE', `write to ${this.location} failed: ${(e as Error).message}`, {}, { cause: e });
+          throw new AgentCaError(
+            'STORE_UNAVAILABLE',
+            `write to ${this.location} failed: ${(e as Error).message}`,
+            {},
+            { cause: e },
+          );
         }
       }
       // Caches move only after the batch is durable in LevelDB.
-      this.cache = { changeSeq: plan.lastChangeSeq, certCount: this.cache.certCount + plan.certificatesAdded, head: plan.auditHead };
+      this.cache = {
+        changeSeq: plan.lastChangeSeq,
+        certCount: this.cache.certCount + plan.certificatesAdded,
+        head: plan.auditHead,
+      };
       return { changes: plan.changes };
     });
   }
@@ -182,7 +214,8 @@ export class LevelStore implements Store {
         }
         case 'putRevocation': {
           const v = codec.encodeRevocation(m.record);
-          if (m.previous && m.previous.issuerId !== m.record.issuerId) del(K.revocationByIssuer(m.previous.issuerId, m.previous.serial));
+          if (m.previous && m.previous.issuerId !== m.record.issuerId)
+            del(K.revocationByIssuer(m.previous.issuerId, m.previous.serial));
           put(K.revocation(m.record.serial), v);
           put(K.revocationByIssuer(m.record.issuerId, m.record.serial), v);
           break;
@@ -196,7 +229,8 @@ export class LevelStore implements Store {
           break;
         case 'putOcspResponse': {
           const r = m.record;
-          if (m.previous) del(K.ocspDue(m.previous.nextUpdate, m.previous.issuerId, m.previous.serial, m.previous.hashAlgorithm));
+          if (m.previous)
+            del(K.ocspDue(m.previous.nextUpdate, m.previous.issuerId, m.previous.serial, m.previous.hashAlgorithm));
           put(K.ocsp(r.issuerId, r.serial, r.hashAlgorithm), codec.encodeOcsp(r));
           put(K.ocspDue(r.nextUpdate, r.issuerId, r.serial, r.hashAlgorithm), '');
           break;
@@ -233,7 +267,10 @@ export class LevelStore implements Store {
     // Pages of PAGE values with a 1 MiB read-ahead: one native call per page instead of one
     // per record (a 100,000-entry CRL streams in well under half the time). Memory stays
     // bounded by the page.
-    const it = this.d.values({ ...range, highWaterMarkBytes: 1 << 20 } as KeyRange & { limit?: number; reverse?: boolean });
+    const it = this.d.values({ ...range, highWaterMarkBytes: 1 << 20 } as KeyRange & {
+      limit?: number;
+      reverse?: boolean;
+    });
     try {
       for (;;) {
         const page = await it.nextv(VALUES_PAGE);
@@ -246,7 +283,10 @@ export class LevelStore implements Store {
   }
 
   /** Resolve index keys (page by page) to primary records. */
-  private async *resolve(range: KeyRange & { limit?: number }, primaryOf: (indexKey: string) => string): AsyncGenerator<string> {
+  private async *resolve(
+    range: KeyRange & { limit?: number },
+    primaryOf: (indexKey: string) => string,
+  ): AsyncGenerator<string> {
     const it = this.d.keys(range);
     try {
       for (;;) {
@@ -271,14 +311,25 @@ export class LevelStore implements Store {
   readonly certificates: CertificatePort = {
     get: async (serial) => decodeOpt(await this.d.get(K.cert(serial)), codec.decodeCertificate),
     has: async (serial) => this.d.has(K.cert(serial)),
-    listByAgent: (agentId) => this.collect(this.resolve(under('ca', esc(agentId)), certFromIndex), codec.decodeCertificate),
-    listByTenant: (tenant) => this.collect(this.resolve(under('ct', esc(tenant)), certFromIndex), codec.decodeCertificate),
+    listByAgent: (agentId) =>
+      this.collect(this.resolve(under('ca', esc(agentId)), certFromIndex), codec.decodeCertificate),
+    listByTenant: (tenant) =>
+      this.collect(this.resolve(under('ct', esc(tenant)), certFromIndex), codec.decodeCertificate),
     listExpiringBefore: (before, opts = {}) => {
-      const range = { gte: opts.from ? `ce!${padTime(opts.from.getTime())}` : 'ce!', lt: `ce!${padTime(before.getTime())}` };
-      return this.collect(this.resolve({ ...range, ...(opts.limit !== undefined ? { limit: opts.limit } : {}) }, certFromIndex), codec.decodeCertificate);
+      const range = {
+        gte: opts.from ? `ce!${padTime(opts.from.getTime())}` : 'ce!',
+        lt: `ce!${padTime(before.getTime())}`,
+      };
+      return this.collect(
+        this.resolve({ ...range, ...(opts.limit !== undefined ? { limit: opts.limit } : {}) }, certFromIndex),
+        codec.decodeCertificate,
+      );
     },
     iterate: (opts = {}) => {
-      const raw = opts.issuerId === undefined ? this.values(under('c')) : this.resolve(under('ci', esc(opts.issuerId)), certFromIndex);
+      const raw =
+        opts.issuerId === undefined
+          ? this.values(under('c'))
+          : this.resolve(under('ci', esc(opts.issuerId)), certFromIndex);
       return mapIter(raw, codec.decodeCertificate);
     },
     count: async () => {
@@ -291,7 +342,10 @@ export class LevelStore implements Store {
     get: async (serial) => decodeOpt(await this.d.get(K.revocation(serial)), codec.decodeRevocation),
     iterate: ({ issuerId }) => mapIter(this.values(under('ri', esc(issuerId))), codec.decodeRevocation),
     changesSince: (issuerId: IssuerId, afterSeq: number) =>
-      mapIter(this.values({ gte: K.change(issuerId, afterSeq + 1), lt: under('sc', esc(issuerId)).lt }), codec.decodeChange),
+      mapIter(
+        this.values({ gte: K.change(issuerId, afterSeq + 1), lt: under('sc', esc(issuerId)).lt }),
+        codec.decodeChange,
+      ),
     lastChangeSeq: async () => {
       this.ensureOpen();
       return this.cache.changeSeq;
@@ -299,10 +353,15 @@ export class LevelStore implements Store {
   };
 
   readonly ocspResponses: OcspResponsePort = {
-    get: async (issuerId: IssuerId, serial: Serial, hash = 'sha1') => decodeOpt(await this.d.get(K.ocsp(issuerId, serial, hash)), codec.decodeOcsp),
+    get: async (issuerId: IssuerId, serial: Serial, hash = 'sha1') =>
+      decodeOpt(await this.d.get(K.ocsp(issuerId, serial, hash)), codec.decodeOcsp),
     iterate: (issuerId) => mapIter(this.values(under('o', esc(issuerId))), codec.decodeOcsp),
     listDueBefore: (before, opts = {}) => {
-      const range = { gte: 'od!', lt: `od!${padTime(before.getTime())}`, ...(opts.limit !== undefined ? { limit: opts.limit } : {}) };
+      const range = {
+        gte: 'od!',
+        lt: `od!${padTime(before.getTime())}`,
+        ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+      };
       // od!<time>!<issuer>!<serial>!<hash> -> o!<issuer>!<serial>!<hash>
       return this.collect(
         this.resolve(range, (k) => `o!${k.split('!').slice(2).join('!')}`),

@@ -34,7 +34,10 @@ export class ChangeListener {
   }
 
   private async connect(resync: boolean): Promise<void> {
-    const client = new pg.Client({ connectionString: this.target.connectionString, application_name: 'agent-ca-listener' });
+    const client = new pg.Client({
+      connectionString: this.target.connectionString,
+      application_name: 'agent-ca-listener',
+    });
     client.on('notification', (m) => {
       if (m.channel !== channelFor(this.target.schema)) return;
       const n = parseNotice(m.payload);

@@ -30,10 +30,14 @@ export function parsePostgresUrl(url: string): PostgresTarget {
   } catch {
     throw new AgentCaError('STORE_URL_INVALID', `not a valid store URL: ${redact(url)}`);
   }
-  if (!isPostgresUrl(url)) throw new AgentCaError('STORE_URL_INVALID', `a PostgreSQL store URL starts with postgres:// (got ${redact(url)})`);
+  if (!isPostgresUrl(url))
+    throw new AgentCaError('STORE_URL_INVALID', `a PostgreSQL store URL starts with postgres:// (got ${redact(url)})`);
   const schema = u.searchParams.get('schema') ?? 'public';
   if (!SCHEMA.test(schema)) {
-    throw new AgentCaError('STORE_URL_INVALID', `schema must be a lowercase SQL identifier (letters, digits, _), got ${JSON.stringify(schema)}`);
+    throw new AgentCaError(
+      'STORE_URL_INVALID',
+      `schema must be a lowercase SQL identifier (letters, digits, _), got ${JSON.stringify(schema)}`,
+    );
   }
   const display = new URL(u.toString());
   if (display.password) display.password = '***';
@@ -72,7 +76,12 @@ export function advisoryKey(schema: string, purpose: string): string {
 export function storeError(e: unknown, where: string): AgentCaError {
   if (e instanceof AgentCaError) return e;
   const err = e as Error & { code?: string };
-  return new AgentCaError('STORE_UNAVAILABLE', `PostgreSQL ${where} failed: ${err.message}${err.code ? ` (SQLSTATE ${err.code})` : ''}`, err.code ? { sqlstate: err.code } : {}, {
-    cause: e,
-  });
+  return new AgentCaError(
+    'STORE_UNAVAILABLE',
+    `PostgreSQL ${where} failed: ${err.message}${err.code ? ` (SQLSTATE ${err.code})` : ''}`,
+    err.code ? { sqlstate: err.code } : {},
+    {
+      cause: e,
+    },
+  );
 }

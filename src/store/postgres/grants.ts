@@ -11,10 +11,22 @@ import { ident } from './connection.js';
 const ROLE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export const APPEND_ONLY_TABLES = ['audit_log', 'audit_checkpoints', 'certificates', 'status_changes'] as const;
-export const MUTABLE_TABLES = ['revocations', 'ocsp_responses', 'crls', 'crl_state', 'meta', 'store_state', 'webhook_deliveries'] as const;
+export const MUTABLE_TABLES = [
+  'revocations',
+  'ocsp_responses',
+  'crls',
+  'crl_state',
+  'meta',
+  'store_state',
+  'webhook_deliveries',
+] as const;
 
 export function grantStatements(schema: string, role: string): string[] {
-  if (!ROLE.test(role)) throw new AgentCaError('INPUT_INVALID', `role must be a lowercase SQL identifier (letters, digits, _), got ${JSON.stringify(role)}`);
+  if (!ROLE.test(role))
+    throw new AgentCaError(
+      'INPUT_INVALID',
+      `role must be a lowercase SQL identifier (letters, digits, _), got ${JSON.stringify(role)}`,
+    );
   const s = ident(schema);
   const r = ident(role);
   const t = (names: readonly string[]): string => names.map((n) => `${s}.${n}`).join(', ');

@@ -45,7 +45,11 @@ export class LeaderElection {
     this.attempt = (async () => {
       try {
         if (!this.client) {
-          const client = new pg.Client({ connectionString: this.target.connectionString, application_name: 'agent-ca-leader', keepAlive: true });
+          const client = new pg.Client({
+            connectionString: this.target.connectionString,
+            application_name: 'agent-ca-leader',
+            keepAlive: true,
+          });
           const lost = (e?: unknown): void => {
             if (this.client !== client) return;
             this.client = undefined;

@@ -30,18 +30,32 @@ export interface MigrationResult {
   applied: number[];
 }
 
-export async function migrate(client: pg.PoolClient, schema: string, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationResult> {
+export async function migrate(
+  client: pg.PoolClient,
+  schema: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<MigrationResult> {
   const target = migrations[migrations.length - 1]?.version ?? 0;
   await client.query('begin');
   try {
     await client.query('select pg_advisory_xact_lock($1)', [advisoryKey(schema, 'migrate')]);
-    const exists = await client.query<{ ok: boolean }>('select exists (select 1 from pg_namespace where nspname = $1) as ok', [schema]);
+    const exists = await client.query<{ ok: boolean }>(
+      'select exists (select 1 from pg_namespace where nspname = $1) as ok',
+      [schema],
+    );
     if (!exists.rows[0]?.ok) await client.query(`create schema ${ident(schema)}`);
-    const table = await client.query<{ t: string | null }>(`select to_regclass($1) as t`, [`${ident(schema)}.agent_ca_schema`]);
+    const table = await client.query<{ t: string | null }>(`select to_regclass($1) as t`, [
+      `${ident(schema)}.agent_ca_schema`,
+    ]);
     if (table.rows[0]?.t === null) {
-      await client.query(`create table ${ident(schema)}.agent_ca_schema (version integer primary key, description text not null, applied_at timestamptz not null default now())`);
+      await client.query(
+        `create table ${ident(schema)}.agent_ca_schema (version integer primary key, description text not null, applied_at timestamptz not null default now())`,
+      );
     }
-    const current = Number((await client.query<{ v: number | null }>(`select max(version) as v from ${ident(schema)}.agent_ca_schema`)).rows[0]?.v ?? 0);
+    const current = Number(
+      (await client.query<{ v: number | null }>(`select max(version) as v from ${ident(schema)}.agent_ca_schema`))
+        .rows[0]?.v ?? 0,
+    );
     if (current > target) {
       throw new AgentCaError(
         'STORE_SCHEMA_TOO_NEW',
@@ -54,7 +68,10 @@ export async function migrate(client: pg.PoolClient, schema: string, migrations:
       if (m.version <= current) continue;
       await client.query(`set local search_path to ${ident(schema)}`);
       await client.query(m.sql);
-      await client.query(`insert into ${ident(schema)}.agent_ca_schema (version, description) values ($1, $2)`, [m.version, m.description]);
+      await client.query(`insert into ${ident(schema)}.agent_ca_schema (version, description) values ($1, $2)`, [
+        m.version,
+        m.description,
+      ]);
       applied.push(m.version);
     }
     await client.query('commit');

@@ -25,10 +25,17 @@ export interface ChangeNotice {
 /** A channel name within PostgreSQL's 63-byte identifier limit. */
 export function channelFor(schema: string): string {
   const name = `agent_ca_changes_${schema}`;
-  return name.length <= 63 ? name : `agent_ca_changes_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+  return name.length <= 63
+    ? name
+    : `agent_ca_changes_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
 }
 
-export async function notifyCommit(q: Pick<pg.PoolClient, 'query'>, schema: string, mutations: readonly Mutation[], lastChangeSeq: number): Promise<void> {
+export async function notifyCommit(
+  q: Pick<pg.PoolClient, 'query'>,
+  schema: string,
+  mutations: readonly Mutation[],
+  lastChangeSeq: number,
+): Promise<void> {
   const serials = new Set<string>();
   const crls: { issuerId: string; kind: CrlKind }[] = [];
   for (const m of mutations) {

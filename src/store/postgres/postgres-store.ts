@@ -93,7 +93,8 @@ export class PostgresStore implements Store {
 
   /** The pool, for adapters' helpers (notifications, leader election, grants, migrate). */
   get db(): pg.Pool {
-    if (!this.pool) throw new AgentCaError('STORE_UNAVAILABLE', `the PostgreSQL store ${this.target.display} is not open`);
+    if (!this.pool)
+      throw new AgentCaError('STORE_UNAVAILABLE', `the PostgreSQL store ${this.target.display} is not open`);
     return this.pool;
   }
 
@@ -179,10 +180,21 @@ export class PostgresStore implements Store {
   }
 
   readonly certificates: CertificatePort = {
-    get: (serial) => this.one(`select ${rows.CERT_COLUMNS} from certificates where serial = $1`, [serial], rows.certificateFromRow),
+    get: (serial) =>
+      this.one(`select ${rows.CERT_COLUMNS} from certificates where serial = $1`, [serial], rows.certificateFromRow),
     has: async (serial) => (await this.query('select 1 from certificates where serial = $1', [serial])).length > 0,
-    listByAgent: (agentId) => this.many(`select ${rows.CERT_COLUMNS} from certificates where agent_id = $1 order by serial`, [agentId], rows.certificateFromRow),
-    listByTenant: (tenant) => this.many(`select ${rows.CERT_COLUMNS} from certificates where tenant = $1 order by serial`, [tenant], rows.certificateFromRow),
+    listByAgent: (agentId) =>
+      this.many(
+        `select ${rows.CERT_COLUMNS} from certificates where agent_id = $1 order by serial`,
+        [agentId],
+        rows.certificateFromRow,
+      ),
+    listByTenant: (tenant) =>
+      this.many(
+        `select ${rows.CERT_COLUMNS} from certificates where tenant = $1 order by serial`,
+        [tenant],
+        rows.certificateFromRow,
+      ),
     listExpiringBefore: (before, opts = {}) =>
       this.many(
         `select ${rows.CERT_COLUMNS} from certificates where not_after < $1 and ($2::timestamptz is null or not_after >= $2) order by not_after, serial limit $3`,
@@ -192,22 +204,44 @@ export class PostgresStore implements Store {
     iterate: (opts = {}) =>
       opts.issuerId === undefined
         ? this.stream(`select ${rows.CERT_COLUMNS} from certificates order by serial`, [], rows.certificateFromRow)
-        : this.stream(`select ${rows.CERT_COLUMNS} from certificates where issuer_id = $1 order by serial`, [opts.issuerId], rows.certificateFromRow),
+        : this.stream(
+            `select ${rows.CERT_COLUMNS} from certificates where issuer_id = $1 order by serial`,
+            [opts.issuerId],
+            rows.certificateFromRow,
+          ),
     count: async () => Number((await this.query('select cert_count from store_state'))[0]?.cert_count ?? 0),
   };
 
   readonly revocations: RevocationPort = {
     get: (serial) => this.one('select * from revocations where serial = $1', [serial], rows.revocationFromRow),
-    iterate: ({ issuerId }) => this.stream(`select ${rows.REVOCATION_COLUMNS} from revocations where issuer_id = $1 order by serial`, [issuerId], rows.revocationFromRow),
+    iterate: ({ issuerId }) =>
+      this.stream(
+        `select ${rows.REVOCATION_COLUMNS} from revocations where issuer_id = $1 order by serial`,
+        [issuerId],
+        rows.revocationFromRow,
+      ),
     changesSince: (issuerId: IssuerId, afterSeq: number) =>
-      this.stream('select * from status_changes where issuer_id = $1 and seq > $2 order by seq', [issuerId, afterSeq], rows.changeFromRow),
+      this.stream(
+        'select * from status_changes where issuer_id = $1 and seq > $2 order by seq',
+        [issuerId, afterSeq],
+        rows.changeFromRow,
+      ),
     lastChangeSeq: async () => Number((await this.query('select change_seq from store_state'))[0]?.change_seq ?? 0),
   };
 
   readonly ocspResponses: OcspResponsePort = {
     get: (issuerId: IssuerId, serial: Serial, hash = 'sha1') =>
-      this.one('select * from ocsp_responses where issuer_id = $1 and serial = $2 and hash_algorithm = $3', [issuerId, serial, hash], rows.ocspFromRow),
-    iterate: (issuerId) => this.stream('select * from ocsp_responses where issuer_id = $1 order by serial, hash_algorithm', [issuerId], rows.ocspFromRow),
+      this.one(
+        'select * from ocsp_responses where issuer_id = $1 and serial = $2 and hash_algorithm = $3',
+        [issuerId, serial, hash],
+        rows.ocspFromRow,
+      ),
+    iterate: (issuerId) =>
+      this.stream(
+        'select * from ocsp_responses where issuer_id = $1 order by serial, hash_algorithm',
+        [issuerId],
+        rows.ocspFromRow,
+      ),
     listDueBefore: (before, opts = {}) =>
       this.many(
         'select * from ocsp_responses where next_update < $1 order by next_update, issuer_id, serial, hash_algorithm limit $2',
@@ -223,7 +257,12 @@ export class PostgresStore implements Store {
         [issuerId],
         rows.crlFromRow,
       ),
-    get: (issuerId, number) => this.one('select * from crls where issuer_id = $1 and number = $2', [issuerId, number.toString()], rows.crlFromRow),
+    get: (issuerId, number) =>
+      this.one(
+        'select * from crls where issuer_id = $1 and number = $2',
+        [issuerId, number.toString()],
+        rows.crlFromRow,
+      ),
     // One row-locked increment: never handed out twice across processes, durable on commit.
     nextCrlNumber: async (issuerId) => {
       const r = await this.query(
@@ -233,8 +272,13 @@ export class PostgresStore implements Store {
       );
       return BigInt(r[0]!.n as string);
     },
-    counter: async (issuerId) => BigInt(((await this.query('select counter::text as n from crl_state where issuer_id = $1', [issuerId]))[0]?.n as string) ?? '0'),
-    iterate: (issuerId) => this.stream('select * from crls where issuer_id = $1 order by number', [issuerId], rows.crlFromRow),
+    counter: async (issuerId) =>
+      BigInt(
+        ((await this.query('select counter::text as n from crl_state where issuer_id = $1', [issuerId]))[0]
+          ?.n as string) ?? '0',
+      ),
+    iterate: (issuerId) =>
+      this.stream('select * from crls where issuer_id = $1 order by number', [issuerId], rows.crlFromRow),
   };
 
   readonly audit: AuditPort = {
@@ -247,7 +291,11 @@ export class PostgresStore implements Store {
       const from = range.fromSeq ?? 1;
       const to = range.toSeq ?? null;
       if (range.fromTime === undefined && range.toTime === undefined) {
-        return this.stream('select * from audit_log where seq >= $1 and ($2::bigint is null or seq <= $2) order by seq', [from, to], rows.auditFromRow);
+        return this.stream(
+          'select * from audit_log where seq >= $1 and ($2::bigint is null or seq <= $2) order by seq',
+          [from, to],
+          rows.auditFromRow,
+        );
       }
       return this.stream(
         `select * from audit_log where seq >= $1 and ($2::bigint is null or seq <= $2)
@@ -265,16 +313,26 @@ export class PostgresStore implements Store {
       })();
     },
     listCheckpoints: (range = {}) =>
-      this.many('select * from audit_checkpoints where seq >= $1 and ($2::bigint is null or seq <= $2) order by seq', [range.fromSeq ?? 0, range.toSeq ?? null], rows.checkpointFromRow),
-    latestCheckpoint: () => this.one('select * from audit_checkpoints order by seq desc limit 1', [], rows.checkpointFromRow),
+      this.many(
+        'select * from audit_checkpoints where seq >= $1 and ($2::bigint is null or seq <= $2) order by seq',
+        [range.fromSeq ?? 0, range.toSeq ?? null],
+        rows.checkpointFromRow,
+      ),
+    latestCheckpoint: () =>
+      this.one('select * from audit_checkpoints order by seq desc limit 1', [], rows.checkpointFromRow),
   };
 
   readonly meta: MetaPort = {
-    get: async <T>(key: string) => this.one('select value from meta where key = $1', [key], (r) => JSON.parse(r.value as string) as T),
+    get: async <T>(key: string) =>
+      this.one('select value from meta where key = $1', [key], (r) => JSON.parse(r.value as string) as T),
     put: async (key, value, opts) => {
       await this.commit([{ op: 'putMeta', key, value }], opts);
     },
-    iterate: () => this.stream('select key, value from meta order by key', [], (r) => ({ key: r.key as string, value: JSON.parse(r.value as string) as unknown })),
+    iterate: () =>
+      this.stream('select key, value from meta order by key', [], (r) => ({
+        key: r.key as string,
+        value: JSON.parse(r.value as string) as unknown,
+      })),
   };
 }
 
@@ -285,18 +343,28 @@ function readerFor(q: Q): PlannerReader {
   const primedOcsp = new Map<string, rows.Row | undefined>();
   const ocspKey = (issuerId: string, serial: string, hash: string): string => `${issuerId}\u0000${serial}\u0000${hash}`;
   let primed = false;
-  const one = async (sql: string, params: unknown[]): Promise<rows.Row | undefined> => (await q.query(sql, params)).rows[0] as rows.Row | undefined;
+  const one = async (sql: string, params: unknown[]): Promise<rows.Row | undefined> =>
+    (await q.query(sql, params)).rows[0] as rows.Row | undefined;
   return {
-    certificateExists: async (serial) => (primed ? primedCerts.has(serial) : (await one('select 1 from certificates where serial = $1', [serial])) !== undefined),
+    certificateExists: async (serial) =>
+      primed
+        ? primedCerts.has(serial)
+        : (await one('select 1 from certificates where serial = $1', [serial])) !== undefined,
     revocation: async (serial) => {
-      const r = primedRevocations.has(serial) ? primedRevocations.get(serial) : await one('select * from revocations where serial = $1', [serial]);
+      const r = primedRevocations.has(serial)
+        ? primedRevocations.get(serial)
+        : await one('select * from revocations where serial = $1', [serial]);
       return r && rows.revocationFromRow(r);
     },
     ocspResponse: async (issuerId, serial, hash) => {
       const key = ocspKey(issuerId, serial, hash);
       const r = primedOcsp.has(key)
         ? primedOcsp.get(key)
-        : await one('select * from ocsp_responses where issuer_id = $1 and serial = $2 and hash_algorithm = $3', [issuerId, serial, hash]);
+        : await one('select * from ocsp_responses where issuer_id = $1 and serial = $2 and hash_algorithm = $3', [
+            issuerId,
+            serial,
+            hash,
+          ]);
       return r && rows.ocspFromRow(r);
     },
     auditHead: async () => {
@@ -304,9 +372,15 @@ function readerFor(q: Q): PlannerReader {
       return r ? { seq: Number(r.seq), hash: r.hash as string } : null;
     },
     lastChangeSeq: async () => Number((await one('select change_seq from store_state', []))?.change_seq ?? 0),
-    crlCounter: async (issuerId) => BigInt(((await one('select counter::text as n from crl_state where issuer_id = $1', [issuerId]))?.n as string) ?? '0'),
+    crlCounter: async (issuerId) =>
+      BigInt(
+        ((await one('select counter::text as n from crl_state where issuer_id = $1', [issuerId]))?.n as string) ?? '0',
+      ),
     latestCrlNumber: async (issuerId, kind) => {
-      const r = await one(`select ${kind === 'full' ? 'latest_full' : 'latest_delta'}::text as n from crl_state where issuer_id = $1`, [issuerId]);
+      const r = await one(
+        `select ${kind === 'full' ? 'latest_full' : 'latest_delta'}::text as n from crl_state where issuer_id = $1`,
+        [issuerId],
+      );
       return r?.n === null || r?.n === undefined ? undefined : BigInt(r.n as string);
     },
     // A large batch reads what it will check in two queries, not one per op.
@@ -317,7 +391,9 @@ function readerFor(q: Q): PlannerReader {
         for (const r of found.rows as { serial: string }[]) primedCerts.add(r.serial);
         primed = true;
       }
-      const revoked = batch.flatMap((op) => (op.op === 'putRevocation' ? [op.record.serial] : op.op === 'deleteRevocation' ? [op.serial] : []));
+      const revoked = batch.flatMap((op) =>
+        op.op === 'putRevocation' ? [op.record.serial] : op.op === 'deleteRevocation' ? [op.serial] : [],
+      );
       if (revoked.length >= 2) {
         for (const s of revoked) primedRevocations.set(s, undefined);
         const found = await q.query('select * from revocations where serial = any($1::text[])', [revoked]);
@@ -330,7 +406,8 @@ function readerFor(q: Q): PlannerReader {
           `select o.* from ocsp_responses o join unnest($1::text[], $2::text[], $3::text[]) as k(i, s, h) on o.issuer_id = k.i and o.serial = k.s and o.hash_algorithm = k.h`,
           [responses.map((r) => r.issuerId), responses.map((r) => r.serial), responses.map((r) => r.hashAlgorithm)],
         );
-        for (const r of found.rows as rows.Row[]) primedOcsp.set(ocspKey(r.issuer_id as string, r.serial as string, r.hash_algorithm as string), r);
+        for (const r of found.rows as rows.Row[])
+          primedOcsp.set(ocspKey(r.issuer_id as string, r.serial as string, r.hash_algorithm as string), r);
       }
     },
   };

@@ -27,7 +27,8 @@ const n = (v: unknown): number => Number(v);
 const opt = <K extends string, T>(name: K, v: unknown, f: (x: unknown) => T): { [P in K]?: T } =>
   (v === null || v === undefined ? {} : { [name]: f(v) }) as { [P in K]?: T };
 
-export const CERT_COLUMNS = 'serial, issuer_id, der, profile, subject, agent_id, tenant, not_before, not_after, issued_at, key_uri, renewal_of, is_ca';
+export const CERT_COLUMNS =
+  'serial, issuer_id, der, profile, subject, agent_id, tenant, not_before, not_after, issued_at, key_uri, renewal_of, is_ca';
 
 export function certificateFromRow(r: Row): CertificateRecord {
   return {

@@ -7,7 +7,15 @@
 import type pg from 'pg';
 import { AgentCaError } from '../../errors.js';
 import type { CommitPlan } from '../commit-planner.js';
-import type { AuditCheckpoint, AuditEntry, CertificateRecord, CrlRecord, OcspResponseRecord, RevocationRecord, StatusChange } from '../ports.js';
+import type {
+  AuditCheckpoint,
+  AuditEntry,
+  CertificateRecord,
+  CrlRecord,
+  OcspResponseRecord,
+  RevocationRecord,
+  StatusChange,
+} from '../ports.js';
 
 type Q = Pick<pg.PoolClient, 'query'>;
 
@@ -60,7 +68,14 @@ export async function insertChanges(q: Q, rows: readonly StatusChange[]): Promis
   await q.query(
     `insert into status_changes (seq, serial, issuer_id, kind, at, reason)
      select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])`,
-    [col(rows, (r) => r.seq), col(rows, (r) => r.serial), col(rows, (r) => r.issuerId), col(rows, (r) => r.kind), col(rows, (r) => r.at), col(rows, (r) => r.reason)],
+    [
+      col(rows, (r) => r.seq),
+      col(rows, (r) => r.serial),
+      col(rows, (r) => r.issuerId),
+      col(rows, (r) => r.kind),
+      col(rows, (r) => r.at),
+      col(rows, (r) => r.reason),
+    ],
   );
 }
 
@@ -101,7 +116,11 @@ export async function upsertCrls(q: Q, rows: readonly CrlRecord[]): Promise<void
 }
 
 /** Raises (never lowers) the counter and moves the latest pointers of one issuer. */
-export async function raiseCrlState(q: Q, issuerId: string, s: { counter?: bigint; latestFull?: bigint; latestDelta?: bigint }): Promise<void> {
+export async function raiseCrlState(
+  q: Q,
+  issuerId: string,
+  s: { counter?: bigint; latestFull?: bigint; latestDelta?: bigint },
+): Promise<void> {
   await q.query(
     `insert into crl_state (issuer_id, counter, latest_full, latest_delta) values ($1, coalesce($2::numeric, 0), $3::numeric, $4::numeric)
      on conflict (issuer_id) do update set
@@ -142,12 +161,26 @@ export async function insertCheckpoints(q: Q, rows: readonly AuditCheckpoint[]):
   await q.query(
     `insert into audit_checkpoints (seq, hash, time, signature, algorithm, key_uri)
      select * from unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::bytea[], $5::text[], $6::text[]) on conflict (seq) do nothing`,
-    [seqs, hashes, col(rows, (r) => r.time), col(rows, (r) => r.signature), col(rows, (r) => r.algorithm), col(rows, (r) => r.keyUri)],
+    [
+      seqs,
+      hashes,
+      col(rows, (r) => r.time),
+      col(rows, (r) => r.signature),
+      col(rows, (r) => r.algorithm),
+      col(rows, (r) => r.keyUri),
+    ],
   );
-  const forks = await q.query(`select c.seq from audit_checkpoints c join unnest($1::bigint[], $2::text[]) as k(s, h) on c.seq = k.s where c.hash <> k.h`, [seqs, hashes]);
+  const forks = await q.query(
+    `select c.seq from audit_checkpoints c join unnest($1::bigint[], $2::text[]) as k(s, h) on c.seq = k.s where c.hash <> k.h`,
+    [seqs, hashes],
+  );
   if (forks.rows.length > 0) {
     const seq = Number((forks.rows[0] as { seq: string }).seq);
-    throw new AgentCaError('AUDIT_CHAIN_BROKEN', `a checkpoint of audit entry ${seq} with a different hash is already stored`, { seq });
+    throw new AgentCaError(
+      'AUDIT_CHAIN_BROKEN',
+      `a checkpoint of audit entry ${seq} with a different hash is already stored`,
+      { seq },
+    );
   }
 }
 
@@ -212,7 +245,10 @@ export async function writePlan(q: Q, plan: CommitPlan): Promise<void> {
   await insertCertificates(q, certs);
   const gone = [...revocations].filter(([, r]) => r === null).map(([serial]) => serial);
   if (gone.length > 0) await q.query('delete from revocations where serial = any($1::text[])', [gone]);
-  await upsertRevocations(q, [...revocations.values()].filter((r): r is RevocationRecord => r !== null));
+  await upsertRevocations(
+    q,
+    [...revocations.values()].filter((r): r is RevocationRecord => r !== null),
+  );
   await insertChanges(q, changes);
   await upsertOcsp(q, [...ocsp.values()]);
   await upsertCrls(q, [...crls.values()]);
@@ -221,8 +257,14 @@ export async function writePlan(q: Q, plan: CommitPlan): Promise<void> {
   await insertCheckpoints(q, checkpoints);
   const metaGone = [...meta].filter(([, v]) => v === null).map(([k]) => k);
   if (metaGone.length > 0) await q.query('delete from meta where key = any($1::text[])', [metaGone]);
-  await upsertMeta(q, [...meta].flatMap(([key, v]) => (v === null ? [] : [{ key, value: v.value }])));
+  await upsertMeta(
+    q,
+    [...meta].flatMap(([key, v]) => (v === null ? [] : [{ key, value: v.value }])),
+  );
   if (changes.length > 0 || plan.certificatesAdded > 0) {
-    await q.query('update store_state set change_seq = $1, cert_count = cert_count + $2', [plan.lastChangeSeq, plan.certificatesAdded]);
+    await q.query('update store_state set change_seq = $1, cert_count = cert_count + $2', [
+      plan.lastChangeSeq,
+      plan.certificatesAdded,
+    ]);
   }
 }

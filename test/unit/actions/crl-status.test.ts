@@ -29,13 +29,25 @@ afterAll(async () => {
 });
 
 function query(): StatusQuery {
-  return { serial: agent.serial, certificate: pemOrDer(agent.pem, ['CERTIFICATE']), issuer: f.authority.ca('intermediate').certificate.der, now: f.clock.now() };
+  return {
+    serial: agent.serial,
+    certificate: pemOrDer(agent.pem, ['CERTIFICATE']),
+    issuer: f.authority.ca('intermediate').certificate.der,
+    now: f.clock.now(),
+  };
 }
 
 function serve(over: Partial<BuildCrlInput> = {}): void {
   const now = f.clock.now();
   server.answer = () =>
-    buildCrl({ issuer: crlIssuerFromCa(f.authority.ca('intermediate')), number: 3n, thisUpdate: now, nextUpdate: new Date(now.getTime() + 24 * HOUR), entries: [{ serial: 'abcdef', revokedAt: now }], ...over });
+    buildCrl({
+      issuer: crlIssuerFromCa(f.authority.ca('intermediate')),
+      number: 3n,
+      thisUpdate: now,
+      nextUpdate: new Date(now.getTime() + 24 * HOUR),
+      entries: [{ serial: 'abcdef', revokedAt: now }],
+      ...over,
+    });
 }
 
 describe('crlStatus', () => {
@@ -44,23 +56,40 @@ describe('crlStatus', () => {
     expect(await crlStatus(query(), { url })).toEqual({ ok: true, status: { state: 'good' }, source: `crl ${url}` });
     const revokedAt = new Date('2030-02-20T00:00:00Z');
     serve({ entries: [{ serial: agent.serial, revokedAt, reason: 'superseded' }] });
-    expect(await crlStatus(query(), { url })).toMatchObject({ ok: true, status: { state: 'revoked', revokedAt, reason: 'superseded' } });
+    expect(await crlStatus(query(), { url })).toMatchObject({
+      ok: true,
+      status: { state: 'revoked', revokedAt, reason: 'superseded' },
+    });
     serve({ entries: [{ serial: agent.serial, revokedAt, reason: 'certificateHold' }] });
     expect(await crlStatus(query(), { url })).toMatchObject({ ok: true, status: { state: 'held' } });
   });
 
   it('refuses a CRL signed by another key under our issuer name', async () => {
-    serve({ issuer: { ...crlIssuerFromCa(f.authority.ca('intermediate')), signer: other.authority.ca('intermediate').signer } });
-    expect(await crlStatus(query(), { url })).toMatchObject({ ok: false, detail: expect.stringMatching(/signature does not verify/) });
+    serve({
+      issuer: { ...crlIssuerFromCa(f.authority.ca('intermediate')), signer: other.authority.ca('intermediate').signer },
+    });
+    expect(await crlStatus(query(), { url })).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/signature does not verify/),
+    });
   });
 
-  it('refuses another CA\'s CRL, a stale CRL and a delta CRL', async () => {
+  it("refuses another CA's CRL, a stale CRL and a delta CRL", async () => {
     server.answer = () => {
       const now = f.clock.now();
-      return buildCrl({ issuer: crlIssuerFromCa(other.authority.ca('intermediate')), number: 1n, thisUpdate: now, nextUpdate: new Date(now.getTime() + HOUR), entries: [] });
+      return buildCrl({
+        issuer: crlIssuerFromCa(other.authority.ca('intermediate')),
+        number: 1n,
+        thisUpdate: now,
+        nextUpdate: new Date(now.getTime() + HOUR),
+        entries: [],
+      });
     };
     // both fixture CAs carry the same names, so the signature is what tells them apart
-    expect(await crlStatus(query(), { url })).toMatchObject({ ok: false, detail: expect.stringMatching(/another CA|signature does not verify/) });
+    expect(await crlStatus(query(), { url })).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/another CA|signature does not verify/),
+    });
     const old = new Date(f.clock.now().getTime() - 30 * HOUR);
     serve({ thisUpdate: old, nextUpdate: new Date(old.getTime() + 24 * HOUR) });
     expect(await crlStatus(query(), { url })).toMatchObject({ ok: false, detail: expect.stringMatching(/stale/) });

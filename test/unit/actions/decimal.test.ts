@@ -21,8 +21,11 @@ describe('decimal amounts', () => {
     expect(canonicalDecimal('0')).toBe('0');
   });
 
-  it.each(['-1', '+1', '1e3', '1.', '.5', '1.1234567', '1,5', ' 1', 'NaN', '', '1234567890123456789'])('refuses %j', (s) => {
-    expect(decimalViolation(s)).toBeDefined();
-    expect(() => compareDecimal(s, '1')).toThrow(RangeError);
-  });
+  it.each(['-1', '+1', '1e3', '1.', '.5', '1.1234567', '1,5', ' 1', 'NaN', '', '1234567890123456789'])(
+    'refuses %j',
+    (s) => {
+      expect(decimalViolation(s)).toBeDefined();
+      expect(() => compareDecimal(s, '1')).toThrow(RangeError);
+    },
+  );
 });

@@ -27,7 +27,9 @@ describe('FileReplayCache', () => {
     expect(new FileReplayCache(file).claim('01:jti-1', until, now)).toBe(false);
     expect(new FileReplayCache(file).claim('01:jti-2', until, now)).toBe(true);
     // past its expiry the line no longer counts (the envelope would fail the age check anyway)
-    expect(new FileReplayCache(file).claim('01:jti-1', new Date(until.getTime() + 360_000), new Date(until.getTime() + 1))).toBe(true);
+    expect(
+      new FileReplayCache(file).claim('01:jti-1', new Date(until.getTime() + 360_000), new Date(until.getTime() + 1)),
+    ).toBe(true);
     expect(readFileSync(file, 'utf8').split('\n').filter(Boolean)).toHaveLength(3);
   });
 
@@ -44,7 +46,11 @@ describe('FileReplayCache', () => {
 
   it('many claimants at once on one key: exactly one wins', async () => {
     const file = join(tmp.dir, 'c.jsonl');
-    const results = await Promise.all(Array.from({ length: 20 }, () => Promise.resolve().then(() => new FileReplayCache(file).claim('01:race', until, now))));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        Promise.resolve().then(() => new FileReplayCache(file).claim('01:race', until, now)),
+      ),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 

@@ -23,7 +23,16 @@ export interface ActionsFixture {
   tmp: TmpDir;
   rootPem: string;
   intermediatePem: string;
-  issue(keyType: KeyType, opts?: { agentId?: string; scope?: string[]; maxTx?: { amount: string; currency: string }; markets?: string[]; days?: number }): Promise<Agent>;
+  issue(
+    keyType: KeyType,
+    opts?: {
+      agentId?: string;
+      scope?: string[];
+      maxTx?: { amount: string; currency: string };
+      markets?: string[];
+      days?: number;
+    },
+  ): Promise<Agent>;
   close(): Promise<void>;
 }
 
@@ -32,11 +41,16 @@ export function keyPair(keyType: KeyType): { privateKey: KeyObject; publicKey: K
   return generateKeyPair(keyType);
 }
 
-export async function makeActionsFixture(opts: { baseUrl?: string; caKeyType?: KeyType } = {}): Promise<ActionsFixture> {
+export async function makeActionsFixture(
+  opts: { baseUrl?: string; caKeyType?: KeyType } = {},
+): Promise<ActionsFixture> {
   const tmp = await makeTmpDir('agent-ca-actions-');
   const clock = new FixedClock(START);
   const authority = await createAuthority({ dataDir: tmp.dir, store: await createMemoryStore(), clock, env: {} });
-  await authority.init({ keyType: opts.caKeyType ?? 'p256', ...(opts.baseUrl ? { config: { baseUrl: opts.baseUrl } } : {}) });
+  await authority.init({
+    keyType: opts.caKeyType ?? 'p256',
+    ...(opts.baseUrl ? { config: { baseUrl: opts.baseUrl } } : {}),
+  });
   const chain = authority.chain();
   let n = 0;
   return {
@@ -51,7 +65,10 @@ export async function makeActionsFixture(opts: { baseUrl?: string; caKeyType?: K
         agentId: o.agentId ?? `trader-${keyType}-${++n}`,
         publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string,
         scope: o.scope ?? ['write:payments', 'read:accounts', 'read:/data/raw/*'],
-        policy: { maxTransactionSize: o.maxTx ?? { amount: '50000', currency: 'USD' }, allowedMarkets: o.markets ?? ['EUR_USD', 'GBP_USD'] },
+        policy: {
+          maxTransactionSize: o.maxTx ?? { amount: '50000', currency: 'USD' },
+          allowedMarkets: o.markets ?? ['EUR_USD', 'GBP_USD'],
+        },
         ...(o.days ? { validityDays: o.days } : {}),
       });
       return { serial: issued.serial, privateKey, publicKey, pem: issued.pem };

@@ -8,7 +8,10 @@ const uri = 'softkey:test' as KeyUri;
 
 describe('JWS signatures', () => {
   it('ES256 and ES384 carry raw r||s (RFC 7518 §3.4), not the DER the Signer returns', async () => {
-    for (const [curve, len, alg] of [['prime256v1', 64, 'ES256'], ['secp384r1', 96, 'ES384']] as const) {
+    for (const [curve, len, alg] of [
+      ['prime256v1', 64, 'ES256'],
+      ['secp384r1', 96, 'ES384'],
+    ] as const) {
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
       const input = signingInput('aGVhZGVy', 'cGF5bG9hZA');
       const out = await jwsSign(signerFromPrivateKey(privateKey, uri), input);
@@ -57,7 +60,10 @@ describe('parseEnvelope', () => {
   it.each([
     ['detached compact', 'eyJhIjoxfQ..c2ln'],
     ['general serialization', JSON.stringify({ payload: 'eA', signatures: [] })],
-    ['unprotected header', JSON.stringify({ ...{ protected: 'eA', payload: 'eA', signature: 'eA' }, header: { x5c: [] } })],
+    [
+      'unprotected header',
+      JSON.stringify({ ...{ protected: 'eA', payload: 'eA', signature: 'eA' }, header: { x5c: [] } }),
+    ],
     ['standard base64 in a member', JSON.stringify({ protected: 'e+A/', payload: 'eA', signature: 'eA' })],
     ['empty signature', JSON.stringify({ protected: 'eA', payload: 'eA', signature: '' })],
     ['nonsense', 'hello world'],

@@ -42,21 +42,40 @@ afterAll(async () => {
 });
 
 function query(): StatusQuery {
-  return { serial: agent.serial, certificate: pemOrDer(agent.pem, ['CERTIFICATE']), issuer: f.authority.ca('intermediate').certificate.der, now: f.clock.now() };
+  return {
+    serial: agent.serial,
+    certificate: pemOrDer(agent.pem, ['CERTIFICATE']),
+    issuer: f.authority.ca('intermediate').certificate.der,
+    now: f.clock.now(),
+  };
 }
 
-const ourResponder = (): ResponderIdentity => responderIdentity(f.authority.ca('intermediate').responder.signer, f.authority.ca('intermediate').responder.certificate.der);
+const ourResponder = (): ResponderIdentity =>
+  responderIdentity(
+    f.authority.ca('intermediate').responder.signer,
+    f.authority.ca('intermediate').responder.certificate.der,
+  );
 
 /** Answers with `responder` for the CertID of the request (or `certIdDer`), echoing the nonce. */
-function respondWith(responder: ResponderIdentity, o: { status?: CertStatus; certIdDer?: Buffer; thisUpdate?: Date; nextUpdate?: Date; nonce?: Buffer } = {}) {
+function respondWith(
+  responder: ResponderIdentity,
+  o: { status?: CertStatus; certIdDer?: Buffer; thisUpdate?: Date; nextUpdate?: Date; nonce?: Buffer } = {},
+) {
   server.answer = async (reqDer) => {
     const req = parseOcspRequest(reqDer);
     const thisUpdate = o.thisUpdate ?? f.clock.now();
     return buildBasicResponse({
       responder,
       producedAt: thisUpdate,
-      responses: [{ certIdDer: o.certIdDer ?? Buffer.from(req.certIds[0]!.raw), status: o.status ?? { kind: 'good' }, thisUpdate, nextUpdate: o.nextUpdate ?? new Date(thisUpdate.getTime() + HOUR) }],
-      ...(o.nonce ?? req.nonce ? { nonce: o.nonce ?? Buffer.from(req.nonce!) } : {}),
+      responses: [
+        {
+          certIdDer: o.certIdDer ?? Buffer.from(req.certIds[0]!.raw),
+          status: o.status ?? { kind: 'good' },
+          thisUpdate,
+          nextUpdate: o.nextUpdate ?? new Date(thisUpdate.getTime() + HOUR),
+        },
+      ],
+      ...((o.nonce ?? req.nonce) ? { nonce: o.nonce ?? Buffer.from(req.nonce!) } : {}),
     });
   };
 }
@@ -64,7 +83,14 @@ function respondWith(responder: ResponderIdentity, o: { status?: CertStatus; cer
 /** A responder identity for any key + certificate, without responderIdentity()'s EKU check. */
 function unchecked(signer: ResponderIdentity['signer'], certDer: Buffer, spki: Buffer): ResponderIdentity {
   const keyHash = createHash('sha1').update(subjectPublicKeyBits(spki)).digest();
-  return { signer, certificate: certDer, keyHash, responderId: explicit(2, octetString(keyHash)), signatureAlgorithm: algorithmInfo(signer.algorithm).identifier, certsField: explicit(0, sequence(certDer)) };
+  return {
+    signer,
+    certificate: certDer,
+    keyHash,
+    responderId: explicit(2, octetString(keyHash)),
+    signatureAlgorithm: algorithmInfo(signer.algorithm).identifier,
+    certsField: explicit(0, sequence(certDer)),
+  };
 }
 
 describe('ocspStatus', () => {
@@ -73,15 +99,24 @@ describe('ocspStatus', () => {
     expect(await ocspStatus(query(), { url })).toEqual({ ok: true, status: { state: 'good' }, source: `ocsp ${url}` });
     const revokedAt = new Date('2030-02-01T00:00:00Z');
     respondWith(ourResponder(), { status: { kind: 'revoked', revokedAt, reason: 'keyCompromise' } });
-    expect(await ocspStatus(query(), { url, nonce: true })).toMatchObject({ ok: true, status: { state: 'revoked', revokedAt, reason: 'keyCompromise' } });
+    expect(await ocspStatus(query(), { url, nonce: true })).toMatchObject({
+      ok: true,
+      status: { state: 'revoked', revokedAt, reason: 'keyCompromise' },
+    });
     respondWith(ourResponder(), { status: { kind: 'revoked', revokedAt, reason: 'certificateHold' } });
     expect(await ocspStatus(query(), { url })).toMatchObject({ ok: true, status: { state: 'held' } });
   });
 
-  it('a response signed by another CA\'s responder is not believed', async () => {
-    const theirs = responderIdentity(other.authority.ca('intermediate').responder.signer, other.authority.ca('intermediate').responder.certificate.der);
+  it("a response signed by another CA's responder is not believed", async () => {
+    const theirs = responderIdentity(
+      other.authority.ca('intermediate').responder.signer,
+      other.authority.ca('intermediate').responder.certificate.der,
+    );
     respondWith(theirs);
-    expect(await ocspStatus(query(), { url })).toMatchObject({ ok: false, detail: expect.stringMatching(/not issued by the agent certificate issuer/) });
+    expect(await ocspStatus(query(), { url })).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/not issued by the agent certificate issuer/),
+    });
   });
 
   it('a certificate of our CA without id-kp-OCSPSigning cannot answer', async () => {
@@ -89,29 +124,50 @@ describe('ocspStatus', () => {
     const der = pemOrDer(a2.pem, ['CERTIFICATE']);
     const spki = a2.publicKey.export({ format: 'der', type: 'spki' });
     respondWith(unchecked(signerFromPrivateKey(a2.privateKey, 'softkey:t' as KeyUri), der, spki));
-    expect(await ocspStatus(query(), { url })).toMatchObject({ ok: false, detail: expect.stringMatching(/lacks id-kp-OCSPSigning/) });
+    expect(await ocspStatus(query(), { url })).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/lacks id-kp-OCSPSigning/),
+    });
   });
 
   it('a corrupted signature, another CertID, a stale answer or a wrong nonce are refused', async () => {
     const genuine = ourResponder();
-    const flipped = { ...genuine.signer, sign: async (d: Uint8Array) => {
-      const sig = await genuine.signer.sign(d);
-      sig[sig.length - 1]! ^= 1; // last octet of s: still DER, no longer the signature
-      return sig;
-    } };
+    const flipped = {
+      ...genuine.signer,
+      sign: async (d: Uint8Array) => {
+        const sig = await genuine.signer.sign(d);
+        sig[sig.length - 1]! ^= 1; // last octet of s: still DER, no longer the signature
+        return sig;
+      },
+    };
     respondWith({ ...genuine, signer: flipped });
-    expect(await ocspStatus(query(), { url })).toMatchObject({ ok: false, detail: expect.stringMatching(/signature does not verify with the responder certificate/) });
+    expect(await ocspStatus(query(), { url })).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/signature does not verify with the responder certificate/),
+    });
 
     const issuer = f.authority.ca('intermediate').certificate;
-    respondWith(ourResponder(), { certIdDer: certIdFor({ subjectDer: issuer.subject, publicKeyInfo: issuer.publicKeyInfo }, Buffer.from('01', 'hex'), 'sha256') });
-    expect(await ocspStatus(query(), { url })).toMatchObject({ ok: false, detail: expect.stringMatching(/CertID mismatch/) });
+    respondWith(ourResponder(), {
+      certIdDer: certIdFor(
+        { subjectDer: issuer.subject, publicKeyInfo: issuer.publicKeyInfo },
+        Buffer.from('01', 'hex'),
+        'sha256',
+      ),
+    });
+    expect(await ocspStatus(query(), { url })).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/CertID mismatch/),
+    });
 
     const old = new Date(f.clock.now().getTime() - 3 * HOUR);
     respondWith(ourResponder(), { thisUpdate: old, nextUpdate: new Date(old.getTime() + HOUR) });
     expect(await ocspStatus(query(), { url })).toMatchObject({ ok: false, detail: expect.stringMatching(/stale/) });
 
     respondWith(ourResponder(), { nonce: Buffer.alloc(16, 1) });
-    expect(await ocspStatus(query(), { url, nonce: true })).toMatchObject({ ok: false, detail: expect.stringMatching(/nonce/) });
+    expect(await ocspStatus(query(), { url, nonce: true })).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/nonce/),
+    });
   });
 
   it('an unknown answer is reported as unknown, an error status as a failure', async () => {

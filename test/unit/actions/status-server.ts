@@ -56,7 +56,10 @@ export async function startStatusServer(): Promise<StatusServer> {
       const ids = { root: 'root' as IssuerId, intermediate: 'intermediate' as IssuerId };
       const identities = {
         root: responderIdentity(a.ca('root').responder.signer, a.ca('root').responder.certificate.der),
-        intermediate: responderIdentity(a.ca('intermediate').responder.signer, a.ca('intermediate').responder.certificate.der),
+        intermediate: responderIdentity(
+          a.ca('intermediate').responder.signer,
+          a.ca('intermediate').responder.certificate.der,
+        ),
       };
       responder = new OcspResponder({
         issuers: issuerIndexFromCertificates([
@@ -67,7 +70,8 @@ export async function startStatusServer(): Promise<StatusServer> {
         cache: false,
         sources: [
           createLiveSource({
-            responderFor: (id) => (id === ids.root ? identities.root : id === ids.intermediate ? identities.intermediate : undefined),
+            responderFor: (id) =>
+              id === ids.root ? identities.root : id === ids.intermediate ? identities.intermediate : undefined,
             status: async (_id, serial) => {
               try {
                 return certStatusFrom((await a.show(serial)).status);
@@ -80,7 +84,11 @@ export async function startStatusServer(): Promise<StatusServer> {
           }),
         ],
       });
-      publisher = new CrlPublisher({ store: a.store, clock: a.clock, issuers: { intermediate: crlIssuerFromCa(a.ca('intermediate')) } });
+      publisher = new CrlPublisher({
+        store: a.store,
+        clock: a.clock,
+        issuers: { intermediate: crlIssuerFromCa(a.ca('intermediate')) },
+      });
     },
     close: () =>
       new Promise<void>((resolve) => {

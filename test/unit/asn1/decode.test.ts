@@ -93,7 +93,10 @@ describe('strings', () => {
 
   it('checks IMPLICIT context tags including constructed-ness', () => {
     expect(readUtf8String(parseDer(hex('81 01 41'), 's'), 'f', { implicit: 1 })).toBe('A');
-    rejects(() => readUtf8String(parseDer(hex('82 01 41'), 's'), 'f', { implicit: 1 }), /expected \[1\] primitive, found \[2\] primitive/);
+    rejects(
+      () => readUtf8String(parseDer(hex('82 01 41'), 's'), 'f', { implicit: 1 }),
+      /expected \[1\] primitive, found \[2\] primitive/,
+    );
     rejects(() => expectSequence(parseDer(hex('80 00'), 's'), 'f', { implicit: 0 }), /expected \[0\] constructed/);
   });
 });

@@ -11,7 +11,13 @@ import { readDerTree } from '../../../src/asn1/der-tree.js';
 import { AgentCaError } from '../../../src/errors.js';
 
 const hex = (h: string) => Buffer.from(h.replace(/\s+/g, ''), 'hex');
-const shape = (n: DerNode): unknown => ({ c: n.tagClass, t: n.tagNumber, k: n.constructed, v: Buffer.from(n.content).toString('hex'), ch: n.children.map(shape) });
+const shape = (n: DerNode): unknown => ({
+  c: n.tagClass,
+  t: n.tagNumber,
+  k: n.constructed,
+  v: Buffer.from(n.content).toString('hex'),
+  ch: n.children.map(shape),
+});
 
 function refuses(h: string | Buffer, reason: RegExp, limits = {}): void {
   let err: unknown;
@@ -67,7 +73,13 @@ describe('decodeOid', () => {
       }
       return Buffer.from(out);
     };
-    for (const oid of [legacy, '1.2.840.113556.1.8000.2554.1634.27975.56549.17106.37927.4247664.2093443.1.1', '1.3.6.1.4.1.2147483648', '2.999.70368744177664', '0.9.2342.19200300.100.1.1']) {
+    for (const oid of [
+      legacy,
+      '1.2.840.113556.1.8000.2554.1634.27975.56549.17106.37927.4247664.2093443.1.1',
+      '1.3.6.1.4.1.2147483648',
+      '2.999.70368744177664',
+      '0.9.2342.19200300.100.1.1',
+    ]) {
       expect(decodeOid(enc(oid))).toBe(oid);
     }
   });

@@ -1,7 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { AgentCaError, Asn1DecodeError } from '../../../src/errors.js';
-import { AGENT_CA_ARC, agentExtensionOids, AgentOids, LEGACY_AGENT_CA_ARC, oversizedOidComponents, readableAgentExtensionOids } from '../../../src/asn1/oids.js';
-import { algorithmIdentifier, implicit, integer, NULL, octetString, oid, printableString, sequence, tlv, utf8String } from '../../../src/asn1/der.js';
+import {
+  AGENT_CA_ARC,
+  agentExtensionOids,
+  AgentOids,
+  LEGACY_AGENT_CA_ARC,
+  oversizedOidComponents,
+  readableAgentExtensionOids,
+} from '../../../src/asn1/oids.js';
+import {
+  algorithmIdentifier,
+  implicit,
+  integer,
+  NULL,
+  octetString,
+  oid,
+  printableString,
+  sequence,
+  tlv,
+  utf8String,
+} from '../../../src/asn1/der.js';
 import {
   agentContextCodec,
   agentExtensionCodecs,
@@ -51,7 +69,11 @@ const VECTORS = {
 
 describe('known-answer vectors from the ASN.1 module', () => {
   it('encodes byte-identically and decodes back', () => {
-    const policy: AgentPolicy = { maxTransactionSize: { amount: '1250.50', currency: 'USD' }, allowedMarkets: ['XNAS', 'crypto:BTC-USD'], revocationTimeoutSeconds: 300 };
+    const policy: AgentPolicy = {
+      maxTransactionSize: { amount: '1250.50', currency: 'USD' },
+      allowedMarkets: ['XNAS', 'crypto:BTC-USD'],
+      revocationTimeoutSeconds: 300,
+    };
     expect(encodeAgentPolicy(policy)).toEqual(VECTORS.policy);
     expect(decodeAgentPolicy(VECTORS.policy)).toEqual(policy);
     const scope = ['read:accounts', 'write:/data/processed/*'];
@@ -83,7 +105,10 @@ describe('agentPolicy', () => {
 
   it('skips unknown context-tagged fields after the known ones (extension marker)', () => {
     const der = sequence(money, implicit(2, integer(60)), tlv(0x83, Buffer.from('x')), tlv(0xa7, utf8String('future')));
-    expect(decodeAgentPolicy(der)).toEqual({ maxTransactionSize: { amount: '10', currency: 'USD' }, revocationTimeoutSeconds: 60 });
+    expect(decodeAgentPolicy(der)).toEqual({
+      maxTransactionSize: { amount: '10', currency: 'USD' },
+      revocationTimeoutSeconds: 60,
+    });
   });
 
   it.each([
@@ -93,23 +118,63 @@ describe('agentPolicy', () => {
     ['[1] primitive', sequence(tlv(0x81, utf8String('X'))), /expected \[1\] constructed/],
     ['fields out of order', sequence(implicit(2, integer(1)), money), /out of order/],
     ['a repeated field', sequence(implicit(2, integer(1)), implicit(2, integer(2))), /repeated/],
-    ['a known field after an unknown one', sequence(tlv(0x83, Buffer.alloc(0)), implicit(2, integer(1))), /out of order/],
-    ['a universal element after the known ones', sequence(implicit(2, integer(1)), utf8String('x')), /unexpected UTF8String/],
+    [
+      'a known field after an unknown one',
+      sequence(tlv(0x83, Buffer.alloc(0)), implicit(2, integer(1))),
+      /out of order/,
+    ],
+    [
+      'a universal element after the known ones',
+      sequence(implicit(2, integer(1)), utf8String('x')),
+      /unexpected UTF8String/,
+    ],
     ['trailing bytes', Buffer.concat([sequence(implicit(2, integer(1))), Buffer.from([0])]), /trailing/],
     ['not a SEQUENCE', utf8String('x'), /expected SEQUENCE/],
     ['negative timeout', sequence(tlv(0x82, Buffer.from([0xff]))), /revocationTimeout: -1 outside 0\.\.31536000/],
     ['timeout over a year', sequence(implicit(2, integer(31_536_001))), /outside 0\.\.31536000/],
-    ['currency with 2 letters', sequence(implicit(0, sequence(printableString('10'), printableString('US')))), /currency: 2 character\(s\), at least 3/],
-    ['lower-case currency', sequence(implicit(0, sequence(printableString('10'), printableString('usd')))), /currency: character "u"/],
-    ['currency with 4 letters', sequence(implicit(0, sequence(printableString('10'), printableString('USDX')))), /currency: 4 character\(s\), at most 3/],
-    ['currency as UTF8String', sequence(implicit(0, sequence(printableString('10'), utf8String('USD')))), /expected PrintableString, found UTF8String/],
-    ['amount with a sign', sequence(implicit(0, sequence(printableString('-5'), printableString('USD')))), /amount: character "-"/],
-    ['amount with a leading zero', sequence(implicit(0, sequence(printableString('0100'), printableString('USD')))), /amount: must be a decimal/],
-    ['amount ending in "."', sequence(implicit(0, sequence(printableString('1.'), printableString('USD')))), /must be a decimal/],
+    [
+      'currency with 2 letters',
+      sequence(implicit(0, sequence(printableString('10'), printableString('US')))),
+      /currency: 2 character\(s\), at least 3/,
+    ],
+    [
+      'lower-case currency',
+      sequence(implicit(0, sequence(printableString('10'), printableString('usd')))),
+      /currency: character "u"/,
+    ],
+    [
+      'currency with 4 letters',
+      sequence(implicit(0, sequence(printableString('10'), printableString('USDX')))),
+      /currency: 4 character\(s\), at most 3/,
+    ],
+    [
+      'currency as UTF8String',
+      sequence(implicit(0, sequence(printableString('10'), utf8String('USD')))),
+      /expected PrintableString, found UTF8String/,
+    ],
+    [
+      'amount with a sign',
+      sequence(implicit(0, sequence(printableString('-5'), printableString('USD')))),
+      /amount: character "-"/,
+    ],
+    [
+      'amount with a leading zero',
+      sequence(implicit(0, sequence(printableString('0100'), printableString('USD')))),
+      /amount: must be a decimal/,
+    ],
+    [
+      'amount ending in "."',
+      sequence(implicit(0, sequence(printableString('1.'), printableString('USD')))),
+      /must be a decimal/,
+    ],
     ['amount missing currency', sequence(implicit(0, sequence(printableString('1')))), /1 component\(s\), at least 2/],
     ['empty markets', sequence(tlv(0xa1, Buffer.alloc(0))), /allowedMarkets: 0 component\(s\), at least 1/],
     ['bad UTF-8 in a market', sequence(tlv(0xa1, BAD_UTF8)), /allowedMarkets\[0\]: invalid UTF-8/],
-    ['a market with a space', sequence(implicit(1, sequence(utf8String('NY SE')))), /allowedMarkets\[0\]: character " "/],
+    [
+      'a market with a space',
+      sequence(implicit(1, sequence(utf8String('NY SE')))),
+      /allowedMarkets\[0\]: character " "/,
+    ],
   ])('decode rejects %s', (_n, der, reason) => {
     rejects(() => decodeAgentPolicy(der), reason);
   });
@@ -119,7 +184,11 @@ describe('agentPolicy', () => {
     ['lower-case currency', { maxTransactionSize: { amount: '1', currency: 'eur' } }, /currency: character "e"/],
     ['numeric amount', { maxTransactionSize: { amount: 5, currency: 'EUR' } }, /amount: must be a string/],
     ['amount with exponent', { maxTransactionSize: { amount: '1e5', currency: 'EUR' } }, /amount: character "e"/],
-    ['amount with 7 fraction digits', { maxTransactionSize: { amount: '1.1234567', currency: 'EUR' } }, /must be a decimal/],
+    [
+      'amount with 7 fraction digits',
+      { maxTransactionSize: { amount: '1.1234567', currency: 'EUR' } },
+      /must be a decimal/,
+    ],
     ['negative timeout', { revocationTimeoutSeconds: -1 }, /-1 outside 0\.\.31536000/],
     ['fractional timeout', { revocationTimeoutSeconds: 1.5 }, /outside/],
     ['empty markets', { allowedMarkets: [] }, /0 entries, 1\.\.64/],
@@ -170,61 +239,124 @@ describe('modelHash', () => {
   });
 
   it.each([
-    ['a digest length mismatch', sequence(algorithmIdentifier('2.16.840.1.101.3.4.2.1'), octetString(Buffer.alloc(48))), /48 octets, sha256 digests are 32/],
-    ['SHA-1', sequence(algorithmIdentifier('1.3.14.3.2.26'), octetString(Buffer.alloc(20))), /1\.3\.14\.3\.2\.26 is not SHA-256/],
-    ['non-NULL parameters', sequence(sequence(oid('2.16.840.1.101.3.4.2.1'), integer(1)), octetString(Buffer.alloc(32))), /parameters: expected NULL/],
-    ['a digest as BIT STRING', sequence(algorithmIdentifier('2.16.840.1.101.3.4.2.1'), tlv(0x03, Buffer.alloc(33))), /digest: expected OCTET STRING/],
+    [
+      'a digest length mismatch',
+      sequence(algorithmIdentifier('2.16.840.1.101.3.4.2.1'), octetString(Buffer.alloc(48))),
+      /48 octets, sha256 digests are 32/,
+    ],
+    [
+      'SHA-1',
+      sequence(algorithmIdentifier('1.3.14.3.2.26'), octetString(Buffer.alloc(20))),
+      /1\.3\.14\.3\.2\.26 is not SHA-256/,
+    ],
+    [
+      'non-NULL parameters',
+      sequence(sequence(oid('2.16.840.1.101.3.4.2.1'), integer(1)), octetString(Buffer.alloc(32))),
+      /parameters: expected NULL/,
+    ],
+    [
+      'a digest as BIT STRING',
+      sequence(algorithmIdentifier('2.16.840.1.101.3.4.2.1'), tlv(0x03, Buffer.alloc(33))),
+      /digest: expected OCTET STRING/,
+    ],
     ['a missing digest', sequence(algorithmIdentifier('2.16.840.1.101.3.4.2.1')), /1 component\(s\), at least 2/],
-    ['an extra component', sequence(algorithmIdentifier('2.16.840.1.101.3.4.2.1'), octetString(Buffer.alloc(32)), NULL), /3 component\(s\), at most 2/],
+    [
+      'an extra component',
+      sequence(algorithmIdentifier('2.16.840.1.101.3.4.2.1'), octetString(Buffer.alloc(32)), NULL),
+      /3 component\(s\), at most 2/,
+    ],
   ])('decode rejects %s', (_n, der, reason) => {
     rejects(() => decodeModelHash(der), reason);
   });
 
   it('encode rejects a length mismatch and unknown algorithms', () => {
-    encRejects(() => encodeModelHash({ algorithm: 'sha512', digest: Buffer.alloc(32) }), /32 octets, sha512 digests are 64/);
+    encRejects(
+      () => encodeModelHash({ algorithm: 'sha512', digest: Buffer.alloc(32) }),
+      /32 octets, sha512 digests are 64/,
+    );
     encRejects(() => encodeModelHash({ algorithm: 'md5' as 'sha256', digest: Buffer.alloc(16) }), /not one of/);
     encRejects(() => encodeModelHash({ algorithm: 'toString' as 'sha256', digest: Buffer.alloc(16) }), /not one of/);
-    encRejects(() => encodeModelHash({ algorithm: 'sha256', digest: 'ab'.repeat(32) as unknown as Buffer }), /Buffer or Uint8Array/);
+    encRejects(
+      () => encodeModelHash({ algorithm: 'sha256', digest: 'ab'.repeat(32) as unknown as Buffer }),
+      /Buffer or Uint8Array/,
+    );
   });
 });
 
 describe('agentContext', () => {
   it('round-trips with and without the instance id', () => {
     const a = { tenantId: 'acme-corp', environment: 'staging' };
-    const b = { tenantId: '6f1c2e0a-0000-4000-8000-000000000001', environment: 'eu-canary-2', agentInstanceId: 'pod:trading-7f9c' };
+    const b = {
+      tenantId: '6f1c2e0a-0000-4000-8000-000000000001',
+      environment: 'eu-canary-2',
+      agentInstanceId: 'pod:trading-7f9c',
+    };
     expect(decodeAgentContext(encodeAgentContext(a))).toEqual(a);
     expect(decodeAgentContext(encodeAgentContext(b))).toEqual(b);
   });
 
   it('skips context-tagged extension additions', () => {
-    const der = sequence(utf8String('t'), utf8String('production'), utf8String('i'), tlv(0x80, Buffer.from([1])), tlv(0xa1, NULL));
+    const der = sequence(
+      utf8String('t'),
+      utf8String('production'),
+      utf8String('i'),
+      tlv(0x80, Buffer.from([1])),
+      tlv(0xa1, NULL),
+    );
     expect(decodeAgentContext(der)).toEqual({ tenantId: 't', environment: 'production', agentInstanceId: 'i' });
-    expect(decodeAgentContext(sequence(utf8String('t'), utf8String('dev'), tlv(0x80, Buffer.from([1]))))).toEqual({ tenantId: 't', environment: 'dev' });
+    expect(decodeAgentContext(sequence(utf8String('t'), utf8String('dev'), tlv(0x80, Buffer.from([1]))))).toEqual({
+      tenantId: 't',
+      environment: 'dev',
+    });
   });
 
   it.each([
     ['a missing environment', sequence(utf8String('t')), /1 component\(s\), at least 2/],
     ['bad UTF-8 in tenantId', sequence(BAD_UTF8, utf8String('production')), /tenantId: invalid UTF-8/],
     ['an upper-case environment', sequence(utf8String('t'), utf8String('Production')), /environment: character "P"/],
-    ['an environment starting with a digit', sequence(utf8String('t'), utf8String('1prod')), /must start with a letter/],
+    [
+      'an environment starting with a digit',
+      sequence(utf8String('t'), utf8String('1prod')),
+      /must start with a letter/,
+    ],
     ['an empty tenantId', sequence(utf8String(''), utf8String('prod')), /tenantId: 0 character/],
-    ['a second untagged string after the instance id', sequence(utf8String('t'), utf8String('prod'), utf8String('i'), utf8String('j')), /unexpected UTF8String/],
-    ['additions out of order', sequence(utf8String('t'), utf8String('prod'), tlv(0x81, Buffer.alloc(0)), tlv(0x80, Buffer.alloc(0))), /out of order/],
-    ['tenantId as PrintableString', sequence(printableString('t'), utf8String('prod')), /tenantId: expected UTF8String/],
+    [
+      'a second untagged string after the instance id',
+      sequence(utf8String('t'), utf8String('prod'), utf8String('i'), utf8String('j')),
+      /unexpected UTF8String/,
+    ],
+    [
+      'additions out of order',
+      sequence(utf8String('t'), utf8String('prod'), tlv(0x81, Buffer.alloc(0)), tlv(0x80, Buffer.alloc(0))),
+      /out of order/,
+    ],
+    [
+      'tenantId as PrintableString',
+      sequence(printableString('t'), utf8String('prod')),
+      /tenantId: expected UTF8String/,
+    ],
   ])('decode rejects %s', (_n, der, reason) => {
     rejects(() => decodeAgentContext(der), reason);
   });
 
   it('encode rejects out-of-alphabet values', () => {
-    encRejects(() => encodeAgentContext({ tenantId: 'acme corp', environment: 'production' }), /tenantId: character " "/);
+    encRejects(
+      () => encodeAgentContext({ tenantId: 'acme corp', environment: 'production' }),
+      /tenantId: character " "/,
+    );
     encRejects(() => encodeAgentContext({ tenantId: 'a', environment: 'x'.repeat(33) }), /environment: 33 character/);
-    encRejects(() => encodeAgentContext({ tenantId: 'a', environment: 'prod', agentInstanceId: 'é' }), /agentInstanceId: character "é"/);
+    encRejects(
+      () => encodeAgentContext({ tenantId: 'a', environment: 'prod', agentInstanceId: 'é' }),
+      /agentInstanceId: character "é"/,
+    );
   });
 });
 
 describe('codecs and decodeAgentExtensions', () => {
   it('codecs carry the OIDs and are non-critical', () => {
-    expect([agentPolicyCodec, agentScopeCodec, modelHashCodec, agentContextCodec].map((c) => [c.name, c.oid, c.critical])).toEqual([
+    expect(
+      [agentPolicyCodec, agentScopeCodec, modelHashCodec, agentContextCodec].map((c) => [c.name, c.oid, c.critical]),
+    ).toEqual([
       ['agentPolicy', AgentOids.agentPolicy, false],
       ['agentScope', AgentOids.agentScope, false],
       ['modelHash', AgentOids.modelHash, false],
@@ -276,13 +408,17 @@ describe('codecs and decodeAgentExtensions', () => {
     const r = decodeAgentExtensions([...exts, { oid: AgentOids.agentScope, value: encodeAgentScope(['write:*']) }]);
     expect(r.agentScope).toBeUndefined();
     expect(r.agentPolicy).toEqual({ revocationTimeoutSeconds: 60 });
-    expect(r.parseErrors).toEqual([expect.objectContaining({ name: 'agentScope', error: expect.stringMatching(/more than once/) })]);
+    expect(r.parseErrors).toEqual([
+      expect.objectContaining({ name: 'agentScope', error: expect.stringMatching(/more than once/) }),
+    ]);
   });
 
   it('never throws on garbage input', () => {
     expect(decodeAgentExtensions(null as unknown as [])).toEqual({ parseErrors: [] });
     expect(decodeAgentExtensions([null, {}, { oid: 5 }] as unknown as [])).toEqual({ parseErrors: [] });
-    expect(decodeAgentExtensions([{ oid: AgentOids.agentScope, value: 'x' as unknown as Uint8Array }]).parseErrors).toHaveLength(1);
+    expect(
+      decodeAgentExtensions([{ oid: AgentOids.agentScope, value: 'x' as unknown as Uint8Array }]).parseErrors,
+    ).toHaveLength(1);
   });
 
   it('follows an operator arc', () => {
@@ -300,15 +436,30 @@ describe('codecs and decodeAgentExtensions', () => {
 
   it('reads the legacy 2.25 arc beside the current one, and beside an operator arc', () => {
     const legacy = agentExtensionOids(LEGACY_AGENT_CA_ARC);
-    const old = [{ oid: legacy.agentScope, value: encodeAgentScope(['read:old']) }, { oid: legacy.agentPolicy, value: encodeAgentPolicy({ revocationTimeoutSeconds: 5 }) }];
-    expect(decodeAgentExtensions(old)).toEqual({ agentScope: ['read:old'], agentPolicy: { revocationTimeoutSeconds: 5 }, parseErrors: [] });
-    expect(decodeAgentExtensions(old, readableAgentExtensionOids('1.3.6.1.4.1.55555.7')).agentScope).toEqual(['read:old']);
+    const old = [
+      { oid: legacy.agentScope, value: encodeAgentScope(['read:old']) },
+      { oid: legacy.agentPolicy, value: encodeAgentPolicy({ revocationTimeoutSeconds: 5 }) },
+    ];
+    expect(decodeAgentExtensions(old)).toEqual({
+      agentScope: ['read:old'],
+      agentPolicy: { revocationTimeoutSeconds: 5 },
+      parseErrors: [],
+    });
+    expect(decodeAgentExtensions(old, readableAgentExtensionOids('1.3.6.1.4.1.55555.7')).agentScope).toEqual([
+      'read:old',
+    ]);
     // only the arcs asked for: the current arc alone does not read 2.25
     expect(decodeAgentExtensions(old, AgentOids)).toEqual({ parseErrors: [] });
     // the same extension under both arcs is a duplicate (RFC 5280 §4.2): neither is trusted
     const both = decodeAgentExtensions([...old, { oid: AgentOids.agentScope, value: encodeAgentScope(['write:*']) }]);
     expect(both.agentScope).toBeUndefined();
-    expect(both.parseErrors).toEqual([expect.objectContaining({ name: 'agentScope', oid: legacy.agentScope, error: expect.stringMatching(/more than once/) })]);
+    expect(both.parseErrors).toEqual([
+      expect.objectContaining({
+        name: 'agentScope',
+        oid: legacy.agentScope,
+        error: expect.stringMatching(/more than once/),
+      }),
+    ]);
   });
 
   it('every component of the default arc fits the 2^31 - 1 cap; the legacy arc does not', () => {

@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Asn1DecodeError } from '../../../src/errors.js';
 import { AgentOids } from '../../../src/asn1/oids.js';
-import { expectContext, expectSequence, parseDer, readBoolean, readOctetString, readOid } from '../../../src/asn1/decode.js';
+import {
+  expectContext,
+  expectSequence,
+  parseDer,
+  readBoolean,
+  readOctetString,
+  readOid,
+} from '../../../src/asn1/decode.js';
 import {
   decodeAgentContext,
   decodeAgentExtensions,
@@ -28,7 +35,12 @@ let dir: string;
 let n = 0;
 
 function openssl(args: string[]): string {
-  return execFileSync('openssl', args, { cwd: dir, encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('openssl', args, {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 10_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** DER of the `asn1 = ...` value described by an OpenSSL ASN1_generate_nconf config. */
@@ -46,7 +58,12 @@ function asn1parse(der: Buffer): string[] {
   return openssl(['asn1parse', '-inform', 'DER', '-in', `o${id}.der`])
     .trim()
     .split('\n')
-    .map((l) => l.replace(/^\s*\d+:d=(\d+)\s+hl=\d+\s+l=\s*\d+\s+/, '$1 ').trimEnd().replace(/\s+/g, ' '));
+    .map((l) =>
+      l
+        .replace(/^\s*\d+:d=(\d+)\s+hl=\d+\s+l=\s*\d+\s+/, '$1 ')
+        .trimEnd()
+        .replace(/\s+/g, ' '),
+    );
 }
 
 const POLICY_SECTIONS = `[policy]
@@ -78,7 +95,11 @@ env = UTF8:production
 instance = UTF8:inst-42
 `;
 
-const POLICY = { maxTransactionSize: { amount: '1250.50', currency: 'USD' }, allowedMarkets: ['XNAS', 'crypto:BTC-USD'], revocationTimeoutSeconds: 300 };
+const POLICY = {
+  maxTransactionSize: { amount: '1250.50', currency: 'USD' },
+  allowedMarkets: ['XNAS', 'crypto:BTC-USD'],
+  revocationTimeoutSeconds: 300,
+};
 const SCOPE = ['read:accounts', 'write:/data/processed/*', 'read:/data/raw/*'];
 const HASH = { algorithm: 'sha256' as const, digest: Buffer.from(DIGEST, 'hex') };
 const CONTEXT = { tenantId: 'acme-corp', environment: 'production', agentInstanceId: 'inst-42' };
@@ -98,7 +119,9 @@ describe('openssl-encoded values decode with our codecs', () => {
   });
 
   it('agentPolicy with a future [3] field appended', () => {
-    const der = genconf(`asn1 = SEQUENCE:p\n[p]\nt = IMPLICIT:2,INTEGER:60\nx = IMPLICIT:3,UTF8:future\ny = EXPLICIT:4,SEQUENCE:z\n[z]\nb = BOOLEAN:TRUE\n`);
+    const der = genconf(
+      `asn1 = SEQUENCE:p\n[p]\nt = IMPLICIT:2,INTEGER:60\nx = IMPLICIT:3,UTF8:future\ny = EXPLICIT:4,SEQUENCE:z\n[z]\nb = BOOLEAN:TRUE\n`,
+    );
     expect(decodeAgentPolicy(der)).toEqual({ revocationTimeoutSeconds: 60 });
   });
 
@@ -118,12 +141,27 @@ describe('openssl-encoded values decode with our codecs', () => {
   });
 
   it.each([
-    ['a 2-letter currency', 'asn1 = SEQUENCE:p\n[p]\nm = IMPLICIT:0,SEQUENCE:m\n[m]\na = PRINTABLESTRING:10\nc = PRINTABLESTRING:US\n', decodeAgentPolicy, /currency: 2 character/],
+    [
+      'a 2-letter currency',
+      'asn1 = SEQUENCE:p\n[p]\nm = IMPLICIT:0,SEQUENCE:m\n[m]\na = PRINTABLESTRING:10\nc = PRINTABLESTRING:US\n',
+      decodeAgentPolicy,
+      /currency: 2 character/,
+    ],
     ['a negative timeout', 'asn1 = SEQUENCE:p\n[p]\nt = IMPLICIT:2,INTEGER:-5\n', decodeAgentPolicy, /-5 outside/],
     ['an untagged timeout', 'asn1 = SEQUENCE:p\n[p]\nt = INTEGER:5\n', decodeAgentPolicy, /unexpected INTEGER/],
     ['an empty scope', 'asn1 = SEQUENCE:s\n[s]\n', decodeAgentScope, /at least 1/],
-    ['invalid UTF-8 in a scope entry', 'asn1 = SEQUENCE:s\n[s]\na = IMPLICIT:12U,FORMAT:HEX,OCTETSTRING:c0af\n', decodeAgentScope, /invalid UTF-8/],
-    ['a SHA-384 OID with a 32-octet digest', `asn1 = SEQUENCE:h\n[h]\nalg = SEQUENCE:alg\nd = FORMAT:HEX,OCTETSTRING:${DIGEST}\n[alg]\noid = OID:sha384\n`, decodeModelHash, /32 octets, sha384 digests are 48/],
+    [
+      'invalid UTF-8 in a scope entry',
+      'asn1 = SEQUENCE:s\n[s]\na = IMPLICIT:12U,FORMAT:HEX,OCTETSTRING:c0af\n',
+      decodeAgentScope,
+      /invalid UTF-8/,
+    ],
+    [
+      'a SHA-384 OID with a 32-octet digest',
+      `asn1 = SEQUENCE:h\n[h]\nalg = SEQUENCE:alg\nd = FORMAT:HEX,OCTETSTRING:${DIGEST}\n[alg]\noid = OID:sha384\n`,
+      decodeModelHash,
+      /32 octets, sha384 digests are 48/,
+    ],
   ])('rejects %s', (_name, config, decode, reason) => {
     const der = genconf(config);
     expect(() => decode(der)).toThrow(Asn1DecodeError);
@@ -150,7 +188,28 @@ ${o.modelHash} = ASN1:SEQUENCE:hash
 ${o.agentContext} = ASN1:SEQUENCE:context
 ${POLICY_SECTIONS}${SCOPE_SECTIONS}${HASH_SECTIONS}${CONTEXT_SECTIONS}`,
     );
-    openssl(['req', '-x509', '-new', '-config', 'req.cnf', '-extensions', 'agent_ext', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'key.pem', '-days', '1', '-outform', 'DER', '-out', 'cert.der']);
+    openssl([
+      'req',
+      '-x509',
+      '-new',
+      '-config',
+      'req.cnf',
+      '-extensions',
+      'agent_ext',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'key.pem',
+      '-days',
+      '1',
+      '-outform',
+      'DER',
+      '-out',
+      'cert.der',
+    ]);
     const cert = parseDer(readFileSync(join(dir, 'cert.der')), 'Certificate');
     // Certificate.tbsCertificate.[3] extensions (RFC 5280 §4.1)
     const tbs = expectSequence(cert.children[0]!, 'TBSCertificate');
@@ -164,7 +223,13 @@ ${POLICY_SECTIONS}${SCOPE_SECTIONS}${HASH_SECTIONS}${CONTEXT_SECTIONS}`,
     const ours = extensions.filter((e) => (Object.values(o) as string[]).includes(e.oid));
     expect(ours.map((e) => e.critical)).toEqual([false, false, false, false]);
     expect(extensions.find((e) => e.oid === '2.5.29.19')?.critical).toBe(true);
-    expect(decodeAgentExtensions(extensions)).toEqual({ agentPolicy: POLICY, agentScope: SCOPE, modelHash: HASH, agentContext: CONTEXT, parseErrors: [] });
+    expect(decodeAgentExtensions(extensions)).toEqual({
+      agentPolicy: POLICY,
+      agentScope: SCOPE,
+      modelHash: HASH,
+      agentContext: CONTEXT,
+      parseErrors: [],
+    });
     // and openssl itself names our OIDs as it reads the certificate back
     const text = openssl(['x509', '-inform', 'DER', '-in', 'cert.der', '-noout', '-text']);
     for (const id of Object.values(o)) expect(text).toContain(id);
@@ -186,7 +251,10 @@ describe('openssl asn1parse reads what our encoders write', () => {
   });
 
   it('agentScope', () => {
-    expect(asn1parse(encodeAgentScope(SCOPE))).toEqual(['0 cons: SEQUENCE', ...SCOPE.map((s) => `1 prim: UTF8STRING :${s}`)]);
+    expect(asn1parse(encodeAgentScope(SCOPE))).toEqual([
+      '0 cons: SEQUENCE',
+      ...SCOPE.map((s) => `1 prim: UTF8STRING :${s}`),
+    ]);
   });
 
   it('modelHash', () => {
@@ -199,6 +267,11 @@ describe('openssl asn1parse reads what our encoders write', () => {
   });
 
   it('agentContext', () => {
-    expect(asn1parse(encodeAgentContext(CONTEXT))).toEqual(['0 cons: SEQUENCE', '1 prim: UTF8STRING :acme-corp', '1 prim: UTF8STRING :production', '1 prim: UTF8STRING :inst-42']);
+    expect(asn1parse(encodeAgentContext(CONTEXT))).toEqual([
+      '0 cons: SEQUENCE',
+      '1 prim: UTF8STRING :acme-corp',
+      '1 prim: UTF8STRING :production',
+      '1 prim: UTF8STRING :inst-42',
+    ]);
   });
 });

@@ -1,9 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { AgentCaError } from '../../../src/errors.js';
-import { actionPatternViolation, actionViolation, scopePermits, validateAction, validateActionPattern } from '../../../src/asn1/scope-match.js';
+import {
+  actionPatternViolation,
+  actionViolation,
+  scopePermits,
+  validateAction,
+  validateActionPattern,
+} from '../../../src/asn1/scope-match.js';
 
 describe('scopePermits', () => {
-  const scope = ['read:accounts', 'write:payments', 'read:/data/raw/*', 'write:/data/processed/*', 'list:*', 'read:/reports/q1.pdf'];
+  const scope = [
+    'read:accounts',
+    'write:payments',
+    'read:/data/raw/*',
+    'write:/data/processed/*',
+    'list:*',
+    'read:/reports/q1.pdf',
+  ];
 
   it.each([
     ['read:accounts', true],

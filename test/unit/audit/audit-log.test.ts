@@ -11,10 +11,25 @@ import type { IssuerId, KeyUri, Serial } from '../../../src/types.js';
 
 const T0 = new Date('2025-01-01T00:00:00.000Z');
 const ISSUER = 'intermediate' as IssuerId;
-const input = (n: number, extra: Record<string, unknown> = {}) => ({ actor: 'alice', action: 'test.event', subject: `s-${n}`, details: { n, ...extra } });
+const input = (n: number, extra: Record<string, unknown> = {}) => ({
+  actor: 'alice',
+  action: 'test.event',
+  subject: `s-${n}`,
+  details: { n, ...extra },
+});
 
 function cert(serial: string): CertificateRecord {
-  return { serial: serial as Serial, issuerId: ISSUER, der: Buffer.from([0x30, 0]), profile: 'agent', subject: 'CN=x', notBefore: T0, notAfter: T0, issuedAt: T0, isCa: false };
+  return {
+    serial: serial as Serial,
+    issuerId: ISSUER,
+    der: Buffer.from([0x30, 0]),
+    profile: 'agent',
+    subject: 'CN=x',
+    notBefore: T0,
+    notAfter: T0,
+    issuedAt: T0,
+    isCa: false,
+  };
 }
 
 describe('AuditLog', () => {
@@ -30,10 +45,20 @@ describe('AuditLog', () => {
   });
 
   it('appends a genesis-linked chain with clock times and normalised details', async () => {
-    const e1 = await log.append({ actor: 'alice', action: 'ca.init', subject: 'root', details: { when: new Date(T0.getTime() + 5), skip: undefined } });
+    const e1 = await log.append({
+      actor: 'alice',
+      action: 'ca.init',
+      subject: 'root',
+      details: { when: new Date(T0.getTime() + 5), skip: undefined },
+    });
     clock.advance(1000);
     const e2 = await log.append({ actor: 'bob', action: 'certificate.issue', subject: '7f01' });
-    expect(e1).toMatchObject({ seq: 1, time: T0, prevHash: GENESIS_HASH, details: { when: '2025-01-01T00:00:00.005Z' } });
+    expect(e1).toMatchObject({
+      seq: 1,
+      time: T0,
+      prevHash: GENESIS_HASH,
+      details: { when: '2025-01-01T00:00:00.005Z' },
+    });
     expect('skip' in e1.details).toBe(false);
     expect(e1.hash).toBe(entryHash(e1));
     expect(e2).toMatchObject({ seq: 2, prevHash: e1.hash, time: new Date(T0.getTime() + 1000), details: {} });
@@ -45,7 +70,12 @@ describe('AuditLog', () => {
     const entries = await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(input(i))));
     expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     const result = await log.verify();
-    expect(result).toEqual({ ok: true, entries: 20, checkpoints: 4, head: { seq: 20, hash: (await log.head())!.hash } });
+    expect(result).toEqual({
+      ok: true,
+      entries: 20,
+      checkpoints: 4,
+      head: { seq: 20, hash: (await log.head())!.hash },
+    });
   });
 
   it('signs a checkpoint every N entries in the same commit, and on demand', async () => {
@@ -66,14 +96,21 @@ describe('AuditLog', () => {
       op: 'putRevocation',
       record: { serial: '7f01' as Serial, issuerId: ISSUER, revokedAt: T0, reason: 'keyCompromise', actor: 'alice' },
     };
-    const { entries, result } = await log.appendWith([revoke], { actor: 'alice', action: 'certificate.revoked', subject: '7f01', details: { reason: 'keyCompromise' } });
+    const { entries, result } = await log.appendWith([revoke], {
+      actor: 'alice',
+      action: 'certificate.revoked',
+      subject: '7f01',
+      details: { reason: 'keyCompromise' },
+    });
     expect(result.changes[0]?.kind).toBe('revoked');
     expect(entries[0]?.seq).toBe(1);
     expect((await store.revocations.get('7f01' as Serial))?.changeSeq).toBe(1);
 
     // a failing act takes its audit entry down with it, and the seq is not used up
     await store.commit([{ op: 'putCertificate', record: cert('7f02') }]);
-    const err = await log.appendWith([{ op: 'putCertificate', record: cert('7f02') }], input(2)).catch((e: unknown) => e);
+    const err = await log
+      .appendWith([{ op: 'putCertificate', record: cert('7f02') }], input(2))
+      .catch((e: unknown) => e);
     expect(isAgentCaError(err) && err.code).toBe('ACA_ERR_ISSUE_SERIAL_COLLISION');
     expect((await log.head())?.seq).toBe(1);
     expect((await log.append(input(3))).seq).toBe(2);
@@ -121,18 +158,31 @@ describe('AuditLog', () => {
   it('verify checks checkpoint signatures against the given key and catches a missing checkpoint', async () => {
     for (let i = 1; i <= 10; i++) await log.append(input(i));
     const stranger = signerFromPrivateKey(generateKeyPair('p256').privateKey, 'softkey:x' as KeyUri);
-    expect(await log.verify({ publicKeyInfo: stranger.publicKeyInfo })).toMatchObject({ ok: false, firstBadSeq: 1, checkpointSeq: 5 });
+    expect(await log.verify({ publicKeyInfo: stranger.publicKeyInfo })).toMatchObject({
+      ok: false,
+      firstBadSeq: 1,
+      checkpointSeq: 5,
+    });
     // a range after a good checkpoint starts trusting from there
     expect(await log.verify({ fromSeq: 6 })).toMatchObject({ ok: true, entries: 5, checkpoints: 1 });
     expect(await log.verify({ fromSeq: 3, toSeq: 7 })).toMatchObject({ ok: true, entries: 5, checkpoints: 1 });
     // a log written every 5 verified as if every 3 was required: the checkpoint at 3 is missing
-    expect(await log.verify({ requireCheckpointEvery: 3 })).toMatchObject({ ok: false, firstBadSeq: 1, checkpointSeq: 3 });
+    expect(await log.verify({ requireCheckpointEvery: 3 })).toMatchObject({
+      ok: false,
+      firstBadSeq: 1,
+      checkpointSeq: 3,
+    });
     await expect(new AuditLog({ store, clock }).verify()).rejects.toThrow(/publicKeyInfo/);
   });
 
   it('exports JSON lines filtered by time, subject, agent and actor', async () => {
     for (let i = 1; i <= 6; i++) {
-      await log.append({ actor: i % 2 ? 'alice' : 'risk-engine', action: 'x', subject: `s-${i % 3}`, details: { agentId: i <= 3 ? 'bot-a' : 'bot-b' } });
+      await log.append({
+        actor: i % 2 ? 'alice' : 'risk-engine',
+        action: 'x',
+        subject: `s-${i % 3}`,
+        details: { agentId: i <= 3 ? 'bot-a' : 'bot-b' },
+      });
       clock.advance(60_000);
     }
     const lines = async (it: AsyncIterable<string>): Promise<Array<Record<string, unknown>>> => {
@@ -147,7 +197,13 @@ describe('AuditLog', () => {
     expect(all).toHaveLength(6);
     expect(all[0]).toMatchObject({ seq: 1, time: '2025-01-01T00:00:00.000Z', actor: 'alice', prevHash: GENESIS_HASH });
     const seqs = (rows: Array<Record<string, unknown>>): unknown[] => rows.map((r) => r.seq);
-    expect(seqs(await lines(log.exportJsonLines({ from: new Date(T0.getTime() + 60_000), to: new Date(T0.getTime() + 180_000) })))).toEqual([2, 3, 4]);
+    expect(
+      seqs(
+        await lines(
+          log.exportJsonLines({ from: new Date(T0.getTime() + 60_000), to: new Date(T0.getTime() + 180_000) }),
+        ),
+      ),
+    ).toEqual([2, 3, 4]);
     expect(seqs(await lines(log.exportJsonLines({ agentId: 'bot-b' })))).toEqual([4, 5, 6]);
     expect(seqs(await lines(log.exportJsonLines({ subject: ['s-1', 's-2'], actor: 'alice' })))).toEqual([1, 5]);
   });

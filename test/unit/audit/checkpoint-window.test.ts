@@ -62,7 +62,8 @@ describe('audit checkpoints within a bounded time (D4)', () => {
     await log.append(input(2)); // the clock has not moved: not due inside the commit
     expect(await store.audit.latestCheckpoint()).toBeUndefined();
     const deadline = Date.now() + 5_000;
-    while ((await store.audit.latestCheckpoint())?.seq !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while ((await store.audit.latestCheckpoint())?.seq !== 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     expect((await store.audit.latestCheckpoint())?.seq).toBe(2);
     await log.close();
   });
@@ -82,11 +83,27 @@ describe('audit checkpoints within a bounded time (D4)', () => {
     await log.checkpoint();
     const head = (await log.head())!;
     const { entries } = raw(store);
-    entries[1] = hashEntry({ seq: 2, time: clock.now(), actor: 'mallory', action: 'revoke', subject: 'x', details: {}, prevHash: head.hash });
+    entries[1] = hashEntry({
+      seq: 2,
+      time: clock.now(),
+      actor: 'mallory',
+      action: 'revoke',
+      subject: 'x',
+      details: {},
+      prevHash: head.hash,
+    });
     expect(await log.verify()).toMatchObject({ ok: true }); // within the window it may still be waiting for its checkpoint
     clock.advance(10_000);
     expect(await log.verify()).toMatchObject({ ok: false, firstBadSeq: 2 });
-    entries[1] = hashEntry({ seq: 2, time: new Date(clock.now().getTime() + 3_600_000), actor: 'mallory', action: 'revoke', subject: 'x', details: {}, prevHash: head.hash });
+    entries[1] = hashEntry({
+      seq: 2,
+      time: new Date(clock.now().getTime() + 3_600_000),
+      actor: 'mallory',
+      action: 'revoke',
+      subject: 'x',
+      details: {},
+      prevHash: head.hash,
+    });
     const future = await log.verify();
     expect(future).toMatchObject({ ok: false, firstBadSeq: 2 });
     expect(future.ok || future.reason).toMatch(/future/);
@@ -96,7 +113,9 @@ describe('audit checkpoints within a bounded time (D4)', () => {
   it('verify --against a kept checkpoint catches a consistent rewrite and a truncation after the last stored checkpoint', async () => {
     const log = new AuditLog({ store, clock, signer, checkpointEvery: 1000 });
     for (let i = 1; i <= 10; i++) await log.append(input(i));
-    const kept = checkpointFromJson(JSON.parse(JSON.stringify({ checkpoint: checkpointToJson((await log.checkpoint())!) })));
+    const kept = checkpointFromJson(
+      JSON.parse(JSON.stringify({ checkpoint: checkpointToJson((await log.checkpoint())!) })),
+    );
     expect(kept.seq).toBe(10);
     expect(await log.verify({ against: kept })).toMatchObject({ ok: true });
 
@@ -116,7 +135,11 @@ describe('audit checkpoints within a bounded time (D4)', () => {
   it('refuses a kept checkpoint signed by another key', async () => {
     const log = new AuditLog({ store, clock, signer });
     await log.append(input(1));
-    const other = new AuditLog({ store: await createMemoryStore(), clock, signer: signerFromPrivateKey(generateKeyPair('p256').privateKey, 'softkey:x' as KeyUri) });
+    const other = new AuditLog({
+      store: await createMemoryStore(),
+      clock,
+      signer: signerFromPrivateKey(generateKeyPair('p256').privateKey, 'softkey:x' as KeyUri),
+    });
     await other.append(input(1));
     const foreign = (await other.checkpoint())!;
     await expect(log.verify({ against: foreign })).rejects.toMatchObject({ code: 'ACA_ERR_INPUT_INVALID' });

@@ -4,7 +4,9 @@ import { canonicalEntry, entryHash, GENESIS_HASH } from '../../../src/audit/entr
 
 describe('canonicalJson (RFC 8785 style)', () => {
   it('sorts keys at every depth, drops undefined members, keeps array order', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined }, é: 'x' })).toBe('{"a":{"d":[3,{"y":2,"z":1}]},"b":1,"é":"x"}');
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined }, é: 'x' })).toBe(
+      '{"a":{"d":[3,{"y":2,"z":1}]},"b":1,"é":"x"}',
+    );
     expect(canonicalJson([undefined, 1])).toBe('[null,1]');
   });
 

@@ -73,9 +73,19 @@ describe('audit trail of the lifecycle', () => {
     await f.authority.revoke(issued.serial, { reason: 'superseded' });
     const [holdReq, hold, , release, , renew, , revoke] = await f.entriesAfter(mark);
     expect(holdReq!.details).toMatchObject({ agentId: 'evidence', reason: 'certificateHold', riskScore: 0.81 });
-    expect(hold!.details).toMatchObject({ agentId: 'evidence', reason: 'certificateHold', riskScore: 0.81, outcome: 'committed' });
+    expect(hold!.details).toMatchObject({
+      agentId: 'evidence',
+      reason: 'certificateHold',
+      riskScore: 0.81,
+      outcome: 'committed',
+    });
     expect(release!.details).toMatchObject({ agentId: 'evidence', outcome: 'committed' });
-    expect(renew!.details).toMatchObject({ serial: renewed.serial, renewalOf: issued.serial, agentId: 'evidence', outcome: 'committed' });
+    expect(renew!.details).toMatchObject({
+      serial: renewed.serial,
+      renewalOf: issued.serial,
+      agentId: 'evidence',
+      outcome: 'committed',
+    });
     expect(revoke!.details).toMatchObject({ agentId: 'evidence', reason: 'superseded', outcome: 'committed' });
   });
 
@@ -103,6 +113,11 @@ describe('audit trail of the lifecycle', () => {
     });
     const v = await f.authority.audit.verify();
     // checkpoints are time-driven (auditCheckpointIntervalMs); their number depends on the wall clock
-    expect(v).toEqual({ ok: true, entries: all.length, checkpoints: expect.any(Number), head: { seq: all.length, hash: prev } });
+    expect(v).toEqual({
+      ok: true,
+      entries: all.length,
+      checkpoints: expect.any(Number),
+      head: { seq: all.length, hash: prev },
+    });
   });
 });

@@ -50,7 +50,15 @@ describe('announceExpiring', () => {
     const r = await announce(7 * DAY);
     expect(r.returned).toEqual([in1.serial, in5.serial]);
     expect(r.emitted).toEqual(r.returned);
-    expect(seen[1]).toEqual({ serial: in5.serial, issuerId: 'intermediate', agentId: 'five', tenant: 'acme', at: new Date(START), actor: 'scheduler', notAfter: in5.notAfter });
+    expect(seen[1]).toEqual({
+      serial: in5.serial,
+      issuerId: 'intermediate',
+      agentId: 'five',
+      tenant: 'acme',
+      at: new Date(START),
+      actor: 'scheduler',
+      notAfter: in5.notAfter,
+    });
   });
 
   it('a wider window reaches further; a tiny one announces nothing', async () => {

@@ -40,7 +40,11 @@ export async function makeLifecycleFixture(): Promise<LifecycleFixture> {
     tmp,
     async issue(req = {}) {
       const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      return authority.issue({ agentId: `agent-${++n}`, ...req, publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string });
+      return authority.issue({
+        agentId: `agent-${++n}`,
+        ...req,
+        publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string,
+      });
     },
     async headSeq() {
       return (await authority.audit.head())?.seq ?? 0;
@@ -66,7 +70,8 @@ export async function expectAgentCaError(fn: () => Promise<unknown>, code: strin
   } catch (e) {
     caught = e;
   }
-  if (!(caught instanceof AgentCaError)) throw new Error(`expected an AgentCaError ${code}, got ${caught === undefined ? 'no error' : String(caught)}`);
+  if (!(caught instanceof AgentCaError))
+    throw new Error(`expected an AgentCaError ${code}, got ${caught === undefined ? 'no error' : String(caught)}`);
   if (caught.code !== code) throw new Error(`expected ${code}, got ${caught.code}: ${caught.message}`);
   return caught;
 }

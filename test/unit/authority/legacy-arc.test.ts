@@ -33,7 +33,11 @@ let status: StatusCallback;
 
 beforeAll(async () => {
   f = await makeActionsFixture();
-  legacy = await issueUnderLegacyArc(f.authority, { agentId: 'legacy-bot', scope: SCOPE, policy: POLICY, tenant: 'acme', environment: 'staging' }, keys.publicKey);
+  legacy = await issueUnderLegacyArc(
+    f.authority,
+    { agentId: 'legacy-bot', scope: SCOPE, policy: POLICY, tenant: 'acme', environment: 'staging' },
+    keys.publicKey,
+  );
   status = async (serial) => (await f.authority.show(serial)).status;
 });
 afterAll(async () => {
@@ -41,7 +45,14 @@ afterAll(async () => {
 });
 
 const sign = (action: string) =>
-  signAction(f.authority, { serial: legacy.serial, payload: PAYLOAD, action, amount: { value: '100', currency: 'USD' }, market: 'EUR_USD', key: keys.privateKey });
+  signAction(f.authority, {
+    serial: legacy.serial,
+    payload: PAYLOAD,
+    action,
+    amount: { value: '100', currency: 'USD' },
+    market: 'EUR_USD',
+    key: keys.privateKey,
+  });
 
 describe('a certificate under the legacy 2.25 arc', () => {
   it('really carries the 2.25 OIDs and none of the current arc', () => {
@@ -56,7 +67,12 @@ describe('a certificate under the legacy 2.25 arc', () => {
     const out: string[] = [];
     expect(await inspectCommand([file], { out: (l) => out.push(l), err: () => {}, env: {} })).toBe(0);
     const d = JSON.parse(out.join('\n'));
-    expect(d.agent).toMatchObject({ agentScope: SCOPE, agentPolicy: POLICY, agentContext: { tenantId: 'acme', environment: 'staging' }, parseErrors: [] });
+    expect(d.agent).toMatchObject({
+      agentScope: SCOPE,
+      agentPolicy: POLICY,
+      agentContext: { tenantId: 'acme', environment: 'staging' },
+      parseErrors: [],
+    });
     expect(d.otherExtensions).toEqual([]);
   });
 
@@ -66,7 +82,15 @@ describe('a certificate under the legacy 2.25 arc', () => {
     try {
       const res = await app.inject({ method: 'GET', url: `/api/v1/verify/${legacy.serial}` });
       expect(res.statusCode).toBe(200);
-      expect(res.json()).toMatchObject({ serial: legacy.serial, scope: SCOPE, policy: POLICY, tenant: 'acme', environment: 'staging', extensionParseErrors: [], status: 'good' });
+      expect(res.json()).toMatchObject({
+        serial: legacy.serial,
+        scope: SCOPE,
+        policy: POLICY,
+        tenant: 'acme',
+        environment: 'staging',
+        extensionParseErrors: [],
+        status: 'good',
+      });
     } finally {
       await app.close();
     }
@@ -74,22 +98,50 @@ describe('a certificate under the legacy 2.25 arc', () => {
 
   it('verifyAction allows an in-scope action and refuses one outside the scope or the policy', async () => {
     const opts = { trustAnchors: f.rootPem, status, now: f.clock.now(), payload: PAYLOAD };
-    expect(await verifyAction(await sign('write:payments'), { ...opts, action: 'write:payments' })).toMatchObject({ allow: true, serial: legacy.serial });
-    expect(await verifyAction(await sign('delete:accounts'), { ...opts, action: 'delete:accounts' })).toMatchObject({ allow: false, reason: 'scope' });
-    const big = await signAction(f.authority, { serial: legacy.serial, payload: PAYLOAD, action: 'write:payments', amount: { value: '60000', currency: 'USD' }, key: keys.privateKey });
-    expect(await verifyAction(big, { ...opts, action: 'write:payments' })).toMatchObject({ allow: false, reason: 'policy' });
+    expect(await verifyAction(await sign('write:payments'), { ...opts, action: 'write:payments' })).toMatchObject({
+      allow: true,
+      serial: legacy.serial,
+    });
+    expect(await verifyAction(await sign('delete:accounts'), { ...opts, action: 'delete:accounts' })).toMatchObject({
+      allow: false,
+      reason: 'scope',
+    });
+    const big = await signAction(f.authority, {
+      serial: legacy.serial,
+      payload: PAYLOAD,
+      action: 'write:payments',
+      amount: { value: '60000', currency: 'USD' },
+      key: keys.privateKey,
+    });
+    expect(await verifyAction(big, { ...opts, action: 'write:payments' })).toMatchObject({
+      allow: false,
+      reason: 'policy',
+    });
   });
 
   it('the fastify guard lets it through for its scope and refuses another', async () => {
     const app = Fastify();
-    const guard = (scope: string) => requireAgentAction({ scope, trustAnchors: f.rootPem, status, clock: f.clock, payloadFrom: () => PAYLOAD });
-    app.post('/pay', { preHandler: guard('write:payments') }, async (request) => ({ by: request.agentAction?.agentId }));
+    const guard = (scope: string) =>
+      requireAgentAction({ scope, trustAnchors: f.rootPem, status, clock: f.clock, payloadFrom: () => PAYLOAD });
+    app.post('/pay', { preHandler: guard('write:payments') }, async (request) => ({
+      by: request.agentAction?.agentId,
+    }));
     app.post('/delete', { preHandler: guard('delete:accounts') }, async () => ({ deleted: true }));
     try {
-      const ok = await app.inject({ method: 'POST', url: '/pay', headers: { 'agentca-action': compactOf(await sign('write:payments')) }, payload: {} });
+      const ok = await app.inject({
+        method: 'POST',
+        url: '/pay',
+        headers: { 'agentca-action': compactOf(await sign('write:payments')) },
+        payload: {},
+      });
       expect(ok.statusCode, ok.body).toBe(200);
       expect(ok.json()).toEqual({ by: 'legacy-bot' });
-      const no = await app.inject({ method: 'POST', url: '/delete', headers: { 'agentca-action': compactOf(await sign('delete:accounts')) }, payload: {} });
+      const no = await app.inject({
+        method: 'POST',
+        url: '/delete',
+        headers: { 'agentca-action': compactOf(await sign('delete:accounts')) },
+        payload: {},
+      });
       expect(no.statusCode).toBe(403);
       expect(no.json()).toMatchObject({ code: 'ACA_ERR_ACTION_DENIED', reason: 'scope' });
     } finally {
@@ -126,13 +178,29 @@ describe('a CA initialised before the arc moved', () => {
     const g = await makeActionsFixture();
     try {
       const state = await g.authority.store.meta.get<CaState>(CA_STATE_KEY);
-      await g.authority.store.commit([{ op: 'putMeta', key: CA_STATE_KEY, value: { ...state!, config: { ...state!.config, oidArc: LEGACY_AGENT_CA_ARC } } }]);
+      await g.authority.store.commit([
+        {
+          op: 'putMeta',
+          key: CA_STATE_KEY,
+          value: { ...state!, config: { ...state!.config, oidArc: LEGACY_AGENT_CA_ARC } },
+        },
+      ]);
       await g.authority.load();
       expect(g.authority.config.oidArc).toBe(AGENT_CA_ARC);
       const fresh = await g.issue('p256');
-      expect(parseCertificate(Buffer.from(fresh.pem.replace(/-----[^-]+-----|\s/g, ''), 'base64')).extensions.map((e) => e.oid)).toContain(AgentOids.agentScope);
-      const old = await issueUnderLegacyArc(g.authority, { agentId: 'old-bot', scope: ['read:x'] }, keyPair('p256').publicKey);
-      expect((await new CertificateContexts(g.authority).bySerial(old.serial as never)) as { scope?: string[] }).toMatchObject({ scope: ['read:x'] });
+      expect(
+        parseCertificate(Buffer.from(fresh.pem.replace(/-----[^-]+-----|\s/g, ''), 'base64')).extensions.map(
+          (e) => e.oid,
+        ),
+      ).toContain(AgentOids.agentScope);
+      const old = await issueUnderLegacyArc(
+        g.authority,
+        { agentId: 'old-bot', scope: ['read:x'] },
+        keyPair('p256').publicKey,
+      );
+      expect(
+        (await new CertificateContexts(g.authority).bySerial(old.serial as never)) as { scope?: string[] },
+      ).toMatchObject({ scope: ['read:x'] });
     } finally {
       await g.close();
     }

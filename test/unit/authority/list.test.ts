@@ -31,7 +31,8 @@ afterAll(async () => {
   await f.close();
 });
 
-const serials = async (filter: Parameters<LifecycleFixture['authority']['list']>[0]) => (await f.authority.list(filter)).map((v) => v.record.serial);
+const serials = async (filter: Parameters<LifecycleFixture['authority']['list']>[0]) =>
+  (await f.authority.list(filter)).map((v) => v.record.serial);
 
 describe('list', () => {
   it('lists agent certificates only, in issue order, with their status', async () => {
@@ -65,6 +66,11 @@ describe('list', () => {
   it('includes the CA and responder certificates only when asked', async () => {
     const all = await f.authority.list({ includeCa: true });
     expect(all).toHaveLength(5 + 4);
-    expect(all.filter((v) => v.record.isCa).map((v) => v.record.profile).sort()).toEqual(['intermediate', 'root']);
+    expect(
+      all
+        .filter((v) => v.record.isCa)
+        .map((v) => v.record.profile)
+        .sort(),
+    ).toEqual(['intermediate', 'root']);
   });
 });

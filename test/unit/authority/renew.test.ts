@@ -23,7 +23,11 @@ async function richAgent() {
     agentId: 'trading-bot-v2',
     organization: 'Example Operator',
     scope: ['read:accounts', 'write:payments', 'read:/data/raw/*'],
-    policy: { maxTransactionSize: { amount: '50000', currency: 'USD' }, allowedMarkets: ['EUR_USD', 'GBP_USD'], revocationTimeoutSeconds: 300 },
+    policy: {
+      maxTransactionSize: { amount: '50000', currency: 'USD' },
+      allowedMarkets: ['EUR_USD', 'GBP_USD'],
+      revocationTimeoutSeconds: 300,
+    },
     modelHash: { algorithm: 'sha256', digest: Buffer.alloc(32, 0xab) },
     tenant: 'acme',
     environment: 'staging',
@@ -60,11 +64,20 @@ describe('renew', () => {
     expect(renewed.notAfter.getTime() - renewed.notBefore.getTime()).toBeLessThanOrEqual(61 * DAY);
 
     const view = await f.authority.show(renewed.serial);
-    expect(view.record).toMatchObject({ renewalOf: old.serial, agentId: 'trading-bot-v2', tenant: 'acme', profile: 'agent', isCa: false });
+    expect(view.record).toMatchObject({
+      renewalOf: old.serial,
+      agentId: 'trading-bot-v2',
+      tenant: 'acme',
+      profile: 'agent',
+      isCa: false,
+    });
     expect(view.status.state).toBe('good');
     // the old certificate is left as it was: still good until it expires or is revoked
     expect((await f.authority.show(old.serial)).status.state).toBe('good');
-    expect((await f.authority.list({ agentId: 'trading-bot-v2' })).map((v) => v.record.serial)).toEqual([old.serial, renewed.serial]);
+    expect((await f.authority.list({ agentId: 'trading-bot-v2' })).map((v) => v.record.serial)).toEqual([
+      old.serial,
+      renewed.serial,
+    ]);
   });
 
   it('renews a renewal (chains of renewals point one step back)', async () => {
@@ -75,17 +88,20 @@ describe('renew', () => {
     expect(parseCertificate(third.der).publicKeyInfo.equals(parseCertificate(first.der).publicKeyInfo)).toBe(true);
   });
 
-  it.each(['revoked', 'held'] as const)('refuses a %s certificate with REVOKE_INVALID_STATE and writes nothing', async (state) => {
-    const { serial } = await f.issue();
-    if (state === 'revoked') await f.authority.revoke(serial, { reason: 'superseded' });
-    else await f.authority.hold(serial);
-    const head = await f.headSeq();
-    const count = await f.authority.store.certificates.count();
-    const e = await expectAgentCaError(() => f.authority.renew(serial), 'ACA_ERR_REVOKE_INVALID_STATE');
-    expect(e.message).toContain(state);
-    expect(await f.headSeq()).toBe(head);
-    expect(await f.authority.store.certificates.count()).toBe(count);
-  });
+  it.each(['revoked', 'held'] as const)(
+    'refuses a %s certificate with REVOKE_INVALID_STATE and writes nothing',
+    async (state) => {
+      const { serial } = await f.issue();
+      if (state === 'revoked') await f.authority.revoke(serial, { reason: 'superseded' });
+      else await f.authority.hold(serial);
+      const head = await f.headSeq();
+      const count = await f.authority.store.certificates.count();
+      const e = await expectAgentCaError(() => f.authority.renew(serial), 'ACA_ERR_REVOKE_INVALID_STATE');
+      expect(e.message).toContain(state);
+      expect(await f.headSeq()).toBe(head);
+      expect(await f.authority.store.certificates.count()).toBe(count);
+    },
+  );
 
   it('refuses an agent whose intermediate is revoked (it reads as revoked)', async () => {
     const { serial } = await f.issue();
@@ -94,7 +110,10 @@ describe('renew', () => {
   });
 
   it('refuses CA certificates, unknown and malformed serials', async () => {
-    await expectAgentCaError(() => f.authority.renew(f.authority.ca('root').certificate.serial), 'ACA_ERR_REVOKE_INVALID_STATE');
+    await expectAgentCaError(
+      () => f.authority.renew(f.authority.ca('root').certificate.serial),
+      'ACA_ERR_REVOKE_INVALID_STATE',
+    );
     await expectAgentCaError(() => f.authority.renew('0badc0ffee'), 'ACA_ERR_CERT_NOT_FOUND');
     await expectAgentCaError(() => f.authority.renew('xyz'), 'ACA_ERR_INPUT_SERIAL_MALFORMED');
   });

@@ -6,7 +6,18 @@ import { AgentCaHttpError } from '../../../src/client/http.js';
 function queue(send: EventQueueOptions['send'], extra: Partial<EventQueueOptions> = {}) {
   const dropped: { batch: readonly Record<string, unknown>[]; error: unknown }[] = [];
   const sleeps: number[] = [];
-  const q = new EventQueue({ batchSize: 3, maxQueue: 5, flushIntervalMs: 10, maxRetries: 2, backoffMs: 1, maxBackoffMs: 4, send, onDrop: (batch, error) => dropped.push({ batch, error }), sleep: async (ms) => void sleeps.push(ms), ...extra });
+  const q = new EventQueue({
+    batchSize: 3,
+    maxQueue: 5,
+    flushIntervalMs: 10,
+    maxRetries: 2,
+    backoffMs: 1,
+    maxBackoffMs: 4,
+    send,
+    onDrop: (batch, error) => dropped.push({ batch, error }),
+    sleep: async (ms) => void sleeps.push(ms),
+    ...extra,
+  });
   return { q, dropped, sleeps };
 }
 const ev = (i: number) => ({ i });

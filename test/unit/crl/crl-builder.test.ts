@@ -5,7 +5,16 @@ import { buildCrl, buildCrlDetailed, type BuildCrlInput, type CrlEntryInput } fr
 import { isAgentCaError } from '../../../src/errors.js';
 import { algorithmInfo } from '../../../src/signer/algorithms.js';
 import { reasonCode } from '../../../src/store/ports.js';
-import { entryInvalidity, entryReason, ext, extInteger, oidOf, parseCrl, testIssuer, verifySignature } from './crl-test-kit.js';
+import {
+  entryInvalidity,
+  entryReason,
+  ext,
+  extInteger,
+  oidOf,
+  parseCrl,
+  testIssuer,
+  verifySignature,
+} from './crl-test-kit.js';
 
 const T0 = new Date('2030-03-01T12:00:00Z');
 const T1 = new Date('2030-03-02T12:00:00Z');
@@ -27,15 +36,25 @@ async function rejects(p: Promise<unknown>, code: string): Promise<string> {
 /** The obvious, allocation-heavy encoding of an entry, to compare the streaming writer against. */
 function referenceEntry(e: CrlEntryInput): Buffer {
   const exts: Buffer[] = [];
-  if (e.reason && e.reason !== 'unspecified') exts.push(extension(Oids.reasonCode, false, enumerated(reasonCode(e.reason))));
+  if (e.reason && e.reason !== 'unspecified')
+    exts.push(extension(Oids.reasonCode, false, enumerated(reasonCode(e.reason))));
   if (e.invalidityDate) exts.push(extension(Oids.invalidityDate, false, generalizedTime(e.invalidityDate)));
   const hex = e.serial!.length % 2 ? `0${e.serial}` : e.serial!;
-  return sequence(unsignedInteger(Buffer.from(hex, 'hex')), x509Time(e.revokedAt), exts.length ? sequence(...exts) : undefined);
+  return sequence(
+    unsignedInteger(Buffer.from(hex, 'hex')),
+    x509Time(e.revokedAt),
+    exts.length ? sequence(...exts) : undefined,
+  );
 }
 
 describe('buildCrl: a full CRL (RFC 5280 §5.1)', () => {
   const entries: CrlEntryInput[] = [
-    { serial: '7f01', revokedAt: new Date('2030-02-01T00:00:00Z'), reason: 'keyCompromise', invalidityDate: new Date('2030-01-31T10:20:30Z') },
+    {
+      serial: '7f01',
+      revokedAt: new Date('2030-02-01T00:00:00Z'),
+      reason: 'keyCompromise',
+      invalidityDate: new Date('2030-01-31T10:20:30Z'),
+    },
     { serial: 'ff02', revokedAt: new Date('2030-02-02T00:00:00Z'), reason: 'unspecified' },
     { serial: '0a', revokedAt: new Date('2030-02-03T00:00:00Z'), reason: 'certificateHold' },
     { serialMagnitude: Buffer.from('000081', 'hex'), revokedAt: new Date('2030-02-04T00:00:00Z') },
@@ -71,12 +90,18 @@ describe('buildCrl: a full CRL (RFC 5280 §5.1)', () => {
   });
 
   it('carries AKI, CRLNumber and Freshest CRL, and no DeltaCRLIndicator', async () => {
-    const p = parseCrl(await buildCrl(input({ number: 300n, freshestUrl: 'http://ca.example/crl/intermediate-delta.crl' })));
+    const p = parseCrl(
+      await buildCrl(input({ number: 300n, freshestUrl: 'http://ca.example/crl/intermediate-delta.crl' })),
+    );
     expect(p.extensions.map((e) => e.oid)).toEqual([Oids.authorityKeyIdentifier, Oids.crlNumber, Oids.freshestCrl]);
     expect(p.extensions.every((e) => !e.critical)).toBe(true);
-    expect(ext(p.extensions, Oids.authorityKeyIdentifier)!.value.toString('hex')).toBe(`3016${'8014'}0102030405060708090a0b0c0d0e0f1011121314`);
+    expect(ext(p.extensions, Oids.authorityKeyIdentifier)!.value.toString('hex')).toBe(
+      `3016${'8014'}0102030405060708090a0b0c0d0e0f1011121314`,
+    );
     expect(extInteger(ext(p.extensions, Oids.crlNumber)!)).toBe(300n);
-    expect(ext(p.extensions, Oids.freshestCrl)!.value.toString('latin1')).toContain('http://ca.example/crl/intermediate-delta.crl');
+    expect(ext(p.extensions, Oids.freshestCrl)!.value.toString('latin1')).toContain(
+      'http://ca.example/crl/intermediate-delta.crl',
+    );
   });
 
   it('omits revokedCertificates entirely when there are no entries (§5.1.2.6)', async () => {
@@ -91,7 +116,13 @@ describe('buildCrl: a full CRL (RFC 5280 §5.1)', () => {
 
   it('switches to GeneralizedTime from 2050 on (§5.1.2.4, §5.1.2.5 via §4.1.2.5)', async () => {
     const p = parseCrl(
-      await buildCrl(input({ thisUpdate: new Date('2049-12-31T23:59:59Z'), nextUpdate: new Date('2050-01-01T00:00:00Z'), entries: [{ serial: '01', revokedAt: new Date('2050-06-01T00:00:00Z') }] })),
+      await buildCrl(
+        input({
+          thisUpdate: new Date('2049-12-31T23:59:59Z'),
+          nextUpdate: new Date('2050-01-01T00:00:00Z'),
+          entries: [{ serial: '01', revokedAt: new Date('2050-06-01T00:00:00Z') }],
+        }),
+      ),
     );
     expect([p.thisUpdateTag, p.nextUpdateTag, p.entries![0]!.revocationDateTag]).toEqual([0x17, 0x18, 0x18]);
     expect(p.nextUpdate).toEqual(new Date('2050-01-01T00:00:00Z'));
@@ -109,7 +140,13 @@ describe('buildCrl: a full CRL (RFC 5280 §5.1)', () => {
 describe('buildCrl: a delta CRL (RFC 5280 §5.2.4)', () => {
   it('carries a critical DeltaCRLIndicator = base number and accepts removeFromCRL entries', async () => {
     const p = parseCrl(
-      await buildCrl(input({ number: 12n, delta: { baseNumber: 10n }, entries: [{ serial: '0b', revokedAt: T0, reason: 'removeFromCRL' }] })),
+      await buildCrl(
+        input({
+          number: 12n,
+          delta: { baseNumber: 10n },
+          entries: [{ serial: '0b', revokedAt: T0, reason: 'removeFromCRL' }],
+        }),
+      ),
     );
     const dci = ext(p.extensions, Oids.deltaCrlIndicator)!;
     expect(dci.critical).toBe(true);
@@ -119,8 +156,14 @@ describe('buildCrl: a delta CRL (RFC 5280 §5.2.4)', () => {
   });
 
   it('refuses removeFromCRL in a full CRL and Freshest CRL in a delta', async () => {
-    await rejects(buildCrl(input({ entries: [{ serial: '0b', revokedAt: T0, reason: 'removeFromCRL' }] })), 'ACA_ERR_INPUT_INVALID');
-    await rejects(buildCrl(input({ delta: { baseNumber: 1n }, freshestUrl: 'http://x/d.crl' })), 'ACA_ERR_INPUT_INVALID');
+    await rejects(
+      buildCrl(input({ entries: [{ serial: '0b', revokedAt: T0, reason: 'removeFromCRL' }] })),
+      'ACA_ERR_INPUT_INVALID',
+    );
+    await rejects(
+      buildCrl(input({ delta: { baseNumber: 1n }, freshestUrl: 'http://x/d.crl' })),
+      'ACA_ERR_INPUT_INVALID',
+    );
   });
 
   it('refuses a base number that is not below the delta number', async () => {
@@ -139,7 +182,10 @@ describe('buildCrl: input checks', () => {
     await rejects(buildCrl(input({ number: -1n })), 'ACA_ERR_INPUT_INVALID');
     await rejects(buildCrl(input({ number: 1n << 159n })), 'ACA_ERR_INPUT_INVALID');
     await rejects(buildCrl(input({ thisUpdate: new Date(NaN) })), 'ACA_ERR_INPUT_INVALID');
-    await rejects(buildCrl({ ...input(), issuer: { ...ed.issuer, nameDer: Buffer.from([0x30, 0x05]) } }), 'ACA_ERR_INPUT_INVALID');
+    await rejects(
+      buildCrl({ ...input(), issuer: { ...ed.issuer, nameDer: Buffer.from([0x30, 0x05]) } }),
+      'ACA_ERR_INPUT_INVALID',
+    );
     await rejects(buildCrl(input({ idp: {} })), 'ACA_ERR_INPUT_INVALID');
     expect(read).toBe(0);
   });
@@ -149,12 +195,24 @@ describe('buildCrl: input checks', () => {
       await rejects(buildCrl(input({ entries: [{ serial, revokedAt: T0 }] })), 'ACA_ERR_INPUT_SERIAL_MALFORMED');
     }
     await rejects(buildCrl(input({ entries: [{ revokedAt: T0 }] })), 'ACA_ERR_INPUT_SERIAL_MALFORMED');
-    await rejects(buildCrl(input({ entries: [{ serial: '01', revokedAt: T0, reason: 'toString' as never }] })), 'ACA_ERR_INPUT_REASON_UNKNOWN');
+    await rejects(
+      buildCrl(input({ entries: [{ serial: '01', revokedAt: T0, reason: 'toString' as never }] })),
+      'ACA_ERR_INPUT_REASON_UNKNOWN',
+    );
     await rejects(buildCrl(input({ entries: [{ serial: '01', revokedAt: new Date(NaN) }] })), 'ACA_ERR_INPUT_INVALID');
   });
 
   it('accepts a 20-octet serial and an odd-length hex serial', async () => {
-    const p = parseCrl(await buildCrl(input({ entries: [{ serial: '7f'.repeat(20), revokedAt: T0 }, { serial: 'abc', revokedAt: T0 }] })));
+    const p = parseCrl(
+      await buildCrl(
+        input({
+          entries: [
+            { serial: '7f'.repeat(20), revokedAt: T0 },
+            { serial: 'abc', revokedAt: T0 },
+          ],
+        }),
+      ),
+    );
     expect(p.entries!.map((e) => e.serialHex)).toEqual(['7f'.repeat(20), '0abc']);
   });
 });

@@ -3,7 +3,16 @@
  * CRL parser built on the DER reader (independent of the builder's own encoder).
  */
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { childrenOf, content, decodeOid, decodeTime, expectTag, readWhole, slice, type Tlv } from '../../../src/asn1/der-reader.js';
+import {
+  childrenOf,
+  content,
+  decodeOid,
+  decodeTime,
+  expectTag,
+  readWhole,
+  slice,
+  type Tlv,
+} from '../../../src/asn1/der-reader.js';
 import { encodeName } from '../../../src/asn1/name.js';
 import { parseExtensions, type RawExtension } from '../../../src/asn1/certificate-parse.js';
 import type { CrlIssuer } from '../../../src/crl/crl-builder.js';
@@ -23,7 +32,8 @@ export function testIssuer(kind: 'ed25519' | 'p256' | 'rsa' = 'ed25519', commonN
       : kind === 'p256'
         ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
         : generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const algorithm: SignatureAlgorithm = kind === 'ed25519' ? 'Ed25519' : kind === 'p256' ? 'ecdsaWithSHA256' : 'sha256WithRSAEncryption';
+  const algorithm: SignatureAlgorithm =
+    kind === 'ed25519' ? 'Ed25519' : kind === 'p256' ? 'ecdsaWithSHA256' : 'sha256WithRSAEncryption';
   let n = 0;
   return {
     issuer: {
@@ -118,7 +128,9 @@ export function parseCrl(der: Buffer): ParsedCrl {
 function parseEntry(der: Buffer, e: Tlv): ParsedEntry {
   const parts = childrenOf(der, expectTag(e, 0x30, 'entry'), 'entry');
   const serialContent = content(der, expectTag(parts[0], 0x02, 'userCertificate'));
-  const extensions = parts[2] ? parseExtensions(der, expectTag(parts[2], 0x30, 'crlEntryExtensions'), 'crlEntryExtensions') : [];
+  const extensions = parts[2]
+    ? parseExtensions(der, expectTag(parts[2], 0x30, 'crlEntryExtensions'), 'crlEntryExtensions')
+    : [];
   if (parts.length > 3) throw new Error('entry has too many fields');
   const stripped = serialContent[0] === 0 && serialContent.length > 1 ? serialContent.subarray(1) : serialContent;
   return {

@@ -11,8 +11,15 @@ beforeEach(async () => {
 });
 
 async function deltaSince(fromSeq: number, toSeq = fromSeq) {
-  const { entries, stats } = await computeDeltaEntries({ revocations: store.revocations, issuerId: INT, base: { fromSeq, toSeq } });
-  return { entries: entries.map((e) => ({ serial: e.serial, reason: e.reason, revokedAt: e.revokedAt.toISOString() })), stats };
+  const { entries, stats } = await computeDeltaEntries({
+    revocations: store.revocations,
+    issuerId: INT,
+    base: { fromSeq, toSeq },
+  });
+  return {
+    entries: entries.map((e) => ({ serial: e.serial, reason: e.reason, revokedAt: e.revokedAt.toISOString() })),
+    stats,
+  };
 }
 
 describe('computeDeltaEntries (RFC 5280 §5.2.4)', () => {
@@ -66,7 +73,11 @@ describe('computeDeltaEntries (RFC 5280 §5.2.4)', () => {
       { serial: 'a1', reason: 'keyCompromise', revokedAt: t(4).toISOString() },
       { serial: 'a2', reason: 'cessationOfOperation', revokedAt: t(1).toISOString() },
     ]);
-    const full = await computeDeltaEntries({ revocations: store.revocations, issuerId: INT, base: { fromSeq: base, toSeq: base } });
+    const full = await computeDeltaEntries({
+      revocations: store.revocations,
+      issuerId: INT,
+      base: { fromSeq: base, toSeq: base },
+    });
     expect(full.entries[0]!.invalidityDate).toEqual(t(0));
   });
 
@@ -75,7 +86,9 @@ describe('computeDeltaEntries (RFC 5280 §5.2.4)', () => {
     const base = await store.revocations.lastChangeSeq();
     await release(store, 'b7', t(2));
     await revoke(store, 'b7', 'certificateHold', t(3));
-    expect((await deltaSince(base)).entries).toEqual([{ serial: 'b7', reason: 'certificateHold', revokedAt: t(3).toISOString() }]);
+    expect((await deltaSince(base)).entries).toEqual([
+      { serial: 'b7', reason: 'certificateHold', revokedAt: t(3).toISOString() },
+    ]);
   });
 
   it('ignores other issuers and changes at or before the base', async () => {

@@ -1,5 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { certificateNotAfterLookup, fullCrlEntries, newFullCrlStats, type NotAfterLookup } from '../../../src/crl/full.js';
+import {
+  certificateNotAfterLookup,
+  fullCrlEntries,
+  newFullCrlStats,
+  type NotAfterLookup,
+} from '../../../src/crl/full.js';
 import type { CrlEntryInput } from '../../../src/crl/entry-writer.js';
 import { createMemoryStore, type MemoryStore } from '../../../src/store/memory-store.js';
 import type { Serial } from '../../../src/types.js';
@@ -48,7 +53,16 @@ describe('fullCrlEntries', () => {
       return lookup(batch);
     };
     const stats = newFullCrlStats();
-    const entries = await collect(fullCrlEntries({ revocations: store.revocations, issuerId: INT, dropExpiredBefore: at(-5), notAfter: counting, batchSize: 4, stats }));
+    const entries = await collect(
+      fullCrlEntries({
+        revocations: store.revocations,
+        issuerId: INT,
+        dropExpiredBefore: at(-5),
+        notAfter: counting,
+        batchSize: 4,
+        stats,
+      }),
+    );
     expect(entries.map((e) => e.serial)).toEqual(['11', '13', '15', '17', '19']);
     expect(calls).toEqual([4, 4, 2]);
     expect(stats).toEqual({ read: 10, listed: 5, droppedExpired: 5, lookups: 3 });
@@ -58,8 +72,16 @@ describe('fullCrlEntries', () => {
     await addCert(store, 'aa', at(-1));
     await revoke(store, 'aa', 'keyCompromise', at(-30));
     const lookup = certificateNotAfterLookup(store.certificates);
-    expect(await collect(fullCrlEntries({ revocations: store.revocations, issuerId: INT, dropExpiredBefore: at(-2), notAfter: lookup }))).toHaveLength(1);
-    expect(await collect(fullCrlEntries({ revocations: store.revocations, issuerId: INT, dropExpiredBefore: at(0), notAfter: lookup }))).toHaveLength(0);
+    expect(
+      await collect(
+        fullCrlEntries({ revocations: store.revocations, issuerId: INT, dropExpiredBefore: at(-2), notAfter: lookup }),
+      ),
+    ).toHaveLength(1);
+    expect(
+      await collect(
+        fullCrlEntries({ revocations: store.revocations, issuerId: INT, dropExpiredBefore: at(0), notAfter: lookup }),
+      ),
+    ).toHaveLength(0);
   });
 
   it('makes no lookups without a cutoff (keepExpired)', async () => {
@@ -69,7 +91,9 @@ describe('fullCrlEntries', () => {
       called = true;
       return s.map(() => at(-100));
     };
-    expect(await collect(fullCrlEntries({ revocations: store.revocations, issuerId: INT, notAfter: lookup }))).toHaveLength(1);
+    expect(
+      await collect(fullCrlEntries({ revocations: store.revocations, issuerId: INT, notAfter: lookup })),
+    ).toHaveLength(1);
     expect(called).toBe(false);
   });
 });

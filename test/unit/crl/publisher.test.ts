@@ -20,7 +20,13 @@ let publisher: CrlPublisher;
 beforeEach(async () => {
   store = await createMemoryStore();
   clock = new FixedClock(START);
-  publisher = new CrlPublisher({ store, clock, issuers: { intermediate: { ...key.issuer, deltaCrlUrl: DELTA_URL } }, fullValidityMs: 24 * HOUR, deltaValidityMs: HOUR });
+  publisher = new CrlPublisher({
+    store,
+    clock,
+    issuers: { intermediate: { ...key.issuer, deltaCrlUrl: DELTA_URL } },
+    fullValidityMs: 24 * HOUR,
+    deltaValidityMs: HOUR,
+  });
 });
 
 async function code(p: Promise<unknown>): Promise<string | false> {
@@ -35,7 +41,13 @@ describe('CrlPublisher', () => {
   it('publishes a signed full CRL with number 1, Freshest CRL and a base marker, and stores it as latest', async () => {
     await revoke(store, '0a', 'keyCompromise', START);
     const rec = await publisher.publishFull(INT);
-    expect(rec).toMatchObject({ issuerId: INT, number: 1n, kind: 'full', thisUpdate: START, nextUpdate: new Date(START.getTime() + 24 * HOUR) });
+    expect(rec).toMatchObject({
+      issuerId: INT,
+      number: 1n,
+      kind: 'full',
+      thisUpdate: START,
+      nextUpdate: new Date(START.getTime() + 24 * HOUR),
+    });
     expect(rec.baseNumber).toBeUndefined();
     const p = parseCrl(rec.der);
     expect(verifySignature(p, key)).toBe(true);
@@ -44,7 +56,11 @@ describe('CrlPublisher', () => {
     expect(p.entries!.map((e) => e.serialHex)).toEqual(['0a']);
     expect((await publisher.latest(INT, 'full'))!.der.equals(rec.der)).toBe(true);
     const seq = await store.revocations.lastChangeSeq();
-    expect(await store.meta.get<CrlBaseMarker>(crlBaseMetaKey(INT, 1n))).toEqual({ number: '1', fromSeq: seq, toSeq: seq });
+    expect(await store.meta.get<CrlBaseMarker>(crlBaseMetaKey(INT, 1n))).toEqual({
+      number: '1',
+      fromSeq: seq,
+      toSeq: seq,
+    });
   });
 
   it('refuses a delta before any full CRL exists', async () => {
@@ -77,7 +93,12 @@ describe('CrlPublisher', () => {
     await revoke(store, '0c', 'affiliationChanged', clock.now());
     await release(store, '0b', clock.now());
     const delta = await publisher.publishDelta(INT);
-    expect(delta).toMatchObject({ kind: 'delta', number: 2n, baseNumber: 1n, nextUpdate: new Date(clock.now().getTime() + HOUR) });
+    expect(delta).toMatchObject({
+      kind: 'delta',
+      number: 2n,
+      baseNumber: 1n,
+      nextUpdate: new Date(clock.now().getTime() + HOUR),
+    });
     const p = parseCrl(delta.der);
     expect(p.entries!.map((e) => [e.serialHex, entryReason(e)])).toEqual([
       ['0c', 3],
@@ -116,7 +137,19 @@ describe('CrlPublisher', () => {
   });
 
   it('refuses a delta whose base full CRL has no marker, and unknown issuers', async () => {
-    await store.commit([{ op: 'putCrl', record: { issuerId: INT, number: 1n, kind: 'full', der: Buffer.from([0x30, 0]), thisUpdate: START, nextUpdate: new Date(START.getTime() + HOUR) } }]);
+    await store.commit([
+      {
+        op: 'putCrl',
+        record: {
+          issuerId: INT,
+          number: 1n,
+          kind: 'full',
+          der: Buffer.from([0x30, 0]),
+          thisUpdate: START,
+          nextUpdate: new Date(START.getTime() + HOUR),
+        },
+      },
+    ]);
     expect(await code(publisher.publishDelta(INT))).toBe('ACA_ERR_STORE_NOT_FOUND');
     expect(await code(publisher.publishFull('nobody' as IssuerId))).toBe('ACA_ERR_INPUT_INVALID');
     expect(() => new CrlPublisher({ store, clock, issuers: {}, fullValidityMs: 0 })).toThrow(/fullValidityMs/);

@@ -48,7 +48,14 @@ class FakePublisher {
   constructor(private readonly clock: FixedClock) {}
   private record(kind: CrlKind): CrlRecord {
     const now = this.clock.now();
-    return { issuerId: INT, number: ++this.number, kind, der: Buffer.alloc(1), thisUpdate: now, nextUpdate: new Date(now.getTime() + HOUR) };
+    return {
+      issuerId: INT,
+      number: ++this.number,
+      kind,
+      der: Buffer.alloc(1),
+      thisUpdate: now,
+      nextUpdate: new Date(now.getTime() + HOUR),
+    };
   }
   async publishFull(): Promise<CrlRecord> {
     if (this.gate) await this.gate;

@@ -10,7 +10,17 @@ export async function addCert(store: Store, serial: string, notAfter: Date, issu
   await store.commit([
     {
       op: 'putCertificate',
-      record: { serial: serial as Serial, issuerId, der: Buffer.from([0x30, 0x00]), profile: 'agent', subject: `CN=${serial}`, notBefore, notAfter, issuedAt: notBefore, isCa: false },
+      record: {
+        serial: serial as Serial,
+        issuerId,
+        der: Buffer.from([0x30, 0x00]),
+        profile: 'agent',
+        subject: `CN=${serial}`,
+        notBefore,
+        notAfter,
+        issuedAt: notBefore,
+        isCa: false,
+      },
     },
   ]);
 }

@@ -46,7 +46,15 @@ describe('agent-ca gateway', () => {
   });
 
   it('usage errors exit 2: no gateway, an unknown one, OCSP for HAProxy or Envoy, a bad port or URL', async () => {
-    for (const args of [[], ['traefik'], ['haproxy', '--mode', 'ocsp'], ['envoy', '--mode', 'both'], ['nginx', '--listen', 'http'], ['nginx', '--ca-url', 'ftp://x'], ['nginx', '--mode', 'maybe']]) {
+    for (const args of [
+      [],
+      ['traefik'],
+      ['haproxy', '--mode', 'ocsp'],
+      ['envoy', '--mode', 'both'],
+      ['nginx', '--listen', 'http'],
+      ['nginx', '--ca-url', 'ftp://x'],
+      ['nginx', '--mode', 'maybe'],
+    ]) {
       const r = await gateway(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err).toContain('usage: agent-ca gateway');

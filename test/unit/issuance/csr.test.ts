@@ -26,7 +26,19 @@ let tmp: TempDir;
 function opensslCsr(name: string, newkey: string[], extra: string[] = []): { pem: string; spki: Buffer } {
   const key = join(tmp.dir, `${name}.key`);
   const csr = join(tmp.dir, `${name}.csr`);
-  const r = openssl(['req', '-new', ...newkey, '-nodes', '-keyout', key, '-subj', `/O=Requester/CN=${name}`, ...extra, '-out', csr]);
+  const r = openssl([
+    'req',
+    '-new',
+    ...newkey,
+    '-nodes',
+    '-keyout',
+    key,
+    '-subj',
+    `/O=Requester/CN=${name}`,
+    ...extra,
+    '-out',
+    csr,
+  ]);
   expect(r.status, r.stderr).toBe(0);
   const pub = openssl(['pkey', '-in', key, '-pubout']);
   expect(pub.status).toBe(0);
@@ -54,12 +66,16 @@ beforeAll(() => {
   csrs.p521 = opensslCsr('p521', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-521']);
   csrs.sha1 = opensslCsr('sha1', ['-newkey', 'rsa:2048'], ['-sha1']);
   csrs.pss = opensslCsr('pss', ['-newkey', 'rsa:2048'], ['-sigopt', 'rsa_padding_mode:pss']);
-  csrs.withSan = opensslCsr('admin', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], ['-addext', 'subjectAltName=DNS:bank.example', '-addext', 'basicConstraints=critical,CA:TRUE']);
+  csrs.withSan = opensslCsr(
+    'admin',
+    ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'],
+    ['-addext', 'subjectAltName=DNS:bank.example', '-addext', 'basicConstraints=critical,CA:TRUE'],
+  );
 });
 afterAll(() => tmp.cleanup());
 
 describe('parseAndVerifyCsr on openssl-made requests', () => {
-  it.each(['p256', 'p384', 'rsa2048', 'ed25519'])('%s: verifies and returns openssl\'s public key and subject', (kt) => {
+  it.each(['p256', 'p384', 'rsa2048', 'ed25519'])("%s: verifies and returns openssl's public key and subject", (kt) => {
     const c = csrs[kt]!;
     const parsed = parseAndVerifyCsr(c.pem);
     expect(parsed.publicKeyInfo.equals(c.spki)).toBe(true);
@@ -126,14 +142,20 @@ describe('not a request: INPUT_CSR_INVALID', () => {
     ['trailing bytes', () => Buffer.concat([der(), Buffer.from([0])])],
     ['a PEM block with another label', () => csrs.p256!.pem.replace(/CERTIFICATE REQUEST/g, 'CERTIFICATE')],
     ['a string that is not PEM', () => 'MIIBxyz not pem'],
-    ['a PEM block that is not base64', () => '-----BEGIN CERTIFICATE REQUEST-----\n!!!\n-----END CERTIFICATE REQUEST-----\n'],
-    ['a certificate request with version 2', () => {
-      const d = der();
-      // CertificationRequestInfo's INTEGER 0 is the first INTEGER in the request.
-      const at = d.indexOf(Buffer.from([0x02, 0x01, 0x00]));
-      d[at + 2] = 1;
-      return d;
-    }],
+    [
+      'a PEM block that is not base64',
+      () => '-----BEGIN CERTIFICATE REQUEST-----\n!!!\n-----END CERTIFICATE REQUEST-----\n',
+    ],
+    [
+      'a certificate request with version 2',
+      () => {
+        const d = der();
+        // CertificationRequestInfo's INTEGER 0 is the first INTEGER in the request.
+        const at = d.indexOf(Buffer.from([0x02, 0x01, 0x00]));
+        d[at + 2] = 1;
+        return d;
+      },
+    ],
   ])('%s', (_what, input) => {
     expect(codeOf(() => parseAndVerifyCsr(input()))).toBe('ACA_ERR_INPUT_CSR_INVALID');
   });

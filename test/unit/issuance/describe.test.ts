@@ -33,7 +33,11 @@ beforeAll(async () => {
     uris: ['spiffe://agents.example/trading-bot-v2'],
     dnsNames: ['trading-bot-v2.agents.example'],
     scope: ['read:accounts', 'write:payments'],
-    policy: { maxTransactionSize: { amount: '50000', currency: 'USD' }, allowedMarkets: ['EUR_USD'], revocationTimeoutSeconds: 60 },
+    policy: {
+      maxTransactionSize: { amount: '50000', currency: 'USD' },
+      allowedMarkets: ['EUR_USD'],
+      revocationTimeoutSeconds: 60,
+    },
     modelHash: { algorithm: 'sha256', digest },
     tenant: 'acme-corp',
     environment: 'staging',
@@ -73,7 +77,11 @@ describe('describeCertificate', () => {
     expect(d.agent).toEqual({
       parseErrors: [],
       agentScope: ['read:accounts', 'write:payments'],
-      agentPolicy: { maxTransactionSize: { amount: '50000', currency: 'USD' }, allowedMarkets: ['EUR_USD'], revocationTimeoutSeconds: 60 },
+      agentPolicy: {
+        maxTransactionSize: { amount: '50000', currency: 'USD' },
+        allowedMarkets: ['EUR_USD'],
+        revocationTimeoutSeconds: 60,
+      },
       modelHash: { algorithm: 'sha256', digest: digest.toString('hex') },
       agentContext: { tenantId: 'acme-corp', environment: 'staging', agentInstanceId: 'i-42' },
     });
@@ -83,7 +91,13 @@ describe('describeCertificate', () => {
 
   it('CA and responder certificates', () => {
     const root = describeCertificate(a.ca('root').certificate.der);
-    expect(root).toMatchObject({ subject: 'O=Describe CA, CN=Describe CA Root CA', issuer: 'O=Describe CA, CN=Describe CA Root CA', basicConstraints: { ca: true }, keyUsage: ['keyCertSign', 'cRLSign'], keyType: 'p256' });
+    expect(root).toMatchObject({
+      subject: 'O=Describe CA, CN=Describe CA Root CA',
+      issuer: 'O=Describe CA, CN=Describe CA Root CA',
+      basicConstraints: { ca: true },
+      keyUsage: ['keyCertSign', 'cRLSign'],
+      keyType: 'p256',
+    });
     expect(root.crlDistributionPoints).toBeUndefined();
     const inter = describeCertificate(a.ca('intermediate').certificate.der);
     expect(inter.basicConstraints).toEqual({ ca: true, pathLen: 0 });
@@ -104,15 +118,34 @@ describe('describeCertificate', () => {
     try {
       const cert = t.file('foreign.pem', '');
       const r = openssl([
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(t.dir, 'k.pem'), '-subj', '/CN=foreign', '-days', '1',
-        '-addext', `${AgentOids.agentScope}=DER:0500`, '-addext', 'subjectAltName=DNS:foreign.example', '-out', cert,
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(t.dir, 'k.pem'),
+        '-subj',
+        '/CN=foreign',
+        '-days',
+        '1',
+        '-addext',
+        `${AgentOids.agentScope}=DER:0500`,
+        '-addext',
+        'subjectAltName=DNS:foreign.example',
+        '-out',
+        cert,
       ]);
       expect(r.status, r.stderr).toBe(0);
       const d = describeCertificate(pemOrDer(openssl(['x509', '-in', cert]).stdout, ['CERTIFICATE']));
       expect(d.subject).toBe('CN=foreign');
       expect(d.subjectAltNames).toEqual({ dns: ['foreign.example'], uri: [] });
       expect(d.agent.agentScope).toBeUndefined();
-      expect(d.agent.parseErrors).toEqual([expect.objectContaining({ oid: AgentOids.agentScope, name: 'agentScope', code: 'ACA_ERR_ASN1_DECODE' })]);
+      expect(d.agent.parseErrors).toEqual([
+        expect.objectContaining({ oid: AgentOids.agentScope, name: 'agentScope', code: 'ACA_ERR_ASN1_DECODE' }),
+      ]);
     } finally {
       t.cleanup();
     }

@@ -31,7 +31,11 @@ afterEach(() => encoder.mockImplementation(real));
 function intermediateTbs() {
   const p = parseProfile({ ...profile('intermediate') });
   const subject = { organization: 'Lint Test', commonName: 'Corrupted Intermediate' };
-  return buildTbs({ profile: p, subject, encodedSubject: encodeName(subject), publicKeyInfo: spki('p384') }, issuingCa({ id: 'root', notAfter: new Date(Date.parse(NOW) + 7000 * 86_400_000) }), new FixedClock(NOW));
+  return buildTbs(
+    { profile: p, subject, encodedSubject: encodeName(subject), publicKeyInfo: spki('p384') },
+    issuingCa({ id: 'root', notAfter: new Date(Date.parse(NOW) + 7000 * 86_400_000) }),
+    new FixedClock(NOW),
+  );
 }
 
 function refusal(fn: () => unknown): LintError {
@@ -57,7 +61,10 @@ describe('a corrupted encoder is caught by the lints', () => {
     expect(tbs.facts).toMatchObject({ ca: true, pathLen: 0 });
     const e = refusal(() => issuer.prepare(tbs, signer('p256')));
     expect(e.details.lints).toEqual(['e_basic_constraints', 'e_basic_constraints']);
-    expect(e.findings.map((f) => f.message)).toEqual(['cA is false for a intermediate certificate', 'the intermediate must carry pathLenConstraint']);
+    expect(e.findings.map((f) => f.message)).toEqual([
+      'cA is false for a intermediate certificate',
+      'the intermediate must carry pathLenConstraint',
+    ]);
   });
 
   it('a BER BOOLEAN (01 instead of FF) for cA: e_der_encoding', () => {
@@ -68,13 +75,20 @@ describe('a corrupted encoder is caught by the lints', () => {
     });
     const e = refusal(() => issuer.prepare(intermediateTbs(), signer('p256')));
     expect(e.details.lints).toContain('e_der_encoding');
-    expect(e.findings.find((f) => f.lint === 'e_der_encoding')!.message).toMatch(/basicConstraints: basicConstraints cA: BOOLEAN must be one octet 00 or FF/);
+    expect(e.findings.find((f) => f.lint === 'e_der_encoding')!.message).toMatch(
+      /basicConstraints: basicConstraints cA: BOOLEAN must be one octet 00 or FF/,
+    );
   });
 
   it('the authority refuses to create a CA with it, and stores nothing', async () => {
     encoder.mockImplementation(() => sequence());
     const tmp = await makeTmpDir('agent-ca-corrupt-');
-    const authority = await createAuthority({ dataDir: tmp.dir, store: await createMemoryStore(), clock: new FixedClock(NOW), env: {} });
+    const authority = await createAuthority({
+      dataDir: tmp.dir,
+      store: await createMemoryStore(),
+      clock: new FixedClock(NOW),
+      env: {},
+    });
     try {
       await expect(authority.init({ keyType: 'p256' })).rejects.toMatchObject({ code: 'ACA_ERR_LINT_FAILED' });
       expect(authority.initialised).toBe(false);

@@ -46,7 +46,12 @@ describe('Issuer.prepare / issue', () => {
     const c = parseCertificate(issued.der);
     expect(c.tbs.equals(encodeTbs(tbs))).toBe(true);
     expect(issued.serial).toBe(prepared.serial);
-    const ok = cryptoVerify(algorithmInfo('ecdsaWithSHA256').digest, c.tbs, publicKeyFromSpki(signer('p256').publicKeyInfo), c.signature);
+    const ok = cryptoVerify(
+      algorithmInfo('ecdsaWithSHA256').digest,
+      c.tbs,
+      publicKeyFromSpki(signer('p256').publicKeyInfo),
+      c.signature,
+    );
     expect(ok).toBe(true);
   });
 
@@ -91,7 +96,9 @@ describe('Issuer.prepare / issue', () => {
   it('lints in prepare: a bad TBS gets no token', () => {
     const { issuer } = setup();
     expect(() => issuer.prepare(agentTbs({ validityDays: 400 }), signer('p256'))).toThrow(LintError);
-    expect(() => issuer.prepare(tweak(agentTbs(), { facts: { subjectAltNames: [] } }), signer('p256'))).toThrow(LintError);
+    expect(() => issuer.prepare(tweak(agentTbs(), { facts: { subjectAltNames: [] } }), signer('p256'))).toThrow(
+      LintError,
+    );
   });
 
   it('discards the certificate when the bytes change while being signed (ISSUE_TBS_MISMATCH)', async () => {
@@ -118,11 +125,19 @@ describe('Issuer.prepare / issue', () => {
   });
 
   it('verifies by default for remote key URIs, not for softkey', async () => {
-    const bad = (uri: string): Signer => ({ ...signer('ed25519'), keyUri: uri as KeyUri, sign: async () => Buffer.alloc(64, 7) });
+    const bad = (uri: string): Signer => ({
+      ...signer('ed25519'),
+      keyUri: uri as KeyUri,
+      sign: async () => Buffer.alloc(64, 7),
+    });
     const ed = agentTbs({}, { issuer: issuingCa({}, 'ed25519') });
     const { issuer } = setup();
-    expect(await codeOf(issuer.issue(issuer.prepare(ed, bad('awskms:arn:aws:kms:eu-west-1:111122223333:key/x')).token))).toBe('ACA_ERR_ISSUE_TBS_MISMATCH');
-    expect(await codeOf(issuer.issue(issuer.prepare(ed, bad('pkcs11:token=ca;object=intermediate')).token))).toBe('ACA_ERR_ISSUE_TBS_MISMATCH');
+    expect(
+      await codeOf(issuer.issue(issuer.prepare(ed, bad('awskms:arn:aws:kms:eu-west-1:111122223333:key/x')).token)),
+    ).toBe('ACA_ERR_ISSUE_TBS_MISMATCH');
+    expect(await codeOf(issuer.issue(issuer.prepare(ed, bad('pkcs11:token=ca;object=intermediate')).token))).toBe(
+      'ACA_ERR_ISSUE_TBS_MISMATCH',
+    );
     expect(await codeOf(issuer.issue(issuer.prepare(ed, bad('softkey:intermediate')).token))).toBeUndefined();
   });
 });

@@ -11,7 +11,14 @@ import { FixedClock, type Clock } from '../../../src/clock.js';
 import { LintError } from '../../../src/errors.js';
 import { boolean, integer, sequence, x509Time } from '../../../src/asn1/der.js';
 import { Oids } from '../../../src/asn1/oids.js';
-import { authorityInfoAccessValue, distributionPointsValue, extKeyUsageValue, keyUsageValue, OCSP_NOCHECK_VALUE, subjectAltNameValue } from '../../../src/asn1/x509-extensions.js';
+import {
+  authorityInfoAccessValue,
+  distributionPointsValue,
+  extKeyUsageValue,
+  keyUsageValue,
+  OCSP_NOCHECK_VALUE,
+  subjectAltNameValue,
+} from '../../../src/asn1/x509-extensions.js';
 import { intentOf, lintEncodedTbs, parseLintTarget, runLints, type LintContext } from '../../../src/lint/index.js';
 import { extensionEntry } from '../../../src/profile/build-tbs.js';
 import { encodeTbs, type ExtensionEntry } from '../../../src/profile/tbs.js';
@@ -77,23 +84,44 @@ export function agentRequest(over: Partial<TbsRequest> = {}, agentKey: KeyType =
   };
 }
 
-export function agentTbs(over: Partial<TbsRequest> = {}, opts: { issuer?: IssuingCa; clock?: Clock; agentKey?: KeyType } = {}): TbsCertificate {
+export function agentTbs(
+  over: Partial<TbsRequest> = {},
+  opts: { issuer?: IssuingCa; clock?: Clock; agentKey?: KeyType } = {},
+): TbsCertificate {
   return buildTbs(agentRequest(over, opts.agentKey), opts.issuer ?? issuingCa(), opts.clock ?? new FixedClock(NOW));
 }
 
 /** Root (self-signed), intermediate (under a root), or an OCSP responder (under the intermediate). */
-export function caTbs(kind: 'root' | 'intermediate' | 'ocsp-responder', clock: Clock = new FixedClock(NOW), kt: KeyType = 'p384'): TbsCertificate {
+export function caTbs(
+  kind: 'root' | 'intermediate' | 'ocsp-responder',
+  clock: Clock = new FixedClock(NOW),
+  kt: KeyType = 'p384',
+): TbsCertificate {
   const subject: NameSpec = { organization: 'Lint Test', commonName: `Lint Test ${kind}` };
-  const req: TbsRequest = { profile: profile(kind), subject, encodedSubject: encodeName(subject), publicKeyInfo: spki(kt) };
+  const req: TbsRequest = {
+    profile: profile(kind),
+    subject,
+    encodedSubject: encodeName(subject),
+    publicKeyInfo: spki(kt),
+  };
   if (kind === 'root') return buildTbs(req, undefined, clock, defaultAlgorithm(kt));
-  const issuer = issuingCa({ id: kind === 'intermediate' ? 'root' : 'intermediate', notAfter: new Date(clock.now().getTime() + 7000 * DAY_MS) });
+  const issuer = issuingCa({
+    id: kind === 'intermediate' ? 'root' : 'intermediate',
+    notAfter: new Date(clock.now().getTime() + 7000 * DAY_MS),
+  });
   return buildTbs(req, issuer, clock);
 }
 
 export type TbsPatch = Partial<Omit<TbsCertificate, 'facts'>> & { facts?: Partial<TbsFacts> };
 
 /** The extension `name` re-encoded from `value` (undefined: removed), criticality kept. */
-function withExtensionValue(exts: readonly ExtensionEntry[], name: string, oid: string, critical: boolean, value: Buffer | undefined): ExtensionEntry[] {
+function withExtensionValue(
+  exts: readonly ExtensionEntry[],
+  name: string,
+  oid: string,
+  critical: boolean,
+  value: Buffer | undefined,
+): ExtensionEntry[] {
   const at = exts.findIndex((e) => e.oid === oid);
   const entry = value ? extensionEntry(name, oid, at >= 0 ? exts[at]!.critical : critical, value) : undefined;
   if (at < 0) return entry ? [...exts, entry] : [...exts];
@@ -109,20 +137,70 @@ export function tweak(t: TbsCertificate, patch: TbsPatch): TbsCertificate {
   const facts = { ...t.facts, ...(fp ?? {}) };
   let ext = [...(rest.extensions ?? t.extensions)];
   const has = (k: keyof TbsFacts) => fp !== undefined && k in fp;
-  if (has('ca') || has('pathLen')) ext = withExtensionValue(ext, 'basicConstraints', Oids.basicConstraints, true, sequence(facts.ca ? boolean(true) : undefined, facts.pathLen !== undefined ? integer(facts.pathLen) : undefined));
+  if (has('ca') || has('pathLen'))
+    ext = withExtensionValue(
+      ext,
+      'basicConstraints',
+      Oids.basicConstraints,
+      true,
+      sequence(facts.ca ? boolean(true) : undefined, facts.pathLen !== undefined ? integer(facts.pathLen) : undefined),
+    );
   if (has('keyUsage')) ext = withExtensionValue(ext, 'keyUsage', Oids.keyUsage, true, keyUsageValue(facts.keyUsage));
-  if (has('extKeyUsage')) ext = withExtensionValue(ext, 'extKeyUsage', Oids.extKeyUsage, false, facts.extKeyUsage.length ? extKeyUsageValue(facts.extKeyUsage) : undefined);
-  if (has('subjectAltNames')) ext = withExtensionValue(ext, 'subjectAltName', Oids.subjectAltName, false, facts.subjectAltNames.length ? subjectAltNameValue(facts.subjectAltNames) : undefined);
-  if (has('crlDistributionPoints')) ext = withExtensionValue(ext, 'crlDistributionPoints', Oids.crlDistributionPoints, false, facts.crlDistributionPoints.length ? distributionPointsValue(facts.crlDistributionPoints) : undefined);
-  if (has('freshestCrl')) ext = withExtensionValue(ext, 'freshestCRL', Oids.freshestCrl, false, facts.freshestCrl.length ? distributionPointsValue(facts.freshestCrl) : undefined);
+  if (has('extKeyUsage'))
+    ext = withExtensionValue(
+      ext,
+      'extKeyUsage',
+      Oids.extKeyUsage,
+      false,
+      facts.extKeyUsage.length ? extKeyUsageValue(facts.extKeyUsage) : undefined,
+    );
+  if (has('subjectAltNames'))
+    ext = withExtensionValue(
+      ext,
+      'subjectAltName',
+      Oids.subjectAltName,
+      false,
+      facts.subjectAltNames.length ? subjectAltNameValue(facts.subjectAltNames) : undefined,
+    );
+  if (has('crlDistributionPoints'))
+    ext = withExtensionValue(
+      ext,
+      'crlDistributionPoints',
+      Oids.crlDistributionPoints,
+      false,
+      facts.crlDistributionPoints.length ? distributionPointsValue(facts.crlDistributionPoints) : undefined,
+    );
+  if (has('freshestCrl'))
+    ext = withExtensionValue(
+      ext,
+      'freshestCRL',
+      Oids.freshestCrl,
+      false,
+      facts.freshestCrl.length ? distributionPointsValue(facts.freshestCrl) : undefined,
+    );
   if (has('ocspUrls') || has('caIssuersUrls')) {
     const both = facts.ocspUrls.length + facts.caIssuersUrls.length > 0;
-    ext = withExtensionValue(ext, 'authorityInfoAccess', Oids.authorityInfoAccess, false, both ? authorityInfoAccessValue({ ocsp: facts.ocspUrls, caIssuers: facts.caIssuersUrls }) : undefined);
+    ext = withExtensionValue(
+      ext,
+      'authorityInfoAccess',
+      Oids.authorityInfoAccess,
+      false,
+      both ? authorityInfoAccessValue({ ocsp: facts.ocspUrls, caIssuers: facts.caIssuersUrls }) : undefined,
+    );
   }
-  if (has('ocspNoCheck')) ext = withExtensionValue(ext, 'ocspNoCheck', Oids.ocspNoCheck, false, facts.ocspNoCheck ? OCSP_NOCHECK_VALUE : undefined);
+  if (has('ocspNoCheck'))
+    ext = withExtensionValue(
+      ext,
+      'ocspNoCheck',
+      Oids.ocspNoCheck,
+      false,
+      facts.ocspNoCheck ? OCSP_NOCHECK_VALUE : undefined,
+    );
   const notBefore = rest.notBefore ?? t.notBefore;
   const notAfter = rest.notAfter ?? t.notAfter;
-  const validityDer = rest.validityDer ?? (rest.notBefore || rest.notAfter ? sequence(x509Time(notBefore), x509Time(notAfter)) : t.validityDer);
+  const validityDer =
+    rest.validityDer ??
+    (rest.notBefore || rest.notAfter ? sequence(x509Time(notBefore), x509Time(notAfter)) : t.validityDer);
   return Object.freeze({ ...t, ...rest, validityDer, extensions: Object.freeze(ext), facts: Object.freeze(facts) });
 }
 
@@ -146,7 +224,13 @@ export function lintFindings(c: LintCase, ctx: LintContext = lintCtx) {
 }
 
 export function errorLints(c: LintCase, ctx: LintContext = lintCtx): string[] {
-  return [...new Set(lintFindings(c, ctx).filter((f) => f.severity === 'error').map((f) => f.lint))];
+  return [
+    ...new Set(
+      lintFindings(c, ctx)
+        .filter((f) => f.severity === 'error')
+        .map((f) => f.lint),
+    ),
+  ];
 }
 
 export function messages(c: LintCase, lint: string, ctx: LintContext = lintCtx): string[] {

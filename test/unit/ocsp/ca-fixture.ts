@@ -24,11 +24,19 @@ export const INTERMEDIATE = 'intermediate' as IssuerId;
 
 export async function makeCaFixture(keyType: KeyType = 'p256', clock?: Clock): Promise<CaFixture> {
   const tmp = await makeTmpDir('agent-ca-ocsp-');
-  const authority = await createAuthority({ dataDir: tmp.dir, store: await createMemoryStore(), ...(clock ? { clock } : {}), env: {} });
+  const authority = await createAuthority({
+    dataDir: tmp.dir,
+    store: await createMemoryStore(),
+    ...(clock ? { clock } : {}),
+    env: {},
+  });
   await authority.init({ keyType });
   const responders = {
     root: responderIdentity(authority.ca('root').responder.signer, authority.ca('root').responder.certificate.der),
-    intermediate: responderIdentity(authority.ca('intermediate').responder.signer, authority.ca('intermediate').responder.certificate.der),
+    intermediate: responderIdentity(
+      authority.ca('intermediate').responder.signer,
+      authority.ca('intermediate').responder.certificate.der,
+    ),
   };
   const index = issuerIndexFromCertificates([
     { id: ROOT, certificate: authority.ca('root').certificate },
@@ -42,7 +50,10 @@ export async function makeCaFixture(keyType: KeyType = 'p256', clock?: Clock): P
     responderFor: (id) => (id === ROOT ? responders.root : id === INTERMEDIATE ? responders.intermediate : undefined),
     async issueAgent(agentId) {
       const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      const issued = await authority.issue({ agentId, publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string });
+      const issued = await authority.issue({
+        agentId,
+        publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string,
+      });
       return { serial: issued.serial, der: issued.der, pem: issued.pem };
     },
     async close() {

@@ -22,7 +22,9 @@ describe('IssuerIndex', () => {
   it('maps CertIDs of every hash algorithm to the CA that issued them', () => {
     for (const hash of ['sha1', 'sha256', 'sha384', 'sha512'] as const) {
       expect(ca.index.lookup(parseCertIdDer(certIdFor(info('root'), Buffer.from([1]), hash)))).toBe('root');
-      expect(ca.index.lookup(parseCertIdDer(certIdFor(info('intermediate'), Buffer.from([1]), hash)))).toBe('intermediate');
+      expect(ca.index.lookup(parseCertIdDer(certIdFor(info('intermediate'), Buffer.from([1]), hash)))).toBe(
+        'intermediate',
+      );
     }
     expect(ca.index.ids.sort()).toEqual(['intermediate', 'root']);
     expect(ca.index.issuer('root' as IssuerId)?.subjectDer).toEqual(info('root').subjectDer);
@@ -33,6 +35,12 @@ describe('IssuerIndex', () => {
     expect(ca.index.lookup(parseCertIdDer(certIdFor(mixed, Buffer.from([1]), 'sha1')))).toBeUndefined();
     const agentOnly = new IssuerIndex([{ id: 'root' as IssuerId, ...info('root') }]);
     expect(agentOnly.lookup(parseCertIdDer(certIdFor(info('intermediate'), Buffer.from([1]), 'sha1')))).toBeUndefined();
-    expect(() => new IssuerIndex([{ id: 'x' as IssuerId, ...info('root') }, { id: 'x' as IssuerId, ...info('root') }])).toThrow(/twice/);
+    expect(
+      () =>
+        new IssuerIndex([
+          { id: 'x' as IssuerId, ...info('root') },
+          { id: 'x' as IssuerId, ...info('root') },
+        ]),
+    ).toThrow(/twice/);
   });
 });

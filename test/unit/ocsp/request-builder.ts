@@ -1,5 +1,14 @@
 /** Builds OCSPRequests byte by byte for the parser and responder tests (openssl builds them in test/integration). */
-import { algorithmIdentifier, explicit, extension, integer, octetString, sequence, tlv, Tag } from '../../../src/asn1/der.js';
+import {
+  algorithmIdentifier,
+  explicit,
+  extension,
+  integer,
+  octetString,
+  sequence,
+  tlv,
+  Tag,
+} from '../../../src/asn1/der.js';
 import { Oids } from '../../../src/asn1/oids.js';
 
 export interface CertIdSpec {
@@ -48,7 +57,9 @@ export function requestDer(spec: RequestSpec): Buffer {
     sequence(...requests),
     spec.extensions ? explicit(2, sequence(...spec.extensions)) : undefined,
   );
-  const sig = spec.signature ? explicit(0, sequence(algorithmIdentifier(Oids.ecdsaWithSHA256), tlv(Tag.BIT_STRING, Buffer.from([0, 1, 2, 3])))) : undefined;
+  const sig = spec.signature
+    ? explicit(0, sequence(algorithmIdentifier(Oids.ecdsaWithSHA256), tlv(Tag.BIT_STRING, Buffer.from([0, 1, 2, 3]))))
+    : undefined;
   return sequence(tbs, sig);
 }
 

@@ -3,7 +3,13 @@ import { explicit, extension, octetString, sequence, tlv } from '../../../src/as
 import { Oids } from '../../../src/asn1/oids.js';
 import { OcspRequestError } from '../../../src/ocsp/request-error.js';
 import { MAX_NONCE_LENGTH, parseCertIdDer, parseOcspRequest, requestCacheKey } from '../../../src/ocsp/request.js';
-import { certIdDer, criticalUnknownExtension, nonCriticalUnknownExtension, nonceExtension, requestDer } from './request-builder.js';
+import {
+  certIdDer,
+  criticalUnknownExtension,
+  nonCriticalUnknownExtension,
+  nonceExtension,
+  requestDer,
+} from './request-builder.js';
 
 function malformed(der: Buffer): OcspRequestError {
   try {
@@ -48,7 +54,11 @@ describe('parseOcspRequest', () => {
   it('reads several CertIDs, a nonce, version v1, requestorName and a signature', () => {
     const nonce = Buffer.alloc(16, 0x5a);
     const der = requestDer({
-      certIds: [certIdDer({ serialContent: Buffer.from([1]) }), certIdDer({ serialContent: Buffer.from([2]) }), certIdDer({ serialContent: Buffer.from([3]) })],
+      certIds: [
+        certIdDer({ serialContent: Buffer.from([1]) }),
+        certIdDer({ serialContent: Buffer.from([2]) }),
+        certIdDer({ serialContent: Buffer.from([3]) }),
+      ],
       extensions: [nonCriticalUnknownExtension(), nonceExtension(nonce)],
       version: 0,
       requestorName: true,
@@ -63,29 +73,57 @@ describe('parseOcspRequest', () => {
 
   it('accepts nonces of 1 and 32 octets and refuses 0 and 33 (RFC 8954 §2.1)', () => {
     for (const n of [1, MAX_NONCE_LENGTH]) {
-      expect(parseOcspRequest(requestDer({ certIds: [certIdDer()], extensions: [nonceExtension(Buffer.alloc(n, 7))] })).nonce).toHaveLength(n);
+      expect(
+        parseOcspRequest(requestDer({ certIds: [certIdDer()], extensions: [nonceExtension(Buffer.alloc(n, 7))] }))
+          .nonce,
+      ).toHaveLength(n);
     }
     for (const n of [0, MAX_NONCE_LENGTH + 1, 64]) {
-      expect(malformed(requestDer({ certIds: [certIdDer()], extensions: [nonceExtension(Buffer.alloc(n, 7))] })).message).toMatch(/nonce/);
+      expect(
+        malformed(requestDer({ certIds: [certIdDer()], extensions: [nonceExtension(Buffer.alloc(n, 7))] })).message,
+      ).toMatch(/nonce/);
     }
   });
 
   it('refuses a nonce that is not an OCTET STRING, and two nonces', () => {
     const raw = extension(Oids.ocspNonce, false, Buffer.alloc(16, 1));
     malformed(requestDer({ certIds: [certIdDer()], extensions: [raw] }));
-    malformed(requestDer({ certIds: [certIdDer()], extensions: [nonceExtension(Buffer.from([1])), nonceExtension(Buffer.from([2]))] }));
+    malformed(
+      requestDer({
+        certIds: [certIdDer()],
+        extensions: [nonceExtension(Buffer.from([1])), nonceExtension(Buffer.from([2]))],
+      }),
+    );
   });
 
   it('flags unknown critical extensions in the request and in a single request', () => {
-    expect(parseOcspRequest(requestDer({ certIds: [certIdDer()], extensions: [criticalUnknownExtension()] })).hasUnknownCritical).toBe(true);
-    expect(parseOcspRequest(requestDer({ certIds: [certIdDer()], singleExtensions: [[criticalUnknownExtension()]] })).hasUnknownCritical).toBe(true);
-    expect(parseOcspRequest(requestDer({ certIds: [certIdDer()], singleExtensions: [[nonCriticalUnknownExtension()]] })).hasUnknownCritical).toBe(false);
+    expect(
+      parseOcspRequest(requestDer({ certIds: [certIdDer()], extensions: [criticalUnknownExtension()] }))
+        .hasUnknownCritical,
+    ).toBe(true);
+    expect(
+      parseOcspRequest(requestDer({ certIds: [certIdDer()], singleExtensions: [[criticalUnknownExtension()]] }))
+        .hasUnknownCritical,
+    ).toBe(true);
+    expect(
+      parseOcspRequest(requestDer({ certIds: [certIdDer()], singleExtensions: [[nonCriticalUnknownExtension()]] }))
+        .hasUnknownCritical,
+    ).toBe(false);
   });
 
   it('maps serials: leading 00 dropped, negative values marked so they cannot alias a positive serial', () => {
-    expect(parseOcspRequest(requestDer({ certIds: [certIdDer({ serialContent: Buffer.from('0080', 'hex') })] })).certIds[0]!.serial).toBe('80');
-    expect(parseOcspRequest(requestDer({ certIds: [certIdDer({ serialContent: Buffer.from('00', 'hex') })] })).certIds[0]!.serial).toBe('00');
-    expect(parseOcspRequest(requestDer({ certIds: [certIdDer({ serialContent: Buffer.from('80', 'hex') })] })).certIds[0]!.serial).toBe('-80');
+    expect(
+      parseOcspRequest(requestDer({ certIds: [certIdDer({ serialContent: Buffer.from('0080', 'hex') })] })).certIds[0]!
+        .serial,
+    ).toBe('80');
+    expect(
+      parseOcspRequest(requestDer({ certIds: [certIdDer({ serialContent: Buffer.from('00', 'hex') })] })).certIds[0]!
+        .serial,
+    ).toBe('00');
+    expect(
+      parseOcspRequest(requestDer({ certIds: [certIdDer({ serialContent: Buffer.from('80', 'hex') })] })).certIds[0]!
+        .serial,
+    ).toBe('-80');
   });
 
   it('refuses structural faults', () => {
@@ -102,8 +140,18 @@ describe('parseOcspRequest', () => {
   });
 
   it('refuses unknown hash algorithms and hashes of the wrong length', () => {
-    expect(malformed(requestDer({ certIds: [certIdDer({ hashOid: '1.2.840.113549.2.5', nameHash: Buffer.alloc(16), keyHash: Buffer.alloc(16) })] })).message).toMatch(/hash algorithm/);
-    expect(malformed(requestDer({ certIds: [certIdDer({ nameHash: Buffer.alloc(32) })] })).message).toMatch(/20 octets/);
+    expect(
+      malformed(
+        requestDer({
+          certIds: [
+            certIdDer({ hashOid: '1.2.840.113549.2.5', nameHash: Buffer.alloc(16), keyHash: Buffer.alloc(16) }),
+          ],
+        }),
+      ).message,
+    ).toMatch(/hash algorithm/);
+    expect(malformed(requestDer({ certIds: [certIdDer({ nameHash: Buffer.alloc(32) })] })).message).toMatch(
+      /20 octets/,
+    );
     malformed(requestDer({ certIds: [certIdDer({ hashOid: Oids.sha256, keyHash: Buffer.alloc(20) })] }));
   });
 
@@ -111,7 +159,12 @@ describe('parseOcspRequest', () => {
     malformed(requestDer({ certIds: [certIdDer({ serialContent: Buffer.from('0001', 'hex') })] }));
     malformed(requestDer({ certIds: [certIdDer({ serialContent: Buffer.from('ff80', 'hex') })] }));
     malformed(requestDer({ certIds: [certIdDer({ serialContent: Buffer.alloc(0) })] }));
-    const withOctetParams = sequence(sequence(tlv(0x06, Buffer.from('2b0e03021a', 'hex')), octetString(Buffer.from([0]))), octetString(Buffer.alloc(20)), octetString(Buffer.alloc(20)), tlv(2, Buffer.from([1])));
+    const withOctetParams = sequence(
+      sequence(tlv(0x06, Buffer.from('2b0e03021a', 'hex')), octetString(Buffer.from([0]))),
+      octetString(Buffer.alloc(20)),
+      octetString(Buffer.alloc(20)),
+      tlv(2, Buffer.from([1])),
+    );
     malformed(requestDer({ certIds: [withOctetParams] }));
   });
 

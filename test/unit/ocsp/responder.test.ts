@@ -25,10 +25,24 @@ const keyInfo = (name: 'root' | 'intermediate') => {
   const c = ca.authority.ca(name).certificate;
   return { subjectDer: c.subject, publicKeyInfo: c.publicKeyInfo };
 };
-const certId = (serial: string, hash: OcspHashAlgorithm = 'sha1', issuer: 'root' | 'intermediate' = 'intermediate') => certIdFor(keyInfo(issuer), serialMagnitude(serial), hash);
+const certId = (serial: string, hash: OcspHashAlgorithm = 'sha1', issuer: 'root' | 'intermediate' = 'intermediate') =>
+  certIdFor(keyInfo(issuer), serialMagnitude(serial), hash);
 
-async function presign(issuer: 'root' | 'intermediate', serial: string, status: CertStatus, thisUpdate = clock.now(), nextUpdate = new Date(clock.now().getTime() + HOUR)): Promise<void> {
-  const out = await presignForSerial({ responder: ca.responders[issuer], issuer: keyInfo(issuer), serial: serial as Serial, status, thisUpdate, nextUpdate });
+async function presign(
+  issuer: 'root' | 'intermediate',
+  serial: string,
+  status: CertStatus,
+  thisUpdate = clock.now(),
+  nextUpdate = new Date(clock.now().getTime() + HOUR),
+): Promise<void> {
+  const out = await presignForSerial({
+    responder: ca.responders[issuer],
+    issuer: keyInfo(issuer),
+    serial: serial as Serial,
+    status,
+    thisUpdate,
+    nextUpdate,
+  });
   for (const o of out) presigned.set(`${issuer}/${serial}/${o.hashAlgorithm}`, o.der);
 }
 
@@ -45,7 +59,11 @@ beforeEach(async () => {
   presigned.clear();
   statuses.clear();
   statuses.set(`intermediate/${agentSerials[0]}`, { kind: 'good' });
-  statuses.set(`intermediate/${agentSerials[1]}`, { kind: 'revoked', revokedAt: new Date('2026-02-20T08:00:00Z'), reason: 'keyCompromise' });
+  statuses.set(`intermediate/${agentSerials[1]}`, {
+    kind: 'revoked',
+    revokedAt: new Date('2026-02-20T08:00:00Z'),
+    reason: 'keyCompromise',
+  });
   statuses.set(`intermediate/${agentSerials[2]}`, { kind: 'good' });
   statuses.set(`root/${ca.authority.ca('intermediate').certificate.serial}`, { kind: 'good' });
   await presign('intermediate', agentSerials[0]!, { kind: 'good' });
@@ -58,12 +76,34 @@ interface Setup {
   errors: unknown[];
 }
 
-function setup(opts: { maxConcurrent?: number; status?: StatusLookup; lookup?: PrecomputedLookup; responder?: Partial<OcspResponderOptions> } = {}): Setup {
-  const lookup = vi.fn<PrecomputedLookup>(opts.lookup ?? (async (issuerId, serial, hash) => presigned.get(`${issuerId}/${serial}/${hash}`)));
-  const status = vi.fn<StatusLookup>(opts.status ?? (async (issuerId, serial) => statuses.get(`${issuerId}/${serial}`) ?? { kind: 'unknown' }));
+function setup(
+  opts: {
+    maxConcurrent?: number;
+    status?: StatusLookup;
+    lookup?: PrecomputedLookup;
+    responder?: Partial<OcspResponderOptions>;
+  } = {},
+): Setup {
+  const lookup = vi.fn<PrecomputedLookup>(
+    opts.lookup ?? (async (issuerId, serial, hash) => presigned.get(`${issuerId}/${serial}/${hash}`)),
+  );
+  const status = vi.fn<StatusLookup>(
+    opts.status ?? (async (issuerId, serial) => statuses.get(`${issuerId}/${serial}`) ?? { kind: 'unknown' }),
+  );
   const errors: unknown[] = [];
-  const live = createLiveSource({ responderFor: ca.responderFor, status, validityMs: HOUR, maxConcurrent: opts.maxConcurrent ?? 4 });
-  const responder = new OcspResponder({ issuers: ca.index, sources: [createPrecomputedSource({ lookup }), live], clock, onError: (e) => errors.push(e), ...opts.responder });
+  const live = createLiveSource({
+    responderFor: ca.responderFor,
+    status,
+    validityMs: HOUR,
+    maxConcurrent: opts.maxConcurrent ?? 4,
+  });
+  const responder = new OcspResponder({
+    issuers: ca.index,
+    sources: [createPrecomputedSource({ lookup }), live],
+    clock,
+    onError: (e) => errors.push(e),
+    ...opts.responder,
+  });
   return { lookup, status, responder, errors };
 }
 
@@ -74,7 +114,9 @@ function answered(der: Buffer, request: Buffer, issuer: 'root' | 'intermediate' 
   const b = parsed.basic!;
   expect(verifyBasicResponse(b, ca.responders[issuer].signer.publicKeyInfo)).toBe(true);
   const req = parseOcspRequest(request);
-  expect(b.responses.map((r) => [r.certId.hashAlgorithm, r.certId.serial])).toEqual(req.certIds.map((c) => [c.hashAlgorithm, c.serial]));
+  expect(b.responses.map((r) => [r.certId.hashAlgorithm, r.certId.serial])).toEqual(
+    req.certIds.map((c) => [c.hashAlgorithm, c.serial]),
+  );
   return b;
 }
 
@@ -83,7 +125,13 @@ describe('OcspResponder', () => {
     const { responder, lookup, status } = setup();
     const req = requestDer({ certIds: [certId(agentSerials[0]!)] });
     const r = await responder.respond(req);
-    expect(r).toMatchObject({ status: 'successful', source: 'precomputed', cached: false, nonce: false, issuerId: INTERMEDIATE });
+    expect(r).toMatchObject({
+      status: 'successful',
+      source: 'precomputed',
+      cached: false,
+      nonce: false,
+      issuerId: INTERMEDIATE,
+    });
     expect(r.der).toEqual(presigned.get(`intermediate/${agentSerials[0]}/sha1`));
     expect(answered(r.der, req).responses[0]!.status).toEqual({ kind: 'good' });
     expect(lookup).toHaveBeenCalledWith(INTERMEDIATE, agentSerials[0], 'sha1');
@@ -95,9 +143,19 @@ describe('OcspResponder', () => {
     const revoked = requestDer({ certIds: [certId(agentSerials[1]!)] });
     const r = await responder.respond(revoked);
     expect(r).toMatchObject({ status: 'successful', source: 'live' });
-    expect(answered(r.der, revoked).responses[0]!.status).toEqual({ kind: 'revoked', revokedAt: new Date('2026-02-20T08:00:00Z'), reason: 'keyCompromise' });
+    expect(answered(r.der, revoked).responses[0]!.status).toEqual({
+      kind: 'revoked',
+      revokedAt: new Date('2026-02-20T08:00:00Z'),
+      reason: 'keyCompromise',
+    });
 
-    await presign('intermediate', agentSerials[2]!, { kind: 'good' }, new Date(clock.now().getTime() - 2 * HOUR), new Date(clock.now().getTime() - HOUR));
+    await presign(
+      'intermediate',
+      agentSerials[2]!,
+      { kind: 'good' },
+      new Date(clock.now().getTime() - 2 * HOUR),
+      new Date(clock.now().getTime() - HOUR),
+    );
     expect((await responder.respond(requestDer({ certIds: [certId(agentSerials[2]!)] }))).source).toBe('live');
 
     const sha512 = requestDer({ certIds: [certId(agentSerials[0]!, 'sha512')] });
@@ -117,7 +175,10 @@ describe('OcspResponder', () => {
   it('echoes the nonce by live signing, and answers several CertIDs in one signed response', async () => {
     const { responder } = setup();
     const nonce = Buffer.alloc(20, 0xab);
-    const req = requestDer({ certIds: [certId(agentSerials[0]!), certId(agentSerials[1]!, 'sha256'), certId('01')], extensions: [nonceExtension(nonce)] });
+    const req = requestDer({
+      certIds: [certId(agentSerials[0]!), certId(agentSerials[1]!, 'sha256'), certId('01')],
+      extensions: [nonceExtension(nonce)],
+    });
     const r = await responder.respond(req);
     expect(r).toMatchObject({ status: 'successful', source: 'live', nonce: true });
     const b = answered(r.der, req);
@@ -125,7 +186,10 @@ describe('OcspResponder', () => {
     expect(b.responses.map((x) => x.status.kind)).toEqual(['good', 'revoked', 'unknown']);
 
     // A pre-signed response exists for this serial, but it cannot carry the nonce.
-    const single = requestDer({ certIds: [certId(agentSerials[0]!)], extensions: [nonceExtension(Buffer.from([7, 7]))] });
+    const single = requestDer({
+      certIds: [certId(agentSerials[0]!)],
+      extensions: [nonceExtension(Buffer.from([7, 7]))],
+    });
     const s = await responder.respond(single);
     expect(s).toMatchObject({ status: 'successful', source: 'live', nonce: true });
     expect(answered(s.der, single).nonce).toEqual(Buffer.from([7, 7]));
@@ -149,23 +213,38 @@ describe('OcspResponder', () => {
         return statuses.get(`${issuerId}/${serial}`) ?? { kind: 'unknown' };
       },
     });
-    const blocking = responder.respond(requestDer({ certIds: [certId(agentSerials[1]!)], extensions: [nonceExtension(Buffer.from([1]))] }));
+    const blocking = responder.respond(
+      requestDer({ certIds: [certId(agentSerials[1]!)], extensions: [nonceExtension(Buffer.from([1]))] }),
+    );
     await new Promise((r) => setImmediate(r));
 
-    const withNonce = requestDer({ certIds: [certId(agentSerials[0]!)], extensions: [nonceExtension(Buffer.from([2]))] });
+    const withNonce = requestDer({
+      certIds: [certId(agentSerials[0]!)],
+      extensions: [nonceExtension(Buffer.from([2]))],
+    });
     const fallback = await responder.respond(withNonce);
     expect(fallback).toMatchObject({ status: 'successful', source: 'precomputed', nonce: false });
     expect(parseOcspResponse(fallback.der).basic!.nonce).toBeUndefined();
 
-    const nothingPresigned = await responder.respond(requestDer({ certIds: [certId(agentSerials[2]!)], extensions: [nonceExtension(Buffer.from([3]))] }));
+    const nothingPresigned = await responder.respond(
+      requestDer({ certIds: [certId(agentSerials[2]!)], extensions: [nonceExtension(Buffer.from([3]))] }),
+    );
     expect(nothingPresigned).toMatchObject({ status: 'tryLater', source: 'error' });
     expect(nothingPresigned.der).toEqual(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x03]));
-    const multi = await responder.respond(requestDer({ certIds: [certId(agentSerials[0]!), certId(agentSerials[2]!)] }));
+    const multi = await responder.respond(
+      requestDer({ certIds: [certId(agentSerials[0]!), certId(agentSerials[2]!)] }),
+    );
     expect(multi.status).toBe('tryLater');
 
     release();
     expect(await blocking).toMatchObject({ status: 'successful', source: 'live', nonce: true });
-    expect((await responder.respond(requestDer({ certIds: [certId(agentSerials[2]!)], extensions: [nonceExtension(Buffer.from([3]))] }))).source).toBe('live');
+    expect(
+      (
+        await responder.respond(
+          requestDer({ certIds: [certId(agentSerials[2]!)], extensions: [nonceExtension(Buffer.from([3]))] }),
+        )
+      ).source,
+    ).toBe('live');
   });
 
   it('refuses garbage, oversize, unknown critical extensions and too many CertIDs with malformedRequest', async () => {
@@ -191,13 +270,18 @@ describe('OcspResponder', () => {
     const foreign = await responder.respond(requestDer({ certIds: [certIdDer()] }));
     expect(foreign).toMatchObject({ status: 'unauthorized' });
     expect(foreign.der).toEqual(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x06]));
-    const mixed = await responder.respond(requestDer({ certIds: [certId(agentSerials[0]!), certId('01', 'sha1', 'root')] }));
+    const mixed = await responder.respond(
+      requestDer({ certIds: [certId(agentSerials[0]!), certId('01', 'sha1', 'root')] }),
+    );
     expect(mixed).toMatchObject({ status: 'unauthorized' });
   });
 
   it('maps a failing status lookup to tryLater (store unavailable) or internalError, and never throws', async () => {
     const down = setup({ status: async () => Promise.reject(new AgentCaError('STORE_UNAVAILABLE', 'db down')) });
-    expect(await down.responder.respond(requestDer({ certIds: [certId(agentSerials[1]!)] }))).toMatchObject({ status: 'tryLater', source: 'error' });
+    expect(await down.responder.respond(requestDer({ certIds: [certId(agentSerials[1]!)] }))).toMatchObject({
+      status: 'tryLater',
+      source: 'error',
+    });
     expect(down.errors).toHaveLength(1);
     const broken = setup({ status: async () => Promise.reject(new Error('bug')) });
     const r = await broken.responder.respond(requestDer({ certIds: [certId(agentSerials[1]!)] }));
@@ -205,8 +289,18 @@ describe('OcspResponder', () => {
     expect(r.der).toEqual(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x02]));
     const lookupDown = setup({ lookup: async () => Promise.reject(new AgentCaError('STORE_UNAVAILABLE', 'db down')) });
     // The live source still answers when the pre-signed store fails.
-    expect(await lookupDown.responder.respond(requestDer({ certIds: [certId(agentSerials[0]!)] }))).toMatchObject({ status: 'successful', source: 'live' });
-    const throwingLogger = new OcspResponder({ issuers: ca.index, sources: [{ name: 'x', response: () => Promise.reject(new Error('boom')) }], clock, onError: () => { throw new Error('logger'); } });
+    expect(await lookupDown.responder.respond(requestDer({ certIds: [certId(agentSerials[0]!)] }))).toMatchObject({
+      status: 'successful',
+      source: 'live',
+    });
+    const throwingLogger = new OcspResponder({
+      issuers: ca.index,
+      sources: [{ name: 'x', response: () => Promise.reject(new Error('boom')) }],
+      clock,
+      onError: () => {
+        throw new Error('logger');
+      },
+    });
     expect((await throwingLogger.respond(requestDer({ certIds: [certId('01')] }))).status).toBe('internalError');
   });
 
@@ -236,7 +330,10 @@ describe('OcspResponder', () => {
     const liveCalls = status.mock.calls.length;
 
     // Nonce requests are never served from the cache.
-    const withNonce = requestDer({ certIds: [certId(agentSerials[1]!)], extensions: [nonceExtension(Buffer.from([9]))] });
+    const withNonce = requestDer({
+      certIds: [certId(agentSerials[1]!)],
+      extensions: [nonceExtension(Buffer.from([9]))],
+    });
     await responder.respond(withNonce);
     expect((await responder.respond(withNonce)).cached).toBe(false);
     expect(status.mock.calls.length).toBe(liveCalls + 2);
@@ -248,7 +345,13 @@ describe('OcspResponder', () => {
 
   it('never serves a cached answer past its nextUpdate', async () => {
     const { responder } = setup({ responder: { cache: { ttlMs: 10 * HOUR } } });
-    await presign('intermediate', agentSerials[2]!, { kind: 'good' }, clock.now(), new Date(clock.now().getTime() + 60_000));
+    await presign(
+      'intermediate',
+      agentSerials[2]!,
+      { kind: 'good' },
+      clock.now(),
+      new Date(clock.now().getTime() + 60_000),
+    );
     const req = requestDer({ certIds: [certId(agentSerials[2]!)] });
     expect((await responder.respond(req)).source).toBe('precomputed');
     clock.advance(30_000);

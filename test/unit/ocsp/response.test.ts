@@ -51,8 +51,18 @@ describe('buildBasicResponse', () => {
       producedAt: T0,
       responses: [
         { certIdDer, status: { kind: 'good' }, thisUpdate: T0, nextUpdate: T1 },
-        { certIdDer, status: { kind: 'revoked', revokedAt: new Date('2026-02-01T00:00:00Z'), reason: 'keyCompromise' }, thisUpdate: T0, nextUpdate: T1 },
-        { certIdDer, status: { kind: 'revoked', revokedAt: new Date('2026-02-01T00:00:00Z'), reason: 'unspecified' }, thisUpdate: T0, nextUpdate: T1 },
+        {
+          certIdDer,
+          status: { kind: 'revoked', revokedAt: new Date('2026-02-01T00:00:00Z'), reason: 'keyCompromise' },
+          thisUpdate: T0,
+          nextUpdate: T1,
+        },
+        {
+          certIdDer,
+          status: { kind: 'revoked', revokedAt: new Date('2026-02-01T00:00:00Z'), reason: 'unspecified' },
+          thisUpdate: T0,
+          nextUpdate: T1,
+        },
         { certIdDer, status: { kind: 'unknown' }, thisUpdate: T0, nextUpdate: T1 },
       ],
       nonce,
@@ -85,7 +95,25 @@ describe('buildBasicResponse', () => {
   it('signs with RSA-2048 (sha256WithRSAEncryption) too', async () => {
     const rsa = await makeCaFixture('rsa2048');
     try {
-      const der = await buildBasicResponse({ responder: rsa.responders.root, producedAt: T0, responses: [{ certIdDer: certIdFor({ subjectDer: rsa.authority.ca('root').certificate.subject, publicKeyInfo: rsa.authority.ca('root').certificate.publicKeyInfo }, Buffer.from([1]), 'sha1'), status: { kind: 'good' }, thisUpdate: T0, nextUpdate: T1 }] });
+      const der = await buildBasicResponse({
+        responder: rsa.responders.root,
+        producedAt: T0,
+        responses: [
+          {
+            certIdDer: certIdFor(
+              {
+                subjectDer: rsa.authority.ca('root').certificate.subject,
+                publicKeyInfo: rsa.authority.ca('root').certificate.publicKeyInfo,
+              },
+              Buffer.from([1]),
+              'sha1',
+            ),
+            status: { kind: 'good' },
+            thisUpdate: T0,
+            nextUpdate: T1,
+          },
+        ],
+      });
       const b = parseOcspResponse(der).basic!;
       expect(b.signatureAlgorithmOid).toBe('1.2.840.113549.1.1.11');
       expect(verifyBasicResponse(b, rsa.authority.ca('root').responder.certificate.publicKeyInfo)).toBe(true);
@@ -99,9 +127,35 @@ describe('buildBasicResponse', () => {
     const certIdDer = certIdFor(intermediateKeyInfo(), Buffer.from([1]), 'sha1');
     const responder = ca.responders.intermediate;
     await expect(buildBasicResponse({ responder, producedAt: T0, responses: [] })).rejects.toThrow(AgentCaError);
-    await expect(buildBasicResponse({ responder, producedAt: T0, responses: [{ certIdDer, status: { kind: 'good' }, thisUpdate: T1, nextUpdate: T0 }] })).rejects.toThrow(/nextUpdate/);
-    await expect(buildBasicResponse({ responder, producedAt: T0, responses: [{ certIdDer, status: { kind: 'revoked', revokedAt: T0, reason: 'removeFromCRL' }, thisUpdate: T0, nextUpdate: T1 }] })).rejects.toThrow(/removeFromCRL/);
-    await expect(buildBasicResponse({ responder, producedAt: T0, responses: [{ certIdDer, status: { kind: 'good' }, thisUpdate: T0, nextUpdate: T1 }], nonce: Buffer.alloc(33) })).rejects.toThrow(/nonce/);
+    await expect(
+      buildBasicResponse({
+        responder,
+        producedAt: T0,
+        responses: [{ certIdDer, status: { kind: 'good' }, thisUpdate: T1, nextUpdate: T0 }],
+      }),
+    ).rejects.toThrow(/nextUpdate/);
+    await expect(
+      buildBasicResponse({
+        responder,
+        producedAt: T0,
+        responses: [
+          {
+            certIdDer,
+            status: { kind: 'revoked', revokedAt: T0, reason: 'removeFromCRL' },
+            thisUpdate: T0,
+            nextUpdate: T1,
+          },
+        ],
+      }),
+    ).rejects.toThrow(/removeFromCRL/);
+    await expect(
+      buildBasicResponse({
+        responder,
+        producedAt: T0,
+        responses: [{ certIdDer, status: { kind: 'good' }, thisUpdate: T0, nextUpdate: T1 }],
+        nonce: Buffer.alloc(33),
+      }),
+    ).rejects.toThrow(/nonce/);
   });
 });
 
@@ -127,7 +181,14 @@ describe('responderIdentity', () => {
 
 describe('presignForSerial', () => {
   it('produces one signed response per CertID hash algorithm', async () => {
-    const out = await presignForSerial({ responder: ca.responders.intermediate, issuer: intermediateKeyInfo(), serial: '7f01' as Serial, status: { kind: 'good' }, thisUpdate: T0, nextUpdate: T1 });
+    const out = await presignForSerial({
+      responder: ca.responders.intermediate,
+      issuer: intermediateKeyInfo(),
+      serial: '7f01' as Serial,
+      status: { kind: 'good' },
+      thisUpdate: T0,
+      nextUpdate: T1,
+    });
     expect(out.map((o) => o.hashAlgorithm)).toEqual(['sha1', 'sha256']);
     for (const o of out) {
       const b = parseOcspResponse(o.der).basic!;
@@ -137,7 +198,16 @@ describe('presignForSerial', () => {
       expect(b.nonce).toBeUndefined();
       expect(verifyBasicResponse(b, ca.responders.intermediate.signer.publicKeyInfo)).toBe(true);
     }
-    await expect(presignForSerial({ responder: ca.responders.intermediate, issuer: intermediateKeyInfo(), serial: 'xyz' as Serial, status: { kind: 'good' }, thisUpdate: T0, nextUpdate: T1 })).rejects.toThrow(AgentCaError);
+    await expect(
+      presignForSerial({
+        responder: ca.responders.intermediate,
+        issuer: intermediateKeyInfo(),
+        serial: 'xyz' as Serial,
+        status: { kind: 'good' },
+        thisUpdate: T0,
+        nextUpdate: T1,
+      }),
+    ).rejects.toThrow(AgentCaError);
   });
 });
 
@@ -147,8 +217,16 @@ describe('certStatusFrom', () => {
     expect(certStatusFrom(undefined)).toEqual({ kind: 'unknown' });
     expect(certStatusFrom({ state: 'good' })).toEqual({ kind: 'good' });
     expect(certStatusFrom({ state: 'expired' })).toEqual({ kind: 'good' });
-    expect(certStatusFrom({ state: 'held', revokedAt: at, reason: 'certificateHold' })).toEqual({ kind: 'revoked', revokedAt: at, reason: 'certificateHold' });
-    expect(certStatusFrom({ state: 'revoked', revokedAt: at, reason: 'superseded' })).toEqual({ kind: 'revoked', revokedAt: at, reason: 'superseded' });
+    expect(certStatusFrom({ state: 'held', revokedAt: at, reason: 'certificateHold' })).toEqual({
+      kind: 'revoked',
+      revokedAt: at,
+      reason: 'certificateHold',
+    });
+    expect(certStatusFrom({ state: 'revoked', revokedAt: at, reason: 'superseded' })).toEqual({
+      kind: 'revoked',
+      revokedAt: at,
+      reason: 'superseded',
+    });
     expect(() => certStatusFrom({ state: 'revoked' })).toThrow(AgentCaError);
   });
 });

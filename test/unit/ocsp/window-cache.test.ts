@@ -2,11 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { WindowCache } from '../../../src/ocsp/window-cache.js';
 
 const at = (s: number) => new Date(1_700_000_000_000 + s * 1000);
-const signer = (log: Date[], label = 'good') => async (thisUpdate: Date) => {
-  log.push(thisUpdate);
-  await new Promise((r) => setTimeout(r, 5));
-  return { der: Buffer.from(`${label}@${thisUpdate.toISOString()}`), nextUpdate: new Date(thisUpdate.getTime() + 60_000) };
-};
+const signer =
+  (log: Date[], label = 'good') =>
+  async (thisUpdate: Date) => {
+    log.push(thisUpdate);
+    await new Promise((r) => setTimeout(r, 5));
+    return {
+      der: Buffer.from(`${label}@${thisUpdate.toISOString()}`),
+      nextUpdate: new Date(thisUpdate.getTime() + 60_000),
+    };
+  };
 
 describe('WindowCache', () => {
   it('signs once per (serial, hash, window), however many ask at once; again after half the validity', async () => {
@@ -36,10 +41,15 @@ describe('WindowCache', () => {
     expect(log).toHaveLength(2);
   });
 
-  it('install() serves the revoker\'s answer; clear() and the entry bound evict', async () => {
+  it("install() serves the revoker's answer; clear() and the entry bound evict", async () => {
     const c = new WindowCache(2);
     const log: Date[] = [];
-    c.install('i', 'cc', 'sha1', { der: Buffer.from('revoked'), thisUpdate: at(0), nextUpdate: at(60), staleAt: at(30) });
+    c.install('i', 'cc', 'sha1', {
+      der: Buffer.from('revoked'),
+      thisUpdate: at(0),
+      nextUpdate: at(60),
+      staleAt: at(30),
+    });
     expect((await c.get('i', 'cc', 'sha1', at(5), signer(log))).der.toString()).toBe('revoked');
     await c.get('i', 'd1', 'sha1', at(5), signer(log));
     await c.get('i', 'd2', 'sha1', at(5), signer(log));

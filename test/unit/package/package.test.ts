@@ -25,7 +25,11 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Pkg;
 
 /** Paths `npm pack --dry-run` would put in the tarball (no build: scripts are not run). */
 async function packed(dir: string): Promise<string[]> {
-  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: dir, timeout: 60_000, maxBuffer: 64 << 20 });
+  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: dir,
+    timeout: 60_000,
+    maxBuffer: 64 << 20,
+  });
   return (JSON.parse(stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
 }
 
@@ -44,23 +48,45 @@ describe('npm pack', () => {
   it('ships dist, asn1, ca-config, README and LICENSE from this checkout, nothing secret', async () => {
     const paths = await packed(ROOT);
     expect(violations(paths)).toEqual([]);
-    for (const p of ['package.json', 'README.md', 'LICENSE', 'asn1/AgentCA-Extensions.asn', 'ca-config/profiles/agent.json']) expect(paths).toContain(p);
-    expect(paths.filter((p) => !/^(dist|asn1|ca-config)\//.test(p)).sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
+    for (const p of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'asn1/AgentCA-Extensions.asn',
+      'ca-config/profiles/agent.json',
+    ])
+      expect(paths).toContain(p);
+    expect(paths.filter((p) => !/^(dist|asn1|ca-config)\//.test(p)).sort()).toEqual([
+      'LICENSE',
+      'README.md',
+      'package.json',
+    ]);
   });
 
   it('leaves out keys lying in the project root, src/ and test/ (the allowlist, not the checkout, decides)', async () => {
     const dir = join(tmp.dir, 'pkg');
-    for (const d of ['dist', 'src', 'test', 'ca-config', 'asn1', 'vectors']) mkdirSync(join(dir, d), { recursive: true });
+    for (const d of ['dist', 'src', 'test', 'ca-config', 'asn1', 'vectors'])
+      mkdirSync(join(dir, d), { recursive: true });
     cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
     for (const f of ['README.md', 'LICENSE']) cpSync(join(ROOT, f), join(dir, f));
     writeFileSync(join(dir, 'dist/index.js'), 'export {};\n');
     writeFileSync(join(dir, 'ca-config/root.pem'), '-----BEGIN CERTIFICATE-----\n');
     writeFileSync(join(dir, 'asn1/AgentCA-Extensions.asn'), '');
-    for (const f of ['agent.key', 'ca.pem', 'src/index.ts', 'test/a.test.ts', 'vectors/v.pem']) writeFileSync(join(dir, f), 'x\n');
+    for (const f of ['agent.key', 'ca.pem', 'src/index.ts', 'test/a.test.ts', 'vectors/v.pem'])
+      writeFileSync(join(dir, f), 'x\n');
     const paths = await packed(dir);
-    expect(paths.sort()).toEqual(['LICENSE', 'README.md', 'asn1/AgentCA-Extensions.asn', 'ca-config/root.pem', 'dist/index.js', 'package.json']);
+    expect(paths.sort()).toEqual([
+      'LICENSE',
+      'README.md',
+      'asn1/AgentCA-Extensions.asn',
+      'ca-config/root.pem',
+      'dist/index.js',
+      'package.json',
+    ]);
     // the rule itself catches what the allowlist would let through if it were widened
-    expect(violations(['agent.key', 'dist/x.pem', 'src/a.ts', 'test/b.ts', 'ca-config/a.pem', 'vectors/b.key'])).toEqual(['agent.key', 'dist/x.pem', 'src/a.ts', 'test/b.ts']);
+    expect(
+      violations(['agent.key', 'dist/x.pem', 'src/a.ts', 'test/b.ts', 'ca-config/a.pem', 'vectors/b.key']),
+    ).toEqual(['agent.key', 'dist/x.pem', 'src/a.ts', 'test/b.ts']);
   });
 
   it('LICENSE is the Apache-2.0 text package.json names', () => {
@@ -70,7 +96,9 @@ describe('npm pack', () => {
 });
 
 describe('subpath exports', () => {
-  const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: { outDir?: string; rootDir?: string } };
+  const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as {
+    compilerOptions: { outDir?: string; rootDir?: string };
+  };
   const outDir = (build.compilerOptions.outDir ?? 'dist').replace(/^\.\//, '').replace(/\/$/, '');
 
   it.each([
@@ -91,7 +119,11 @@ describe('subpath exports', () => {
   });
 
   it('agent-ca is agent-ca/core plus agent-ca/http, so the root export did not shrink', async () => {
-    const [root, core, http] = await Promise.all([import('../../../src/index.js'), import('../../../src/core/index.js'), import('../../../src/http/index.js')]);
+    const [root, core, http] = await Promise.all([
+      import('../../../src/index.js'),
+      import('../../../src/core/index.js'),
+      import('../../../src/http/index.js'),
+    ]);
     expect(Object.keys(root).sort()).toEqual([...new Set([...Object.keys(core), ...Object.keys(http)])].sort());
     expect(Object.keys(http).sort()).toEqual(['agentCaPlugin', 'buildApp', 'requireAgentAction', 'startServer']);
     expect(Object.keys(core)).toContain('createAuthority');
@@ -100,7 +132,9 @@ describe('subpath exports', () => {
 
 describe('engines and overrides', () => {
   it('engines.node is what asn1js (a production dependency) declares, and cookie stays on 1.x under light-my-request', () => {
-    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string; engines?: { node?: string } }> };
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version: string; engines?: { node?: string } }>;
+    };
     expect(pkg.engines.node).toBe(lock.packages['node_modules/asn1js']!.engines!.node);
     expect(pkg.overrides['light-my-request']).toEqual({ cookie: '^1.1.1' });
     const cookies = Object.entries(lock.packages).filter(([k]) => /(^|\/)node_modules\/cookie$/.test(k));

@@ -41,9 +41,26 @@ describe('extension set per kind', () => {
   it('agent: BC, KU critical; EKU, SKI, AKI, SAN, CRL DP, Freshest CRL, AIA; then agent extensions', () => {
     const scope = extensionEntry('agentScope', AgentOids.agentScope, false, agentScopeCodec.encode(['read:accounts']));
     const t = agentTbs({ agentExtensions: [scope] });
-    expect(names(t)).toEqual(['basicConstraints', 'keyUsage', 'extKeyUsage', 'subjectKeyIdentifier', 'authorityKeyIdentifier', 'subjectAltName', 'crlDistributionPoints', 'freshestCRL', 'authorityInfoAccess', 'agentScope']);
+    expect(names(t)).toEqual([
+      'basicConstraints',
+      'keyUsage',
+      'extKeyUsage',
+      'subjectKeyIdentifier',
+      'authorityKeyIdentifier',
+      'subjectAltName',
+      'crlDistributionPoints',
+      'freshestCRL',
+      'authorityInfoAccess',
+      'agentScope',
+    ]);
     expect(t.extensions.filter((e) => e.critical).map((e) => e.name)).toEqual(['basicConstraints', 'keyUsage']);
-    expect(t.facts).toMatchObject({ ca: false, keyUsage: ['digitalSignature'], extKeyUsage: ['clientAuth'], ocspNoCheck: false, agentId: 'trading-bot' });
+    expect(t.facts).toMatchObject({
+      ca: false,
+      keyUsage: ['digitalSignature'],
+      extKeyUsage: ['clientAuth'],
+      ocspNoCheck: false,
+      agentId: 'trading-bot',
+    });
     expect(t.facts.crlDistributionPoints).toEqual(['http://127.0.0.1:8080/crl/intermediate.crl']);
     expect(t.facts.freshestCrl).toEqual(['http://127.0.0.1:8080/crl/intermediate-delta.crl']);
     expect(t.facts.ocspUrls).toEqual(['http://127.0.0.1:8080/ocsp']);
@@ -64,7 +81,14 @@ describe('extension set per kind', () => {
     expect(i.facts).toMatchObject({ ca: true, pathLen: 0, keyUsage: ['keyCertSign', 'cRLSign'] });
     expect(i.facts.crlDistributionPoints).toHaveLength(1);
     const r = caTbs('ocsp-responder');
-    expect(names(r)).toEqual(['basicConstraints', 'keyUsage', 'extKeyUsage', 'subjectKeyIdentifier', 'authorityKeyIdentifier', 'ocspNoCheck']);
+    expect(names(r)).toEqual([
+      'basicConstraints',
+      'keyUsage',
+      'extKeyUsage',
+      'subjectKeyIdentifier',
+      'authorityKeyIdentifier',
+      'ocspNoCheck',
+    ]);
     expect(r.facts.extKeyUsage).toEqual(['ocspSigning']);
   });
 });

@@ -2,7 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { AGENT_CA_ARC, LEGACY_AGENT_CA_ARC } from '../../../src/asn1/oids.js';
 import { AgentCaError } from '../../../src/errors.js';
-import { DEFAULT_CONFIG, isDnsName, issuerUrls, migrateStoredConfig, parseConfig, type CaConfig } from '../../../src/profile/config.js';
+import {
+  DEFAULT_CONFIG,
+  isDnsName,
+  issuerUrls,
+  migrateStoredConfig,
+  parseConfig,
+  type CaConfig,
+} from '../../../src/profile/config.js';
 
 function refused(raw: Record<string, unknown>): AgentCaError {
   try {
@@ -18,7 +25,13 @@ function refused(raw: Record<string, unknown>): AgentCaError {
 describe('parseConfig', () => {
   it('defaults to the development config, frozen', () => {
     const c = parseConfig();
-    expect(c).toMatchObject({ organization: DEFAULT_CONFIG.organization, baseUrl: 'http://127.0.0.1:8080', agentDomains: ['agents.example'], keyType: 'p256', oidArc: AGENT_CA_ARC });
+    expect(c).toMatchObject({
+      organization: DEFAULT_CONFIG.organization,
+      baseUrl: 'http://127.0.0.1:8080',
+      agentDomains: ['agents.example'],
+      keyType: 'p256',
+      oidArc: AGENT_CA_ARC,
+    });
     expect(c).not.toHaveProperty('country');
     expect(c).not.toHaveProperty('maxAgentValidityDays');
     expect(Object.isFrozen(c)).toBe(true);
@@ -26,8 +39,23 @@ describe('parseConfig', () => {
   });
 
   it('keeps what it is given and strips trailing slashes from baseUrl', () => {
-    const c = parseConfig({ organization: 'Acme', country: 'DE', baseUrl: 'https://ca.acme.example/pki//', agentDomains: ['agents.acme.example', 'bots.acme.example'], keyType: 'rsa3072', maxAgentValidityDays: 30, oidArc: '1.3.6.1.4.1.99999.7' });
-    expect(c).toMatchObject({ organization: 'Acme', country: 'DE', baseUrl: 'https://ca.acme.example/pki', keyType: 'rsa3072', maxAgentValidityDays: 30, oidArc: '1.3.6.1.4.1.99999.7' });
+    const c = parseConfig({
+      organization: 'Acme',
+      country: 'DE',
+      baseUrl: 'https://ca.acme.example/pki//',
+      agentDomains: ['agents.acme.example', 'bots.acme.example'],
+      keyType: 'rsa3072',
+      maxAgentValidityDays: 30,
+      oidArc: '1.3.6.1.4.1.99999.7',
+    });
+    expect(c).toMatchObject({
+      organization: 'Acme',
+      country: 'DE',
+      baseUrl: 'https://ca.acme.example/pki',
+      keyType: 'rsa3072',
+      maxAgentValidityDays: 30,
+      oidArc: '1.3.6.1.4.1.99999.7',
+    });
     expect(issuerUrls(c.baseUrl, 'root')).toEqual({
       crl: 'https://ca.acme.example/pki/crl/root.crl',
       deltaCrl: 'https://ca.acme.example/pki/crl/root-delta.crl',
@@ -72,22 +100,38 @@ describe('parseConfig', () => {
 describe('oidArc component range', () => {
   it('accepts components up to 2^31 - 1 and names the first one above it', () => {
     expect(parseConfig({ oidArc: '1.3.6.1.4.1.2147483647' }).oidArc).toBe('1.3.6.1.4.1.2147483647');
-    expect(refused({ oidArc: '1.3.6.1.4.1.99999.4294967296.1' }).message).toBe('config oidArc: component 4294967296 exceeds 2147483647 (2^31 - 1), which many X.509 stacks refuse');
+    expect(refused({ oidArc: '1.3.6.1.4.1.99999.4294967296.1' }).message).toBe(
+      'config oidArc: component 4294967296 exceeds 2147483647 (2^31 - 1), which many X.509 stacks refuse',
+    );
   });
 
   it('tells an operator who wrote the legacy arc what to do', () => {
-    expect(refused({ oidArc: LEGACY_AGENT_CA_ARC }).message).toMatch(/component 8486429543056106623930373175689343363 exceeds .*leave oidArc out to issue under 1\.2\.840\.113556\.1\.8000\.2554\./);
+    expect(refused({ oidArc: LEGACY_AGENT_CA_ARC }).message).toMatch(
+      /component 8486429543056106623930373175689343363 exceeds .*leave oidArc out to issue under 1\.2\.840\.113556\.1\.8000\.2554\./,
+    );
   });
 
   it('a stored config holding the old default arc moves to the new default; others are kept', () => {
-    expect(parseConfig(migrateStoredConfig({ ...DEFAULT_CONFIG, oidArc: LEGACY_AGENT_CA_ARC })).oidArc).toBe(AGENT_CA_ARC);
+    expect(parseConfig(migrateStoredConfig({ ...DEFAULT_CONFIG, oidArc: LEGACY_AGENT_CA_ARC })).oidArc).toBe(
+      AGENT_CA_ARC,
+    );
     expect(migrateStoredConfig({ oidArc: '1.3.6.1.4.1.99999.7' }).oidArc).toBe('1.3.6.1.4.1.99999.7');
   });
 });
 
 describe('isDnsName', () => {
-  it.each(['agents.example', 'a.b-c.example', 'x', `${'a'.repeat(63)}.example`])('accepts %s', (n) => expect(isDnsName(n)).toBe(true));
-  it.each(['', 'A.example', '-a.example', 'a-.example', 'a..example', 'a_b.example', '*.example', `${'a'.repeat(64)}.example`, `${'a.'.repeat(127)}ab`])('refuses %s', (n) =>
-    expect(isDnsName(n)).toBe(false),
+  it.each(['agents.example', 'a.b-c.example', 'x', `${'a'.repeat(63)}.example`])('accepts %s', (n) =>
+    expect(isDnsName(n)).toBe(true),
   );
+  it.each([
+    '',
+    'A.example',
+    '-a.example',
+    'a-.example',
+    'a..example',
+    'a_b.example',
+    '*.example',
+    `${'a'.repeat(64)}.example`,
+    `${'a.'.repeat(127)}ab`,
+  ])('refuses %s', (n) => expect(isDnsName(n)).toBe(false));
 });

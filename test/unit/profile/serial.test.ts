@@ -101,7 +101,9 @@ describe('the same serial twice', () => {
         expect((await authority.store.certificates.get(fixed.serial))?.der.equals(first.der)).toBe(true);
       } finally {
         mocked.mockReset();
-        const real = await vi.importActual<typeof import('../../../src/profile/serial.js')>('../../../src/profile/serial.js');
+        const real = await vi.importActual<typeof import('../../../src/profile/serial.js')>(
+          '../../../src/profile/serial.js',
+        );
         mocked.mockImplementation(real.randomSerial);
       }
       const next = await authority.issue({ agentId: 'next-bot', publicKey: spki('ed25519') });

@@ -25,7 +25,11 @@ describe('the intermediate CA state governs issuance and inherited status', () =
     const agent = await f.issue();
     const intSerial = f.authority.ca('intermediate').certificate.serial;
     await f.authority.holdCa('intermediate');
-    expect((await f.authority.show(agent.serial)).status).toMatchObject({ state: 'held', reason: 'certificateHold', inheritedFrom: intSerial });
+    expect((await f.authority.show(agent.serial)).status).toMatchObject({
+      state: 'held',
+      reason: 'certificateHold',
+      inheritedFrom: intSerial,
+    });
     await expectAgentCaError(() => f.issue(), 'ACA_ERR_REVOKE_INVALID_STATE');
     await f.authority.releaseCa('intermediate');
     expect((await f.authority.show(agent.serial)).status.state).toBe('good');

@@ -20,7 +20,14 @@ afterEach(async () => {
 /** Records every event of every kind, in emit order. */
 function record(bus: HookBus): Array<{ name: HookName; event: HookEvents[HookName] }> {
   const seen: Array<{ name: HookName; event: HookEvents[HookName] }> = [];
-  for (const name of ['certificate.issued', 'certificate.revoked', 'certificate.held', 'certificate.released', 'certificate.renewed', 'certificate.expiring'] as const) {
+  for (const name of [
+    'certificate.issued',
+    'certificate.revoked',
+    'certificate.held',
+    'certificate.released',
+    'certificate.renewed',
+    'certificate.expiring',
+  ] as const) {
     bus.on(name, (event) => {
       seen.push({ name, event });
     });
@@ -34,19 +41,28 @@ describe('lifecycle hooks', () => {
     const issued = await f.issue({ agentId: 'hooked-bot', tenant: 'acme', actor: 'alice' });
     await f.authority.hooks.settle();
     const base = { serial: issued.serial, issuerId: 'intermediate', agentId: 'hooked-bot', tenant: 'acme' };
-    expect(seen).toEqual([{ name: 'certificate.issued', event: { ...base, at: new Date(START), actor: 'alice', notAfter: issued.notAfter, profile: 'agent' } }]);
+    expect(seen).toEqual([
+      {
+        name: 'certificate.issued',
+        event: { ...base, at: new Date(START), actor: 'alice', notAfter: issued.notAfter, profile: 'agent' },
+      },
+    ]);
 
     seen.length = 0;
     f.clock.advance(1000);
     await f.authority.hold(issued.serial, { actor: 'risk-engine' });
     await f.authority.hooks.settle();
-    expect(seen).toEqual([{ name: 'certificate.held', event: { ...base, at: new Date(Date.parse(START) + 1000), actor: 'risk-engine' } }]);
+    expect(seen).toEqual([
+      { name: 'certificate.held', event: { ...base, at: new Date(Date.parse(START) + 1000), actor: 'risk-engine' } },
+    ]);
 
     seen.length = 0;
     f.clock.advance(1000);
     await f.authority.release(issued.serial, { actor: 'bob' });
     await f.authority.hooks.settle();
-    expect(seen).toEqual([{ name: 'certificate.released', event: { ...base, at: new Date(Date.parse(START) + 2000), actor: 'bob' } }]);
+    expect(seen).toEqual([
+      { name: 'certificate.released', event: { ...base, at: new Date(Date.parse(START) + 2000), actor: 'bob' } },
+    ]);
 
     seen.length = 0;
     f.clock.advance(1000);
@@ -64,7 +80,16 @@ describe('lifecycle hooks', () => {
     await f.authority.revoke(issued.serial, { reason: 'keyCompromise', invalidityDate: compromised, actor: 'dave' });
     await f.authority.hooks.settle();
     expect(seen).toEqual([
-      { name: 'certificate.revoked', event: { ...base, at: new Date(Date.parse(START) + 4000), actor: 'dave', reason: 'keyCompromise', invalidityDate: compromised } },
+      {
+        name: 'certificate.revoked',
+        event: {
+          ...base,
+          at: new Date(Date.parse(START) + 4000),
+          actor: 'dave',
+          reason: 'keyCompromise',
+          invalidityDate: compromised,
+        },
+      },
     ]);
   });
 
@@ -73,7 +98,9 @@ describe('lifecycle hooks', () => {
     await f.authority.revoke(issued.serial, { reason: 'superseded' });
     await f.authority.hooks.settle();
     const seen = record(f.authority.hooks);
-    await expect(f.authority.revoke(issued.serial, { reason: 'superseded' })).rejects.toMatchObject({ code: 'ACA_ERR_REVOKE_ALREADY' });
+    await expect(f.authority.revoke(issued.serial, { reason: 'superseded' })).rejects.toMatchObject({
+      code: 'ACA_ERR_REVOKE_ALREADY',
+    });
     await expect(f.authority.hold(issued.serial)).rejects.toMatchObject({ code: 'ACA_ERR_REVOKE_ALREADY' });
     await expect(f.authority.release(issued.serial)).rejects.toMatchObject({ code: 'ACA_ERR_REVOKE_NOT_HELD' });
     await expect(f.authority.renew(issued.serial)).rejects.toMatchObject({ code: 'ACA_ERR_REVOKE_INVALID_STATE' });
@@ -82,39 +109,48 @@ describe('lifecycle hooks', () => {
   });
 
   it.each([
-    ['sync throw', () => {
-      throw new Error('hook exploded');
-    }],
-    ['async rejection', async () => {
-      await Promise.resolve();
-      throw new Error('hook exploded');
-    }],
-  ] as const)('a handler failing by %s is logged; the revocation stands and the other handlers still run', async (_kind, bad) => {
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const before: string[] = [];
-    const after: string[] = [];
-    f.authority.hooks.on('certificate.revoked', (e) => {
-      before.push(e.serial);
-    });
-    f.authority.hooks.on('certificate.revoked', bad);
-    f.authority.hooks.on('certificate.revoked', async (e) => {
-      after.push(e.serial);
-    });
-    const { serial } = await f.issue();
-    const rec = await f.authority.revoke(serial, { reason: 'keyCompromise' });
-    expect(rec.reason).toBe('keyCompromise');
-    await f.authority.hooks.settle();
-    expect(before).toEqual([serial]);
-    expect(after).toEqual([serial]);
-    expect((await f.authority.show(serial)).status).toMatchObject({ state: 'revoked', reason: 'keyCompromise' });
-    const logged = stderr.mock.calls.map((c) => String(c[0])).join('');
-    expect(logged).toContain('hook certificate.revoked failed');
-    expect(logged).toContain('hook exploded');
-    // the audit trail shows the committed outcome, nothing about the hook undoing it
-    const actions = (await f.entriesAfter(0)).filter((e) => e.subject === serial).map((e) => e.action);
-    expect(actions).toEqual(['revoke.requested', 'revoke']);
-    expect(await f.authority.audit.verify()).toMatchObject({ ok: true });
-  });
+    [
+      'sync throw',
+      () => {
+        throw new Error('hook exploded');
+      },
+    ],
+    [
+      'async rejection',
+      async () => {
+        await Promise.resolve();
+        throw new Error('hook exploded');
+      },
+    ],
+  ] as const)(
+    'a handler failing by %s is logged; the revocation stands and the other handlers still run',
+    async (_kind, bad) => {
+      const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+      const before: string[] = [];
+      const after: string[] = [];
+      f.authority.hooks.on('certificate.revoked', (e) => {
+        before.push(e.serial);
+      });
+      f.authority.hooks.on('certificate.revoked', bad);
+      f.authority.hooks.on('certificate.revoked', async (e) => {
+        after.push(e.serial);
+      });
+      const { serial } = await f.issue();
+      const rec = await f.authority.revoke(serial, { reason: 'keyCompromise' });
+      expect(rec.reason).toBe('keyCompromise');
+      await f.authority.hooks.settle();
+      expect(before).toEqual([serial]);
+      expect(after).toEqual([serial]);
+      expect((await f.authority.show(serial)).status).toMatchObject({ state: 'revoked', reason: 'keyCompromise' });
+      const logged = stderr.mock.calls.map((c) => String(c[0])).join('');
+      expect(logged).toContain('hook certificate.revoked failed');
+      expect(logged).toContain('hook exploded');
+      // the audit trail shows the committed outcome, nothing about the hook undoing it
+      const actions = (await f.entriesAfter(0)).filter((e) => e.subject === serial).map((e) => e.action);
+      expect(actions).toEqual(['revoke.requested', 'revoke']);
+      expect(await f.authority.audit.verify()).toMatchObject({ ok: true });
+    },
+  );
 
   it('a failing issued/held hook does not undo issuance or the hold', async () => {
     vi.spyOn(process.stderr, 'write').mockImplementation(() => true);

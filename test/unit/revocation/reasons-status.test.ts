@@ -75,9 +75,22 @@ describe('statusOf', () => {
 
   it('good, expired, held and revoked', () => {
     expect(statusOf(cert, undefined, undefined, now)).toEqual({ state: 'good' });
-    expect(statusOf({ ...cert, notAfter: new Date('2031-05-31T23:59:59Z') }, undefined, undefined, now)).toEqual({ state: 'expired' });
-    expect(statusOf(cert, rev('01ab', 'certificateHold', '2031-02-01T00:00:00Z'), undefined, now)).toEqual({ state: 'held', reason: 'certificateHold', revokedAt: new Date('2031-02-01T00:00:00Z') });
-    expect(statusOf(cert, { ...rev('01ab', 'keyCompromise', '2031-02-01T00:00:00Z'), invalidityDate: new Date('2031-01-20T00:00:00Z') }, undefined, now)).toEqual({
+    expect(statusOf({ ...cert, notAfter: new Date('2031-05-31T23:59:59Z') }, undefined, undefined, now)).toEqual({
+      state: 'expired',
+    });
+    expect(statusOf(cert, rev('01ab', 'certificateHold', '2031-02-01T00:00:00Z'), undefined, now)).toEqual({
+      state: 'held',
+      reason: 'certificateHold',
+      revokedAt: new Date('2031-02-01T00:00:00Z'),
+    });
+    expect(
+      statusOf(
+        cert,
+        { ...rev('01ab', 'keyCompromise', '2031-02-01T00:00:00Z'), invalidityDate: new Date('2031-01-20T00:00:00Z') },
+        undefined,
+        now,
+      ),
+    ).toEqual({
       state: 'revoked',
       reason: 'keyCompromise',
       revokedAt: new Date('2031-02-01T00:00:00Z'),
@@ -87,12 +100,31 @@ describe('statusOf', () => {
 
   it("inherits the issuer's revocation over its own hold, but not over its own revocation", () => {
     const ca = rev('99', 'cACompromise', '2031-03-01T00:00:00Z');
-    expect(statusOf(cert, undefined, ca, now)).toEqual({ state: 'revoked', reason: 'cACompromise', revokedAt: ca.revokedAt, inheritedFrom: '99' });
-    expect(statusOf(cert, rev('01ab', 'certificateHold', '2031-02-01T00:00:00Z'), ca, now)).toMatchObject({ state: 'revoked', inheritedFrom: '99' });
-    expect(statusOf(cert, rev('01ab', 'superseded', '2031-02-01T00:00:00Z'), ca, now)).toEqual({ state: 'revoked', reason: 'superseded', revokedAt: new Date('2031-02-01T00:00:00Z') });
+    expect(statusOf(cert, undefined, ca, now)).toEqual({
+      state: 'revoked',
+      reason: 'cACompromise',
+      revokedAt: ca.revokedAt,
+      inheritedFrom: '99',
+    });
+    expect(statusOf(cert, rev('01ab', 'certificateHold', '2031-02-01T00:00:00Z'), ca, now)).toMatchObject({
+      state: 'revoked',
+      inheritedFrom: '99',
+    });
+    expect(statusOf(cert, rev('01ab', 'superseded', '2031-02-01T00:00:00Z'), ca, now)).toEqual({
+      state: 'revoked',
+      reason: 'superseded',
+      revokedAt: new Date('2031-02-01T00:00:00Z'),
+    });
   });
 
   it('a revoked certificate still reads revoked after it expired (revocation is the stronger statement)', () => {
-    expect(statusOf({ ...cert, notAfter: new Date('2031-04-01T00:00:00Z') }, rev('01ab', 'keyCompromise', '2031-02-01T00:00:00Z'), undefined, now).state).toBe('revoked');
+    expect(
+      statusOf(
+        { ...cert, notAfter: new Date('2031-04-01T00:00:00Z') },
+        rev('01ab', 'keyCompromise', '2031-02-01T00:00:00Z'),
+        undefined,
+        now,
+      ).state,
+    ).toBe('revoked');
   });
 });

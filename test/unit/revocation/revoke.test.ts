@@ -23,24 +23,36 @@ afterEach(async () => {
 describe('revoke', () => {
   it('accepts every RFC 5280 reason except certificateHold and removeFromCRL', () => {
     expect([...REVOKE_REASONS].sort()).toEqual(
-      ['aACompromise', 'affiliationChanged', 'cACompromise', 'cessationOfOperation', 'keyCompromise', 'privilegeWithdrawn', 'superseded', 'unspecified'].sort(),
+      [
+        'aACompromise',
+        'affiliationChanged',
+        'cACompromise',
+        'cessationOfOperation',
+        'keyCompromise',
+        'privilegeWithdrawn',
+        'superseded',
+        'unspecified',
+      ].sort(),
     );
   });
 
-  it.each(REVOKE_REASONS.map((r) => [r]))('revokes with reason %s: record, status and journal agree', async (reason: RevocationReason) => {
-    const { serial } = await f.issue();
-    const rec = await f.authority.revoke(serial, { reason });
-    expect(rec).toMatchObject({ serial, reason, issuerId: 'intermediate', actor: 'library' });
-    expect(rec.revokedAt.toISOString()).toBe(START);
-    expect(rec.changeSeq).toBeGreaterThan(0);
-    const view = await f.authority.show(serial);
-    expect(view.status).toEqual({ state: 'revoked', reason, revokedAt: new Date(START) });
-    const stored = await f.authority.store.revocations.get(serial);
-    expect(stored).toMatchObject({ serial, reason, changeSeq: rec.changeSeq });
-    const changes: StatusChange[] = [];
-    for await (const c of f.authority.store.revocations.changesSince(INTERMEDIATE, 0)) changes.push(c);
-    expect(changes.map((c) => [c.serial, c.kind, c.reason])).toEqual([[serial, 'revoked', reason]]);
-  });
+  it.each(REVOKE_REASONS.map((r) => [r]))(
+    'revokes with reason %s: record, status and journal agree',
+    async (reason: RevocationReason) => {
+      const { serial } = await f.issue();
+      const rec = await f.authority.revoke(serial, { reason });
+      expect(rec).toMatchObject({ serial, reason, issuerId: 'intermediate', actor: 'library' });
+      expect(rec.revokedAt.toISOString()).toBe(START);
+      expect(rec.changeSeq).toBeGreaterThan(0);
+      const view = await f.authority.show(serial);
+      expect(view.status).toEqual({ state: 'revoked', reason, revokedAt: new Date(START) });
+      const stored = await f.authority.store.revocations.get(serial);
+      expect(stored).toMatchObject({ serial, reason, changeSeq: rec.changeSeq });
+      const changes: StatusChange[] = [];
+      for await (const c of f.authority.store.revocations.changesSince(INTERMEDIATE, 0)) changes.push(c);
+      expect(changes.map((c) => [c.serial, c.kind, c.reason])).toEqual([[serial, 'revoked', reason]]);
+    },
+  );
 
   it('defaults to unspecified and accepts a serial typed with colons, 0x or upper case', async () => {
     const { serial } = await f.issue();
@@ -72,7 +84,12 @@ describe('revoke', () => {
     expect(up.reason).toBe('keyCompromise');
     expect(up.revokedAt.toISOString()).toBe(START);
     const status = (await f.authority.show(serial)).status;
-    expect(status).toEqual({ state: 'revoked', reason: 'keyCompromise', revokedAt: new Date(START), invalidityDate: compromisedAt });
+    expect(status).toEqual({
+      state: 'revoked',
+      reason: 'keyCompromise',
+      revokedAt: new Date(START),
+      invalidityDate: compromisedAt,
+    });
     const changes: StatusChange[] = [];
     for await (const c of f.authority.store.revocations.changesSince(INTERMEDIATE, 0)) changes.push(c);
     expect(changes.map((c) => [c.kind, c.reason])).toEqual([
@@ -82,18 +99,24 @@ describe('revoke', () => {
     await expectAgentCaError(() => f.authority.revoke(serial, { reason: 'keyCompromise' }), 'ACA_ERR_REVOKE_ALREADY');
   });
 
-  it.each([['certificateHold'], ['removeFromCRL']] as const)('refuses %s as a revoke reason (ACA_ERR_INPUT_REASON_UNKNOWN)', async (reason) => {
-    const { serial } = await f.issue();
-    const head = await f.headSeq();
-    await expectAgentCaError(() => f.authority.revoke(serial, { reason }), 'ACA_ERR_INPUT_REASON_UNKNOWN');
-    expect(await f.headSeq()).toBe(head);
-    expect((await f.authority.show(serial)).status.state).toBe('good');
-  });
+  it.each([['certificateHold'], ['removeFromCRL']] as const)(
+    'refuses %s as a revoke reason (ACA_ERR_INPUT_REASON_UNKNOWN)',
+    async (reason) => {
+      const { serial } = await f.issue();
+      const head = await f.headSeq();
+      await expectAgentCaError(() => f.authority.revoke(serial, { reason }), 'ACA_ERR_INPUT_REASON_UNKNOWN');
+      expect(await f.headSeq()).toBe(head);
+      expect((await f.authority.show(serial)).status.state).toBe('good');
+    },
+  );
 
   it('refuses an invalidity date in the future (RFC 5280 §5.3.2) and accepts one in the past', async () => {
     const { serial } = await f.issue();
     const head = await f.headSeq();
-    const e = await expectAgentCaError(() => f.authority.revoke(serial, { reason: 'keyCompromise', invalidityDate: new Date(Date.parse(START) + 1000) }), 'ACA_ERR_INPUT_INVALID');
+    const e = await expectAgentCaError(
+      () => f.authority.revoke(serial, { reason: 'keyCompromise', invalidityDate: new Date(Date.parse(START) + 1000) }),
+      'ACA_ERR_INPUT_INVALID',
+    );
     expect(e.message).toMatch(/invalidity date/);
     expect(await f.headSeq()).toBe(head);
     expect((await f.authority.show(serial)).status.state).toBe('good');
@@ -122,7 +145,11 @@ describe('hold and release (certificateHold)', () => {
     const { serial } = await f.issue();
     const held = await f.authority.hold(serial);
     expect(held).toMatchObject({ serial, reason: 'certificateHold' });
-    expect((await f.authority.show(serial)).status).toEqual({ state: 'held', reason: 'certificateHold', revokedAt: new Date(START) });
+    expect((await f.authority.show(serial)).status).toEqual({
+      state: 'held',
+      reason: 'certificateHold',
+      revokedAt: new Date(START),
+    });
     const head = await f.headSeq();
     const e = await expectAgentCaError(() => f.authority.hold(serial), 'ACA_ERR_REVOKE_ALREADY');
     expect(e.message).toMatch(/already on hold/);
@@ -159,7 +186,11 @@ describe('hold and release (certificateHold)', () => {
     f.clock.advance(2 * 3_600_000);
     const rec = await f.authority.revoke(serial, { reason: 'cessationOfOperation' });
     expect(rec.revokedAt.toISOString()).toBe(START);
-    expect((await f.authority.show(serial)).status).toEqual({ state: 'revoked', reason: 'cessationOfOperation', revokedAt: new Date(START) });
+    expect((await f.authority.show(serial)).status).toEqual({
+      state: 'revoked',
+      reason: 'cessationOfOperation',
+      revokedAt: new Date(START),
+    });
     await expectAgentCaError(() => f.authority.release(serial), 'ACA_ERR_REVOKE_NOT_HELD');
     const changes: StatusChange[] = [];
     for await (const c of f.authority.store.revocations.changesSince(INTERMEDIATE, 0)) changes.push(c);
@@ -185,10 +216,19 @@ describe('revoking the intermediate', () => {
     expect(rec.issuerId).toBe('root');
 
     for (const s of [a.serial, b.serial, held.serial]) {
-      expect((await f.authority.show(s)).status, s).toEqual({ state: 'revoked', reason: 'cACompromise', revokedAt: rec.revokedAt, inheritedFrom: intermediate });
+      expect((await f.authority.show(s)).status, s).toEqual({
+        state: 'revoked',
+        reason: 'cACompromise',
+        revokedAt: rec.revokedAt,
+        inheritedFrom: intermediate,
+      });
     }
     // its own, earlier revocation stays what it was
-    expect((await f.authority.show(own.serial)).status).toEqual({ state: 'revoked', reason: 'superseded', revokedAt: new Date(Date.parse(START) + 1000) });
+    expect((await f.authority.show(own.serial)).status).toEqual({
+      state: 'revoked',
+      reason: 'superseded',
+      revokedAt: new Date(Date.parse(START) + 1000),
+    });
     expect((await f.authority.show(intermediate)).status).toMatchObject({ state: 'revoked', reason: 'cACompromise' });
     expect((await f.authority.show(intermediate)).status.inheritedFrom).toBeUndefined();
     // the root and the root's OCSP responder are not under the intermediate
@@ -196,7 +236,9 @@ describe('revoking the intermediate', () => {
     expect((await f.authority.show(root)).status.state).toBe('good');
 
     expect((await f.authority.list({ status: 'good' })).map((v) => v.record.serial)).toEqual([]);
-    expect((await f.authority.list({ status: 'revoked' })).map((v) => v.record.serial).sort()).toEqual([a.serial, b.serial, held.serial, own.serial].sort());
+    expect((await f.authority.list({ status: 'revoked' })).map((v) => v.record.serial).sort()).toEqual(
+      [a.serial, b.serial, held.serial, own.serial].sort(),
+    );
     expect(await f.authority.audit.verify()).toMatchObject({ ok: true });
   });
 });

@@ -1,10 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalAmount, compareDecimal } from '../../../src/risk/decimal.js';
-import { DEFAULT_EVENT_LIMITS, MAX_LISTED_ERRORS, RiskEventsRejected, validateEvents, type EventFieldError } from '../../../src/risk/events.js';
+import {
+  DEFAULT_EVENT_LIMITS,
+  MAX_LISTED_ERRORS,
+  RiskEventsRejected,
+  validateEvents,
+  type EventFieldError,
+} from '../../../src/risk/events.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const LIMITS = { ...DEFAULT_EVENT_LIMITS, maxBatch: 5 };
-const good = { serial: '7F:01:AB', type: 'api_call', action: 'read:accounts', outcome: 'success', time: '2026-03-01T11:59:00Z' };
+const good = {
+  serial: '7F:01:AB',
+  type: 'api_call',
+  action: 'read:accounts',
+  outcome: 'success',
+  time: '2026-03-01T11:59:00Z',
+};
 
 function errorsOf(raw: unknown): EventFieldError[] {
   const r = validateEvents(raw, LIMITS, NOW);
@@ -17,23 +29,68 @@ describe('validateEvents', () => {
     const r = validateEvents(
       [
         good,
-        { agentId: 'trader-1', type: 'transaction', outcome: 'success', time: new Date('2026-03-01T11:00:00Z'), amount: '1250.50', currency: 'USD', market: 'XNAS', tenant: 'acme' },
-        { serial: '0x00ff', type: 'custom.kind', outcome: 'failed', time: '2026-03-01T13:00:00+02:00', amount: 12.5, currency: 'EUR' },
+        {
+          agentId: 'trader-1',
+          type: 'transaction',
+          outcome: 'success',
+          time: new Date('2026-03-01T11:00:00Z'),
+          amount: '1250.50',
+          currency: 'USD',
+          market: 'XNAS',
+          tenant: 'acme',
+        },
+        {
+          serial: '0x00ff',
+          type: 'custom.kind',
+          outcome: 'failed',
+          time: '2026-03-01T13:00:00+02:00',
+          amount: 12.5,
+          currency: 'EUR',
+        },
       ],
       LIMITS,
       NOW,
     );
     expect('events' in r).toBe(true);
     if (!('events' in r)) return;
-    expect(r.events[0]).toEqual({ serial: '7f01ab', type: 'api_call', action: 'read:accounts', outcome: 'success', timeMs: Date.parse('2026-03-01T11:59:00Z') });
-    expect(r.events[1]).toMatchObject({ agentId: 'trader-1', amount: '1250.5', currency: 'USD', market: 'XNAS', tenant: 'acme', timeMs: Date.parse('2026-03-01T11:00:00Z') });
-    expect(r.events[2]).toMatchObject({ serial: 'ff', type: 'custom.kind', amount: '12.5', timeMs: Date.parse('2026-03-01T11:00:00Z') });
+    expect(r.events[0]).toEqual({
+      serial: '7f01ab',
+      type: 'api_call',
+      action: 'read:accounts',
+      outcome: 'success',
+      timeMs: Date.parse('2026-03-01T11:59:00Z'),
+    });
+    expect(r.events[1]).toMatchObject({
+      agentId: 'trader-1',
+      amount: '1250.5',
+      currency: 'USD',
+      market: 'XNAS',
+      tenant: 'acme',
+      timeMs: Date.parse('2026-03-01T11:00:00Z'),
+    });
+    expect(r.events[2]).toMatchObject({
+      serial: 'ff',
+      type: 'custom.kind',
+      amount: '12.5',
+      timeMs: Date.parse('2026-03-01T11:00:00Z'),
+    });
   });
 
   it('reports every bad field of every event, with its index', () => {
     const errors = errorsOf([
       good,
-      { serial: 'xyz', type: 'Bad Type', action: '', outcome: 'maybe', time: '2026-02-30T00:00:00Z', amount: '-5', currency: 'usd', market: 'a b', tenant: 't/x', extra: 1 },
+      {
+        serial: 'xyz',
+        type: 'Bad Type',
+        action: '',
+        outcome: 'maybe',
+        time: '2026-02-30T00:00:00Z',
+        amount: '-5',
+        currency: 'usd',
+        market: 'a b',
+        tenant: 't/x',
+        extra: 1,
+      },
       { type: 'api_call', outcome: 'success' },
       'not an object',
     ]);
@@ -87,7 +144,9 @@ describe('validateEvents', () => {
 
   it('refuses a batch that is not an array or is over the configured size, without looking inside', () => {
     expect(errorsOf({ events: [] })).toEqual([{ index: -1, field: 'events', message: expect.stringMatching(/array/) }]);
-    expect(errorsOf(Array.from({ length: 6 }, () => ({})))).toEqual([{ index: -1, field: 'events', message: '6 events; at most 5 per batch' }]);
+    expect(errorsOf(Array.from({ length: 6 }, () => ({})))).toEqual([
+      { index: -1, field: 'events', message: '6 events; at most 5 per batch' },
+    ]);
   });
 
   it('bounds the work on objects with many keys', () => {

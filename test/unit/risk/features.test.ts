@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { NormalisedEvent } from '../../../src/risk/events.js';
-import { amountStats, classifyEvent, DEFAULT_FEATURE_PARAMS, extractFeatures, rateBaseline, type CertificateFacts, type FeatureParams } from '../../../src/risk/features.js';
+import {
+  amountStats,
+  classifyEvent,
+  DEFAULT_FEATURE_PARAMS,
+  extractFeatures,
+  rateBaseline,
+  type CertificateFacts,
+  type FeatureParams,
+} from '../../../src/risk/features.js';
 import { AgentWindow, bucketOf } from '../../../src/risk/window.js';
 
 const HOUR = 3_600_000;
@@ -11,7 +19,12 @@ const FACTS: CertificateFacts = {
   policy: { maxTransactionSize: { amount: '50000', currency: 'USD' }, allowedMarkets: ['XNAS', 'XNYS'] },
 };
 const NO_HISTORY = { n: 0, mean: 0, sd: 0 };
-const ev = (patch: Partial<NormalisedEvent>): NormalisedEvent => ({ type: 'api_call', outcome: 'success', timeMs: T0, ...patch });
+const ev = (patch: Partial<NormalisedEvent>): NormalisedEvent => ({
+  type: 'api_call',
+  outcome: 'success',
+  timeMs: T0,
+  ...patch,
+});
 
 describe('classifyEvent (against the certificate’s own extensions)', () => {
   it.each<[string, Partial<NormalisedEvent>, CertificateFacts, Partial<Record<string, boolean>>]>([
@@ -19,24 +32,60 @@ describe('classifyEvent (against the certificate’s own extensions)', () => {
     ['in-scope path under a prefix pattern', { action: 'read:/data/raw/2026/x.csv' }, FACTS, {}],
     ['action outside scope', { action: 'write:accounts' }, FACTS, { scopeViolation: true }],
     ['path traversal is outside scope', { action: 'read:/data/raw/../secret' }, FACTS, { scopeViolation: true }],
-    ['outside scope even when the service says success', { action: 'delete:accounts', outcome: 'success' }, FACTS, { scopeViolation: true }],
-    ['explicit scope_check denial, action in scope', { type: 'scope_check', action: 'read:accounts', outcome: 'denied' }, FACTS, { scopeViolation: true }],
+    [
+      'outside scope even when the service says success',
+      { action: 'delete:accounts', outcome: 'success' },
+      FACTS,
+      { scopeViolation: true },
+    ],
+    [
+      'explicit scope_check denial, action in scope',
+      { type: 'scope_check', action: 'read:accounts', outcome: 'denied' },
+      FACTS,
+      { scopeViolation: true },
+    ],
     ['scope_check that succeeded', { type: 'scope_check', action: 'read:accounts', outcome: 'success' }, FACTS, {}],
-    ['no agentScope extension: default deny', { action: 'read:accounts' }, { policy: FACTS.policy! }, { scopeViolation: true }],
+    [
+      'no agentScope extension: default deny',
+      { action: 'read:accounts' },
+      { policy: FACTS.policy! },
+      { scopeViolation: true },
+    ],
     ['event without action: nothing to check', {}, {}, {}],
     ['amount at the limit', { type: 'transaction', amount: '50000', currency: 'USD' }, FACTS, {}],
-    ['amount one micro-unit over the limit', { type: 'transaction', amount: '50000.000001', currency: 'USD' }, FACTS, { amountOverLimit: true }],
-    ['amount over the limit in another currency: not comparable', { type: 'transaction', amount: '90000', currency: 'EUR' }, FACTS, {}],
+    [
+      'amount one micro-unit over the limit',
+      { type: 'transaction', amount: '50000.000001', currency: 'USD' },
+      FACTS,
+      { amountOverLimit: true },
+    ],
+    [
+      'amount over the limit in another currency: not comparable',
+      { type: 'transaction', amount: '90000', currency: 'EUR' },
+      FACTS,
+      {},
+    ],
     ['amount on an api_call is still checked', { amount: '60000', currency: 'USD' }, FACTS, { amountOverLimit: true }],
     ['market not allowed', { type: 'transaction', market: 'XLON' }, FACTS, { marketNotAllowed: true }],
     ['market allowed', { type: 'transaction', market: 'XNYS' }, FACTS, {}],
-    ['no allowedMarkets: any market', { type: 'transaction', market: 'XLON' }, { policy: { maxTransactionSize: { amount: '1', currency: 'USD' } } }, {}],
+    [
+      'no allowedMarkets: any market',
+      { type: 'transaction', market: 'XLON' },
+      { policy: { maxTransactionSize: { amount: '1', currency: 'USD' } } },
+      {},
+    ],
     ['failed auth', { type: 'auth_attempt', outcome: 'failed' }, FACTS, { authFailure: true }],
     ['denied auth', { type: 'auth_attempt', outcome: 'denied' }, FACTS, { authFailure: true }],
     ['successful auth', { type: 'auth_attempt', outcome: 'success' }, FACTS, {}],
   ])('%s', (_name, patch, facts, want) => {
     const f = classifyEvent(ev(patch), facts, NO_HISTORY, P);
-    expect({ scopeViolation: f.scopeViolation, amountOverLimit: f.amountOverLimit, marketNotAllowed: f.marketNotAllowed, authFailure: f.authFailure, anomalous: f.anomalous }).toEqual({
+    expect({
+      scopeViolation: f.scopeViolation,
+      amountOverLimit: f.amountOverLimit,
+      marketNotAllowed: f.marketNotAllowed,
+      authFailure: f.authFailure,
+      anomalous: f.anomalous,
+    }).toEqual({
       scopeViolation: false,
       amountOverLimit: false,
       marketNotAllowed: false,
@@ -48,7 +97,8 @@ describe('classifyEvent (against the certificate’s own extensions)', () => {
 
   it('flags amounts far above the agent’s own history, only after enough history, only upwards', () => {
     const w = new AgentWindow();
-    for (let i = 0; i < 30; i++) w.add(T0, { type: 'transaction', outcome: 'success', amountLog: Math.log1p(1000 + (i % 5) * 100) });
+    for (let i = 0; i < 30; i++)
+      w.add(T0, { type: 'transaction', outcome: 'success', amountLog: Math.log1p(1000 + (i % 5) * 100) });
     const stats = amountStats(w, T0);
     expect(stats.n).toBe(30);
     const tx = (amount: string) => classifyEvent(ev({ type: 'transaction', amount, currency: 'USD' }), FACTS, stats, P);
@@ -56,17 +106,25 @@ describe('classifyEvent (against the certificate’s own extensions)', () => {
     expect(tx('45000').anomalous).toBe(true); // under the policy limit, but ~40x its usual
     expect(tx('45000').z!).toBeGreaterThan(P.anomaly.zThreshold);
     expect(tx('1').anomalous).toBe(false); // far below is not a risk signal
-    expect(classifyEvent(ev({ type: 'transaction', amount: '45000', currency: 'USD' }), FACTS, { ...stats, n: 19 }, P).anomalous).toBe(false);
+    expect(
+      classifyEvent(ev({ type: 'transaction', amount: '45000', currency: 'USD' }), FACTS, { ...stats, n: 19 }, P)
+        .anomalous,
+    ).toBe(false);
     // other currencies don't feed (or get judged by) the USD statistics
     expect(tx('1200').amountLog).toBeCloseTo(Math.log1p(1200));
-    expect(classifyEvent(ev({ type: 'transaction', amount: '45000', currency: 'JPY' }), FACTS, stats, P)).toMatchObject({ anomalous: false });
-    expect(classifyEvent(ev({ type: 'transaction', amount: '45000', currency: 'JPY' }), FACTS, stats, P).amountLog).toBeUndefined();
+    expect(classifyEvent(ev({ type: 'transaction', amount: '45000', currency: 'JPY' }), FACTS, stats, P)).toMatchObject(
+      { anomalous: false },
+    );
+    expect(
+      classifyEvent(ev({ type: 'transaction', amount: '45000', currency: 'JPY' }), FACTS, stats, P).amountLog,
+    ).toBeUndefined();
   });
 });
 
 /** `perHour` events in each of `hours` hours ending at the hour before `end`. */
 function steady(w: AgentWindow, end: number, hours: number, perHour: number): void {
-  for (let h = hours; h >= 1; h--) for (let i = 0; i < perHour; i++) w.add(end - h * HOUR + i, { type: 'api_call', outcome: 'success' });
+  for (let h = hours; h >= 1; h--)
+    for (let i = 0; i < perHour; i++) w.add(end - h * HOUR + i, { type: 'api_call', outcome: 'success' });
 }
 
 describe('extractFeatures', () => {
@@ -119,7 +177,10 @@ describe('extractFeatures', () => {
   it('the baseline is a quantile of complete buckets, empty hours included', () => {
     const w = new AgentWindow();
     // busy 8 hours a day for 3 days
-    for (let d = 0; d < 3; d++) for (let h = 9; h < 17; h++) for (let i = 0; i < 200; i++) w.add(T0 + d * 24 * HOUR + h * HOUR + i, { type: 'api_call', outcome: 'success' });
+    for (let d = 0; d < 3; d++)
+      for (let h = 9; h < 17; h++)
+        for (let i = 0; i < 200; i++)
+          w.add(T0 + d * 24 * HOUR + h * HOUR + i, { type: 'api_call', outcome: 'success' });
     const nowBucket = bucketOf(T0 + 3 * 24 * HOUR, HOUR);
     expect(rateBaseline(w, nowBucket, 0.95)).toEqual({ value: 200, history: 62 }); // from its first event, excluding the last two buckets
     expect(rateBaseline(w, nowBucket, 0.5)).toEqual({ value: 0, history: 62 });

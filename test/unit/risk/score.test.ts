@@ -5,7 +5,9 @@ import { FEATURE_NAMES, type FeatureName, type Features } from '../../../src/ris
 import { bandOf, combineFeatures } from '../../../src/risk/score.js';
 
 function features(values: Partial<Record<FeatureName, number>>): Features {
-  return Object.fromEntries(FEATURE_NAMES.map((name) => [name, { name, value: values[name] ?? 0, raw: {}, detail: name }])) as unknown as Features;
+  return Object.fromEntries(
+    FEATURE_NAMES.map((name) => [name, { name, value: values[name] ?? 0, raw: {}, detail: name }]),
+  ) as unknown as Features;
 }
 const D = DEFAULT_TENANT_RISK_CONFIG; // weights rate .5 scope .9 policy .9 auth .6 anomaly .6
 
@@ -26,7 +28,11 @@ describe('combineFeatures: score = 1 - Π(1 - w·f)', () => {
     expect(s.value).toBeCloseTo(want, 6);
     expect(s.band).toBe(band);
     // contributions: only contributing features, and they add up to the score
-    expect(s.reasons.map((r) => r.feature).sort()).toEqual(Object.keys(values).filter((k) => values[k as FeatureName]! > 0).sort());
+    expect(s.reasons.map((r) => r.feature).sort()).toEqual(
+      Object.keys(values)
+        .filter((k) => values[k as FeatureName]! > 0)
+        .sort(),
+    );
     expect(s.reasons.reduce((a, r) => a + r.contribution, 0)).toBeCloseTo(s.value, 5);
     for (const r of s.reasons) expect(r.alone).toBeCloseTo(r.weight * r.value, 6);
   });
@@ -84,7 +90,13 @@ describe('parseRiskConfig', () => {
   it('resolves tenants over the (overridden) defaults', () => {
     const c = parseRiskConfig({
       defaults: { weights: { rate: 0.4 } },
-      tenants: { strict: { thresholds: { warning: 0.4, revoke: 0.5 }, holdOnWarning: true, features: { scope: { saturation: 5 } } } },
+      tenants: {
+        strict: {
+          thresholds: { warning: 0.4, revoke: 0.5 },
+          holdOnWarning: true,
+          features: { scope: { saturation: 5 } },
+        },
+      },
       window: { bucketMinutes: 30, days: 7 },
       limits: { maxBatch: 100, maxSkewSeconds: 60 },
     });
@@ -101,17 +113,33 @@ describe('parseRiskConfig', () => {
   });
 
   it.each<[string, unknown, RegExp]>([
-    ['unordered thresholds', { defaults: { thresholds: { warning: 0.9, revoke: 0.8 } } }, /defaults\.thresholds: must be ordered/],
-    ['tenant thresholds unordered against inherited ones', { tenants: { t: { thresholds: { medium: 0.8 } } } }, /tenants\.t\.thresholds: must be ordered/],
+    [
+      'unordered thresholds',
+      { defaults: { thresholds: { warning: 0.9, revoke: 0.8 } } },
+      /defaults\.thresholds: must be ordered/,
+    ],
+    [
+      'tenant thresholds unordered against inherited ones',
+      { tenants: { t: { thresholds: { medium: 0.8 } } } },
+      /tenants\.t\.thresholds: must be ordered/,
+    ],
     ['threshold above 1', { defaults: { thresholds: { revoke: 1.2 } } }, /defaults\.thresholds\.revoke: must be in/],
-    ['revoke threshold 0', { tenants: { t: { thresholds: { medium: 0, warning: 0, revoke: 0 } } } }, /revoke: must be in \(0, 1\]/],
+    [
+      'revoke threshold 0',
+      { tenants: { t: { thresholds: { medium: 0, warning: 0, revoke: 0 } } } },
+      /revoke: must be in \(0, 1\]/,
+    ],
     ['negative weight', { defaults: { weights: { scope: -0.1 } } }, /weights\.scope: must be in \[0, 1\]/],
     ['weight not a number', { defaults: { weights: { scope: '0.9' } } }, /weights\.scope: must be a finite number/],
     ['unknown feature weight', { defaults: { weights: { speed: 1 } } }, /weights\.speed: unknown key/],
     ['misspelt key', { defaults: { tresholds: {} } }, /defaults\.tresholds: unknown key/],
     ['bad tenant id', { tenants: { 'a b': {} } }, /tenant id/],
     ['holdOnWarning not boolean', { tenants: { t: { holdOnWarning: 'yes' } } }, /holdOnWarning: must be true or false/],
-    ['rate ramp inverted', { defaults: { features: { rate: { startRatio: 5, fullRatio: 4 } } } }, /fullRatio \(4\) must be above startRatio \(5\)/],
+    [
+      'rate ramp inverted',
+      { defaults: { features: { rate: { startRatio: 5, fullRatio: 4 } } } },
+      /fullRatio \(4\) must be above startRatio \(5\)/,
+    ],
     ['batch size 0', { limits: { maxBatch: 0 } }, /limits\.maxBatch/],
     ['window not whole buckets', { window: { bucketMinutes: 7, days: 1 } }, /whole number/],
     ['not an object', 'x', /risk config risk: must be an object/],

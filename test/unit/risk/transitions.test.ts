@@ -15,7 +15,15 @@ const PLAIN = parseRiskConfig().defaults;
 function ctx(state: CertificateState = 'good'): CertificateContext {
   return { serial: '0a' as Serial, agentId: 'bot', tenant: 'acme', notAfterMs: NOW + 1e10, state, permits: () => true };
 }
-const at = (value: number): RiskAssessment => ({ serial: '0a', agentId: 'bot', tenant: 'acme', at: new Date(NOW).toISOString(), value, band: bandOf(value, PLAIN.thresholds), reasons: [] });
+const at = (value: number): RiskAssessment => ({
+  serial: '0a',
+  agentId: 'bot',
+  tenant: 'acme',
+  at: new Date(NOW).toISOString(),
+  value,
+  band: bandOf(value, PLAIN.thresholds),
+  reasons: [],
+});
 
 function harness(fail?: { revoke?: unknown[] }) {
   const log: string[] = [];

@@ -19,7 +19,10 @@ it('scores a steady agent backfilled oldest-first the same as one rebuilt from t
   const a = await createAuthority({ dataDir: dir, store: await createMemoryStore(), env: {}, clock });
   try {
     await a.init({ keyType: 'p256' });
-    const pk = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }) as string;
+    const pk = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+      format: 'pem',
+      type: 'spki',
+    }) as string;
     const { serial } = await a.issue({ agentId: 'steady', publicKey: pk, scope: ['read:accounts'] });
     const inbox = await NotificationInbox.open(a.store);
     const engine = new RiskEngine({ host: a, actions: authorityRiskActions(a, inbox) });
@@ -27,7 +30,15 @@ it('scores a steady agent backfilled oldest-first the same as one rebuilt from t
     const scores: number[] = [];
     for (let h = 26; h >= 1; h--) {
       const time = new Date(thisHour - h * HOUR + 30 * 60_000).toISOString();
-      const r = await engine.ingest(Array.from({ length: 900 }, () => ({ serial, type: 'api_call', action: 'read:accounts', outcome: 'success', time })));
+      const r = await engine.ingest(
+        Array.from({ length: 900 }, () => ({
+          serial,
+          type: 'api_call',
+          action: 'read:accounts',
+          outcome: 'success',
+          time,
+        })),
+      );
       scores.push(r.scores[0]!.value);
     }
     expect(Math.max(...scores)).toBeLessThan(0.3);

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { AgentCaError } from '../../../src/errors.js';
-import { formatPkcs11Uri, parsePkcs11Uri, pinFilePath, redactPkcs11Uri, type Pkcs11Uri } from '../../../src/signer/pkcs11-uri.js';
+import {
+  formatPkcs11Uri,
+  parsePkcs11Uri,
+  pinFilePath,
+  redactPkcs11Uri,
+  type Pkcs11Uri,
+} from '../../../src/signer/pkcs11-uri.js';
 
 function invalidReason(uri: string): string {
   try {
@@ -126,7 +132,9 @@ describe('formatPkcs11Uri', () => {
   });
 
   it('encodes what each component forbids ("/" in the path, "&" in the query)', () => {
-    expect(formatPkcs11Uri({ object: 'a/b&c', pinSource: 'file:/p&q' })).toBe('pkcs11:object=a%2Fb&c?pin-source=file:/p%26q');
+    expect(formatPkcs11Uri({ object: 'a/b&c', pinSource: 'file:/p&q' })).toBe(
+      'pkcs11:object=a%2Fb&c?pin-source=file:/p%26q',
+    );
     expect(formatPkcs11Uri({})).toBe('pkcs11:');
   });
 
@@ -156,7 +164,9 @@ describe('helpers', () => {
   });
 
   it('redactPkcs11Uri hides pin-value only', () => {
-    expect(redactPkcs11Uri('pkcs11:object=k?module-path=/m.so&pin-value=1234')).toBe('pkcs11:object=k?module-path=/m.so&pin-value=***');
+    expect(redactPkcs11Uri('pkcs11:object=k?module-path=/m.so&pin-value=1234')).toBe(
+      'pkcs11:object=k?module-path=/m.so&pin-value=***',
+    );
     expect(redactPkcs11Uri('pkcs11:object=k?pin-source=env:P')).toBe('pkcs11:object=k?pin-source=env:P');
   });
 });

@@ -27,7 +27,9 @@ describe('encrypted soft keys', () => {
 
   it('refuses a wrong passphrase with ACA_ERR_SIGNER_PASSPHRASE', () => {
     const pem = encryptPrivateKeyPem(privateKey, 'right', 1000);
-    expect(() => loadPrivateKeyPem(pem, 'wrong', 'test key')).toThrow(expect.objectContaining({ code: 'ACA_ERR_SIGNER_PASSPHRASE' }));
+    expect(() => loadPrivateKeyPem(pem, 'wrong', 'test key')).toThrow(
+      expect.objectContaining({ code: 'ACA_ERR_SIGNER_PASSPHRASE' }),
+    );
   });
 
   it('still loads files written with the old 2,048-iteration default', () => {

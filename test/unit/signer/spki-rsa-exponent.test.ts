@@ -16,7 +16,10 @@ describe('RSA public exponent', () => {
       caught = err;
     }
     expect(caught).toBeInstanceOf(AgentCaError);
-    expect(caught).toMatchObject({ code: 'ACA_ERR_INPUT_PUBLIC_KEY_INVALID', message: expect.stringMatching(/exponent must be odd and in 65537/) });
+    expect(caught).toMatchObject({
+      code: 'ACA_ERR_INPUT_PUBLIC_KEY_INVALID',
+      message: expect.stringMatching(/exponent must be odd and in 65537/),
+    });
   });
 
   it.each([65537, 65539])('accepts e = %d', (e) => {

@@ -4,7 +4,13 @@ import { AuditLog } from '../../../src/audit/audit-log.js';
 import { FixedClock } from '../../../src/clock.js';
 import { createMemoryStore } from '../../../src/store/memory-store.js';
 import { EventQuota } from '../../../src/tenancy/quota.js';
-import { hashToken, LEGACY_ADMIN_TOKENS_KEY, parseExpiry, TokenStore, TOKENS_KEY } from '../../../src/tenancy/tokens.js';
+import {
+  hashToken,
+  LEGACY_ADMIN_TOKENS_KEY,
+  parseExpiry,
+  TokenStore,
+  TOKENS_KEY,
+} from '../../../src/tenancy/tokens.js';
 
 async function tokenStore(envToken?: string) {
   const store = await createMemoryStore();
@@ -20,12 +26,25 @@ const allow = async () => undefined;
 describe('TokenStore', () => {
   it('stores only the hash, authenticates, expires on the clock, revokes at once (audited)', async () => {
     const { store, clock, tokens } = await tokenStore();
-    const { token, view } = await tokens.create({ name: 'ops', role: 'operator', tenant: 'acme', expires: '1d' }, 'test', allow);
-    expect(view).toMatchObject({ role: 'operator', tenant: 'acme', state: 'active', expiresAt: '2026-06-02T00:00:00.000Z' });
+    const { token, view } = await tokens.create(
+      { name: 'ops', role: 'operator', tenant: 'acme', expires: '1d' },
+      'test',
+      allow,
+    );
+    expect(view).toMatchObject({
+      role: 'operator',
+      tenant: 'acme',
+      state: 'active',
+      expiresAt: '2026-06-02T00:00:00.000Z',
+    });
     const stored = JSON.stringify(await store.meta.get(TOKENS_KEY));
     expect(stored).not.toContain(token);
     expect(stored).toContain(hashToken(token).toString('hex'));
-    expect(await tokens.authenticate(`Bearer ${token}`)).toMatchObject({ role: 'operator', tenant: 'acme', name: 'ops' });
+    expect(await tokens.authenticate(`Bearer ${token}`)).toMatchObject({
+      role: 'operator',
+      tenant: 'acme',
+      name: 'ops',
+    });
     expect(await tokens.authenticate(`Bearer ${token}x`)).toBeUndefined();
     expect(await tokens.authenticate(token)).toBeUndefined();
     clock.advance(86_400_000);
@@ -42,9 +61,11 @@ describe('TokenStore', () => {
     await expect(tokens.revoke('tok_nope', 'test')).rejects.toMatchObject({ code: 'ACA_ERR_TOKEN_NOT_FOUND' });
   });
 
-  it('accepts the first releases\' admin tokens and the environment token as admin', async () => {
+  it("accepts the first releases' admin tokens and the environment token as admin", async () => {
     const { store, tokens } = await tokenStore('env-secret');
-    await store.meta.put(LEGACY_ADMIN_TOKENS_KEY, [{ name: 'old', sha256: hashToken('aca_old').toString('hex'), createdAt: '2026-01-01T00:00:00Z' }]);
+    await store.meta.put(LEGACY_ADMIN_TOKENS_KEY, [
+      { name: 'old', sha256: hashToken('aca_old').toString('hex'), createdAt: '2026-01-01T00:00:00Z' },
+    ]);
     await tokens.reload();
     expect(await tokens.authenticate('Bearer aca_old')).toMatchObject({ role: 'admin', name: 'old' });
     expect(await tokens.authenticate('Bearer env-secret')).toMatchObject({ role: 'admin', id: 'env' });
@@ -52,7 +73,14 @@ describe('TokenStore', () => {
 
   it('refuses bad subjects with the field named', async () => {
     const { tokens } = await tokenStore();
-    const field = async (input: Record<string, unknown>) => Object.keys(((await tokens.create(input as never, 't', allow).catch((e: { details: { fields: object } }) => e)) as { details: { fields: object } }).details.fields);
+    const field = async (input: Record<string, unknown>) =>
+      Object.keys(
+        (
+          (await tokens.create(input as never, 't', allow).catch((e: { details: { fields: object } }) => e)) as {
+            details: { fields: object };
+          }
+        ).details.fields,
+      );
     expect(await field({ name: 'x', role: 'root' })).toEqual(['role']);
     expect(await field({ name: 'x', role: 'admin', tenant: 'acme' })).toEqual(['tenant']);
     expect(await field({ name: 'x', role: 'auditor' })).toEqual(['tenant']);

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { FixedClock } from '../../../src/clock.js';
 import { createMemoryStore } from '../../../src/store/memory-store.js';
 import type { Store } from '../../../src/store/ports.js';
-import { backoffDelay, DEFAULT_RETRY_POLICY, WebhookDispatcher, type AttemptReport, type PostRequest, type RetryPolicy, type WebhookScheduler } from '../../../src/webhooks/dispatcher.js';
+import {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  WebhookDispatcher,
+  type AttemptReport,
+  type PostRequest,
+  type RetryPolicy,
+  type WebhookScheduler,
+} from '../../../src/webhooks/dispatcher.js';
 import { deliveryKey, Outbox, type DeliveryRecord } from '../../../src/webhooks/outbox.js';
 import { WebhookRegistry } from '../../../src/webhooks/registry.js';
 import { verifyWebhookSignature } from '../../../src/webhooks/signature.js';
@@ -47,7 +55,9 @@ function fakePost(answers: Answer[] = []) {
     try {
       const a = answers.shift() ?? 200;
       if (a === 'hang') {
-        await new Promise((_, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason), { once: true }));
+        await new Promise((_, reject) =>
+          req.signal.addEventListener('abort', () => reject(req.signal.reason), { once: true }),
+        );
       }
       await new Promise((r) => setImmediate(r));
       if (a instanceof Error) throw a;
@@ -59,7 +69,15 @@ function fakePost(answers: Answer[] = []) {
   return { post, calls, maxActive: () => maxActive };
 }
 
-async function setup(opts: { answers?: Answer[]; retry?: Partial<RetryPolicy>; store?: Store; timeoutMs?: number; perEndpointConcurrency?: number } = {}) {
+async function setup(
+  opts: {
+    answers?: Answer[];
+    retry?: Partial<RetryPolicy>;
+    store?: Store;
+    timeoutMs?: number;
+    perEndpointConcurrency?: number;
+  } = {},
+) {
   const store = opts.store ?? (await createMemoryStore());
   const clock = new FixedClock('2026-03-01T00:00:00Z');
   const scheduler = new ManualScheduler(clock);
@@ -126,14 +144,24 @@ describe('WebhookDispatcher', () => {
     expect(call.headers['content-type']).toBe('application/json');
     expect(call.headers['AgentCA-Event']).toBe('certificate.revoked');
     expect(call.headers['AgentCA-Delivery']).toBe(r.id);
-    expect(verifyWebhookSignature({ header: call.headers['AgentCA-Signature'], body: call.body, secret: t.endpoint.secret, now: t.clock.now() })).toBe(true);
+    expect(
+      verifyWebhookSignature({
+        header: call.headers['AgentCA-Signature'],
+        body: call.body,
+        secret: t.endpoint.secret,
+        now: t.clock.now(),
+      }),
+    ).toBe(true);
     expect(t.reports.map((x) => x.outcome)).toEqual(['delivered']);
     expect(await t.outbox.pending()).toEqual([]);
     expect(await t.store.meta.get(deliveryKey(r.id))).toBeUndefined();
   });
 
   it('retries with exponential backoff, re-signing each attempt, then dead-letters', async () => {
-    const t = await setup({ answers: Array(10).fill(500), retry: { initialDelayMs: 1000, maxDelayMs: 8000, maxAttempts: 7 } });
+    const t = await setup({
+      answers: Array(10).fill(500),
+      retry: { initialDelayMs: 1000, maxDelayMs: 8000, maxAttempts: 7 },
+    });
     await t.dispatcher.start();
     await t.dispatcher.enqueue([t.record()]);
     await t.settle();
@@ -165,14 +193,20 @@ describe('WebhookDispatcher', () => {
   });
 
   it('stops retrying a delivery older than maxAgeMs', async () => {
-    const t = await setup({ answers: Array(10).fill(new Error('connect ECONNREFUSED')), retry: { initialDelayMs: 1000, maxAgeMs: 5000 } });
+    const t = await setup({
+      answers: Array(10).fill(new Error('connect ECONNREFUSED')),
+      retry: { initialDelayMs: 1000, maxAgeMs: 5000 },
+    });
     await t.dispatcher.start();
     await t.dispatcher.enqueue([t.record()]);
     await t.settle();
     while (t.scheduler.fireNext()) await t.settle();
     // attempts at 0 s, 1 s, 3 s; the next (at 7 s) would be past 5 s
     expect(t.receiver.calls).toHaveLength(3);
-    expect((await t.outbox.deadLetters())[0]).toMatchObject({ attempts: 3, lastError: expect.stringContaining('ECONNREFUSED') });
+    expect((await t.outbox.deadLetters())[0]).toMatchObject({
+      attempts: 3,
+      lastError: expect.stringContaining('ECONNREFUSED'),
+    });
   });
 
   it('treats a timeout as a failed attempt', async () => {
@@ -260,10 +294,22 @@ describe('Outbox', () => {
     store.commit = (batch, opts) => (commits++, commit(batch, opts));
     const outbox = new Outbox(store);
     const clock = new FixedClock('2026-03-01T00:00:00Z');
-    const mk = (i: number): DeliveryRecord => ({ id: `dlv_${i}`, endpointId: 'wh_x', event: 'risk.warning', eventId: `evt_${i}`, payload: '{}', attempts: 0, nextAttemptAt: clock.now().toISOString(), createdAt: clock.now().toISOString(), state: 'pending' });
+    const mk = (i: number): DeliveryRecord => ({
+      id: `dlv_${i}`,
+      endpointId: 'wh_x',
+      event: 'risk.warning',
+      eventId: `evt_${i}`,
+      payload: '{}',
+      attempts: 0,
+      nextAttemptAt: clock.now().toISOString(),
+      createdAt: clock.now().toISOString(),
+      state: 'pending',
+    });
     await Promise.all(Array.from({ length: 50 }, (_, i) => outbox.enqueue([mk(i)])));
     expect(commits).toBeLessThanOrEqual(3);
-    expect((await new Outbox(store).pending()).map((r) => r.id)).toEqual(Array.from({ length: 50 }, (_, i) => `dlv_${i}`));
+    expect((await new Outbox(store).pending()).map((r) => r.id)).toEqual(
+      Array.from({ length: 50 }, (_, i) => `dlv_${i}`),
+    );
     await Promise.all([outbox.complete('dlv_0'), outbox.deadLetter({ ...mk(1), attempts: 3 })]);
     const fresh = new Outbox(store);
     expect((await fresh.pending()).map((r) => r.id)).not.toContain('dlv_0');
@@ -271,13 +317,23 @@ describe('Outbox', () => {
     expect((await fresh.deadLetters()).map((r) => r.id)).toEqual(['dlv_1']);
     const again = await fresh.redeliver('dlv_1', clock.now());
     expect(again).toMatchObject({ state: 'pending', attempts: 0 });
-    expect((await new Outbox(store).deadLetters())).toEqual([]);
+    expect(await new Outbox(store).deadLetters()).toEqual([]);
   });
 
   it('caps dead letters, dropping the oldest records', async () => {
     const store = await createMemoryStore();
     const outbox = new Outbox(store, { maxDeadLetters: 2 });
-    const mk = (i: number): DeliveryRecord => ({ id: `dlv_${i}`, endpointId: 'wh_x', event: 'risk.warning', eventId: `evt_${i}`, payload: '{}', attempts: 1, nextAttemptAt: '2026-03-01T00:00:00Z', createdAt: '2026-03-01T00:00:00Z', state: 'pending' });
+    const mk = (i: number): DeliveryRecord => ({
+      id: `dlv_${i}`,
+      endpointId: 'wh_x',
+      event: 'risk.warning',
+      eventId: `evt_${i}`,
+      payload: '{}',
+      attempts: 1,
+      nextAttemptAt: '2026-03-01T00:00:00Z',
+      createdAt: '2026-03-01T00:00:00Z',
+      state: 'pending',
+    });
     for (let i = 0; i < 3; i++) {
       await outbox.enqueue([mk(i)]);
       await outbox.deadLetter(mk(i));

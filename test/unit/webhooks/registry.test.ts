@@ -3,7 +3,12 @@ import { FixedClock } from '../../../src/clock.js';
 import { AgentCaError } from '../../../src/errors.js';
 import { createMemoryStore } from '../../../src/store/memory-store.js';
 import { WEBHOOK_EVENT_TYPES } from '../../../src/webhooks/events.js';
-import { signingSecrets, validateWebhookUrl, WEBHOOK_ENDPOINTS_KEY, WebhookRegistry } from '../../../src/webhooks/registry.js';
+import {
+  signingSecrets,
+  validateWebhookUrl,
+  WEBHOOK_ENDPOINTS_KEY,
+  WebhookRegistry,
+} from '../../../src/webhooks/registry.js';
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -64,9 +69,15 @@ describe('WebhookRegistry', () => {
 
   it('refuses unknown or empty event lists', async () => {
     const reg = new WebhookRegistry(await createMemoryStore());
-    await expect(reg.register({ url: 'https://a.example', events: ['certificate.issued'] })).rejects.toMatchObject({ code: 'ACA_ERR_INPUT_INVALID' });
-    await expect(reg.register({ url: 'https://a.example', events: [] })).rejects.toMatchObject({ code: 'ACA_ERR_INPUT_INVALID' });
-    await expect(reg.register({ url: 'https://a.example', events: 'risk.warning' })).rejects.toMatchObject({ code: 'ACA_ERR_INPUT_INVALID' });
+    await expect(reg.register({ url: 'https://a.example', events: ['certificate.issued'] })).rejects.toMatchObject({
+      code: 'ACA_ERR_INPUT_INVALID',
+    });
+    await expect(reg.register({ url: 'https://a.example', events: [] })).rejects.toMatchObject({
+      code: 'ACA_ERR_INPUT_INVALID',
+    });
+    await expect(reg.register({ url: 'https://a.example', events: 'risk.warning' })).rejects.toMatchObject({
+      code: 'ACA_ERR_INPUT_INVALID',
+    });
     expect(await reg.list()).toEqual([]);
   });
 

@@ -24,8 +24,12 @@ async function setup() {
     await authority.close();
     await tmp.cleanup();
   });
-  const publicKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
-  const issue = async (agentId: string, tenant?: string) => (await authority.issue({ agentId, publicKey, ...(tenant ? { tenant } : {}) })).serial;
+  const publicKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+    type: 'spki',
+    format: 'pem',
+  }) as string;
+  const issue = async (agentId: string, tenant?: string) =>
+    (await authority.issue({ agentId, publicKey, ...(tenant ? { tenant } : {}) })).serial;
   const settle = async () => {
     await authority.hooks.settle();
     await service.dispatcher.idle();
@@ -53,10 +57,30 @@ describe('WebhookService', () => {
     expect(evs.map((e) => e.type)).toEqual(['certificate.revoked', 'certificate.held', 'certificate.released']);
     expect(evs[0]).toMatchObject({
       id: expect.stringMatching(/^evt_/),
-      data: { serial: s1, agentId: 'bot-one', tenant: 'acme', reason: 'keyCompromise', revokedAt: revoked.revokedAt.toISOString(), actor: 'admin:alice', issuerId: 'intermediate' },
+      data: {
+        serial: s1,
+        agentId: 'bot-one',
+        tenant: 'acme',
+        reason: 'keyCompromise',
+        revokedAt: revoked.revokedAt.toISOString(),
+        actor: 'admin:alice',
+        issuerId: 'intermediate',
+      },
     });
-    expect(evs[1]!.data).toMatchObject({ serial: s2, agentId: 'bot-two', tenant: null, reason: 'certificateHold', revokedAt: held.revokedAt.toISOString(), actor: 'risk-engine' });
-    expect(evs[2]!.data).toMatchObject({ serial: s2, reason: 'removeFromCRL', revokedAt: null, releasedAt: expect.any(String) });
+    expect(evs[1]!.data).toMatchObject({
+      serial: s2,
+      agentId: 'bot-two',
+      tenant: null,
+      reason: 'certificateHold',
+      revokedAt: held.revokedAt.toISOString(),
+      actor: 'risk-engine',
+    });
+    expect(evs[2]!.data).toMatchObject({
+      serial: s2,
+      reason: 'removeFromCRL',
+      revokedAt: null,
+      releasedAt: expect.any(String),
+    });
     expect(t.calls.map((c) => c.headers['AgentCA-Event'])).toEqual(evs.map((e) => e.type));
     expect(new Set(t.calls.map((c) => c.headers['AgentCA-Delivery'])).size).toBe(3);
   });
@@ -67,14 +91,20 @@ describe('WebhookService', () => {
     const a = await t.service.register({ url: 'https://risk-a.example/', events: ['risk.warning'] });
     const b = await t.service.register({ url: 'https://risk-b.example/' });
     await t.service.start();
-    const res = await t.service.publish('risk.warning', { serial: 'ab12', score: 0.8, reasons: ['scope_boundary_tests'] });
+    const res = await t.service.publish('risk.warning', {
+      serial: 'ab12',
+      score: 0.8,
+      reasons: ['scope_boundary_tests'],
+    });
     expect(res.deliveries).toHaveLength(2);
     await t.settle();
     expect(t.calls.map((c) => c.url).sort()).toEqual(['https://risk-a.example/', 'https://risk-b.example/']);
     expect(new Set(t.events().map((e) => e.id))).toEqual(new Set([res.event.id]));
     expect(t.events()[0]!.data).toEqual({ serial: 'ab12', score: 0.8, reasons: ['scope_boundary_tests'] });
     expect([a.id, b.id]).toHaveLength(2);
-    await expect(t.service.publish('certificate.issued' as never, {})).rejects.toMatchObject({ code: 'ACA_ERR_INPUT_INVALID' });
+    await expect(t.service.publish('certificate.issued' as never, {})).rejects.toMatchObject({
+      code: 'ACA_ERR_INPUT_INVALID',
+    });
   });
 
   it('persists nothing when no endpoint is subscribed, and stops listening after stop()', async () => {

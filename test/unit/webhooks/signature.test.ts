@@ -40,20 +40,30 @@ describe('verifyWebhookSignature', () => {
   });
 
   it('rejects a tampered body, signature, timestamp or the wrong secret', () => {
-    expect(verifyWebhookSignature({ header, body: BODY.replace('revoked', 'released'), secret: SECRET, now: AT_T })).toBe(false);
+    expect(
+      verifyWebhookSignature({ header, body: BODY.replace('revoked', 'released'), secret: SECRET, now: AT_T }),
+    ).toBe(false);
     expect(verifyWebhookSignature({ header, body: `${BODY} `, secret: SECRET, now: AT_T })).toBe(false);
     const flipped = EXPECTED.slice(0, -1) + (EXPECTED.endsWith('5') ? '6' : '5');
-    expect(verifyWebhookSignature({ header: `t=${T},v1=${flipped}`, body: BODY, secret: SECRET, now: AT_T })).toBe(false);
+    expect(verifyWebhookSignature({ header: `t=${T},v1=${flipped}`, body: BODY, secret: SECRET, now: AT_T })).toBe(
+      false,
+    );
     // Same MAC, moved timestamp: the timestamp is inside the MAC.
-    expect(verifyWebhookSignature({ header: `t=${T + 1},v1=${EXPECTED}`, body: BODY, secret: SECRET, now: AT_T })).toBe(false);
+    expect(verifyWebhookSignature({ header: `t=${T + 1},v1=${EXPECTED}`, body: BODY, secret: SECRET, now: AT_T })).toBe(
+      false,
+    );
     expect(verifyWebhookSignature({ header, body: BODY, secret: 'whsec_other', now: AT_T })).toBe(false);
   });
 
   it('rejects stale and future timestamps beyond the tolerance', () => {
     expect(verifyWebhookSignature({ header, body: BODY, secret: SECRET, now: (T + 301) * 1000 })).toBe(false);
     expect(verifyWebhookSignature({ header, body: BODY, secret: SECRET, now: (T - 301) * 1000 })).toBe(false);
-    expect(verifyWebhookSignature({ header, body: BODY, secret: SECRET, now: (T + 30) * 1000, toleranceSeconds: 10 })).toBe(false);
-    expect(verifyWebhookSignature({ header, body: BODY, secret: SECRET, now: (T + 30) * 1000, toleranceSeconds: 60 })).toBe(true);
+    expect(
+      verifyWebhookSignature({ header, body: BODY, secret: SECRET, now: (T + 30) * 1000, toleranceSeconds: 10 }),
+    ).toBe(false);
+    expect(
+      verifyWebhookSignature({ header, body: BODY, secret: SECRET, now: (T + 30) * 1000, toleranceSeconds: 60 }),
+    ).toBe(true);
   });
 
   it('uses the system clock by default, so an old vector is stale', () => {
@@ -78,7 +88,8 @@ describe('verifyWebhookSignature', () => {
       `t=${T},v1=${'x'.repeat(64)}`,
       `t=${T},v1=${EXPECTED},${'a'.repeat(5000)}=1`,
     ];
-    for (const h of bad) expect(verifyWebhookSignature({ header: h, body: BODY, secret: SECRET, now: AT_T }), String(h)).toBe(false);
+    for (const h of bad)
+      expect(verifyWebhookSignature({ header: h, body: BODY, secret: SECRET, now: AT_T }), String(h)).toBe(false);
     expect(verifyWebhookSignature({ header: [header, header], body: BODY, secret: SECRET, now: AT_T })).toBe(false);
     expect(parseSignatureHeader(`t=${T},v0=abc,v1=${EXPECTED}`)?.v1).toHaveLength(1);
   });
