@@ -11,8 +11,8 @@ import { Tag } from './der.js';
 import { decodeAgentExtensions, type AgentExtensions } from './extensions/index.js';
 import { decodeName } from './name.js';
 import { ExtKeyUsageOids, KeyUsageBits } from './x509-extensions.js';
-import { algorithmByOid } from '../signer/algorithms.js';
-import { keyTypeOfSpki } from '../signer/public-key.js';
+import { algorithmByOid } from './signature-algorithms.js';
+import { spkiKeyType } from './spki.js';
 
 export interface CertificateDescription {
   serial: string;
@@ -67,7 +67,7 @@ export function describeParsed(c: ParsedCertificate, arc?: string): CertificateD
     signatureAlgorithm: algorithmByOid(c.signatureAlgorithmOid) ?? c.signatureAlgorithmOid,
     keyType: (() => {
       try {
-        return keyTypeOfSpki(c.publicKeyInfo);
+        return spkiKeyType(c.publicKeyInfo);
       } catch {
         return 'unsupported';
       }

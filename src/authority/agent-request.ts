@@ -13,7 +13,7 @@ import { extensionEntry, type TbsRequest } from '../profile/build-tbs.js';
 import { isDnsName, type CaConfig } from '../profile/config.js';
 import type { Profile } from '../profile/profile.js';
 import type { ExtensionEntry } from '../profile/tbs.js';
-import { spkiKeyType } from '../signer/spki.js';
+import { spkiKeyType } from '../asn1/spki.js';
 import type { KeyType, KeyUri, Serial } from '../types.js';
 
 export interface AgentIssueRequest {

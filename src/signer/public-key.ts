@@ -2,7 +2,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { AgentCaError } from '../errors.js';
 import type { KeyType } from '../types.js';
-import { spkiKeyType } from './spki.js';
+import { spkiKeyType } from '../asn1/spki.js';
 
 export function publicKeyFromSpki(spki: Uint8Array): KeyObject {
   try {

@@ -1,7 +1,7 @@
 /** D8: an agent's RSA key must have an odd public exponent of at least 65537 (NIST SP 800-89 §5.3.3). */
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { spkiKeyType } from '../../../src/signer/spki.js';
+import { spkiKeyType } from '../../../src/asn1/spki.js';
 import { AgentCaError } from '../../../src/errors.js';
 
 const spki = (publicExponent: number): Buffer =>

@@ -5,9 +5,9 @@
  * RFC 4055), RSA modulus size and an odd exponent >= 65537, and that an EC point is on its curve
  * (NIST SP 800-56A §5.6.2.3.3 partial validation; the curves have cofactor 1).
  */
-import { Tag } from '../asn1/der.js';
-import { childrenOf, content, decodeOid, expectTag, readWhole } from '../asn1/der-reader.js';
-import { Oids } from '../asn1/oids.js';
+import { Tag } from './der.js';
+import { childrenOf, content, decodeOid, expectTag, readWhole } from './der-reader.js';
+import { Oids } from './oids.js';
 import { AgentCaError } from '../errors.js';
 import type { KeyType } from '../types.js';
 
