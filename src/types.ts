@@ -20,3 +20,7 @@ export type SignatureAlgorithm =
   | 'ecdsaWithSHA256'
   | 'ecdsaWithSHA384'
   | 'Ed25519';
+
+/** The CAs an Authority runs: a root and one intermediate that issues agent certificates. */
+export type CaName = 'root' | 'intermediate';
+export const CA_NAMES: readonly CaName[] = ['root', 'intermediate'];

@@ -83,8 +83,7 @@ export interface IssuedAgentCertificate {
 }
 
 export class Authority {
-  /** Told how long every CA and responder signature took (the server feeds its metrics). */
-  onSigned: SignObserver | undefined;
+  private readonly signObservers = new Set<SignObserver>();
   /** In-process events: certificate.issued / revoked / held / released / renewed / expiring. */
   readonly hooks = new HookBus();
   readonly audit: AuditLog;
@@ -184,6 +183,19 @@ export class Authority {
   }
 
   /** OCSP / CRL publishers that must follow every status change. */
+  /**
+   * Told how long every CA and responder signature took (the server feeds its metrics).
+   * Returns the function that removes the observer.
+   */
+  addSignObserver(o: SignObserver): () => void {
+    this.signObservers.add(o);
+    return () => this.signObservers.delete(o);
+  }
+
+  private readonly notifySigned: SignObserver = (key, seconds) => {
+    for (const o of this.signObservers) o(key, seconds);
+  };
+
   addStatusPublisher(p: StatusPublisher): void {
     this.publishers.push(p);
   }
@@ -196,7 +208,9 @@ export class Authority {
       ...this.state,
       config: parseConfig(migrateStoredConfig(this.state.config as CaConfig & Record<string, unknown>)),
     };
-    this.cas = await loadCas(this.state, this.signerContext, () => this.onSigned);
+    this.cas = await loadCas(this.state, this.signerContext, () =>
+      this.signObservers.size ? this.notifySigned : undefined,
+    );
     for (const n of ['root', 'intermediate'] as const) {
       const rec = await this.store.certificates.get(this.cas[n].certificate.serial);
       const own = rec && (await this.store.revocations.get(rec.serial));

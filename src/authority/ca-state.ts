@@ -11,11 +11,10 @@ import type { IssuingCa } from '../profile/build-tbs.js';
 import { keyIdentifier } from '../signer/public-key.js';
 import type { Signer, SignerContext } from '../signer/signer.js';
 import { openSigner } from '../signer/registry.js';
-import type { IssuerId, KeyUri } from '../types.js';
+import { CA_NAMES, type CaName, type IssuerId, type KeyUri } from '../types.js';
 
 export const CA_STATE_KEY = 'ca-state';
-export type CaName = 'root' | 'intermediate';
-export const CA_NAMES: readonly CaName[] = ['root', 'intermediate'];
+export { CA_NAMES, type CaName } from '../types.js';
 
 export interface StoredKeyAndCert {
   keyUri: KeyUri;

@@ -11,7 +11,8 @@
  *
  * No HTTP and no timers here: scheduler.ts drives this, the HTTP layer serves `latest()`.
  */
-import type { LoadedCa } from '../authority/ca-state.js';
+import type { IssuingCa } from '../profile/build-tbs.js';
+import type { Signer } from '../signer/signer.js';
 import type { Clock } from '../clock.js';
 import { AgentCaError } from '../errors.js';
 import type { CrlKind, CrlRecord, Store, WriteOp } from '../store/ports.js';
@@ -34,7 +35,7 @@ export interface CrlIssuerProfile extends CrlIssuer {
 }
 
 /** The CRL-signing view of an authority's CA (`authority.ca('intermediate')`). */
-export function crlIssuerFromCa(ca: Pick<LoadedCa, 'issuing' | 'signer'>): CrlIssuerProfile {
+export function crlIssuerFromCa(ca: { readonly issuing: IssuingCa; readonly signer: Signer }): CrlIssuerProfile {
   return {
     nameDer: ca.issuing.subject.der,
     keyId: ca.issuing.keyId,

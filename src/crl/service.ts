@@ -9,13 +9,14 @@
  * `refresh()` (called on the store's change notices) keeps their copy current
  * (docs/storage-postgres.md).
  */
-import type { Authority } from '../authority/authority.js';
-import { CA_NAMES } from '../authority/ca-state.js';
+import type { Clock } from '../clock.js';
+import type { IssuingCa } from '../profile/build-tbs.js';
+import type { Signer } from '../signer/signer.js';
 import type { CertificateStatus } from '../revocation/status.js';
 import type { StatusPublisher } from '../revocation/revoker.js';
-import type { CertificateRecord, CrlKind, CrlRecord } from '../store/ports.js';
+import type { CertificateRecord, CrlKind, CrlRecord, Store } from '../store/ports.js';
 import { AgentCaError } from '../errors.js';
-import type { IssuerId } from '../types.js';
+import { CA_NAMES, type CaName, type IssuerId } from '../types.js';
 import { errorMessage, stderrLogger, type Logger } from '../logger.js';
 import { CrlPublisher, crlIssuerFromCa } from './publisher.js';
 import { CrlScheduler } from './scheduler.js';
@@ -50,6 +51,16 @@ export interface CrlPublishProblem {
 
 export const FULL_ON_CHANGE_MAX_ENTRIES = 100_000;
 
+/** The slice of an Authority the CRL service uses (an Authority satisfies it). */
+export interface CrlAuthority {
+  readonly store: Store;
+  readonly clock: Clock;
+  /** The CA as a CRL issuer: its name, key identifier, URLs and signer. */
+  ca(name: CaName): { readonly issuing: IssuingCa; readonly signer: Signer };
+  /** Registers the service to hear every status change after its commit. */
+  addStatusPublisher(p: StatusPublisher): void;
+}
+
 export class CrlService implements StatusPublisher {
   readonly publisher: CrlPublisher;
   readonly scheduler: CrlScheduler;
@@ -59,7 +70,7 @@ export class CrlService implements StatusPublisher {
   private readonly problems = new Map<string, CrlPublishProblem>();
   private readonly failureListeners = new Set<(p: CrlPublishProblem) => void>();
 
-  constructor(authority: Authority, opts: CrlServiceOptions = {}) {
+  constructor(authority: CrlAuthority, opts: CrlServiceOptions = {}) {
     const logger = opts.logger ?? stderrLogger;
     const issuers = Object.fromEntries(CA_NAMES.map((n) => [n, crlIssuerFromCa(authority.ca(n))]));
     this.publisher = new CrlPublisher({

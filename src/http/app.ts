@@ -55,7 +55,10 @@ export const JSON_BODY_LIMIT = 64 * 1024;
 
 export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOptions): Promise<void> {
   const metrics = opts.metrics ?? new CaMetrics(false);
-  opts.authority.onSigned = (key, seconds) => metrics.signingSeconds.observe({ kind: key }, seconds);
+  const offSigned = opts.authority.addSignObserver((key, seconds) =>
+    metrics.signingSeconds.observe({ kind: key }, seconds),
+  );
+  app.addHook('onClose', async () => void offSigned());
   let tenancy = opts.tenancy;
   if (!tenancy) {
     tenancy = new Tenancy(opts.authority, {

@@ -15,13 +15,14 @@
  * The request path parses, looks up bytes, signs at most once per (serial, hash, window), and
  * signs live for nonces under a cap.
  */
-import type { Authority } from '../authority/authority.js';
-import { CA_NAMES, type CaName } from '../authority/ca-state.js';
+import type { ParsedCertificate } from '../asn1/certificate-parse.js';
+import type { Clock } from '../clock.js';
 import { AgentCaError } from '../errors.js';
-import type { CertificateStatus } from '../revocation/status.js';
+import type { CertificateStatus, StatusReader } from '../revocation/status.js';
 import type { StatusPublisher } from '../revocation/revoker.js';
-import type { CertificateRecord, OcspCertIdHash, WriteOp } from '../store/ports.js';
-import type { IssuerId, Serial } from '../types.js';
+import type { Signer } from '../signer/signer.js';
+import type { CertificateRecord, OcspCertIdHash, Store, WriteOp } from '../store/ports.js';
+import { CA_NAMES, type CaName, type IssuerId, type Serial } from '../types.js';
 import { IssuerIndex } from './issuer-index.js';
 import { createLiveSource } from './live-source.js';
 import { createPrecomputedSource } from './precomputed-source.js';
@@ -64,6 +65,30 @@ const RETIRED_FOR_MS = 365 * 86_400_000;
 const HASHES: readonly OcspCertIdHash[] = ['sha1', 'sha256'];
 const DAY = 86_400_000;
 
+/** What OCSP reads of one CA: its certificate and its delegated responder (RFC 6960 §4.2.2.2). */
+export interface OcspIssuer {
+  readonly name: CaName;
+  readonly certificate: ParsedCertificate;
+  readonly responder: { readonly certificate: ParsedCertificate; readonly signer: Signer };
+}
+
+/** The CAs as OCSP sees them; read again after a responder rotation. */
+export interface OcspIssuerView {
+  ca(name: CaName): OcspIssuer;
+  /** Set while the CA itself is revoked or held: its children's pre-signed answers no longer hold. */
+  caSuspended(name: CaName): 'revoked' | 'held' | undefined;
+  rotateResponder(name: CaName, opts: { actor?: string }): Promise<unknown>;
+}
+
+/** The slice of an Authority the OCSP service uses (an Authority satisfies it). */
+export interface OcspAuthority extends OcspIssuerView, StatusReader {
+  readonly store: Pick<Store, 'certificates' | 'ocspResponses' | 'commit'>;
+  readonly clock: Clock;
+  profile(name: string): { readonly ocspValiditySeconds: number };
+  /** Registers the service to sign the new answers inside every status change's commit. */
+  addStatusPublisher(p: StatusPublisher): void;
+}
+
 export class OcspService implements StatusPublisher {
   readonly validityMs: number;
   private readonly refreshAheadMs: number;
@@ -81,7 +106,7 @@ export class OcspService implements StatusPublisher {
   private readonly pendingInstall = new Map<string, { status: CertificateStatus; answers: WindowedAnswer[] }>();
 
   constructor(
-    private readonly authority: Authority,
+    private readonly authority: OcspAuthority,
     private readonly opts: OcspServiceOptions = {},
   ) {
     this.validityMs = opts.validityMs ?? DAY;

@@ -50,3 +50,8 @@ export function statusOf(
   if (cert.notAfter.getTime() < now.getTime()) return { state: 'expired' };
   return { state: 'good' };
 }
+
+/** Reads a certificate's current status, its issuing CA's state included (an Authority is one). */
+export interface StatusReader {
+  statusOf(record: CertificateRecord): Promise<CertificateStatus>;
+}

@@ -6,11 +6,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Authority } from '../authority/authority.js';
 import { AgentCaError } from '../errors.js';
 import type { WebhookService } from '../webhooks/service.js';
-import { authorityRiskActions } from './actions.js';
+import { authorityRiskActions, type RevokingAuthority } from './actions.js';
 import { parseRiskConfig, type RiskConfig } from './config.js';
+import type { RiskHost } from './context.js';
 import { RiskEngine } from './engine.js';
 import { NotificationInbox } from './notifications.js';
 
@@ -19,6 +19,12 @@ export interface RiskService {
   inbox: NotificationInbox;
   config: RiskConfig;
   stop(): Promise<void>;
+}
+
+/** The slice of an Authority the risk service uses (an Authority satisfies it). */
+export interface RiskServiceHost extends RiskHost, RevokingAuthority {
+  /** Where risk-config.json is looked for. */
+  readonly dataDir: string;
 }
 
 export function loadRiskConfig(dataDir: string, env: Readonly<Record<string, string | undefined>>): RiskConfig {
@@ -38,7 +44,7 @@ export function loadRiskConfig(dataDir: string, env: Readonly<Record<string, str
 }
 
 export async function startRiskService(
-  authority: Authority,
+  authority: RiskServiceHost,
   opts: {
     webhooks?: WebhookService;
     config?: RiskConfig;
