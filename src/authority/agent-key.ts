@@ -28,7 +28,10 @@ export interface AgentKeyDeps {
   deletionWindowDays: number;
 }
 
-/** Creates the agent's key in `backend`; returns its URI and SPKI. */
+/**
+ * Creates the agent's key in `backend`; returns its URI and SPKI. A key that was created but
+ * cannot then be opened or recorded is discarded here (discardOrphanKey) before the error goes on.
+ */
 export async function createAgentKey(
   d: AgentKeyDeps,
   backend: string,
@@ -38,11 +41,16 @@ export async function createAgentKey(
   agentId: string,
 ): Promise<{ keyUri: KeyUri; spki: Buffer }> {
   const keyUri = await keyManagerFor(backend, d.signerContext).createKey({ keyType, label });
-  const signer = await openSigner(keyUri, d.signerContext);
-  const spki = signer.publicKeyInfo;
-  await signer.close?.();
-  await d.audit.append({ actor, action: 'key.created', subject: agentId, details: { agentId, keyUri } });
-  return { keyUri, spki };
+  try {
+    const signer = await openSigner(keyUri, d.signerContext);
+    const spki = signer.publicKeyInfo;
+    await signer.close?.();
+    await d.audit.append({ actor, action: 'key.created', subject: agentId, details: { agentId, keyUri } });
+    return { keyUri, spki };
+  } catch (e) {
+    await discardOrphanKey(d, keyUri, actor, agentId, e);
+    throw e;
+  }
 }
 
 /** Issuance failed after the key was created: schedule its deletion and record that (or the failure to). */
