@@ -1,17 +1,21 @@
 /**
  * Decimal amounts compared without floating point: 0.1 + 0.2 must never decide whether a
- * payment passes its limit. The grammar is agentPolicy's DecimalAmount (asn1/AgentCA-Extensions.asn):
- * digits, an optional fraction, no sign, no exponent; leading zeros are tolerated on input
- * ("0100" = "100") and canonicalised away.
+ * payment passes its limit. One grammar for every amount (policy limits in certificates, signed
+ * action claims, risk events, the HTTP API): agentPolicy's DecimalAmount
+ * (asn1/AgentCA-Extensions.asn): 1 to 18 integer digits without leading zeros, optionally "."
+ * and 1 to 6 fraction digits; no sign, no exponent, no separators. Amounts stay strings end to end.
  */
-const DECIMAL = /^([0-9]{1,18})(?:\.([0-9]{1,6}))?$/;
+export const DECIMAL_AMOUNT = /^(0|[1-9][0-9]{0,17})(?:\.([0-9]{1,6}))?$/;
+/** The refusal every amount check gives. */
+export const DECIMAL_AMOUNT_RULE =
+  'must be a decimal like "50000" or "1250.50" (no sign, no leading zeros, at most 18 integer and 6 fraction digits)';
+const DECIMAL = DECIMAL_AMOUNT;
 const CURRENCY = /^[A-Z]{3}$/;
 
 /** Why `s` is not a decimal amount, or undefined. */
 export function decimalViolation(s: unknown): string | undefined {
   if (typeof s !== 'string') return 'must be a string';
-  if (!DECIMAL.test(s))
-    return `${JSON.stringify(s)} is not a decimal like "100" or "1250.50" (no sign, at most 18 integer and 6 fraction digits)`;
+  if (!DECIMAL.test(s)) return `${JSON.stringify(s)} ${DECIMAL_AMOUNT_RULE}`;
   return undefined;
 }
 
@@ -35,7 +39,7 @@ export function compareDecimal(a: string, b: string): -1 | 0 | 1 {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Canonical text: no leading zeros, no trailing fraction zeros ("0100.50" -> "100.5", "7.0" -> "7"). */
+/** Canonical text: no trailing fraction zeros ("100.50" -> "100.5", "7.0" -> "7"). */
 export function canonicalDecimal(s: string): string {
   return formatDecimalUnits(decimalUnits(s));
 }

@@ -1,3 +1,6 @@
+import { Tag } from '../asn1/der.js';
+import { readWhole, type Tlv } from '../asn1/der-reader.js';
+import { Asn1DecodeError } from '../errors.js';
 import type { Lint } from './lint.js';
 
 /**
@@ -11,12 +14,19 @@ export const eSerial: Lint = {
   severity: 'error',
   check(t) {
     const out: string[] = [];
-    const d = t.serialDer;
-    const len = d[1]!;
-    if (d[0] !== 0x02 || len + 2 !== d.length) out.push('serial is not a single DER INTEGER');
-    if (d[2]! & 0x80) out.push('serial is negative');
-    if (len > 1 && d[2] === 0 && !(d[3]! & 0x80)) out.push('serial is not minimally encoded');
-    if (len > 20) out.push(`serial has ${len} octets (max 20)`);
+    let tlv: Tlv | undefined;
+    try {
+      tlv = readWhole(t.serialDer, Tag.INTEGER, 'serialNumber');
+    } catch (e) {
+      if (!(e instanceof Asn1DecodeError)) throw e;
+    }
+    const v = tlv ? t.serialDer.subarray(tlv.contentStart, tlv.end) : undefined;
+    if (!v?.length) out.push('serial is not a single DER INTEGER');
+    else {
+      if (v[0]! & 0x80) out.push('serial is negative');
+      if (v.length > 1 && v[0] === 0 && !(v[1]! & 0x80)) out.push('serial is not minimally encoded');
+      if (v.length > 20) out.push(`serial has ${v.length} octets (max 20)`);
+    }
     if (t.serial.length < 16) out.push(`serial has ${t.serial.length * 8} bits of randomness (we require 128)`);
     return out;
   },

@@ -1,3 +1,6 @@
+import { Tag } from '../asn1/der.js';
+import { childrenOf, readWhole, type Tlv } from '../asn1/der-reader.js';
+import { Asn1DecodeError } from '../errors.js';
 import type { Lint } from './lint.js';
 
 const UTC = /^\d{12}Z$/;
@@ -11,20 +14,27 @@ export const eTimeEncoding: Lint = {
   check(t) {
     const out: string[] = [];
     const v = t.validityDer;
-    let at = 2;
-    for (const [label, d] of [
-      ['notBefore', t.notBefore],
-      ['notAfter', t.notAfter],
-    ] as const) {
-      const tag = v[at]!;
-      const len = v[at + 1]!;
-      const text = v.subarray(at + 2, at + 2 + len).toString('latin1');
+    let times: Tlv[];
+    try {
+      times = childrenOf(v, readWhole(v, Tag.SEQUENCE, 'Validity'), 'Validity');
+    } catch (e) {
+      if (!(e instanceof Asn1DecodeError)) throw e;
+      return [`Validity is not DER: ${e.message}`];
+    }
+    if (times.length !== 2) return [`Validity must hold notBefore and notAfter, got ${times.length} elements`];
+    for (const [i, [label, d]] of (
+      [
+        ['notBefore', t.notBefore],
+        ['notAfter', t.notAfter],
+      ] as const
+    ).entries()) {
+      const { tag, contentStart, end } = times[i]!;
+      const text = v.subarray(contentStart, end).toString('latin1');
       const wantUtc = d.getUTCFullYear() < 2050;
-      if (wantUtc && (tag !== 0x17 || !UTC.test(text)))
+      if (wantUtc && (tag !== Tag.UTC_TIME || !UTC.test(text)))
         out.push(`${label} must be UTCTime YYMMDDHHMMSSZ, got tag ${tag} "${text}"`);
-      if (!wantUtc && (tag !== 0x18 || !GEN.test(text)))
+      if (!wantUtc && (tag !== Tag.GENERALIZED_TIME || !GEN.test(text)))
         out.push(`${label} must be GeneralizedTime YYYYMMDDHHMMSSZ, got tag ${tag} "${text}"`);
-      at += 2 + len;
     }
     return out;
   },

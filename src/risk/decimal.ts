@@ -3,10 +3,8 @@
  * integer and 6 fraction digits) is compared with an event's amount digit by digit, never
  * through binary floating point, so "50000.000001" is over a 50000 limit and "50000.0" is not.
  */
-import { canonicalDecimal } from '../asn1/decimal-amount.js';
+import { canonicalDecimal, DECIMAL_AMOUNT as DECIMAL, DECIMAL_AMOUNT_RULE } from '../asn1/decimal-amount.js';
 
-/** The DecimalAmount grammar of agentPolicy (src/asn1/extensions/agent-policy.ts), trailing zeros allowed. */
-const DECIMAL = /^(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?$/;
 const FRACTION_DIGITS = 6;
 /** Numbers at or above this cannot be written with 18 integer digits. */
 const MAX_NUMBER = 1e18;
@@ -23,11 +21,7 @@ export function canonicalAmount(v: unknown): { amount: string } | { error: strin
     // toFixed(6) is exact enough for the 6 fraction digits the policy grammar allows.
     s = v.toFixed(FRACTION_DIGITS);
   } else if (typeof v === 'string') {
-    if (!DECIMAL.test(v))
-      return {
-        error:
-          'must be a decimal like "50000" or "1250.50" (no sign, no leading zeros, at most 18 integer and 6 fraction digits)',
-      };
+    if (!DECIMAL.test(v)) return { error: DECIMAL_AMOUNT_RULE };
     s = v;
   } else {
     return { error: 'must be a decimal string or a number' };

@@ -9,9 +9,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import type * as P11 from 'pkcs11js';
-import { algorithmIdentifier, bitString, oid, sequence, unsignedInteger } from '../asn1/der.js';
+import { algorithmIdentifier, bitString, oid, sequence, Tag, unsignedInteger } from '../asn1/der.js';
+import { readWhole } from '../asn1/der-reader.js';
 import { Oids } from '../asn1/oids.js';
-import { AgentCaError, isAgentCaError } from '../errors.js';
+import { AgentCaError, Asn1DecodeError, isAgentCaError } from '../errors.js';
 import { pinFilePath, redactPkcs11Uri, type Pkcs11Uri } from './pkcs11-uri.js';
 import type { SignerContext } from './signer.js';
 
@@ -388,11 +389,13 @@ export function findPrivateKey(m: LoadedModule, s: Handle, u: Pkcs11Uri, uri: st
 /** CKA_EC_POINT is a DER OCTET STRING around the point (v2.40 §2.3.3); some tokens return it bare. */
 export function unwrapEcPoint(v: Buffer, pointLen: number): Buffer {
   if (v.length === pointLen) return v;
-  if (v[0] === 0x04) {
-    const l = v[1]!;
-    const hdr = l < 0x80 ? 2 : 2 + (l & 0x7f);
-    const len = l < 0x80 ? l : v.subarray(2, hdr).reduce((n, b) => n * 256 + b, 0);
-    if (len === pointLen && hdr + len === v.length) return v.subarray(hdr);
+  if (v[0] === Tag.OCTET_STRING) {
+    try {
+      const t = readWhole(v, Tag.OCTET_STRING, 'CKA_EC_POINT');
+      if (t.end - t.contentStart === pointLen) return v.subarray(t.contentStart);
+    } catch (e) {
+      if (!(e instanceof Asn1DecodeError)) throw e; // not DER: refused below like any other shape
+    }
   }
   throw new AgentCaError(
     'SIGNER_UNSUPPORTED',

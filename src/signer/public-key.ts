@@ -1,6 +1,8 @@
 /** Facts about a SubjectPublicKeyInfo: which KeyType it is, and its RFC 5280 §4.2.1.2 key identifier. */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { AgentCaError } from '../errors.js';
+import { Tag } from '../asn1/der.js';
+import { childrenOf, expectTag, readWhole } from '../asn1/der-reader.js';
+import { AgentCaError, Asn1DecodeError } from '../errors.js';
 import type { KeyType } from '../types.js';
 import { spkiKeyType } from '../asn1/spki.js';
 
@@ -54,22 +56,13 @@ export function keyIdentifier(spki: Uint8Array): Buffer {
 /** The subjectPublicKey BIT STRING's bytes (without the unused-bits octet) from an SPKI. */
 export function subjectPublicKeyBits(spki: Uint8Array): Buffer {
   // SPKI ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
-  let at = 1;
-  const lenAt = (i: number): { len: number; hdr: number } => {
-    const b = spki[i]!;
-    if (b < 0x80) return { len: b, hdr: 1 };
-    const n = b & 0x7f;
-    let len = 0;
-    for (let k = 1; k <= n; k++) len = len * 256 + spki[i + k]!;
-    return { len, hdr: 1 + n };
-  };
-  const outer = lenAt(at);
-  at += outer.hdr;
-  // skip AlgorithmIdentifier
-  const alg = lenAt(at + 1);
-  at += 1 + alg.hdr + alg.len;
-  if (spki[at] !== 0x03) throw new AgentCaError('INPUT_PUBLIC_KEY_INVALID', 'SPKI without a BIT STRING');
-  const bits = lenAt(at + 1);
-  const start = at + 1 + bits.hdr + 1;
-  return Buffer.from(spki.subarray(start, at + 1 + bits.hdr + bits.len));
+  try {
+    const [, bits] = childrenOf(spki, readWhole(spki, Tag.SEQUENCE, 'SubjectPublicKeyInfo'), 'SubjectPublicKeyInfo');
+    const t = expectTag(bits, Tag.BIT_STRING, 'subjectPublicKey');
+    if (t.end === t.contentStart) throw new Asn1DecodeError('subjectPublicKey', 'empty BIT STRING');
+    return Buffer.from(spki.subarray(t.contentStart + 1, t.end)); // after the unused-bits octet
+  } catch (e) {
+    if (e instanceof Asn1DecodeError) throw new AgentCaError('INPUT_PUBLIC_KEY_INVALID', `SPKI: ${e.message}`);
+    throw e;
+  }
 }

@@ -13,6 +13,7 @@
  * marker promises that later versions append context-tagged fields [3], [4]...; this decoder
  * skips those (the X.680 extensibility model) but refuses a known field with the wrong tag.
  */
+import { DECIMAL_AMOUNT as DECIMAL_GRAMMAR, DECIMAL_AMOUNT_RULE } from '../decimal-amount.js';
 import { AgentOids } from '../oids.js';
 import { Asn1DecodeError } from '../../errors.js';
 import { implicit, integer, printableString, sequence, utf8String } from '../der.js';
@@ -48,10 +49,7 @@ const DECIMAL_AMOUNT: StringConstraint = {
   max: 25,
   alphabet: (ch) => /^[0-9.]$/.test(ch),
   alphabetName: '0-9 .',
-  check: (s) =>
-    /^(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?$/.test(s)
-      ? undefined
-      : 'must be a decimal like "50000" or "1250.50" (no sign, no leading zeros, up to 6 fraction digits)',
+  check: (s) => (DECIMAL_GRAMMAR.test(s) ? undefined : DECIMAL_AMOUNT_RULE),
 };
 
 /** CurrencyCode ::= PrintableString (SIZE (3)) (FROM ("A".."Z")): ISO 4217 alphabetic. */

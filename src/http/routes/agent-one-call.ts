@@ -7,6 +7,7 @@
  * applied to its registration (audited) before it is certified. With no public_key / csr, the
  * agent's key is created in AWS KMS and only its reference is kept (kms_key_arn).
  */
+import { DECIMAL_AMOUNT } from '../../asn1/decimal-amount.js';
 import { AgentCaError } from '../../errors.js';
 import type { AgentService } from '../../tenancy/agent-service.js';
 import { refuseFields, requireObject } from '../../tenancy/agent-spec.js';
@@ -47,9 +48,10 @@ export async function oneCallCertify(
   for (const k of Object.keys(b)) if (!FIELDS.includes(k)) bad[k] = 'unknown field';
   const max = b.max_transaction_size_usd;
   const maxAmount =
-    typeof max === 'number' && Number.isFinite(max) && max >= 0
+    // A JSON number is taken as its shortest decimal text (0.1 -> "0.1"), then held to the same grammar.
+    typeof max === 'number' && DECIMAL_AMOUNT.test(String(max))
       ? String(max)
-      : typeof max === 'string' && /^[0-9]+(\.[0-9]+)?$/.test(max)
+      : typeof max === 'string' && DECIMAL_AMOUNT.test(max)
         ? max
         : undefined;
   if (max !== undefined && maxAmount === undefined) bad.max_transaction_size_usd = 'must be a non-negative number';
