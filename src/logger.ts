@@ -25,3 +25,11 @@ export const stderrLogger: Logger = {
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/**
+ * The rejection handler for a best-effort step (a cleanup, a rollback after the real error, a
+ * connection close): its failure is logged, never dropped silently, and the caller goes on.
+ */
+export function logFailure(what: string, logger: Logger = stderrLogger): (e: unknown) => void {
+  return (e) => logger.warn(`${what} failed`, { error: errorMessage(e) });
+}

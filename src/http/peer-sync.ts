@@ -14,9 +14,9 @@ import { LeaderElection } from '../store/postgres/leader.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
 import type { ChangeNotice } from '../store/postgres/notify.js';
 import type { IssuerId, Serial } from '../types.js';
+import { errorMessage, stderrLogger } from '../logger.js';
 
-const log = (what: string) => (e: unknown) =>
-  process.stderr.write(`agent-ca: ${what}: ${String((e as Error)?.message ?? e)}\n`);
+const log = (what: string) => (e: unknown) => stderrLogger.warn(what, { error: errorMessage(e) });
 
 /** The CRL leader election, started (a lone process is leader on return); undefined on LevelDB. */
 export async function startCrlLeader(authority: Authority, onLeader: () => void): Promise<LeaderElection | undefined> {

@@ -33,8 +33,11 @@ import { certStatusFrom } from './status-map.js';
 import type { CertStatus } from './types.js';
 import { WindowCache, type WindowedAnswer } from './window-cache.js';
 import { errorResponse } from './response.js';
+import { errorMessage, stderrLogger, type Logger } from '../logger.js';
 
 export interface OcspServiceOptions {
+  /** Where background failures (the refresh pass, responder rotation) are reported. Default: stderr. */
+  logger?: Logger;
   /** Validity for a certificate whose profile is gone from the config (each profile sets its own). Default 24 h. */
   validityMs?: number;
   /**
@@ -297,7 +300,7 @@ export class OcspService implements StatusPublisher {
         await this.rotateRespondersIfDue();
         await this.refreshDue();
       } catch (e) {
-        process.stderr.write(`agent-ca: OCSP refresh failed: ${String((e as Error)?.message ?? e)}\n`);
+        (this.opts.logger ?? stderrLogger).error('OCSP refresh failed', { error: errorMessage(e) });
       } finally {
         this.running = undefined;
       }

@@ -5,6 +5,7 @@
  */
 import type { RevocationReason } from '../store/ports.js';
 import type { Serial } from '../types.js';
+import { stderrLogger } from '../logger.js';
 
 export interface CertificateEventBase {
   serial: Serial;
@@ -36,7 +37,7 @@ export class HookBus {
   private readonly pending = new Set<Promise<void>>();
   constructor(
     private readonly logError: HookErrorLogger = (hook, e) =>
-      process.stderr.write(`agent-ca: hook ${hook} failed: ${String((e as Error)?.stack ?? e)}\n`),
+      stderrLogger.error(`hook ${hook} failed`, { error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
   ) {}
 
   /** Returns an unsubscribe function. */

@@ -20,6 +20,7 @@ import { algorithmInfo, defaultAlgorithm } from './algorithms.js';
 import { formatAwsKmsUri, parseAwsKmsUri } from './aws-kms-uri.js';
 import { keyTypeOfSpki } from './public-key.js';
 import type { KeyManager, Signer, SignerContext } from './signer.js';
+import { logFailure } from '../logger.js';
 
 export interface AwsKmsOptions {
   /** Total attempts per KMS call (default AWS_MAX_ATTEMPTS, else 5). */
@@ -422,7 +423,7 @@ export function awsKmsKeyManager(ctx: SignerContext, opts: AwsKmsOptions = {}): 
               .call('ScheduleKeyDeletion', arn, () =>
                 kms.client.send(new kms.sdk.ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: 7 })),
               )
-              .catch(() => undefined);
+              .catch(logFailure(`scheduling the deletion of KMS key ${arn} after losing the alias ${alias}`));
             throw e;
           }
         }

@@ -16,6 +16,7 @@ import type { Store } from './ports.js';
 import { advisoryKey, storeError } from './postgres/connection.js';
 import type { PostgresStore } from './postgres/postgres-store.js';
 import * as w from './postgres/writer.js';
+import { logFailure } from '../logger.js';
 
 export interface CopyCounts {
   certificates: number;
@@ -115,7 +116,7 @@ export async function copyStore(source: Store, target: PostgresStore): Promise<C
     await client.query('commit');
     return counts;
   } catch (e) {
-    await client.query('rollback').catch(() => undefined);
+    await client.query('rollback').catch(logFailure('rollback of the store copy'));
     throw storeError(e, 'copy');
   } finally {
     client.release();

@@ -21,6 +21,7 @@
  */
 import type { Store, WriteOp } from '../store/ports.js';
 import type { WebhookEventType } from './events.js';
+import { logFailure } from '../logger.js';
 
 export const OUTBOX_INDEX_KEY = 'webhooks:outbox';
 export const DEAD_INDEX_KEY = 'webhooks:dead';
@@ -174,7 +175,7 @@ export class Outbox implements DeliveryOutbox {
 
   /** Resolves when every write queued so far is committed. */
   async drain(): Promise<void> {
-    while (this.flushing) await this.flushing.catch(() => undefined);
+    while (this.flushing) await this.flushing; // never rejects: kick() logs a flush failure
   }
 
   private async records(ids: string[]): Promise<DeliveryRecord[]> {
@@ -195,11 +196,13 @@ export class Outbox implements DeliveryOutbox {
 
   private kick(): void {
     if (this.flushing) return;
-    this.flushing = this.flush().finally(() => {
-      this.flushing = undefined;
-      // A write queued between the loop's last check and this callback would otherwise wait forever.
-      if (this.queue.length > 0) this.kick();
-    });
+    this.flushing = this.flush()
+      .catch(logFailure('webhook outbox flush'))
+      .finally(() => {
+        this.flushing = undefined;
+        // A write queued between the loop's last check and this callback would otherwise wait forever.
+        if (this.queue.length > 0) this.kick();
+      });
   }
 
   private async flush(): Promise<void> {

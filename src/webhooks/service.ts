@@ -29,6 +29,7 @@ import {
   type WebhookEndpointView,
 } from './registry.js';
 import { AgentCaError } from '../errors.js';
+import { errorMessage, stderrLogger } from '../logger.js';
 
 export interface WebhookServiceOptions extends Omit<
   WebhookDispatcherOptions,
@@ -70,9 +71,7 @@ export class WebhookService {
     this.store = opts.authority.store;
     this.hooks = opts.authority.hooks;
     this.clock = opts.clock ?? opts.authority.clock ?? systemClock;
-    this.onError =
-      opts.onError ??
-      ((e, ctx) => process.stderr.write(`agent-ca: webhooks: ${ctx}: ${String((e as Error)?.message ?? e)}\n`));
+    this.onError = opts.onError ?? ((e, ctx) => stderrLogger.error(`webhooks: ${ctx}`, { error: errorMessage(e) }));
     this.registry = new WebhookRegistry(this.store, { clock: this.clock });
     const limits = opts.maxDeadLetters !== undefined ? { maxDeadLetters: opts.maxDeadLetters } : {};
     this.outbox =
@@ -190,7 +189,10 @@ export class WebhookService {
     if (name === 'certificate.released')
       return { ...base, reason: 'removeFromCRL', revokedAt: null, releasedAt: e.at.toISOString() };
     // The hook's `at` is when it fired; the stored record has the revocation time itself.
-    const record = await this.store.revocations.get(e.serial).catch(() => undefined);
+    const record = await this.store.revocations.get(e.serial).catch((err: unknown) => {
+      this.onError(err, `reading the revocation of ${e.serial} (the event uses the hook's time)`);
+      return undefined;
+    });
     const revokedAt = (record?.revokedAt ?? e.at).toISOString();
     const reason = name === 'certificate.held' ? 'certificateHold' : (e.reason ?? record?.reason ?? 'unspecified');
     return {

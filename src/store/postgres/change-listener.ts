@@ -7,6 +7,7 @@
 import pg from 'pg';
 import type { PostgresTarget } from './connection.js';
 import { channelFor, parseNotice, type ChangeNotice } from './notify.js';
+import { logFailure } from '../../logger.js';
 
 export interface ChangeListenerOptions {
   /** Wait before reconnecting after the connection fails (default 1 s). */
@@ -46,7 +47,7 @@ export class ChangeListener {
     const lost = (e?: unknown): void => {
       if (this.client !== client) return;
       this.client = undefined;
-      client.end().catch(() => undefined);
+      client.end().catch(logFailure('closing the lost LISTEN connection'));
       if (e) this.opts.onError?.(e);
       this.scheduleReconnect();
     };
@@ -78,9 +79,10 @@ export class ChangeListener {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.connecting?.catch(() => undefined);
+    // Only waits for a connection attempt to settle: its failure went to start()'s caller or onError.
+    await Promise.allSettled([this.connecting]);
     const c = this.client;
     this.client = undefined;
-    await c?.end().catch(() => undefined);
+    await c?.end().catch(logFailure('closing the LISTEN connection'));
   }
 }

@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { advisoryKey, type PostgresTarget } from './connection.js';
+import { logFailure } from '../../logger.js';
 
 export interface LeaderOptions {
   /** How often a follower tries to take the lock (default 2 s). */
@@ -53,7 +54,7 @@ export class LeaderElection {
           const lost = (e?: unknown): void => {
             if (this.client !== client) return;
             this.client = undefined;
-            client.end().catch(() => undefined);
+            client.end().catch(logFailure('closing the leader election connection'));
             if (e) this.opts.onError?.(e);
             this.set(false);
             this.schedule();
@@ -100,6 +101,6 @@ export class LeaderElection {
     const c = this.client;
     this.client = undefined;
     this.set(false);
-    await c?.end().catch(() => undefined);
+    await c?.end().catch(logFailure('closing the leader election connection'));
   }
 }

@@ -10,6 +10,7 @@ import { AgentCaError } from '../../errors.js';
 import { advisoryKey, ident } from './connection.js';
 import { SCHEMA_V1 } from './schema-v1.js';
 import { SCHEMA_V2 } from './schema-v2.js';
+import { logFailure } from '../../logger.js';
 
 export interface Migration {
   version: number;
@@ -77,7 +78,7 @@ export async function migrate(
     await client.query('commit');
     return { from: current, to: Math.max(current, target), applied };
   } catch (e) {
-    await client.query('rollback').catch(() => undefined);
+    await client.query('rollback').catch(logFailure('rollback of the failed migration'));
     throw e;
   }
 }

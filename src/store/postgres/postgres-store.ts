@@ -34,6 +34,7 @@ import { migrate, type MigrationResult } from './migrations.js';
 import { notifyCommit } from './notify.js';
 import * as rows from './rows.js';
 import { writePlan } from './writer.js';
+import { logFailure } from '../../logger.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user@host:5432/db[?sslmode=...][&schema=name] */
@@ -77,7 +78,7 @@ export class PostgresStore implements Store {
         client.release();
       }
     } catch (e) {
-      await pool.end().catch(() => undefined);
+      await pool.end().catch(logFailure('closing the PostgreSQL pool'));
       throw e instanceof AgentCaError ? e : storeError(e, `open of ${this.target.display}`);
     }
     this.pool = pool;
