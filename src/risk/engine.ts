@@ -27,13 +27,13 @@ import {
   amountStats,
   classifyEvent,
   extractFeatures,
-  rateBaseline,
   type AmountStats,
   type EventFlags,
 } from './features.js';
 import { combineFeatures, type RiskAssessment, type RiskBand } from './score.js';
 import { BandTransitions } from './transitions.js';
-import { AgentWindow, bucketOf, windowBytes, WindowStore } from './window.js';
+import { CompactWindowStore, RingScratch } from './compact-window.js';
+import { bucketOf, windowBytes } from './window.js';
 
 export interface RiskEngineOptions {
   /** An Authority, or anything with the same slice (context.ts RiskHost). */
@@ -73,10 +73,11 @@ export interface IngestResult {
 export class RiskEngine {
   private cfg: RiskConfig;
   private readonly host: RiskHost;
-  private readonly windows: WindowStore;
+  private readonly windows: CompactWindowStore;
   private readonly contexts: CertificateContexts;
   private readonly transitions: BandTransitions;
-  private readonly empty: AgentWindow;
+  /** The ring each compact window is copied into to compute its features (compact-window.ts). */
+  private readonly ring: RingScratch;
   private readonly logError: (what: string, error: unknown) => void;
   private readonly detach: () => void;
   private timer: NodeJS.Timeout | undefined;
@@ -84,8 +85,8 @@ export class RiskEngine {
   constructor(opts: RiskEngineOptions) {
     this.host = opts.host;
     this.cfg = opts.config ?? parseRiskConfig();
-    this.windows = new WindowStore(this.config.window);
-    this.empty = new AgentWindow(this.config.window);
+    this.windows = new CompactWindowStore(this.config.window);
+    this.ring = new RingScratch(this.config.window);
     this.contexts = new CertificateContexts(opts.host, opts.maxContexts);
     this.logError =
       opts.logError ??
@@ -137,7 +138,7 @@ export class RiskEngine {
       const ctx = ctxs[i]!;
       let s = stats.get(ctx.serial);
       if (!s) {
-        s = amountStats(this.windows.get(ctx.serial) ?? this.empty, classifyAt);
+        s = this.ring.with(this.windows.get(ctx.serial), (ring) => amountStats(ring, classifyAt));
         stats.set(ctx.serial, s);
         serials.push(ctx.serial);
         if (ctx.agentId !== undefined) agentIds.add(ctx.agentId);
@@ -238,20 +239,15 @@ export class RiskEngine {
   private assess(ctx: CertificateContext, nowMs: number): RiskAssessment {
     const cfg = this.tenantConfig(ctx);
     const w = this.windows.get(ctx.serial);
-    let features;
-    if (w) {
-      // The baseline only moves when the bucket rolls over: memoise it per window.
-      const nowBucket = bucketOf(nowMs, w.bucketMs);
-      const q = cfg.features.rate.quantile;
-      let memo = w.baselineMemo;
-      if (!memo || memo.nowBucket !== nowBucket || memo.quantile !== q) {
-        const b = rateBaseline(w, nowBucket, q);
-        w.baselineMemo = memo = { nowBucket, quantile: q, value: b.value, history: b.history };
-      }
-      features = extractFeatures(w, nowMs, cfg.features, { value: memo.value, history: memo.history });
-    } else {
-      features = extractFeatures(this.empty, nowMs, cfg.features);
-    }
+    const features = this.ring.with(w, (ring) =>
+      // The baseline only moves when the bucket rolls over: memoised per window.
+      extractFeatures(
+        ring,
+        nowMs,
+        cfg.features,
+        w?.baseline(ring, bucketOf(nowMs, ring.bucketMs), cfg.features.rate.quantile),
+      ),
+    );
     const score = combineFeatures(features, cfg);
     return {
       serial: ctx.serial,
@@ -354,12 +350,23 @@ export class RiskEngine {
     return { entries, events };
   }
 
-  /** Memory the windows hold. */
-  stats(): { certificates: number; windowBytes: number; bytesPerCertificate: number; contexts: number } {
+  /**
+   * Memory the windows hold: typed-array bytes over all windows (walks them), their mean per
+   * certificate, and what the fixed ring of buckets would hold for the same certificates.
+   */
+  stats(): {
+    certificates: number;
+    windowBytes: number;
+    bytesPerCertificate: number;
+    ringBytesPerCertificate: number;
+    contexts: number;
+  } {
+    const bytes = this.windows.bytes;
     return {
       certificates: this.windows.size,
-      windowBytes: this.windows.bytes,
-      bytesPerCertificate: windowBytes(this.config.window),
+      windowBytes: bytes,
+      bytesPerCertificate: this.windows.size > 0 ? Math.round(bytes / this.windows.size) : 0,
+      ringBytesPerCertificate: windowBytes(this.config.window),
       contexts: this.contexts.size,
     };
   }
