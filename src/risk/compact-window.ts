@@ -23,10 +23,16 @@ const RS = 3;
 const FS = 5;
 const FLAG_COUNTERS = [C.scopeViolations, C.policyBreaches, C.authFailures, C.anomalies] as const;
 
-function grow<T extends Uint32Array | Float64Array>(a: T | undefined, need: number, make: (n: number) => T): T {
+/** `a`, or a copy with room for `need` elements: doubling, but never past `max` (a full ring). */
+function grow<T extends Uint32Array | Float64Array>(
+  a: T | undefined,
+  need: number,
+  max: number,
+  make: (n: number) => T,
+): T {
   if (a && a.length >= need) return a;
   let cap = a ? a.length : 0;
-  while (cap < need) cap = cap === 0 ? need : cap * 2;
+  while (cap < need) cap = cap === 0 ? need : Math.min(cap * 2, max);
   const b = make(cap);
   if (a) b.set(a);
   return b;
@@ -103,7 +109,7 @@ export class CompactWindow {
     if (r[base + 1]! < U32_MAX) r[base + 1] = r[base + 1]! + 1;
     if (inc.amountLog !== undefined && Number.isFinite(inc.amountLog)) {
       if (r[base + 2]! < U32_MAX) r[base + 2] = r[base + 2]! + 1;
-      const sums = (this.sums = grow(this.sums, (r.length / RS) * 2, (k) => new Float64Array(k)));
+      const sums = (this.sums = grow(this.sums, (r.length / RS) * 2, (r.length / RS) * 2, (k) => new Float64Array(k)));
       sums[i * 2] = sums[i * 2]! + inc.amountLog;
       sums[i * 2 + 1] = sums[i * 2 + 1]! + inc.amountLog * inc.amountLog;
     }
@@ -126,13 +132,18 @@ export class CompactWindow {
 
   private insertRow(i: number, b: number): void {
     const need = (this.n + 1) * RS;
-    const rows = (this.rows = grow(this.rows, need, (k) => new Uint32Array(k)));
+    const rows = (this.rows = grow(this.rows, need, this.bucketCount * RS, (k) => new Uint32Array(k)));
     rows.copyWithin((i + 1) * RS, i * RS, this.n * RS);
     rows[i * RS] = b;
     rows[i * RS + 1] = 0;
     rows[i * RS + 2] = 0;
     if (this.sums) {
-      const sums = (this.sums = grow(this.sums, (rows.length / RS) * 2, (k) => new Float64Array(k)));
+      const sums = (this.sums = grow(
+        this.sums,
+        (rows.length / RS) * 2,
+        (rows.length / RS) * 2,
+        (k) => new Float64Array(k),
+      ));
       sums.copyWithin((i + 1) * 2, i * 2, this.n * 2);
       sums[i * 2] = sums[i * 2 + 1] = 0;
     }
@@ -152,7 +163,7 @@ export class CompactWindow {
     const f = (this.flags ??= new Uint32Array(2 * FS));
     const j = this.nf > 0 ? this.seekFlag(s) : 0;
     if (j < this.nf && f[j * FS]! % this.bucketCount === s) return { a: f, at: j * FS };
-    const a = (this.flags = grow(f, (this.nf + 1) * FS, (k) => new Uint32Array(k)));
+    const a = (this.flags = grow(f, (this.nf + 1) * FS, this.bucketCount * FS, (k) => new Uint32Array(k)));
     a.copyWithin((j + 1) * FS, j * FS, this.nf * FS);
     a.fill(0, j * FS, (j + 1) * FS);
     a[j * FS] = b;
