@@ -16,7 +16,7 @@ export function sparkline(history, days = 30) {
   const h = 36;
   const to = Date.parse(history.to);
   const from = to - days * DAY;
-  const x = (t) => ((t - from) / (to - from)) * w;
+  const x = (t) => 3 + ((t - from) / (to - from)) * (w - 6);
   const y = (s) => h - 2 - s * (h - 4);
   const svg = svgEl('svg', { width: w, height: h, viewBox: `0 0 ${w} ${h}`, class: 'spark', role: 'img' });
   const pts = history.points.filter((p) => p.t >= from);

@@ -244,10 +244,12 @@ export async function reviewRoutes(
         agentIds: new Set([id]),
       };
       // The replay needs one risk window of history before the range (src/reports/risk-history.ts).
-      const replay = new RiskReplay(risk.config, records, authority.config.oidArc);
+      // The engine's config now: tenant thresholds from the registry win over risk-config.json.
+      const config = risk.engine.config;
+      const replay = new RiskReplay(config, records, authority.config.oidArc);
       const timeline: TimelineEntry[] = [];
       for await (const e of authority.store.audit.iterate({
-        fromTime: new Date(from - risk.config.limits.maxAgeMs),
+        fromTime: new Date(from - config.limits.maxAgeMs),
         toTime: new Date(now),
       })) {
         if (!entryConcerns(e, subject)) continue;
