@@ -273,6 +273,26 @@ describe.skipIf(!haveChromium)('operator console in chromium', () => {
     await page.waitForFunction(() =>
       /OCSP answers good/.test(document.getElementById('ocsp-result')?.textContent ?? ''),
     );
+    // Downloads (a blob: link under the page's CSP): the PEM is the certificate openssl reads,
+    // the chain verifies against the root.
+    const downloads = mkdtempSync(join(tmpdir(), 'agent-ca-console-dl-'));
+    const cdp = await page.createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', {
+      behavior: 'allow',
+      downloadPath: downloads,
+      browserContextId: page.browserContext().id,
+    } as never);
+    await page.click('#download-pem');
+    await page.click('#download-chain');
+    const serial2 = agents['trader-2']!.serial;
+    const pemFile = join(downloads, `${serial2}.pem`);
+    const chainFile = join(downloads, `${serial2}-chain.pem`);
+    for (let i = 0; i < 100 && !(existsSync(pemFile) && existsSync(chainFile)); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const x509 = await opensslAsync(['x509', '-in', pemFile, '-noout', '-serial']);
+    expect(x509.stdout.trim().toLowerCase()).toBe(`serial=${serial2}`);
+    const verified = await opensslAsync(['verify', '-CAfile', rootPem, '-untrusted', chainFile, pemFile]);
+    expect(verified.stdout).toContain(': OK');
     await axe(page, 'certificate page');
     await shot(page, 'certificate');
     await page.select('#cert-reason', 'keyCompromise');
@@ -297,6 +317,38 @@ describe.skipIf(!haveChromium)('operator console in chromium', () => {
     await axe(page, 'agent page');
     await shot(page, 'agent');
 
+    // Certify again (the key is created in KMS), then decommission (two clicks): every
+    // certificate revoked with cessationOfOperation, which openssl reads from OCSP.
+    await page.goto(`${srv.url}/console/#/agents/trader-2`, { waitUntil: 'networkidle0' });
+    await page.waitForSelector('#certify-again');
+    await page.click('#certify-again');
+    await page.waitForFunction(() => document.querySelectorAll('#agent-certs tbody tr').length === 2, {
+      timeout: 30_000,
+    });
+    const renewed = (await ok('GET', '/api/v1/agents/trader-2', undefined, operatorToken)).currentSerial as string;
+    expect(renewed).not.toBe(agents['trader-2']!.serial);
+    const renewedPem = join(srv.tmp.dir, 'trader-2-again.pem');
+    writeFileSync(
+      renewedPem,
+      await (
+        await fetch(`${srv.url}/api/v1/certificates/${renewed}/certificate.pem`, {
+          headers: { authorization: `Bearer ${operatorToken}` },
+        })
+      ).text(),
+    );
+    agents['trader-2-again'] = { serial: renewed, pem: renewedPem };
+    expect(await opensslOcsp('trader-2-again')).toMatch(/: good/);
+    await page.click('#decommission');
+    expect(await page.$eval('#decommission', (e) => e.textContent)).toContain('Confirm');
+    await page.click('#decommission');
+    await page.waitForFunction(() => /decommissioned/.test(document.querySelector('dl.facts')?.textContent ?? ''), {
+      timeout: 30_000,
+    });
+    expect(await page.$('#certify-again')).toBeNull();
+    const decommissioned = await opensslOcsp('trader-2-again');
+    expect(decommissioned).toMatch(/: revoked/);
+    expect(decommissioned).toContain('Reason: cessationOfOperation');
+
     // The agents list with a band filter: trader-1 (0.54) is in acme's warning band, trader-2 has no events.
     await page.goto(`${srv.url}/console/#/agents?band=warning`, { waitUntil: 'networkidle0' });
     await page.waitForSelector('#agents-table');
@@ -317,6 +369,20 @@ describe.skipIf(!haveChromium)('operator console in chromium', () => {
     expect(await page.$$(`${card} button`)).toHaveLength(0);
     expect(await page.$(`${card} textarea`)).toBeNull();
     expect(await page.$eval(`${card} .reviewed`, (e) => e.textContent)).toContain('ops-alice');
+    // A hold made elsewhere (the operator's API call) shows up on the auditor's page without reload.
+    await ok('POST', `/api/v1/certificates/${agents['trader-1']!.serial}/hold`, {}, operatorToken);
+    await page.waitForFunction(
+      (sel) => document.querySelector(sel)?.textContent === 'on hold',
+      {},
+      `${card} .meta .badge`,
+    );
+    await ok('POST', `/api/v1/certificates/${agents['trader-1']!.serial}/release`, {}, operatorToken);
+    await page.waitForFunction(
+      (sel) => document.querySelector(sel)?.textContent === 'good',
+      {},
+      `${card} .meta .badge`,
+    );
+    expect(await page.$$(`${card} button`)).toHaveLength(0);
     await page.goto(`${srv.url}/console/#/certificates/${agents['trader-1']!.serial}`, { waitUntil: 'networkidle0' });
     await page.waitForSelector('#cert-status');
     expect(await page.$('#cert-revoke')).toBeNull();
