@@ -1,4 +1,4 @@
-// agent-ca operator console: plain ES modules, DOM built with createElement (no innerHTML with
+// agent-ca operator console: plain ES modules, DOM built with createElement and textContent (no HTML parsing of
 // data), no inline script or style (the server's CSP forbids both). docs/console.md.
 import { api, ApiError, download, stream, token } from '/console/assets/api.js';
 import { riskChart, sparkline } from '/console/assets/chart.js';
@@ -197,9 +197,12 @@ function openStreams() {
       (event, n) => {
         if (event !== 'warning') return;
         toast(`New warning: ${n.agentId ?? n.serial} scored ${fmtScore(n.score)} (${n.band})`, 'warn');
-        if (currentView() === 'queue') void route();
+        if (currentView() === 'queue') liveRefresh();
       },
       (ok) => {
+        // A warning stored between the page's last read and this (re)connection is not pushed:
+        // the stream starts at the newest; read the queue again.
+        if (ok && !up.warnings && currentView() === 'queue') liveRefresh();
         up.warnings = ok;
         show();
       },
@@ -217,7 +220,7 @@ function openStreams() {
           `Certificate ${c.serial}${c.agentId ? ` of ${c.agentId}` : ''} ${words[event] ?? event}${c.reason ? ` (${c.reason})` : ''}`,
           'info',
         );
-        void route();
+        liveRefresh();
       },
       (ok) => {
         up.revocations = ok;
@@ -228,6 +231,29 @@ function openStreams() {
 }
 
 // ---------------------------------------------------------------- router
+
+let refreshPending = false;
+/**
+ * Re-renders the page for a live event, unless the operator is typing in it (a review comment,
+ * a filter): then once the field loses focus, so nothing typed is lost.
+ */
+function liveRefresh() {
+  const a = document.activeElement;
+  if (a && main.contains(a) && ['TEXTAREA', 'INPUT'].includes(a.tagName) && a.value) {
+    if (refreshPending) return;
+    refreshPending = true;
+    a.addEventListener(
+      'blur',
+      () => {
+        refreshPending = false;
+        void route();
+      },
+      { once: true },
+    );
+    return;
+  }
+  void route();
+}
 
 function currentView() {
   return (location.hash.replace(/^#\//, '').split('?')[0].split('/')[0] || 'queue').toLowerCase();
