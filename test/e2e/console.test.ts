@@ -135,6 +135,16 @@ async function shot(page: Page, name: string): Promise<void> {
   if (process.env.UPDATE_CONSOLE_SCREENSHOTS === '1') copyFileSync(path, join('docs', `console-${name}.png`));
 }
 
+/** Presses Tab from the top of the content until `selector` has focus: it is reachable by keyboard. */
+async function tabTo(page: Page, selector: string): Promise<number> {
+  await page.evaluate(() => document.getElementById('main').focus());
+  for (let n = 1; n <= 60; n++) {
+    await page.keyboard.press('Tab');
+    if (await page.$eval(selector, (e) => e === document.activeElement)) return n;
+  }
+  throw new Error(`${selector} not reached with Tab`);
+}
+
 /** The status text of a queue card's certificate. */
 const cardStatus = (page: Page, agentId: string) =>
   page.$eval(`li.card[data-agent="${agentId}"] .meta .badge`, (e) => e.textContent);
@@ -221,8 +231,10 @@ describe.skipIf(!haveChromium)('operator console in chromium', () => {
     await axe(page, 'review queue');
     await shot(page, 'queue');
 
-    // Hold from the queue: OCSP answers revoked / certificateHold.
-    await page.click(`${card} button.hold`);
+    // Hold from the queue, by keyboard (Tab from the top of the content, Enter): OCSP answers
+    // revoked / certificateHold.
+    await tabTo(page, `${card} button.hold`);
+    await page.keyboard.press('Enter');
     await page.waitForFunction(
       (sel) => document.querySelector(sel)?.textContent === 'on hold',
       {},

@@ -300,6 +300,11 @@ async function route() {
 }
 
 const afterRender = [];
+// The skip link moves focus without touching the hash (the hash is the router's).
+document.querySelector('a.skip').addEventListener('click', (ev) => {
+  ev.preventDefault();
+  main.focus();
+});
 window.addEventListener('hashchange', () => {
   void route().then(() => main.focus());
 });
