@@ -44,8 +44,7 @@ export function consoleAssetsDir(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'console', 'assets');
 }
 
-function loadAssets(): Map<string, Asset> {
-  const dir = consoleAssetsDir();
+function loadAssets(dir: string): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   for (const name of readdirSync(dir)) {
     const type = TYPES[extname(name)];
@@ -68,10 +67,29 @@ function secure(reply: FastifyReply): FastifyReply {
     .header('x-frame-options', 'DENY');
 }
 
-export async function consoleRoutes(app: FastifyInstance): Promise<void> {
-  const assets = loadAssets();
+export async function consoleRoutes(app: FastifyInstance, opts: { assetsDir?: string } = {}): Promise<void> {
+  const dir = opts.assetsDir ?? consoleAssetsDir();
+  let assets: Map<string, Asset>;
+  try {
+    assets = loadAssets(dir);
+  } catch (e) {
+    assets = new Map();
+    app.log.warn({ err: e }, 'operator console assets not found');
+  }
   const index = assets.get('index.html');
-  if (!index) throw new AgentCaError('CONFIG_INVALID', `console assets missing index.html in ${consoleAssetsDir()}`);
+  if (!index) {
+    // A build without the copy step (or a missing uPlot) must not take the CA down: the API
+    // serves on, /console says what is missing.
+    const missing = (): never => {
+      throw new AgentCaError(
+        'HTTP_NOT_FOUND',
+        `the operator console is not installed: no assets in ${dir} (npm run build copies them)`,
+      );
+    };
+    app.get('/console', missing);
+    app.get('/console/*', missing);
+    return;
+  }
 
   app.get('/console', async (_request, reply) => secure(reply).redirect('/console/', 308));
   app.get('/console/', async (_request, reply) =>

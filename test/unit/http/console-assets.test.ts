@@ -8,6 +8,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorHandler } from '../../../src/http/problem.js';
 import { CONSOLE_CSP, consoleAssetsDir, consoleRoutes } from '../../../src/http/routes/console.js';
 import { tempDir, type TempDir } from '../../helpers/openssl.js';
 
@@ -69,6 +70,20 @@ describe('console assets', () => {
       expect(readFileSync(join(consoleAssetsDir(), f), 'utf8'), f).not.toMatch(
         /innerHTML|outerHTML|insertAdjacentHTML/,
       );
+  });
+});
+
+describe('without its assets', () => {
+  it('the server still starts and /console says what is missing', async () => {
+    const bare = Fastify();
+    bare.setErrorHandler(errorHandler);
+    await bare.register(consoleRoutes, { assetsDir: join(ROOT, 'no-such-dir') });
+    for (const u of ['/console', '/console/', '/console/assets/app.js']) {
+      const r = await bare.inject(u);
+      expect(r.statusCode, u).toBe(404);
+      expect(r.json().detail).toContain('the operator console is not installed');
+    }
+    await bare.close();
   });
 });
 
