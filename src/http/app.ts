@@ -2,14 +2,9 @@
  * The embeddable fastify plugin: everything agent-ca serves over HTTP. A service mounts it
  * with `app.register(agentCaPlugin, { authority })`; `server.ts` is this plus listen().
  */
-import Fastify, {
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type FastifyServerOptions,
-} from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Authority } from '../authority/authority.js';
-import { AdminTokens, principalOf } from './plugins/admin-auth.js';
+import { AdminTokens } from './plugins/admin-auth.js';
 import { CaMetrics } from './plugins/metrics.js';
 import { errorHandler, notFound, sendProblem } from './problem.js';
 import { AgentCaError } from '../errors.js';
