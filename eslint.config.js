@@ -60,4 +60,28 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The operator console's browser modules (served as they are, no bundler).
+    files: ['src/console/assets/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'AbortController',
+          'FormData',
+          'Node',
+          'TextDecoderStream',
+          'URL',
+          'URLSearchParams',
+          'clearTimeout',
+          'console',
+          'document',
+          'fetch',
+          'location',
+          'sessionStorage',
+          'setTimeout',
+          'window',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
 );

@@ -117,7 +117,7 @@ async function signIn(page: Page, token: string): Promise<void> {
 async function axe(page: Page, what: string): Promise<void> {
   await page.evaluate(axeSource);
   const result = (await page.evaluate(async () => {
-    const r = await (window as any).axe.run(document, { resultTypes: ['violations'] });
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
     return r.violations.map((v: any) => ({
       id: v.id,
       impact: v.impact,

@@ -29,7 +29,7 @@ export async function api(method, path, body) {
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
-  let json = null;
+  let json;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {
@@ -43,7 +43,7 @@ export async function api(method, path, body) {
 export async function download(path, filename) {
   const res = await fetch(path, { headers: headers() });
   if (!res.ok) {
-    let problem = null;
+    let problem;
     try {
       problem = await res.json();
     } catch {
@@ -104,7 +104,7 @@ export function stream(path, onEvent, onState) {
             if (ev.data) onEvent(ev.event, JSON.parse(ev.data));
           }
         }
-      } catch (e) {
+      } catch (_e) {
         if (ctl.signal.aborted) return;
       }
       onState(false);
