@@ -104,7 +104,7 @@ export class CompactWindow {
     } else {
       this.insertRow(i, b);
     }
-    const r = this.rows!;
+    const r = this.rows;
     const base = i * RS;
     if (r[base + 1]! < U32_MAX) r[base + 1] = r[base + 1]! + 1;
     if (inc.amountLog !== undefined && Number.isFinite(inc.amountLog)) {

@@ -53,7 +53,7 @@ describe.runIf(pgAvailable)('risk windows shared by two processes over one Postg
       const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const c = await a.issue({
         agentId: id,
-        publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string,
+        publicKey: publicKey.export({ format: 'pem', type: 'spki' }),
         scope: SCOPE,
         policy: POLICY,
       });
