@@ -207,6 +207,9 @@ export async function runClusterWorker(
     };
     process.on('message', onMessage);
     const configure = (app: FastifyInstance): void => {
+      app.addHook('onRequest', async (_request, reply) => {
+        reply.header('x-agent-ca-worker', String(index));
+      });
       if (index === 0) return;
       app.addHook('onRequest', async (request, reply) => {
         if (!isRiskPath(request.url)) return;
