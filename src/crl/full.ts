@@ -38,11 +38,14 @@ export interface FullCrlStats {
 }
 
 export interface FullCrlEntriesOptions {
-  revocations: Pick<RevocationPort, 'iterate'>;
+  revocations: Pick<RevocationPort, 'iterate' | 'iterateWithNotAfter'>;
   issuerId: IssuerId;
   /** Leave out revocations of certificates whose notAfter < this. Absent: keep everything. */
   dropExpiredBefore?: Date;
-  /** Required with dropExpiredBefore. */
+  /**
+   * With dropExpiredBefore: this lookup, or, when absent, the store's
+   * `iterateWithNotAfter` (one joined stream, no lookups); one of the two is required.
+   */
   notAfter?: NotAfterLookup;
   /** Records per lookup batch (default 512). */
   batchSize?: number;
@@ -72,6 +75,19 @@ export async function* fullCrlEntries(opts: FullCrlEntriesOptions): AsyncGenerat
     return;
   }
   const lookup = opts.notAfter;
+  const joined = opts.revocations.iterateWithNotAfter;
+  if (!lookup && joined) {
+    for await (const r of joined.call(opts.revocations, { issuerId: opts.issuerId })) {
+      stats.read++;
+      if (r.certificateNotAfter !== undefined && r.certificateNotAfter.getTime() < cutoff) {
+        stats.droppedExpired++;
+        continue;
+      }
+      stats.listed++;
+      yield entryFromRevocation(r);
+    }
+    return;
+  }
   if (!lookup) throw new AgentCaError('INPUT_INVALID', 'fullCrlEntries: dropExpiredBefore needs a notAfter lookup');
   const batchSize = Math.max(1, opts.batchSize ?? 512);
   let batch: RevocationRecord[] = [];

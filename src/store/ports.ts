@@ -207,6 +207,11 @@ export interface CertificatePort {
 export interface RevocationPort {
   get(serial: Serial): Promise<RevocationRecord | undefined>;
   iterate(opts: { issuerId: IssuerId }): AsyncIterable<RevocationRecord>;
+  /**
+   * Optional: iterate() with each certificate's notAfter (absent when the store does not know
+   * the certificate), for full CRLs' expiry filtering without a lookup per entry.
+   */
+  iterateWithNotAfter?(opts: { issuerId: IssuerId }): AsyncIterable<RevocationRecord & { certificateNotAfter?: Date }>;
   /** Changes with seq > afterSeq for one issuer, in seq order (streaming). */
   changesSince(issuerId: IssuerId, afterSeq: number): AsyncIterable<StatusChange>;
   /** Highest change seq handed out (all issuers); 0 when none. */
