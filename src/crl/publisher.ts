@@ -20,7 +20,7 @@ import { buildCrlDetailed, type CrlIssuer, type IssuingDistributionPointSpec } f
 import { computeDeltaEntries, crlBaseMetaKey, type CrlBaseMarker, type DeltaStats } from './delta.js';
 import {
   certificateNotAfterLookup,
-  fullCrlEntries,
+  fullCrlEntryBatches,
   newFullCrlStats,
   type FullCrlStats,
   type NotAfterLookup,
@@ -82,7 +82,7 @@ export class CrlPublisher {
   private readonly fullValidityMs: number;
   private readonly deltaValidityMs: number;
   private readonly keepExpired: boolean;
-  /** undefined: the store's joined stream (revocations.iterateWithNotAfter). */
+  /** undefined: the notAfter the store's revocations.crlEntryBatches joins in. */
   private readonly notAfter: NotAfterLookup | undefined;
   private readonly queues = new Map<string, Promise<unknown>>();
 
@@ -95,7 +95,7 @@ export class CrlPublisher {
     this.keepExpired = opts.keepExpired ?? false;
     this.notAfter =
       opts.notAfter ??
-      (opts.store.revocations.iterateWithNotAfter ? undefined : certificateNotAfterLookup(opts.store.certificates));
+      (opts.store.revocations.crlEntryBatches ? undefined : certificateNotAfterLookup(opts.store.certificates));
   }
 
   async publishFull(issuerId: IssuerId): Promise<CrlRecord> {
@@ -139,7 +139,7 @@ export class CrlPublisher {
         number,
         thisUpdate,
         nextUpdate,
-        entries: fullCrlEntries({
+        entries: fullCrlEntryBatches({
           revocations: this.store.revocations,
           issuerId,
           ...(dropExpiredBefore ? { dropExpiredBefore, ...(this.notAfter ? { notAfter: this.notAfter } : {}) } : {}),

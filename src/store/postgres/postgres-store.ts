@@ -23,6 +23,7 @@ import type {
   CommitResult,
   CrlKind,
   CrlPort,
+  CrlRevocationEntry,
   MetaPort,
   OcspResponsePort,
   RevocationPort,
@@ -162,6 +163,28 @@ export class PostgresStore implements Store {
    * with `literal`. The connection is dropped, not reused, when the consumer stops early (the
    * COPY is then still in flight on it).
    */
+  private async *copyBatches<T>(
+    sql: (literal: (v: string) => string) => string,
+    columns: number,
+    row: (f: readonly FieldCursor[]) => T,
+  ): AsyncGenerator<T[]> {
+    const client = await this.connect();
+    let done = false;
+    try {
+      yield* copyRows(
+        client,
+        sql((v) => client.escapeLiteral(v)),
+        columns,
+        row,
+      );
+      done = true;
+    } catch (e) {
+      throw storeError(e, 'read');
+    } finally {
+      client.release(!done);
+    }
+  }
+
   private async *copyStream<T>(
     sql: (literal: (v: string) => string) => string,
     columns: number,
@@ -254,18 +277,16 @@ export class PostgresStore implements Store {
         7,
         revocationFromCopy,
       ),
-    // The same with each certificate's notAfter (a merge join on serial), for RFC 5280 §3.3
-    // expiry filtering without one certificate lookup per entry.
-    iterateWithNotAfter: ({ issuerId }) =>
-      this.copyStream(
+    // Full CRLs: only the columns an entry needs, a batch per network chunk, and with
+    // `withNotAfter` each certificate's notAfter by a merge join on serial (RFC 5280 §3.3).
+    crlEntryBatches: ({ issuerId, withNotAfter }) =>
+      this.copyBatches(
         (lit) =>
-          `select ${rows.REVOCATION_COPY_COLUMNS}, (extract(epoch from c.not_after) * 1000)::float8 from revocations r left join certificates c on c.serial = r.serial where r.issuer_id = ${lit(issuerId)} order by r.serial`,
-        8,
-        (f) => {
-          const r = revocationFromCopy(f);
-          const na = field.float8(f[7]!);
-          return na === undefined ? r : { ...r, certificateNotAfter: new Date(na) };
-        },
+          withNotAfter
+            ? `select r.serial::text, (extract(epoch from r.revoked_at) * 1000)::float8, r.reason::text, (extract(epoch from r.invalidity_date) * 1000)::float8, (extract(epoch from c.not_after) * 1000)::float8 from revocations r left join certificates c on c.serial = r.serial where r.issuer_id = ${lit(issuerId)} order by r.serial`
+            : `select r.serial::text, (extract(epoch from r.revoked_at) * 1000)::float8, r.reason::text, (extract(epoch from r.invalidity_date) * 1000)::float8 from revocations r where r.issuer_id = ${lit(issuerId)} order by r.serial`,
+        withNotAfter ? 5 : 4,
+        crlEntryFromCopy,
       ),
     changesSince: (issuerId: IssuerId, afterSeq: number) =>
       this.stream(
@@ -395,6 +416,21 @@ function revocationFromCopy(f: readonly FieldCursor[]): RevocationRecord {
   };
   if (invalidity !== undefined) r.invalidityDate = new Date(invalidity);
   return r;
+}
+
+function crlEntryFromCopy(f: readonly FieldCursor[]): CrlRevocationEntry {
+  const e: CrlRevocationEntry = {
+    serial: field.text(f[0]!) as Serial,
+    revokedAt: new Date(field.float8(f[1]!)!),
+    reason: field.text(f[2]!) as CrlRevocationEntry['reason'],
+  };
+  const invalidity = field.float8(f[3]!);
+  if (invalidity !== undefined) e.invalidityDate = new Date(invalidity);
+  if (f.length > 4) {
+    const notAfter = field.float8(f[4]!);
+    if (notAfter !== undefined) e.certificateNotAfter = new Date(notAfter);
+  }
+  return e;
 }
 
 /** The planner's reads, on the commit's own connection (inside the locked transaction). */
