@@ -283,8 +283,8 @@ export class PostgresStore implements Store {
       this.copyBatches(
         (lit) =>
           withNotAfter
-            ? `select r.serial::text, (extract(epoch from r.revoked_at) * 1000)::float8, r.reason::text, (extract(epoch from r.invalidity_date) * 1000)::float8, (extract(epoch from c.not_after) * 1000)::float8 from revocations r left join certificates c on c.serial = r.serial where r.issuer_id = ${lit(issuerId)} order by r.serial`
-            : `select r.serial::text, (extract(epoch from r.revoked_at) * 1000)::float8, r.reason::text, (extract(epoch from r.invalidity_date) * 1000)::float8 from revocations r where r.issuer_id = ${lit(issuerId)} order by r.serial`,
+            ? `select r.serial, r.revoked_at, r.reason, r.invalidity_date, c.not_after from revocations r left join certificates c on c.serial = r.serial where r.issuer_id = ${lit(issuerId)} order by r.serial`
+            : `select r.serial, r.revoked_at, r.reason, r.invalidity_date from revocations r where r.issuer_id = ${lit(issuerId)} order by r.serial`,
         withNotAfter ? 5 : 4,
         crlEntryFromCopy,
       ),
@@ -405,11 +405,11 @@ export class PostgresStore implements Store {
 }
 
 function revocationFromCopy(f: readonly FieldCursor[]): RevocationRecord {
-  const invalidity = field.float8(f[4]!);
+  const invalidity = field.timestampMs(f[4]!);
   const r: RevocationRecord = {
     serial: field.text(f[0]!) as Serial,
     issuerId: field.text(f[1]!) as IssuerId,
-    revokedAt: new Date(field.float8(f[2]!)!),
+    revokedAt: new Date(field.timestampMs(f[2]!)!),
     reason: field.text(f[3]!) as RevocationRecord['reason'],
     actor: field.text(f[5]!)!,
     changeSeq: field.int8(f[6]!)!,
@@ -421,13 +421,13 @@ function revocationFromCopy(f: readonly FieldCursor[]): RevocationRecord {
 function crlEntryFromCopy(f: readonly FieldCursor[]): CrlRevocationEntry {
   const e: CrlRevocationEntry = {
     serial: field.text(f[0]!) as Serial,
-    revokedAt: new Date(field.float8(f[1]!)!),
+    revokedAt: new Date(field.timestampMs(f[1]!)!),
     reason: field.text(f[2]!) as CrlRevocationEntry['reason'],
   };
-  const invalidity = field.float8(f[3]!);
+  const invalidity = field.timestampMs(f[3]!);
   if (invalidity !== undefined) e.invalidityDate = new Date(invalidity);
   if (f.length > 4) {
-    const notAfter = field.float8(f[4]!);
+    const notAfter = field.timestampMs(f[4]!);
     if (notAfter !== undefined) e.certificateNotAfter = new Date(notAfter);
   }
   return e;

@@ -56,9 +56,9 @@ export function certificateFromRow(r: Row): CertificateRecord {
 const ms = (c: string): string => `(extract(epoch from ${c}) * 1000)::float8 as ${c}`;
 export const REVOCATION_COLUMNS = `serial, issuer_id, ${ms('revoked_at')}, reason, ${ms('invalidity_date')}, actor, change_seq`;
 
-/** The same columns for binary COPY (copy-binary.ts), table alias `r`: float8 ms times, int8 seq. */
+/** The same columns for binary COPY (copy-binary.ts), table alias `r`: timestamptz and int8 as sent. */
 export const REVOCATION_COPY_COLUMNS =
-  'r.serial::text, r.issuer_id::text, (extract(epoch from r.revoked_at) * 1000)::float8, r.reason::text, (extract(epoch from r.invalidity_date) * 1000)::float8, r.actor::text, r.change_seq::int8';
+  'r.serial, r.issuer_id, r.revoked_at, r.reason, r.invalidity_date, r.actor, r.change_seq';
 
 export function revocationFromRow(r: Row): RevocationRecord {
   return {
