@@ -70,8 +70,8 @@ export function forward(
 ): void {
   const headers = endToEndHeaders(req.headers);
   const from = req.socket.remoteAddress;
-  if (from)
-    headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${from}` : from;
+  const before = req.headers['x-forwarded-for'];
+  if (from) headers['x-forwarded-for'] = before ? `${String(before)}, ${from}` : from;
   if (opts.body) headers['content-length'] = String(opts.body.length);
   const out = http.request(
     {

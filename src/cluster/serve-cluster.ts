@@ -46,6 +46,7 @@ export interface ClusterIo {
  * barrier). Returns the function that removes the wrapper.
  */
 export function wrapCommit(store: Store, after: (batch: readonly WriteOp[]) => Promise<void>): () => void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back as it was
   const original = store.commit;
   const commit = original.bind(store);
   store.commit = async (batch: readonly WriteOp[], opts?: CommitOptions): Promise<CommitResult> => {
@@ -108,7 +109,7 @@ export async function startLevelPrimary(opts: LevelPrimaryOptions): Promise<Runn
       AGENT_CA_CLUSTER_PORT: String(opts.port),
       AGENT_CA_CLUSTER_UPSTREAM: internal.url,
     }),
-    log: opts.io.err,
+    log: (l) => opts.io.err(l),
     onListening: (index, m) => opts.io.out(`worker ${index} (pid ${supervisor.pids()[index]}) listening on ${m.url}`),
   });
   const unwrap = wrapCommit(a.store, async (batch) => {
@@ -149,7 +150,7 @@ export async function startPeerPrimary(opts: {
       AGENT_CA_CLUSTER_HOST: opts.host,
       AGENT_CA_CLUSTER_PORT: String(opts.port),
     }),
-    log: opts.io.err,
+    log: (l) => opts.io.err(l),
     onListening: (index, m) => {
       opts.io.out(`worker ${index} (pid ${supervisor.pids()[index]}) listening on ${m.url}`);
       if (m.riskUrl !== undefined) {

@@ -97,7 +97,7 @@ describe.runIf(pgAvailable)('full CRL from PostgreSQL through binary COPY', () =
     }
     // A self-signed certificate for the key, so openssl can check the CRL's signature.
     const keyFile = join(tmp.dir, 'key.pem');
-    writeFileSync(keyFile, key.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+    writeFileSync(keyFile, key.privateKey.export({ format: 'pem', type: 'pkcs8' }));
     caFile = join(tmp.dir, 'ca.pem');
     const r = openssl([
       'req',

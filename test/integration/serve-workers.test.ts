@@ -88,7 +88,7 @@ async function makeCa(tmp: TmpDir, env: Record<string, string>, count: number): 
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const c = await a.issue({
       agentId: `worker-bot-${i}`,
-      publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string,
+      publicKey: publicKey.export({ format: 'pem', type: 'spki' }),
     });
     certs.push({ serial: c.serial, pem: join(tmp.dir, `bot-${i}.pem`) });
     writeFileSync(join(tmp.dir, `bot-${i}.pem`), c.pem);
