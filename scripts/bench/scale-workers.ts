@@ -3,7 +3,7 @@
  * bare fastify with 1 and 2 processes (node:cluster on one port, scripts/bench/bare-fastify.ts)
  * serving bytes of the same size with the same headers, all in the same run. Load: autocannon
  * in this process, 64 connections, over 1,000 distinct pre-signed answers (a 24 h profile, as
- * in the OCSP section). Each server gets a 1 s warm-up first (the workers' caches fill on the
+ * in the OCSP section). Each server gets a 3 s warm-up first (the workers' caches fill on the
  * first request per serial; bare fastify gets the same, for symmetry).
  *
  * On the 2-core development machine the load generator itself needs most of a core, so two
@@ -114,7 +114,7 @@ export async function benchWorkers(seconds: number): Promise<Record<string, numb
         child = await start();
         const key = name.startsWith('agent-ca') ? 'workers' : 'bare';
         for (const method of ['GET', 'POST'] as const) {
-          await load(child.url, reqs[method], 1); // warm-up
+          await load(child.url, reqs[method], 3); // warm-up (a fresh primary also pre-signs at start)
           const r = await load(child.url, reqs[method], seconds);
           results[`${key}.${n}.${method}`] = r.rps;
           results[`${key}.${n}.${method}.p99`] = r.p99;

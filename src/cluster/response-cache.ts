@@ -7,8 +7,12 @@
  * bounded (oldest inserted first out).
  *
  * The race between a miss being fetched and an invalidation is closed by generations: a
- * fetch started before an invalidation arrived is served but not stored.
+ * fetch started before an invalidation of one of its serials (or of its kind, or of
+ * everything) arrived is served but not stored. Per serial, so that a steady stream of other
+ * agents' issuances and revocations does not keep every miss out of the cache.
  */
+
+const MAX_TRACKED_SERIALS = 100_000;
 
 export type CachedKind = 'ocsp' | 'verify' | 'crl' | 'ca';
 
@@ -28,6 +32,10 @@ export class ResponseCache {
   private readonly bySerial = new Map<string, Set<string>>();
   /** Bumped by every invalidation. */
   generation = 0;
+  /** Generation of the last invalidation naming each serial (bounded: see invalidate). */
+  private readonly serialGeneration = new Map<string, number>();
+  private crlGeneration = 0;
+  private allGeneration = 0;
 
   constructor(private readonly maxEntries = 100_000) {}
 
@@ -47,7 +55,9 @@ export class ResponseCache {
 
   /** Stores `answer` unless an invalidation happened since `startedGeneration`. */
   set(key: string, answer: CachedAnswer, startedGeneration: number): boolean {
-    if (startedGeneration !== this.generation) return false;
+    if (this.allGeneration > startedGeneration) return false;
+    if (answer.kind === 'crl' && this.crlGeneration > startedGeneration) return false;
+    for (const s of answer.serials) if ((this.serialGeneration.get(s) ?? 0) > startedGeneration) return false;
     this.delete(key);
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
@@ -63,8 +73,16 @@ export class ResponseCache {
   }
 
   invalidate(opts: { serials: readonly string[]; crls: boolean; all: boolean }): void {
-    this.generation++;
+    const gen = ++this.generation;
+    if (opts.crls) this.crlGeneration = gen;
+    // Only fetches in flight need these; past a bound, forget them and refuse every fetch in flight.
+    if (this.serialGeneration.size + opts.serials.length > MAX_TRACKED_SERIALS) {
+      this.serialGeneration.clear();
+      this.allGeneration = gen;
+    }
+    for (const s of opts.serials) this.serialGeneration.set(s, gen);
     if (opts.all) {
+      this.allGeneration = gen;
       this.entries.clear();
       this.bySerial.clear();
       return;

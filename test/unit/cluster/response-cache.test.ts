@@ -44,6 +44,12 @@ describe('ResponseCache', () => {
     expect(c.set('get-c', answer('ocsp', ['cc']), started)).toBe(false);
     expect(c.get('get-c', 1)).toBeUndefined();
     expect(c.set('get-c', answer('ocsp', ['cc']), c.generation)).toBe(true);
+    // an invalidation of another serial does not keep this one out
+    const again = c.generation;
+    c.invalidate({ serials: ['dd'], crls: false, all: false });
+    expect(c.set('get-e', answer('ocsp', ['ee']), again)).toBe(true);
+    c.invalidate({ serials: [], crls: false, all: true });
+    expect(c.set('get-f', answer('ocsp', ['ff']), again)).toBe(false);
   });
 
   it('expires answers after their TTL and keeps at most maxEntries', () => {
