@@ -157,7 +157,7 @@ export async function benchOcsp(seconds: number): Promise<Record<string, number>
   try {
     ours = await startChild(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--data', data, '--port', '0'],
+      ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--data', data, '--port', '0', '--workers', '1'],
       /listening on (http:\/\/\S+)/,
       { ...process.env, AGENT_CA_ADMIN_TOKEN: TOKEN, AGENT_CA_LOG_LEVEL: 'error' },
     );

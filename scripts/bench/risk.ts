@@ -194,7 +194,7 @@ export async function benchRisk(seconds: number): Promise<Record<string, number>
     delete env.AGENT_CA_RISK_CONFIG; // defaults: revoke at 0.85
     ours = await startChild(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--data', data, '--port', '0'],
+      ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--data', data, '--port', '0', '--workers', '1'],
       /listening on (http:\/\/\S+)/,
       env,
     );

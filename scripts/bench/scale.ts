@@ -7,7 +7,11 @@
  *   (B in a child process), time from the revoke's acknowledgement to B's first `revoked`;
  * - a full CRL of $AGENT_CA_BENCH_CRL_ENTRIES (default 1,000,000) revocations streamed from
  *   PostgreSQL by CrlPublisher.publishFull, in its own process (time, peak RSS).
- * Not measured here: OCSP GET/POST with 1 and 2 workers (`serve --workers` is not built).
+ * - `serve --workers`: OCSP GET/POST with 1 and 2 workers beside bare fastify with 1 and 2
+ *   processes (scale-workers.ts);
+ * - publishFull of the same number of revocations from LevelDB (first and steady state), in
+ *   its own process.
+ * AGENT_CA_BENCH_SCALE_PARTS=workers,lifecycle,visibility,crl,levelcrl (default: all) picks parts.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,7 +27,8 @@ import { certIdFor } from '../../src/ocsp/cert-id.js';
 import { commitInBatches, revocationOp } from '../../src/store/bulk.js';
 import { runInChild } from './child-rss.js';
 import type { BuildArgs, BuildResult } from './crl.js';
-import { BENCH_ISSUER, datasetRevocation } from './revocation.js';
+import { BENCH_ISSUER, datasetRevocation, revokedDataset, settleDataset } from './revocation.js';
+import { benchWorkers } from './scale-workers.js';
 import { concurrentRate, fmt, header, line } from './util.js';
 
 const PG_URL = process.env.AGENT_CA_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -212,6 +217,45 @@ async function visibility(
 }
 
 export async function benchScale(seconds: number): Promise<Record<string, number>> {
+  const parts = new Set(
+    (process.env.AGENT_CA_BENCH_SCALE_PARTS ?? 'workers,lifecycle,visibility,crl,levelcrl').split(','),
+  );
+  const results: Record<string, number> = {};
+  if (parts.has('workers')) Object.assign(results, await benchWorkers(seconds));
+  if (parts.has('lifecycle') || parts.has('visibility') || parts.has('crl'))
+    Object.assign(results, await benchPostgres(seconds, parts));
+  if (parts.has('levelcrl')) Object.assign(results, await benchLevelCrl());
+  return results;
+}
+
+/** publishFull of $AGENT_CA_BENCH_CRL_ENTRIES revocations from LevelDB: first CRL, then steady state. */
+async function benchLevelCrl(): Promise<Record<string, number>> {
+  const count = Number(process.env.AGENT_CA_BENCH_CRL_ENTRIES ?? 1_000_000);
+  header(`publishFull of ${fmt(count)} revocations from LevelDB (own process each; LevelDB compacted before each)`);
+  const ds = await revokedDataset(count);
+  const crlModule = new URL('./crl.ts', import.meta.url).href;
+  const results: Record<string, number> = {};
+  for (const state of ['first', 'steady'] as const) {
+    await settleDataset(ds.dataDir);
+    const m = await runInChild<BuildArgs, BuildResult>(
+      crlModule,
+      'publishFullTask',
+      { dataDir: ds.dataDir, count: ds.count, baseMs: ds.baseMs },
+      900_000,
+    );
+    line(
+      `${state === 'first' ? 'first full CRL' : 'steady state (a previous full CRL is stored)'}: ${fmt(m.result.entries)} entries in ${fmt(m.result.seconds, 2)} s, ` +
+        `peak RSS ${fmt(m.peakRssMiB)} MiB (+${fmt(m.deltaRssMiB)} MiB over the opened store), ${fmt(m.result.bytes / 1048576, 1)} MiB DER ` +
+        `(targets < 10 s: ${m.result.seconds < 10 ? 'met' : 'MISSED'}, peak below 619 MiB: ${m.peakRssMiB < 619 ? 'met' : 'MISSED'})`,
+    );
+    results[`level.crl.${state}.s`] = m.result.seconds;
+    results[`level.crl.${state}.peakMiB`] = m.peakRssMiB;
+  }
+  line(`setup, not timed: ${fmt(count)} revocations loaded in ${fmt(ds.setupSeconds, 1)} s`);
+  return results;
+}
+
+async function benchPostgres(seconds: number, parts: ReadonlySet<string>): Promise<Record<string, number>> {
   header(`scale-out: PostgreSQL (${new URL(PG_URL).host}) beside LevelDB, same run`);
   const schema = `aca_bench_${randomBytes(4).toString('hex')}`;
   const url = schemaUrl(schema);
@@ -221,28 +265,38 @@ export async function benchScale(seconds: number): Promise<Record<string, number
   ];
   const results: Record<string, number> = {};
   try {
-    const level = await lifecycleRates(dirs[0]!, {}, seconds);
-    const pgRates = await lifecycleRates(dirs[1]!, { AGENT_CA_STORE: url }, seconds);
-    line('store'.padEnd(12), 'issued/s (32 in flight)'.padStart(24), 'revoked/s (32 in flight)'.padStart(25));
-    line('LevelDB'.padEnd(12), fmt(level.issued).padStart(24), fmt(level.revoked).padStart(25));
-    line('PostgreSQL'.padEnd(12), fmt(pgRates.issued).padStart(24), fmt(pgRates.revoked).padStart(25));
-    line(
-      `PostgreSQL/LevelDB: issuance ${fmt((pgRates.issued / level.issued) * 100, 1)}%, revocation ${fmt((pgRates.revoked / level.revoked) * 100, 1)}%`,
-    );
-    Object.assign(results, {
-      'level.issued': level.issued,
-      'level.revoked': level.revoked,
-      'pg.issued': pgRates.issued,
-      'pg.revoked': pgRates.revoked,
-    });
+    if (parts.has('lifecycle')) {
+      const level = await lifecycleRates(dirs[0]!, {}, seconds);
+      const pgRates = await lifecycleRates(dirs[1]!, { AGENT_CA_STORE: url }, seconds);
+      line('store'.padEnd(12), 'issued/s (32 in flight)'.padStart(24), 'revoked/s (32 in flight)'.padStart(25));
+      line('LevelDB'.padEnd(12), fmt(level.issued).padStart(24), fmt(level.revoked).padStart(25));
+      line('PostgreSQL'.padEnd(12), fmt(pgRates.issued).padStart(24), fmt(pgRates.revoked).padStart(25));
+      line(
+        `PostgreSQL/LevelDB: issuance ${fmt((pgRates.issued / level.issued) * 100, 1)}%, revocation ${fmt((pgRates.revoked / level.revoked) * 100, 1)}%`,
+      );
+      Object.assign(results, {
+        'level.issued': level.issued,
+        'level.revoked': level.revoked,
+        'pg.issued': pgRates.issued,
+        'pg.revoked': pgRates.revoked,
+      });
+    } else {
+      // the later parts need an initialised CA in the schema
+      const a = await createAuthority({ dataDir: dirs[1]!, env: { AGENT_CA_STORE: url } });
+      await a.init({ keyType: 'p256', config: { organization: 'Bench Operator' } });
+      await a.close();
+    }
 
-    const rounds = Number(process.env.AGENT_CA_BENCH_VIS_ROUNDS ?? 100);
-    const vis = await visibility(dirs[1]!, url, rounds);
-    line(
-      `revocation visibility, revoke in A -> OCSP revoked from B (separate process, LISTEN/NOTIFY), ${rounds} rounds under ${fmt(vis.loadPerSecond)} OCSP POST/s on B: ` +
-        `p50 ${fmt(vis.p50, 1)} ms, p99 ${fmt(vis.p99, 1)} ms, max ${fmt(vis.max, 1)} ms (target p99 < 1,000 ms: ${vis.p99 < 1000 ? 'met' : 'MISSED'})`,
-    );
-    Object.assign(results, { 'visibility.p50.ms': vis.p50, 'visibility.p99.ms': vis.p99 });
+    if (parts.has('visibility')) {
+      const rounds = Number(process.env.AGENT_CA_BENCH_VIS_ROUNDS ?? 100);
+      const vis = await visibility(dirs[1]!, url, rounds);
+      line(
+        `revocation visibility, revoke in A -> OCSP revoked from B (separate process, LISTEN/NOTIFY), ${rounds} rounds under ${fmt(vis.loadPerSecond)} OCSP POST/s on B: ` +
+          `p50 ${fmt(vis.p50, 1)} ms, p99 ${fmt(vis.p99, 1)} ms, max ${fmt(vis.max, 1)} ms (target p99 < 1,000 ms: ${vis.p99 < 1000 ? 'met' : 'MISSED'})`,
+      );
+      Object.assign(results, { 'visibility.p50.ms': vis.p50, 'visibility.p99.ms': vis.p99 });
+    }
+    if (!parts.has('crl')) return results;
 
     const count = Number(process.env.AGENT_CA_BENCH_CRL_ENTRIES ?? 1_000_000);
     const a = await createAuthority({ dataDir: dirs[1]!, env: { AGENT_CA_STORE: url }, create: false });

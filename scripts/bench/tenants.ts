@@ -129,7 +129,7 @@ export async function benchTenants(seconds: number): Promise<Record<string, numb
     delete env.AGENT_CA_RISK_CONFIG;
     ours = await startChild(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--data', data, '--port', '0'],
+      ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--data', data, '--port', '0', '--workers', '1'],
       /listening on (http:\/\/\S+)/,
       env,
     );

@@ -25,7 +25,7 @@ function exited(child: ChildProcess): Promise<void> {
 
 /** Starts `agent-ca serve --port 0` on the data dir and resolves with its URL (bounded wait). */
 export function startServerProcess(root: string, dataDir: string, timeoutMs = 30_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [cliPath(root), 'serve', '--data', dataDir, '--port', '0'], {
+  const child = spawn(process.execPath, [cliPath(root), 'serve', '--data', dataDir, '--port', '0', '--workers', '1'], {
     env: { ...process.env, AGENT_CA_ADMIN_TOKEN: SOAK_TOKEN, AGENT_CA_LOG_LEVEL: 'error' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -43,7 +43,8 @@ export interface BuildCrlInput {
   number: bigint;
   thisUpdate: Date;
   nextUpdate: Date;
-  entries: Iterable<CrlEntryInput> | AsyncIterable<CrlEntryInput>;
+  /** Entries one by one, or (async) in batches: a batch per step keeps the per-entry await out. */
+  entries: Iterable<CrlEntryInput> | AsyncIterable<CrlEntryInput> | AsyncIterable<readonly CrlEntryInput[]>;
   /** Makes this a delta CRL: critical DeltaCRLIndicator = the base CRL's number (§5.2.4). */
   delta?: { baseNumber: bigint };
   /** Freshest CRL (§5.2.6): where the deltas of this full CRL are published. Full CRLs only. */
@@ -82,7 +83,10 @@ export async function buildCrlDetailed(input: BuildCrlInput): Promise<BuiltCrl> 
   if (typeof (entries as Iterable<CrlEntryInput>)[Symbol.iterator] === 'function') {
     for (const e of entries as Iterable<CrlEntryInput>) writer.add(e);
   } else {
-    for await (const e of entries as AsyncIterable<CrlEntryInput>) writer.add(e);
+    for await (const e of entries as AsyncIterable<CrlEntryInput | readonly CrlEntryInput[]>) {
+      if (Array.isArray(e)) for (const x of e as readonly CrlEntryInput[]) writer.add(x);
+      else writer.add(e as CrlEntryInput);
+    }
   }
 
   // §5.1.2.6: "When there are no revoked certificates, the revoked certificates list MUST be

@@ -21,7 +21,7 @@ import { buildCrlDetailed, type CrlIssuer, type IssuingDistributionPointSpec } f
 import { computeDeltaEntries, crlBaseMetaKey, type CrlBaseMarker, type DeltaStats } from './delta.js';
 import {
   certificateNotAfterLookup,
-  fullCrlEntries,
+  fullCrlEntryBatches,
   newFullCrlStats,
   type FullCrlStats,
   type NotAfterLookup,
@@ -66,6 +66,16 @@ export interface PublishedCrl {
 
 const HOUR = 3_600_000;
 
+/** Meta record of an issuer's latest full CRL (what the next full CRL needs of it). */
+interface LatestFullMeta {
+  number: string;
+  thisUpdate: string;
+}
+
+export function latestFullMetaKey(issuerId: IssuerId): string {
+  return `crl-latest-full:${issuerId}`;
+}
+
 export class CrlPublisher {
   private readonly store: Store;
   private readonly clock: Clock;
@@ -73,7 +83,8 @@ export class CrlPublisher {
   private readonly fullValidityMs: number;
   private readonly deltaValidityMs: number;
   private readonly keepExpired: boolean;
-  private readonly notAfter: NotAfterLookup;
+  /** undefined: the notAfter the store's revocations.crlEntryBatches joins in. */
+  private readonly notAfter: NotAfterLookup | undefined;
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(opts: CrlPublisherOptions) {
@@ -83,7 +94,9 @@ export class CrlPublisher {
     this.fullValidityMs = positive(opts.fullValidityMs ?? 24 * HOUR, 'fullValidityMs');
     this.deltaValidityMs = positive(opts.deltaValidityMs ?? HOUR, 'deltaValidityMs');
     this.keepExpired = opts.keepExpired ?? false;
-    this.notAfter = opts.notAfter ?? certificateNotAfterLookup(opts.store.certificates);
+    this.notAfter =
+      opts.notAfter ??
+      (opts.store.revocations.crlEntryBatches ? undefined : certificateNotAfterLookup(opts.store.certificates));
   }
 
   async publishFull(issuerId: IssuerId): Promise<CrlRecord> {
@@ -110,7 +123,9 @@ export class CrlPublisher {
     return this.serialised(issuerId, async () => {
       const issuer = this.issuer(issuerId);
       const thisUpdate = this.clock.now();
-      const previous = await this.store.crls.latest(issuerId, 'full');
+      // The previous full CRL's number and thisUpdate, kept beside it: reading its bytes (tens of
+      // MiB for a million entries) only for these two fields doubled the peak memory.
+      const previous = await this.previousFull(issuerId);
       const number = await this.store.crls.nextCrlNumber(issuerId);
       // §3.3: an entry may leave once it was on a CRL issued after the certificate expired;
       // the previous full CRL is that CRL for everything that expired before its thisUpdate.
@@ -125,10 +140,10 @@ export class CrlPublisher {
         number,
         thisUpdate,
         nextUpdate,
-        entries: fullCrlEntries({
+        entries: fullCrlEntryBatches({
           revocations: this.store.revocations,
           issuerId,
-          ...(dropExpiredBefore ? { dropExpiredBefore, notAfter: this.notAfter } : {}),
+          ...(dropExpiredBefore ? { dropExpiredBefore, ...(this.notAfter ? { notAfter: this.notAfter } : {}) } : {}),
           stats,
         }),
         ...(issuer.deltaCrlUrl !== undefined ? { freshestUrl: issuer.deltaCrlUrl } : {}),
@@ -140,6 +155,11 @@ export class CrlPublisher {
       const ops: WriteOp[] = [
         { op: 'putCrl', record },
         { op: 'putMeta', key: crlBaseMetaKey(issuerId, number), value: marker },
+        {
+          op: 'putMeta',
+          key: latestFullMetaKey(issuerId),
+          value: { number: number.toString(), thisUpdate: thisUpdate.toISOString() } satisfies LatestFullMeta,
+        },
       ];
       // Deltas are only ever built against the latest full CRL: older markers are dead weight.
       if (previous && previous.number < number)
@@ -200,6 +220,23 @@ export class CrlPublisher {
       await this.store.commit([{ op: 'putCrl', record }]);
       return { record, entryCount: built.entryCount, stats };
     });
+  }
+
+  /**
+   * Number and thisUpdate of the latest full CRL: from its meta record, or (CRLs stored before
+   * that record existed, or by other code) from the CRL itself. A stale record is safe: an
+   * older thisUpdate only keeps more expired entries listed (RFC 5280 §3.3 allows, never
+   * requires, their removal).
+   */
+  private async previousFull(issuerId: IssuerId): Promise<{ number: bigint; thisUpdate: Date } | undefined> {
+    const m = await this.store.meta.get<LatestFullMeta>(latestFullMetaKey(issuerId));
+    if (m && typeof m.number === 'string' && typeof m.thisUpdate === 'string') {
+      const thisUpdate = new Date(m.thisUpdate);
+      if (/^[0-9]+$/.test(m.number) && !Number.isNaN(thisUpdate.getTime()))
+        return { number: BigInt(m.number), thisUpdate };
+    }
+    const full = await this.store.crls.latest(issuerId, 'full');
+    return full && { number: full.number, thisUpdate: full.thisUpdate };
   }
 
   private issuer(issuerId: IssuerId): CrlIssuerProfile {

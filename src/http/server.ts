@@ -21,6 +21,8 @@ export interface ServeOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** CRL publication (periods, validity, when a change rebuilds the full CRL). */
   crl?: CrlServiceOptions;
+  /** Called with the app after its routes are registered and before it listens (hooks). */
+  configure?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 export interface RunningServer {
@@ -61,6 +63,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     ...(opts.adminToken ? { adminToken: opts.adminToken } : {}),
     logger: { level: opts.logLevel ?? 'info' },
   });
+  await opts.configure?.(app);
   // certificate.expiring: checked hourly for good agent certificates ending within 7 days; each
   // serial is announced once per process (embedders subscribe with authority.hooks.on).
   const announced = new Set<string>();

@@ -77,6 +77,15 @@ export interface CertificateRecord {
   isCa: boolean;
 }
 
+/** A revocation as a full CRL lists it (RevocationPort.crlEntryBatches). */
+export interface CrlRevocationEntry {
+  serial: Serial;
+  revokedAt: Date;
+  reason: RevocationReason;
+  invalidityDate?: Date;
+  certificateNotAfter?: Date;
+}
+
 export interface RevocationRecord {
   serial: Serial;
   issuerId: IssuerId;
@@ -207,6 +216,12 @@ export interface CertificatePort {
 export interface RevocationPort {
   get(serial: Serial): Promise<RevocationRecord | undefined>;
   iterate(opts: { issuerId: IssuerId }): AsyncIterable<RevocationRecord>;
+  /**
+   * Optional fast path for full CRLs: what a CRL entry needs of each revocation of one issuer,
+   * in serial order, in batches; with `withNotAfter`, each certificate's notAfter (absent when
+   * the store does not know the certificate) for expiry filtering without a lookup per entry.
+   */
+  crlEntryBatches?(opts: { issuerId: IssuerId; withNotAfter: boolean }): AsyncIterable<CrlRevocationEntry[]>;
   /** Changes with seq > afterSeq for one issuer, in seq order (streaming). */
   changesSince(issuerId: IssuerId, afterSeq: number): AsyncIterable<StatusChange>;
   /** Highest change seq handed out (all issuers); 0 when none. */

@@ -23,12 +23,15 @@ import type {
   CommitResult,
   CrlKind,
   CrlPort,
+  CrlRevocationEntry,
   MetaPort,
   OcspResponsePort,
   RevocationPort,
+  RevocationRecord,
   Store,
   WriteOp,
 } from '../ports.js';
+import { copyRows, field, type FieldCursor } from './copy-binary.js';
 import { advisoryKey, createPool, parsePostgresUrl, storeError, type PostgresTarget } from './connection.js';
 import { migrate, type MigrationResult } from './migrations.js';
 import { notifyCommit } from './notify.js';
@@ -155,6 +158,58 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * Streams a SELECT through binary COPY (copy-binary.ts): one statement, one snapshot, rows
+   * decoded from the wire. Values in `sql` are literals (COPY takes no parameters): build them
+   * with `literal`. The connection is dropped, not reused, when the consumer stops early (the
+   * COPY is then still in flight on it).
+   */
+  private async *copyBatches<T>(
+    sql: (literal: (v: string) => string) => string,
+    columns: number,
+    row: (f: readonly FieldCursor[]) => T,
+  ): AsyncGenerator<T[]> {
+    const client = await this.connect();
+    let done = false;
+    try {
+      yield* copyRows(
+        client,
+        sql((v) => client.escapeLiteral(v)),
+        columns,
+        row,
+      );
+      done = true;
+    } catch (e) {
+      throw storeError(e, 'read');
+    } finally {
+      client.release(!done);
+    }
+  }
+
+  private async *copyStream<T>(
+    sql: (literal: (v: string) => string) => string,
+    columns: number,
+    row: (f: readonly FieldCursor[]) => T,
+  ): AsyncGenerator<T> {
+    const client = await this.connect();
+    let done = false;
+    try {
+      for await (const rows of copyRows(
+        client,
+        sql((v) => client.escapeLiteral(v)),
+        columns,
+        row,
+      ))
+        yield* rows;
+      done = true;
+    } catch (e) {
+      done = false;
+      throw storeError(e, 'read');
+    } finally {
+      client.release(!done);
+    }
+  }
+
   commit(batch: readonly WriteOp[], opts?: CommitOptions): Promise<CommitResult> {
     return this.mutex.run(async () => {
       const client = await this.connect();
@@ -215,11 +270,24 @@ export class PostgresStore implements Store {
 
   readonly revocations: RevocationPort = {
     get: (serial) => this.one('select * from revocations where serial = $1', [serial], rows.revocationFromRow),
+    // Full CRLs read every revocation of an issuer: binary COPY (copy-binary.ts).
     iterate: ({ issuerId }) =>
-      this.stream(
-        `select ${rows.REVOCATION_COLUMNS} from revocations where issuer_id = $1 order by serial`,
-        [issuerId],
-        rows.revocationFromRow,
+      this.copyStream(
+        (lit) =>
+          `select ${rows.REVOCATION_COPY_COLUMNS} from revocations r where r.issuer_id = ${lit(issuerId)} order by r.serial`,
+        7,
+        revocationFromCopy,
+      ),
+    // Full CRLs: only the columns an entry needs, a batch per network chunk, and with
+    // `withNotAfter` each certificate's notAfter by a merge join on serial (RFC 5280 §3.3).
+    crlEntryBatches: ({ issuerId, withNotAfter }) =>
+      this.copyBatches(
+        (lit) =>
+          withNotAfter
+            ? `select r.serial, r.revoked_at, r.reason, r.invalidity_date, c.not_after from revocations r left join certificates c on c.serial = r.serial where r.issuer_id = ${lit(issuerId)} order by r.serial`
+            : `select r.serial, r.revoked_at, r.reason, r.invalidity_date from revocations r where r.issuer_id = ${lit(issuerId)} order by r.serial`,
+        withNotAfter ? 5 : 4,
+        crlEntryFromCopy,
       ),
     changesSince: (issuerId: IssuerId, afterSeq: number) =>
       this.stream(
@@ -335,6 +403,35 @@ export class PostgresStore implements Store {
         value: JSON.parse(r.value as string) as unknown,
       })),
   };
+}
+
+function revocationFromCopy(f: readonly FieldCursor[]): RevocationRecord {
+  const invalidity = field.timestampMs(f[4]!);
+  const r: RevocationRecord = {
+    serial: field.text(f[0]!) as Serial,
+    issuerId: field.text(f[1]!) as IssuerId,
+    revokedAt: new Date(field.timestampMs(f[2]!)!),
+    reason: field.text(f[3]!) as RevocationRecord['reason'],
+    actor: field.text(f[5]!)!,
+    changeSeq: field.int8(f[6]!)!,
+  };
+  if (invalidity !== undefined) r.invalidityDate = new Date(invalidity);
+  return r;
+}
+
+function crlEntryFromCopy(f: readonly FieldCursor[]): CrlRevocationEntry {
+  const e: CrlRevocationEntry = {
+    serial: field.text(f[0]!) as Serial,
+    revokedAt: new Date(field.timestampMs(f[1]!)!),
+    reason: field.text(f[2]!) as CrlRevocationEntry['reason'],
+  };
+  const invalidity = field.timestampMs(f[3]!);
+  if (invalidity !== undefined) e.invalidityDate = new Date(invalidity);
+  if (f.length > 4) {
+    const notAfter = field.timestampMs(f[4]!);
+    if (notAfter !== undefined) e.certificateNotAfter = new Date(notAfter);
+  }
+  return e;
 }
 
 /** The planner's reads, on the commit's own connection (inside the locked transaction). */

@@ -56,6 +56,10 @@ export function certificateFromRow(r: Row): CertificateRecord {
 const ms = (c: string): string => `(extract(epoch from ${c}) * 1000)::float8 as ${c}`;
 export const REVOCATION_COLUMNS = `serial, issuer_id, ${ms('revoked_at')}, reason, ${ms('invalidity_date')}, actor, change_seq`;
 
+/** The same columns for binary COPY (copy-binary.ts), table alias `r`: timestamptz and int8 as sent. */
+export const REVOCATION_COPY_COLUMNS =
+  'r.serial, r.issuer_id, r.revoked_at, r.reason, r.invalidity_date, r.actor, r.change_seq';
+
 export function revocationFromRow(r: Row): RevocationRecord {
   return {
     serial: s(r.serial) as Serial,
