@@ -26,6 +26,7 @@ import { canSee, requireRole, tenantFor, type Principal } from '../../tenancy/ro
 import type { Tenancy } from '../../tenancy/tenancy.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
 import { oneCallCertify } from './agent-one-call.js';
+import { schemas } from '../schemas/agents.js';
 
 const WRITERS = ['admin', 'operator'] as const;
 
@@ -90,10 +91,11 @@ export async function agentRoutes(
 ): Promise<void> {
   const s = opts.tenancy.agents;
   const arc = () => s.authority.config.oidArc;
-  app.addHook('preHandler', opts.tokens.guard);
+  // onRequest: the token is checked before the body is read or parsed (401 before 413/415).
+  app.addHook('onRequest', opts.tokens.guard);
   const p = (r: FastifyRequest): Principal => principalOf(r);
 
-  app.post('/api/v1/agents', async (request, reply) => {
+  app.post('/api/v1/agents', { schema: schemas.register }, async (request, reply) => {
     requireRole(p(request), WRITERS, 'register agents');
     const b = requireObject(request.body);
     const tenant = tenantFor(p(request), typeof b.tenant === 'string' ? b.tenant : undefined);
@@ -108,11 +110,11 @@ export async function agentRoutes(
     requireRole(p(request), WRITERS, 'certify agents');
     return reply.code(201).send(await oneCallCertify(s, p(request), request.body, actorOf(request)));
   };
-  app.post('/api/v1/agents/certify', oneCall);
-  app.post('/v1/agents/certify', oneCall);
+  app.post('/api/v1/agents/certify', { schema: schemas.oneCall }, oneCall);
+  app.post('/v1/agents/certify', { schema: schemas.oneCall }, oneCall);
 
   // The user's two-step shapes: register by name, then certify (key created in KMS).
-  app.post('/v1/agents', async (request, reply) => {
+  app.post('/v1/agents', { schema: schemas.registerByName }, async (request, reply) => {
     requireRole(p(request), WRITERS, 'register agents');
     const b = requireObject(request.body);
     for (const k of Object.keys(b))
@@ -134,45 +136,53 @@ export async function agentRoutes(
       .code(201)
       .send({ agent_id: a.agentId, name: a.agentId, tenant: a.tenant, status: a.status, created_at: a.createdAt });
   });
-  app.post<{ Params: { id: string } }>('/v1/agents/:id/certify', async (request, reply) => {
-    requireRole(p(request), WRITERS, 'certify agents');
-    const a = await visibleAgent(s, p(request), request.params.id);
-    const b = requireObject(request.body);
-    for (const k of Object.keys(b))
-      if (k !== 'validity_days')
-        throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, {
-          fields: { [k]: 'unknown field (validity_days)' },
-        });
-    return reply.code(201).send(
-      await oneCallCertify(
-        s,
-        p(request),
-        {
-          agent_id: a.agentId,
-          tenant: a.tenant,
-          ...(b.validity_days !== undefined ? { validity_days: b.validity_days } : {}),
-        },
-        actorOf(request),
-      ),
-    );
-  });
+  app.post<{ Params: { id: string } }>(
+    '/v1/agents/:id/certify',
+    { schema: schemas.certifyByName },
+    async (request, reply) => {
+      requireRole(p(request), WRITERS, 'certify agents');
+      const a = await visibleAgent(s, p(request), request.params.id);
+      const b = requireObject(request.body);
+      for (const k of Object.keys(b))
+        if (k !== 'validity_days')
+          throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, {
+            fields: { [k]: 'unknown field (validity_days)' },
+          });
+      return reply.code(201).send(
+        await oneCallCertify(
+          s,
+          p(request),
+          {
+            agent_id: a.agentId,
+            tenant: a.tenant,
+            ...(b.validity_days !== undefined ? { validity_days: b.validity_days } : {}),
+          },
+          actorOf(request),
+        ),
+      );
+    },
+  );
 
-  app.get<{ Querystring: { tenant?: string; status?: string } }>('/api/v1/agents', async (request) => {
-    const q = request.query;
-    if (q.status !== undefined && !AGENT_STATUSES.includes(q.status as AgentStatus))
-      throw new AgentCaError('INPUT_INVALID', `status must be one of ${AGENT_STATUSES.join(', ')}`);
-    const tenant = tenantFor(p(request), q.tenant);
-    const tenants = tenant !== undefined ? [tenant] : (await s.tenants.list()).map((t) => t.name);
-    const list = await s.registry.list(tenants, q.status as AgentStatus | undefined);
-    return { agents: list.filter((a) => canSee(p(request), a)) };
-  });
+  app.get<{ Querystring: { tenant?: string; status?: string } }>(
+    '/api/v1/agents',
+    { schema: schemas.list },
+    async (request) => {
+      const q = request.query;
+      if (q.status !== undefined && !AGENT_STATUSES.includes(q.status as AgentStatus))
+        throw new AgentCaError('INPUT_INVALID', `status must be one of ${AGENT_STATUSES.join(', ')}`);
+      const tenant = tenantFor(p(request), q.tenant);
+      const tenants = tenant !== undefined ? [tenant] : (await s.tenants.list()).map((t) => t.name);
+      const list = await s.registry.list(tenants, q.status as AgentStatus | undefined);
+      return { agents: list.filter((a) => canSee(p(request), a)) };
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/api/v1/agents/:id', async (request) => {
+  app.get<{ Params: { id: string } }>('/api/v1/agents/:id', { schema: schemas.show }, async (request) => {
     await visibleAgent(s, p(request), request.params.id);
     return s.view(request.params.id);
   });
 
-  app.patch<{ Params: { id: string } }>('/api/v1/agents/:id', async (request) => {
+  app.patch<{ Params: { id: string } }>('/api/v1/agents/:id', { schema: schemas.patch }, async (request) => {
     requireRole(p(request), WRITERS, 'change agents');
     await visibleAgent(s, p(request), request.params.id);
     const r = await s.patch(request.params.id, request.body, actorOf(request));
@@ -189,40 +199,52 @@ export async function agentRoutes(
     };
   });
 
-  app.delete<{ Params: { id: string } }>('/api/v1/agents/:id', async (request) => {
+  app.delete<{ Params: { id: string } }>('/api/v1/agents/:id', { schema: schemas.decommission }, async (request) => {
     requireRole(p(request), WRITERS, 'decommission agents');
     await visibleAgent(s, p(request), request.params.id);
     return s.decommission(request.params.id, actorOf(request));
   });
 
-  app.post<{ Params: { id: string } }>('/api/v1/agents/:id/certify', async (request, reply) => {
-    requireRole(p(request), WRITERS, 'certify agents');
-    await visibleAgent(s, p(request), request.params.id);
-    const b = requireObject(request.body);
-    const bad: Record<string, string> = {};
-    for (const k of Object.keys(b))
-      if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays'].includes(k)) bad[k] = 'unknown field';
-    const input = readCertifyInput(b, bad);
-    refuseFields(bad);
-    return reply.code(201).send(certifiedJson(await s.certify(request.params.id, input, actorOf(request))));
-  });
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/agents/:id/certify',
+    { schema: schemas.certify },
+    async (request, reply) => {
+      requireRole(p(request), WRITERS, 'certify agents');
+      await visibleAgent(s, p(request), request.params.id);
+      const b = requireObject(request.body);
+      const bad: Record<string, string> = {};
+      for (const k of Object.keys(b))
+        if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays'].includes(k)) bad[k] = 'unknown field';
+      const input = readCertifyInput(b, bad);
+      refuseFields(bad);
+      return reply.code(201).send(certifiedJson(await s.certify(request.params.id, input, actorOf(request))));
+    },
+  );
 
-  app.post<{ Params: { id: string } }>('/api/v1/agents/:id/renew', async (request, reply) => {
-    requireRole(p(request), ['admin', 'operator', 'agent'], 'renew agents');
-    await visibleAgent(s, p(request), request.params.id);
-    return reply
-      .code(201)
-      .send(certifiedJson(await s.renew(request.params.id, readRenewInput(request.body, arc()), actorOf(request))));
-  });
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/agents/:id/renew',
+    { schema: schemas.renew },
+    async (request, reply) => {
+      requireRole(p(request), ['admin', 'operator', 'agent'], 'renew agents');
+      await visibleAgent(s, p(request), request.params.id);
+      return reply
+        .code(201)
+        .send(certifiedJson(await s.renew(request.params.id, readRenewInput(request.body, arc()), actorOf(request))));
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/api/v1/agents/:id/renewal-info', async (request, reply) => {
-    await visibleAgent(s, p(request), request.params.id);
-    const info = await s.renewalInfo(request.params.id);
-    reply.header('retry-after', String(info.retryAfterSeconds));
-    return info;
-  });
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/agents/:id/renewal-info',
+    { schema: schemas.renewalInfo },
+    async (request, reply) => {
+      await visibleAgent(s, p(request), request.params.id);
+      const info = await s.renewalInfo(request.params.id);
+      reply.header('retry-after', String(info.retryAfterSeconds));
+      return info;
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/api/v1/agents/:id/risk', async (request) => {
+  app.get<{ Params: { id: string } }>('/api/v1/agents/:id/risk', { schema: schemas.risk }, async (request) => {
     const a = await visibleAgent(s, p(request), request.params.id);
     if (!a.currentSerial)
       throw new AgentCaError('CERT_NOT_FOUND', `agent ${a.agentId} has no certificate yet`, { agentId: a.agentId });
@@ -231,7 +253,7 @@ export async function agentRoutes(
     return { agentId: a.agentId, tenant: a.tenant, ...risk };
   });
 
-  app.post<{ Params: { id: string } }>('/api/v1/agents/:id/sign', async (request) => {
+  app.post<{ Params: { id: string } }>('/api/v1/agents/:id/sign', { schema: schemas.sign }, async (request) => {
     requireRole(p(request), ['agent'], 'sign as an agent (an agent token signs for itself)');
     const a = await visibleAgent(s, p(request), request.params.id);
     const b = requireObject(request.body);

@@ -20,6 +20,7 @@ import type { StatusChange } from '../../store/ports.js';
 import type { IssuerId } from '../../types.js';
 import { principalOf } from '../plugins/admin-auth.js';
 import { canSee, requireRole } from '../../tenancy/roles.js';
+import { schemas } from '../schemas/public.js';
 
 export interface RevocationStreamOptions {
   authority: Authority;
@@ -45,7 +46,7 @@ export async function revocationStreamRoutes(app: FastifyInstance, opts: Revocat
 
   app.get<{ Querystring: { after?: string } }>(
     '/api/v1/revocations/stream',
-    { preHandler: opts.guard },
+    { onRequest: opts.guard, schema: schemas.revocationStream },
     async (request, reply) => {
       // Admins see every change; an operator or auditor only its own tenant's agents (docs/tenancy.md).
       const principal = principalOf(request);
