@@ -14,6 +14,7 @@ import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js
 import type { CaMetrics } from '../plugins/metrics.js';
 import { issueRequestFromJson } from './issue-body.js';
 import { schemas } from '../schemas/certificates.js';
+import { withChecks } from '../schemas/validation.js';
 import { canSee, requireRole, tenantFor, type Principal } from '../../tenancy/roles.js';
 import type { Tenancy } from '../../tenancy/tenancy.js';
 
@@ -55,49 +56,59 @@ export async function adminRoutes(
   // onRequest: the token is checked before the body is read or parsed (401 before 413/415).
   app.addHook('onRequest', opts.tokens.guard);
 
-  app.post('/api/v1/certificates', { schema: schemas.issue }, async (request, reply) => {
-    const p = principalOf(request);
-    requireRole(p, WRITERS, 'issue certificates');
-    const req = issueRequestFromJson(request.body, actorOf(request));
-    const tenant = tenantFor(p, req.tenant);
-    if (tenant !== undefined) req.tenant = tenant;
-    // Agent ids are global (docs/tenancy.md): a registered agent is certified only within its tenant.
-    const registered = await opts.tenancy.agents.registry.get(req.agentId);
-    if (registered && registered.tenant !== req.tenant)
-      throw new AgentCaError('AGENT_EXISTS', `agent id ${req.agentId} is registered to another tenant`, {
-        agentId: req.agentId,
-      });
-    const issued = await a.issue(req);
-    return reply.code(201).send({
-      serial: issued.serial,
-      certificate: issued.pem,
-      chain: issued.chainPem,
-      notBefore: issued.notBefore.toISOString(),
-      notAfter: issued.notAfter.toISOString(),
-      warnings: issued.warnings,
-    });
-  });
+  app.post(
+    '/api/v1/certificates',
+    { schema: schemas.issue, attachValidation: true },
+    withChecks(
+      (request) => issueRequestFromJson(request.body, ''),
+      async (request, reply) => {
+        const p = principalOf(request);
+        requireRole(p, WRITERS, 'issue certificates');
+        const req = issueRequestFromJson(request.body, actorOf(request));
+        const tenant = tenantFor(p, req.tenant);
+        if (tenant !== undefined) req.tenant = tenant;
+        // Agent ids are global (docs/tenancy.md): a registered agent is certified only within its tenant.
+        const registered = await opts.tenancy.agents.registry.get(req.agentId);
+        if (registered && registered.tenant !== req.tenant)
+          throw new AgentCaError('AGENT_EXISTS', `agent id ${req.agentId} is registered to another tenant`, {
+            agentId: req.agentId,
+          });
+        const issued = await a.issue(req);
+        return reply.code(201).send({
+          serial: issued.serial,
+          certificate: issued.pem,
+          chain: issued.chainPem,
+          notBefore: issued.notBefore.toISOString(),
+          notAfter: issued.notAfter.toISOString(),
+          warnings: issued.warnings,
+        });
+      },
+    ),
+  );
 
   app.post<{ Params: { serial: string } }>(
     '/api/v1/certificates/:serial/revoke',
-    { schema: schemas.revoke },
-    async (request) => {
-      requireRole(principalOf(request), WRITERS, 'revoke certificates');
-      await visibleCertificate(a, principalOf(request), request.params.serial);
-      const started = process.hrtime.bigint();
-      const b = jsonBody(request.body);
-      if (b.reason !== undefined && typeof b.reason !== 'string')
-        throw new AgentCaError('INPUT_REASON_UNKNOWN', 'reason must be a string');
-      const invalidityDate = optionalDate(b.invalidityDate, 'invalidityDate');
-      const r = await a.revoke(request.params.serial, {
-        reason: parseRevokeReason(b.reason as string | undefined),
-        ...(invalidityDate ? { invalidityDate } : {}),
-        actor: actorOf(request),
-      });
-      // revoke() returns after the serial's OCSP responses were re-signed and committed.
-      opts.metrics.revocationVisibility.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      return { serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt.toISOString() };
-    },
+    { schema: schemas.revoke, attachValidation: true },
+    withChecks(
+      (request) => optionalDate(jsonBody(request.body).invalidityDate, 'invalidityDate'),
+      async (request) => {
+        requireRole(principalOf(request), WRITERS, 'revoke certificates');
+        await visibleCertificate(a, principalOf(request), request.params.serial);
+        const started = process.hrtime.bigint();
+        const b = jsonBody(request.body);
+        if (b.reason !== undefined && typeof b.reason !== 'string')
+          throw new AgentCaError('INPUT_REASON_UNKNOWN', 'reason must be a string');
+        const invalidityDate = optionalDate(b.invalidityDate, 'invalidityDate');
+        const r = await a.revoke(request.params.serial, {
+          reason: parseRevokeReason(b.reason as string | undefined),
+          ...(invalidityDate ? { invalidityDate } : {}),
+          actor: actorOf(request),
+        });
+        // revoke() returns after the serial's OCSP responses were re-signed and committed.
+        opts.metrics.revocationVisibility.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        return { serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt.toISOString() };
+      },
+    ),
   );
 
   // The CA's own certificates: a separate, separately audited path (src/authority/ca-revocation.ts).

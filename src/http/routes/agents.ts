@@ -21,11 +21,12 @@ import type { ActionAmount } from '../../actions/types.js';
 import { AgentCaError } from '../../errors.js';
 import { readCertifyInput, type AgentService, type RenewInput } from '../../tenancy/agent-service.js';
 import { AGENT_STATUSES, type AgentRecord, type AgentStatus } from '../../tenancy/agent-registry.js';
-import { readAgentSpec, refuseFields, requireObject } from '../../tenancy/agent-spec.js';
+import { readAgentSpec, refuseFields, requireObject, SPEC_FIELDS } from '../../tenancy/agent-spec.js';
 import { canSee, requireRole, tenantFor, type Principal } from '../../tenancy/roles.js';
 import type { Tenancy } from '../../tenancy/tenancy.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
-import { oneCallCertify } from './agent-one-call.js';
+import { oneCallCertify, readOneCallBody } from './agent-one-call.js';
+import { withChecks } from '../schemas/validation.js';
 import { schemas } from '../schemas/agents.js';
 
 const WRITERS = ['admin', 'operator'] as const;
@@ -78,6 +79,42 @@ function readRenewInput(body: unknown, arc: string): RenewInput {
   return input;
 }
 
+/** Body checks that only read (withChecks runs them on a request its schema refused). */
+function readCertifyBody(body: unknown) {
+  const b = requireObject(body);
+  const bad: Record<string, string> = {};
+  for (const k of Object.keys(b))
+    if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays'].includes(k)) bad[k] = 'unknown field';
+  const input = readCertifyInput(b, bad);
+  refuseFields(bad);
+  return input;
+}
+
+function readSignBody(body: unknown): Record<string, unknown> {
+  const b = requireObject(body);
+  const bad: Record<string, string> = {};
+  for (const k of Object.keys(b))
+    if (!['payload', 'payloadEncoding', 'action', 'amount', 'market'].includes(k)) bad[k] = 'unknown field';
+  if (typeof b.payload !== 'string') bad.payload = 'must be a string (payloadEncoding utf8 or base64)';
+  if (b.payloadEncoding !== undefined && b.payloadEncoding !== 'utf8' && b.payloadEncoding !== 'base64')
+    bad.payloadEncoding = 'must be utf8 or base64';
+  if (typeof b.action !== 'string') bad.action = 'must be a string';
+  if (b.market !== undefined && typeof b.market !== 'string') bad.market = 'must be a string';
+  refuseFields(bad);
+  return b;
+}
+
+const REGISTER_FIELDS: readonly string[] = ['agentId', 'tenant', ...SPEC_FIELDS];
+
+/** The registration fields' own checks (AgentService.register and patch run them again). */
+function readSpecBody(body: unknown, known: readonly string[], arc: string): void {
+  const b = requireObject(body);
+  const bad: Record<string, string> = {};
+  for (const k of Object.keys(b)) if (!known.includes(k)) bad[k] = 'unknown field';
+  readAgentSpec(b, arc, bad);
+  refuseFields(bad);
+}
+
 function actionAmount(v: unknown): ActionAmount | undefined {
   if (v === undefined) return undefined;
   if (typeof v === 'string') return parseAmountText(v);
@@ -95,23 +132,31 @@ export async function agentRoutes(
   app.addHook('onRequest', opts.tokens.guard);
   const p = (r: FastifyRequest): Principal => principalOf(r);
 
-  app.post('/api/v1/agents', { schema: schemas.register }, async (request, reply) => {
-    requireRole(p(request), WRITERS, 'register agents');
-    const b = requireObject(request.body);
-    const tenant = tenantFor(p(request), typeof b.tenant === 'string' ? b.tenant : undefined);
-    if (tenant === undefined)
-      throw new AgentCaError('INPUT_INVALID', 'tenant is required (an admin token spans every tenant)', {
-        fields: { tenant: 'is required' },
-      });
-    return reply.code(201).send(await s.register(tenant, b, actorOf(request)));
-  });
+  app.post(
+    '/api/v1/agents',
+    { schema: schemas.register, attachValidation: true },
+    withChecks(
+      (request) => readSpecBody(request.body, REGISTER_FIELDS, arc()),
+      async (request, reply) => {
+        requireRole(p(request), WRITERS, 'register agents');
+        const b = requireObject(request.body);
+        const tenant = tenantFor(p(request), typeof b.tenant === 'string' ? b.tenant : undefined);
+        if (tenant === undefined)
+          throw new AgentCaError('INPUT_INVALID', 'tenant is required (an admin token spans every tenant)', {
+            fields: { tenant: 'is required' },
+          });
+        return reply.code(201).send(await s.register(tenant, b, actorOf(request)));
+      },
+    ),
+  );
 
   const oneCall = async (request: FastifyRequest, reply: FastifyReply) => {
     requireRole(p(request), WRITERS, 'certify agents');
     return reply.code(201).send(await oneCallCertify(s, p(request), request.body, actorOf(request)));
   };
-  app.post('/api/v1/agents/certify', { schema: schemas.oneCall }, oneCall);
-  app.post('/v1/agents/certify', { schema: schemas.oneCall }, oneCall);
+  const oneCallChecked = withChecks((request) => readOneCallBody(request.body), oneCall);
+  app.post('/api/v1/agents/certify', { schema: schemas.oneCall, attachValidation: true }, oneCallChecked);
+  app.post('/v1/agents/certify', { schema: schemas.oneCall, attachValidation: true }, oneCallChecked);
 
   // The user's two-step shapes: register by name, then certify (key created in KMS).
   app.post('/v1/agents', { schema: schemas.registerByName }, async (request, reply) => {
@@ -182,22 +227,29 @@ export async function agentRoutes(
     return s.view(request.params.id);
   });
 
-  app.patch<{ Params: { id: string } }>('/api/v1/agents/:id', { schema: schemas.patch }, async (request) => {
-    requireRole(p(request), WRITERS, 'change agents');
-    await visibleAgent(s, p(request), request.params.id);
-    const r = await s.patch(request.params.id, request.body, actorOf(request));
-    return {
-      ...r.agent,
-      ...(r.superseded
-        ? {
-            superseded: {
-              serial: r.superseded,
-              note: 'the model hash changed: this certificate no longer describes the agent; certify or renew it',
-            },
-          }
-        : {}),
-    };
-  });
+  app.patch<{ Params: { id: string } }>(
+    '/api/v1/agents/:id',
+    { schema: schemas.patch, attachValidation: true },
+    withChecks(
+      (request) => readSpecBody(request.body, SPEC_FIELDS, arc()),
+      async (request) => {
+        requireRole(p(request), WRITERS, 'change agents');
+        await visibleAgent(s, p(request), request.params.id);
+        const r = await s.patch(request.params.id, request.body, actorOf(request));
+        return {
+          ...r.agent,
+          ...(r.superseded
+            ? {
+                superseded: {
+                  serial: r.superseded,
+                  note: 'the model hash changed: this certificate no longer describes the agent; certify or renew it',
+                },
+              }
+            : {}),
+        };
+      },
+    ),
+  );
 
   app.delete<{ Params: { id: string } }>('/api/v1/agents/:id', { schema: schemas.decommission }, async (request) => {
     requireRole(p(request), WRITERS, 'decommission agents');
@@ -207,30 +259,31 @@ export async function agentRoutes(
 
   app.post<{ Params: { id: string } }>(
     '/api/v1/agents/:id/certify',
-    { schema: schemas.certify },
-    async (request, reply) => {
-      requireRole(p(request), WRITERS, 'certify agents');
-      await visibleAgent(s, p(request), request.params.id);
-      const b = requireObject(request.body);
-      const bad: Record<string, string> = {};
-      for (const k of Object.keys(b))
-        if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays'].includes(k)) bad[k] = 'unknown field';
-      const input = readCertifyInput(b, bad);
-      refuseFields(bad);
-      return reply.code(201).send(certifiedJson(await s.certify(request.params.id, input, actorOf(request))));
-    },
+    { schema: schemas.certify, attachValidation: true },
+    withChecks(
+      (request) => readCertifyBody(request.body),
+      async (request, reply) => {
+        requireRole(p(request), WRITERS, 'certify agents');
+        await visibleAgent(s, p(request), request.params.id);
+        const input = readCertifyBody(request.body);
+        return reply.code(201).send(certifiedJson(await s.certify(request.params.id, input, actorOf(request))));
+      },
+    ),
   );
 
   app.post<{ Params: { id: string } }>(
     '/api/v1/agents/:id/renew',
-    { schema: schemas.renew },
-    async (request, reply) => {
-      requireRole(p(request), ['admin', 'operator', 'agent'], 'renew agents');
-      await visibleAgent(s, p(request), request.params.id);
-      return reply
-        .code(201)
-        .send(certifiedJson(await s.renew(request.params.id, readRenewInput(request.body, arc()), actorOf(request))));
-    },
+    { schema: schemas.renew, attachValidation: true },
+    withChecks(
+      (request) => readRenewInput(request.body, arc()),
+      async (request, reply) => {
+        requireRole(p(request), ['admin', 'operator', 'agent'], 'renew agents');
+        await visibleAgent(s, p(request), request.params.id);
+        return reply
+          .code(201)
+          .send(certifiedJson(await s.renew(request.params.id, readRenewInput(request.body, arc()), actorOf(request))));
+      },
+    ),
   );
 
   app.get<{ Params: { id: string } }>(
@@ -253,19 +306,10 @@ export async function agentRoutes(
     return { agentId: a.agentId, tenant: a.tenant, ...risk };
   });
 
-  app.post<{ Params: { id: string } }>('/api/v1/agents/:id/sign', { schema: schemas.sign }, async (request) => {
+  const signHandler = async (request: FastifyRequest<{ Params: { id: string } }>) => {
     requireRole(p(request), ['agent'], 'sign as an agent (an agent token signs for itself)');
     const a = await visibleAgent(s, p(request), request.params.id);
-    const b = requireObject(request.body);
-    const bad: Record<string, string> = {};
-    for (const k of Object.keys(b))
-      if (!['payload', 'payloadEncoding', 'action', 'amount', 'market'].includes(k)) bad[k] = 'unknown field';
-    if (typeof b.payload !== 'string') bad.payload = 'must be a string (payloadEncoding utf8 or base64)';
-    if (b.payloadEncoding !== undefined && b.payloadEncoding !== 'utf8' && b.payloadEncoding !== 'base64')
-      bad.payloadEncoding = 'must be utf8 or base64';
-    if (typeof b.action !== 'string') bad.action = 'must be a string';
-    if (b.market !== undefined && typeof b.market !== 'string') bad.market = 'must be a string';
-    refuseFields(bad);
+    const b = readSignBody(request.body);
     if (!a.currentSerial || !a.keyUri)
       throw new AgentCaError(
         'SIGNER_KEY_NOT_FOUND',
@@ -288,5 +332,10 @@ export async function agentRoutes(
       details: { tenant: a.tenant, agentId: a.agentId, serial: a.currentSerial, action: b.action },
     });
     return { serial: a.currentSerial, envelope };
-  });
+  };
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/agents/:id/sign',
+    { schema: schemas.sign, attachValidation: true },
+    withChecks((request) => readSignBody(request.body), signHandler),
+  );
 }

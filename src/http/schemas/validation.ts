@@ -8,11 +8,11 @@
  * options (fastify's default `removeAdditional: true` silently drops unknown keys) cannot
  * change what agent-ca accepts.
  */
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
-import { AgentCaError } from '../../errors.js';
+import { AgentCaError, isAgentCaError } from '../../errors.js';
 
 interface SchemaError {
   keyword: string;
@@ -29,6 +29,14 @@ function dotted(instancePath: string): string {
     .reduce((acc, s) => (/^[0-9]+$/.test(s) ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), '');
 }
 
+/** TypeBox says `must be array`; the hand validators before it said `must be an array`. */
+function human(message: string): string {
+  return message.replace(
+    /^must be (array|object|integer|string|number|boolean)$/,
+    (_m, t: string) => `must be ${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`,
+  );
+}
+
 /** Field path -> reason, from TypeBox errors (all of them, not just the first). */
 export function fieldsOf(errors: readonly SchemaError[]): Record<string, string> {
   const fields: Record<string, string> = {};
@@ -43,7 +51,7 @@ export function fieldsOf(errors: readonly SchemaError[]): Record<string, string>
       for (const k of (e.params.additionalProperties as string[] | undefined) ?? []) put(join(k), 'unknown field');
     else if (e.keyword === 'required')
       for (const k of (e.params.requiredProperties as string[] | undefined) ?? []) put(join(k), 'is required');
-    else put(at || '(body)', e.message);
+    else put(at || '(body)', human(e.message));
   }
   return fields;
 }
@@ -67,10 +75,12 @@ const isBinary = (s: unknown): boolean =>
 /**
  * fastify's validatorCompiler for agent-ca's routes. An absent body passes (the routes whose
  * body is optional treat it as `{}`); a body schema of binary content (OCSP DER) is not checked
- * here: the OCSP route answers malformedRequest itself.
+ * here, nor a wildcard path: the OCSP route answers malformedRequest itself.
  */
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   if (isBinary(schema)) return () => true;
+  // A wildcard path (`/ocsp/*`): its route reads the raw URL and answers bad input itself.
+  if (httpPart === 'params' && '*' in ((schema as { properties?: object }).properties ?? {})) return () => true;
   const check = Compile(schema);
   return (value: unknown) => {
     if (httpPart === 'body' && (value === undefined || value === null)) return { value };
@@ -80,3 +90,41 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
     return { error: validationError(httpPart ?? 'body', errors) };
   };
 };
+
+const fieldsFrom = (e: unknown): Record<string, string> | undefined =>
+  isAgentCaError(e) && e.is('INPUT_INVALID') && typeof e.details.fields === 'object' && e.details.fields !== null
+    ? (e.details.fields as Record<string, string>)
+    : undefined;
+
+/**
+ * For a route whose own checks name problems a schema cannot (one field against another: "give
+ * exactly one of csr, publicKey, createKeyIn"), so that a client still learns every bad field
+ * in one answer. Register the route with `attachValidation: true`: when its schema refused the
+ * request, `check` (pure: it must not act) runs on it too and the two lists are merged, the
+ * route's own wording first; the handler itself never runs on a refused request.
+ */
+export function withChecks<Rq extends FastifyRequest, Rp extends FastifyReply>(
+  check: (request: Rq) => unknown,
+  handler: (request: Rq, reply: Rp) => Promise<unknown>,
+): (request: Rq, reply: Rp) => Promise<unknown> {
+  return async (request, reply) => {
+    const refused = request.validationError;
+    if (!refused) return handler(request, reply);
+    const schema = fieldsFrom(refused);
+    try {
+      await check(request);
+    } catch (e) {
+      const own = fieldsFrom(e);
+      if (!own || !schema) throw e;
+      const fields = { ...schema, ...own };
+      throw new AgentCaError(
+        'INPUT_INVALID',
+        `invalid fields: ${Object.entries(fields)
+          .map(([k, v]) => `${k} ${v}`)
+          .join('; ')}`,
+        { fields },
+      );
+    }
+    throw refused;
+  };
+}
