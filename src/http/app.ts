@@ -29,8 +29,7 @@ import { agentRoutes } from './routes/agents.js';
 import { ReportJobs } from '../reports/report-jobs.js';
 import { join } from 'node:path';
 import { errorMessage, stderrLogger } from '../logger.js';
-import { validatorCompiler } from './schemas/validation.js';
-import { Problem } from './schemas/common.js';
+import { useContract } from './schemas/validation.js';
 import { registerOpenApi } from './openapi.js';
 import { reportRoutes } from './routes/reports.js';
 
@@ -158,8 +157,7 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   const tokens = new AdminTokens(opts.authority.store, undefined, { tokens: tenancy.tokens });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFound);
-  app.setValidatorCompiler(validatorCompiler);
-  app.addSchema(Problem);
+  useContract(app);
   if (opts.openapi !== false) await registerOpenApi(app, { docs: opts.docs !== false });
   app.addHook('preValidation', async (request) => assertJsonDepth(request.body));
   app.addHook('onResponse', async (request, reply) => {

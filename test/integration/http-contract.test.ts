@@ -96,3 +96,96 @@ describe('GET /openapi.json', () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
 });
+
+describe('problem+json and validation', () => {
+  it('checks the token before the body: a form POST without a token is 401, not 415', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/certificates',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'agentId=x',
+    });
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ code: 'ACA_ERR_HTTP_UNAUTHORIZED', title: 'Authentication is required.' });
+    // With a token, the same request reaches the parser: 415, still problem+json with our code.
+    const typed = await app.inject({
+      method: 'POST',
+      url: '/api/v1/certificates',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${TOKEN}` },
+      payload: 'agentId=x',
+    });
+    expect(typed.statusCode).toBe(415);
+    expect(typed.json()).toMatchObject({ code: 'ACA_ERR_INPUT_INVALID', status: 415 });
+  });
+
+  it('titles are human sentences; the code stays in code', async () => {
+    const res = await app.inject({
+      method: 'GET',
+      url: '/api/v1/certificates/00ff',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(res.statusCode).toBe(404);
+    const p = res.json();
+    expect(p).toMatchObject({ code: 'ACA_ERR_CERT_NOT_FOUND', type: 'urn:agent-ca:error:ACA_ERR_CERT_NOT_FOUND' });
+    expect(p.title).toBe('The certificate was not found.');
+    expect(p.title).not.toMatch(/ACA_ERR/);
+  });
+
+  it('a body refused by its schema names every bad field at any depth, with the route’s own checks', async () => {
+    const spki = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+      format: 'pem',
+      type: 'spki',
+    }) as string;
+    const before = await authority.store.certificates.count();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/certificates',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      payload: {
+        agentId: 'schema-bot',
+        publicKey: spki,
+        csr: 'also',
+        scope: 'read:x',
+        policy: { maxTransactionSize: { amount: '1', currency: 'USD', cents: 1 }, markets: [] },
+        extra: true,
+      },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const p = res.json();
+    expect(p.code).toBe('ACA_ERR_INPUT_INVALID');
+    expect(Object.keys(p.details.fields).sort()).toEqual([
+      'csr', // the route's own check: exactly one of csr, publicKey, createKeyIn
+      'extra',
+      'policy.markets',
+      'policy.maxTransactionSize.cents',
+      'scope',
+    ]);
+    expect(p.details.fields.extra).toBe('unknown field');
+    expect(p.details.fields.scope).toBe('must be an array of strings');
+    expect(await authority.store.certificates.count()).toBe(before);
+    // Querystrings are checked too, in the same format.
+    const q = await app.inject({ method: 'GET', url: '/api/v1/verify/zz', headers: {} });
+    expect(q.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+});
+
+describe('GET /docs', () => {
+  it('serves Swagger UI from this server only (no CDN)', async () => {
+    const page = await app.inject({ method: 'GET', url: '/docs/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    const html = page.body;
+    const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const r of refs) expect(r, r).not.toMatch(/^(https?:)?\/\//);
+    const init = await app.inject({ method: 'GET', url: '/docs/static/swagger-initializer.js' });
+    expect(init.statusCode).toBe(200);
+    // No URL to another host in the page's configuration (a comment may cite one).
+    expect(init.body).not.toMatch(/["'`]https?:\/\//);
+    expect(init.body).toMatch(/validatorUrl: null/);
+    const bundle = await app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' });
+    expect(bundle.statusCode).toBe(200);
+  });
+});

@@ -14,7 +14,7 @@ import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js
 import type { CaMetrics } from '../plugins/metrics.js';
 import { issueRequestFromJson } from './issue-body.js';
 import { schemas } from '../schemas/certificates.js';
-import { withChecks } from '../schemas/validation.js';
+import { useContract, withChecks } from '../schemas/validation.js';
 import { canSee, requireRole, tenantFor, type Principal } from '../../tenancy/roles.js';
 import type { Tenancy } from '../../tenancy/tenancy.js';
 
@@ -52,6 +52,7 @@ export async function adminRoutes(
   app: FastifyInstance,
   opts: { authority: Authority; tokens: AdminTokens; metrics: CaMetrics; tenancy: Tenancy },
 ): Promise<void> {
+  useContract(app);
   const a = opts.authority;
   // onRequest: the token is checked before the body is read or parsed (401 before 413/415).
   app.addHook('onRequest', opts.tokens.guard);

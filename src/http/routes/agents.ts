@@ -26,7 +26,7 @@ import { canSee, requireRole, tenantFor, type Principal } from '../../tenancy/ro
 import type { Tenancy } from '../../tenancy/tenancy.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
 import { oneCallCertify, readOneCallBody } from './agent-one-call.js';
-import { withChecks } from '../schemas/validation.js';
+import { useContract, withChecks } from '../schemas/validation.js';
 import { schemas } from '../schemas/agents.js';
 
 const WRITERS = ['admin', 'operator'] as const;
@@ -126,6 +126,7 @@ export async function agentRoutes(
   app: FastifyInstance,
   opts: { tenancy: Tenancy; tokens: AdminTokens },
 ): Promise<void> {
+  useContract(app);
   const s = opts.tenancy.agents;
   const arc = () => s.authority.config.oidArc;
   // onRequest: the token is checked before the body is read or parsed (401 before 413/415).

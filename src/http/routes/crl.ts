@@ -9,10 +9,12 @@ import type { Clock } from '../../clock.js';
 import type { CrlService } from '../../crl/service.js';
 import { AgentCaError } from '../../errors.js';
 import { schemas } from '../schemas/public.js';
+import { useContract } from '../schemas/validation.js';
 
 export const CRL_MAX_AGE_SECONDS = 30;
 
 export async function crlRoutes(app: FastifyInstance, opts: { crls: CrlService; clock: Clock }): Promise<void> {
+  useContract(app);
   app.get<{ Params: { name: string } }>('/crl/:name', { schema: schemas.crl }, async (request, reply) => {
     const m = request.params.name.match(/^(root|intermediate)(-delta)?\.(crl|pem)$/);
     if (!m)

@@ -9,11 +9,13 @@ import type { CrlService } from '../../crl/service.js';
 import { sendProblem } from '../problem.js';
 import { AgentCaError } from '../../errors.js';
 import { schemas } from '../schemas/public.js';
+import { useContract } from '../schemas/validation.js';
 
 export async function healthRoutes(
   app: FastifyInstance,
   opts: { authority: Authority; metrics: CaMetrics; crls?: CrlService },
 ): Promise<void> {
+  useContract(app);
   app.get('/healthz', { schema: schemas.healthz }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: schemas.readyz }, async (_request, reply) => {
     try {

@@ -12,6 +12,7 @@ import type { Clock } from '../../clock.js';
 import type { CaMetrics } from '../plugins/metrics.js';
 import { IpBudget } from '../plugins/ip-budget.js';
 import { schemas } from '../schemas/public.js';
+import { useContract } from '../schemas/validation.js';
 
 export interface OcspRouteOptions {
   ocsp: OcspService;
@@ -64,6 +65,7 @@ export function sendMalformedRequest(reply: FastifyReply): FastifyReply {
 const OCSP_BODY_LIMIT = 16 * 1024;
 
 export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): Promise<void> {
+  useContract(app);
   const maxAge = opts.maxAgeSeconds ?? 60;
   const fullCacheControl = `max-age=${maxAge}, public, no-transform, must-revalidate`;
   const decoded = new DecodedPaths(10_000);

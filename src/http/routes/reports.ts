@@ -16,7 +16,7 @@ import type { ReportHost } from '../../reports/types.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
 import { requireRole, type Principal } from '../../tenancy/roles.js';
 import { schemas } from '../schemas/operations.js';
-import { withChecks } from '../schemas/validation.js';
+import { useContract, withChecks } from '../schemas/validation.js';
 
 /**
  * May `p` ask for (and read) a report about a subject whose certificates carry these tenants?
@@ -45,6 +45,7 @@ export async function reportRoutes(
   app: FastifyInstance,
   opts: { host: ReportHost; reports: ReportJobs; tokens: AdminTokens },
 ): Promise<void> {
+  useContract(app);
   // onRequest: the token is checked before the body is read or parsed (401 before 413/415).
   app.addHook('onRequest', opts.tokens.guard);
 

@@ -21,6 +21,7 @@ import type { IssuerId } from '../../types.js';
 import { principalOf } from '../plugins/admin-auth.js';
 import { canSee, requireRole } from '../../tenancy/roles.js';
 import { schemas } from '../schemas/public.js';
+import { useContract } from '../schemas/validation.js';
 
 export interface RevocationStreamOptions {
   authority: Authority;
@@ -37,6 +38,7 @@ function cursorFrom(request: FastifyRequest<{ Querystring: { after?: string } }>
 }
 
 export async function revocationStreamRoutes(app: FastifyInstance, opts: RevocationStreamOptions): Promise<void> {
+  useContract(app);
   const { authority } = opts;
   const open = new Set<() => void>();
   // A hijacked response is never idle: end the streams first, or close() would wait on them.

@@ -10,6 +10,7 @@ import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js
 import { canSee, requireRole, tenantFor } from '../../tenancy/roles.js';
 import type { Tenancy } from '../../tenancy/tenancy.js';
 import { schemas } from '../schemas/operations.js';
+import { useContract } from '../schemas/validation.js';
 
 /**
  * Tenancy (docs/tenancy.md): operators send events for their tenant's certificates, agents for
@@ -20,6 +21,7 @@ export async function riskRoutes(
   app: FastifyInstance,
   opts: { risk: RiskService; tokens: AdminTokens; tenancy?: Tenancy },
 ): Promise<void> {
+  useContract(app);
   // onRequest: the token is checked before the body is read or parsed (401 before 413/415).
   app.addHook('onRequest', opts.tokens.guard);
   const maxBatch = opts.risk.config.limits.maxBatch;

@@ -17,6 +17,7 @@ import type { Tenancy } from '../../tenancy/tenancy.js';
 import { requireObject } from '../../tenancy/agent-spec.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
 import { schemas } from '../schemas/tenancy.js';
+import { useContract } from '../schemas/validation.js';
 
 function isoTime(v: string | undefined, field: string): Date | undefined {
   if (v === undefined) return undefined;
@@ -32,6 +33,7 @@ export async function tenancyRoutes(
   app: FastifyInstance,
   opts: { tenancy: Tenancy; tokens: AdminTokens },
 ): Promise<void> {
+  useContract(app);
   const t = opts.tenancy;
   // onRequest: the token is checked before the body is read or parsed (401 before 413/415).
   app.addHook('onRequest', opts.tokens.guard);

@@ -15,6 +15,7 @@ import type { Authority, CertificateView } from '../../authority/authority.js';
 import { describeCertificate } from '../../asn1/certificate-describe.js';
 import { toPem } from '../../asn1/pem.js';
 import { schemas } from '../schemas/public.js';
+import { useContract } from '../schemas/validation.js';
 
 export async function publicVerifyJson(authority: Authority, view: CertificateView) {
   const r = view.record;
@@ -89,6 +90,7 @@ export async function verifyRoutes(
   app: FastifyInstance,
   opts: { authority: Authority; maxAgeSeconds?: number },
 ): Promise<void> {
+  useContract(app);
   const maxAge = Math.max(0, Math.min(MAX_AGE_CEILING, Math.floor(opts.maxAgeSeconds ?? MAX_AGE_CEILING)));
   app.get<{ Params: { serial: string } }>(
     '/api/v1/verify/:serial',

@@ -18,6 +18,7 @@ import type { WebhookService } from '../../webhooks/service.js';
 import { principalOf, type AdminTokens } from '../plugins/admin-auth.js';
 import { canSee, requireRole, type Principal } from '../../tenancy/roles.js';
 import { schemas } from '../schemas/operations.js';
+import { useContract } from '../schemas/validation.js';
 
 function jsonObject(body: unknown): Record<string, unknown> {
   if (body === undefined || body === null) return {};
@@ -44,6 +45,7 @@ export async function webhookRoutes(
   app: FastifyInstance,
   opts: { webhooks: WebhookService; tokens: AdminTokens },
 ): Promise<void> {
+  useContract(app);
   const w = opts.webhooks;
   // onRequest: the token is checked before the body is read or parsed (401 before 413/415).
   app.addHook('onRequest', opts.tokens.guard);

@@ -14,6 +14,7 @@ import { Type, type TSchema } from 'typebox';
 import type { Role } from '../../tenancy/roles.js';
 
 export const PROBLEM_JSON = 'application/problem+json';
+export const PROBLEM_ID = 'AgentCaProblem';
 
 /** RFC 9457 §3: the members every agent-ca problem carries, plus `code` (ACA_ERR_*) and `details`. */
 export const Problem = Type.Object(
@@ -34,7 +35,7 @@ export const Problem = Type.Object(
       ),
     ),
   },
-  { $id: 'AgentCaProblem', title: 'Problem', additionalProperties: true },
+  { $id: PROBLEM_ID, title: 'Problem', additionalProperties: true },
 );
 
 const ERROR_TEXT: Record<number, string> = {
@@ -55,7 +56,7 @@ export function problems(...statuses: number[]): Record<number, unknown> {
   for (const s of statuses)
     out[s] = {
       description: ERROR_TEXT[s] ?? 'Error.',
-      content: { [PROBLEM_JSON]: { schema: Type.Ref('AgentCaProblem') } },
+      content: { [PROBLEM_JSON]: { schema: Type.Ref(PROBLEM_ID) } },
     };
   return out;
 }

@@ -8,11 +8,12 @@
  * options (fastify's default `removeAdditional: true` silently drops unknown keys) cannot
  * change what agent-ca accepts.
  */
-import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 import { AgentCaError, isAgentCaError } from '../../errors.js';
+import { PROBLEM_ID, Problem } from './common.js';
 
 interface SchemaError {
   keyword: string;
@@ -127,4 +128,13 @@ export function withChecks<Rq extends FastifyRequest, Rp extends FastifyReply>(
     }
     throw refused;
   };
+}
+
+/**
+ * What every route plugin calls first, so that it works mounted alone as well as inside
+ * agentCaPlugin: our validator, and the shared problem schema its error responses name.
+ */
+export function useContract(app: FastifyInstance): void {
+  app.setValidatorCompiler(validatorCompiler);
+  if (!app.getSchema(PROBLEM_ID)) app.addSchema(Problem);
 }
