@@ -31,7 +31,9 @@ export async function registerOpenApi(app: FastifyInstance, opts: { docs: boolea
         },
       },
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
   });
   app.get(
     '/openapi.json',

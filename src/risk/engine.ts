@@ -142,7 +142,7 @@ export class RiskEngine {
         serials.push(ctx.serial);
         if (ctx.agentId !== undefined) agentIds.add(ctx.agentId);
       }
-      const f = classifyEvent(e, ctx, s, this.tenantConfig(ctx).features, ctx.permits);
+      const f = classifyEvent(e, ctx, s, this.tenantConfig(ctx).features, (a) => ctx.permits(a));
       flags.push(f);
       tuples.push(eventTuple(ctx.serial, e, f));
     }

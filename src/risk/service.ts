@@ -34,7 +34,7 @@ export function loadRiskConfig(dataDir: string, env: Readonly<Record<string, str
   } catch (e) {
     throw new AgentCaError('CONFIG_INVALID', `${path}: ${(e as Error).message}`);
   }
-  return parseRiskConfig(raw as never);
+  return parseRiskConfig(raw);
 }
 
 export async function startRiskService(

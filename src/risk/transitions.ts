@@ -124,7 +124,7 @@ export class BandTransitions {
       const explanation = explain(a, cfg);
       this.enqueue(serial, 'revoke', async () => {
         try {
-          await this.actions.revoke(serial as Serial, explanation);
+          await this.actions.revoke(serial, explanation);
         } catch (e) {
           // Someone revoked it first: the goal is reached. Anything else: try again on the next evaluation.
           if (isAgentCaError(e) && e.is('REVOKE_ALREADY')) return;

@@ -43,7 +43,7 @@ async function issue(agentId: string, tenant: string): Promise<string> {
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const issued = await authority.issue({
     agentId,
-    publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string,
+    publicKey: publicKey.export({ format: 'pem', type: 'spki' }),
     scope: SCOPE,
     policy: POLICY,
     tenant,

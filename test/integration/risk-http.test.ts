@@ -390,7 +390,7 @@ describe('risk engine over HTTP', () => {
     expect(warningHooks[0]!.event.data).toMatchObject({ id: warned[0].id, serial: trader.serial, band: 'warning' });
 
     // events keep flowing after the revocation: accepted, no second revocation or warning
-    await postEvents(drift(trader.serial, ++k));
+    await postEvents(drift(trader.serial, k + 1));
     expect((await api('GET', `/api/v1/notifications?serial=${trader.serial}`)).json.notifications).toHaveLength(1);
   });
 
@@ -586,7 +586,7 @@ describe('ca-config/risk-config.example.json', () => {
   it('parses with parseRiskConfig, spells out the real defaults, and resolves its per-tenant overrides', () => {
     const example = JSON.parse(
       readFileSync(new URL('../../ca-config/risk-config.example.json', import.meta.url), 'utf8'),
-    ) as Json;
+    );
     const config = parseRiskConfig(example);
     expect(config.defaults).toEqual(DEFAULT_TENANT_RISK_CONFIG);
     expect(config).toMatchObject({
