@@ -58,7 +58,7 @@ export const IssueBody = Strict({
 export const Issued = Open({
   serial: Serial,
   certificate: Type.String({ description: 'PEM' }),
-  chain: Type.String({ description: 'PEM, intermediate then root' }),
+  chain: Type.String({ description: 'PEM: this certificate, then the intermediate' }),
   notBefore: Time(),
   notAfter: Time(),
   warnings: Type.Array(AnyJson),
