@@ -30,7 +30,7 @@ beforeAll(async () => {
       registered.push({
         method: m,
         url: r.url,
-        hide: Boolean((r.schema)?.hide),
+        hide: Boolean(r.schema?.hide),
       });
   });
   await app.register(agentCaPlugin, { authority, adminToken: TOKEN });
