@@ -3,7 +3,12 @@
  * request: the CA, not the requester, decides the subject (CN = agent id, O = operator) and
  * the extensions; a CSR contributes only its public key, after its self-signature verifies.
  */
-import { agentExtensionCodecsForArc, type AgentPolicy, type ModelHash } from '../asn1/extensions/index.js';
+import {
+  agentExtensionCodecsForArc,
+  type AgentPolicy,
+  type ModelHash,
+  type ModelHashAlgorithm,
+} from '../asn1/extensions/index.js';
 import { encodeName, type NameSpec } from '../asn1/name.js';
 import { pemOrDer } from '../asn1/pem.js';
 import type { GeneralName } from '../asn1/x509-extensions.js';
@@ -28,7 +33,8 @@ export interface AgentIssueRequest {
   uris?: string[];
   scope?: string[];
   policy?: AgentPolicy;
-  modelHash?: ModelHash;
+  /** The model's digest: bytes, or hex as the HTTP API and the CLI take it. */
+  modelHash?: ModelHashInput;
   tenant?: string;
   environment?: string;
   instanceId?: string;
@@ -45,6 +51,25 @@ export interface AgentIssueRequest {
   keyType?: KeyType;
   /** Recorded as the renewal of this certificate (a renewal with a fresh key, docs/tenancy.md). */
   renewalOf?: Serial;
+}
+
+/** A model hash as callers give it: the digest as bytes or as hex (`'ab12…'`). */
+export interface ModelHashInput {
+  algorithm: ModelHashAlgorithm;
+  digest: Uint8Array | string;
+}
+
+const HEX = /^([0-9a-fA-F]{2})+$/;
+
+/** Hex digests become bytes; a string that is not hex is refused naming the field. */
+export function modelHashFrom(input: ModelHashInput): ModelHash {
+  const d = input.digest;
+  if (typeof d !== 'string') return { algorithm: input.algorithm, digest: Buffer.from(d) };
+  if (!HEX.test(d))
+    throw new AgentCaError('INPUT_INVALID', 'modelHash.digest must be hex (an even number of 0-9a-f)', {
+      fields: { 'modelHash.digest': 'must be hex' },
+    });
+  return { algorithm: input.algorithm, digest: Buffer.from(d, 'hex') };
 }
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -103,7 +128,7 @@ export function agentTbsRequest(
   };
   add('agentPolicy', codecs.agentPolicy, req.policy);
   add('agentScope', codecs.agentScope, req.scope);
-  add('modelHash', codecs.modelHash, req.modelHash);
+  add('modelHash', codecs.modelHash, req.modelHash ? modelHashFrom(req.modelHash) : undefined);
   if (req.tenant !== undefined || req.environment !== undefined || req.instanceId !== undefined) {
     add('agentContext', codecs.agentContext, {
       tenantId: req.tenant ?? 'default',

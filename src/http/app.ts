@@ -15,18 +15,22 @@ import { caCertificateRoutes } from './routes/ca-certificates.js';
 import { healthRoutes } from './routes/health.js';
 import { verifyRoutes } from './routes/verify.js';
 import { ocspRoutes, sendMalformedRequest } from './routes/ocsp.js';
-import type { OcspService } from '../ocsp/service.js';
-import type { WebhookService } from '../webhooks/service.js';
+import { OcspService } from '../ocsp/service.js';
+import { WebhookService } from '../webhooks/service.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { crlRoutes } from './routes/crl.js';
-import type { CrlService } from '../crl/service.js';
-import type { RiskService } from '../risk/service.js';
+import { CrlService, type CrlServiceOptions } from '../crl/service.js';
+import { startRiskService, type RiskService } from '../risk/service.js';
 import { riskRoutes } from './routes/risk.js';
 import { revocationStreamRoutes } from './routes/revocation-stream.js';
 import { Tenancy } from '../tenancy/tenancy.js';
 import { tenancyRoutes } from './routes/tenancy.js';
 import { agentRoutes } from './routes/agents.js';
-import type { ReportJobs } from '../reports/report-jobs.js';
+import { ReportJobs } from '../reports/report-jobs.js';
+import { join } from 'node:path';
+import { errorMessage, stderrLogger } from '../logger.js';
+import { useContract } from './schemas/validation.js';
+import { registerOpenApi } from './openapi.js';
 import { reportRoutes } from './routes/reports.js';
 import { reviewRoutes } from './routes/review.js';
 import { consoleRoutes } from './routes/console.js';
@@ -36,48 +40,136 @@ export interface AgentCaPluginOptions {
   metrics?: CaMetrics;
   /** Also accepted as an admin token (AGENT_CA_ADMIN_TOKEN); stored tokens come from `agent-ca token create`. */
   adminToken?: string;
-  /** The OCSP responder service (src/ocsp/service.ts); started by the caller. */
-  ocsp: OcspService;
+  /**
+   * The OCSP responder (src/ocsp/service.ts), /ocsp. Give a service you start and stop
+   * yourself, omit it for one the plugin starts on onReady and stops on onClose, or `false`
+   * for no /ocsp route (the certificates' AIA still names it: serve it elsewhere).
+   */
+  ocsp?: OcspService | false;
   /** OCSP GET Cache-Control max-age bound (default 60 s, the revocation promise). */
   ocspMaxAgeSeconds?: number;
-  /** Revocation webhooks (src/webhooks/service.ts); started by the caller. */
-  webhooks?: WebhookService;
-  /** CRL publishing (src/crl/service.ts); started by the caller. */
-  crls?: CrlService;
-  /** The risk engine (src/risk/service.ts): POST /api/v1/events, GET /api/v1/notifications. */
-  risk?: RiskService;
+  /** Revocation webhooks (src/webhooks/service.ts), /api/v1/webhooks: yours, omitted (the plugin's), or `false`. */
+  webhooks?: WebhookService | false;
+  /**
+   * CRL publishing (src/crl/service.ts), /crl/*: yours, omitted (the plugin's, with these
+   * options when an object without `latest`), or `false` (the certificates' CRL DPs then
+   * need another server).
+   */
+  crls?: CrlService | CrlServiceOptions | false;
+  /** The risk engine (src/risk/service.ts), /api/v1/events and /api/v1/notifications: yours, omitted (the plugin's), or `false`. */
+  risk?: RiskService | false;
   /** Tenants, tokens, agent registry (src/tenancy/); default: one over `authority` and `risk`, started here. */
   tenancy?: Tenancy;
-  /** Compliance reports (src/reports/report-jobs.ts): /api/v1/reports/... */
+  /** Compliance reports (src/reports/report-jobs.ts), /api/v1/reports/...: yours, omitted (the plugin's, under dataDir/reports), or `false`. */
+  reports?: ReportJobs | false;
+  /** GET /openapi.json, the OpenAPI 3.1 document (default true; false when your app registers @fastify/swagger itself). */
+  openapi?: boolean;
+  /** GET /docs, Swagger UI over /openapi.json, assets served locally (default true; needs `openapi`). */
+  docs?: boolean;
+  /** Announce certificate.expiring hourly for certificates ending within 7 days (default: only with the plugin's own services). */
+  announceExpiring?: boolean;
+}
+
+/** The services the plugin runs over its lifetime, whichever it started itself. */
+export interface AgentCaServices {
+  ocsp?: OcspService;
+  crls?: CrlService;
+  webhooks?: WebhookService;
+  risk?: RiskService;
   reports?: ReportJobs;
+  tenancy: Tenancy;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What agentCaPlugin mounted (the services behind its routes). */
+    agentCa?: AgentCaServices;
+  }
 }
 
 /** Limits on what a client may send: JSON bodies stay small; OCSP has its own cap. */
 export const JSON_BODY_LIMIT = 64 * 1024;
 
+const isCrlService = (v: unknown): v is CrlService =>
+  typeof v === 'object' && v !== null && typeof (v as CrlService).latest === 'function';
+
+/**
+ * Mounts every route the certificates and docs/http-api.md name, and runs the services behind
+ * them with the fastify lifecycle: what the plugin creates it starts on onReady and stops on
+ * onClose, in that order (OCSP first, so the first CRL and the first OCSP answer are signed
+ * before `listen` returns); what the caller passes in stays the caller's to start and stop.
+ */
 export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOptions): Promise<void> {
+  const a = opts.authority;
   const metrics = opts.metrics ?? new CaMetrics(false);
   const offSigned = opts.authority.addSignObserver((key, seconds) =>
     metrics.signingSeconds.observe({ kind: key }, seconds),
   );
   app.addHook('onClose', async () => void offSigned());
+  const owned: Array<{ start?: () => Promise<void>; stop: () => Promise<void> }> = [];
+  const ocsp = opts.ocsp === false ? undefined : (opts.ocsp ?? new OcspService(a));
+  if (ocsp && opts.ocsp === undefined) owned.push({ start: () => ocsp.start(), stop: () => ocsp.stop() });
+  const webhooks = opts.webhooks === false ? undefined : (opts.webhooks ?? new WebhookService({ authority: a }));
+  if (webhooks && opts.webhooks === undefined)
+    owned.push({ start: () => webhooks.start(), stop: () => webhooks.stop() });
+  const crls =
+    opts.crls === false ? undefined : isCrlService(opts.crls) ? opts.crls : new CrlService(a, opts.crls ?? {});
+  if (crls && !isCrlService(opts.crls) && opts.crls !== false)
+    owned.push({ start: () => crls.start(), stop: () => crls.stop() });
+  let risk: RiskService | undefined;
+  if (opts.risk !== false) {
+    // The engine starts when created (it restores its state first); stopped on onClose.
+    risk = opts.risk ?? (await startRiskService(a, webhooks ? { webhooks } : {}));
+    const r = risk;
+    if (opts.risk === undefined) owned.push({ stop: () => r.stop() });
+  }
+  let reports: ReportJobs | undefined;
+  if (opts.reports !== false) {
+    const riskConfig = risk?.config;
+    reports =
+      opts.reports ?? new ReportJobs(a, { dir: join(a.dataDir, 'reports'), ...(riskConfig ? { riskConfig } : {}) });
+    const r = reports;
+    if (opts.reports === undefined) owned.push({ stop: () => r.settle() });
+  }
   let tenancy = opts.tenancy;
   if (!tenancy) {
     tenancy = new Tenancy(opts.authority, {
       ...(opts.adminToken ? { envToken: opts.adminToken } : {}),
-      ...(opts.risk ? { risk: opts.risk.engine } : {}),
+      ...(risk ? { risk: risk.engine } : {}),
     });
     await tenancy.start();
   }
+  const announce = opts.announceExpiring ?? owned.length > 0;
+  let expiringTimer: NodeJS.Timeout | undefined;
+  app.decorate('agentCa', {
+    ...(ocsp ? { ocsp } : {}),
+    ...(crls ? { crls } : {}),
+    ...(webhooks ? { webhooks } : {}),
+    ...(risk ? { risk } : {}),
+    ...(reports ? { reports } : {}),
+    tenancy,
+  });
+  app.addHook('onReady', async () => {
+    for (const s of owned) await s.start?.();
+    if (announce) expiringTimer = startExpiringAnnouncer(a);
+  });
+  app.addHook('onClose', async () => {
+    if (expiringTimer) clearInterval(expiringTimer);
+    for (const s of [...owned].reverse()) await s.stop();
+    if (owned.length > 0) await a.hooks.settle();
+  });
+
   const tokens = new AdminTokens(opts.authority.store, undefined, { tokens: tenancy.tokens });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFound);
+  useContract(app);
+  if (opts.openapi !== false) await registerOpenApi(app, { docs: opts.docs !== false });
   app.addHook('preValidation', async (request) => assertJsonDepth(request.body));
   app.addHook('onResponse', async (request, reply) => {
     metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
-  if (opts.crls) metrics.watchCrls(opts.crls);
-  await app.register(healthRoutes, { authority: opts.authority, metrics, ...(opts.crls ? { crls: opts.crls } : {}) });
+  if (crls) metrics.watchCrls(crls);
+  await app.register(healthRoutes, { authority: opts.authority, metrics, ...(crls ? { crls } : {}) });
   await app.register(caCertificateRoutes, { authority: opts.authority });
   await app.register(verifyRoutes, {
     authority: opts.authority,
@@ -87,18 +179,40 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   await app.register(tenancyRoutes, { tenancy, tokens });
   await app.register(agentRoutes, { tenancy, tokens });
   await app.register(revocationStreamRoutes, { authority: opts.authority, guard: tokens.guard });
-  if (opts.webhooks) await app.register(webhookRoutes, { webhooks: opts.webhooks, tokens });
-  if (opts.crls) await app.register(crlRoutes, { crls: opts.crls, clock: opts.authority.clock });
-  if (opts.risk) await app.register(riskRoutes, { risk: opts.risk, tokens, tenancy });
-  if (opts.reports) await app.register(reportRoutes, { host: opts.authority, reports: opts.reports, tokens });
-  if (opts.risk) await app.register(reviewRoutes, { authority: opts.authority, risk: opts.risk, tokens });
+  if (webhooks) await app.register(webhookRoutes, { webhooks, tokens });
+  if (crls) await app.register(crlRoutes, { crls, clock: opts.authority.clock });
+  if (risk) await app.register(riskRoutes, { risk, tokens, tenancy });
+  if (reports) await app.register(reportRoutes, { host: opts.authority, reports, tokens });
+  if (risk) await app.register(reviewRoutes, { authority: opts.authority, risk, tokens });
   await app.register(consoleRoutes);
-  await app.register(ocspRoutes, {
-    ocsp: opts.ocsp,
-    metrics,
-    clock: opts.authority.clock,
-    ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}),
-  });
+  if (ocsp)
+    await app.register(ocspRoutes, {
+      ocsp,
+      metrics,
+      clock: opts.authority.clock,
+      ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}),
+    });
+}
+
+/**
+ * certificate.expiring: checked at start and hourly for good agent certificates ending within
+ * 7 days; each serial is announced once per process (embedders subscribe with
+ * authority.hooks.on). A failed pass is logged and retried at the next hour.
+ */
+export function startExpiringAnnouncer(authority: Authority): NodeJS.Timeout {
+  const announced = new Set<string>();
+  const announce = async () => {
+    const soon = await authority.announceExpiring(7 * 86_400_000, (serial) => !announced.has(serial));
+    for (const r of soon) announced.add(r.serial);
+  };
+  const logged = () =>
+    announce().catch((e: unknown) =>
+      stderrLogger.error('announcing expiring certificates failed', { error: errorMessage(e) }),
+    );
+  void logged();
+  const timer = setInterval(() => void logged(), 3_600_000);
+  timer.unref();
+  return timer;
 }
 
 export interface BuildAppOptions extends AgentCaPluginOptions {

@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AgentCaError, isAgentCaError } from '../errors.js';
+import { problemTitle } from './problem-titles.js';
 
 export interface Problem {
   type: string;
@@ -18,7 +19,7 @@ export function problemFrom(e: unknown): Problem {
   if (isAgentCaError(e)) {
     return {
       type: `urn:agent-ca:error:${e.code}`,
-      title: e.code,
+      title: problemTitle(e.code, e.httpStatus),
       status: e.httpStatus,
       detail: e.message,
       code: e.code,
@@ -33,11 +34,17 @@ export function problemFrom(e: unknown): Problem {
         : fe.statusCode === 404
           ? 'ACA_ERR_HTTP_NOT_FOUND'
           : 'ACA_ERR_INPUT_INVALID';
-    return { type: `urn:agent-ca:error:${code}`, title: code, status: fe.statusCode, detail: fe.message, code };
+    return {
+      type: `urn:agent-ca:error:${code}`,
+      title: problemTitle(code, fe.statusCode),
+      status: fe.statusCode,
+      detail: fe.message,
+      code,
+    };
   }
   return {
     type: 'urn:agent-ca:error:ACA_ERR_INTERNAL',
-    title: 'ACA_ERR_INTERNAL',
+    title: problemTitle('ACA_ERR_INTERNAL', 500),
     status: 500,
     detail: 'internal error',
     code: 'ACA_ERR_INTERNAL',

@@ -13,6 +13,8 @@ import type { CertificateState } from '../../revocation/status.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
 import type { CaMetrics } from '../plugins/metrics.js';
 import { issueRequestFromJson } from './issue-body.js';
+import { schemas } from '../schemas/certificates.js';
+import { useContract, withChecks } from '../schemas/validation.js';
 import { canSee, requireRole, tenantFor, type Principal } from '../../tenancy/roles.js';
 import type { Tenancy } from '../../tenancy/tenancy.js';
 
@@ -50,53 +52,69 @@ export async function adminRoutes(
   app: FastifyInstance,
   opts: { authority: Authority; tokens: AdminTokens; metrics: CaMetrics; tenancy: Tenancy },
 ): Promise<void> {
+  useContract(app);
   const a = opts.authority;
-  app.addHook('preHandler', opts.tokens.guard);
+  // onRequest: the token is checked before the body is read or parsed (401 before 413/415).
+  app.addHook('onRequest', opts.tokens.guard);
 
-  app.post('/api/v1/certificates', async (request, reply) => {
-    const p = principalOf(request);
-    requireRole(p, WRITERS, 'issue certificates');
-    const req = issueRequestFromJson(request.body, actorOf(request));
-    const tenant = tenantFor(p, req.tenant);
-    if (tenant !== undefined) req.tenant = tenant;
-    // Agent ids are global (docs/tenancy.md): a registered agent is certified only within its tenant.
-    const registered = await opts.tenancy.agents.registry.get(req.agentId);
-    if (registered && registered.tenant !== req.tenant)
-      throw new AgentCaError('AGENT_EXISTS', `agent id ${req.agentId} is registered to another tenant`, {
-        agentId: req.agentId,
-      });
-    const issued = await a.issue(req);
-    return reply.code(201).send({
-      serial: issued.serial,
-      certificate: issued.pem,
-      chain: issued.chainPem,
-      notBefore: issued.notBefore.toISOString(),
-      notAfter: issued.notAfter.toISOString(),
-      warnings: issued.warnings,
-    });
-  });
+  app.post(
+    '/api/v1/certificates',
+    { schema: schemas.issue, attachValidation: true },
+    withChecks(
+      (request) => issueRequestFromJson(request.body, ''),
+      async (request, reply) => {
+        const p = principalOf(request);
+        requireRole(p, WRITERS, 'issue certificates');
+        const req = issueRequestFromJson(request.body, actorOf(request));
+        const tenant = tenantFor(p, req.tenant);
+        if (tenant !== undefined) req.tenant = tenant;
+        // Agent ids are global (docs/tenancy.md): a registered agent is certified only within its tenant.
+        const registered = await opts.tenancy.agents.registry.get(req.agentId);
+        if (registered && registered.tenant !== req.tenant)
+          throw new AgentCaError('AGENT_EXISTS', `agent id ${req.agentId} is registered to another tenant`, {
+            agentId: req.agentId,
+          });
+        const issued = await a.issue(req);
+        return reply.code(201).send({
+          serial: issued.serial,
+          certificate: issued.pem,
+          chain: issued.chainPem,
+          notBefore: issued.notBefore.toISOString(),
+          notAfter: issued.notAfter.toISOString(),
+          warnings: issued.warnings,
+        });
+      },
+    ),
+  );
 
-  app.post<{ Params: { serial: string } }>('/api/v1/certificates/:serial/revoke', async (request) => {
-    requireRole(principalOf(request), WRITERS, 'revoke certificates');
-    await visibleCertificate(a, principalOf(request), request.params.serial);
-    const started = process.hrtime.bigint();
-    const b = jsonBody(request.body);
-    if (b.reason !== undefined && typeof b.reason !== 'string')
-      throw new AgentCaError('INPUT_REASON_UNKNOWN', 'reason must be a string');
-    const invalidityDate = optionalDate(b.invalidityDate, 'invalidityDate');
-    const r = await a.revoke(request.params.serial, {
-      reason: parseRevokeReason(b.reason),
-      ...(invalidityDate ? { invalidityDate } : {}),
-      actor: actorOf(request),
-    });
-    // revoke() returns after the serial's OCSP responses were re-signed and committed.
-    opts.metrics.revocationVisibility.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    return { serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt.toISOString() };
-  });
+  app.post<{ Params: { serial: string } }>(
+    '/api/v1/certificates/:serial/revoke',
+    { schema: schemas.revoke, attachValidation: true },
+    withChecks(
+      (request) => optionalDate(jsonBody(request.body).invalidityDate, 'invalidityDate'),
+      async (request) => {
+        requireRole(principalOf(request), WRITERS, 'revoke certificates');
+        await visibleCertificate(a, principalOf(request), request.params.serial);
+        const started = process.hrtime.bigint();
+        const b = jsonBody(request.body);
+        if (b.reason !== undefined && typeof b.reason !== 'string')
+          throw new AgentCaError('INPUT_REASON_UNKNOWN', 'reason must be a string');
+        const invalidityDate = optionalDate(b.invalidityDate, 'invalidityDate');
+        const r = await a.revoke(request.params.serial, {
+          reason: parseRevokeReason(b.reason),
+          ...(invalidityDate ? { invalidityDate } : {}),
+          actor: actorOf(request),
+        });
+        // revoke() returns after the serial's OCSP responses were re-signed and committed.
+        opts.metrics.revocationVisibility.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        return { serial: r.serial, status: 'revoked', reason: r.reason, revokedAt: r.revokedAt.toISOString() };
+      },
+    ),
+  );
 
   // The CA's own certificates: a separate, separately audited path (src/authority/ca-revocation.ts).
   // Every tenant's certificates hang off these CAs: admin tokens only (docs/tenancy.md).
-  app.post<{ Params: { name: string } }>('/api/v1/ca/:name/revoke', async (request) => {
+  app.post<{ Params: { name: string } }>('/api/v1/ca/:name/revoke', { schema: schemas.caRevoke }, async (request) => {
     requireRole(principalOf(request), ['admin'], 'revoke a CA');
     const b = jsonBody(request.body);
     if (typeof b.reason !== 'string')
@@ -113,35 +131,43 @@ export async function adminRoutes(
     };
   });
 
-  app.post<{ Params: { name: string } }>('/api/v1/ca/:name/hold', async (request) => {
+  app.post<{ Params: { name: string } }>('/api/v1/ca/:name/hold', { schema: schemas.caHold }, async (request) => {
     requireRole(principalOf(request), ['admin'], 'hold a CA');
     const r = await a.holdCa(request.params.name, { actor: actorOf(request) });
     return { ca: request.params.name, serial: r.serial, status: 'held', revokedAt: r.revokedAt.toISOString() };
   });
 
-  app.post<{ Params: { name: string } }>('/api/v1/ca/:name/release', async (request) => {
+  app.post<{ Params: { name: string } }>('/api/v1/ca/:name/release', { schema: schemas.caRelease }, async (request) => {
     requireRole(principalOf(request), ['admin'], 'release a CA');
     await a.releaseCa(request.params.name, { actor: actorOf(request) });
     return { ca: request.params.name, status: 'good' };
   });
 
-  app.post<{ Params: { serial: string } }>('/api/v1/certificates/:serial/hold', async (request) => {
-    requireRole(principalOf(request), WRITERS, 'hold certificates');
-    await visibleCertificate(a, principalOf(request), request.params.serial);
-    const r = await a.hold(request.params.serial, { actor: actorOf(request) });
-    return { serial: r.serial, status: 'held', revokedAt: r.revokedAt.toISOString() };
-  });
+  app.post<{ Params: { serial: string } }>(
+    '/api/v1/certificates/:serial/hold',
+    { schema: schemas.hold },
+    async (request) => {
+      requireRole(principalOf(request), WRITERS, 'hold certificates');
+      await visibleCertificate(a, principalOf(request), request.params.serial);
+      const r = await a.hold(request.params.serial, { actor: actorOf(request) });
+      return { serial: r.serial, status: 'held', revokedAt: r.revokedAt.toISOString() };
+    },
+  );
 
-  app.post<{ Params: { serial: string } }>('/api/v1/certificates/:serial/release', async (request) => {
-    requireRole(principalOf(request), WRITERS, 'release certificates');
-    await visibleCertificate(a, principalOf(request), request.params.serial);
-    await a.release(request.params.serial, { actor: actorOf(request) });
-    return { serial: request.params.serial, status: 'good' };
-  });
+  app.post<{ Params: { serial: string } }>(
+    '/api/v1/certificates/:serial/release',
+    { schema: schemas.release },
+    async (request) => {
+      requireRole(principalOf(request), WRITERS, 'release certificates');
+      await visibleCertificate(a, principalOf(request), request.params.serial);
+      await a.release(request.params.serial, { actor: actorOf(request) });
+      return { serial: request.params.serial, status: 'good' };
+    },
+  );
 
   // The latest signed checkpoint, for an outside party to keep and later hand to
   // `agent-ca audit verify --against` (docs/hardening.md, D4).
-  app.get('/api/v1/audit/head', async (request) => {
+  app.get('/api/v1/audit/head', { schema: schemas.auditHead }, async (request) => {
     // The chain head names no tenant's data; still, only those who audit read it.
     requireRole(principalOf(request), ['admin', 'auditor'], 'read the audit head');
     const [head, checkpoint] = await Promise.all([a.audit.head(), a.audit.latestCheckpoint()]);
@@ -154,12 +180,13 @@ export async function adminRoutes(
     };
   });
 
-  app.get<{ Params: { serial: string } }>('/api/v1/certificates/:serial', async (request) =>
+  app.get<{ Params: { serial: string } }>('/api/v1/certificates/:serial', { schema: schemas.show }, async (request) =>
     viewJson(await visibleCertificate(a, principalOf(request), request.params.serial), a.config.oidArc),
   );
 
   app.get<{ Querystring: { agentId?: string; tenant?: string; status?: string } }>(
     '/api/v1/certificates',
+    { schema: schemas.list },
     async (request) => {
       const q = request.query;
       if (q.status !== undefined && !['good', 'revoked', 'held', 'expired'].includes(q.status))

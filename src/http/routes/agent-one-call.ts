@@ -37,12 +37,13 @@ function modelHashOf(v: unknown, bad: Record<string, string>): unknown {
   return { algorithm: m[1], digest: m[2] };
 }
 
-export async function oneCallCertify(
-  s: AgentService,
-  p: Principal,
-  body: unknown,
-  actor: string,
-): Promise<Record<string, unknown>> {
+/** The one-call body's own checks: every bad field named at once (problem+json details.fields). */
+export function readOneCallBody(body: unknown): {
+  b: Record<string, unknown>;
+  maxAmount: string | undefined;
+  days: unknown;
+  modelHash: unknown;
+} {
   const b = requireObject(body);
   const bad: Record<string, string> = {};
   for (const k of Object.keys(b)) if (!FIELDS.includes(k)) bad[k] = 'unknown field';
@@ -60,6 +61,16 @@ export async function oneCallCertify(
     bad.validity_days = 'must be a positive integer';
   const modelHash = modelHashOf(b.model_hash, bad);
   refuseFields(bad);
+  return { b, maxAmount, days, modelHash };
+}
+
+export async function oneCallCertify(
+  s: AgentService,
+  p: Principal,
+  body: unknown,
+  actor: string,
+): Promise<Record<string, unknown>> {
+  const { b, maxAmount, days, modelHash } = readOneCallBody(body);
   const tenant = tenantFor(p, typeof b.tenant === 'string' ? b.tenant : undefined);
   if (tenant === undefined)
     throw new AgentCaError('INPUT_INVALID', 'tenant is required (an admin token spans every tenant)', {

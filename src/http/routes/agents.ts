@@ -21,11 +21,13 @@ import type { ActionAmount } from '../../actions/types.js';
 import { AgentCaError } from '../../errors.js';
 import { readCertifyInput, type AgentService, type RenewInput } from '../../tenancy/agent-service.js';
 import { AGENT_STATUSES, type AgentRecord, type AgentStatus } from '../../tenancy/agent-registry.js';
-import { readAgentSpec, refuseFields, requireObject } from '../../tenancy/agent-spec.js';
+import { readAgentSpec, refuseFields, requireObject, SPEC_FIELDS } from '../../tenancy/agent-spec.js';
 import { canSee, requireRole, tenantFor, type Principal } from '../../tenancy/roles.js';
 import type { Tenancy } from '../../tenancy/tenancy.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
-import { oneCallCertify } from './agent-one-call.js';
+import { oneCallCertify, readOneCallBody } from './agent-one-call.js';
+import { useContract, withChecks } from '../schemas/validation.js';
+import { schemas } from '../schemas/agents.js';
 
 const WRITERS = ['admin', 'operator'] as const;
 
@@ -77,6 +79,42 @@ function readRenewInput(body: unknown, arc: string): RenewInput {
   return input;
 }
 
+/** Body checks that only read (withChecks runs them on a request its schema refused). */
+function readCertifyBody(body: unknown) {
+  const b = requireObject(body);
+  const bad: Record<string, string> = {};
+  for (const k of Object.keys(b))
+    if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays'].includes(k)) bad[k] = 'unknown field';
+  const input = readCertifyInput(b, bad);
+  refuseFields(bad);
+  return input;
+}
+
+function readSignBody(body: unknown): Record<string, unknown> {
+  const b = requireObject(body);
+  const bad: Record<string, string> = {};
+  for (const k of Object.keys(b))
+    if (!['payload', 'payloadEncoding', 'action', 'amount', 'market'].includes(k)) bad[k] = 'unknown field';
+  if (typeof b.payload !== 'string') bad.payload = 'must be a string (payloadEncoding utf8 or base64)';
+  if (b.payloadEncoding !== undefined && b.payloadEncoding !== 'utf8' && b.payloadEncoding !== 'base64')
+    bad.payloadEncoding = 'must be utf8 or base64';
+  if (typeof b.action !== 'string') bad.action = 'must be a string';
+  if (b.market !== undefined && typeof b.market !== 'string') bad.market = 'must be a string';
+  refuseFields(bad);
+  return b;
+}
+
+const REGISTER_FIELDS: readonly string[] = ['agentId', 'tenant', ...SPEC_FIELDS];
+
+/** The registration fields' own checks (AgentService.register and patch run them again). */
+function readSpecBody(body: unknown, known: readonly string[], arc: string): void {
+  const b = requireObject(body);
+  const bad: Record<string, string> = {};
+  for (const k of Object.keys(b)) if (!known.includes(k)) bad[k] = 'unknown field';
+  readAgentSpec(b, arc, bad);
+  refuseFields(bad);
+}
+
 function actionAmount(v: unknown): ActionAmount | undefined {
   if (v === undefined) return undefined;
   if (typeof v === 'string') return parseAmountText(v);
@@ -88,31 +126,41 @@ export async function agentRoutes(
   app: FastifyInstance,
   opts: { tenancy: Tenancy; tokens: AdminTokens },
 ): Promise<void> {
+  useContract(app);
   const s = opts.tenancy.agents;
   const arc = () => s.authority.config.oidArc;
-  app.addHook('preHandler', opts.tokens.guard);
+  // onRequest: the token is checked before the body is read or parsed (401 before 413/415).
+  app.addHook('onRequest', opts.tokens.guard);
   const p = (r: FastifyRequest): Principal => principalOf(r);
 
-  app.post('/api/v1/agents', async (request, reply) => {
-    requireRole(p(request), WRITERS, 'register agents');
-    const b = requireObject(request.body);
-    const tenant = tenantFor(p(request), typeof b.tenant === 'string' ? b.tenant : undefined);
-    if (tenant === undefined)
-      throw new AgentCaError('INPUT_INVALID', 'tenant is required (an admin token spans every tenant)', {
-        fields: { tenant: 'is required' },
-      });
-    return reply.code(201).send(await s.register(tenant, b, actorOf(request)));
-  });
+  app.post(
+    '/api/v1/agents',
+    { schema: schemas.register, attachValidation: true },
+    withChecks(
+      (request) => readSpecBody(request.body, REGISTER_FIELDS, arc()),
+      async (request, reply) => {
+        requireRole(p(request), WRITERS, 'register agents');
+        const b = requireObject(request.body);
+        const tenant = tenantFor(p(request), typeof b.tenant === 'string' ? b.tenant : undefined);
+        if (tenant === undefined)
+          throw new AgentCaError('INPUT_INVALID', 'tenant is required (an admin token spans every tenant)', {
+            fields: { tenant: 'is required' },
+          });
+        return reply.code(201).send(await s.register(tenant, b, actorOf(request)));
+      },
+    ),
+  );
 
   const oneCall = async (request: FastifyRequest, reply: FastifyReply) => {
     requireRole(p(request), WRITERS, 'certify agents');
     return reply.code(201).send(await oneCallCertify(s, p(request), request.body, actorOf(request)));
   };
-  app.post('/api/v1/agents/certify', oneCall);
-  app.post('/v1/agents/certify', oneCall);
+  const oneCallChecked = withChecks((request) => readOneCallBody(request.body), oneCall);
+  app.post('/api/v1/agents/certify', { schema: schemas.oneCall, attachValidation: true }, oneCallChecked);
+  app.post('/v1/agents/certify', { schema: schemas.oneCall, attachValidation: true }, oneCallChecked);
 
   // The user's two-step shapes: register by name, then certify (key created in KMS).
-  app.post('/v1/agents', async (request, reply) => {
+  app.post('/v1/agents', { schema: schemas.registerByName }, async (request, reply) => {
     requireRole(p(request), WRITERS, 'register agents');
     const b = requireObject(request.body);
     for (const k of Object.keys(b))
@@ -134,95 +182,123 @@ export async function agentRoutes(
       .code(201)
       .send({ agent_id: a.agentId, name: a.agentId, tenant: a.tenant, status: a.status, created_at: a.createdAt });
   });
-  app.post<{ Params: { id: string } }>('/v1/agents/:id/certify', async (request, reply) => {
-    requireRole(p(request), WRITERS, 'certify agents');
-    const a = await visibleAgent(s, p(request), request.params.id);
-    const b = requireObject(request.body);
-    for (const k of Object.keys(b))
-      if (k !== 'validity_days')
-        throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, {
-          fields: { [k]: 'unknown field (validity_days)' },
-        });
-    return reply.code(201).send(
-      await oneCallCertify(
-        s,
-        p(request),
-        {
-          agent_id: a.agentId,
-          tenant: a.tenant,
-          ...(b.validity_days !== undefined ? { validity_days: b.validity_days } : {}),
-        },
-        actorOf(request),
-      ),
-    );
-  });
+  app.post<{ Params: { id: string } }>(
+    '/v1/agents/:id/certify',
+    { schema: schemas.certifyByName },
+    async (request, reply) => {
+      requireRole(p(request), WRITERS, 'certify agents');
+      const a = await visibleAgent(s, p(request), request.params.id);
+      const b = requireObject(request.body);
+      for (const k of Object.keys(b))
+        if (k !== 'validity_days')
+          throw new AgentCaError('INPUT_INVALID', `unknown field ${k}`, {
+            fields: { [k]: 'unknown field (validity_days)' },
+          });
+      return reply.code(201).send(
+        await oneCallCertify(
+          s,
+          p(request),
+          {
+            agent_id: a.agentId,
+            tenant: a.tenant,
+            ...(b.validity_days !== undefined ? { validity_days: b.validity_days } : {}),
+          },
+          actorOf(request),
+        ),
+      );
+    },
+  );
 
-  app.get<{ Querystring: { tenant?: string; status?: string } }>('/api/v1/agents', async (request) => {
-    const q = request.query;
-    if (q.status !== undefined && !AGENT_STATUSES.includes(q.status as AgentStatus))
-      throw new AgentCaError('INPUT_INVALID', `status must be one of ${AGENT_STATUSES.join(', ')}`);
-    const tenant = tenantFor(p(request), q.tenant);
-    const tenants = tenant !== undefined ? [tenant] : (await s.tenants.list()).map((t) => t.name);
-    const list = await s.registry.list(tenants, q.status as AgentStatus | undefined);
-    return { agents: list.filter((a) => canSee(p(request), a)) };
-  });
+  app.get<{ Querystring: { tenant?: string; status?: string } }>(
+    '/api/v1/agents',
+    { schema: schemas.list },
+    async (request) => {
+      const q = request.query;
+      if (q.status !== undefined && !AGENT_STATUSES.includes(q.status as AgentStatus))
+        throw new AgentCaError('INPUT_INVALID', `status must be one of ${AGENT_STATUSES.join(', ')}`);
+      const tenant = tenantFor(p(request), q.tenant);
+      const tenants = tenant !== undefined ? [tenant] : (await s.tenants.list()).map((t) => t.name);
+      const list = await s.registry.list(tenants, q.status as AgentStatus | undefined);
+      return { agents: list.filter((a) => canSee(p(request), a)) };
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/api/v1/agents/:id', async (request) => {
+  app.get<{ Params: { id: string } }>('/api/v1/agents/:id', { schema: schemas.show }, async (request) => {
     await visibleAgent(s, p(request), request.params.id);
     return s.view(request.params.id);
   });
 
-  app.patch<{ Params: { id: string } }>('/api/v1/agents/:id', async (request) => {
-    requireRole(p(request), WRITERS, 'change agents');
-    await visibleAgent(s, p(request), request.params.id);
-    const r = await s.patch(request.params.id, request.body, actorOf(request));
-    return {
-      ...r.agent,
-      ...(r.superseded
-        ? {
-            superseded: {
-              serial: r.superseded,
-              note: 'the model hash changed: this certificate no longer describes the agent; certify or renew it',
-            },
-          }
-        : {}),
-    };
-  });
+  app.patch<{ Params: { id: string } }>(
+    '/api/v1/agents/:id',
+    { schema: schemas.patch, attachValidation: true },
+    withChecks(
+      (request) => readSpecBody(request.body, SPEC_FIELDS, arc()),
+      async (request) => {
+        requireRole(p(request), WRITERS, 'change agents');
+        await visibleAgent(s, p(request), request.params.id);
+        const r = await s.patch(request.params.id, request.body, actorOf(request));
+        return {
+          ...r.agent,
+          ...(r.superseded
+            ? {
+                superseded: {
+                  serial: r.superseded,
+                  note: 'the model hash changed: this certificate no longer describes the agent; certify or renew it',
+                },
+              }
+            : {}),
+        };
+      },
+    ),
+  );
 
-  app.delete<{ Params: { id: string } }>('/api/v1/agents/:id', async (request) => {
+  app.delete<{ Params: { id: string } }>('/api/v1/agents/:id', { schema: schemas.decommission }, async (request) => {
     requireRole(p(request), WRITERS, 'decommission agents');
     await visibleAgent(s, p(request), request.params.id);
     return s.decommission(request.params.id, actorOf(request));
   });
 
-  app.post<{ Params: { id: string } }>('/api/v1/agents/:id/certify', async (request, reply) => {
-    requireRole(p(request), WRITERS, 'certify agents');
-    await visibleAgent(s, p(request), request.params.id);
-    const b = requireObject(request.body);
-    const bad: Record<string, string> = {};
-    for (const k of Object.keys(b))
-      if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays'].includes(k)) bad[k] = 'unknown field';
-    const input = readCertifyInput(b, bad);
-    refuseFields(bad);
-    return reply.code(201).send(certifiedJson(await s.certify(request.params.id, input, actorOf(request))));
-  });
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/agents/:id/certify',
+    { schema: schemas.certify, attachValidation: true },
+    withChecks(
+      (request) => readCertifyBody(request.body),
+      async (request, reply) => {
+        requireRole(p(request), WRITERS, 'certify agents');
+        await visibleAgent(s, p(request), request.params.id);
+        const input = readCertifyBody(request.body);
+        return reply.code(201).send(certifiedJson(await s.certify(request.params.id, input, actorOf(request))));
+      },
+    ),
+  );
 
-  app.post<{ Params: { id: string } }>('/api/v1/agents/:id/renew', async (request, reply) => {
-    requireRole(p(request), ['admin', 'operator', 'agent'], 'renew agents');
-    await visibleAgent(s, p(request), request.params.id);
-    return reply
-      .code(201)
-      .send(certifiedJson(await s.renew(request.params.id, readRenewInput(request.body, arc()), actorOf(request))));
-  });
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/agents/:id/renew',
+    { schema: schemas.renew, attachValidation: true },
+    withChecks(
+      (request) => readRenewInput(request.body, arc()),
+      async (request, reply) => {
+        requireRole(p(request), ['admin', 'operator', 'agent'], 'renew agents');
+        await visibleAgent(s, p(request), request.params.id);
+        return reply
+          .code(201)
+          .send(certifiedJson(await s.renew(request.params.id, readRenewInput(request.body, arc()), actorOf(request))));
+      },
+    ),
+  );
 
-  app.get<{ Params: { id: string } }>('/api/v1/agents/:id/renewal-info', async (request, reply) => {
-    await visibleAgent(s, p(request), request.params.id);
-    const info = await s.renewalInfo(request.params.id);
-    reply.header('retry-after', String(info.retryAfterSeconds));
-    return info;
-  });
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/agents/:id/renewal-info',
+    { schema: schemas.renewalInfo },
+    async (request, reply) => {
+      await visibleAgent(s, p(request), request.params.id);
+      const info = await s.renewalInfo(request.params.id);
+      reply.header('retry-after', String(info.retryAfterSeconds));
+      return info;
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/api/v1/agents/:id/risk', async (request) => {
+  app.get<{ Params: { id: string } }>('/api/v1/agents/:id/risk', { schema: schemas.risk }, async (request) => {
     const a = await visibleAgent(s, p(request), request.params.id);
     if (!a.currentSerial)
       throw new AgentCaError('CERT_NOT_FOUND', `agent ${a.agentId} has no certificate yet`, { agentId: a.agentId });
@@ -231,19 +307,10 @@ export async function agentRoutes(
     return { agentId: a.agentId, tenant: a.tenant, ...risk };
   });
 
-  app.post<{ Params: { id: string } }>('/api/v1/agents/:id/sign', async (request) => {
+  const signHandler = async (request: FastifyRequest<{ Params: { id: string } }>) => {
     requireRole(p(request), ['agent'], 'sign as an agent (an agent token signs for itself)');
     const a = await visibleAgent(s, p(request), request.params.id);
-    const b = requireObject(request.body);
-    const bad: Record<string, string> = {};
-    for (const k of Object.keys(b))
-      if (!['payload', 'payloadEncoding', 'action', 'amount', 'market'].includes(k)) bad[k] = 'unknown field';
-    if (typeof b.payload !== 'string') bad.payload = 'must be a string (payloadEncoding utf8 or base64)';
-    if (b.payloadEncoding !== undefined && b.payloadEncoding !== 'utf8' && b.payloadEncoding !== 'base64')
-      bad.payloadEncoding = 'must be utf8 or base64';
-    if (typeof b.action !== 'string') bad.action = 'must be a string';
-    if (b.market !== undefined && typeof b.market !== 'string') bad.market = 'must be a string';
-    refuseFields(bad);
+    const b = readSignBody(request.body);
     if (!a.currentSerial || !a.keyUri)
       throw new AgentCaError(
         'SIGNER_KEY_NOT_FOUND',
@@ -266,5 +333,10 @@ export async function agentRoutes(
       details: { tenant: a.tenant, agentId: a.agentId, serial: a.currentSerial, action: b.action },
     });
     return { serial: a.currentSerial, envelope };
-  });
+  };
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/agents/:id/sign',
+    { schema: schemas.sign, attachValidation: true },
+    withChecks((request) => readSignBody(request.body), signHandler),
+  );
 }

@@ -8,11 +8,14 @@ import { toPem } from '../../asn1/pem.js';
 import type { Clock } from '../../clock.js';
 import type { CrlService } from '../../crl/service.js';
 import { AgentCaError } from '../../errors.js';
+import { schemas } from '../schemas/public.js';
+import { useContract } from '../schemas/validation.js';
 
 export const CRL_MAX_AGE_SECONDS = 30;
 
 export async function crlRoutes(app: FastifyInstance, opts: { crls: CrlService; clock: Clock }): Promise<void> {
-  app.get<{ Params: { name: string } }>('/crl/:name', async (request, reply) => {
+  useContract(app);
+  app.get<{ Params: { name: string } }>('/crl/:name', { schema: schemas.crl }, async (request, reply) => {
     const m = request.params.name.match(/^(root|intermediate)(-delta)?\.(crl|pem)$/);
     if (!m)
       throw new AgentCaError(

@@ -8,13 +8,16 @@ import type { CaMetrics } from '../plugins/metrics.js';
 import type { CrlService } from '../../crl/service.js';
 import { sendProblem } from '../problem.js';
 import { AgentCaError } from '../../errors.js';
+import { schemas } from '../schemas/public.js';
+import { useContract } from '../schemas/validation.js';
 
 export async function healthRoutes(
   app: FastifyInstance,
   opts: { authority: Authority; metrics: CaMetrics; crls?: CrlService },
 ): Promise<void> {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  useContract(app);
+  app.get('/healthz', { schema: schemas.healthz }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: schemas.readyz }, async (_request, reply) => {
     try {
       if (!opts.authority.initialised) throw new Error('CA not initialised');
       await opts.authority.store.meta.get('ca-state');
@@ -40,7 +43,7 @@ export async function healthRoutes(
     }
     return { status: 'ready' };
   });
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: schemas.metrics }, async (_request, reply) => {
     reply.type(opts.metrics.registry.contentType);
     return opts.metrics.registry.metrics();
   });

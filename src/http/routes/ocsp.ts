@@ -11,6 +11,8 @@ import { errorResponse } from '../../ocsp/response.js';
 import type { Clock } from '../../clock.js';
 import type { CaMetrics } from '../plugins/metrics.js';
 import { IpBudget } from '../plugins/ip-budget.js';
+import { schemas } from '../schemas/public.js';
+import { useContract } from '../schemas/validation.js';
 
 export interface OcspRouteOptions {
   ocsp: OcspService;
@@ -63,6 +65,7 @@ export function sendMalformedRequest(reply: FastifyReply): FastifyReply {
 const OCSP_BODY_LIMIT = 16 * 1024;
 
 export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): Promise<void> {
+  useContract(app);
   const maxAge = opts.maxAgeSeconds ?? 60;
   const fullCacheControl = `max-age=${maxAge}, public, no-transform, must-revalidate`;
   const decoded = new DecodedPaths(10_000);
@@ -109,7 +112,7 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
     return reply.send(result.der);
   };
 
-  app.post('/ocsp', { bodyLimit: OCSP_BODY_LIMIT }, async (request, reply) => {
+  app.post('/ocsp', { bodyLimit: OCSP_BODY_LIMIT, schema: schemas.ocspPost }, async (request, reply) => {
     const body = request.body;
     if (!Buffer.isBuffer(body)) return sendMalformedRequest(reply);
     return answer(request, reply, body, false);
@@ -132,5 +135,5 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
     }
     return answer(request, reply, der, true);
   };
-  app.get('/ocsp/*', get);
+  app.get('/ocsp/*', { schema: schemas.ocspGet }, get);
 }

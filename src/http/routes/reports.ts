@@ -15,6 +15,8 @@ import { parseReportRequest, subjectText } from '../../reports/request.js';
 import type { ReportHost } from '../../reports/types.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
 import { requireRole, type Principal } from '../../tenancy/roles.js';
+import { schemas } from '../schemas/operations.js';
+import { useContract, withChecks } from '../schemas/validation.js';
 
 /**
  * May `p` ask for (and read) a report about a subject whose certificates carry these tenants?
@@ -43,21 +45,30 @@ export async function reportRoutes(
   app: FastifyInstance,
   opts: { host: ReportHost; reports: ReportJobs; tokens: AdminTokens },
 ): Promise<void> {
-  app.addHook('preHandler', opts.tokens.guard);
+  useContract(app);
+  // onRequest: the token is checked before the body is read or parsed (401 before 413/415).
+  app.addHook('onRequest', opts.tokens.guard);
 
-  app.post('/api/v1/reports/compliance', async (request, reply) => {
-    const p = principalOf(request);
-    // A role that may not use the route at all is told so (403); that reveals nothing about any agent.
-    requireRole(p, ['admin', 'auditor'], 'ask for compliance reports');
-    const req = parseReportRequest(request.body ?? {}, opts.host.clock.now());
-    const subject = await loadSubject(opts.host, req);
-    const tenants = subject.records.map((r) => r.tenant);
-    // Another tenant's agent reads exactly like an unknown one (no existence oracle).
-    if (!mayReport(p, tenants))
-      throw new AgentCaError('REPORT_SUBJECT_UNKNOWN', `no certificate was ever issued to ${subjectText(req)}`);
-    const job = opts.reports.submit(req, actorOf(request), tenants);
-    return reply.code(202).header('location', `/api/v1/reports/${job.id}`).send(view(job));
-  });
+  app.post(
+    '/api/v1/reports/compliance',
+    { schema: schemas.compliance, attachValidation: true },
+    withChecks(
+      (request) => parseReportRequest(request.body ?? {}, opts.host.clock.now()),
+      async (request, reply) => {
+        const p = principalOf(request);
+        // A role that may not use the route at all is told so (403); that reveals nothing about any agent.
+        requireRole(p, ['admin', 'auditor'], 'ask for compliance reports');
+        const req = parseReportRequest(request.body ?? {}, opts.host.clock.now());
+        const subject = await loadSubject(opts.host, req);
+        const tenants = subject.records.map((r) => r.tenant);
+        // Another tenant's agent reads exactly like an unknown one (no existence oracle).
+        if (!mayReport(p, tenants))
+          throw new AgentCaError('REPORT_SUBJECT_UNKNOWN', `no certificate was ever issued to ${subjectText(req)}`);
+        const job = opts.reports.submit(req, actorOf(request), tenants);
+        return reply.code(202).header('location', `/api/v1/reports/${job.id}`).send(view(job));
+      },
+    ),
+  );
 
   const owned = (request: FastifyRequest, id: string): ReportJob => {
     const p = principalOf(request);
@@ -67,23 +78,31 @@ export async function reportRoutes(
     return job;
   };
 
-  app.get<{ Params: { id: string } }>('/api/v1/reports/:id', async (request) =>
+  app.get<{ Params: { id: string } }>('/api/v1/reports/:id', { schema: schemas.report }, async (request) =>
     view(owned(request, request.params.id)),
   );
 
-  app.get<{ Params: { id: string } }>('/api/v1/reports/:id/report.pdf', async (request, reply) => {
-    const job = owned(request, request.params.id);
-    return reply
-      .type('application/pdf')
-      .header('content-disposition', `attachment; filename="${job.id}.pdf"`)
-      .send(opts.reports.file(job.id, 'report.pdf'));
-  });
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/reports/:id/report.pdf',
+    { schema: schemas.reportPdf },
+    async (request, reply) => {
+      const job = owned(request, request.params.id);
+      return reply
+        .type('application/pdf')
+        .header('content-disposition', `attachment; filename="${job.id}.pdf"`)
+        .send(opts.reports.file(job.id, 'report.pdf'));
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/api/v1/reports/:id/evidence.zip', async (request, reply) => {
-    const job = owned(request, request.params.id);
-    return reply
-      .type('application/zip')
-      .header('content-disposition', `attachment; filename="${job.id}.zip"`)
-      .send(opts.reports.file(job.id, 'evidence.zip'));
-  });
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/reports/:id/evidence.zip',
+    { schema: schemas.evidence },
+    async (request, reply) => {
+      const job = owned(request, request.params.id);
+      return reply
+        .type('application/zip')
+        .header('content-disposition', `attachment; filename="${job.id}.zip"`)
+        .send(opts.reports.file(job.id, 'evidence.zip'));
+    },
+  );
 }

@@ -20,6 +20,8 @@ import type { StatusChange } from '../../store/ports.js';
 import type { IssuerId } from '../../types.js';
 import { principalOf } from '../plugins/admin-auth.js';
 import { canSee, requireRole } from '../../tenancy/roles.js';
+import { schemas } from '../schemas/public.js';
+import { useContract } from '../schemas/validation.js';
 
 export interface RevocationStreamOptions {
   authority: Authority;
@@ -36,6 +38,7 @@ function cursorFrom(request: FastifyRequest<{ Querystring: { after?: string } }>
 }
 
 export async function revocationStreamRoutes(app: FastifyInstance, opts: RevocationStreamOptions): Promise<void> {
+  useContract(app);
   const { authority } = opts;
   const open = new Set<() => void>();
   // A hijacked response is never idle: end the streams first, or close() would wait on them.
@@ -45,7 +48,7 @@ export async function revocationStreamRoutes(app: FastifyInstance, opts: Revocat
 
   app.get<{ Querystring: { after?: string } }>(
     '/api/v1/revocations/stream',
-    { preHandler: opts.guard },
+    { onRequest: opts.guard, schema: schemas.revocationStream },
     async (request, reply) => {
       // Admins see every change; an operator or auditor only its own tenant's agents (docs/tenancy.md).
       const principal = principalOf(request);

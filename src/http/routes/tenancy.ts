@@ -16,6 +16,8 @@ import { requireRole } from '../../tenancy/roles.js';
 import type { Tenancy } from '../../tenancy/tenancy.js';
 import { requireObject } from '../../tenancy/agent-spec.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
+import { schemas } from '../schemas/tenancy.js';
+import { useContract } from '../schemas/validation.js';
 
 function isoTime(v: string | undefined, field: string): Date | undefined {
   if (v === undefined) return undefined;
@@ -31,10 +33,12 @@ export async function tenancyRoutes(
   app: FastifyInstance,
   opts: { tenancy: Tenancy; tokens: AdminTokens },
 ): Promise<void> {
+  useContract(app);
   const t = opts.tenancy;
-  app.addHook('preHandler', opts.tokens.guard);
+  // onRequest: the token is checked before the body is read or parsed (401 before 413/415).
+  app.addHook('onRequest', opts.tokens.guard);
 
-  app.post('/api/v1/tenants', async (request, reply) => {
+  app.post('/api/v1/tenants', { schema: schemas.createTenant }, async (request, reply) => {
     requireRole(principalOf(request), ['admin'], 'create tenants');
     const b = requireObject(request.body);
     for (const k of Object.keys(b))
@@ -50,12 +54,12 @@ export async function tenancyRoutes(
       );
   });
 
-  app.get('/api/v1/tenants', async (request) => {
+  app.get('/api/v1/tenants', { schema: schemas.listTenants }, async (request) => {
     const p = principalOf(request);
     return { tenants: (await t.tenants.list()).filter((x) => p.role === 'admin' || x.name === p.tenant) };
   });
 
-  app.patch<{ Params: { name: string } }>('/api/v1/tenants/:name', async (request) => {
+  app.patch<{ Params: { name: string } }>('/api/v1/tenants/:name', { schema: schemas.patchTenant }, async (request) => {
     requireRole(principalOf(request), ['admin'], 'change tenants');
     const b = requireObject(request.body);
     for (const k of Object.keys(b))
@@ -68,7 +72,7 @@ export async function tenancyRoutes(
     );
   });
 
-  app.post('/api/v1/tokens', async (request, reply) => {
+  app.post('/api/v1/tokens', { schema: schemas.createToken }, async (request, reply) => {
     requireRole(principalOf(request), ['admin'], 'create tokens');
     const b = requireObject(request.body);
     for (const k of Object.keys(b))
@@ -82,18 +86,19 @@ export async function tenancyRoutes(
     return reply.code(201).send({ ...view, token });
   });
 
-  app.get('/api/v1/tokens', async (request) => {
+  app.get('/api/v1/tokens', { schema: schemas.listTokens }, async (request) => {
     requireRole(principalOf(request), ['admin'], 'list tokens');
     return { tokens: await t.tokens.list() };
   });
 
-  app.delete<{ Params: { id: string } }>('/api/v1/tokens/:id', async (request) => {
+  app.delete<{ Params: { id: string } }>('/api/v1/tokens/:id', { schema: schemas.revokeToken }, async (request) => {
     requireRole(principalOf(request), ['admin'], 'revoke tokens');
     return t.tokens.revoke(request.params.id, actorOf(request));
   });
 
   app.get<{ Querystring: { from?: string; to?: string; agentId?: string } }>(
     '/api/v1/audit/export',
+    { schema: schemas.auditExport },
     async (request, reply) => {
       const p = principalOf(request);
       requireRole(p, ['admin', 'auditor'], 'export the audit log');

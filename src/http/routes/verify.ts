@@ -14,6 +14,8 @@ import { b64u, jwsAlgorithmFor, jwsSign, signingInput } from '../../actions/jws.
 import type { Authority, CertificateView } from '../../authority/authority.js';
 import { describeCertificate } from '../../asn1/certificate-describe.js';
 import { toPem } from '../../asn1/pem.js';
+import { schemas } from '../schemas/public.js';
+import { useContract } from '../schemas/validation.js';
 
 export async function publicVerifyJson(authority: Authority, view: CertificateView) {
   const r = view.record;
@@ -88,26 +90,31 @@ export async function verifyRoutes(
   app: FastifyInstance,
   opts: { authority: Authority; maxAgeSeconds?: number },
 ): Promise<void> {
+  useContract(app);
   const maxAge = Math.max(0, Math.min(MAX_AGE_CEILING, Math.floor(opts.maxAgeSeconds ?? MAX_AGE_CEILING)));
-  app.get<{ Params: { serial: string } }>('/api/v1/verify/:serial', async (request, reply) => {
-    const view = await opts.authority.show(request.params.serial);
-    const body = await publicVerifyJson(opts.authority, view);
-    const jose = wantsJose(request.headers.accept);
-    const { checkedAt: _t, ...stable } = body;
-    const etag = `"${createHash('sha256').update(JSON.stringify(stable)).digest('base64url').slice(0, 27)}${jose ? '-jws' : ''}"`;
-    reply.header('cache-control', `public, max-age=${maxAge}`);
-    reply.header('etag', etag);
-    reply.header('vary', 'Accept');
-    const inm = request.headers['if-none-match'];
-    if (
-      inm &&
-      inm
-        .split(',')
-        .map((t) => t.trim().replace(/^W\//, ''))
-        .includes(etag)
-    )
-      return reply.code(304).send();
-    if (jose) return reply.type('application/jose').send(await signedAnswer(opts.authority, body));
-    return body;
-  });
+  app.get<{ Params: { serial: string } }>(
+    '/api/v1/verify/:serial',
+    { schema: schemas.verify },
+    async (request, reply) => {
+      const view = await opts.authority.show(request.params.serial);
+      const body = await publicVerifyJson(opts.authority, view);
+      const jose = wantsJose(request.headers.accept);
+      const { checkedAt: _t, ...stable } = body;
+      const etag = `"${createHash('sha256').update(JSON.stringify(stable)).digest('base64url').slice(0, 27)}${jose ? '-jws' : ''}"`;
+      reply.header('cache-control', `public, max-age=${maxAge}`);
+      reply.header('etag', etag);
+      reply.header('vary', 'Accept');
+      const inm = request.headers['if-none-match'];
+      if (
+        inm &&
+        inm
+          .split(',')
+          .map((t) => t.trim().replace(/^W\//, ''))
+          .includes(etag)
+      )
+        return reply.code(304).send();
+      if (jose) return reply.type('application/jose').send(await signedAnswer(opts.authority, body));
+      return body;
+    },
+  );
 }

@@ -17,6 +17,8 @@ import type { DeliveryRecord } from '../../webhooks/outbox.js';
 import type { WebhookService } from '../../webhooks/service.js';
 import { principalOf, type AdminTokens } from '../plugins/admin-auth.js';
 import { canSee, requireRole, type Principal } from '../../tenancy/roles.js';
+import { schemas } from '../schemas/operations.js';
+import { useContract } from '../schemas/validation.js';
 
 function jsonObject(body: unknown): Record<string, unknown> {
   if (body === undefined || body === null) return {};
@@ -43,9 +45,11 @@ export async function webhookRoutes(
   app: FastifyInstance,
   opts: { webhooks: WebhookService; tokens: AdminTokens },
 ): Promise<void> {
+  useContract(app);
   const w = opts.webhooks;
-  app.addHook('preHandler', opts.tokens.guard);
-  app.addHook('preHandler', async (request) =>
+  // onRequest: the token is checked before the body is read or parsed (401 before 413/415).
+  app.addHook('onRequest', opts.tokens.guard);
+  app.addHook('onRequest', async (request) =>
     requireRole(principalOf(request), ['admin', 'operator'], 'manage webhooks'),
   );
   const visibleIds = async (p: Principal): Promise<Set<string>> =>
@@ -54,7 +58,7 @@ export async function webhookRoutes(
     if (!(await visibleIds(p)).has(id)) throw notFound(id);
   };
 
-  app.post('/api/v1/webhooks', async (request, reply) => {
+  app.post('/api/v1/webhooks', { schema: schemas.registerWebhook }, async (request, reply) => {
     const b = jsonObject(request.body);
     const p = principalOf(request);
     const created = await w.register({
@@ -65,33 +69,41 @@ export async function webhookRoutes(
     return reply.code(201).send(created);
   });
 
-  app.get('/api/v1/webhooks', async (request) => ({
+  app.get('/api/v1/webhooks', { schema: schemas.listWebhooks }, async (request) => ({
     webhooks: (await w.list()).filter((e) => canSee(principalOf(request), e)),
   }));
 
-  app.delete<{ Params: { id: string } }>('/api/v1/webhooks/:id', async (request, reply) => {
-    await requireVisible(principalOf(request), request.params.id);
-    if (!(await w.delete(request.params.id))) throw notFound(request.params.id);
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { id: string } }>(
+    '/api/v1/webhooks/:id',
+    { schema: schemas.deleteWebhook },
+    async (request, reply) => {
+      await requireVisible(principalOf(request), request.params.id);
+      if (!(await w.delete(request.params.id))) throw notFound(request.params.id);
+      return reply.code(204).send();
+    },
+  );
 
-  app.post<{ Params: { id: string } }>('/api/v1/webhooks/:id/rotate-secret', async (request) => {
-    const b = jsonObject(request.body);
-    if (b.graceSeconds !== undefined && typeof b.graceSeconds !== 'number') {
-      throw new AgentCaError('INPUT_INVALID', 'graceSeconds must be a number', {
-        fields: { graceSeconds: 'must be a number' },
-      });
-    }
-    await requireVisible(principalOf(request), request.params.id);
-    const rotated = await w.rotateSecret(
-      request.params.id,
-      b.graceSeconds !== undefined ? { graceSeconds: b.graceSeconds } : {},
-    );
-    if (!rotated) throw notFound(request.params.id);
-    return rotated;
-  });
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/webhooks/:id/rotate-secret',
+    { schema: schemas.rotateSecret },
+    async (request) => {
+      const b = jsonObject(request.body);
+      if (b.graceSeconds !== undefined && typeof b.graceSeconds !== 'number') {
+        throw new AgentCaError('INPUT_INVALID', 'graceSeconds must be a number', {
+          fields: { graceSeconds: 'must be a number' },
+        });
+      }
+      await requireVisible(principalOf(request), request.params.id);
+      const rotated = await w.rotateSecret(
+        request.params.id,
+        b.graceSeconds !== undefined ? { graceSeconds: b.graceSeconds } : {},
+      );
+      if (!rotated) throw notFound(request.params.id);
+      return rotated;
+    },
+  );
 
-  app.get('/api/v1/webhooks/deliveries', async (request) => {
+  app.get('/api/v1/webhooks/deliveries', { schema: schemas.deliveries }, async (request) => {
     const ids = await visibleIds(principalOf(request));
     const { pending, dead } = await w.deliveries();
     return {
@@ -100,14 +112,18 @@ export async function webhookRoutes(
     };
   });
 
-  app.post<{ Params: { id: string } }>('/api/v1/webhooks/deliveries/:id/redeliver', async (request, reply) => {
-    const ids = await visibleIds(principalOf(request));
-    const dead = (await w.deliveries()).dead.find((d) => d.id === request.params.id);
-    const r = dead && ids.has(dead.endpointId) ? await w.redeliver(request.params.id) : undefined;
-    if (!r)
-      throw new AgentCaError('HTTP_NOT_FOUND', `no dead-lettered delivery ${request.params.id}`, {
-        id: request.params.id,
-      });
-    return reply.code(202).send(deliveryJson(r));
-  });
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/webhooks/deliveries/:id/redeliver',
+    { schema: schemas.redeliver },
+    async (request, reply) => {
+      const ids = await visibleIds(principalOf(request));
+      const dead = (await w.deliveries()).dead.find((d) => d.id === request.params.id);
+      const r = dead && ids.has(dead.endpointId) ? await w.redeliver(request.params.id) : undefined;
+      if (!r)
+        throw new AgentCaError('HTTP_NOT_FOUND', `no dead-lettered delivery ${request.params.id}`, {
+          id: request.params.id,
+        });
+      return reply.code(202).send(deliveryJson(r));
+    },
+  );
 }
