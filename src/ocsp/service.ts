@@ -74,6 +74,8 @@ export class OcspService implements StatusPublisher {
   responder!: OcspResponder;
   precomputedOnly!: OcspResponder;
   private timer: NodeJS.Timeout | undefined;
+  /** Set by stop(): a pass in flight ends at its next batch instead of scanning on. */
+  private stopping = false;
   private running: Promise<void> | undefined;
   /** Short-validity answers, per (issuer, serial, hash), one signature per window. */
   readonly windows: WindowCache;
@@ -250,16 +252,36 @@ export class OcspService implements StatusPublisher {
     this.precomputedOnly.clearCache();
   }
 
-  /** Pre-sign anything missing (first start, or certificates issued without OCSP attached), start the timer. */
+  /**
+   * Starts the background work: pre-signing what is missing (first start, or certificates
+   * issued without OCSP attached) and re-signing what is due, then the refresh timer. Serving
+   * does not wait for that pass: until it is done, a certificate without a fresh pre-signed
+   * answer is answered by the live source (signed on request), so a store of millions of
+   * certificates answers OCSP as soon as the server listens. `settled()` waits for the pass.
+   */
   async start(): Promise<void> {
-    await this.backfill();
-    await this.refreshDue();
+    this.running = (async () => {
+      try {
+        await this.backfill();
+        await this.refreshDue();
+      } catch (e) {
+        process.stderr.write(`agent-ca: OCSP start-up pass failed: ${String((e as Error)?.message ?? e)}\n`);
+      } finally {
+        this.running = undefined;
+      }
+    })();
     const every = this.opts.refreshIntervalMs ?? 60_000;
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
   }
 
+  /** Resolves when the background pass in flight (start-up or refresh), if any, is done. */
+  async settled(): Promise<void> {
+    await this.running;
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
@@ -290,18 +312,21 @@ export class OcspService implements StatusPublisher {
     for (const n of CA_NAMES)
       for await (const r of this.authority.store.ocspResponses.iterate(n as IssuerId))
         if (!r.der.equals(RETIRED_DER)) have.add(`${r.issuerId}|${r.serial}`);
-    await this.presignAll((cert) => !have.has(`${cert.issuerId}|${cert.serial}`));
+    // ifAbsent: a status change committed while this pass signs has written its own answer.
+    await this.presignAll((cert) => !have.has(`${cert.issuerId}|${cert.serial}`), true);
   }
 
   /** Pre-sign (with the current status) every certificate that passes `want`, in batches. */
-  private async presignAll(want: (cert: CertificateRecord) => boolean): Promise<void> {
+  private async presignAll(want: (cert: CertificateRecord) => boolean, ifAbsent = false): Promise<void> {
     const store = this.authority.store;
     const rootSerial = this.authority.ca('root').certificate.serial;
     let batch: WriteOp[] = [];
     for await (const cert of store.certificates.iterate()) {
+      if (this.stopping) return;
       // Self-signed root: nobody asks its issuer. Short-validity ones are signed per window.
       if (cert.serial === rootSerial || this.isWindowed(cert) || !want(cert)) continue;
-      batch.push(...(await this.presign(cert, await this.authority.statusOf(cert))));
+      const ops = await this.presign(cert, await this.authority.statusOf(cert));
+      batch.push(...(ifAbsent ? ops.map((o) => ({ ...o, ifAbsent: true })) : ops));
       if (batch.length >= 512) {
         await store.commit(batch);
         batch = [];
@@ -316,6 +341,7 @@ export class OcspService implements StatusPublisher {
     const now = this.authority.clock.now();
     let done = 0;
     for (;;) {
+      if (this.stopping) return done;
       const due = await store.ocspResponses.listDueBefore(new Date(now.getTime() + this.refreshAheadMs), {
         limit: 256,
       });
