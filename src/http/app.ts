@@ -72,9 +72,18 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   const tokens = new AdminTokens(opts.authority.store, undefined, { tokens: tenancy.tokens });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFound);
-  app.addHook('preValidation', async (request) => assertJsonDepth(request.body));
-  app.addHook('onResponse', async (request, reply) => {
+  // Callback-style hooks: an async hook costs every request (an OCSP GET too) a promise and a tick.
+  app.addHook('preValidation', (request, _reply, done) => {
+    try {
+      assertJsonDepth(request.body);
+    } catch (e) {
+      return done(e as Error);
+    }
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    done();
   });
   if (opts.crls) metrics.watchCrls(opts.crls);
   await app.register(healthRoutes, { authority: opts.authority, metrics, ...(opts.crls ? { crls: opts.crls } : {}) });

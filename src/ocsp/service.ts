@@ -62,6 +62,15 @@ const RETIRED_DER = errorResponse('unauthorized');
 const RETIRED_FOR_MS = 365 * 86_400_000;
 
 const HASHES: readonly OcspCertIdHash[] = ['sha1', 'sha256'];
+
+/**
+ * Meta key: the certificate count at which every stored certificate had its pre-signed
+ * answers (or needed none). A start that finds the same count skips the backfill scan.
+ */
+const BACKFILL_KEY = 'ocsp.backfill';
+interface BackfillMarker {
+  certCount: number;
+}
 const DAY = 86_400_000;
 
 export class OcspService implements StatusPublisher {
@@ -76,6 +85,8 @@ export class OcspService implements StatusPublisher {
   private timer: NodeJS.Timeout | undefined;
   /** Set by stop(): a pass in flight ends at its next batch instead of scanning on. */
   private stopping = false;
+  /** The certificate count the last complete backfill (or a matching marker) vouched for. */
+  private backfilledAt: number | undefined;
   private running: Promise<void> | undefined;
   /** Short-validity answers, per (issuer, serial, hash), one signature per window. */
   readonly windows: WindowCache;
@@ -285,6 +296,15 @@ export class OcspService implements StatusPublisher {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
+    // On LevelDB this process is the only writer, and every certificate it issued since the
+    // pass went through this service: the next start need not scan. (Peers or a CLI sharing a
+    // PostgreSQL store may issue without OCSP attached, so there the next start scans.)
+    const store = this.authority.store;
+    if (this.backfilledAt !== undefined && store.kind === 'level') {
+      const count = await store.certificates.count().catch(() => undefined);
+      if (count !== undefined && count !== this.backfilledAt)
+        await store.meta.put(BACKFILL_KEY, { certCount: count } satisfies BackfillMarker).catch(() => undefined);
+    }
   }
 
   private async tick(): Promise<void> {
@@ -308,21 +328,36 @@ export class OcspService implements StatusPublisher {
    * not a read per certificate.
    */
   private async backfill(): Promise<void> {
+    const store = this.authority.store;
+    const count = await store.certificates.count();
+    // Nothing was issued since the last complete pass (or since a clean stop that vouched for
+    // every certificate): skip reading every stored certificate, which over millions of them
+    // takes minutes and pages the whole database into memory.
+    const marker = await store.meta.get<BackfillMarker>(BACKFILL_KEY);
+    if (marker?.certCount === count) {
+      this.backfilledAt = count;
+      return;
+    }
     const have = new Set<string>();
     for (const n of CA_NAMES)
       for await (const r of this.authority.store.ocspResponses.iterate(n as IssuerId))
         if (!r.der.equals(RETIRED_DER)) have.add(`${r.issuerId}|${r.serial}`);
     // ifAbsent: a status change committed while this pass signs has written its own answer.
-    await this.presignAll((cert) => !have.has(`${cert.issuerId}|${cert.serial}`), true);
+    const done = await this.presignAll((cert) => !have.has(`${cert.issuerId}|${cert.serial}`), true);
+    if (!done) return;
+    // Certificates added while the pass ran were issued with this service attached.
+    await store.meta.put(BACKFILL_KEY, { certCount: count } satisfies BackfillMarker);
+    this.backfilledAt = count;
   }
 
   /** Pre-sign (with the current status) every certificate that passes `want`, in batches. */
-  private async presignAll(want: (cert: CertificateRecord) => boolean, ifAbsent = false): Promise<void> {
+  /** Returns false when stop() cut the pass short. */
+  private async presignAll(want: (cert: CertificateRecord) => boolean, ifAbsent = false): Promise<boolean> {
     const store = this.authority.store;
     const rootSerial = this.authority.ca('root').certificate.serial;
     let batch: WriteOp[] = [];
     for await (const cert of store.certificates.iterate()) {
-      if (this.stopping) return;
+      if (this.stopping) return false;
       // Self-signed root: nobody asks its issuer. Short-validity ones are signed per window.
       if (cert.serial === rootSerial || this.isWindowed(cert) || !want(cert)) continue;
       const ops = await this.presign(cert, await this.authority.statusOf(cert));
@@ -333,6 +368,7 @@ export class OcspService implements StatusPublisher {
       }
     }
     if (batch.length) await store.commit(batch);
+    return true;
   }
 
   /** Re-sign every response whose nextUpdate is within refreshAhead. Returns how many. */

@@ -72,8 +72,32 @@ describe('OcspService start-up pass', () => {
         ocspRequestDer(certIdFor(issuer, Buffer.from(serials[0]!, 'hex'), 'sha1')),
       );
       expect(later).toMatchObject({ status: 'successful', source: 'precomputed' });
+      // the pass vouches for the certificates it covered: a start with the same count skips the scan
+      expect(await a.store.meta.get('ocsp.backfill')).toEqual({ certCount: await a.store.certificates.count() });
     } finally {
       await ocsp.stop();
+    }
+  });
+
+  it('scans again once a certificate was issued without OCSP attached (the count moved past the marker)', async () => {
+    await issueOffline('first');
+    const first = new OcspService(a);
+    await first.start();
+    await first.settled();
+    await first.stop();
+    expect(await a.store.meta.get('ocsp.backfill')).toEqual({ certCount: await a.store.certificates.count() });
+    // A fresh process (the CLI): an authority without OCSP attached issues one more.
+    await a.close();
+    a = await createAuthority({ dataDir: join(tmp.dir, 'data'), env: {}, create: false });
+    const late = await issueOffline('late');
+    expect(await a.store.ocspResponses.get('intermediate' as IssuerId, late, 'sha1')).toBeUndefined();
+    const again = new OcspService(a);
+    try {
+      await again.start();
+      await again.settled();
+      expect(await a.store.ocspResponses.get('intermediate' as IssuerId, late, 'sha1')).toBeDefined();
+    } finally {
+      await again.stop();
     }
   });
 });
