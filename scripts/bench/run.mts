@@ -14,6 +14,7 @@ import { benchScale } from './scale.js';
 import { benchCrlOnChange } from './crl-on-change.js';
 import { benchTenants } from './tenants.js';
 import { benchReports } from './reports.js';
+import { benchRiskMemory } from './risk-memory.js';
 import { benchStartup } from './startup.js';
 
 const { values } = parseArgs({
@@ -37,6 +38,7 @@ const sections: [string, (s: number) => Promise<unknown>][] = [
   ['scale', benchScale],
   ['crl-on-change', benchCrlOnChange],
   ['reports', benchReports],
+  ['risk-memory', benchRiskMemory],
   ['startup', benchStartup],
 ];
 
