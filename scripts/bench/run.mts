@@ -15,6 +15,7 @@ import { benchCrlOnChange } from './crl-on-change.js';
 import { benchTenants } from './tenants.js';
 import { benchReports } from './reports.js';
 import { benchRiskMemory } from './risk-memory.js';
+import { benchStartup } from './startup.js';
 
 const { values } = parseArgs({
   options: { only: { type: 'string' }, seconds: { type: 'string' } },
@@ -38,6 +39,7 @@ const sections: [string, (s: number) => Promise<unknown>][] = [
   ['crl-on-change', benchCrlOnChange],
   ['reports', benchReports],
   ['risk-memory', benchRiskMemory],
+  ['startup', benchStartup],
 ];
 
 process.stdout.write(`agent-ca bench — node ${process.version}, ${new Date().toISOString()}\n`);

@@ -168,12 +168,16 @@ export class AuditLog {
     const list = Array.isArray(inputs) ? (inputs as readonly AuditInput[]) : [inputs as AuditInput];
     return new Promise((resolve, reject) => {
       this.queue.push({ ops, inputs: list, opts, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (this.flushing) return;
+      // Start the group on the next turn of the event loop, not now: appends made by the
+      // continuations of the group just committed (the next issuances in flight) then join one
+      // batch instead of the first of them going alone and the rest waiting a whole write.
+      this.flushing = true;
+      setImmediate(() => void this.flush());
     });
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
     try {
       while (this.queue.length > 0) {
         const group = this.queue.splice(0, MAX_GROUP);

@@ -431,12 +431,18 @@ export class Authority {
       notAfter: tbs.notAfter.toISOString(),
       ...(meta.renewalOf ? { renewalOf: meta.renewalOf } : {}),
     };
-    await this.audit.append({
+    const intent = {
       actor: meta.actor,
       action: `${action}.requested`,
       subject: meta.agentId ?? serial,
       details: summary,
-    });
+    };
+    // A remote key (KMS, HSM) signs outside this process, where the signature is an act of its
+    // own (metered and logged there): its intent is committed before the signing request. A
+    // soft key's signature exists only in this process until the commit below, so its intent
+    // is chained in the same atomic commit, just before the outcome (docs/architecture.md).
+    const local = intermediate.signer.keyUri.startsWith('softkey:');
+    if (!local) await this.audit.append(intent);
     const issued = await this.issuer.issue(prepared.token);
     const record: CertificateRecord = {
       serial,
@@ -457,12 +463,16 @@ export class Authority {
     for (const p of this.publishers) if (p.opsFor) publisherOps.push(...(await p.opsFor(record, { state: 'good' })));
     // Stored (with its audit outcome and first OCSP response) before it is returned: a
     // certificate the CA does not know about could never be revoked.
-    await this.audit.appendWith([{ op: 'putCertificate', record }, ...publisherOps], {
+    const outcome = {
       actor: meta.actor,
       action,
       subject: meta.agentId ?? serial,
       details: { ...summary, outcome: 'committed' },
-    });
+    };
+    await this.audit.appendWith(
+      [{ op: 'putCertificate', record }, ...publisherOps],
+      local ? [intent, outcome] : outcome,
+    );
     const base = {
       serial,
       issuerId: record.issuerId,

@@ -164,9 +164,18 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   app.setNotFoundHandler(notFound);
   useContract(app);
   if (opts.openapi !== false) await registerOpenApi(app, { docs: opts.docs !== false });
-  app.addHook('preValidation', async (request) => assertJsonDepth(request.body));
-  app.addHook('onResponse', async (request, reply) => {
+  // Callback-style hooks: an async hook costs every request (an OCSP GET too) a promise and a tick.
+  app.addHook('preValidation', (request, _reply, done) => {
+    try {
+      assertJsonDepth(request.body);
+    } catch (e) {
+      return done(e as Error);
+    }
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    done();
   });
   if (crls) metrics.watchCrls(crls);
   await app.register(healthRoutes, { authority: opts.authority, metrics, ...(crls ? { crls } : {}) });

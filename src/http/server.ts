@@ -76,7 +76,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     announce().catch((e: unknown) =>
       stderrLogger.error('announcing expiring certificates failed', { error: errorMessage(e) }),
     );
-  await announceLogged();
+  // The first pass runs once the server listens: over a large store it reads every certificate
+  // expiring this week, which must not hold back the OCSP and CRL endpoints.
+  setImmediate(() => void announceLogged());
   const expiringTimer = setInterval(() => void announceLogged(), 3_600_000);
   expiringTimer.unref();
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });

@@ -4,12 +4,13 @@
  * bytes and checks afterwards that the bytes signed are the bytes linted. A token cannot be
  * replayed or outlive its TTL.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { AgentCaError, type LintFinding } from '../errors.js';
 import { intentOf, lintEncodedTbs, type LintContext } from '../lint/index.js';
 import { encodeTbs, type TbsCertificate } from '../profile/tbs.js';
 import { serialFromMagnitude } from '../profile/serial.js';
+import { pooledRandomBytes } from '../profile/random-pool.js';
 import type { Signer } from '../signer/signer.js';
 import type { Serial } from '../types.js';
 import { assembleSigned } from './certificate.js';
@@ -64,7 +65,7 @@ export class Issuer {
       );
     }
     this.sweep();
-    const token = randomBytes(16).toString('base64url');
+    const token = pooledRandomBytes(16).toString('base64url');
     this.pending.set(token, {
       tbs,
       tbsDer,

@@ -97,9 +97,13 @@ export class OcspResponder {
     this.cache?.clear();
   }
 
-  async respond(requestDer: Uint8Array): Promise<OcspResult> {
+  /**
+   * `cacheKey`: requestCacheKey(requestDer), when the caller already has it (the GET route keeps
+   * it with the decoded URL), so a repeated request is not converted and hashed again.
+   */
+  async respond(requestDer: Uint8Array, cacheKey?: string): Promise<OcspResult> {
     try {
-      return await this.handle(requestDer);
+      return await this.handle(requestDer, cacheKey);
     } catch (e) {
       this.report(e, 'respond');
       return errorResult('internalError', 'unexpected error');
@@ -114,15 +118,16 @@ export class OcspResponder {
     }
   }
 
-  private async handle(der: Uint8Array): Promise<OcspResult> {
+  private async handle(der: Uint8Array, cacheKey: string | undefined): Promise<OcspResult> {
     if (der.length > this.maxRequestBytes)
       return errorResult('malformedRequest', `request of ${der.length} octets exceeds ${this.maxRequestBytes}`);
     const now = this.opts.clock.now();
     const nowMs = now.getTime();
-    const key = this.cache ? requestCacheKey(der) : undefined;
+    const key = this.cache ? (cacheKey ?? requestCacheKey(der)) : undefined;
     if (key !== undefined) {
+      // Stored with cached: true already (see answer()): a hit allocates nothing.
       const hit = this.cache!.get(key, nowMs);
-      if (hit) return { ...hit, cached: true };
+      if (hit) return hit;
       // Single flight: identical requests arriving together (every relying party asking about
       // the same popular certificate) share one lookup instead of stampeding the store.
       const pending = this.inflight.get(key);
@@ -170,7 +175,7 @@ export class OcspResponder {
     if (key !== undefined && !request.nonce && answer.nextUpdate && epoch === this.epoch) {
       this.cache!.set(
         key,
-        answer,
+        { ...answer, cached: true },
         nowMs,
         (answer.staleAt ?? answer.nextUpdate).getTime(),
         request.certIds.map((c) => serialKey(iid, c.serial)),

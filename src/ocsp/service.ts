@@ -66,6 +66,15 @@ const RETIRED_DER = errorResponse('unauthorized');
 const RETIRED_FOR_MS = 365 * 86_400_000;
 
 const HASHES: readonly OcspCertIdHash[] = ['sha1', 'sha256'];
+
+/**
+ * Meta key: the certificate count at which every stored certificate had its pre-signed
+ * answers (or needed none). A start that finds the same count skips the backfill scan.
+ */
+const BACKFILL_KEY = 'ocsp.backfill';
+interface BackfillMarker {
+  certCount: number;
+}
 const DAY = 86_400_000;
 
 /** What OCSP reads of one CA: its certificate and its delegated responder (RFC 6960 §4.2.2.2). */
@@ -85,7 +94,7 @@ export interface OcspIssuerView {
 
 /** The slice of an Authority the OCSP service uses (an Authority satisfies it). */
 export interface OcspAuthority extends OcspIssuerView, StatusReader {
-  readonly store: Pick<Store, 'certificates' | 'ocspResponses' | 'commit'>;
+  readonly store: Pick<Store, 'kind' | 'certificates' | 'ocspResponses' | 'meta' | 'commit'>;
   readonly clock: Clock;
   profile(name: string): { readonly ocspValiditySeconds: number };
   /** Registers the service to sign the new answers inside every status change's commit. */
@@ -102,6 +111,10 @@ export class OcspService implements StatusPublisher {
   responder!: OcspResponder;
   precomputedOnly!: OcspResponder;
   private timer: NodeJS.Timeout | undefined;
+  /** Set by stop(): a pass in flight ends at its next batch instead of scanning on. */
+  private stopping = false;
+  /** The certificate count the last complete backfill (or a matching marker) vouched for. */
+  private backfilledAt: number | undefined;
   private running: Promise<void> | undefined;
   /** Short-validity answers, per (issuer, serial, hash), one signature per window. */
   readonly windows: WindowCache;
@@ -278,19 +291,48 @@ export class OcspService implements StatusPublisher {
     this.precomputedOnly.clearCache();
   }
 
-  /** Pre-sign anything missing (first start, or certificates issued without OCSP attached), start the timer. */
+  /**
+   * Starts the background work: pre-signing what is missing (first start, or certificates
+   * issued without OCSP attached) and re-signing what is due, then the refresh timer. Serving
+   * does not wait for that pass: until it is done, a certificate without a fresh pre-signed
+   * answer is answered by the live source (signed on request), so a store of millions of
+   * certificates answers OCSP as soon as the server listens. `settled()` waits for the pass.
+   */
   async start(): Promise<void> {
-    await this.backfill();
-    await this.refreshDue();
+    this.running = (async () => {
+      try {
+        await this.backfill();
+        await this.refreshDue();
+      } catch (e) {
+        process.stderr.write(`agent-ca: OCSP start-up pass failed: ${String((e as Error)?.message ?? e)}\n`);
+      } finally {
+        this.running = undefined;
+      }
+    })();
     const every = this.opts.refreshIntervalMs ?? 60_000;
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
   }
 
+  /** Resolves when the background pass in flight (start-up or refresh), if any, is done. */
+  async settled(): Promise<void> {
+    await this.running;
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
+    // On LevelDB this process is the only writer, and every certificate it issued since the
+    // pass went through this service: the next start need not scan. (Peers or a CLI sharing a
+    // PostgreSQL store may issue without OCSP attached, so there the next start scans.)
+    const store = this.authority.store;
+    if (this.backfilledAt !== undefined && store.kind === 'level') {
+      const count = await store.certificates.count().catch(() => undefined);
+      if (count !== undefined && count !== this.backfilledAt)
+        await store.meta.put(BACKFILL_KEY, { certCount: count } satisfies BackfillMarker).catch(() => undefined);
+    }
   }
 
   private async tick(): Promise<void> {
@@ -314,28 +356,47 @@ export class OcspService implements StatusPublisher {
    * not a read per certificate.
    */
   private async backfill(): Promise<void> {
+    const store = this.authority.store;
+    const count = await store.certificates.count();
+    // Nothing was issued since the last complete pass (or since a clean stop that vouched for
+    // every certificate): skip reading every stored certificate, which over millions of them
+    // takes minutes and pages the whole database into memory.
+    const marker = await store.meta.get<BackfillMarker>(BACKFILL_KEY);
+    if (marker?.certCount === count) {
+      this.backfilledAt = count;
+      return;
+    }
     const have = new Set<string>();
     for (const n of CA_NAMES)
       for await (const r of this.authority.store.ocspResponses.iterate(n as IssuerId))
         if (!r.der.equals(RETIRED_DER)) have.add(`${r.issuerId}|${r.serial}`);
-    await this.presignAll((cert) => !have.has(`${cert.issuerId}|${cert.serial}`));
+    // ifAbsent: a status change committed while this pass signs has written its own answer.
+    const done = await this.presignAll((cert) => !have.has(`${cert.issuerId}|${cert.serial}`), true);
+    if (!done) return;
+    // Certificates added while the pass ran were issued with this service attached.
+    await store.meta.put(BACKFILL_KEY, { certCount: count } satisfies BackfillMarker);
+    this.backfilledAt = count;
   }
 
   /** Pre-sign (with the current status) every certificate that passes `want`, in batches. */
-  private async presignAll(want: (cert: CertificateRecord) => boolean): Promise<void> {
+  /** Returns false when stop() cut the pass short. */
+  private async presignAll(want: (cert: CertificateRecord) => boolean, ifAbsent = false): Promise<boolean> {
     const store = this.authority.store;
     const rootSerial = this.authority.ca('root').certificate.serial;
     let batch: WriteOp[] = [];
     for await (const cert of store.certificates.iterate()) {
+      if (this.stopping) return false;
       // Self-signed root: nobody asks its issuer. Short-validity ones are signed per window.
       if (cert.serial === rootSerial || this.isWindowed(cert) || !want(cert)) continue;
-      batch.push(...(await this.presign(cert, await this.authority.statusOf(cert))));
+      const ops = await this.presign(cert, await this.authority.statusOf(cert));
+      batch.push(...(ifAbsent ? ops.map((o) => ({ ...o, ifAbsent: true })) : ops));
       if (batch.length >= 512) {
         await store.commit(batch);
         batch = [];
       }
     }
     if (batch.length) await store.commit(batch);
+    return true;
   }
 
   /** Re-sign every response whose nextUpdate is within refreshAhead. Returns how many. */
@@ -344,6 +405,7 @@ export class OcspService implements StatusPublisher {
     const now = this.authority.clock.now();
     let done = 0;
     for (;;) {
+      if (this.stopping) return done;
       const due = await store.ocspResponses.listDueBefore(new Date(now.getTime() + this.refreshAheadMs), {
         limit: 256,
       });

@@ -2,15 +2,15 @@
  * Serial numbers: 128 bits from the CSPRNG (CA/B BR §7.1 asks for >= 64), written as a
  * positive DER INTEGER of at most 17 content octets (RFC 5280 §4.1.2.2 allows 20).
  */
-import { randomBytes } from 'node:crypto';
 import { unsignedInteger } from '../asn1/der.js';
 import { AgentCaError } from '../errors.js';
 import type { Serial } from '../types.js';
+import { pooledRandomBytes } from './random-pool.js';
 
 export const SERIAL_RANDOM_BYTES = 16;
 
 export function randomSerial(): { magnitude: Buffer; der: Buffer; serial: Serial } {
-  const raw = randomBytes(SERIAL_RANDOM_BYTES);
+  const raw = pooledRandomBytes(SERIAL_RANDOM_BYTES);
   // DER would strip a zero first octet (X.690 §8.3.2) and shorten the serial; replacing it
   // keeps every serial 16 or 17 content octets, which the serial lint can check exactly.
   if (raw[0] === 0) raw[0] = 1;

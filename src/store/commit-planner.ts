@@ -199,6 +199,7 @@ export async function planCommit(
           );
         const key = `${r.issuerId}\u0000${r.serial}\u0000${r.hashAlgorithm}`;
         const previous = ocsp.get(key) ?? (await reader.ocspResponse(r.issuerId, r.serial, r.hashAlgorithm));
+        if (op.ifAbsent && previous) break;
         ocsp.set(key, r);
         mutations.push(
           previous ? { kind: 'putOcspResponse', record: r, previous } : { kind: 'putOcspResponse', record: r },

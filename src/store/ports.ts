@@ -178,7 +178,16 @@ export type WriteOp =
       at?: Date;
     }
   | { op: 'deleteRevocation'; serial: Serial; issuerId: IssuerId; at: Date; actor: string }
-  | { op: 'putOcspResponse'; record: OcspResponseRecord }
+  | {
+      op: 'putOcspResponse';
+      record: OcspResponseRecord;
+      /**
+       * Write only where no response is stored for (issuer, serial, hash) yet; otherwise this op
+       * is dropped, not refused. A background backfill uses it so that it never replaces an
+       * answer a status change wrote while the backfill was signing.
+       */
+      ifAbsent?: boolean;
+    }
   | { op: 'putCrl'; record: CrlRecord }
   | { op: 'appendAudit'; entry: AuditEntry }
   | { op: 'putAuditCheckpoint'; checkpoint: AuditCheckpoint }

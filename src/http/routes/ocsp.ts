@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OcspService } from '../../ocsp/service.js';
 import type { OcspResult } from '../../ocsp/responder.js';
 import { errorResponse } from '../../ocsp/response.js';
+import { requestCacheKey } from '../../ocsp/request.js';
 import type { Clock } from '../../clock.js';
 import type { CaMetrics } from '../plugins/metrics.js';
 import { IpBudget } from '../plugins/ip-budget.js';
@@ -45,16 +46,29 @@ function headersFor(result: OcspResult): { etag: string; lastModified: string; e
  * response; remembering the decoding skips the URL-decode, the base64 check and the decode.
  */
 class DecodedPaths {
-  private readonly map = new Map<string, Buffer>();
+  private readonly map = new Map<string, DecodedPath>();
   constructor(private readonly max: number) {}
-  get(path: string): Buffer | undefined {
+  get(path: string): DecodedPath | undefined {
     return this.map.get(path);
   }
-  set(path: string, der: Buffer): void {
+  set(path: string, decoded: DecodedPath): void {
     if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
-    this.map.set(path, der);
+    this.map.set(path, decoded);
   }
 }
+
+/** The request DER and the responder's cache key for it (requestCacheKey), made once per URL. */
+interface DecodedPath {
+  der: Buffer;
+  key: string;
+}
+
+/**
+ * No per-request child logger on the OCSP routes: nothing there logs per request (errors are
+ * answered as OCSP DER), and creating a pino child with a request id for every request cost
+ * more than answering from the cache.
+ */
+const sameLogger = <L>(logger: L): L => logger;
 
 /** RFC 6960 §2.3: what cannot be read is answered malformedRequest, as OCSP DER with status 200. */
 export function sendMalformedRequest(reply: FastifyReply): FastifyReply {
@@ -86,10 +100,11 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
     reply: FastifyReply,
     der: Buffer,
     viaGet: boolean,
+    cacheKey?: string,
   ): Promise<FastifyReply> => {
     const ip = request.ip;
     const mayLive = budget.has(ip);
-    const result: OcspResult = await (mayLive ? opts.ocsp.responder : opts.ocsp.precomputedOnly).respond(der);
+    const result: OcspResult = await (mayLive ? opts.ocsp.responder : opts.ocsp.precomputedOnly).respond(der, cacheKey);
     if (result.source === 'live') budget.spend(ip);
     opts.metrics.ocspResponses.inc({ source: result.source, status: result.status });
     reply.code(200).type('application/ocsp-response');
@@ -112,17 +127,25 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
     return reply.send(result.der);
   };
 
-  app.post('/ocsp', { bodyLimit: OCSP_BODY_LIMIT, schema: schemas.ocspPost }, async (request, reply) => {
-    const body = request.body;
-    if (!Buffer.isBuffer(body)) return sendMalformedRequest(reply);
-    return answer(request, reply, body, false);
-  });
+  app.post(
+    '/ocsp',
+    { bodyLimit: OCSP_BODY_LIMIT, schema: schemas.ocspPost, childLoggerFactory: sameLogger },
+    async (request, reply) => {
+      const body = request.body;
+      if (!Buffer.isBuffer(body)) return sendMalformedRequest(reply);
+      return answer(request, reply, body, false);
+    },
+  );
 
   // RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER OCSPRequest}
   const get = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const raw = request.url.slice(request.url.indexOf('/ocsp/') + 6).split('?')[0] ?? '';
-    let der = decoded.get(raw);
-    if (!der) {
+    const url = request.url;
+    const start = url.indexOf('/ocsp/') + 6;
+    const q = url.indexOf('?', start);
+    const raw = q < 0 ? url.slice(start) : url.slice(start, q);
+    let hit = decoded.get(raw);
+    if (!hit) {
+      let der: Buffer;
       try {
         const b64 = decodeURIComponent(raw);
         if (!/^[A-Za-z0-9+/=_-]+$/.test(b64) || b64.length > OCSP_BODY_LIMIT * 2) throw new Error('not base64');
@@ -131,9 +154,10 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
         opts.metrics.ocspResponses.inc({ source: 'error', status: 'malformedRequest' });
         return sendMalformedRequest(reply);
       }
-      decoded.set(raw, der);
+      hit = { der, key: requestCacheKey(der) };
+      decoded.set(raw, hit);
     }
-    return answer(request, reply, der, true);
+    return answer(request, reply, hit.der, true, hit.key);
   };
-  app.get('/ocsp/*', { schema: schemas.ocspGet }, get);
+  app.get('/ocsp/*', { schema: schemas.ocspGet, childLoggerFactory: sameLogger }, get);
 }

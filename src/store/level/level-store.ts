@@ -150,34 +150,56 @@ export class LevelStore implements Store {
       const v = await this.d.get(K.crlLatest(issuerId, kind));
       return v === undefined ? undefined : BigInt(v);
     },
-    prime: async (batch) => {
-      const keys: string[] = [];
-      for (const op of batch) {
-        if (op.op === 'putCertificate') keys.push(K.cert(op.record.serial));
-        else if (op.op === 'putRevocation') keys.push(K.revocation(op.record.serial));
-        else if (op.op === 'deleteRevocation') keys.push(K.revocation(op.serial));
-        else if (op.op === 'putOcspResponse')
-          keys.push(K.ocsp(op.record.issuerId, op.record.serial, op.record.hashAlgorithm));
-      }
-      if (keys.length < 2) return;
-      const values = await this.d.getMany(keys);
-      keys.forEach((k, i) => this.primed.set(k, values[i]));
-    },
   };
 
+  /** Batches written since open; what each wrote under the keys a plan reads, while a read-ahead may need it. */
+  private written = 0;
+  private recentWrites: { seq: number; values: Map<string, string | undefined> }[] = [];
+  /** `written` as each read-ahead still waiting for the mutex saw it when it started. */
+  private readAheads: number[] = [];
+
+  /**
+   * The keys a batch's plan reads (certificate existence, current revocation and OCSP response)
+   * are fetched in one getMany BEFORE the commit mutex is taken, so the read overlaps the write
+   * of the batch ahead instead of adding a round trip to the critical section. Inside the mutex
+   * the values are brought up to date with what the batches written since the read started
+   * put there (the mutex orders every write of this store, and LevelDB's lock keeps other
+   * processes out), which makes check-and-write as atomic as a read under the mutex.
+   */
   commit(batch: readonly WriteOp[], opts?: CommitOptions): Promise<CommitResult> {
+    const keys = plannedReads(batch);
+    const since = this.written;
+    let ahead: Promise<(string | undefined)[]> | undefined;
+    if (keys.length > 0 && this.db?.status === 'open') {
+      ahead = this.db.getMany(keys);
+      ahead.catch(() => undefined); // awaited below; a failure surfaces there
+      this.readAheads.push(since);
+    }
     return this.mutex.run(async () => {
-      const db = this.d;
       let plan: CommitPlan;
       try {
+        const db = this.d;
+        if (ahead) {
+          const values = await ahead;
+          keys.forEach((k, i) => this.primed.set(k, values[i]));
+          for (const w of this.recentWrites) {
+            if (w.seq <= since) continue;
+            for (const k of keys) if (w.values.has(k)) this.primed.set(k, w.values.get(k));
+          }
+        } else if (keys.length > 0) {
+          const values = await db.getMany(keys);
+          keys.forEach((k, i) => this.primed.set(k, values[i]));
+        }
         plan = await planCommit(batch, this.reader, opts);
       } finally {
         this.primed.clear();
+        if (ahead) this.readAheads.splice(this.readAheads.indexOf(since), 1);
       }
+      const db = this.d;
       const ops = this.toBatch(plan);
       if (ops.length > 0) {
         try {
-          await db.batch(ops, { sync: plan.sync });
+          await rawBatch(db, ops, plan.sync);
         } catch (e) {
           throw new AgentCaError(
             'STORE_UNAVAILABLE',
@@ -187,6 +209,8 @@ export class LevelStore implements Store {
           );
         }
       }
+      this.written++;
+      this.rememberWrites(ops);
       // Caches move only after the batch is durable in LevelDB.
       this.cache = {
         changeSeq: plan.lastChangeSeq,
@@ -195,6 +219,19 @@ export class LevelStore implements Store {
       };
       return { changes: plan.changes };
     });
+  }
+
+  /** Keeps what this batch wrote under planned-read keys while a read-ahead started before it is pending. */
+  private rememberWrites(ops: readonly BatchOp[]): void {
+    if (this.readAheads.length === 0) {
+      this.recentWrites.length = 0;
+      return;
+    }
+    const oldest = Math.min(...this.readAheads);
+    this.recentWrites = this.recentWrites.filter((w) => w.seq > oldest);
+    const values = new Map<string, string | undefined>();
+    for (const op of ops) if (isPlannedRead(op.key)) values.set(op.key, op.type === 'put' ? op.value : undefined);
+    if (values.size > 0) this.recentWrites.push({ seq: this.written, values });
   }
 
   private toBatch(plan: CommitPlan): BatchOp[] {
@@ -443,6 +480,24 @@ export class LevelStore implements Store {
   }
 }
 
+/** Keys planCommit reads for `batch` (through the reader's certificateExists, revocation, ocspResponse). */
+function plannedReads(batch: readonly WriteOp[]): string[] {
+  const keys: string[] = [];
+  for (const op of batch) {
+    if (op.op === 'putCertificate') keys.push(K.cert(op.record.serial));
+    else if (op.op === 'putRevocation') keys.push(K.revocation(op.record.serial));
+    else if (op.op === 'deleteRevocation') keys.push(K.revocation(op.serial));
+    else if (op.op === 'putOcspResponse')
+      keys.push(K.ocsp(op.record.issuerId, op.record.serial, op.record.hashAlgorithm));
+  }
+  return keys;
+}
+
+/** c!<serial>, r!<serial>, o!<issuer>!<serial>!<hash>: the key families plannedReads returns. */
+function isPlannedRead(key: string): boolean {
+  return key.startsWith('c!') || key.startsWith('r!') || key.startsWith('o!');
+}
+
 /** ci!/ca!/ct!/ce! index key -> c!<serial> (the serial is the last component, already escaped). */
 function certFromIndex(indexKey: string): string {
   return `c!${lastComponent(indexKey)}`;
@@ -453,6 +508,18 @@ function checkpointRange(range: { fromSeq?: number; toSeq?: number }): KeyRange 
     gte: range.fromSeq === undefined ? 'ak!' : `ak!${padSeq(Math.max(range.fromSeq, 0))}`,
     lt: range.toSeq === undefined ? under('ak').lt : `ak!${padSeq(range.toSeq + 1)}`,
   };
+}
+
+/**
+ * Writes an already encoded batch through classic-level's private `_batch` (one native call that
+ * builds the LevelDB WriteBatch), skipping abstract-level's per-operation work: option spreading,
+ * key and value validation and encoding, prewrite hooks and write events, none of which this
+ * store uses (keys and values are utf8 strings already, the store is open: `d` checked it).
+ * A library without `_batch` gets the public `batch`.
+ */
+function rawBatch(db: Db, ops: BatchOp[], sync: boolean): Promise<void> {
+  const raw = db as unknown as { _batch?: (ops: BatchOp[], opts: { sync: boolean }) => Promise<void> };
+  return typeof raw._batch === 'function' ? raw._batch(ops, { sync }) : db.batch(ops, { sync });
 }
 
 function decodeOpt<T>(v: string | undefined, decode: (s: string) => T): T | undefined {
