@@ -33,6 +33,7 @@ import { tenancyRoutes } from './routes/tenancy.js';
 import { agentRoutes } from './routes/agents.js';
 import type { ReportJobs } from '../reports/report-jobs.js';
 import { reportRoutes } from './routes/reports.js';
+import { cliRemoteRoutes } from './routes/cli-remote.js';
 
 export interface AgentCaPluginOptions {
   authority: Authority;
@@ -84,6 +85,7 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
     ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}),
   });
   await app.register(adminRoutes, { authority: opts.authority, tokens, metrics, tenancy });
+  await app.register(cliRemoteRoutes, { authority: opts.authority, tokens });
   await app.register(tenancyRoutes, { tenancy, tokens });
   await app.register(agentRoutes, { tenancy, tokens });
   await app.register(revocationStreamRoutes, { authority: opts.authority, guard: tokens.guard });

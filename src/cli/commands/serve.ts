@@ -1,18 +1,38 @@
 /** serve: the standalone CA + OCSP + CRL + verify server; `start` (npm start) is init-if-missing + serve. */
 import type { Authority } from '../../authority/authority.js';
 import { startServer } from '../../http/server.js';
-import { parse, UsageError, type Io } from '../args.js';
+import { Tenancy } from '../../tenancy/tenancy.js';
+import { parse, type Io } from '../args.js';
 import { openAuthority } from '../open.js';
+import { writeServerFile } from '../server-file.js';
+import { DEFAULT_HOST, listenOptions, parsePort } from './ca-options.js';
 import { describeCa } from './init.js';
 
 export const serveUsage =
-  'agent-ca serve [--port P] [--host H] [--data DIR]   (admin token: agent-ca token create, or AGENT_CA_ADMIN_TOKEN)';
+  'agent-ca serve [--port P] [--host H] [--data DIR]   (first run without an admin token: makes one and prints it once)';
 
-export const serveOptions = { port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' } } as const;
+export const serveOptions = { ...listenOptions, data: { type: 'string' } } as const;
 
 function defaultPort(a: Authority): number {
   const u = new URL(a.config.baseUrl);
   return u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+}
+
+/** How the banner's next command authenticates: AGENT_CA_ADMIN_TOKEN, a stored admin token, or one made now. */
+export type AdminAccess = { kind: 'env' } | { kind: 'stored' } | { kind: 'created'; token: string };
+
+/**
+ * Without AGENT_CA_ADMIN_TOKEN and without any active stored admin token, nobody could use the
+ * admin API of the server about to start (and the CLI cannot make a token while the server holds
+ * a LevelDB store): make one, stored as its SHA-256 like every token, to print once.
+ */
+export async function ensureAdminAccess(a: Authority, io: Io): Promise<AdminAccess> {
+  if (io.env.AGENT_CA_ADMIN_TOKEN) return { kind: 'env' };
+  const tenancy = new Tenancy(a);
+  const admins = await tenancy.tokens.list((t) => t.role === 'admin');
+  if (admins.some((t) => t.state === 'active')) return { kind: 'stored' };
+  const made = await tenancy.tokens.create({ name: 'first-admin', role: 'admin' }, 'cli', tenancy.checkTokenSubject);
+  return { kind: 'created', token: made.token };
 }
 
 /** Runs until SIGINT/SIGTERM (or `until` resolves), then shuts down gracefully. */
@@ -22,10 +42,9 @@ export async function serveAuthority(
   io: Io,
   until?: Promise<void>,
 ): Promise<number> {
-  if (v.port !== undefined && !/^[0-9]{1,5}$/.test(v.port))
-    throw new UsageError(`--port must be 0..65535, got ${JSON.stringify(v.port)}`);
-  const port = v.port !== undefined ? Number(v.port) : defaultPort(a); // 0 = any free port
-  const host = v.host ?? '127.0.0.1';
+  const port = parsePort(v.port) ?? defaultPort(a); // 0 = any free port
+  const host = v.host ?? DEFAULT_HOST;
+  const access = await ensureAdminAccess(a, io);
   const server = await startServer({
     authority: a,
     host,
@@ -35,6 +54,7 @@ export async function serveAuthority(
   });
   const base = server.url;
   const d = a.dataDir;
+  const removeServerFile = a.store.kind === 'level' ? writeServerFile(d, base) : () => {};
   io.out(`agent-ca listening on ${base}`);
   for (const l of describeCa(a)) io.out(l);
   io.out('');
@@ -43,33 +63,47 @@ export async function serveAuthority(
   io.out(`  verify        ${base}/api/v1/verify/<serial>`);
   io.out(`  CA certs      ${base}/ca/root.pem  ${base}/ca/intermediate.pem`);
   io.out(`  health        ${base}/healthz  ${base}/readyz  ${base}/metrics`);
-  if (base !== a.config.baseUrl) io.out(`  note: certificates name ${a.config.baseUrl} (set with init --base-url)`);
+  if (base !== a.config.baseUrl)
+    io.out(
+      `  note: certificates name ${a.config.baseUrl} (set with --base-url when the CA is made: init or the first start)`,
+    );
   io.out('');
   io.out('try (in another shell):');
-  if (io.env.AGENT_CA_ADMIN_TOKEN) {
-    io.out(
-      `  AGENT_CA_TOKEN=$AGENT_CA_ADMIN_TOKEN npx agent-ca issue --server ${base} --agent-id trading-bot-v2 --scope read:accounts --generate-key bot.key --out bot.pem`,
-    );
-    io.out(`  openssl ocsp -issuer ${d}/ca/intermediate.pem -cert bot.pem -url ${base}/ocsp -CAfile ${d}/ca/root.pem`);
+  const issue = `npx agent-ca issue --server ${base} --agent-id trading-bot-v2 --scope read:accounts --generate-key bot.key --out bot.pem`;
+  if (access.kind === 'created') {
+    io.out(`  AGENT_CA_TOKEN=${access.token} ${issue}`);
+  } else if (access.kind === 'env') {
+    io.out(`  AGENT_CA_TOKEN=$AGENT_CA_ADMIN_TOKEN ${issue}`);
   } else {
+    io.out(`  AGENT_CA_TOKEN=<your admin token> ${issue}`);
     io.out(
-      `  (to issue while serving: restart with AGENT_CA_ADMIN_TOKEN=<secret>, then npx agent-ca issue --server ${base} with AGENT_CA_TOKEN=<secret>)`,
+      `  (lost it? \`AGENT_CA_TOKEN=<admin token> npx agent-ca token create --name ops --server ${base}\`, or restart with AGENT_CA_ADMIN_TOKEN=<secret>)`,
     );
   }
+  io.out(`  openssl ocsp -issuer ${d}/ca/intermediate.pem -cert bot.pem -url ${base}/ocsp -CAfile ${d}/ca/root.pem`);
   io.out(`  curl -s ${base}/api/v1/verify/${a.ca('intermediate').certificate.serial}`);
   io.out(
     `  openssl ocsp -issuer ${d}/ca/root.pem -cert ${d}/ca/intermediate.pem -url ${base}/ocsp -CAfile ${d}/ca/root.pem`,
   );
   io.out(`  curl -s ${base}/crl/intermediate.crl | openssl crl -inform DER -noout -text`);
+  if (access.kind === 'created') {
+    io.out('');
+    io.out(`admin token: ${access.token}`);
+    io.out('  (shown once: only its SHA-256 is stored; the CLI takes it as AGENT_CA_TOKEN with --server)');
+  }
   const stop =
     until ??
     new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
-  await stop;
-  io.out('shutting down');
-  await server.close();
+  try {
+    await stop;
+    io.out('shutting down');
+  } finally {
+    await server.close();
+    removeServerFile();
+  }
   return 0;
 }
 

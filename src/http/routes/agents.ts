@@ -53,7 +53,7 @@ function readRenewInput(body: unknown, arc: string): RenewInput {
   const b = requireObject(body);
   const bad: Record<string, string> = {};
   for (const k of Object.keys(b))
-    if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays', 'observed'].includes(k))
+    if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays', 'validitySeconds', 'observed'].includes(k))
       bad[k] = 'unknown field';
   const input: RenewInput = readCertifyInput(b, bad);
   if (b.observed !== undefined) {
@@ -201,7 +201,8 @@ export async function agentRoutes(
     const b = requireObject(request.body);
     const bad: Record<string, string> = {};
     for (const k of Object.keys(b))
-      if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays'].includes(k)) bad[k] = 'unknown field';
+      if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays', 'validitySeconds'].includes(k))
+        bad[k] = 'unknown field';
     const input = readCertifyInput(b, bad);
     refuseFields(bad);
     return reply.code(201).send(certifiedJson(await s.certify(request.params.id, input, actorOf(request))));
