@@ -153,11 +153,12 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     }
     if (isAgentCaError(e)) {
       const served = e.is('STORE_LOCKED') ? lockHolder(e.details.dataDir) : undefined;
-      const hint = !e.is('STORE_LOCKED')
-        ? ''
-        : served
-          ? ` (\`agent-ca serve\` pid ${served.pid} holds it: pass --server ${served.url} with AGENT_CA_TOKEN, or stop the server)`
-          : ' (if `agent-ca serve` is running on it, pass --server URL with AGENT_CA_TOKEN, or stop the server)';
+      const hint =
+        !e.is('STORE_LOCKED') || name === 'init'
+          ? ''
+          : served
+            ? ` (\`agent-ca serve\` pid ${served.pid} holds it: pass --server ${served.url} with AGENT_CA_TOKEN, or stop the server)`
+            : ' (if `agent-ca serve` is running on it, pass --server URL with AGENT_CA_TOKEN, or stop the server)';
       io.err(`agent-ca ${name}: ${e.code}: ${e.message}${hint}`);
       return 1;
     }

@@ -73,7 +73,12 @@ describe('README.md', () => {
     dir = mkdtempSync(join(tmpdir(), 'agent-ca-readme-'));
     mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
     symlinkSync(ROOT, join(dir, 'node_modules', 'agent-ca'), 'dir');
-    symlinkSync(join(ROOT, 'dist', 'cli', 'bin.js'), join(dir, 'node_modules', '.bin', 'agent-ca'));
+    // npm would link and chmod the package's bin; tsc leaves dist/cli/bin.js without +x.
+    writeFileSync(
+      join(dir, 'node_modules', '.bin', 'agent-ca'),
+      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'dist', 'cli', 'bin.js'))} "$@"\n`,
+      { mode: 0o755 },
+    );
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'readme-test', private: true, type: 'module' }));
     // What the ts blocks import besides agent-ca (fastify for the Embedding example), as an app
     // that embeds agent-ca has it installed: linked from this checkout's node_modules.
@@ -147,6 +152,12 @@ describe('README.md', () => {
     expect(r.code, `README ts blocks do not type-check:\n${r.out}`).toBe(0);
   }, 300_000);
 
+  /** The log the Quick start's background server writes, shown when a block fails. */
+  const serverLog = () => {
+    const f = join(dir, 'agent-ca.log');
+    return existsSync(f) ? `\n--- agent-ca.log ---\n${readFileSync(f, 'utf8')}` : '';
+  };
+
   it('runs every sh and ts block in order against the server the Quick start starts', () => {
     const envFile = join(dir, '.readme-env');
     writeFileSync(envFile, '');
@@ -166,7 +177,10 @@ describe('README.md', () => {
           `export -p > ${JSON.stringify(envFile)}`,
         ].join('\n');
         const r = run('bash', ['-c', script], dir, env, 300_000);
-        expect(r.code, `README sh block failed (the last "### README.md line N" names it):\n${r.out}`).toBe(0);
+        expect(
+          r.code,
+          `README sh block failed (the last "### README.md line N" names it):\n${r.out}${serverLog()}`,
+        ).toBe(0);
       } else {
         const b = seg.blocks[0]!;
         // The ts block sees what the shell exported (AGENT_CA_SERVER, AGENT_CA_TOKEN, …).
@@ -177,7 +191,7 @@ describe('README.md', () => {
           env,
           300_000,
         );
-        expect(r.code, `README ts block at line ${b.line} failed:\n${r.out}`).toBe(0);
+        expect(r.code, `README ts block at line ${b.line} failed:\n${r.out}${serverLog()}`).toBe(0);
       }
     }
   }, 1_200_000);

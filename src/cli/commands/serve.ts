@@ -1,6 +1,7 @@
 /** serve: the standalone CA + OCSP + CRL + verify server; `start` (npm start) is init-if-missing + serve. */
 import type { Authority } from '../../authority/authority.js';
 import { startServer } from '../../http/server.js';
+import { AgentCaError } from '../../errors.js';
 import { Tenancy } from '../../tenancy/tenancy.js';
 import { parse, type Io } from '../args.js';
 import { openAuthority } from '../open.js';
@@ -51,6 +52,18 @@ export async function serveAuthority(
     port,
     ...(io.env.AGENT_CA_ADMIN_TOKEN ? { adminToken: io.env.AGENT_CA_ADMIN_TOKEN } : {}),
     logLevel: io.env.AGENT_CA_LOG_LEVEL ?? 'warn',
+  }).catch((e: unknown) => {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')
+      throw new AgentCaError(
+        'INPUT_INVALID',
+        `cannot listen on ${host}:${port} (${code}): choose another --port or --host`,
+        {
+          host,
+          port,
+        },
+      );
+    throw e;
   });
   const base = server.url;
   const d = a.dataDir;
