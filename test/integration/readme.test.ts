@@ -19,31 +19,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runnableBlocks, type Block } from '../helpers/readme-blocks.js';
 
 const ROOT = resolve(__dirname, '../..');
-
-export interface Block {
-  lang: 'sh' | 'ts';
-  line: number;
-  code: string;
-}
-
-/** The runnable blocks of a Markdown text: ```sh and ```ts without `illustrative` in the info string. */
-export function runnableBlocks(markdown: string): Block[] {
-  const blocks: Block[] = [];
-  const lines = markdown.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const open = lines[i]!.match(/^```(\S*)(.*)$/);
-    if (!open) continue;
-    const start = i;
-    const body: string[] = [];
-    for (i++; i < lines.length && !/^```\s*$/.test(lines[i]!); i++) body.push(lines[i]!);
-    const lang = open[1]!;
-    if ((lang === 'sh' || lang === 'ts') && !/\billustrative\b/.test(open[2]!))
-      blocks.push({ lang, line: start + 1, code: body.join('\n') });
-  }
-  return blocks;
-}
 
 async function freePort(): Promise<number> {
   return new Promise((done, fail) => {
