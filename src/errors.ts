@@ -80,6 +80,8 @@ export const ErrorCodes = {
   HTTP_RATE_LIMITED: 429,
   ACTION_DENIED: 403,
   INTERNAL: 500,
+  // operator console (docs/console.md)
+  NOTIFICATION_NOT_FOUND: 404,
 } as const;
 
 export type ErrorCodeName = keyof typeof ErrorCodes;

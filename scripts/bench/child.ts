@@ -39,8 +39,8 @@ export function startChild(
         });
       }
     };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
     proc.once('exit', (code) => {
       clearTimeout(timer);
       if (!out.match(match)) reject(new Error(`${cmd} exited ${code}: ${out}`));

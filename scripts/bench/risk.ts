@@ -325,7 +325,7 @@ export async function benchRisk(seconds: number): Promise<Record<string, number>
     background = autocannon(loadOptions(ours.url, bodies, 1000, 4));
     const loaded = await crossings(latencySerials.slice(LATENCY_AGENTS)).catch(failed);
     (background as unknown as { stop(): void }).stop();
-    const bg = (await background) as autocannon.Result;
+    const bg = await background;
     background = undefined;
     report(
       `  under ingest load (4 conns, ${fmt(bg.requests.average * BATCH)} events/s, ${bg.errors + bg.non2xx} errors)`,

@@ -136,7 +136,7 @@ async function visibility(
   try {
     const bUrl = await new Promise<string>((resolve, reject) => {
       let out = '';
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
         out += d;
         const m = /@@serving (\S+)/.exec(out);
         if (m) resolve(m[1]!);

@@ -6,7 +6,7 @@ export interface Rate {
 }
 
 /** Runs `fn` repeatedly for about `seconds` (at least `minOps` times), sequentially. */
-export async function rate(fn: () => unknown | Promise<unknown>, seconds = 2, minOps = 20): Promise<Rate> {
+export async function rate(fn: () => unknown, seconds = 2, minOps = 20): Promise<Rate> {
   // warm-up
   for (let i = 0; i < 20; i++) await fn();
   const start = process.hrtime.bigint();

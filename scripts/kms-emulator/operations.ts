@@ -84,7 +84,8 @@ function usable(rec: KeyRecord): void {
 function page<T>(items: T[], input: Input): { items: T[]; truncated: boolean; next?: string } {
   const limit = input.Limit === undefined ? 100 : Number(input.Limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw validation('Limit must be between 1 and 1000');
-  const start = input.Marker === undefined ? 0 : Number.parseInt(String(input.Marker), 10);
+  const start =
+    input.Marker === undefined ? 0 : typeof input.Marker === 'string' ? Number.parseInt(input.Marker, 10) : NaN;
   if (!Number.isInteger(start) || start < 0) throw new KmsError('InvalidMarkerException', 'Invalid Marker');
   const slice = items.slice(start, start + limit);
   const truncated = start + limit < items.length;

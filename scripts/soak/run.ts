@@ -82,7 +82,7 @@ async function call(
   method: string,
   path: string,
   body?: unknown,
-): Promise<{ status: number; json: any; bytes: Buffer }> {
+): Promise<{ status: number; json: Record<string, unknown> | undefined; bytes: Buffer }> {
   const res = await fetch(`${server.url}${path}`, {
     method,
     headers: {
@@ -99,7 +99,7 @@ async function call(
   } catch {
     json = undefined;
   }
-  return { status: res.status, json, bytes };
+  return { status: res.status, json: json as Record<string, unknown> | undefined, bytes };
 }
 
 async function ocspStatus(serial: string): Promise<string> {
@@ -118,7 +118,7 @@ async function step(): Promise<void> {
       publicKey: pick(keys),
     });
     if (r.status === 201) {
-      issued.push(r.json.serial as string);
+      issued.push(r.json?.serial as string);
       n.issueOk++;
     }
   } else if (roll < 0.45) {

@@ -36,14 +36,14 @@ export function startServerProcess(root: string, dataDir: string, timeoutMs = 30
       child.kill('SIGKILL');
       reject(new Error(`agent-ca serve did not start within ${timeoutMs} ms: ${err || out}`));
     }, timeoutMs);
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /agent-ca listening on (http:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
+        child.stdout.removeAllListeners('data');
+        child.stdout.resume();
         resolve({
           url: m[1]!,
           child,

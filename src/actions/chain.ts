@@ -99,7 +99,7 @@ function keyUsageHas(c: ParsedCertificate, usage: KeyUsageName): boolean | undef
  */
 function noIssuerDetail(child: PathCertificate, candidates: readonly PathCertificate[]): string {
   for (const c of candidates) {
-    let signs = false;
+    let signs: boolean;
     try {
       signs = child.x509.verify(c.x509.publicKey);
     } catch {

@@ -81,7 +81,7 @@ export function parseCrl(der: Buffer): ParsedCrl {
   if (f[i]?.tag === 0xa0)
     extensions = parseExtensions(
       der,
-      expectTag(childrenOf(der, f[i++]!, 'crlExtensions')[0], Tag.SEQUENCE, 'crlExtensions'),
+      expectTag(childrenOf(der, f[i]!, 'crlExtensions')[0], Tag.SEQUENCE, 'crlExtensions'),
       'crlExtensions',
     );
   const alg = childrenOf(der, expectTag(top[1], Tag.SEQUENCE, 'signatureAlgorithm'), 'signatureAlgorithm');

@@ -41,7 +41,7 @@ export async function readBody(res: Response, url: string, maxBytes: number): Pr
   }
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of res.body ?? []) {
+  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
     total += chunk.length;
     if (total > maxBytes) throw new Error(`${url}: response exceeds ${maxBytes} octets`);
     chunks.push(Buffer.from(chunk));

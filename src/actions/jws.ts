@@ -133,7 +133,7 @@ function fromObject(o: unknown): ActionEnvelope {
   if ('header' in r) throw bad('unprotected JWS header is not accepted: everything must be in "protected"');
   if ('signatures' in r) throw bad('general JWS serialization (several signatures) is not accepted');
   for (const k of ['protected', 'payload', 'signature'] as const) {
-    if (typeof r[k] !== 'string' || !B64U.test(r[k] as string) || (r[k] as string).length === 0)
+    if (typeof r[k] !== 'string' || !B64U.test(r[k]) || r[k].length === 0)
       throw bad(`JWS "${k}" must be a non-empty base64url string`);
   }
   return { protected: r.protected as string, payload: r.payload as string, signature: r.signature as string };

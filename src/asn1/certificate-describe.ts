@@ -133,7 +133,7 @@ export function describeParsed(c: ParsedCertificate, arc?: string): CertificateD
         default:
           if (!agentOids.has(e.oid)) d.otherExtensions.push({ oid: e.oid, critical: e.critical });
       }
-    } catch (err) {
+    } catch {
       d.otherExtensions.push({ oid: e.oid, critical: e.critical });
     }
   }

@@ -190,7 +190,7 @@ export class AuditLog {
   }
 
   private async commitGroup(group: QueuedAppend[], attempt = 0): Promise<void> {
-    let head: AuditHead | null = null;
+    let head: AuditHead | null;
     const all: WriteOp[] = [];
     const perItem: AuditEntry[][] = [];
     let covered = this.lastCheckpoint?.seq ?? 0;

@@ -71,9 +71,10 @@ export function checkpointToJson(cp: AuditCheckpoint): CheckpointJson {
 
 /** Reads a kept checkpoint: the CheckpointJson itself, or a whole audit/head response carrying one. */
 export function checkpointFromJson(v: unknown): AuditCheckpoint {
-  const o = (
-    typeof v === 'object' && v !== null && 'checkpoint' in v ? (v as { checkpoint: unknown }).checkpoint : v
-  ) as Record<string, unknown> | null;
+  const o = (typeof v === 'object' && v !== null && 'checkpoint' in v ? v.checkpoint : v) as Record<
+    string,
+    unknown
+  > | null;
   const bad = (why: string): never => {
     throw new AgentCaError('INPUT_INVALID', `not an audit checkpoint: ${why}`);
   };

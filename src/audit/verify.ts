@@ -55,9 +55,11 @@ export async function verifyAuditChain(audit: AuditPort, opts: VerifyOptions = {
     expectedPrev = prev.hash;
   }
 
-  const cps = audit
-    .iterateCheckpoints({ fromSeq: from, ...(opts.toSeq !== undefined ? { toSeq: opts.toSeq } : {}) })
-    [Symbol.asyncIterator]();
+  const cpIterable = audit.iterateCheckpoints({
+    fromSeq: from,
+    ...(opts.toSeq !== undefined ? { toSeq: opts.toSeq } : {}),
+  });
+  const cps = cpIterable[Symbol.asyncIterator]();
   let nextCp: AuditCheckpoint | undefined = (await cps.next()).value as AuditCheckpoint | undefined;
   const advanceCp = async (): Promise<void> => {
     nextCp = (await cps.next()).value as AuditCheckpoint | undefined;

@@ -270,7 +270,7 @@ export class Authority {
         `a CA already exists in ${this.dataDir}; refusing to overwrite it`,
       );
     }
-    const config = parseConfig((opts.config ?? {}) as Partial<CaConfig> & Record<string, unknown>);
+    const config = parseConfig(opts.config ?? {});
     const keyType = opts.keyType ?? config.keyType;
     const profiles = this.loadProfilesFor(config);
     const scheme = opts.signer ?? 'softkey';

@@ -211,7 +211,7 @@ export class AgentCaClient {
   }
 
   private toServerEvent(e: ClientEvent): Record<string, unknown> {
-    const meta = (e.metadata ?? {}) as Record<string, unknown>;
+    const meta = e.metadata ?? {};
     const agentId = e.agentId ?? e.agent_id ?? (e.serial === undefined ? this.agentId : undefined);
     const out: Record<string, unknown> = {
       ...(e.serial !== undefined ? { serial: e.serial } : {}),

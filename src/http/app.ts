@@ -2,14 +2,9 @@
  * The embeddable fastify plugin: everything agent-ca serves over HTTP. A service mounts it
  * with `app.register(agentCaPlugin, { authority })`; `server.ts` is this plus listen().
  */
-import Fastify, {
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type FastifyServerOptions,
-} from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Authority } from '../authority/authority.js';
-import { AdminTokens, principalOf } from './plugins/admin-auth.js';
+import { AdminTokens } from './plugins/admin-auth.js';
 import { CaMetrics } from './plugins/metrics.js';
 import { errorHandler, notFound, sendProblem } from './problem.js';
 import { AgentCaError } from '../errors.js';
@@ -34,6 +29,8 @@ import { agentRoutes } from './routes/agents.js';
 import type { ReportJobs } from '../reports/report-jobs.js';
 import { reportRoutes } from './routes/reports.js';
 import { cliRemoteRoutes } from './routes/cli-remote.js';
+import { reviewRoutes } from './routes/review.js';
+import { consoleRoutes } from './routes/console.js';
 
 export interface AgentCaPluginOptions {
   authority: Authority;
@@ -93,6 +90,8 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
   if (opts.crls) await app.register(crlRoutes, { crls: opts.crls, clock: opts.authority.clock });
   if (opts.risk) await app.register(riskRoutes, { risk: opts.risk, tokens, tenancy });
   if (opts.reports) await app.register(reportRoutes, { host: opts.authority, reports: opts.reports, tokens });
+  if (opts.risk) await app.register(reviewRoutes, { authority: opts.authority, risk: opts.risk, tokens });
+  await app.register(consoleRoutes);
   await app.register(ocspRoutes, {
     ocsp: opts.ocsp,
     metrics,

@@ -20,7 +20,7 @@ export function assertJsonDepth(body: unknown, max = MAX_JSON_DEPTH): void {
         fields: { [field]: `nests deeper than ${max} levels` },
       });
     }
-    for (const [k, child] of Object.entries(v)) {
+    for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
       if (typeof child === 'object' && child !== null)
         stack.push({ v: child, depth: depth + 1, path: Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}` });
     }

@@ -40,7 +40,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const webhooks = new WebhookService({ authority: opts.authority });
   await webhooks.start();
   // On PostgreSQL, peers elect one CRL publisher; a takeover publishes the deltas at once.
-  let crls: CrlService | undefined;
+  let crls: CrlService | undefined = undefined;
   const leader = await startCrlLeader(opts.authority, () => crls && publishDeltasNow(crls));
   crls = new CrlService(opts.authority, { ...opts.crl, ...(leader ? { leader } : {}) });
   await crls.start();

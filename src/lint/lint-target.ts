@@ -183,7 +183,7 @@ export function parseLintTarget(tbsDer: Buffer, intent: LintIntent): LintTarget 
   const malformed: string[] = [];
   const versionNode = f[0]!.tagClass === 'context' && f[0]!.tagNumber === 0 ? f[0]! : undefined;
   const at = versionNode ? 1 : 0;
-  const [serialNode, algNode, issuerNode, validityNode, subjectNode, spkiNode] = f.slice(at, at + 6) as DerNode[];
+  const [serialNode, algNode, issuerNode, validityNode, subjectNode, spkiNode] = f.slice(at, at + 6);
   const version = versionNode?.children[0]?.content.length === 1 ? versionNode.children[0].content[0]! + 1 : 1;
   const serialBytes = buf(serialNode!.content);
   const algorithmOid = readOid(algNode!.children[0] ?? algNode!, 'signature AlgorithmIdentifier');

@@ -46,7 +46,7 @@ const hashCache = new WeakMap<IssuerKeyInfo, Map<OcspHashAlgorithm, IssuerHashes
 /** Issuer hashes, memoised per issuer object: a refresh pre-signs every serial of a CA. */
 function cachedHashes(issuer: IssuerKeyInfo, alg: OcspHashAlgorithm): IssuerHashes {
   let m = hashCache.get(issuer);
-  if (!m) hashCache.set(issuer, (m = new Map()));
+  if (!m) hashCache.set(issuer, (m = new Map<OcspHashAlgorithm, IssuerHashes>()));
   let h = m.get(alg);
   if (!h) m.set(alg, (h = issuerHashes(issuer, alg)));
   return h;

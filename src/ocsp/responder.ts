@@ -12,6 +12,7 @@
  */
 import type { Clock } from '../clock.js';
 import { isAgentCaError } from '../errors.js';
+import { errorMessage } from '../logger.js';
 import type { IssuerId } from '../types.js';
 import type { IssuerIndex } from './issuer-index.js';
 import { OcspRequestError } from './request-error.js';
@@ -212,10 +213,6 @@ export class OcspResponder {
     if (failure === undefined)
       return errorResult('tryLater', 'no source could answer (live signing at its cap)', issuerId);
     const transient = isAgentCaError(failure) && TRANSIENT.has(failure.code);
-    return errorResult(
-      transient ? 'tryLater' : 'internalError',
-      (failure as Error)?.message ?? String(failure),
-      issuerId,
-    );
+    return errorResult(transient ? 'tryLater' : 'internalError', errorMessage(failure), issuerId);
   }
 }

@@ -69,7 +69,7 @@ const fixedCache = new WeakMap<Profile, Map<string, FixedExtensions>>();
 function fixedExtensions(profile: Profile, issuer: IssuingCa | undefined, facts: TbsFacts): FixedExtensions {
   const key = issuer ? `${issuer.keyId.toString('hex')}|${issuer.urls.crl}` : 'self';
   let perProfile = fixedCache.get(profile);
-  if (!perProfile) fixedCache.set(profile, (perProfile = new Map()));
+  if (!perProfile) fixedCache.set(profile, (perProfile = new Map<string, FixedExtensions>()));
   const hit = perProfile.get(key);
   if (hit) return hit;
   const head: ExtensionEntry[] = [

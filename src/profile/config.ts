@@ -38,7 +38,7 @@ export const DEFAULT_CONFIG: CaConfig = Object.freeze({
   organization: 'Agent CA Development',
   baseUrl: 'http://127.0.0.1:8080',
   agentDomains: Object.freeze(['agents.example']),
-  keyType: 'p256' as KeyType,
+  keyType: 'p256',
   oidArc: AGENT_CA_ARC,
   agentKeyDeletionWindowDays: 30,
   auditCheckpointIntervalMs: 1000,
@@ -64,8 +64,11 @@ export function migrateStoredConfig(
   return stored.oidArc === LEGACY_AGENT_CA_ARC ? { ...stored, oidArc: AGENT_CA_ARC } : stored;
 }
 
+/** Array.isArray without its `any[]` narrowing, which would erase the element type. */
+const isList = (v: unknown): v is readonly unknown[] => Array.isArray(v);
+
 export function parseConfig(raw: Partial<CaConfig> & Record<string, unknown> = {}): CaConfig {
-  const c = { ...DEFAULT_CONFIG, ...raw };
+  const c: CaConfig = { ...DEFAULT_CONFIG, ...raw };
   if (typeof c.organization !== 'string' || c.organization.length === 0 || c.organization.length > 64)
     bad('organization', 'must be 1..64 characters');
   if (c.country !== undefined && !/^[A-Z]{2}$/.test(c.country)) bad('country', 'must be an ISO 3166 alpha-2 code');
@@ -79,7 +82,7 @@ export function parseConfig(raw: Partial<CaConfig> & Record<string, unknown> = {
   // RFC 5280 §4.2.1.13: CRL DPs over HTTP; RFC 5019 §2.1.1 wants OCSP over plain HTTP too,
   // so both schemes are allowed. A trailing slash would double up in the URLs.
   const baseUrl = c.baseUrl.replace(/\/+$/, '');
-  if (!Array.isArray(c.agentDomains) || c.agentDomains.length === 0 || c.agentDomains.some((d) => !isDnsName(d)))
+  if (!isList(c.agentDomains) || c.agentDomains.length === 0 || c.agentDomains.some((d) => !isDnsName(d)))
     bad('agentDomains', 'must be a non-empty list of lowercase DNS names');
   if (!KEY_TYPES.includes(c.keyType)) bad('keyType', `must be one of ${KEY_TYPES.join(', ')}`);
   if (
@@ -119,7 +122,7 @@ export function parseConfig(raw: Partial<CaConfig> & Record<string, unknown> = {
     bad('auditCheckpointIntervalMs', 'must be 0..60000 (milliseconds)');
   // javascript:, data:, file: and the like name nothing an agent is: RFC 3986 §3.1 scheme names only.
   if (
-    !Array.isArray(c.uriSanSchemes) ||
+    !isList(c.uriSanSchemes) ||
     c.uriSanSchemes.length === 0 ||
     c.uriSanSchemes.some(
       (x) =>

@@ -28,8 +28,8 @@ export function timelineEntry(e: AuditEntry): TimelineEntry | undefined {
   const serial = str(d.serial) ?? (/^[0-9a-f]{16,40}$/i.test(e.subject) ? e.subject : undefined);
   const explanation = d.explanation as { score?: number } | undefined;
   const notes: string[] = [];
-  if (typeof d.score === 'number' || typeof explanation?.score === 'number')
-    notes.push(`risk score ${String(d.score ?? explanation?.score)}`);
+  const score = typeof d.score === 'number' ? d.score : explanation?.score;
+  if (typeof score === 'number') notes.push(`risk score ${score}`);
   if (str(d.renewalOf)) notes.push(`renews ${str(d.renewalOf)}`);
   if (str(d.notAfter) && (e.action === 'issue' || e.action === 'renew')) notes.push(`valid to ${str(d.notAfter)}`);
   if (str(d.keyUri)) notes.push(`key ${str(d.keyUri)}`);

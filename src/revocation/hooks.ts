@@ -44,7 +44,7 @@ export class HookBus {
     let set = this.handlers.get(name);
     if (!set) this.handlers.set(name, (set = new Set()));
     set.add(handler as HookHandler<HookName>);
-    return () => set!.delete(handler as HookHandler<HookName>);
+    return () => set.delete(handler as HookHandler<HookName>);
   }
 
   /** Fire and forget: handlers run on the next tick, each isolated from the others. */

@@ -202,7 +202,7 @@ export class Revoker {
     };
     await this.d.audit.append({ actor, action: `${kind}.requested`, subject: cert.serial, details });
     const issuerRevocation = await this.d.issuerRevocationOf(cert);
-    const fullRecord = record ? ({ ...record, changeSeq: 0 } as RevocationRecord) : undefined;
+    const fullRecord = record ? { ...record, changeSeq: 0 } : undefined;
     const status = statusOf(cert, fullRecord, issuerRevocation, this.d.clock.now());
     const publisherOps: WriteOp[] = [];
     for (const p of this.d.publishers()) if (p.opsFor) publisherOps.push(...(await p.opsFor(cert, status)));
@@ -224,7 +224,7 @@ export class Revoker {
           actor,
         }),
         changeSeq: seq,
-      } as RevocationRecord;
+      };
     } catch (e) {
       // Best effort: the store that refused the commit may refuse this too; the caller gets the
       // original error either way, and the failure to record it is logged, not swallowed.

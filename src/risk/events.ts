@@ -123,7 +123,7 @@ const CURRENCY = /^[A-Z]{3}$/;
 const MARKET = /^[A-Za-z0-9._:/-]{1,64}$/;
 /** asn1 Identifier (tenantId): 1..128 of A-Z a-z 0-9 - . _ : */
 const TENANT = /^[A-Za-z0-9._:-]{1,128}$/;
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
+const CONTROL = /\p{Cc}|\p{Cs}/u; // Cc: U+0000-001F and U+007F-009F
 /** Epoch ms of a strict ISO 8601 date-time with zone (RFC 3339 §5.6), or why not. */
 export const parseEventTime = parseIsoTimeMs;
 

@@ -124,7 +124,7 @@ export class BandTransitions {
       const explanation = explain(a, cfg);
       this.enqueue(serial, 'revoke', async () => {
         try {
-          await this.actions.revoke(serial as Serial, explanation);
+          await this.actions.revoke(serial, explanation);
         } catch (e) {
           // Someone revoked it first: the goal is reached. Anything else: try again on the next evaluation.
           if (isAgentCaError(e) && e.is('REVOKE_ALREADY')) return;
@@ -175,6 +175,27 @@ export class BandTransitions {
       st.engineHold = false;
       st.wantHold = false;
     }
+  }
+
+  /**
+   * A batch another process logged (shared windows, engine.ts `shared`): the same state change
+   * evaluate() makes, without acting; that process warns, holds or revokes.
+   */
+  observe(ctx: CertificateContext, a: RiskAssessment, cfg: TenantRiskConfig): void {
+    const st = this.stateOf(ctx.serial);
+    if (st.revoked) return;
+    if (a.value < cfg.thresholds.warning) {
+      st.alerted = false;
+      st.wantHold = false;
+      st.engineHold = false;
+      return;
+    }
+    const willRevoke = cfg.autoRevoke && a.value >= cfg.thresholds.revoke;
+    if (!st.alerted) {
+      st.alerted = true;
+      if (cfg.holdOnWarning && ctx.state === 'good' && !willRevoke) st.wantHold = st.engineHold = true;
+    }
+    if (willRevoke) st.revoked = true;
   }
 
   /** After a restart: what was already done, without re-notifying. */

@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { KeyMetadata, KeySpec, KMSClient, KMSClientConfig, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
+import type * as KmsSdk from '@aws-sdk/client-kms';
 import { ecdsaFieldBytes, normaliseEcdsaSignature } from '../asn1/ecdsa-signature.js';
 import { AgentCaError, isAgentCaError } from '../errors.js';
 import type { KeyType, KeyUri, SignatureAlgorithm } from '../types.js';
@@ -38,7 +39,7 @@ export interface AwsKmsSigner extends Signer {
   readonly keyArn: string;
 }
 
-type Sdk = typeof import('@aws-sdk/client-kms');
+type Sdk = typeof KmsSdk;
 let sdkLoading: Promise<Sdk> | undefined;
 /** The SDK loads on first use (~90 ms), so processes that never touch awskms: don't pay for it. */
 const loadSdk = (): Promise<Sdk> => (sdkLoading ??= import('@aws-sdk/client-kms'));
@@ -383,7 +384,10 @@ export function awsKmsKeyManager(ctx: SignerContext, opts: AwsKmsOptions = {}): 
             .call('DescribeKey', alias, () => kms.client.send(new kms.sdk.DescribeKeyCommand({ KeyId: alias })))
             .then(
               () => true,
-              (e: unknown) => (isAgentCaError(e) && e.is('SIGNER_KEY_NOT_FOUND') ? false : Promise.reject(e)),
+              (e: unknown) => {
+                if (isAgentCaError(e) && e.is('SIGNER_KEY_NOT_FOUND')) return false;
+                throw e;
+              },
             );
           if (taken)
             throw new AgentCaError('CA_ALREADY_INITIALISED', `refusing to reuse the existing KMS alias ${alias}`, {

@@ -9,7 +9,7 @@ import { algorithmByOid, algorithmInfo } from './algorithms.js';
 import { publicKeyFromSpki } from './public-key.js';
 
 export function verifySignature(
-  algorithm: SignatureAlgorithm | string,
+  algorithm: string, // a SignatureAlgorithm name or a signature algorithm OID
   data: Uint8Array,
   publicKeyInfo: Uint8Array,
   signature: Uint8Array,

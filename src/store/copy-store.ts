@@ -56,10 +56,10 @@ export async function copyStore(source: Store, target: PostgresStore): Promise<C
   try {
     await client.query('begin');
     await client.query('select pg_advisory_xact_lock($1)', [advisoryKey(target.schema, 'commit')]);
-    const used = await client.query(
+    const used = await client.query<{ n: string }>(
       `select (select count(*) from certificates) + (select count(*) from audit_log) + (select count(*) from meta) + (select count(*) from status_changes) as n`,
     );
-    if (Number(used.rows[0].n) > 0) {
+    if (Number(used.rows[0]?.n) > 0) {
       throw new AgentCaError(
         'STORE_MIGRATE_TARGET_NOT_EMPTY',
         `schema ${target.schema} of ${target.target.display} already holds a CA: migrate copies into an empty schema only`,

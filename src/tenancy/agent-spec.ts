@@ -77,7 +77,7 @@ export function readAgentSpec(b: Json, arc: string, bad: Record<string, string>)
       case 'policy':
         if (typeof v !== 'object' || Array.isArray(v)) bad[k] = 'must be an object';
         else {
-          check(k, () => codecs.agentPolicy.encode(v as AgentPolicy));
+          check(k, () => codecs.agentPolicy.encode(v));
           out[k] = v;
         }
         break;
@@ -99,7 +99,7 @@ export function readAgentSpec(b: Json, arc: string, bad: Record<string, string>)
       }
     }
   }
-  return out as AgentSpecPatch;
+  return out;
 }
 
 export function modelHashOf(m: StoredModelHash): ModelHash {

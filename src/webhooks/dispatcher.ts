@@ -79,8 +79,8 @@ export const fetchPost: WebhookPost = async ({ url, headers, body, signal }) => 
   if (reader) {
     let n = 0;
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
+      const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
+      if (done || !value) break;
       n += value.byteLength;
       if (n > 64 * 1024) {
         await reader.cancel();

@@ -111,7 +111,7 @@ export async function startTestCa(opts: TestCaOptions = {}): Promise<TestCa> {
       const path = join(dir, `${agentId}.pem`);
       const key = join(dir, `${agentId}.key`);
       writeFileSync(path, toPem(issued.der));
-      writeFileSync(key, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
+      writeFileSync(key, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
       return { path, key, serial: issued.serial };
     },
     admin: (method, path, body, token = ADMIN_TOKEN) => adminRequest(url, method, path, body, token),

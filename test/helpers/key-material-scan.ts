@@ -14,7 +14,7 @@
  * (RFC 8017 A.1.2) structures, and - strongest - the actual private scalars / primes of keys
  * given as needles (e.g. every key the KMS emulator holds, read from its own data dir).
  */
-import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync, lstatSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 
@@ -58,7 +58,7 @@ export interface ScanOptions {
 /** The secret components of a private key: d (EC, Ed25519 seed, RSA), p, q, dp, dq, qi (RSA). */
 export function privateKeyNeedles(key: KeyObject | string | Buffer, label: string): KeyNeedle[] {
   const k = typeof key === 'string' || Buffer.isBuffer(key) ? createPrivateKey(key) : key;
-  const jwk = k.export({ format: 'jwk' }) as JsonWebKey;
+  const jwk = k.export({ format: 'jwk' });
   const out: KeyNeedle[] = [];
   for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) {
     const v = jwk[part];

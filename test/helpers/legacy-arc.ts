@@ -25,7 +25,7 @@ export async function issueUnderLegacyArc(
   const spki = publicKey.export({ format: 'der', type: 'spki' }) as Buffer;
   const config = { ...authority.config, oidArc: LEGACY_AGENT_CA_ARC };
   const tbs = buildTbs(
-    agentTbsRequest(req as AgentIssueRequest, spki, authority.profile(req.profile ?? 'agent'), config),
+    agentTbsRequest(req, spki, authority.profile(req.profile ?? 'agent'), config),
     intermediate.issuing,
     authority.clock,
   );

@@ -271,13 +271,13 @@ describe('CLI', () => {
       const { privateKey, publicKey } = keyPair('p256');
       const issued = await a.issue({
         agentId: 'cli-trader',
-        publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string,
+        publicKey: publicKey.export({ format: 'pem', type: 'spki' }),
         scope: ['write:payments'],
         policy: { maxTransactionSize: { amount: '500', currency: 'USD' } },
       });
       const rootFile = join(dir.dir, 'ca', 'root.pem');
       await a.close();
-      const keyFile = tmp.file('cli-agent.key', privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+      const keyFile = tmp.file('cli-agent.key', privateKey.export({ format: 'pem', type: 'pkcs8' }));
       const payloadFile = tmp.file('cli-payload.json', PAYLOAD);
       const envFile = join(tmp.dir, 'cli-env.json');
       const signArgs = [

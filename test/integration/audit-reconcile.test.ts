@@ -100,7 +100,7 @@ describe('audit reconcile (D6)', () => {
 
   it('names a revocation record the log never committed, and a certificate that vanished', async () => {
     const dir = await tampered(async (db) => {
-      const rec = JSON.parse((await db.get(`r!${held}`))!) as Record<string, unknown>;
+      const rec = JSON.parse(await db.get(`r!${held}`)) as Record<string, unknown>;
       const forged = JSON.stringify({ ...rec, serial: good, reason: 'superseded' });
       await db.put(`r!${good}`, forged);
       await db.put(`ri!intermediate!${good}`, forged);
@@ -125,7 +125,7 @@ describe('audit verify on a corrupt entry (D5)', () => {
     expect(r.err).toEqual([
       expect.stringMatching(/^agent-ca audit verify: ACA_ERR_AUDIT_CHAIN_BROKEN: first bad entry is seq 3: .*corrupt/),
     ]);
-    expect(r.err.join('\n')).not.toMatch(/SyntaxError|    at /);
+    expect(r.err.join('\n')).not.toMatch(/SyntaxError| {4}at /);
   });
 });
 

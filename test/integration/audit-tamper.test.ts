@@ -88,7 +88,7 @@ describe('audit log tamper evidence (LevelDB)', () => {
   }
 
   const read = async (db: Level<string, string>, seq: number): Promise<RawEntry> =>
-    JSON.parse((await db.get(entryKey(seq)))!) as RawEntry;
+    JSON.parse(await db.get(entryKey(seq))) as RawEntry;
   const write = (db: Level<string, string>, seq: number, e: RawEntry): Promise<void> =>
     db.put(entryKey(seq), JSON.stringify(e));
 
@@ -196,7 +196,7 @@ describe('audit log tamper evidence (LevelDB)', () => {
     const resigned = await tamper(async (db) => {
       const hashes = await rewriteFrom(db, 12);
       for (const seq of [20, 30, 40, 50]) {
-        const cpRaw = JSON.parse((await db.get(`ak!${pad(seq)}`))!) as {
+        const cpRaw = JSON.parse(await db.get(`ak!${pad(seq)}`)) as {
           hash: string;
           time: string;
           signature: string;

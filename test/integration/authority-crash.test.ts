@@ -28,8 +28,7 @@ async function makeCa(dir: string, env: Record<string, string>): Promise<{ targe
     await a.init({ keyType: 'p256' });
     const issue = async (agentId: string) => {
       const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      return (await a.issue({ agentId, publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string }))
-        .serial;
+      return (await a.issue({ agentId, publicKey: publicKey.export({ format: 'pem', type: 'spki' }) })).serial;
     };
     return {
       targets: [await issue('crash-1'), await issue('crash-2'), await issue('crash-3'), await issue('lock-target')],

@@ -143,10 +143,10 @@ describe('awskms: keys and signatures', () => {
     const uri = await keyManagerFor('awskms').createKey({ keyType: 'p256' });
     const restore = applyKmsEnv({ AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9' }); // process.env now points nowhere
     try {
-      const signer = await openAwsKmsSigner(uri as KeyUri, { env: { ...kms.env } });
+      const signer = await openAwsKmsSigner(uri, { env: { ...kms.env } });
       expect((await signer.sign(Buffer.from('x'))).length).toBeGreaterThan(0);
       await signer.close?.();
-      expect(await code(openAwsKmsSigner(uri as KeyUri, { env: { ...kms.env, AWS_SECRET_ACCESS_KEY: 'wrong' } }))).toBe(
+      expect(await code(openAwsKmsSigner(uri, { env: { ...kms.env, AWS_SECRET_ACCESS_KEY: 'wrong' } }))).toBe(
         'SIGNER_ACCESS_DENIED',
       );
     } finally {
@@ -231,7 +231,7 @@ describe('awskms: key lifecycle', () => {
     const dataDir = mkdtempSync(join(work, 'restart-'));
     const first = await startTestKmsEmulator({ dataDir });
     const uri = await awsKmsKeyManager({ env: first.env }).createKey({ keyType: 'p256', label: 'ca/intermediate' });
-    const spki = (await openAwsKmsSigner(uri as KeyUri, { env: first.env })).publicKeyInfo;
+    const spki = (await openAwsKmsSigner(uri, { env: first.env })).publicKeyInfo;
     await first.close();
     const second = await startTestKmsEmulator({ dataDir });
     try {

@@ -330,7 +330,7 @@ describe('agent-ca lifecycle commands', () => {
     await db.open();
     try {
       const key = `a!${String(target.seq).padStart(16, '0')}`;
-      const stored = JSON.parse((await db.get(key))!) as JsonLine;
+      const stored = JSON.parse(await db.get(key)) as JsonLine;
       expect(stored.hash).toBe(target.hash);
       await db.put(key, JSON.stringify({ ...stored, details: { ...stored.details, reason: 'superseded' } }));
     } finally {

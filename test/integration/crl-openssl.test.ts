@@ -105,7 +105,7 @@ beforeAll(async () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const issued = await authority.issue({
       agentId: `${name}-bot`,
-      publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string,
+      publicKey: publicKey.export({ type: 'spki', format: 'pem' }),
     });
     writeFileSync(join(tmp.dir, `${name}.pem`), issued.pem);
     agents[name] = issued.serial;
@@ -123,7 +123,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await authority?.close();
   await tmp?.cleanup();
-  // eslint-disable-next-line no-console
+
   console.log('crl-openssl timings (ms):', JSON.stringify(timings));
 });
 

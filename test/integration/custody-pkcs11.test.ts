@@ -186,7 +186,7 @@ describe.runIf(avail.available)('the whole CA on pkcs11: (SoftHSM2)', () => {
     writeFileSync(join(work, 'hsm.pem'), issued.pem);
     hsmAgent = { serial: issued.serial, path: join(work, 'hsm.pem'), keyUri: record.keyUri! };
     // The certificate certifies the token key, and that key signs.
-    const signer = await openSigner(hsmAgent.keyUri as KeyUri, { env: shellEnv });
+    const signer = await openSigner(hsmAgent.keyUri, { env: shellEnv });
     try {
       expect(
         signer.publicKeyInfo.equals(

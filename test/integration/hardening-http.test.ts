@@ -68,7 +68,7 @@ describe('D1: invalidityDate', () => {
     writeFileSync(file, Buffer.from(await res.arrayBuffer()));
     const text = (await opensslAsync(['crl', '-inform', 'DER', '-in', file, '-noout', '-text'])).stdout;
     expect(text).toContain(`Serial Number: ${a.serial.toUpperCase()}`);
-    expect(text).toMatch(/Invalidity Date:\s*\n\s*May  1 10:00:00 2024 GMT/);
+    expect(text).toMatch(/Invalidity Date:\s*\n\s*May {2}1 10:00:00 2024 GMT/);
   });
 
   it('a CRL that cannot be built is an alarm: /readyz 503 naming it, a metric, until a publication succeeds', async () => {
@@ -180,13 +180,14 @@ describe('D7: OCSP GET over 16 KiB', () => {
     const { port } = new URL(ca.url);
     const raw = await new Promise<Buffer>((resolve, reject) => {
       const chunks: Buffer[] = [];
-      const s = connect(Number(port), '127.0.0.1', async () => {
+      const writeSlowly = async (): Promise<void> => {
         const req = `GET /ocsp/${'B'.repeat(40_000)} HTTP/1.1\r\nHost: x\r\n\r\n`;
         for (let i = 0; i < req.length && !s.destroyed; i += 1000) {
           s.write(req.slice(i, i + 1000));
           await new Promise((r) => setTimeout(r, 1));
         }
-      });
+      };
+      const s = connect(Number(port), '127.0.0.1', () => void writeSlowly().catch(reject));
       s.setTimeout(10_000, () => s.destroy(new Error('timeout')));
       s.on('data', (c) => chunks.push(c));
       s.on('end', () => resolve(Buffer.concat(chunks)));

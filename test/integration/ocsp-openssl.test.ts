@@ -110,7 +110,7 @@ describe.each(['p256', 'rsa2048'] as KeyType[])('OCSP with openssl (%s hierarchy
         createPrecomputedSource({
           lookup: async (issuerId, serial, hash) => presigned.get(`${issuerId}/${serial}/${hash}`),
         }),
-        createLiveSource({ responderFor: ca.responderFor, status, validityMs: HOUR }),
+        createLiveSource({ responderFor: (id) => ca.responderFor(id), status, validityMs: HOUR }),
       ],
     });
   });

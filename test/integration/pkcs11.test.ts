@@ -87,7 +87,7 @@ describe.runIf(avail.available)('pkcs11: signer on SoftHSM2', () => {
     work = mkdtempSync(join(tmpdir(), 'agent-ca-p11-'));
   });
   afterEach(async () => {
-    await Promise.all(opened.splice(0).map((s) => s.close?.()));
+    await Promise.all(opened.splice(0).map(async (s) => s.close?.()));
   });
   afterAll(() => {
     token?.cleanup();

@@ -51,7 +51,7 @@ describe.runIf(pgAvailable)('peers on one PostgreSQL schema', () => {
     await a.init({ keyType: 'p256' });
     for (const id of ['peer-bot-1', 'peer-bot-2', 'peer-bot-3']) {
       const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      const c = await a.issue({ agentId: id, publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string });
+      const c = await a.issue({ agentId: id, publicKey: publicKey.export({ format: 'pem', type: 'spki' }) });
       serials.push(c.serial);
       writeFileSync(dir(`${id}.pem`), c.pem);
     }

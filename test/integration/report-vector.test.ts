@@ -14,7 +14,7 @@ const ZIP = join(__dirname, '..', '..', 'vectors', 'reports', 'trader-7-report.z
 describe('vectors/reports/trader-7-report.zip', () => {
   it('verifies, pinned to its own root', () => {
     const files = readPackage(ZIP);
-    const v = verifyReportPackage(files, files.get('ca/root.pem')!);
+    const v = verifyReportPackage(files, files.get('ca/root.pem'));
     expect(v.checks.filter((c) => !c.ok)).toEqual([]);
     expect(v.manifest?.subject).toEqual({ agentId: 'trader-7' });
   });

@@ -87,7 +87,7 @@ describe('a compliance report package', () => {
       actor: 'admin:auditor-1',
       details: { agentId: 'trader-7', from: '2026-03-01T00:00:00.000Z' },
     });
-    expect((found!.details as { manifestSha256: string }).manifestSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect((found?.details as { manifestSha256?: string } | undefined)?.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('pins the root with a trusted root, and refuses another one', async () => {

@@ -88,8 +88,8 @@ describe('revocation stream (SSE)', () => {
     expect(
       (await ca.admin('POST', `/api/v1/certificates/${a.serial}/revoke`, { reason: 'keyCompromise' })).status,
     ).toBe(200);
-    await ca.authority.hold(b.serial as never, { actor: 'test' });
-    await ca.authority.release(b.serial as never, { actor: 'test' });
+    await ca.authority.hold(b.serial, { actor: 'test' });
+    await ca.authority.release(b.serial, { actor: 'test' });
     const events = await s.until(3);
     expect(events.map((e) => [e.event, e.data.serial, e.data.reason])).toEqual([
       ['revoked', a.serial, 'keyCompromise'],
@@ -106,7 +106,7 @@ describe('revocation stream (SSE)', () => {
     const resumed = openStream({ 'last-event-id': events[0]!.id });
     expect((await resumed.until(2)).map((e) => e.id)).toEqual([events[1]!.id, events[2]!.id]);
     const c = await ca.issueAgent('stream-c');
-    await ca.authority.revoke(c.serial as never, { reason: 'superseded', actor: 'test' });
+    await ca.authority.revoke(c.serial, { reason: 'superseded', actor: 'test' });
     expect((await resumed.until(3))[2]!.data).toMatchObject({
       serial: c.serial,
       kind: 'revoked',
@@ -128,8 +128,8 @@ describe('revocation stream (SSE)', () => {
     expect((await s.opened).statusCode).toBe(200);
     const theirs = await ca.issueAgent('stream-other', { tenant: 'stream-t2' });
     const mine = await ca.issueAgent('stream-mine', { tenant: 'stream-t1' });
-    await ca.authority.revoke(theirs.serial as never, { reason: 'superseded', actor: 'test' });
-    await ca.authority.revoke(mine.serial as never, { reason: 'superseded', actor: 'test' });
+    await ca.authority.revoke(theirs.serial, { reason: 'superseded', actor: 'test' });
+    await ca.authority.revoke(mine.serial, { reason: 'superseded', actor: 'test' });
     const events = await s.until(1);
     // give the other tenant's change every chance to (wrongly) arrive after ours
     await new Promise((r) => setTimeout(r, 300));

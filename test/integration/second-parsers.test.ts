@@ -333,7 +333,7 @@ describe('what the CA serves', () => {
       );
       expect(cert!.error).toBeUndefined();
       expect(cert!.extensions.map((e: { oid: string }) => e.oid)).toEqual(expect.arrayContaining(OUR_OIDS));
-      for (const l of lists) expect(l!.error).toBeUndefined();
+      for (const l of lists) expect(l.error).toBeUndefined();
       expect(lists[0]!.revoked).toContain(revokedSerial.replace(/^0+/, ''));
     },
     240_000,

@@ -74,7 +74,7 @@ describe.runIf(pgAvailable)('store migrate: LevelDB -> PostgreSQL', () => {
           await a.issue({
             agentId,
             tenant: 'acme',
-            publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string,
+            publicKey: publicKey.export({ format: 'pem', type: 'spki' }),
           })
         ).serial;
       };

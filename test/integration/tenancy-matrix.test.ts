@@ -429,7 +429,63 @@ const ROWS: Row[] = [
     own: { admin: 201, operator: 201, auditor: 403, agent: 403 },
     other: { admin: 201, operator: 404, auditor: 403, agent: 403 },
   },
+  // The operator console's API (docs/console.md).
+  {
+    route: 'GET /api/v1/certificates/:serial/certificate.pem',
+    call: (s, r) => call('GET', `/api/v1/certificates/${readTarget(s).serial}/certificate.pem`, tokens[r]),
+    ...READ,
+  },
+  {
+    route: 'GET /api/v1/certificates/:serial/chain.pem',
+    call: (s, r) => call('GET', `/api/v1/certificates/${readTarget(s).serial}/chain.pem`, tokens[r]),
+    ...READ,
+  },
+  {
+    route: 'GET /api/v1/certificates/:serial/ocsp',
+    call: (s, r) => call('GET', `/api/v1/certificates/${readTarget(s).serial}/ocsp`, tokens[r]),
+    ...READ,
+  },
+  {
+    route: 'GET /api/v1/agents/:id/risk/history',
+    call: (s, r) => call('GET', `/api/v1/agents/${readTarget(s).id}/risk/history`, tokens[r]),
+    ...READ,
+  },
+  {
+    route: 'POST /api/v1/notifications/:id/review',
+    call: async (s, r) =>
+      call('POST', `/api/v1/notifications/${await warningIn(tenantOf(s))}/review`, tokens[r], { comment: 'looked' }),
+    own: { admin: 201, operator: 201, auditor: 403, agent: 403 },
+    other: { admin: 201, operator: 404, auditor: 403, agent: 403 },
+  },
 ];
+
+const warnings = new Map<string, Promise<string>>();
+/** A risk warning in `tenant` (9 out-of-scope calls: score 0.81, default bands), its notification id. */
+function warningIn(tenant: 'tenant-a' | 'tenant-b'): Promise<string> {
+  let w = warnings.get(tenant);
+  if (!w) {
+    w = (async () => {
+      const a = await agentIn(tenant);
+      const time = new Date().toISOString();
+      const events = Array.from({ length: 9 }, () => ({
+        serial: a.serial,
+        type: 'api_call',
+        action: 'delete:everything',
+        outcome: 'denied',
+        time,
+      }));
+      await ok(call('POST', '/api/v1/events', ADMIN, { events }), 202);
+      for (let i = 0; i < 200; i++) {
+        const n = await ok(call('GET', `/api/v1/notifications?serial=${a.serial}`, ADMIN));
+        if (n.notifications.length) return n.notifications[0].id as string;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no warning for ${a.serial}`);
+    })();
+    warnings.set(tenant, w);
+  }
+  return w;
+}
 
 describe('tenant matrix: every route x role x own/other tenant', () => {
   for (const row of ROWS) {

@@ -182,7 +182,7 @@ describe('webhook admin routes', () => {
       payload: { url: 'https://r.example/hook', events: ['certificate.revoked'] },
     });
     expect(created.statusCode).toBe(201);
-    const body = created.json() as { id: string; url: string; events: string[]; secret: string };
+    const body = created.json<{ id: string; url: string; events: string[]; secret: string }>();
     expect(body).toMatchObject({
       id: expect.stringMatching(/^wh_/),
       url: 'https://r.example/hook',
@@ -233,7 +233,7 @@ describe('webhook delivery to a receiver on 127.0.0.1', () => {
       headers: auth,
       payload: { url: rx.url },
     });
-    rx.secret = (created.json() as { secret: string }).secret;
+    rx.secret = created.json<{ secret: string }>().secret;
 
     const { serial } = await authority.issue({ agentId: 'trading-bot-v2', publicKey, tenant: 'acme' });
     const t0 = performance.now();

@@ -88,7 +88,7 @@ export function decodeAgentExtensions(
   const codecs = agentExtensionCodecs(AgentOids); // decoding does not depend on the OID
   const seen = new Set<AgentExtensionName>();
   const duplicated = new Set<AgentExtensionName>();
-  const list = Array.isArray(extensions) ? extensions : [];
+  const list: typeof extensions = Array.isArray(extensions) ? extensions : [];
   for (const ext of list) {
     const oid = typeof ext?.oid === 'string' ? ext.oid : '';
     const name = byOid.get(oid);

@@ -34,7 +34,7 @@ export async function crlSyncCommand(argv: string[], io: Io, signal?: AbortSigna
   const url = required(v.url, '--url');
   const out = required(v.out, '--out');
   const caFile = required(v.ca, '--ca');
-  let urlOk = false;
+  let urlOk: boolean;
   try {
     urlOk = ['http:', 'https:'].includes(new URL(url).protocol);
   } catch {

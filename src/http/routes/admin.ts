@@ -85,7 +85,7 @@ export async function adminRoutes(
       throw new AgentCaError('INPUT_REASON_UNKNOWN', 'reason must be a string');
     const invalidityDate = optionalDate(b.invalidityDate, 'invalidityDate');
     const r = await a.revoke(request.params.serial, {
-      reason: parseRevokeReason(b.reason as string | undefined),
+      reason: parseRevokeReason(b.reason),
       ...(invalidityDate ? { invalidityDate } : {}),
       actor: actorOf(request),
     });

@@ -46,14 +46,13 @@ export async function oneCallCertify(
   const bad: Record<string, string> = {};
   for (const k of Object.keys(b)) if (!FIELDS.includes(k)) bad[k] = 'unknown field';
   const max = b.max_transaction_size_usd;
-  if (
-    max !== undefined &&
-    !(
-      (typeof max === 'number' && Number.isFinite(max) && max >= 0) ||
-      (typeof max === 'string' && /^[0-9]+(\.[0-9]+)?$/.test(max))
-    )
-  )
-    bad.max_transaction_size_usd = 'must be a non-negative number';
+  const maxAmount =
+    typeof max === 'number' && Number.isFinite(max) && max >= 0
+      ? String(max)
+      : typeof max === 'string' && /^[0-9]+(\.[0-9]+)?$/.test(max)
+        ? max
+        : undefined;
+  if (max !== undefined && maxAmount === undefined) bad.max_transaction_size_usd = 'must be a non-negative number';
   const days = b.validity_days;
   if (days !== undefined && (typeof days !== 'number' || !Number.isInteger(days) || days < 1))
     bad.validity_days = 'must be a positive integer';
@@ -65,9 +64,9 @@ export async function oneCallCertify(
       fields: { tenant: 'is required' },
     });
   const policy =
-    max !== undefined || b.allowed_markets !== undefined
+    maxAmount !== undefined || b.allowed_markets !== undefined
       ? {
-          ...(max !== undefined ? { maxTransactionSize: { amount: String(max), currency: 'USD' } } : {}),
+          ...(maxAmount !== undefined ? { maxTransactionSize: { amount: maxAmount, currency: 'USD' } } : {}),
           ...(b.allowed_markets !== undefined ? { allowedMarkets: b.allowed_markets } : {}),
         }
       : undefined;
@@ -81,7 +80,7 @@ export async function oneCallCertify(
   const agentId = b.agent_id;
   const existing = typeof agentId === 'string' ? await s.registry.get(agentId) : undefined;
   if (existing && existing.tenant !== tenant)
-    throw new AgentCaError('AGENT_EXISTS', `agent id ${agentId} is registered to another tenant`, { agentId });
+    throw new AgentCaError('AGENT_EXISTS', `agent id ${existing.agentId} is registered to another tenant`, { agentId });
   if (!existing) await s.register(tenant, { agentId, ...spec }, actor);
   else if (Object.keys(spec).length) await s.patch(existing.agentId, spec, actor);
   const c = await s.certify(

@@ -117,7 +117,7 @@ export function issueRequestFromJson(body: unknown, actor: string): AgentIssueRe
     ...(dnsNames ? { dnsNames } : {}),
     ...(uris ? { uris } : {}),
     ...(scope ? { scope } : {}),
-    ...(b.policy ? { policy: b.policy as AgentIssueRequest['policy'] } : {}),
+    ...(b.policy ? { policy: b.policy } : {}),
     ...(modelHash ? { modelHash } : {}),
     ...(tenant ? { tenant } : {}),
     ...(environment ? { environment } : {}),

@@ -85,7 +85,7 @@ export async function webhookRoutes(
     await requireVisible(principalOf(request), request.params.id);
     const rotated = await w.rotateSecret(
       request.params.id,
-      b.graceSeconds !== undefined ? { graceSeconds: b.graceSeconds as number } : {},
+      b.graceSeconds !== undefined ? { graceSeconds: b.graceSeconds } : {},
     );
     if (!rotated) throw notFound(request.params.id);
     return rotated;

@@ -4,7 +4,8 @@
  * (Helvetica, Courier: nothing embedded, so the file stays small and text stays extractable
  * by pdftotext); they encode WinAnsi only, so other characters are replaced by '?'.
  */
-import { PDFDocument, PDFFont, PDFPage, StandardFonts, rgb, type RGB } from 'pdf-lib';
+import type { PDFFont, PDFPage } from 'pdf-lib';
+import { PDFDocument, StandardFonts, rgb, type RGB } from 'pdf-lib';
 
 export const A4: readonly [number, number] = [595.28, 841.89];
 export const MARGIN = 48;
@@ -87,7 +88,6 @@ export class PdfLayout {
           continue;
         }
         if (line) out.push(line);
-        line = '';
         // An over-long token (a hash, a serial): break it by characters, measuring each once.
         let piece = '';
         let w = 0;

@@ -12,7 +12,6 @@ import type {
   CertificateRecord,
   CrlRecord,
   OcspResponseRecord,
-  OcspCertIdHash,
   RevocationReason,
   RevocationRecord,
   StatusChange,
@@ -127,7 +126,7 @@ export function decodeOcsp(s: string): OcspResponseRecord {
   return {
     issuerId: str(j.issuerId) as IssuerId,
     serial: str(j.serial) as Serial,
-    hashAlgorithm: (j.hashAlgorithm === 'sha256' ? 'sha256' : 'sha1') as OcspCertIdHash,
+    hashAlgorithm: j.hashAlgorithm === 'sha256' ? 'sha256' : 'sha1',
     der: buf(j.der),
     thisUpdate: date(j.thisUpdate),
     nextUpdate: date(j.nextUpdate),
@@ -175,7 +174,7 @@ export function decodeAuditEntry(s: string): AuditEntry {
   if (typeof j !== 'object' || j === null || typeof j.seq !== 'number')
     throw new AgentCaError('AUDIT_CHAIN_BROKEN', 'stored audit entry is not an entry object');
   return {
-    seq: j.seq as number,
+    seq: j.seq,
     time: date(j.time),
     actor: str(j.actor),
     action: str(j.action),

@@ -1,5 +1,5 @@
 /** A CA (memory store, soft keys, fixed clock) and agents with P-256, RSA-2048 and Ed25519 keys for the action tests. */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { generateKeyPair } from '../../../src/signer/soft-key.js';
 import type { Authority } from '../../../src/authority/authority.js';
 import { createAuthority } from '../../../src/authority/create-authority.js';
@@ -63,7 +63,7 @@ export async function makeActionsFixture(
       const { privateKey, publicKey } = keyPair(keyType);
       const issued = await authority.issue({
         agentId: o.agentId ?? `trader-${keyType}-${++n}`,
-        publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string,
+        publicKey: publicKey.export({ format: 'pem', type: 'spki' }),
         scope: o.scope ?? ['write:payments', 'read:accounts', 'read:/data/raw/*'],
         policy: {
           maxTransactionSize: o.maxTx ?? { amount: '50000', currency: 'USD' },

@@ -4,6 +4,7 @@
  * test can check the exact intent/outcome sequence one operation produced.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { inspect } from 'node:util';
 import type { Authority, IssuedAgentCertificate } from '../../../src/authority/authority.js';
 import type { AgentIssueRequest } from '../../../src/authority/agent-request.js';
 import { createAuthority } from '../../../src/authority/create-authority.js';
@@ -43,7 +44,7 @@ export async function makeLifecycleFixture(): Promise<LifecycleFixture> {
       return authority.issue({
         agentId: `agent-${++n}`,
         ...req,
-        publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string,
+        publicKey: publicKey.export({ format: 'pem', type: 'spki' }),
       });
     },
     async headSeq() {
@@ -71,7 +72,7 @@ export async function expectAgentCaError(fn: () => Promise<unknown>, code: strin
     caught = e;
   }
   if (!(caught instanceof AgentCaError))
-    throw new Error(`expected an AgentCaError ${code}, got ${caught === undefined ? 'no error' : String(caught)}`);
+    throw new Error(`expected an AgentCaError ${code}, got ${caught === undefined ? 'no error' : inspect(caught)}`);
   if (caught.code !== code) throw new Error(`expected ${code}, got ${caught.code}: ${caught.message}`);
   return caught;
 }

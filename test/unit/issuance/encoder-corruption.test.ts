@@ -5,6 +5,7 @@
  * passed both corruptions below.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type * as X509Extensions from '../../../src/asn1/x509-extensions.js';
 import { boolean, integer, sequence } from '../../../src/asn1/der.js';
 import { encodeName } from '../../../src/asn1/name.js';
 import * as x509Extensions from '../../../src/asn1/x509-extensions.js';
@@ -19,7 +20,7 @@ import { makeTmpDir } from '../../helpers/tmp-dir.js';
 import { caTbs, issuingCa, lintCtx, NOW, profile, signer, spki } from '../lint/tbs-fixtures.js';
 
 vi.mock('../../../src/asn1/x509-extensions.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../../src/asn1/x509-extensions.js')>();
+  const real = await importOriginal<typeof X509Extensions>();
   return { ...real, basicConstraintsValue: vi.fn(real.basicConstraintsValue) };
 });
 

@@ -214,7 +214,7 @@ export function withoutExtension(t: TbsCertificate, name: string): TbsCertificat
 export type LintCase = TbsCertificate | { der: Buffer; tbs: TbsCertificate };
 
 function split(c: LintCase): { der: Buffer; tbs: TbsCertificate } {
-  return 'der' in c && 'tbs' in c ? c : { der: encodeTbs(c as TbsCertificate), tbs: c as TbsCertificate };
+  return 'der' in c && 'tbs' in c ? c : { der: encodeTbs(c), tbs: c };
 }
 
 /** All findings on the encoded bytes of `c`. */

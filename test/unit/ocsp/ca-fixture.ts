@@ -1,6 +1,6 @@
 /** A real CA hierarchy (root -> intermediate, one delegated OCSP responder each) for the OCSP tests. */
 import { generateKeyPairSync } from 'node:crypto';
-import { Authority } from '../../../src/authority/authority.js';
+import type { Authority } from '../../../src/authority/authority.js';
 import { createAuthority } from '../../../src/authority/create-authority.js';
 import type { Clock } from '../../../src/clock.js';
 import { issuerIndexFromCertificates, type IssuerIndex } from '../../../src/ocsp/issuer-index.js';
@@ -52,7 +52,7 @@ export async function makeCaFixture(keyType: KeyType = 'p256', clock?: Clock): P
       const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const issued = await authority.issue({
         agentId,
-        publicKey: publicKey.export({ format: 'pem', type: 'spki' }) as string,
+        publicKey: publicKey.export({ format: 'pem', type: 'spki' }),
       });
       return { serial: issued.serial, der: issued.der, pem: issued.pem };
     },

@@ -9,7 +9,7 @@ import { OcspResponder, type OcspResponderOptions } from '../../../src/ocsp/resp
 import { parseOcspRequest } from '../../../src/ocsp/request.js';
 import { parseOcspResponse, verifyBasicResponse } from '../../../src/ocsp/response-parse.js';
 import type { CertStatus, OcspHashAlgorithm } from '../../../src/ocsp/types.js';
-import type { IssuerId, Serial } from '../../../src/types.js';
+import type { Serial } from '../../../src/types.js';
 import { INTERMEDIATE, makeCaFixture, ROOT, type CaFixture } from './ca-fixture.js';
 import { certIdDer, criticalUnknownExtension, nonceExtension, requestDer } from './request-builder.js';
 
@@ -92,7 +92,7 @@ function setup(
   );
   const errors: unknown[] = [];
   const live = createLiveSource({
-    responderFor: ca.responderFor,
+    responderFor: (id) => ca.responderFor(id),
     status,
     validityMs: HOUR,
     maxConcurrent: opts.maxConcurrent ?? 4,

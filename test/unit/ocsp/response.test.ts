@@ -87,6 +87,7 @@ describe('buildBasicResponse', () => {
     expect(b.signatureAlgorithmOid).toBe('1.2.840.10045.4.3.2');
     expect(verifyBasicResponse(b, responderSpki)).toBe(true);
     // Every GeneralizedTime is YYYYMMDDHHMMSSZ: tag 0x18, length 15 (RFC 5019 §2.2.4).
+    // eslint-disable-next-line no-control-regex -- 0x18 is the DER GeneralizedTime tag byte
     const times = [...der.toString('latin1').matchAll(/\x18([\s\S])(\d{14}[.Z])/g)];
     expect(times.length).toBeGreaterThanOrEqual(9);
     for (const m of times) expect(m[1]!.charCodeAt(0)).toBe(15);

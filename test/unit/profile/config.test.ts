@@ -8,12 +8,11 @@ import {
   issuerUrls,
   migrateStoredConfig,
   parseConfig,
-  type CaConfig,
 } from '../../../src/profile/config.js';
 
 function refused(raw: Record<string, unknown>): AgentCaError {
   try {
-    parseConfig(raw as Partial<CaConfig> & Record<string, unknown>);
+    parseConfig(raw);
   } catch (e) {
     expect(e).toBeInstanceOf(AgentCaError);
     expect((e as AgentCaError).code).toBe('ACA_ERR_CONFIG_INVALID');
@@ -65,7 +64,7 @@ describe('parseConfig', () => {
   });
 
   it('drops unknown keys instead of carrying them into the stored state', () => {
-    expect(parseConfig({ surprise: 1 } as never)).not.toHaveProperty('surprise');
+    expect(parseConfig({ surprise: 1 })).not.toHaveProperty('surprise');
   });
 
   it.each([

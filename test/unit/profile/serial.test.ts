@@ -10,15 +10,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Authority } from '../../../src/authority/authority.js';
 import { unsignedInteger } from '../../../src/asn1/der.js';
 import { FixedClock } from '../../../src/clock.js';
-import { AgentCaError, LintError } from '../../../src/errors.js';
-import { Issuer } from '../../../src/issuance/issuer.js';
+import { AgentCaError } from '../../../src/errors.js';
 import * as serialModule from '../../../src/profile/serial.js';
 import { parseSerial, randomSerial, serialFromMagnitude } from '../../../src/profile/serial.js';
 import { createMemoryStore } from '../../../src/store/memory-store.js';
-import { agentTbs, lintCtx, NOW, signer, spki } from '../lint/tbs-fixtures.js';
+import { agentTbs, NOW, spki } from '../lint/tbs-fixtures.js';
 
 vi.mock('../../../src/profile/serial.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../../src/profile/serial.js')>();
+  const real = await importOriginal<typeof serialModule>();
   return { ...real, randomSerial: vi.fn(real.randomSerial) };
 });
 
@@ -101,9 +100,7 @@ describe('the same serial twice', () => {
         expect((await authority.store.certificates.get(fixed.serial))?.der.equals(first.der)).toBe(true);
       } finally {
         mocked.mockReset();
-        const real = await vi.importActual<typeof import('../../../src/profile/serial.js')>(
-          '../../../src/profile/serial.js',
-        );
+        const real = await vi.importActual<typeof serialModule>('../../../src/profile/serial.js');
         mocked.mockImplementation(real.randomSerial);
       }
       const next = await authority.issue({ agentId: 'next-bot', publicKey: spki('ed25519') });

@@ -36,7 +36,7 @@ function harness(fail?: { revoke?: unknown[] }) {
     revoke: async () => {
       log.push('revoke');
       const f = revokeFailures.shift();
-      if (f) throw f;
+      if (f) throw f as Error;
     },
   };
   const errors: string[] = [];

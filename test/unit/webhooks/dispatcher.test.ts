@@ -56,7 +56,7 @@ function fakePost(answers: Answer[] = []) {
       const a = answers.shift() ?? 200;
       if (a === 'hang') {
         await new Promise((_, reject) =>
-          req.signal.addEventListener('abort', () => reject(req.signal.reason), { once: true }),
+          req.signal.addEventListener('abort', () => reject(req.signal.reason as Error), { once: true }),
         );
       }
       await new Promise((r) => setImmediate(r));
