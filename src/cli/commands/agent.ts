@@ -3,7 +3,7 @@
  * registry, on the data directory or through a running server (--server URL, AGENT_CA_TOKEN).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { list, parse, positiveInt, required, UsageError, validityFromFlags, type Io } from '../args.js';
+import { list, parse, required, UsageError, validityFromFlags, type Io } from '../args.js';
 import { adminCall } from '../remote.js';
 import { exportPrivateKeyPem, generateKeyPair } from '../../signer/soft-key.js';
 import { toPem } from '../../asn1/pem.js';
