@@ -39,6 +39,8 @@ export interface AgentIssueRequest {
   environment?: string;
   instanceId?: string;
   validityDays?: number;
+  /** Validity in seconds (at least 60), for periods that are not whole days; not with validityDays. */
+  validitySeconds?: number;
   /** 'agent' (default) or 'agent-high-risk', or an operator profile of kind agent. */
   profile?: string;
   /** Who asked (audit log). */
@@ -144,6 +146,7 @@ export function agentTbsRequest(
     keyType,
     subjectAltNames: sans,
     ...(req.validityDays !== undefined ? { validityDays: req.validityDays } : {}),
+    ...(req.validitySeconds !== undefined ? { validitySeconds: req.validitySeconds } : {}),
     agentId: req.agentId,
     agentExtensions: ext,
   };

@@ -82,6 +82,19 @@ export interface IssuedAgentCertificate {
   warnings: string[];
 }
 
+/** validitySeconds: a whole number of seconds, at least a minute, and not beside validityDays. */
+function checkValiditySeconds(days: number | undefined, seconds: number | undefined): void {
+  if (seconds === undefined) return;
+  if (days !== undefined)
+    throw new AgentCaError('INPUT_INVALID', 'give validityDays or validitySeconds, not both', {
+      field: 'validitySeconds',
+    });
+  if (!Number.isInteger(seconds) || seconds < 60)
+    throw new AgentCaError('INPUT_INVALID', `validity seconds must be an integer of at least 60, got ${seconds}`, {
+      field: 'validitySeconds',
+    });
+}
+
 export class Authority {
   private readonly signObservers = new Set<SignObserver>();
   /** In-process events: certificate.issued / revoked / held / released / renewed / expiring. */
@@ -363,6 +376,7 @@ export class Authority {
         field: 'validityDays',
       });
     }
+    checkValiditySeconds(req.validityDays, req.validitySeconds);
     const profile = this.profile(req.profile ?? 'agent');
     const actor = req.actor ?? 'library';
     let keyUri = req.keyUri;
@@ -498,8 +512,9 @@ export class Authority {
   /** Same agent, same key and extensions, new serial; recorded as the renewal of the old one. */
   async renew(
     serialInput: string,
-    opts: { validityDays?: number; actor?: string } = {},
+    opts: { validityDays?: number; validitySeconds?: number; actor?: string } = {},
   ): Promise<IssuedAgentCertificate> {
+    checkValiditySeconds(opts.validityDays, opts.validitySeconds);
     const view = await this.show(serialInput);
     if (view.record.isCa) throw new AgentCaError('REVOKE_INVALID_STATE', 'CA certificates are not renewed here');
     if (view.status.state === 'revoked' || view.status.state === 'held') {
@@ -510,7 +525,7 @@ export class Authority {
     }
     const old = parseCertificate(view.record.der);
     const tbs = buildTbs(
-      renewalTbsRequest(old, this.profile(view.record.profile), this.config, opts.validityDays),
+      renewalTbsRequest(old, this.profile(view.record.profile), this.config, opts.validityDays, opts.validitySeconds),
       this.ca('intermediate').issuing,
       this.clock,
     );

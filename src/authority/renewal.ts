@@ -19,6 +19,7 @@ export function renewalTbsRequest(
   profile: Profile,
   config: CaConfig,
   validityDays?: number,
+  validitySeconds?: number,
 ): TbsRequest {
   const subject = decodeName(old.subject).spec;
   const d = describeParsed(old, config.oidArc);
@@ -42,6 +43,7 @@ export function renewalTbsRequest(
     publicKeyInfo: old.publicKeyInfo,
     subjectAltNames: sans,
     ...(validityDays !== undefined ? { validityDays } : {}),
+    ...(validitySeconds !== undefined ? { validitySeconds } : {}),
     ...(subject.commonName ? { agentId: subject.commonName } : {}),
     agentExtensions,
   };

@@ -48,6 +48,8 @@ export interface Io {
   out(line: string): void;
   err(line: string): void;
   env: Readonly<Record<string, string | undefined>>;
+  /** Raw progress output (no newline added); set only when stderr is a terminal (src/cli/progress.ts). */
+  progress?: ((text: string) => void) | undefined;
 }
 
 /**
@@ -57,4 +59,24 @@ export interface Io {
 export function result(io: Io, json: boolean | undefined, value: Record<string, unknown>, prose: string[]): void {
   if (json) io.out(JSON.stringify(value, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)));
   else for (const l of prose) io.out(l);
+}
+
+const UNIT_SECONDS: Record<string, number> = { m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/**
+ * `--validity 90m|24h|30d|2w` beside `--days N` (one of them): whole days stay validityDays
+ * (what every server version accepts), anything else becomes validitySeconds.
+ */
+export function validityFromFlags(
+  validity: string | undefined,
+  days: string | undefined,
+): { validityDays: number } | { validitySeconds: number } | Record<string, never> {
+  if (validity !== undefined && days !== undefined) throw new UsageError('give --validity or --days, not both');
+  const d = positiveInt(days, '--days');
+  if (d !== undefined) return { validityDays: d };
+  if (validity === undefined) return {};
+  const m = validity.match(/^([1-9][0-9]{0,6})(m|h|d|w)$/);
+  if (!m) throw new UsageError(`--validity must look like 90m, 24h, 30d or 2w, got ${JSON.stringify(validity)}`);
+  const seconds = Number(m[1]) * UNIT_SECONDS[m[2]!]!;
+  return seconds % 86_400 === 0 ? { validityDays: seconds / 86_400 } : { validitySeconds: seconds };
 }

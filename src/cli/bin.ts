@@ -12,6 +12,7 @@ runCli(process.argv.slice(2), {
   out: (l) => process.stdout.write(`${l}\n`),
   err: (l) => process.stderr.write(`${l}\n`),
   env: process.env,
+  progress: process.stderr.isTTY ? (t) => void process.stderr.write(t) : undefined,
 }).then(
   (code) => {
     process.exitCode = code;

@@ -22,34 +22,55 @@ const SERVER: Flag = [
 const JSON_OUT: Flag = ['--json', 'print the result as one JSON object on stdout (default: a line of prose)'];
 const KEY_TYPE = 'rsa2048|rsa3072|rsa4096|p256|p384|ed25519';
 
+const PORT: Flag = ['--port P', 'port the server listens on, 0 for any free one (default: 8080)'];
+const HOST: Flag = ['--host H', 'address the server listens on (default: 127.0.0.1)'];
+const VALIDITY: Flag = [
+  '--validity DURATION',
+  "validity as 90m, 24h, 30d or 2w (minutes, hours, days, weeks); not with --days (default: the profile's, 90d for agent)",
+];
+
+/** What `init` and `start` make a CA with: one table for both (src/cli/commands/ca-options.ts). */
+const CA_FLAGS: readonly Flag[] = [
+  ['--org ORG', 'organisation (O) of the CA names (default: "Agent CA Development")'],
+  ['--key-type T', `CA key type, ${KEY_TYPE} (default: p256)`],
+  [
+    '--base-url URL',
+    'where counterparties reach this CA: written into every CRL DP and AIA URL (default: http://HOST:PORT from --host/--port, http://127.0.0.1:8080)',
+  ],
+  ['--agent-domain D', 'DNS domain agent names must fall under, repeatable (default: agents.example)'],
+  ['--country CC', 'two-letter country (C) of the CA names (default: none)'],
+  ['--max-agent-days N', "longest agent certificate validity this CA will sign (default: the profiles' maxima)"],
+  ['--signer S', 'CA key custody, softkey|awskms|pkcs11 (default: softkey)'],
+  ['--responder-signer S', 'OCSP responder key custody, softkey|awskms|pkcs11 (default: same as --signer)'],
+  ['--pkcs11-module PATH', 'PKCS#11 module for --signer pkcs11 (default: $AGENT_CA_PKCS11_MODULE)'],
+  [
+    '--pkcs11-token LABEL',
+    'PKCS#11 token label, PIN from $AGENT_CA_PKCS11_PIN (default: $AGENT_CA_PKCS11_TOKEN; required with pkcs11)',
+  ],
+  [
+    '--key-uri NAME=URI',
+    'existing key for root|intermediate|ocsp-root|ocsp-intermediate, repeatable (default: new keys)',
+  ],
+];
+
 export const HELP: Readonly<Record<string, CommandHelp>> = {
   init: {
-    summary: 'Creates the root, the intermediate and one delegated OCSP responder per CA; refuses to overwrite a CA.',
+    summary:
+      'Creates the root, the intermediate and one delegated OCSP responder per CA; refuses to overwrite a CA, and refuses while a server holds the data directory.',
     flags: [
-      ['--org ORG', 'organisation (O) of the CA names (default: "Agent CA Development")'],
-      ['--key-type T', `CA key type, ${KEY_TYPE} (default: p256)`],
+      ...CA_FLAGS,
+      [PORT[0], 'port the CA will be served on: names it in the URLs when --base-url is not given (default: 8080)'],
       [
-        '--base-url URL',
-        'where counterparties reach this CA: written into every CRL DP and AIA URL (default: http://127.0.0.1:8080)',
-      ],
-      ['--agent-domain D', 'DNS domain agent names must fall under, repeatable (default: agents.example)'],
-      ['--country CC', 'two-letter country (C) of the CA names (default: none)'],
-      ['--max-agent-days N', "longest agent certificate validity this CA will sign (default: the profiles' maxima)"],
-      ['--signer S', 'CA key custody, softkey|awskms|pkcs11 (default: softkey)'],
-      ['--responder-signer S', 'OCSP responder key custody, softkey|awskms|pkcs11 (default: same as --signer)'],
-      ['--pkcs11-module PATH', 'PKCS#11 module for --signer pkcs11 (default: $AGENT_CA_PKCS11_MODULE)'],
-      [
-        '--pkcs11-token LABEL',
-        'PKCS#11 token label, PIN from $AGENT_CA_PKCS11_PIN (default: $AGENT_CA_PKCS11_TOKEN; required with pkcs11)',
-      ],
-      [
-        '--key-uri NAME=URI',
-        'existing key for root|intermediate|ocsp-root|ocsp-intermediate, repeatable (default: new keys)',
+        HOST[0],
+        'host the CA will be served on: names it in the URLs when --base-url is not given (default: 127.0.0.1)',
       ],
       DATA,
       STORE,
     ],
-    examples: ['agent-ca init --org "Example Operator" --base-url https://ca.example.com --key-type p256'],
+    examples: [
+      'agent-ca init --org "Example Operator" --base-url https://ca.example.com --key-type p256',
+      'agent-ca init --org "Example Operator" --port 18184   # URLs name http://127.0.0.1:18184',
+    ],
   },
   issue: {
     summary: 'Issues an agent certificate with the agent extensions; a CSR must carry a valid self-signature.',
@@ -66,7 +87,8 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['--instance-id I', 'instance identifier (default: none)'],
       ['--dns NAME', 'extra DNS SAN, repeatable (default: none)'],
       ['--uri URI', 'extra URI SAN (https:, spiffe:, urn:), repeatable (default: none)'],
-      ['--days N', "validity in days (default: the profile's, 90 for agent)"],
+      ['--days N', "validity in days; not with --validity (default: the profile's, 90 for agent)"],
+      VALIDITY,
       ['--profile NAME', 'agent|agent-high-risk (default: agent)'],
       ['--csr FILE', "PKCS#10 request holding the agent's key (one of the four key sources is required)"],
       [
@@ -87,12 +109,15 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     ],
     examples: [
       'agent-ca issue --agent-id trader-7 --scope trade:fx --max-tx 50000:USD --generate-key trader-7.key --out trader-7.pem --json',
+      'agent-ca issue --agent-id build-bot --validity 24h --csr build-bot.csr --out build-bot.pem',
+      'agent-ca issue --agent-id payer --profile agent-high-risk --kms-key new --key-type p384 --out payer.pem',
+      'AGENT_CA_TOKEN=aca_… agent-ca issue --server http://127.0.0.1:8080 --agent-id trader-8 --public-key t8.pub --out t8.pem',
     ],
   },
   chain: {
     summary: 'Writes root.pem and intermediate.pem.',
-    flags: [['--out DIR', 'directory to write into (required)'], DATA, STORE],
-    examples: ['agent-ca chain --out ./trust'],
+    flags: [['--out DIR', 'directory to write into (required)'], SERVER, DATA, STORE],
+    examples: ['agent-ca chain --out ./trust', 'agent-ca chain --server http://127.0.0.1:8080 --out ./trust'],
   },
   inspect: {
     summary: 'Prints any certificate as JSON with the agent extensions decoded; needs no data directory.',
@@ -128,9 +153,11 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
   renew: {
     summary: 'Same agent, key and extensions, new serial; recorded as a renewal.',
     flags: [
-      ['--days N', "validity in days (default: the profile's, 90 for agent)"],
+      ['--days N', "validity in days; not with --validity (default: the profile's, 90 for agent)"],
+      VALIDITY,
       ['--out FILE', 'where to write the new certificate (required)'],
       JSON_OUT,
+      SERVER,
       DATA,
       STORE,
     ],
@@ -153,6 +180,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['--tenant T', 'only this tenant (default: all)'],
       ['--status S', 'good|revoked|held|expired (default: all)'],
       ['--json', 'one JSON array (default: a table)'],
+      SERVER,
       DATA,
       STORE,
     ],
@@ -160,7 +188,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
   },
   show: {
     summary: 'One certificate: status, reason, times and decoded extensions.',
-    flags: [['--json', 'print as JSON (default: JSON; accepted for symmetry)'], DATA, STORE],
+    flags: [['--json', 'print as JSON on one line (default: indented JSON)'], SERVER, DATA, STORE],
     examples: ['agent-ca show 4A3F09'],
   },
   crl: {
@@ -214,6 +242,10 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['--amount 100:USD', 'amount claimed (default: none)'],
       ['--market M', 'market claimed (default: none)'],
       ['--out ENV.json', 'where to write the envelope, - for stdout (required)'],
+      [
+        SERVER[0],
+        'with --serial: read the certificate from a running server, sign here (default: $AGENT_CA_SERVER, else open the data directory)',
+      ],
       DATA,
       STORE,
     ],
@@ -253,6 +285,10 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['--from ISO', 'export: first time (default: the beginning)'],
       ['--to ISO', 'export: last time (default: now)'],
       ['--agent-id ID', 'export: one agent (default: all)'],
+      [
+        SERVER[0],
+        'verify, export: ask a running server (admin token in $AGENT_CA_TOKEN) (default: $AGENT_CA_SERVER, else open the data directory)',
+      ],
       DATA,
       STORE,
     ],
@@ -281,7 +317,8 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     ],
   },
   serve: {
-    summary: 'The HTTP server (OCSP, CRLs, admin API) on an existing CA.',
+    summary:
+      'The HTTP server (OCSP, CRLs, admin API) on an existing CA; without AGENT_CA_ADMIN_TOKEN or any stored admin token it makes one and prints it once.',
     flags: [
       ['--port P', "port, 0 for any free one (default: the port of the CA's base URL, else 8080)"],
       ['--host H', 'address to listen on (default: 127.0.0.1)'],
@@ -291,14 +328,10 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     examples: ['agent-ca serve --port 8080 --host 0.0.0.0'],
   },
   start: {
-    summary: '`npm start`: creates the CA on first run (LevelDB, soft keys), then serves it.',
-    flags: [
-      ['--port P', 'port (default: 8080)'],
-      ['--host H', 'address to listen on (default: 127.0.0.1)'],
-      DATA,
-      STORE,
-    ],
-    examples: ['agent-ca start --port 8080'],
+    summary:
+      '`npm start`: creates the CA on first run with the same options as init, makes an admin token when none exists (printed once, stored as its SHA-256), then serves it; on an existing CA, options that differ from it are refused.',
+    flags: [...CA_FLAGS.map(([f, t]): Flag => [f, `first run: ${t}`]), PORT, HOST, DATA, STORE],
+    examples: ['agent-ca start --org "Example Operator" --port 8080   # npm start -- --org "Example Operator"'],
   },
   token: {
     summary: 'API tokens, shown once (only the SHA-256 is stored).',
@@ -308,7 +341,10 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['--tenant T', 'create: limit to one tenant (default: all tenants)'],
       ['--agent ID', 'create: with role agent, the agent it speaks for (default: none)'],
       ['--expires 90d', 'create: lifetime (default: never expires)'],
-      ['--json', 'create: print the token and its record as JSON (default: the token alone, the record on stderr)'],
+      [
+        '--json',
+        'create: the token and its record as JSON (default: the token alone, the record on stderr); list, revoke: JSON (default: text)',
+      ],
       SERVER,
       DATA,
       STORE,
@@ -351,6 +387,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ],
       ['--status S', 'list: filter (default: all)'],
       ['--days N', "certify: validity in days (default: the profile's)"],
+      ['--validity DURATION', "certify: 90m, 24h, 30d or 2w; not with --days (default: the profile's)"],
       [
         '--public-key FILE | --csr FILE | --generate-key OUT.key | --kms-key new',
         'certify: the agent key (one is required)',

@@ -33,6 +33,12 @@ import { crlCommand, crlUsage } from './commands/crl.js';
 import { gatewayCommand, gatewayUsage } from './commands/gateway.js';
 import { reportCommand, reportUsage } from './commands/report.js';
 import { signActionCommand, signActionUsage, verifyActionCommand, verifyActionUsage } from './commands/actions.js';
+import { runningServer } from './server-file.js';
+
+/** The server named in <data>/server.json, for the STORE_LOCKED hint (src/cli/server-file.ts). */
+function lockHolder(dataDir: unknown): { pid: number; url: string } | undefined {
+  return typeof dataDir === 'string' ? runningServer(dataDir) : undefined;
+}
 
 type Command = { run: (argv: string[], io: Io) => Promise<number>; usage: string };
 
@@ -146,9 +152,13 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return 2;
     }
     if (isAgentCaError(e)) {
-      const hint = e.is('STORE_LOCKED')
-        ? ' (if `agent-ca serve` is running on it, pass --server URL with AGENT_CA_TOKEN, or stop the server)'
-        : '';
+      const served = e.is('STORE_LOCKED') ? lockHolder(e.details.dataDir) : undefined;
+      const hint =
+        !e.is('STORE_LOCKED') || name === 'init'
+          ? ''
+          : served
+            ? ` (\`agent-ca serve\` pid ${served.pid} holds it: pass --server ${served.url} with AGENT_CA_TOKEN, or stop the server)`
+            : ' (if `agent-ca serve` is running on it, pass --server URL with AGENT_CA_TOKEN, or stop the server)';
       io.err(`agent-ca ${name}: ${e.code}: ${e.message}${hint}`);
       return 1;
     }

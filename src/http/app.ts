@@ -32,6 +32,7 @@ import { errorMessage, stderrLogger } from '../logger.js';
 import { useContract } from './schemas/validation.js';
 import { registerOpenApi } from './openapi.js';
 import { reportRoutes } from './routes/reports.js';
+import { cliRemoteRoutes } from './routes/cli-remote.js';
 import { reviewRoutes } from './routes/review.js';
 import { consoleRoutes } from './routes/console.js';
 
@@ -185,6 +186,7 @@ export async function agentCaPlugin(app: FastifyInstance, opts: AgentCaPluginOpt
     ...(opts.ocspMaxAgeSeconds !== undefined ? { maxAgeSeconds: opts.ocspMaxAgeSeconds } : {}),
   });
   await app.register(adminRoutes, { authority: opts.authority, tokens, metrics, tenancy });
+  await app.register(cliRemoteRoutes, { authority: opts.authority, tokens });
   await app.register(tenancyRoutes, { tenancy, tokens });
   await app.register(agentRoutes, { tenancy, tokens });
   await app.register(revocationStreamRoutes, { authority: opts.authority, guard: tokens.guard });

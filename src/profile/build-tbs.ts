@@ -47,6 +47,8 @@ export interface TbsRequest {
   readonly publicKeyInfo: Buffer;
   readonly subjectAltNames?: readonly GeneralName[];
   readonly validityDays?: number;
+  /** Validity in seconds, for periods shorter than a day (`--validity 90m`); wins over validityDays. */
+  readonly validitySeconds?: number;
   readonly agentId?: string;
   /** Our agent extensions, already encoded by their codecs. */
   readonly agentExtensions?: readonly ExtensionEntry[];
@@ -137,7 +139,8 @@ export function buildTbs(
   const days = req.validityDays ?? profile.defaultValidityDays;
   // RFC 5280 §4.1.2.5: the validity period includes both notBefore and notAfter, so a period of
   // N days ends one second before notBefore + N days.
-  const notAfter = new Date(notBefore.getTime() + days * DAY_MS - 1000);
+  const periodMs = req.validitySeconds !== undefined ? req.validitySeconds * 1000 : days * DAY_MS;
+  const notAfter = new Date(notBefore.getTime() + periodMs - 1000);
   const ski = keyIdentifier(req.publicKeyInfo);
   const selfSigned = issuer === undefined;
   const ca = profile.kind === 'root' || profile.kind === 'intermediate';

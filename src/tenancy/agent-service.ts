@@ -34,6 +34,8 @@ export interface KeySource {
 
 export interface CertifyInput extends KeySource {
   validityDays?: number;
+  /** Sub-day validity (`agent certify --validity 12h`); not with validityDays. */
+  validitySeconds?: number;
 }
 
 export interface RenewInput extends CertifyInput {
@@ -72,6 +74,12 @@ export function readCertifyInput(b: Record<string, unknown>, bad: Record<string,
   if (d !== undefined) {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) bad.validityDays = 'must be a positive integer';
     else out.validityDays = d;
+  }
+  const s = b.validitySeconds;
+  if (s !== undefined) {
+    if (typeof s !== 'number' || !Number.isInteger(s) || s < 60)
+      bad.validitySeconds = 'must be an integer of at least 60';
+    else out.validitySeconds = s;
   }
   return out;
 }
@@ -191,6 +199,7 @@ export class AgentService {
       ...(keys === undefined ? { createKeyIn: 'awskms' } : input.createKeyIn ? { createKeyIn: input.createKeyIn } : {}),
       ...(input.keyType ? { keyType: input.keyType } : {}),
       ...(input.validityDays !== undefined ? { validityDays: input.validityDays } : {}),
+      ...(input.validitySeconds !== undefined ? { validitySeconds: input.validitySeconds } : {}),
       ...extra,
       actor,
     };

@@ -15,9 +15,14 @@ import { verifyAction } from '../../actions/verify.js';
 import { FileReplayCache } from '../../actions/file-replay-cache.js';
 import { parse, positiveInt, required, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
+import { adminCall, adminRequest, serverOf } from '../remote.js';
+import { AgentCaError } from '../../errors.js';
+import { defaultDataDir } from '../../authority/create-authority.js';
+import type { ActionSigningAuthority } from '../../actions/sign.js';
+import type { KeyUri } from '../../types.js';
 
 export const signActionUsage =
-  'agent-ca sign-action (--serial S [--key FILE] | --cert AGENT.pem [--intermediate FILE] (--key-uri awskms:key-id=ARN|pkcs11:... | --key FILE)) --payload FILE --action A [--amount 100:USD] [--market EUR_USD] --out ENV.json';
+  'agent-ca sign-action (--serial S [--key FILE] | --cert AGENT.pem [--intermediate FILE] (--key-uri awskms:key-id=ARN|pkcs11:... | --key FILE)) --payload FILE --action A [--amount 100:USD] [--market EUR_USD] --out ENV.json [--server URL]';
 export const verifyActionUsage =
   'agent-ca verify-action ENV.json --action A [--amount 100:USD] [--market EUR_USD] [--payload FILE] --ca ROOT.pem [--intermediate FILE] [--ocsp URL | --crl URL | --crl-dp | --offline-status good] [--max-age S] [--at TIME] [--replay-cache FILE]';
 
@@ -42,8 +47,13 @@ export async function signActionCommand(argv: string[], io: Io): Promise<number>
     intermediate: { type: 'string' },
     out: { type: 'string' },
     data: { type: 'string' },
+    server: { type: 'string' },
   });
-  if (v.cert !== undefined) return signWithOwnKey(v, io);
+  const server = serverOf(v, io);
+  if (v.cert !== undefined) {
+    if (v.server !== undefined) throw new UsageError('--cert signs without the CA: give no --server');
+    return signWithOwnKey(v, io);
+  }
   if (v['key-uri'] !== undefined || v.intermediate !== undefined)
     throw new UsageError('--key-uri and --intermediate go with --cert (signing without a data directory)');
   const serial = required(v.serial, '--serial');
@@ -52,7 +62,7 @@ export async function signActionCommand(argv: string[], io: Io): Promise<number>
   const out = required(v.out, '--out');
   const amount = v.amount !== undefined ? parseAmountText(v.amount) : undefined;
   const key = v.key !== undefined ? readFile(v.key, '--key') : undefined;
-  return withAuthority(io, v.data, async (a) => {
+  const sign = async (a: ActionSigningAuthority) => {
     const passphrase = io.env.AGENT_CA_PASSPHRASE;
     const envelope = await signAction(
       a,
@@ -64,11 +74,64 @@ export async function signActionCommand(argv: string[], io: Io): Promise<number>
         ...(v.market !== undefined ? { market: v.market } : {}),
         ...(key ? { key } : {}),
       },
-      { signerContext: { dataDir: a.dataDir, env: io.env, ...(passphrase ? { passphrase } : {}) } },
+      { signerContext: { dataDir: a.dataDir!, env: io.env, ...(passphrase ? { passphrase } : {}) } },
     );
     writeEnvelope(envelope, out, `${action} as ${serial}`, io);
     return 0;
-  });
+  };
+  if (server) return sign(await remoteSigningAuthority(server, io, v.data));
+  return withAuthority(io, v.data, sign);
+}
+
+/**
+ * signAction over a running server (--server): the certificate, its status and recorded key URI
+ * come from the admin API, the signature is made here with --key, the KMS/HSM key the URI names,
+ * or the soft key the CA made in the data directory (files there are readable while the server
+ * holds the database).
+ */
+async function remoteSigningAuthority(
+  server: string,
+  io: Io,
+  dataDir: string | undefined,
+): Promise<ActionSigningAuthority> {
+  // signAction asks show() first, then ca('intermediate'): the issuer is the one show() fetched.
+  let issuerDer: Buffer | undefined;
+  return {
+    clock: systemClock,
+    dataDir: dataDir ?? defaultDataDir(io.env),
+    async show(serial: string) {
+      const path = `api/v1/certificates/${encodeURIComponent(serial)}`;
+      const view = await adminCall<{
+        serial: string;
+        status: string;
+        profile: string;
+        issuer: string;
+        keyUri?: string;
+      }>(server, io, 'GET', path);
+      const pems = (await adminRequest(server, io, 'GET', `${path}/chain.pem`)).toString('utf8');
+      const ders = (pems.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) =>
+        pemOrDer(p, ['CERTIFICATE']),
+      );
+      if (ders.length === 0) throw new AgentCaError('INTERNAL', `${server} returned no certificate for ${serial}`);
+      issuerDer = ders[1];
+      return {
+        record: {
+          serial: view.serial,
+          der: ders[0]!,
+          ...(view.keyUri ? { keyUri: view.keyUri as KeyUri } : {}),
+          isCa: view.profile === 'root' || view.profile === 'intermediate',
+          profile: view.profile,
+          issuerId: view.issuer,
+        },
+        status: { state: view.status },
+      };
+    },
+    ca() {
+      const issuer = issuerDer;
+      if (!issuer) throw new AgentCaError('INTERNAL', `${server} returned no issuing CA certificate`);
+      return { certificate: { der: issuer } };
+    },
+  };
 }
 
 function writeEnvelope(envelope: unknown, out: string, what: string, io: Io): void {

@@ -3,7 +3,7 @@
  * registry, on the data directory or through a running server (--server URL, AGENT_CA_TOKEN).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { list, parse, positiveInt, required, UsageError, type Io } from '../args.js';
+import { list, parse, required, UsageError, validityFromFlags, type Io } from '../args.js';
 import { adminCall } from '../remote.js';
 import { exportPrivateKeyPem, generateKeyPair } from '../../signer/soft-key.js';
 import { toPem } from '../../asn1/pem.js';
@@ -13,7 +13,7 @@ import { parseKeyType } from './init.js';
 import { onTenancy } from './token.js';
 
 export const agentUsage =
-  'agent-ca agent register ID --tenant T [--org O] [--env E] [--scope a,b] [--max-tx 50000:USD] [--markets X,Y] [--model-hash sha256:HEX] [--profile P] | agent list [--tenant T] [--status S] | agent show ID | agent certify ID [--days N] (--public-key FILE | --csr FILE | --generate-key OUT.key | --kms-key new) --out CERT.pem | agent decommission ID   [--server URL]';
+  'agent-ca agent register ID --tenant T [--org O] [--env E] [--scope a,b] [--max-tx 50000:USD] [--markets X,Y] [--model-hash sha256:HEX] [--profile P] | agent list [--tenant T] [--status S] | agent show ID | agent certify ID [--days N | --validity 24h|30d|90m] (--public-key FILE | --csr FILE | --generate-key OUT.key | --kms-key new) --out CERT.pem | agent decommission ID   [--server URL]';
 
 const common = { data: { type: 'string' }, server: { type: 'string' } } as const;
 
@@ -80,6 +80,7 @@ async function certify(rest: string[], io: Io): Promise<number> {
     {
       ...common,
       days: { type: 'string' },
+      validity: { type: 'string' },
       'public-key': { type: 'string' },
       csr: { type: 'string' },
       'generate-key': { type: 'string' },
@@ -98,10 +99,9 @@ async function certify(rest: string[], io: Io): Promise<number> {
     throw new UsageError(`--generate-key: ${v['generate-key']} already exists; refusing to overwrite a key file`);
   if (v['kms-key'] !== undefined && v['kms-key'] !== 'new')
     throw new UsageError('--kms-key takes `new` (the key is created in AWS KMS; its URI is recorded)');
-  const days = positiveInt(v.days, '--days');
   const keyType = parseKeyType(v['key-type']);
   const input: CertifyInput = {
-    ...(days !== undefined ? { validityDays: days } : {}),
+    ...validityFromFlags(v.validity, v.days),
     ...(keyType ? { keyType } : {}),
   };
   let privateKeyPem: string | undefined;

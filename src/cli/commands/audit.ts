@@ -8,9 +8,13 @@ import { parseIsoTime } from '../../iso-time.js';
 import type { IssuerId } from '../../types.js';
 import { parse, result, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
+import { withProgress } from '../progress.js';
+import { adminCall, adminRequest, serverOf } from '../remote.js';
+import type { AuditCheckpoint } from '../../store/ports.js';
+import type { VerifyResult } from '../../audit/verify.js';
 
 export const auditUsage =
-  'agent-ca audit verify [--against CHECKPOINT.json] [--json] | agent-ca audit reconcile | agent-ca audit export [--from ISO] [--to ISO] [--agent-id ID]';
+  'agent-ca audit verify [--against CHECKPOINT.json] [--json] | agent-ca audit reconcile | agent-ca audit export [--from ISO] [--to ISO] [--agent-id ID]   [--server URL: verify, export]';
 
 function date(v: string | undefined, flag: string): Date | undefined {
   if (v === undefined) return undefined;
@@ -19,7 +23,7 @@ function date(v: string | undefined, flag: string): Date | undefined {
   return d;
 }
 
-function keptCheckpoint(path: string) {
+function keptCheckpoint(path: string): { checkpoint: AuditCheckpoint; json: unknown } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -29,7 +33,8 @@ function keptCheckpoint(path: string) {
     );
   }
   try {
-    return checkpointFromJson(JSON.parse(text));
+    const json: unknown = JSON.parse(text);
+    return { checkpoint: checkpointFromJson(json), json };
   } catch (e) {
     throw new AgentCaError('INPUT_INVALID', `--against ${path}: ${e instanceof AgentCaError ? e.message : 'not JSON'}`);
   }
@@ -42,10 +47,18 @@ export async function auditCommand(argv: string[], io: Io): Promise<number> {
       data: { type: 'string' },
       against: { type: 'string' },
       json: { type: 'boolean' },
+      server: { type: 'string' },
     });
-    const against = v.against !== undefined ? keptCheckpoint(v.against) : undefined;
-    return withAuthority(io, v.data, async (a) => {
-      const r = await a.audit.verify(against ? { against } : {});
+    const kept = v.against !== undefined ? keptCheckpoint(v.against) : undefined;
+    const against = kept?.checkpoint;
+    const server = serverOf(v, io);
+    const verify = server
+      ? () =>
+          withProgress(io, 'verifying the audit log on the server', () =>
+            adminCall<VerifyResult>(server, io, 'POST', 'api/v1/audit/verify', kept ? { against: kept.json } : {}),
+          )
+      : undefined;
+    const report = (r: VerifyResult): number => {
       if (v.json) {
         // the verdict is the output; the exit code still says ok (0) or broken (1)
         result(io, true, { ...r, ...(against ? { against: against.seq } : {}) }, []);
@@ -59,6 +72,15 @@ export async function auditCommand(argv: string[], io: Io): Promise<number> {
       }
       io.err(`agent-ca audit verify: ACA_ERR_AUDIT_CHAIN_BROKEN: first bad entry is seq ${r.firstBadSeq}: ${r.reason}`);
       return 1;
+    };
+    if (verify) return report(await verify());
+    return withAuthority(io, v.data, async (a) => {
+      const entries = (await a.audit.head())?.seq ?? 0;
+      return report(
+        await withProgress(io, `verifying ${entries.toLocaleString('en')} audit entries`, () =>
+          a.audit.verify(against ? { against } : {}),
+        ),
+      );
     });
   }
   if (sub === 'reconcile') {
@@ -87,9 +109,21 @@ export async function auditCommand(argv: string[], io: Io): Promise<number> {
       to: { type: 'string' },
       'agent-id': { type: 'string' },
       data: { type: 'string' },
+      server: { type: 'string' },
     });
     const from = date(v.from, '--from');
     const to = date(v.to, '--to');
+    const server = serverOf(v, io);
+    if (server) {
+      const q = new URLSearchParams({
+        ...(from ? { from: from.toISOString() } : {}),
+        ...(to ? { to: to.toISOString() } : {}),
+        ...(v['agent-id'] ? { agentId: v['agent-id'] } : {}),
+      });
+      const body = await adminRequest(server, io, 'GET', `api/v1/audit/export?${q.toString()}`);
+      for (const line of body.toString('utf8').split('\n')) if (line) io.out(line);
+      return 0;
+    }
     return withAuthority(io, v.data, async (a) => {
       for await (const line of a.audit.exportJsonLines({
         ...(from ? { from } : {}),

@@ -8,6 +8,7 @@ import type { IssuerId } from '../../types.js';
 import { parse, required, result, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 import { serverOf } from '../remote.js';
+import { withProgress } from '../progress.js';
 import { crlSyncCommand, crlSyncUsage } from './crl-sync.js';
 
 export const crlUsage = `agent-ca crl [--delta] [--issuer root|intermediate] --out FILE [--json] [--server URL]   (PEM if FILE ends in .pem)\n  ${crlSyncUsage}`;
@@ -61,7 +62,9 @@ export async function crlCommand(argv: string[], io: Io): Promise<number> {
     });
     const id = issuer as IssuerId;
     if (v.delta && !(await publisher.latest(id, 'full'))) await publisher.publishFull(id);
-    const record = v.delta ? await publisher.publishDelta(id) : await publisher.publishFull(id);
+    const record = await withProgress(io, `publishing the ${v.delta ? 'delta' : 'full'} CRL of the ${issuer} CA`, () =>
+      v.delta ? publisher.publishDelta(id) : publisher.publishFull(id),
+    );
     write(record.der, record.number);
     return 0;
   });

@@ -2,8 +2,14 @@ import { createHash } from 'node:crypto';
 import type { Authority } from '../../authority/authority.js';
 import { KEY_TYPES, type KeyType, type KeyUri } from '../../types.js';
 import type { HierarchyKeys } from '../../authority/hierarchy.js';
-import { list, parse, positiveInt, UsageError, type Io } from '../args.js';
+import { parse, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
+import { AgentCaError } from '../../errors.js';
+import { defaultDataDir } from '../../authority/create-authority.js';
+import { storeKindOf } from '../../store/open-store.js';
+import { withProgress } from '../progress.js';
+import { runningServer } from '../server-file.js';
+import { caInitFromFlags, caOptions } from './ca-options.js';
 
 export const initUsage =
   'agent-ca init [--org ORG] [--key-type rsa2048|rsa3072|rsa4096|p256|p384|ed25519] [--base-url URL] [--agent-domain D] [--country CC] [--max-agent-days N] [--signer softkey|awskms|pkcs11] [--responder-signer softkey|awskms|pkcs11] [--pkcs11-module PATH --pkcs11-token LABEL] [--key-uri root|intermediate|ocsp-root|ocsp-intermediate=URI] [--data DIR]';
@@ -51,68 +57,47 @@ export function describeCa(a: Authority): string[] {
 }
 
 export async function initCommand(argv: string[], io: Io): Promise<number> {
-  const { values: v } = parse(argv, {
-    org: { type: 'string' },
-    'key-type': { type: 'string' },
-    'base-url': { type: 'string' },
-    'agent-domain': { type: 'string', multiple: true },
-    country: { type: 'string' },
-    'max-agent-days': { type: 'string' },
-    data: { type: 'string' },
-    signer: { type: 'string' },
-    'pkcs11-module': { type: 'string' },
-    'pkcs11-token': { type: 'string' },
-    'key-uri': { type: 'string', multiple: true },
-    'responder-signer': { type: 'string' },
-  });
-  const keyType = parseKeyType(v['key-type']);
-  const domains = list(v['agent-domain']);
-  const signer = v.signer ?? 'softkey';
-  if (!['softkey', 'awskms', 'pkcs11'].includes(signer))
-    throw new UsageError('--signer must be softkey, awskms or pkcs11');
-  const responderSigner = v['responder-signer'];
-  if (responderSigner !== undefined && !['softkey', 'awskms', 'pkcs11'].includes(responderSigner))
-    throw new UsageError('--responder-signer must be softkey, awskms or pkcs11');
-  if ((signer === 'pkcs11' || responderSigner === 'pkcs11') && !v['pkcs11-token'] && !io.env.AGENT_CA_PKCS11_TOKEN)
-    throw new UsageError('--signer pkcs11 needs --pkcs11-token LABEL (PIN from AGENT_CA_PKCS11_PIN)');
-  const keys = parseKeyUris(v['key-uri']);
-  // The PKCS#11 module and token become part of every key URI made, so later opens need no flags.
-  const env = {
-    ...io.env,
-    ...(v['pkcs11-module'] ? { AGENT_CA_PKCS11_MODULE: v['pkcs11-module'] } : {}),
-    ...(v['pkcs11-token'] ? { AGENT_CA_PKCS11_TOKEN: v['pkcs11-token'] } : {}),
-    ...((signer === 'pkcs11' || responderSigner === 'pkcs11') &&
-    !io.env.AGENT_CA_PKCS11_PIN_SOURCE &&
-    io.env.AGENT_CA_PKCS11_PIN
-      ? { AGENT_CA_PKCS11_PIN_SOURCE: 'env:AGENT_CA_PKCS11_PIN' }
-      : {}),
-  };
+  const { values: v } = parse(argv, caOptions);
+  const { env, init } = caInitFromFlags(v, io);
+  refuseWhileServed(v.data, io);
   return withAuthority(
     { ...io, env },
     v.data,
     async (a) => {
-      await a.init({
-        signer,
-        ...(responderSigner ? { responderSigner } : {}),
-        ...(keys ? { keys } : {}),
-        actor: 'cli',
-        config: {
-          ...(v.org ? { organization: v.org } : {}),
-          ...(v['base-url'] ? { baseUrl: v['base-url'] } : {}),
-          ...(domains ? { agentDomains: domains } : {}),
-          ...(v.country ? { country: v.country } : {}),
-          ...(v['max-agent-days']
-            ? { maxAgentValidityDays: positiveInt(v['max-agent-days'], '--max-agent-days')! }
-            : {}),
-          ...(keyType ? { keyType } : {}),
-        },
-        ...(keyType ? { keyType } : {}),
-      });
+      if (a.initialised) throw alreadyInitialised(a);
+      await withProgress(io, `creating ${init.keyType ?? 'p256'} CA keys`, () => a.init(init));
       io.out(`initialised a CA in ${a.dataDir}`);
       for (const l of describeCa(a)) io.out(l);
       io.out(`chain written to ${a.dataDir}/ca/root.pem and intermediate.pem`);
+      io.out(`certificates will name ${a.config.baseUrl} (OCSP, CRLs, CA certificates): serve it there`);
       return 0;
     },
     true,
   );
+}
+
+/**
+ * The way out when a CA already exists (e.g. `npm start` made one before `init --org`): say
+ * what it is and the two exits, instead of a bare "already initialised".
+ */
+export function alreadyInitialised(a: Authority): AgentCaError {
+  return new AgentCaError(
+    'CA_ALREADY_INITIALISED',
+    `${a.dataDir} already holds a CA (${a.ca('root').issuing.subject.text}, certificates name ${a.config.baseUrl}); ` +
+      `to make another with these options use another --data DIR, or remove ${a.dataDir} if nothing it issued is in use`,
+    { dataDir: a.dataDir },
+  );
+}
+
+/** `init` while `serve`/`start` holds the data directory: name the server instead of a lock error. */
+function refuseWhileServed(dataDir: string | undefined, io: Io): void {
+  if (storeKindOf(io.env.AGENT_CA_STORE) !== 'level') return;
+  const running = runningServer(dataDir ?? defaultDataDir(io.env));
+  if (running)
+    throw new AgentCaError(
+      'STORE_LOCKED',
+      `a server (pid ${running.pid}, ${running.url}) is running on this data directory, which already holds a CA; ` +
+        `stop it first, or use another --data DIR for a new CA`,
+      { dataDir: dataDir ?? defaultDataDir(io.env) },
+    );
 }

@@ -2,14 +2,15 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AgentIssueRequest } from '../../authority/agent-request.js';
 import type { AgentPolicy, ModelHash } from '../../asn1/extensions/index.js';
 import { exportPrivateKeyPem, generateKeyPair } from '../../signer/soft-key.js';
-import { list, parse, positiveInt, required, result, UsageError, type Io } from '../args.js';
+import { list, parse, positiveInt, required, result, UsageError, validityFromFlags, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 import { adminCall, serverOf } from '../remote.js';
 import { toPem } from '../../asn1/pem.js';
+import { withProgress } from '../progress.js';
 import { parseKeyType } from './init.js';
 
 export const issueUsage =
-  'agent-ca issue --agent-id ID [--org ORG] [--scope a,b] [--max-tx 50000:USD] [--markets EUR_USD,GBP_USD] [--revocation-timeout S] [--model-hash sha256:HEX] [--tenant T] [--env production] [--instance-id I] [--dns NAME] [--uri URI] [--days N] [--profile NAME] [--server URL] (--csr FILE | --public-key FILE | --generate-key OUT.key [--key-type T] | --kms-key new [--key-type T]) --out CERT.pem [--json]';
+  'agent-ca issue --agent-id ID [--org ORG] [--scope a,b] [--max-tx 50000:USD] [--markets EUR_USD,GBP_USD] [--revocation-timeout S] [--model-hash sha256:HEX] [--tenant T] [--env production] [--instance-id I] [--dns NAME] [--uri URI] [--days N | --validity 24h|30d|90m] [--profile NAME] [--server URL] (--csr FILE | --public-key FILE | --generate-key OUT.key [--key-type T] | --kms-key new [--key-type T]) --out CERT.pem [--json]';
 
 export function parseMaxTx(v: string | undefined): AgentPolicy['maxTransactionSize'] {
   if (v === undefined) return undefined;
@@ -39,6 +40,7 @@ export const issueOptions = {
   dns: { type: 'string', multiple: true },
   uri: { type: 'string', multiple: true },
   days: { type: 'string' },
+  validity: { type: 'string' },
   profile: { type: 'string' },
   csr: { type: 'string' },
   'public-key': { type: 'string' },
@@ -70,7 +72,7 @@ export function requestFromFlags(v: IssueValues): AgentIssueRequest {
   const scope = list(v.scope);
   const dns = list(v.dns);
   const uris = list(v.uri);
-  const days = positiveInt(v.days, '--days');
+  const validity = validityFromFlags(v.validity, v.days);
   return {
     agentId: required(v['agent-id'], '--agent-id'),
     ...(v.org ? { organization: v.org } : {}),
@@ -82,7 +84,7 @@ export function requestFromFlags(v: IssueValues): AgentIssueRequest {
     ...(v['instance-id'] ? { instanceId: v['instance-id'] } : {}),
     ...(dns ? { dnsNames: dns } : {}),
     ...(uris ? { uris } : {}),
-    ...(days !== undefined ? { validityDays: days } : {}),
+    ...validity,
     ...(v.profile ? { profile: v.profile } : {}),
     actor: 'cli',
   };
@@ -117,7 +119,10 @@ export async function issueCommand(argv: string[], io: Io): Promise<number> {
   } else if (v.csr) req.csr = readInput(v.csr, '--csr');
   else if (v['public-key']) req.publicKey = readInput(v['public-key'], '--public-key');
   else {
-    const { privateKey, publicKey } = generateKeyPair(parseKeyType(v['key-type']) ?? 'p256');
+    const keyType = parseKeyType(v['key-type']) ?? 'p256';
+    const { privateKey, publicKey } = await withProgress(io, `generating a ${keyType} key`, async () =>
+      generateKeyPair(keyType),
+    );
     privateKeyPem = exportPrivateKeyPem(privateKey);
     req.publicKey = publicKey.export({ format: 'der', type: 'spki' });
   }

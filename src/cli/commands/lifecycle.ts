@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseRevokeReason } from '../../revocation/reasons.js';
 import { AgentCaError } from '../../errors.js';
-import { parse, positiveInt, required, result, UsageError, type Io } from '../args.js';
+import { parse, required, result, UsageError, validityFromFlags, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 import { OcspService } from '../../ocsp/service.js';
 import type { Authority } from '../../authority/authority.js';
@@ -25,7 +25,8 @@ export const revokeUsage =
   'agent-ca revoke SERIAL --reason R [--invalidity-date ISO] [--json] [--server URL]   (R: RFC 5280 reason, e.g. keyCompromise, superseded, cessationOfOperation)';
 export const holdUsage = 'agent-ca hold SERIAL [--json] [--server URL]';
 export const releaseUsage = 'agent-ca release SERIAL [--json] [--server URL]';
-export const renewUsage = 'agent-ca renew SERIAL [--days N] --out FILE [--json]';
+export const renewUsage =
+  'agent-ca renew SERIAL [--days N | --validity 24h|30d|90m] --out FILE [--json] [--server URL]';
 
 function oneSerial(positionals: string[], usage: string): string {
   if (positionals.length !== 1) throw new UsageError(`expected one SERIAL; usage: ${usage}`);
@@ -140,36 +141,47 @@ export async function releaseCommand(argv: string[], io: Io): Promise<number> {
 export async function renewCommand(argv: string[], io: Io): Promise<number> {
   const { values: v, positionals } = parse(
     argv,
-    { days: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' } },
+    {
+      days: { type: 'string' },
+      validity: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      data: { type: 'string' },
+      server: { type: 'string' },
+    },
     true,
   );
   const serial = oneSerial(positionals, renewUsage);
   const out = required(v.out, '--out');
-  const days = positiveInt(v.days, '--days');
-  return withAuthority(io, v.data, async (a) => {
-    const r = await a.renew(serial, { ...(days !== undefined ? { validityDays: days } : {}), actor: 'cli' });
-    try {
-      writeFileSync(out, r.pem);
-    } catch (e) {
-      throw new AgentCaError(
-        'INPUT_INVALID',
-        `renewed as ${r.serial} but cannot write ${out}: ${(e as Error).message}`,
-      );
-    }
-    result(
-      io,
-      v.json,
-      {
-        renewed: serial,
-        serial: r.serial,
-        notBefore: r.notBefore.toISOString(),
-        notAfter: r.notAfter.toISOString(),
-        certificate: out,
-      },
-      [
-        `renewed ${serial} as ${r.serial}, valid ${r.notBefore.toISOString()} .. ${r.notAfter.toISOString()}; written to ${out}`,
-      ],
-    );
-    return 0;
-  });
+  const validity = validityFromFlags(v.validity, v.days);
+  const server = serverOf(v, io);
+  const r = server
+    ? await adminCall<{ serial: string; certificate: string; notBefore: string; notAfter: string }>(
+        server,
+        io,
+        'POST',
+        `api/v1/certificates/${encodeURIComponent(serial)}/renew`,
+        validity,
+      )
+    : await withAuthority(io, v.data, async (a) => {
+        const x = await a.renew(serial, { ...validity, actor: 'cli' });
+        return {
+          serial: x.serial,
+          certificate: x.pem,
+          notBefore: x.notBefore.toISOString(),
+          notAfter: x.notAfter.toISOString(),
+        };
+      });
+  try {
+    writeFileSync(out, r.certificate);
+  } catch (e) {
+    throw new AgentCaError('INPUT_INVALID', `renewed as ${r.serial} but cannot write ${out}: ${(e as Error).message}`);
+  }
+  result(
+    io,
+    v.json,
+    { renewed: serial, serial: r.serial, notBefore: r.notBefore, notAfter: r.notAfter, certificate: out },
+    [`renewed ${serial} as ${r.serial}, valid ${r.notBefore} .. ${r.notAfter}; written to ${out}`],
+  );
+  return 0;
 }

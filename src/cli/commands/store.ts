@@ -1,6 +1,7 @@
 /**
  * agent-ca store grant | store migrate: operating the PostgreSQL store (docs/storage-postgres.md).
  */
+import { withProgress } from '../progress.js';
 import { AgentCaError } from '../../errors.js';
 import { copyStore } from '../../store/copy-store.js';
 import { openStore, storeKindOf } from '../../store/open-store.js';
@@ -56,7 +57,7 @@ export async function storeCommand(argv: string[], io: Io): Promise<number> {
     try {
       const target = await openPostgresStore({ url: to });
       try {
-        const counts = await copyStore(source, target);
+        const counts = await withProgress(io, `copying ${from} to PostgreSQL`, () => copyStore(source, target));
         io.out(
           `copied ${from} to ${target.target.display}: ${counts.certificates} certificates, ${counts.revocations} revocations (${counts.changes} status changes), ` +
             `${counts.ocspResponses} OCSP responses, ${counts.crls} CRLs, ${counts.auditEntries} audit entries, ${counts.checkpoints} checkpoints, ${counts.meta} settings (webhooks, tokens, CA state)`,

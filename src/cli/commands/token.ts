@@ -13,7 +13,7 @@ import type { TokenView } from '../../tenancy/tokens.js';
 import type { TenantRecord } from '../../tenancy/tenants.js';
 
 export const tokenUsage =
-  'agent-ca token create --name N [--role admin|operator|auditor|agent] [--tenant T] [--agent ID] [--expires 90d] [--json] | token list | token revoke ID   [--server URL]';
+  'agent-ca token create --name N [--role admin|operator|auditor|agent] [--tenant T] [--agent ID] [--expires 90d] [--json] | token list [--json] | token revoke ID [--json]   [--server URL]';
 export const tenantUsage =
   'agent-ca tenant create NAME [--warning 0.75] [--revoke 0.85] [--events-per-second 1000] | tenant list   [--server URL]';
 
@@ -81,19 +81,23 @@ export async function tokenCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (sub === 'list') {
-    const { values: v } = parse(rest, common);
+    const { values: v } = parse(rest, { ...common, json: { type: 'boolean' } });
     const list = await onTenancy(
       io,
       v,
       async (s) => (await adminCall<{ tokens: TokenView[] }>(s, io, 'GET', 'api/v1/tokens')).tokens,
       (t) => t.tokens.list(),
     );
+    if (v.json) {
+      result(io, true, { tokens: list }, []);
+      return 0;
+    }
     io.out(['id', 'state', 'role', 'name', 'tenant', 'agent', 'expires'].join('\t'));
     for (const t of list) io.out(tokenLine(t));
     return 0;
   }
   if (sub === 'revoke') {
-    const { values: v, positionals } = parse(rest, common, true);
+    const { values: v, positionals } = parse(rest, { ...common, json: { type: 'boolean' } }, true);
     if (positionals.length !== 1) throw new UsageError(`expected one token ID; usage: ${tokenUsage}`);
     const id = positionals[0]!;
     const r = await onTenancy(
@@ -102,7 +106,7 @@ export async function tokenCommand(argv: string[], io: Io): Promise<number> {
       (s) => adminCall<TokenView>(s, io, 'DELETE', `api/v1/tokens/${encodeURIComponent(id)}`),
       (t) => t.tokens.revoke(id, 'cli'),
     );
-    io.out(`revoked token ${r.id} (${r.name}) at ${r.revokedAt}`);
+    result(io, v.json, r, [`revoked token ${r.id} (${r.name}) at ${r.revokedAt}`]);
     return 0;
   }
   throw new UsageError(`usage: ${tokenUsage}`);

@@ -55,7 +55,7 @@ function readRenewInput(body: unknown, arc: string): RenewInput {
   const b = requireObject(body);
   const bad: Record<string, string> = {};
   for (const k of Object.keys(b))
-    if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays', 'observed'].includes(k))
+    if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays', 'validitySeconds', 'observed'].includes(k))
       bad[k] = 'unknown field';
   const input: RenewInput = readCertifyInput(b, bad);
   if (b.observed !== undefined) {
@@ -84,7 +84,8 @@ function readCertifyBody(body: unknown) {
   const b = requireObject(body);
   const bad: Record<string, string> = {};
   for (const k of Object.keys(b))
-    if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays'].includes(k)) bad[k] = 'unknown field';
+    if (!['publicKey', 'csr', 'createKeyIn', 'keyType', 'validityDays', 'validitySeconds'].includes(k))
+      bad[k] = 'unknown field';
   const input = readCertifyInput(b, bad);
   refuseFields(bad);
   return input;

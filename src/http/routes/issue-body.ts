@@ -63,6 +63,12 @@ export function issueRequestFromJson(body: unknown, actor: string): AgentIssueRe
     (typeof validityDays !== 'number' || !Number.isInteger(validityDays) || validityDays < 1)
   )
     bad.validityDays = 'must be a positive integer';
+  const validitySeconds = b.validitySeconds;
+  if (
+    validitySeconds !== undefined &&
+    (typeof validitySeconds !== 'number' || !Number.isInteger(validitySeconds) || validitySeconds < 60)
+  )
+    bad.validitySeconds = 'must be an integer of at least 60';
   if (b.policy !== undefined && (typeof b.policy !== 'object' || b.policy === null || Array.isArray(b.policy)))
     bad.policy = 'must be an object';
   for (const f of unknownPolicyFields(b.policy)) bad[f] = 'unknown field';
@@ -82,6 +88,7 @@ export function issueRequestFromJson(body: unknown, actor: string): AgentIssueRe
     'environment',
     'instanceId',
     'validityDays',
+    'validitySeconds',
     'profile',
   ]);
   for (const k of Object.keys(b)) if (!known.has(k)) bad[k] = 'unknown field';
@@ -116,6 +123,7 @@ export function issueRequestFromJson(body: unknown, actor: string): AgentIssueRe
     ...(environment ? { environment } : {}),
     ...(instanceId ? { instanceId } : {}),
     ...(typeof validityDays === 'number' ? { validityDays } : {}),
+    ...(typeof validitySeconds === 'number' ? { validitySeconds } : {}),
     ...(profile ? { profile } : {}),
     ...(createKeyIn ? { createKeyIn } : {}),
     ...(keyType ? { keyType: keyType as KeyType } : {}),

@@ -42,6 +42,7 @@ const KeyInput = {
   createKeyIn: Type.Optional(CreateKeyIn),
   keyType: Type.Optional(KeyType),
   validityDays: Type.Optional(Type.Number({ description: 'a positive integer' })),
+  validitySeconds: Type.Optional(Type.Number({ description: 'a positive integer (instead of validityDays)' })),
 };
 
 const Certified = Open({

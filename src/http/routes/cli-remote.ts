@@ -1,0 +1,116 @@
+/**
+ * The admin routes the CLI's `--server URL` path needs beyond the certificate API
+ * (docs/cli-and-package.md, "While a server runs"): renewing a certificate by serial, its
+ * chain as PEM (for signing an action), and verifying the audit chain, all done by the process
+ * that holds the store.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import type { Authority } from '../../authority/authority.js';
+import { checkpointFromJson } from '../../audit/checkpoint.js';
+import { toPem } from '../../asn1/pem.js';
+import { AgentCaError } from '../../errors.js';
+import { requireRole } from '../../tenancy/roles.js';
+import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
+import { visibleCertificate } from './admin.js';
+
+const SerialParams = Type.Object(
+  { serial: Type.String({ minLength: 1, maxLength: 128 }) },
+  { additionalProperties: false },
+);
+
+const RenewBody = Type.Object(
+  {
+    validityDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+    validitySeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 3650 * 86_400 })),
+  },
+  { additionalProperties: false },
+);
+
+const RenewResponse = Type.Object(
+  {
+    renewed: Type.String(),
+    serial: Type.String(),
+    certificate: Type.String(),
+    chain: Type.String(),
+    notBefore: Type.String(),
+    notAfter: Type.String(),
+    warnings: Type.Array(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+/** A checkpoint kept elsewhere (`GET /api/v1/audit/head`'s `checkpoint`), to verify against. */
+const VerifyBody = Type.Object(
+  { against: Type.Optional(Type.Object({}, { additionalProperties: true })) },
+  { additionalProperties: false },
+);
+
+export async function cliRemoteRoutes(
+  app: FastifyInstance,
+  opts: { authority: Authority; tokens: AdminTokens },
+): Promise<void> {
+  const a = opts.authority;
+  // Checked before the body is read: an unauthenticated caller gets 401, whatever it sends.
+  app.addHook('onRequest', opts.tokens.guard);
+
+  app.post<{ Params: Static<typeof SerialParams>; Body: Static<typeof RenewBody> }>(
+    '/api/v1/certificates/:serial/renew',
+    { schema: { params: SerialParams, body: RenewBody, response: { 201: RenewResponse } } },
+    async (request, reply) => {
+      const p = principalOf(request);
+      requireRole(p, ['admin', 'operator'], 'renew certificates');
+      await visibleCertificate(a, p, request.params.serial);
+      const days = request.body?.validityDays;
+      const seconds = request.body?.validitySeconds;
+      const r = await a.renew(request.params.serial, {
+        ...(days !== undefined ? { validityDays: days } : {}),
+        ...(seconds !== undefined ? { validitySeconds: seconds } : {}),
+        actor: actorOf(request),
+      });
+      return reply.code(201).send({
+        renewed: request.params.serial,
+        serial: r.serial,
+        certificate: r.pem,
+        chain: r.chainPem,
+        notBefore: r.notBefore.toISOString(),
+        notAfter: r.notAfter.toISOString(),
+        warnings: r.warnings,
+      });
+    },
+  );
+
+  // The agent certificate and its issuing CA as PEM: what `agent-ca sign-action --server` puts in x5c.
+  app.get<{ Params: Static<typeof SerialParams> }>(
+    '/api/v1/certificates/:serial/chain.pem',
+    { schema: { params: SerialParams } },
+    async (request, reply) => {
+      const view = await visibleCertificate(a, principalOf(request), request.params.serial);
+      const r = view.record;
+      const pems = [toPem(r.der)];
+      if (!r.isCa) pems.push(toPem(a.ca(r.issuerId === 'root' ? 'root' : 'intermediate').certificate.der));
+      return reply.type('application/x-pem-file').send(pems.join(''));
+    },
+  );
+
+  // The whole chain spans every tenant: admin only (an auditor exports its tenant's entries).
+  app.post<{ Body: Static<typeof VerifyBody> }>(
+    '/api/v1/audit/verify',
+    { schema: { body: VerifyBody } },
+    async (request) => {
+      requireRole(principalOf(request), ['admin'], 'verify the whole audit log');
+      let against;
+      if (request.body?.against !== undefined) {
+        try {
+          against = checkpointFromJson(request.body.against);
+        } catch (e) {
+          throw new AgentCaError('INPUT_INVALID', `against: ${(e as Error).message}`, {
+            fields: { against: 'must be a checkpoint as GET /api/v1/audit/head returns it' },
+          });
+        }
+      }
+      const r = await a.audit.verify(against ? { against } : {});
+      return { ...r, ...(against ? { against: against.seq } : {}) };
+    },
+  );
+}
