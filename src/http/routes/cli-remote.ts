@@ -1,14 +1,13 @@
 /**
  * The admin routes the CLI's `--server URL` path needs beyond the certificate API
- * (docs/cli-and-package.md, "While a server runs"): renewing a certificate by serial, its
- * chain as PEM (for signing an action), and verifying the audit chain, all done by the process
- * that holds the store.
+ * (docs/cli-and-package.md, "While a server runs"): renewing a certificate by serial and
+ * verifying the audit chain, both done by the process that holds the store (the certificate's
+ * chain as PEM, for `sign-action --server`, is routes/review.ts's chain.pem).
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { Authority } from '../../authority/authority.js';
 import { checkpointFromJson } from '../../audit/checkpoint.js';
-import { toPem } from '../../asn1/pem.js';
 import { AgentCaError } from '../../errors.js';
 import { requireRole } from '../../tenancy/roles.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
@@ -77,19 +76,6 @@ export async function cliRemoteRoutes(
         notAfter: r.notAfter.toISOString(),
         warnings: r.warnings,
       });
-    },
-  );
-
-  // The agent certificate and its issuing CA as PEM: what `agent-ca sign-action --server` puts in x5c.
-  app.get<{ Params: Static<typeof SerialParams> }>(
-    '/api/v1/certificates/:serial/chain.pem',
-    { schema: { params: SerialParams } },
-    async (request, reply) => {
-      const view = await visibleCertificate(a, principalOf(request), request.params.serial);
-      const r = view.record;
-      const pems = [toPem(r.der)];
-      if (!r.isCa) pems.push(toPem(a.ca(r.issuerId === 'root' ? 'root' : 'intermediate').certificate.der));
-      return reply.type('application/x-pem-file').send(pems.join(''));
     },
   );
 
