@@ -60,4 +60,27 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The operator console's ES modules run in the browser (docs/console.md).
+    files: ['src/console/assets/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'document',
+          'window',
+          'location',
+          'sessionStorage',
+          'fetch',
+          'URL',
+          'URLSearchParams',
+          'FormData',
+          'Node',
+          'setTimeout',
+          'clearTimeout',
+          'AbortController',
+          'TextDecoderStream',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
 );

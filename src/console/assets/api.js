@@ -33,7 +33,7 @@ export async function api(method, path, body) {
   try {
     json = text ? JSON.parse(text) : null;
   } catch {
-    json = null;
+    // not JSON: the status says enough
   }
   if (!res.ok) throw new ApiError(res.status, json);
   return json;
@@ -47,7 +47,7 @@ export async function download(path, filename) {
     try {
       problem = await res.json();
     } catch {
-      problem = null;
+      // not problem+json: the status says enough
     }
     throw new ApiError(res.status, problem);
   }
@@ -104,7 +104,7 @@ export function stream(path, onEvent, onState) {
             if (ev.data) onEvent(ev.event, JSON.parse(ev.data));
           }
         }
-      } catch (e) {
+      } catch {
         if (ctl.signal.aborted) return;
       }
       onState(false);
