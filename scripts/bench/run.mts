@@ -14,6 +14,7 @@ import { benchScale } from './scale.js';
 import { benchCrlOnChange } from './crl-on-change.js';
 import { benchTenants } from './tenants.js';
 import { benchReports } from './reports.js';
+import { benchRiskMemory } from './risk-memory.js';
 
 const { values } = parseArgs({
   options: { only: { type: 'string' }, seconds: { type: 'string' } },
@@ -36,6 +37,7 @@ const sections: [string, (s: number) => Promise<unknown>][] = [
   ['scale', benchScale],
   ['crl-on-change', benchCrlOnChange],
   ['reports', benchReports],
+  ['risk-memory', benchRiskMemory],
 ];
 
 process.stdout.write(`agent-ca bench — node ${process.version}, ${new Date().toISOString()}\n`);

@@ -27,13 +27,13 @@ import {
   amountStats,
   classifyEvent,
   extractFeatures,
-  rateBaseline,
   type AmountStats,
   type EventFlags,
 } from './features.js';
 import { combineFeatures, type RiskAssessment, type RiskBand } from './score.js';
 import { BandTransitions } from './transitions.js';
-import { AgentWindow, bucketOf, windowBytes, WindowStore } from './window.js';
+import { CompactWindowStore, RingScratch } from './compact-window.js';
+import { bucketOf, windowBytes } from './window.js';
 
 export interface RiskEngineOptions {
   /** An Authority, or anything with the same slice (context.ts RiskHost). */
@@ -44,6 +44,15 @@ export interface RiskEngineOptions {
   /** Cached certificate contexts (default 100,000). */
   maxContexts?: number;
   logError?: (what: string, error: unknown) => void;
+  /**
+   * Several processes ingest into one store (PostgreSQL peers, docs/risk-engine.md): the
+   * windows follow the audit log. Each batch is appended, then every `events.ingested` entry
+   * up to it (the peers' included) is applied in audit order before it is scored, so every
+   * process holds the same windows and scores a batch on all events logged before it. A band
+   * crossing is acted on by the process whose batch caused it; the others only record it.
+   * One batch at a time per process.
+   */
+  shared?: boolean;
 }
 
 export interface IngestOptions {
@@ -73,19 +82,26 @@ export interface IngestResult {
 export class RiskEngine {
   private cfg: RiskConfig;
   private readonly host: RiskHost;
-  private readonly windows: WindowStore;
+  private readonly windows: CompactWindowStore;
   private readonly contexts: CertificateContexts;
   private readonly transitions: BandTransitions;
-  private readonly empty: AgentWindow;
+  /** The ring each compact window is copied into to compute its features (compact-window.ts). */
+  private readonly ring: RingScratch;
   private readonly logError: (what: string, error: unknown) => void;
   private readonly detach: () => void;
   private timer: NodeJS.Timeout | undefined;
+  private readonly shared: boolean;
+  /** shared: the last audit seq applied to the windows */
+  private applied = 0;
+  /** shared: batches, catch-ups and scores one at a time */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(opts: RiskEngineOptions) {
     this.host = opts.host;
+    this.shared = opts.shared ?? false;
     this.cfg = opts.config ?? parseRiskConfig();
-    this.windows = new WindowStore(this.config.window);
-    this.empty = new AgentWindow(this.config.window);
+    this.windows = new CompactWindowStore(this.config.window);
+    this.ring = new RingScratch(this.config.window);
     this.contexts = new CertificateContexts(opts.host, opts.maxContexts);
     this.logError =
       opts.logError ??
@@ -124,7 +140,16 @@ export class RiskEngine {
       for (const c of ctxs) perTenant.set(c.tenant ?? '', (perTenant.get(c.tenant ?? '') ?? 0) + 1);
       opts.admit(perTenant);
     }
+    if (this.shared) return this.inTurn(() => this.ingestAttributed(events, ctxs, opts));
+    return this.ingestAttributed(events, ctxs, opts);
+  }
 
+  private async ingestAttributed(
+    events: NormalisedEvent[],
+    ctxs: CertificateContext[],
+    opts: IngestOptions,
+  ): Promise<IngestResult> {
+    if (this.shared) await this.catchUp();
     // Classify against the history as it was before this batch (deterministic within a batch).
     const stats = new Map<string, AmountStats>();
     const flags: EventFlags[] = [];
@@ -137,7 +162,7 @@ export class RiskEngine {
       const ctx = ctxs[i]!;
       let s = stats.get(ctx.serial);
       if (!s) {
-        s = amountStats(this.windows.get(ctx.serial) ?? this.empty, classifyAt);
+        s = this.ring.with(this.windows.get(ctx.serial), (ring) => amountStats(ring, classifyAt));
         stats.set(ctx.serial, s);
         serials.push(ctx.serial);
         if (ctx.agentId !== undefined) agentIds.add(ctx.agentId);
@@ -156,7 +181,14 @@ export class RiskEngine {
     });
 
     // Counted only now that the log holds the batch. Times within the allowed skew count as now.
-    const nowMs = this.host.clock.now().getTime();
+    let nowMs = this.host.clock.now().getTime();
+    if (this.shared && entries[0]) {
+      // the peers' batches logged before this one first; then this one at its entry's time,
+      // exactly as a peer (or a restore) replays it
+      await this.catchUp(entries[0].seq - 1);
+      nowMs = entries[0].time.getTime();
+      this.applied = entries[0].seq;
+    }
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       const f = flags[i]!;
@@ -219,6 +251,45 @@ export class RiskEngine {
     return ctx;
   }
 
+  /** shared: runs `task` after every earlier batch, catch-up and score of this engine. */
+  private inTurn<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(task, task);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * shared: applies the `events.ingested` entries after the last applied seq (up to `toSeq`)
+   * in audit order, with the flags they record, and records each batch's band crossings
+   * without acting on them (the process that logged the batch acts). In turn only.
+   */
+  private async catchUp(toSeq?: number): Promise<void> {
+    if (toSeq !== undefined && toSeq <= this.applied) return;
+    for await (const entry of this.host.store.audit.iterate({
+      fromSeq: this.applied + 1,
+      ...(toSeq !== undefined ? { toSeq } : {}),
+    })) {
+      if (entry.seq <= this.applied) continue;
+      if (entry.action === INGEST_ACTION) {
+        const entryMs = entry.time.getTime();
+        const touched = new Map<string, CertificateContext>();
+        for (const ev of readBatch(entry.details)) {
+          const ctx = touched.get(ev.serial) ?? (await this.contexts.bySerial(ev.serial as Serial));
+          if (typeof ctx === 'string') continue;
+          touched.set(ev.serial, ctx);
+          const amountLog = amountLogOf(ev, ctx);
+          this.windows.getOrCreate(ev.serial).add(Math.min(ev.timeMs, entryMs), {
+            ...ev.increment,
+            ...(amountLog !== undefined ? { amountLog } : {}),
+          });
+        }
+        for (const ctx of touched.values())
+          this.transitions.observe(ctx, this.assess(ctx, entryMs), this.tenantConfig(ctx));
+      }
+      this.applied = entry.seq;
+    }
+  }
+
   get config(): RiskConfig {
     return this.cfg;
   }
@@ -238,20 +309,15 @@ export class RiskEngine {
   private assess(ctx: CertificateContext, nowMs: number): RiskAssessment {
     const cfg = this.tenantConfig(ctx);
     const w = this.windows.get(ctx.serial);
-    let features;
-    if (w) {
-      // The baseline only moves when the bucket rolls over: memoise it per window.
-      const nowBucket = bucketOf(nowMs, w.bucketMs);
-      const q = cfg.features.rate.quantile;
-      let memo = w.baselineMemo;
-      if (!memo || memo.nowBucket !== nowBucket || memo.quantile !== q) {
-        const b = rateBaseline(w, nowBucket, q);
-        w.baselineMemo = memo = { nowBucket, quantile: q, value: b.value, history: b.history };
-      }
-      features = extractFeatures(w, nowMs, cfg.features, { value: memo.value, history: memo.history });
-    } else {
-      features = extractFeatures(this.empty, nowMs, cfg.features);
-    }
+    const features = this.ring.with(w, (ring) =>
+      // The baseline only moves when the bucket rolls over: memoised per window.
+      extractFeatures(
+        ring,
+        nowMs,
+        cfg.features,
+        w?.baseline(ring, bucketOf(nowMs, ring.bucketMs), cfg.features.rate.quantile),
+      ),
+    );
     const score = combineFeatures(features, cfg);
     return {
       serial: ctx.serial,
@@ -267,6 +333,11 @@ export class RiskEngine {
     const serial = parseSerial(serialInput);
     const ctx = await this.contexts.bySerial(serial);
     if (typeof ctx === 'string') throw new AgentCaError('CERT_NOT_FOUND', ctx, { serial });
+    if (this.shared)
+      return this.inTurn(async () => {
+        await this.catchUp();
+        return this.assess(ctx, (at ?? this.host.clock.now()).getTime());
+      });
     return this.assess(ctx, (at ?? this.host.clock.now()).getTime());
   }
 
@@ -282,6 +353,12 @@ export class RiskEngine {
    * how many were scored.
    */
   async reassess(): Promise<number> {
+    if (this.shared) return this.inTurn(() => this.reassessNow());
+    return this.reassessNow();
+  }
+
+  private async reassessNow(): Promise<number> {
+    if (this.shared) await this.catchUp();
     const nowMs = this.host.clock.now().getTime();
     let n = 0;
     for (const serial of this.transitions.watched()) {
@@ -319,10 +396,13 @@ export class RiskEngine {
   async restore(): Promise<{ entries: number; events: number }> {
     const now = this.host.clock.now();
     const from = new Date(now.getTime() - this.config.limits.maxAgeMs);
+    // shared: entries after the head read here are the peers' and applied by the next catch-up
+    const head = this.shared ? ((await this.host.store.audit.head())?.seq ?? 0) : Infinity;
     let entries = 0;
     let events = 0;
     const contexts = new Map<string, CertificateContext | string>();
     for await (const entry of this.host.store.audit.iterate({ fromTime: from, toTime: now })) {
+      if (entry.seq > head) break;
       if (entry.action !== INGEST_ACTION) continue;
       entries++;
       for (const ev of readBatch(entry.details)) {
@@ -337,6 +417,7 @@ export class RiskEngine {
         events++;
       }
     }
+    if (this.shared) this.applied = head;
     const nowMs = now.getTime();
     for (const [serial, ctx] of contexts) {
       if (typeof ctx === 'string') continue;
@@ -354,12 +435,23 @@ export class RiskEngine {
     return { entries, events };
   }
 
-  /** Memory the windows hold. */
-  stats(): { certificates: number; windowBytes: number; bytesPerCertificate: number; contexts: number } {
+  /**
+   * Memory the windows hold: typed-array bytes over all windows (walks them), their mean per
+   * certificate, and what the fixed ring of buckets would hold for the same certificates.
+   */
+  stats(): {
+    certificates: number;
+    windowBytes: number;
+    bytesPerCertificate: number;
+    ringBytesPerCertificate: number;
+    contexts: number;
+  } {
+    const bytes = this.windows.bytes;
     return {
       certificates: this.windows.size,
-      windowBytes: this.windows.bytes,
-      bytesPerCertificate: windowBytes(this.config.window),
+      windowBytes: bytes,
+      bytesPerCertificate: this.windows.size > 0 ? Math.round(bytes / this.windows.size) : 0,
+      ringBytesPerCertificate: windowBytes(this.config.window),
       contexts: this.contexts.size,
     };
   }

@@ -3,6 +3,8 @@
  * and out as `risk.warning` webhooks; revocation goes through the authority (so OCSP and CRLs
  * follow like any other revocation); windows are rebuilt from the audit log at start.
  * Config: `<dataDir>/risk-config.json` or $AGENT_CA_RISK_CONFIG (format in src/risk/README.md).
+ * On PostgreSQL, where several server processes share one store, the windows are shared
+ * through the audit log (engine.ts `shared`, docs/risk-engine.md).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,6 +45,8 @@ export async function startRiskService(
     webhooks?: WebhookService;
     config?: RiskConfig;
     reassessEveryMs?: number;
+    /** Windows shared with peer processes through the audit log; default: on for PostgreSQL. */
+    shared?: boolean;
     env?: Readonly<Record<string, string | undefined>>;
   } = {},
 ): Promise<RiskService> {
@@ -53,7 +57,12 @@ export async function startRiskService(
       await opts.webhooks?.publish('risk.warning', n as unknown as Record<string, unknown>);
     },
   });
-  const engine = new RiskEngine({ host: authority, actions, config });
+  const engine = new RiskEngine({
+    host: authority,
+    actions,
+    config,
+    shared: opts.shared ?? authority.store.kind === 'postgres',
+  });
   await engine.restore();
   engine.startReassessing(opts.reassessEveryMs ?? 60_000);
   return {

@@ -177,6 +177,27 @@ export class BandTransitions {
     }
   }
 
+  /**
+   * A batch another process logged (shared windows, engine.ts `shared`): the same state change
+   * evaluate() makes, without acting; that process warns, holds or revokes.
+   */
+  observe(ctx: CertificateContext, a: RiskAssessment, cfg: TenantRiskConfig): void {
+    const st = this.stateOf(ctx.serial);
+    if (st.revoked) return;
+    if (a.value < cfg.thresholds.warning) {
+      st.alerted = false;
+      st.wantHold = false;
+      st.engineHold = false;
+      return;
+    }
+    const willRevoke = cfg.autoRevoke && a.value >= cfg.thresholds.revoke;
+    if (!st.alerted) {
+      st.alerted = true;
+      if (cfg.holdOnWarning && ctx.state === 'good' && !willRevoke) st.wantHold = st.engineHold = true;
+    }
+    if (willRevoke) st.revoked = true;
+  }
+
   /** After a restart: what was already done, without re-notifying. */
   restore(serial: string, s: { alerted: boolean; revoked: boolean; engineHold: boolean }): void {
     const st = this.stateOf(serial);

@@ -8,6 +8,7 @@
  */
 import { AgentCaError } from '../errors.js';
 import type { EventOutcome } from './events.js';
+import type { RateBaseline } from './features.js';
 
 /** Counted per bucket. Types outside the core five count as "other". */
 export const COUNTERS = [
@@ -102,6 +103,39 @@ export function slotLive(w: WindowData, slot: number, nowBucket: number): boolea
   return b >= 0 && b <= nowBucket && b > nowBucket - w.bucketCount;
 }
 
+/**
+ * The memoised rate baseline and the rule that keeps it fresh, shared by both window forms. The
+ * baseline at `nowBucket` M reads the complete buckets [max(first, M - N + 1), M - 2]: it is
+ * stale after an event lands in a bucket <= M - 2, after a slot holding a bucket of that range
+ * is reclaimed by a newer bucket (an event later than M, e.g. after scoring at a past time),
+ * or after the first bucket moves.
+ */
+export class BaselineMemo {
+  private nowBucket = -1;
+  private quantile = -1;
+  private value = 0;
+  private history = 0;
+
+  get(nowBucket: number, quantile: number, compute: () => RateBaseline): RateBaseline {
+    if (this.nowBucket !== nowBucket || this.quantile !== quantile) {
+      const b = compute();
+      this.nowBucket = nowBucket;
+      this.quantile = quantile;
+      this.value = b.value;
+      this.history = b.history;
+    }
+    return { value: this.value, history: this.history };
+  }
+
+  /** After an event counted in bucket `b`; `reclaimed` is the bucket its slot held before (or -1). */
+  touched(b: number, reclaimed: number, firstMoved: boolean, bucketCount: number): void {
+    const m = this.nowBucket;
+    if (m < 0) return;
+    if (firstMoved || b <= m - 2 || (reclaimed >= 0 && reclaimed > m - bucketCount && reclaimed <= m - 2))
+      this.nowBucket = -1;
+  }
+}
+
 export class AgentWindow implements WindowData {
   readonly bucketMs: number;
   readonly bucketCount: number;
@@ -110,8 +144,8 @@ export class AgentWindow implements WindowData {
   readonly index: Int32Array;
   firstBucket = -1;
   lastBucket = -1;
-  /** Memo for the rate baseline, which only changes when the bucket rolls over (features.ts). */
-  baselineMemo: { nowBucket: number; quantile: number; value: number; history: number } | undefined;
+  /** The rate baseline only changes when the bucket rolls over or an event makes it stale. */
+  private readonly memo = new BaselineMemo();
 
   constructor(shape: WindowShape = DEFAULT_WINDOW_SHAPE) {
     validateWindowShape(shape);
@@ -156,14 +190,19 @@ export class AgentWindow implements WindowData {
       this.sums[slot * 2] = this.sums[slot * 2]! + inc.amountLog;
       this.sums[slot * 2 + 1] = this.sums[slot * 2 + 1]! + inc.amountLog * inc.amountLog;
     }
-    if (this.firstBucket < 0 || b < this.firstBucket) this.firstBucket = b;
-    // A late event for an older bucket changes that bucket's count: the baseline memo is stale.
-    // The memoised baseline covers complete buckets before its `nowBucket`: an event landing in
-    // one of those (a gateway backfilling past hours, in any order) makes it stale.
-    if (b < this.lastBucket - 1 || (this.baselineMemo && b < this.baselineMemo.nowBucket))
-      this.baselineMemo = undefined;
+    const firstMoved = this.firstBucket < 0 || b < this.firstBucket;
+    if (firstMoved) this.firstBucket = b;
+    this.memo.touched(b, held !== b ? held : -1, firstMoved, this.bucketCount);
     if (b > this.lastBucket) this.lastBucket = b;
     return true;
+  }
+
+  /**
+   * The rate baseline at `nowBucket` (features.ts rateBaseline, passed as `compute`), memoised
+   * until an event makes it stale (BaselineMemo).
+   */
+  baseline(nowBucket: number, quantile: number, compute: () => RateBaseline): RateBaseline {
+    return this.memo.get(nowBucket, quantile, compute);
   }
 
   /** Sum of one counter over the live buckets at `nowMs` (tests, explanations). */

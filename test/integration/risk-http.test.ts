@@ -10,8 +10,10 @@
  * - per-tenant thresholds from <dataDir>/risk-config.json apply;
  * - a malformed batch gets 400 problem+json listing every bad field, and nothing is stored;
  * - a receiver that is down when the revocation happens gets it after a server restart.
- * Events carry the wall-clock time (the server runs on the system clock); history is backdated
- * through the events' own `time`, which the engine accepts up to the 30-day window.
+ * The server runs on a FixedClock that reads the wall clock until a test pins it (the steady
+ * agent's test pins it, so its "this hour" cannot roll over mid-test). Events carry the clock's
+ * time; history is backdated through the events' own `time`, which the engine accepts up to the
+ * 30-day window.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Authority } from '../../src/authority/authority.js';
 import { createAuthority } from '../../src/authority/create-authority.js';
+import { FixedClock } from '../../src/clock.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
 import { DEFAULT_TENANT_RISK_CONFIG, parseRiskConfig, tenantRiskConfig } from '../../src/risk/config.js';
 import type { WebhookEvent } from '../../src/webhooks/events.js';
@@ -108,6 +111,22 @@ async function eventually<T>(
   }
 }
 
+/** A FixedClock that follows the wall clock while not pinned (OCSP, webhooks and restarts stay real-time). */
+class PinnableClock extends FixedClock {
+  private pinned = false;
+  override now(): Date {
+    return this.pinned ? super.now() : new Date();
+  }
+  pin(at: number): void {
+    this.set(at);
+    this.pinned = true;
+  }
+  unpin(): void {
+    this.pinned = false;
+  }
+}
+const clock = new PinnableClock(Date.now());
+
 let tmp: TmpDir;
 let dataDir: string;
 let authority: Authority;
@@ -118,7 +137,7 @@ let intermediatePem: string;
 const rx = new Receiver();
 
 async function startOnDataDir(): Promise<void> {
-  authority = await createAuthority({ dataDir, env: {} });
+  authority = await createAuthority({ dataDir, env: {}, clock });
   // env {}: the risk config comes from <dataDir>/risk-config.json, whatever the test runner's env says
   server = await startServer({ authority, host: '127.0.0.1', port: 0, adminToken: TOKEN, logLevel: 'error', env: {} });
   url = server.url;
@@ -397,27 +416,32 @@ describe('risk engine over HTTP', () => {
   it('a steady, high-volume, in-scope agent never crosses 0.3; a burst of 18x its own baseline does', async () => {
     const steady = await issue('steady-bot', 'acme');
     const burster = await issue('burst-bot', 'acme');
-    // 26 complete hours of history, backdated through the events' time: 900 events/h for the
-    // steady agent, 100/h for the other, in shared batches, each hour in the middle of its bucket.
-    // Newest hour first: replaying the hours oldest first within one wall-clock hour leaves the
-    // engine's memoised rate baseline stale (AgentWindow.add only drops the memo for an event
-    // older than lastBucket - 1), which scores the steady agent 0.5; reported, not fixed here.
-    const thisHour = Math.floor(Date.now() / HOUR) * HOUR;
     const scores: number[] = [];
-    for (let h = 1; h <= 26; h++) {
-      const time = new Date(thisHour - h * HOUR + 30 * 60_000).toISOString();
-      const expiry = h % 12 === 0; // a token expiry now and then: one failed auth in that hour
-      const batch = [...normal(steady.serial, expiry ? 899 : 900, h, time), ...normal(burster.serial, 100, h, time)];
-      if (expiry) batch.push({ serial: steady.serial, type: 'auth_attempt', outcome: 'failed', time });
-      const s = await postEvents(batch);
-      scores.push(scoreOf(s, steady.serial).value);
-    }
-    // this hour: the steady agent keeps its pace (in two batches); the other sends 18x its own
-    // (>= 9x even if the wall-clock hour rolls over between its two batches)
-    for (let b = 0; b < 2; b++)
-      scores.push(scoreOf(await postEvents(normal(steady.serial, 450, b * 450)), steady.serial).value);
     let burst: Score | undefined;
-    for (let b = 0; b < 2; b++) burst = scoreOf(await postEvents(normal(burster.serial, 900, b * 900)), burster.serial);
+    // 26 complete hours of history, backdated through the events' time: 900 events/h for the
+    // steady agent, 100/h for the other, in shared batches, each hour in the middle of its bucket,
+    // oldest hour first as a gateway replaying its buffer would send them. The clock is pinned:
+    // every batch of "this hour" is in the same hour.
+    clock.pin(Date.now());
+    try {
+      const thisHour = Math.floor(clock.now().getTime() / HOUR) * HOUR;
+      const now = clock.now().toISOString();
+      for (let h = 26; h >= 1; h--) {
+        const time = new Date(thisHour - h * HOUR + 30 * 60_000).toISOString();
+        const expiry = h % 12 === 0; // a token expiry now and then: one failed auth in that hour
+        const batch = [...normal(steady.serial, expiry ? 899 : 900, h, time), ...normal(burster.serial, 100, h, time)];
+        if (expiry) batch.push({ serial: steady.serial, type: 'auth_attempt', outcome: 'failed', time });
+        const s = await postEvents(batch);
+        scores.push(scoreOf(s, steady.serial).value);
+      }
+      // this hour: the steady agent keeps its pace (in two batches); the other sends 18x its own
+      for (let b = 0; b < 2; b++)
+        scores.push(scoreOf(await postEvents(normal(steady.serial, 450, b * 450, now)), steady.serial).value);
+      for (let b = 0; b < 2; b++)
+        burst = scoreOf(await postEvents(normal(burster.serial, 900, b * 900, now)), burster.serial);
+    } finally {
+      clock.unpin();
+    }
     expect(scores).toHaveLength(28);
     expect(Math.max(...scores)).toBeLessThan(0.3);
     expect(burst!.value).toBeGreaterThanOrEqual(0.3); // the rate feature alone (weight 0.5): medium at most
