@@ -61,7 +61,7 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    // The operator console's browser modules (served as they are, no bundler).
+    // The operator console's ES modules run in the browser (docs/console.md).
     files: ['src/console/assets/**/*.js'],
     languageOptions: {
       globals: Object.fromEntries(

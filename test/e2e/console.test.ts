@@ -116,14 +116,14 @@ async function signIn(page: Page, token: string): Promise<void> {
 /** axe-core in the page itself (evaluated over the DevTools protocol, so the page's CSP stays on). */
 async function axe(page: Page, what: string): Promise<void> {
   await page.evaluate(axeSource);
-  const result = (await page.evaluate(async () => {
+  const result: { id: string; impact: string; nodes: string[] }[] = await page.evaluate(async () => {
     const r = await window.axe.run(document, { resultTypes: ['violations'] });
     return r.violations.map((v: any) => ({
       id: v.id,
       impact: v.impact,
       nodes: v.nodes.map((n: any) => n.target.join(' ')),
     }));
-  })) as { id: string; impact: string; nodes: string[] }[];
+  });
   const serious = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   expect(serious, `${what}: ${JSON.stringify(serious)}`).toEqual([]);
 }

@@ -29,11 +29,11 @@ export async function api(method, path, body) {
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
-  let json;
+  let json = null;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {
-    json = null;
+    // not JSON: the status says enough
   }
   if (!res.ok) throw new ApiError(res.status, json);
   return json;
@@ -43,11 +43,11 @@ export async function api(method, path, body) {
 export async function download(path, filename) {
   const res = await fetch(path, { headers: headers() });
   if (!res.ok) {
-    let problem;
+    let problem = null;
     try {
       problem = await res.json();
     } catch {
-      problem = null;
+      // not problem+json: the status says enough
     }
     throw new ApiError(res.status, problem);
   }
@@ -104,7 +104,7 @@ export function stream(path, onEvent, onState) {
             if (ev.data) onEvent(ev.event, JSON.parse(ev.data));
           }
         }
-      } catch (_e) {
+      } catch {
         if (ctl.signal.aborted) return;
       }
       onState(false);

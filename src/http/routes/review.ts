@@ -15,6 +15,7 @@
  * certificate answers 404 like a missing one.
  */
 import type { ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
@@ -91,7 +92,7 @@ function nonNegativeInt(v: string | undefined, field: string, max: number): numb
 
 /** Our own listening address, to ask /ocsp over HTTP exactly like a counterparty. */
 function selfOcspUrl(app: FastifyInstance): string | undefined {
-  const a = app.server.address();
+  const a: AddressInfo | string | null = app.server.address();
   if (!a || typeof a === 'string') return undefined;
   const host = a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.address;
   return `http://${a.family === 'IPv6' && host !== '127.0.0.1' ? `[${host}]` : host}:${a.port}/ocsp`;
@@ -137,12 +138,12 @@ export async function reviewRoutes(
     const items = [];
     for (const n of list) {
       const review = (await reviewOf(n.id)) ?? null;
-      let certificate: { status: string; reason?: string } | null;
+      let certificate: { status: string; reason?: string } | null = null;
       try {
         const v = await authority.show(n.serial);
         certificate = { status: v.status.state, ...(v.status.reason ? { reason: v.status.reason } : {}) };
       } catch {
-        certificate = null; // a serial the store no longer has: shown without actions
+        // a serial the store no longer has: shown without actions (certificate null)
       }
       items.push({ ...n, review, certificate });
     }
