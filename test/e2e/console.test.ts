@@ -332,13 +332,28 @@ describe.skipIf(!haveChromium)('operator console in chromium', () => {
     // Certify again (the key is created in KMS), then decommission (two clicks): every
     // certificate revoked with cessationOfOperation, which openssl reads from OCSP.
     await page.goto(`${srv.url}/console/#/agents/trader-2`, { waitUntil: 'networkidle0' });
-    await page.waitForSelector('#certify-again');
-    await page.click('#certify-again');
-    await page.waitForFunction(() => document.querySelectorAll('#agent-certs tbody tr').length === 2, {
-      timeout: 30_000,
+    // A live event may re-render the page between finding the button and clicking it: click it
+    // from inside the page, in the same turn that finds it.
+    // The move from trader-1's page is a hash change in the same document: until the router has
+    // rendered trader-2, the #certify-again on screen is trader-1's.
+    await page.waitForFunction(() => {
+      if (document.getElementById('agent-title')?.textContent !== 'Agent trader-2') return false;
+      const b = document.getElementById('certify-again');
+      b?.click();
+      return b !== null;
     });
-    const renewed = (await ok('GET', '/api/v1/agents/trader-2', undefined, operatorToken)).currentSerial as string;
+    let renewed = agents['trader-2']!.serial;
+    for (let i = 0; i < 300 && renewed === agents['trader-2']!.serial; i++) {
+      renewed = (await ok('GET', '/api/v1/agents/trader-2', undefined, operatorToken)).currentSerial as string;
+      if (renewed === agents['trader-2']!.serial) await new Promise((r) => setTimeout(r, 100));
+    }
     expect(renewed).not.toBe(agents['trader-2']!.serial);
+    await page.goto(`${srv.url}/console/#/agents/trader-2?after=certify`, { waitUntil: 'networkidle0' });
+    await page.waitForFunction(
+      (serial) => (document.querySelector('#agent-certs tbody')?.textContent ?? '').includes(serial),
+      { timeout: 30_000 },
+      renewed,
+    );
     const renewedPem = join(srv.tmp.dir, 'trader-2-again.pem');
     writeFileSync(
       renewedPem,
@@ -350,6 +365,7 @@ describe.skipIf(!haveChromium)('operator console in chromium', () => {
     );
     agents['trader-2-again'] = { serial: renewed, pem: renewedPem };
     expect(await opensslOcsp('trader-2-again')).toMatch(/: good/);
+    await page.waitForSelector('#decommission');
     await page.click('#decommission');
     expect(await page.$eval('#decommission', (e) => e.textContent)).toContain('Confirm');
     await page.click('#decommission');

@@ -12,6 +12,8 @@ import { AgentCaError } from '../../errors.js';
 import { requireRole } from '../../tenancy/roles.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
 import { visibleCertificate } from './admin.js';
+import { route } from '../schemas/common.js';
+import { useContract } from '../schemas/validation.js';
 
 const SerialParams = Type.Object(
   { serial: Type.String({ minLength: 1, maxLength: 128 }) },
@@ -50,12 +52,23 @@ export async function cliRemoteRoutes(
   opts: { authority: Authority; tokens: AdminTokens },
 ): Promise<void> {
   const a = opts.authority;
+  useContract(app);
   // Checked before the body is read: an unauthenticated caller gets 401, whatever it sends.
   app.addHook('onRequest', opts.tokens.guard);
 
   app.post<{ Params: Static<typeof SerialParams>; Body: Static<typeof RenewBody> }>(
     '/api/v1/certificates/:serial/renew',
-    { schema: { params: SerialParams, body: RenewBody, response: { 201: RenewResponse } } },
+    {
+      schema: route({
+        summary: "Renew a certificate by serial (the CLI's renew --server)",
+        tags: ['certificates'],
+        roles: ['admin', 'operator'],
+        params: SerialParams,
+        body: RenewBody,
+        response: { 201: RenewResponse },
+        errors: [404, 409, 422],
+      }),
+    },
     async (request, reply) => {
       const p = principalOf(request);
       requireRole(p, ['admin', 'operator'], 'renew certificates');
@@ -82,7 +95,15 @@ export async function cliRemoteRoutes(
   // The whole chain spans every tenant: admin only (an auditor exports its tenant's entries).
   app.post<{ Body: Static<typeof VerifyBody> }>(
     '/api/v1/audit/verify',
-    { schema: { body: VerifyBody } },
+    {
+      schema: route({
+        summary: 'Verify the whole audit chain, optionally against a checkpoint kept elsewhere',
+        tags: ['audit'],
+        roles: ['admin'],
+        body: VerifyBody,
+        response: { 200: Type.Object({}, { additionalProperties: true }) },
+      }),
+    },
     async (request) => {
       requireRole(principalOf(request), ['admin'], 'verify the whole audit log');
       let against;

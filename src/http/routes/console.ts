@@ -67,6 +67,9 @@ function secure(reply: FastifyReply): FastifyReply {
     .header('x-frame-options', 'DENY');
 }
 
+/** Browser pages and their assets, like /docs: not API operations, so left out of /openapi.json. */
+const PAGE = { schema: { hide: true } };
+
 export async function consoleRoutes(app: FastifyInstance, opts: { assetsDir?: string } = {}): Promise<void> {
   const dir = opts.assetsDir ?? consoleAssetsDir();
   let assets: Map<string, Asset>;
@@ -86,16 +89,16 @@ export async function consoleRoutes(app: FastifyInstance, opts: { assetsDir?: st
         `the operator console is not installed: no assets in ${dir} (npm run build copies them)`,
       );
     };
-    app.get('/console', missing);
-    app.get('/console/*', missing);
+    app.get('/console', PAGE, missing);
+    app.get('/console/*', PAGE, missing);
     return;
   }
 
-  app.get('/console', async (_request, reply) => secure(reply).redirect('/console/', 308));
-  app.get('/console/', async (_request, reply) =>
+  app.get('/console', PAGE, async (_request, reply) => secure(reply).redirect('/console/', 308));
+  app.get('/console/', PAGE, async (_request, reply) =>
     secure(reply).header('cache-control', 'no-cache').type(index.type).send(index.body),
   );
-  app.get<{ Params: { name: string } }>('/console/assets/:name', async (request, reply) => {
+  app.get<{ Params: { name: string } }>('/console/assets/:name', PAGE, async (request, reply) => {
     const a = request.params.name === 'index.html' ? undefined : assets.get(request.params.name);
     if (!a) throw new AgentCaError('HTTP_NOT_FOUND', `no console asset ${request.params.name}`);
     return secure(reply).header('cache-control', 'no-cache').type(a.type).send(a.body);

@@ -32,6 +32,7 @@ import type { TimelineEntry } from '../../reports/types.js';
 import { canSee, requireRole, tenantFor, type Principal } from '../../tenancy/roles.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
 import { visibleCertificate } from './admin.js';
+import { binary, route } from '../schemas/common.js';
 
 export const ReviewBody = Type.Object(
   {
@@ -98,6 +99,68 @@ function selfOcspUrl(app: FastifyInstance): string | undefined {
   return `http://${a.family === 'IPv6' && host !== '127.0.0.1' ? `[${host}]` : host}:${a.port}/ocsp`;
 }
 
+const ALL_ROLES = ['admin', 'operator', 'auditor', 'agent'] as const;
+const READERS = ['admin', 'operator', 'auditor'] as const;
+const JSON_ANSWER = { 200: Type.Object({}, { additionalProperties: true }) };
+const docs = {
+  whoami: route({
+    summary: 'Who this token is (name, role, tenant)',
+    tags: ['console'],
+    roles: ALL_ROLES,
+    response: JSON_ANSWER,
+  }),
+  queue: route({
+    summary: 'Warnings to review, newest first, with their reviews',
+    tags: ['console'],
+    roles: READERS,
+    response: JSON_ANSWER,
+  }),
+  review: route({
+    summary: 'Mark a warning reviewed with a comment (audited with the token name)',
+    tags: ['console'],
+    roles: ['admin', 'operator'],
+    body: ReviewBody,
+    response: { 201: Type.Object({}, { additionalProperties: true }) },
+    errors: [404],
+  }),
+  stream: route({
+    summary: 'Server-sent events: each new risk warning',
+    tags: ['console'],
+    roles: READERS,
+    response: {
+      200: { description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+    },
+  }),
+  history: route({
+    summary: "An agent's risk score over the last days, replayed from the audit log",
+    tags: ['console'],
+    roles: ALL_ROLES,
+    response: JSON_ANSWER,
+    errors: [404],
+  }),
+  pem: route({
+    summary: 'The certificate as PEM (download)',
+    tags: ['certificates'],
+    roles: ALL_ROLES,
+    response: { 200: binary('PEM certificate', 'application/x-pem-file') },
+    errors: [404],
+  }),
+  chain: route({
+    summary: 'The certificate and its CA chain as PEM (download)',
+    tags: ['certificates'],
+    roles: ALL_ROLES,
+    response: { 200: binary('PEM certificates', 'application/x-pem-file') },
+    errors: [404],
+  }),
+  ocsp: route({
+    summary: 'The OCSP answer a counterparty gets for this certificate, checked',
+    tags: ['certificates'],
+    roles: ALL_ROLES,
+    response: JSON_ANSWER,
+    errors: [404],
+  }),
+};
+
 export async function reviewRoutes(
   app: FastifyInstance,
   opts: { authority: Authority; risk: RiskService; tokens: AdminTokens; heartbeatMs?: number; pollMs?: number },
@@ -117,7 +180,7 @@ export async function reviewRoutes(
     return n;
   };
 
-  app.get('/api/v1/whoami', async (request) => {
+  app.get('/api/v1/whoami', { schema: docs.whoami }, async (request) => {
     const p = principalOf(request);
     return {
       name: p.name,
@@ -127,33 +190,37 @@ export async function reviewRoutes(
     };
   });
 
-  app.get<{ Querystring: { tenant?: string; limit?: string } }>('/api/v1/review-queue', async (request) => {
-    const p = principalOf(request);
-    requireRole(p, ['admin', 'operator', 'auditor'], 'read the review queue');
-    const tenant = tenantFor(p, request.query.tenant);
-    const limit = nonNegativeInt(request.query.limit, 'limit', 500) ?? 100;
-    const list = risk.inbox
-      .list({ ...(tenant ? { tenant } : {}), limit })
-      .filter((n) => canSee(p, { tenant: n.tenant ?? null, agentId: n.agentId ?? null }));
-    const items = [];
-    for (const n of list) {
-      const review = (await reviewOf(n.id)) ?? null;
-      let certificate: { status: string; reason?: string } | null = null;
-      try {
-        const v = await authority.show(n.serial);
-        certificate = { status: v.status.state, ...(v.status.reason ? { reason: v.status.reason } : {}) };
-      } catch {
-        // a serial the store no longer has: shown without actions (certificate null)
+  app.get<{ Querystring: { tenant?: string; limit?: string } }>(
+    '/api/v1/review-queue',
+    { schema: docs.queue },
+    async (request) => {
+      const p = principalOf(request);
+      requireRole(p, ['admin', 'operator', 'auditor'], 'read the review queue');
+      const tenant = tenantFor(p, request.query.tenant);
+      const limit = nonNegativeInt(request.query.limit, 'limit', 500) ?? 100;
+      const list = risk.inbox
+        .list({ ...(tenant ? { tenant } : {}), limit })
+        .filter((n) => canSee(p, { tenant: n.tenant ?? null, agentId: n.agentId ?? null }));
+      const items = [];
+      for (const n of list) {
+        const review = (await reviewOf(n.id)) ?? null;
+        let certificate: { status: string; reason?: string } | null = null;
+        try {
+          const v = await authority.show(n.serial);
+          certificate = { status: v.status.state, ...(v.status.reason ? { reason: v.status.reason } : {}) };
+        } catch {
+          // a serial the store no longer has: shown without actions (certificate null)
+        }
+        items.push({ ...n, review, certificate });
       }
-      items.push({ ...n, review, certificate });
-    }
-    return { items };
-  });
+      return { items };
+    },
+  );
 
   app.post<{ Params: { id: string }; Body: ReviewBody }>(
     '/api/v1/notifications/:id/review',
     {
-      schema: { body: ReviewBody },
+      schema: docs.review,
       validatorCompiler: typeboxValidator,
     },
     async (request, reply) => {
@@ -183,51 +250,56 @@ export async function reviewRoutes(
     },
   );
 
-  app.get<{ Querystring: { after?: string } }>('/api/v1/notifications/stream', async (request, reply) => {
-    const p = principalOf(request);
-    requireRole(p, ['admin', 'operator', 'auditor'], 'follow the warning stream');
-    const header = request.headers['last-event-id'];
-    const given = (Array.isArray(header) ? header[0] : header) ?? request.query.after;
-    if (given !== undefined && !/^(0|[1-9][0-9]{0,15})$/.test(given))
-      throw new AgentCaError('INPUT_INVALID', 'Last-Event-ID / after must be a notification seq (integer)');
-    let cursor = given !== undefined ? Number(given) : (risk.inbox.list({ limit: 1 })[0]?.seq ?? 0);
-    reply.hijack();
-    const raw: ServerResponse = reply.raw;
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    raw.write(`retry: 2000\n: warnings after seq ${cursor}\n\n`);
-    let closed = false;
-    const push = (): void => {
-      if (closed) return;
-      // The inbox is in memory, newest first: what is newer than the cursor, oldest first.
-      const fresh = risk.inbox.list({ after: cursor, limit: risk.inbox.capacity }).reverse();
-      for (const n of fresh) {
-        cursor = n.seq;
-        if (!canSee(p, { tenant: n.tenant ?? null, agentId: n.agentId ?? null })) continue;
-        raw.write(`id: ${n.seq}\nevent: warning\ndata: ${JSON.stringify(n)}\n\n`);
-      }
-    };
-    const poll = setInterval(push, opts.pollMs ?? 500);
-    const heartbeat = setInterval(() => !closed && raw.write(': keep-alive\n\n'), opts.heartbeatMs ?? 15_000);
-    const end = (): void => {
-      if (closed) return;
-      closed = true;
-      open.delete(end);
-      clearInterval(poll);
-      clearInterval(heartbeat);
-      raw.end();
-    };
-    open.add(end);
-    raw.on('close', end);
-    push();
-  });
+  app.get<{ Querystring: { after?: string } }>(
+    '/api/v1/notifications/stream',
+    { schema: docs.stream },
+    async (request, reply) => {
+      const p = principalOf(request);
+      requireRole(p, ['admin', 'operator', 'auditor'], 'follow the warning stream');
+      const header = request.headers['last-event-id'];
+      const given = (Array.isArray(header) ? header[0] : header) ?? request.query.after;
+      if (given !== undefined && !/^(0|[1-9][0-9]{0,15})$/.test(given))
+        throw new AgentCaError('INPUT_INVALID', 'Last-Event-ID / after must be a notification seq (integer)');
+      let cursor = given !== undefined ? Number(given) : (risk.inbox.list({ limit: 1 })[0]?.seq ?? 0);
+      reply.hijack();
+      const raw: ServerResponse = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      raw.write(`retry: 2000\n: warnings after seq ${cursor}\n\n`);
+      let closed = false;
+      const push = (): void => {
+        if (closed) return;
+        // The inbox is in memory, newest first: what is newer than the cursor, oldest first.
+        const fresh = risk.inbox.list({ after: cursor, limit: risk.inbox.capacity }).reverse();
+        for (const n of fresh) {
+          cursor = n.seq;
+          if (!canSee(p, { tenant: n.tenant ?? null, agentId: n.agentId ?? null })) continue;
+          raw.write(`id: ${n.seq}\nevent: warning\ndata: ${JSON.stringify(n)}\n\n`);
+        }
+      };
+      const poll = setInterval(push, opts.pollMs ?? 500);
+      const heartbeat = setInterval(() => !closed && raw.write(': keep-alive\n\n'), opts.heartbeatMs ?? 15_000);
+      const end = (): void => {
+        if (closed) return;
+        closed = true;
+        open.delete(end);
+        clearInterval(poll);
+        clearInterval(heartbeat);
+        raw.end();
+      };
+      open.add(end);
+      raw.on('close', end);
+      push();
+    },
+  );
 
   app.get<{ Params: { id: string }; Querystring: { days?: string } }>(
     '/api/v1/agents/:id/risk/history',
+    { schema: docs.history },
     async (request) => {
       const p = principalOf(request);
       requireRole(p, ['admin', 'operator', 'auditor', 'agent'], 'read risk history');
@@ -274,46 +346,58 @@ export async function reviewRoutes(
   const certificateOf = async (request: FastifyRequest<{ Params: { serial: string } }>) =>
     visibleCertificate(authority, principalOf(request), request.params.serial);
 
-  app.get<{ Params: { serial: string } }>('/api/v1/certificates/:serial/certificate.pem', async (request, reply) => {
-    const v = await certificateOf(request);
-    return reply
-      .type('application/x-pem-file')
-      .header('content-disposition', `attachment; filename="${v.record.serial}.pem"`)
-      .send(toPem(v.record.der));
-  });
+  app.get<{ Params: { serial: string } }>(
+    '/api/v1/certificates/:serial/certificate.pem',
+    { schema: docs.pem },
+    async (request, reply) => {
+      const v = await certificateOf(request);
+      return reply
+        .type('application/x-pem-file')
+        .header('content-disposition', `attachment; filename="${v.record.serial}.pem"`)
+        .send(toPem(v.record.der));
+    },
+  );
 
-  app.get<{ Params: { serial: string } }>('/api/v1/certificates/:serial/chain.pem', async (request, reply) => {
-    const v = await certificateOf(request);
-    const chain = authority.chain();
-    const parts = [toPem(v.record.der)];
-    if (v.record.issuerId !== 'root') parts.push(chain.intermediate);
-    parts.push(chain.root);
-    return reply
-      .type('application/x-pem-file')
-      .header('content-disposition', `attachment; filename="${v.record.serial}-chain.pem"`)
-      .send(parts.map((s) => (s.endsWith('\n') ? s : `${s}\n`)).join(''));
-  });
+  app.get<{ Params: { serial: string } }>(
+    '/api/v1/certificates/:serial/chain.pem',
+    { schema: docs.chain },
+    async (request, reply) => {
+      const v = await certificateOf(request);
+      const chain = authority.chain();
+      const parts = [toPem(v.record.der)];
+      if (v.record.issuerId !== 'root') parts.push(chain.intermediate);
+      parts.push(chain.root);
+      return reply
+        .type('application/x-pem-file')
+        .header('content-disposition', `attachment; filename="${v.record.serial}-chain.pem"`)
+        .send(parts.map((s) => (s.endsWith('\n') ? s : `${s}\n`)).join(''));
+    },
+  );
 
-  app.get<{ Params: { serial: string } }>('/api/v1/certificates/:serial/ocsp', async (request) => {
-    const v = await certificateOf(request);
-    const issuer = authority.ca(v.record.issuerId === 'root' ? 'root' : 'intermediate').certificate.der;
-    const url = selfOcspUrl(app);
-    const now = authority.clock.now();
-    // RFC 5019: SHA-1 CertID, no nonce, the pre-signed answer every gateway gets.
-    const out = await ocspStatus(
-      { serial: v.record.serial, certificate: Buffer.from(v.record.der), issuer: Buffer.from(issuer), now },
-      { ...(url ? { url } : {}), hash: 'sha1', timeoutMs: 5000 },
-    );
-    if (!out.ok) return { serial: v.record.serial, ok: false, detail: out.detail, checkedAt: now.toISOString() };
-    const s = out.status;
-    return {
-      serial: v.record.serial,
-      ok: true,
-      source: out.source,
-      status: s.state,
-      ...('revokedAt' in s && s.revokedAt ? { revokedAt: s.revokedAt.toISOString() } : {}),
-      ...('reason' in s && s.reason ? { reason: s.reason } : {}),
-      checkedAt: now.toISOString(),
-    };
-  });
+  app.get<{ Params: { serial: string } }>(
+    '/api/v1/certificates/:serial/ocsp',
+    { schema: docs.ocsp },
+    async (request) => {
+      const v = await certificateOf(request);
+      const issuer = authority.ca(v.record.issuerId === 'root' ? 'root' : 'intermediate').certificate.der;
+      const url = selfOcspUrl(app);
+      const now = authority.clock.now();
+      // RFC 5019: SHA-1 CertID, no nonce, the pre-signed answer every gateway gets.
+      const out = await ocspStatus(
+        { serial: v.record.serial, certificate: Buffer.from(v.record.der), issuer: Buffer.from(issuer), now },
+        { ...(url ? { url } : {}), hash: 'sha1', timeoutMs: 5000 },
+      );
+      if (!out.ok) return { serial: v.record.serial, ok: false, detail: out.detail, checkedAt: now.toISOString() };
+      const s = out.status;
+      return {
+        serial: v.record.serial,
+        ok: true,
+        source: out.source,
+        status: s.state,
+        ...('revokedAt' in s && s.revokedAt ? { revokedAt: s.revokedAt.toISOString() } : {}),
+        ...('reason' in s && s.reason ? { reason: s.reason } : {}),
+        checkedAt: now.toISOString(),
+      };
+    },
+  );
 }

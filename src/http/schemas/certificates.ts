@@ -52,6 +52,7 @@ export const IssueBody = Strict({
   environment: Type.Optional(Type.String()),
   instanceId: Type.Optional(Type.String()),
   validityDays: Type.Optional(Type.Number({ description: 'a positive integer' })),
+  validitySeconds: Type.Optional(Type.Number({ description: 'an integer of at least 60 (instead of validityDays)' })),
   profile: Type.Optional(Type.String()),
 });
 
