@@ -220,7 +220,9 @@ export function startExpiringAnnouncer(authority: Authority): NodeJS.Timeout {
     announce().catch((e: unknown) =>
       stderrLogger.error('announcing expiring certificates failed', { error: errorMessage(e) }),
     );
-  void logged();
+  // The first pass runs on the next turn, once the caller listens: over a large store it reads
+  // every certificate expiring this week, which must not hold back OCSP and CRLs.
+  setImmediate(() => void logged());
   const timer = setInterval(() => void logged(), 3_600_000);
   timer.unref();
   return timer;

@@ -1,12 +1,11 @@
 /** The standalone server: the plugin, listen(), background jobs, graceful shutdown on SIGINT/SIGTERM. */
 import type { FastifyInstance } from 'fastify';
 import type { Authority } from '../authority/authority.js';
-import { buildApp } from './app.js';
+import { buildApp, startExpiringAnnouncer } from './app.js';
 import { OcspService } from '../ocsp/service.js';
 import { WebhookService } from '../webhooks/service.js';
 import { CrlService, type CrlServiceOptions } from '../crl/service.js';
 import { startRiskService, type RiskService } from '../risk/service.js';
-import { errorMessage, stderrLogger } from '../logger.js';
 import { publishDeltasNow, startChangeSync, startCrlLeader } from './peer-sync.js';
 import { join } from 'node:path';
 import { ReportJobs } from '../reports/report-jobs.js';
@@ -64,23 +63,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     logger: { level: opts.logLevel ?? 'info' },
   });
   await opts.configure?.(app);
-  // certificate.expiring: checked hourly for good agent certificates ending within 7 days; each
-  // serial is announced once per process (embedders subscribe with authority.hooks.on).
-  const announced = new Set<string>();
-  const announce = async () => {
-    const soon = await opts.authority.announceExpiring(7 * 86_400_000, (serial) => !announced.has(serial));
-    for (const r of soon) announced.add(r.serial);
-  };
-  // A failed pass is logged and retried at the next hour; it never stops the server.
-  const announceLogged = () =>
-    announce().catch((e: unknown) =>
-      stderrLogger.error('announcing expiring certificates failed', { error: errorMessage(e) }),
-    );
-  // The first pass runs once the server listens: over a large store it reads every certificate
-  // expiring this week, which must not hold back the OCSP and CRL endpoints.
-  setImmediate(() => void announceLogged());
-  const expiringTimer = setInterval(() => void announceLogged(), 3_600_000);
-  expiringTimer.unref();
+  // certificate.expiring, hourly; the first pass waits until the server listens (app.ts).
+  const expiringTimer = startExpiringAnnouncer(opts.authority);
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   let closed = false;
   return {
