@@ -324,8 +324,12 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['--host H', 'address to listen on (default: 127.0.0.1)'],
       DATA,
       STORE,
+      [
+        '--workers N',
+        'processes on one port (node:cluster): on LevelDB one primary owns the store and N caching workers answer OCSP, CRLs and verify; on PostgreSQL N peers (default: the number of cores; 1 = one process)',
+      ],
     ],
-    examples: ['agent-ca serve --port 8080 --host 0.0.0.0'],
+    examples: ['agent-ca serve --port 8080 --host 0.0.0.0', 'agent-ca serve --workers 1   # one process'],
   },
   start: {
     summary:
