@@ -1,10 +1,18 @@
 /**
- * The JOSE pieces we need and nothing more (RFC 7515 JWS, RFC 7518 algorithms, RFC 8037
- * EdDSA): algorithm choice from a Signer, the signing input, signature encoding (ECDSA is raw
- * r||s in JWS, RFC 7518 §3.4, while our Signers return DER), and reading an envelope in any of
- * its three spellings (flattened JSON, compact, base64url of the JSON).
+ * JWS (RFC 7515) for signed actions, verification answers and report manifests. The mechanics
+ * are `jose`'s: base64url, and the whole verification (protected header, `crit`, `alg` allow-list,
+ * key/algorithm fit, signature). What stays ours:
+ *
+ * - Signing goes through the Signer port, because the key may live in a KMS or an HSM and jose
+ *   signs only with a key it holds (KeyObject, CryptoKey or JWK). We build the signing input
+ *   (RFC 7515 §5.1) with jose's base64url, sign it with the Signer, and turn the DER ECDSA value
+ *   every Signer returns into the raw r||s JWS carries (RFC 7518 §3.4). jose verifies the
+ *   result (tests), so both halves meet the same reference implementation.
+ * - Reading an envelope in its three spellings with our refusals (no unprotected header, no
+ *   general serialization, no detached payload): docs/hardening.md "JWS with jose".
  */
-import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { base64url, errors as joseErrors, flattenedVerify, type JWSHeaderParameters } from 'jose';
 import { ecdsaDerToRaw, ecdsaFieldBytes } from '../asn1/ecdsa-signature.js';
 import { AgentCaError } from '../errors.js';
 import type { Signer } from '../signer/signer.js';
@@ -19,35 +27,23 @@ export const MAX_ENVELOPE_BYTES = 64 * 1024;
 const B64U = /^[A-Za-z0-9_-]*$/;
 
 export function b64u(data: Uint8Array | string): string {
-  return Buffer.from(data).toString('base64url');
+  return base64url.encode(data);
 }
 
 /** Strict base64url (RFC 7515 §2: no padding, no other alphabet); undefined when it is not. */
 export function fromB64u(s: unknown): Buffer | undefined {
   if (typeof s !== 'string' || !B64U.test(s) || s.length % 4 === 1) return undefined;
-  return Buffer.from(s, 'base64url');
+  return Buffer.from(base64url.decode(s));
 }
 
-interface AlgFacts {
-  digest: 'sha256' | 'sha384' | 'sha512' | null;
-  /** What the certified key must be, so a header cannot switch the verifier to another algorithm. */
-  key: (k: KeyObject) => boolean;
-  ecFieldBytes?: number;
-}
-
-const isRsa = (k: KeyObject): boolean => k.asymmetricKeyType === 'rsa';
-const isCurve =
-  (names: string[]) =>
-  (k: KeyObject): boolean =>
-    k.asymmetricKeyType === 'ec' && names.includes(k.asymmetricKeyDetails?.namedCurve ?? '');
-
-const ALGS: Readonly<Record<JwsAlgorithm, AlgFacts>> = {
-  ES256: { digest: 'sha256', key: isCurve(['prime256v1', 'P-256']), ecFieldBytes: ecdsaFieldBytes('p256') },
-  ES384: { digest: 'sha384', key: isCurve(['secp384r1', 'P-384']), ecFieldBytes: ecdsaFieldBytes('p384') },
-  RS256: { digest: 'sha256', key: isRsa },
-  RS384: { digest: 'sha384', key: isRsa },
-  RS512: { digest: 'sha512', key: isRsa },
-  EdDSA: { digest: null, key: (k) => k.asymmetricKeyType === 'ed25519' },
+/** The algorithms a Signer can produce (RFC 7518 §3.1, RFC 8037 §3.1), with r||s widths for ECDSA. */
+const ALGS: Readonly<Record<JwsAlgorithm, { ecFieldBytes?: number }>> = {
+  ES256: { ecFieldBytes: ecdsaFieldBytes('p256') },
+  ES384: { ecFieldBytes: ecdsaFieldBytes('p384') },
+  RS256: {},
+  RS384: {},
+  RS512: {},
+  EdDSA: {},
 };
 
 export function isJwsAlgorithm(a: unknown): a is JwsAlgorithm {
@@ -72,49 +68,64 @@ export function jwsAlgorithmFor(alg: SignatureAlgorithm): JwsAlgorithm {
   }
 }
 
-/** ASCII(BASE64URL(header) || '.' || BASE64URL(payload)) — RFC 7515 §5.1 step 5. */
+/** ASCII(BASE64URL(header) || '.' || BASE64URL(payload)) — RFC 7515 §5.1 step 5 (what openssl verifies). */
 export function signingInput(protectedB64: string, payloadB64: string): Buffer {
   return Buffer.from(`${protectedB64}.${payloadB64}`, 'ascii');
 }
 
-/** Sign through the Signer port (KMS, HSM or soft key) and encode the result as JWS wants it. */
-export async function jwsSign(signer: Signer, input: Buffer): Promise<{ alg: JwsAlgorithm; signature: Buffer }> {
+/**
+ * Sign `payload` under a protected header through the Signer port (KMS, HSM or soft key). `alg`
+ * comes from the Signer and is written first; the rest of the header follows in the caller's order.
+ * Returns the flattened serialization's members (RFC 7515 §7.2.2); `compactOf` joins them.
+ */
+export async function signJws(
+  signer: Signer,
+  header: Readonly<Record<string, unknown>>,
+  payload: Uint8Array | string,
+): Promise<ActionEnvelope> {
   const alg = jwsAlgorithmFor(signer.algorithm);
-  const sig = await signer.sign(input);
+  const protectedB64 = b64u(JSON.stringify({ alg, ...header }));
+  const payloadB64 = b64u(payload);
+  const sig = await signer.sign(signingInput(protectedB64, payloadB64));
   const field = ALGS[alg].ecFieldBytes;
   // Signers return DER Ecdsa-Sig-Value (RFC 3279 §2.2.3); JWS carries r||s (RFC 7518 §3.4).
-  return { alg, signature: field ? ecdsaDerToRaw(sig, field) : sig };
+  const signature = b64u(field ? ecdsaDerToRaw(sig, field) : sig);
+  return { protected: protectedB64, payload: payloadB64, signature };
 }
 
 /**
- * Verify a JWS signature with the certified key. The algorithm must fit the key (RFC 8725 §3.1:
- * never let the header pick a weaker or different verification), so `alg` only selects among
- * the ones the key type allows.
+ * Verify a JWS with the certified key (jose's flattenedVerify). `alg` is the only algorithm
+ * allowed and must fit the key (RFC 8725 §3.1: the header never picks a weaker or different
+ * verification); jose refuses a key of another type or curve, an RSA key under 2048 bits, an
+ * unknown `crit`; we refuse `b64` (RFC 7797).
  */
-export function jwsVerify(
+export async function jwsVerify(
+  jws: ActionEnvelope,
   alg: JwsAlgorithm,
   key: KeyObject,
-  input: Buffer,
-  signature: Buffer,
-): { ok: true } | { ok: false; detail: string } {
-  const facts = ALGS[alg];
-  if (!facts.key(key))
-    return { ok: false, detail: `alg ${alg} does not fit the certified ${key.asymmetricKeyType} key` };
-  if (facts.ecFieldBytes && signature.length !== facts.ecFieldBytes * 2)
-    return {
-      ok: false,
-      detail: `${alg} signature must be ${facts.ecFieldBytes * 2} octets of r||s, got ${signature.length}`,
-    };
+): Promise<{ ok: true } | { ok: false; detail: string }> {
+  // jose asks for the key only once the header has passed (crit, b64, alg allow-list): an error
+  // after that point is about the key, or the signature.
+  let headerAccepted = false;
   try {
-    const ok = cryptoVerify(
-      facts.digest,
-      input,
-      facts.ecFieldBytes ? { key, dsaEncoding: 'ieee-p1363' } : key,
-      signature,
+    await flattenedVerify(
+      jws,
+      (header: JWSHeaderParameters) => {
+        // RFC 7797 b64=false (which jose understands) would make the signed bytes differ from
+        // the base64url payload our readers decode: one meaning only.
+        if (header.b64 !== undefined) throw new Error('the "b64" header parameter (RFC 7797) is not accepted');
+        headerAccepted = true;
+        return key;
+      },
+      { algorithms: [alg] },
     );
-    return ok ? { ok: true } : { ok: false, detail: 'signature does not verify with the agent certificate key' };
+    return { ok: true };
   } catch (e) {
-    return { ok: false, detail: `signature check failed: ${(e as Error).message}` };
+    if (e instanceof joseErrors.JWSSignatureVerificationFailed)
+      return { ok: false, detail: 'signature does not verify with the certified key' };
+    const msg = e instanceof Error ? e.message : String(e);
+    if (!headerAccepted) return { ok: false, detail: `JWS refused: ${msg}` };
+    return { ok: false, detail: `alg ${alg} does not fit the certified ${key.asymmetricKeyType} key: ${msg}` };
   }
 }
 

@@ -13,7 +13,7 @@ import type { Signer, SignerContext } from '../signer/signer.js';
 import { loadPrivateKeyPem, signerFromPrivateKey } from '../signer/soft-key.js';
 import type { KeyUri } from '../types.js';
 import { normaliseRequest, payloadDigest, type ProtectedHeader } from './claims.js';
-import { ACTION_JWS_TYPE, b64u, jwsAlgorithmFor, jwsSign, signingInput } from './jws.js';
+import { ACTION_JWS_TYPE, signJws } from './jws.js';
 import type { ActionAmount, ActionClaims, ActionEnvelope } from './types.js';
 
 export interface ActionRequest {
@@ -56,16 +56,12 @@ export async function createActionEnvelope(opts: CreateEnvelopeOptions): Promise
     iat: Math.floor(opts.clock.now().getTime() / 1000),
     jti: opts.jti ?? randomBytes(16).toString('base64url'),
   };
-  const header: ProtectedHeader = {
-    alg: jwsAlgorithmFor(opts.signer.algorithm),
+  const header: Omit<ProtectedHeader, 'alg'> = {
     typ: ACTION_JWS_TYPE,
     x5c: opts.chain.map((c) => Buffer.from(c).toString('base64')),
     kid: cert.serial,
   };
-  const protectedB64 = b64u(JSON.stringify(header));
-  const payloadB64 = b64u(JSON.stringify(claims));
-  const { signature } = await jwsSign(opts.signer, signingInput(protectedB64, payloadB64));
-  return { protected: protectedB64, payload: payloadB64, signature: b64u(signature) };
+  return signJws(opts.signer, header, JSON.stringify(claims));
 }
 
 /** The part of Authority that signAction needs (structural, so tests and embedders can stub it). */

@@ -33,7 +33,7 @@ import {
 } from './chain.js';
 import { normaliseRequest, payloadDigest, readClaims, readProtectedHeader, type ProtectedHeader } from './claims.js';
 import { compareDecimal } from '../asn1/decimal-amount.js';
-import { fromB64u, jwsVerify, parseEnvelope, signingInput } from './jws.js';
+import { jwsVerify, parseEnvelope } from './jws.js';
 import { checkScope, policyBreaches } from './policy.js';
 import type { ReplayGuard } from './replay-cache.js';
 import { checkStatus } from './status.js';
@@ -158,9 +158,7 @@ export async function verifyAction(
   if (claims.serial !== leaf.serial)
     return deny('malformed', `claims name serial ${claims.serial} but x5c[0] is ${leaf.serial}`, known);
 
-  const signature = fromB64u(env.signature);
-  if (!signature) return deny('malformed', 'JWS signature is not base64url', known);
-  const sig = jwsVerify(header.alg, chain.leaf.x509.publicKey, signingInput(env.protected, env.payload), signature);
+  const sig = await jwsVerify(env, header.alg, chain.leaf.x509.publicKey);
   if (!sig.ok) return deny('signature', sig.detail, known);
   // The payload first: bytes that are not the signed ones make every claim moot.
   if (opts.payload !== undefined && payloadDigest(opts.payload) !== claims.payloadHash.value)

@@ -7,7 +7,8 @@
  * be taken for a checkpoint message (fixed ASCII label) or a DER TBS (0x30).
  */
 import { pemOrDer } from '../asn1/pem.js';
-import { b64u, fromB64u, isJwsAlgorithm, jwsAlgorithmFor, jwsSign, signingInput } from '../actions/jws.js';
+import { compactOf, fromB64u, isJwsAlgorithm, signJws } from '../actions/jws.js';
+import type { ActionEnvelope } from '../actions/types.js';
 import { AgentCaError } from '../errors.js';
 import type { Signer } from '../signer/signer.js';
 import type { JwsAlgorithm } from '../actions/types.js';
@@ -80,19 +81,15 @@ export async function signManifest(
     pemOrDer(chainPem.intermediate, ['CERTIFICATE']).toString('base64'),
     pemOrDer(chainPem.root, ['CERTIFICATE']).toString('base64'),
   ];
-  const header = { alg: jwsAlgorithmFor(signer.algorithm), typ: MANIFEST_JWS_TYPE, x5c };
-  const protectedB64 = b64u(JSON.stringify(header));
-  const payloadB64 = b64u(manifestBytes);
-  const { signature } = await jwsSign(signer, signingInput(protectedB64, payloadB64));
-  return `${protectedB64}.${payloadB64}.${b64u(signature)}`;
+  return compactOf(await signJws(signer, { typ: MANIFEST_JWS_TYPE, x5c }, manifestBytes));
 }
 
 export interface ParsedManifestJws {
   alg: JwsAlgorithm;
   x5c: Buffer[];
   payload: Buffer;
-  input: Buffer;
-  signature: Buffer;
+  /** The three members as they were signed, for jwsVerify. */
+  jws: ActionEnvelope;
 }
 
 /** Splits and decodes manifest.jws; INPUT_INVALID naming what is wrong. */
@@ -122,7 +119,6 @@ export function parseManifestJws(text: string): ParsedManifestJws {
     alg: header.alg,
     x5c: (header.x5c as string[]).map((c) => Buffer.from(c, 'base64')),
     payload: p,
-    input: signingInput(parts[0]!, parts[1]!),
-    signature: s,
+    jws: { protected: parts[0]!, payload: parts[1]!, signature: parts[2]! },
   };
 }

@@ -39,7 +39,10 @@ export interface ReportVerification {
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** Verifies a package read with readPackage(); `trustedRoot` (PEM or DER) pins the root. */
-export function verifyReportPackage(files: PackageFiles, trustedRoot?: Uint8Array | string): ReportVerification {
+export async function verifyReportPackage(
+  files: PackageFiles,
+  trustedRoot?: Uint8Array | string,
+): Promise<ReportVerification> {
   const checks: VerifyCheck[] = [];
   const add = (check: string, ok: boolean, detail: string): boolean => {
     checks.push({ check, ok, detail });
@@ -73,7 +76,7 @@ export function verifyReportPackage(files: PackageFiles, trustedRoot?: Uint8Arra
     return done();
   }
   const rootSha256 = sha256(rootCert.der);
-  const sig = jwsVerify(jws.alg, publicKeyFromSpki(signerCert.publicKeyInfo), jws.input, jws.signature);
+  const sig = await jwsVerify(jws.jws, jws.alg, publicKeyFromSpki(signerCert.publicKeyInfo));
   add(
     `${PACKAGE_FILES.jws} signature`,
     sig.ok,

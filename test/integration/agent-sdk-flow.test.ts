@@ -275,7 +275,7 @@ describe('public verify: cacheable, and signed on request', () => {
     ]);
     expect(chain.stdout.trim()).toBe(`${responder}: OK`);
     const key = createPublicKey(readFileSync(responder));
-    expect(jwsVerify('ES256', key, Buffer.from(`${h}.${p}`), Buffer.from(s!, 'base64url'))).toEqual({ ok: true });
+    expect(await jwsVerify({ protected: h!, payload: p!, signature: s! }, 'ES256', key)).toEqual({ ok: true });
     const signed = JSON.parse(Buffer.from(p!, 'base64url').toString());
     const { checkedAt: _a, ...plain } = r.json;
     const { checkedAt: _b, ...fromJws } = signed;

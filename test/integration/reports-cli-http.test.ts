@@ -190,7 +190,7 @@ describe('reports over HTTP', () => {
     writeFileSync(path, zip.bytes);
     const files = readPackage(path);
     expect(Buffer.compare(files.get('report.pdf')!, pdf.bytes)).toBe(0);
-    expect(verifyReportPackage(files, readFileSync(join(data, 'ca', 'root.pem'))).ok).toBe(true);
+    expect((await verifyReportPackage(files, readFileSync(join(data, 'ca', 'root.pem')))).ok).toBe(true);
   });
 
   it('bad ranges, unknown agents, unknown reports and missing tokens are problem+json', async () => {
@@ -278,7 +278,7 @@ describe('reports over HTTP', () => {
     );
     expect(r.code, r.err.join('\n')).toBe(0);
     const files = readPackage(out);
-    expect(verifyReportPackage(files).ok).toBe(true);
+    expect((await verifyReportPackage(files)).ok).toBe(true);
     const ev = files.get('evidence.jsonl')!.toString('utf8');
     expect(ev).toContain('other-bot');
     expect(ev).not.toContain('trader-7');

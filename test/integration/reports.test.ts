@@ -51,12 +51,12 @@ function tampered(files: PackageFiles, name: string, at?: number): PackageFiles 
   return copy;
 }
 
-const failed = (v: ReturnType<typeof verifyReportPackage>): string[] =>
+const failed = (v: Awaited<ReturnType<typeof verifyReportPackage>>): string[] =>
   v.checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`);
 
 describe('a compliance report package', () => {
-  it('verifies: signature, chain to the root, every file hash, the evidence chain to a signed checkpoint', () => {
-    const v = verifyReportPackage(report.files);
+  it('verifies: signature, chain to the root, every file hash, the evidence chain to a signed checkpoint', async () => {
+    const v = await verifyReportPackage(report.files);
     expect(failed(v)).toEqual([]);
     expect(v.ok).toBe(true);
     const names = v.checks.map((c) => c.check);
@@ -91,51 +91,51 @@ describe('a compliance report package', () => {
   });
 
   it('pins the root with a trusted root, and refuses another one', async () => {
-    expect(verifyReportPackage(report.files, fx.authority.chain().root).ok).toBe(true);
+    expect((await verifyReportPackage(report.files, fx.authority.chain().root)).ok).toBe(true);
     const other = await makeReportFixtureRootOnly();
-    const v = verifyReportPackage(report.files, other);
+    const v = await verifyReportPackage(report.files, other);
     expect(v.ok).toBe(false);
     expect(failed(v).join('\n')).toMatch(/root is the trusted one/);
   });
 
-  it('fails when one byte of report.pdf changes, naming report.pdf', () => {
-    const v = verifyReportPackage(tampered(report.files, PACKAGE_FILES.pdf));
+  it('fails when one byte of report.pdf changes, naming report.pdf', async () => {
+    const v = await verifyReportPackage(tampered(report.files, PACKAGE_FILES.pdf));
     expect(v.ok).toBe(false);
     expect(failed(v)).toEqual([expect.stringMatching(/^report\.pdf SHA-256: is [0-9a-f]{64}/)]);
   });
 
-  it('fails when one byte of evidence.jsonl changes, naming evidence.jsonl and the entry', () => {
+  it('fails when one byte of evidence.jsonl changes, naming evidence.jsonl and the entry', async () => {
     // Flip a digit inside an in-scope entry's details (not its hash): the hash and the chain both catch it.
     const ev = report.files.get(PACKAGE_FILES.evidence)!.toString('utf8');
     const at = ev.indexOf('"actor":"gateway"');
-    const v = verifyReportPackage(tampered(report.files, PACKAGE_FILES.evidence, at + 9));
+    const v = await verifyReportPackage(tampered(report.files, PACKAGE_FILES.evidence, at + 9));
     expect(v.ok).toBe(false);
     const msgs = failed(v).join('\n');
     expect(msgs).toMatch(/evidence\.jsonl SHA-256/);
     expect(msgs).toMatch(/evidence\.jsonl chain: entry \d+ does not match its hash \(altered\)/);
   });
 
-  it('fails when one byte of manifest.json changes, naming manifest.json', () => {
+  it('fails when one byte of manifest.json changes, naming manifest.json', async () => {
     const m = report.files.get(PACKAGE_FILES.manifest)!.toString('utf8');
-    const v = verifyReportPackage(tampered(report.files, PACKAGE_FILES.manifest, m.indexOf('"reportId"') + 14));
+    const v = await verifyReportPackage(tampered(report.files, PACKAGE_FILES.manifest, m.indexOf('"reportId"') + 14));
     expect(v.ok).toBe(false);
     expect(failed(v)).toEqual([
       'manifest.json is what was signed: manifest.json differs from the signed payload of manifest.jws',
     ]);
   });
 
-  it('fails when the signature in manifest.jws is altered', () => {
+  it('fails when the signature in manifest.jws is altered', async () => {
     const jws = report.files.get(PACKAGE_FILES.jws)!;
-    const v = verifyReportPackage(tampered(report.files, PACKAGE_FILES.jws, jws.length - 6));
+    const v = await verifyReportPackage(tampered(report.files, PACKAGE_FILES.jws, jws.length - 6));
     expect(v.ok).toBe(false);
     expect(failed(v).join('\n')).toMatch(/manifest\.jws/);
   });
 
-  it('reads back the same from a directory and from the zip', () => {
+  it('reads back the same from a directory and from the zip', async () => {
     const dir = join(tmp.dir, 'unpacked');
     mkdirSync(dir);
     writePackageDir(dir, report.files);
-    expect(verifyReportPackage(readPackage(dir)).ok).toBe(true);
+    expect((await verifyReportPackage(readPackage(dir))).ok).toBe(true);
     const zip = join(tmp.dir, 'report.zip');
     writeFileSync(zip, report.zip);
     const files = readPackage(zip);
@@ -147,7 +147,7 @@ describe('a compliance report package', () => {
       'manifest.jws',
       'report.pdf',
     ]);
-    expect(verifyReportPackage(files).ok).toBe(true);
+    expect((await verifyReportPackage(files)).ok).toBe(true);
   });
 
   it('keeps the other tenant out of the evidence: its entries are redacted to their hashes', () => {
@@ -186,7 +186,7 @@ describe('a compliance report package', () => {
     const empty = await buildComplianceReport(fx.authority, req, { generatedBy: 'admin:auditor-1' });
     expect(empty.manifest.audit).toBeNull();
     expect(empty.files.get(PACKAGE_FILES.evidence)!.length).toBe(0);
-    expect(failed(verifyReportPackage(empty.files))).toEqual([]);
+    expect(failed(await verifyReportPackage(empty.files))).toEqual([]);
     if (poppler.available)
       expect(pdfText(empty.files.get(PACKAGE_FILES.pdf)!)).toContain(
         'No certificate of the subject was valid during the range.',
@@ -260,7 +260,7 @@ describe.runIf(poppler.available)('the PDF, as poppler reads and renders it', ()
     expect(text).toContain('2. Credential timeline');
     expect(text).not.toContain('events with an amount or a market');
     expect(text).toContain('4. Trades and transactions (not included: add trades)');
-    expect(verifyReportPackage(only.files).ok).toBe(true);
+    expect((await verifyReportPackage(only.files)).ok).toBe(true);
   });
 
   it('names the agent, the counts, the revocation reason and the score', () => {

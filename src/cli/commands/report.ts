@@ -104,7 +104,7 @@ async function verifyCommand(argv: string[], io: Io): Promise<number> {
   const { values: v, positionals } = parse(argv, { ca: { type: 'string' }, json: { type: 'boolean' } }, true);
   if (positionals.length !== 1) throw new UsageError('report verify takes one DIR or ZIP');
   const trusted = v.ca !== undefined ? readFileSync(v.ca) : undefined;
-  const result = verifyReportPackage(readPackage(positionals[0]!), trusted);
+  const result = await verifyReportPackage(readPackage(positionals[0]!), trusted);
   if (v.json) io.out(JSON.stringify({ ok: result.ok, checks: result.checks, rootSha256: result.rootSha256 }, null, 2));
   else for (const c of result.checks) io.out(`${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}`);
   if (!result.ok) {

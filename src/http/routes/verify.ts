@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { b64u, jwsAlgorithmFor, jwsSign, signingInput } from '../../actions/jws.js';
+import { compactOf, signJws } from '../../actions/jws.js';
 import type { Authority, CertificateView } from '../../authority/authority.js';
 import { describeCertificate } from '../../asn1/certificate-describe.js';
 import { toPem } from '../../asn1/pem.js';
@@ -74,16 +74,12 @@ function wantsJose(accept: string | undefined): boolean {
 async function signedAnswer(authority: Authority, body: unknown): Promise<string> {
   const responder = authority.ca('intermediate').responder;
   const header = {
-    alg: jwsAlgorithmFor(responder.signer.algorithm),
     typ: VERIFY_JWS_TYPE,
     x5c: [responder.certificate.der, authority.ca('intermediate').certificate.der].map((d) =>
       Buffer.from(d).toString('base64'),
     ),
   };
-  const h = b64u(JSON.stringify(header));
-  const p = b64u(JSON.stringify(body));
-  const { signature } = await jwsSign(responder.signer, signingInput(h, p));
-  return `${h}.${p}.${b64u(signature)}`;
+  return compactOf(await signJws(responder.signer, header, JSON.stringify(body)));
 }
 
 export async function verifyRoutes(
