@@ -139,7 +139,7 @@ export async function startKmsEmulator(options: KmsEmulatorOptions): Promise<Kms
     const target = req.headers['x-amz-target'];
     const op =
       typeof target === 'string' && target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : '';
-    const caller = verifySigV4(
+    const caller = await verifySigV4(
       { method: req.method ?? 'POST', url: req.url ?? '/', rawHeaders: req.rawHeaders, body },
       secrets,
       new Date(),

@@ -22,8 +22,11 @@ import {
   SignCommand,
   VerifyCommand,
   type KeySpec,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
   type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
+import type { FinalizeRequestMiddleware, HttpRequest } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKmsEmulator, type TestKmsEmulator } from '../helpers/kms-emulator.js';
 
@@ -74,6 +77,47 @@ describe('SigV4', () => {
     const f = await failure(bad.send(new ListKeysCommand({})));
     bad.destroy();
     expect(f).toMatchObject({ name: 'UnrecognizedClientException', status: 400 });
+  });
+
+  /** The SDK's own signed request for ListKeys, captured after signing (the SigV4 middleware). */
+  async function signedBySdk(): Promise<{ headers: Record<string, string>; body: string }> {
+    const c = newClient(kms.endpoint);
+    let captured: { headers: Record<string, string>; body: string } | undefined;
+    const capture: FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => async (args) => {
+      const r = args.request as HttpRequest;
+      captured = { headers: { ...r.headers }, body: String(r.body) };
+      return next(args);
+    };
+    c.middlewareStack.addRelativeTo(capture, {
+      relation: 'after',
+      toMiddleware: 'httpSigningMiddleware',
+      name: 'capture',
+    });
+    await c.send(new ListKeysCommand({ Limit: 5 }));
+    c.destroy();
+    return captured!;
+  }
+
+  async function replay(h: Record<string, string>, body: string): Promise<{ status: number; json: unknown }> {
+    // fetch sets Host and Content-Length itself, to the same values the SDK signed
+    const headers = Object.fromEntries(Object.entries(h).filter(([k]) => !/^(host|content-length)$/i.test(k)));
+    const res = await fetch(kms.endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(5000) });
+    return { status: res.status, json: await res.json() };
+  }
+
+  it('accepts the SDK-signed request as sent, and refuses it once its body or a signed header changes', async () => {
+    const { headers, body } = await signedBySdk();
+    expect(headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=test\//);
+    expect(await replay(headers, body)).toMatchObject({ status: 200, json: { Keys: expect.any(Array) } });
+    const tamperedBody = body.replace('"Limit":5', '"Limit":6');
+    expect(tamperedBody).not.toBe(body);
+    for (const [h, b] of [
+      [headers, tamperedBody],
+      [{ ...headers, 'x-amz-target': 'TrentService.ListAliases' }, body],
+    ] as const) {
+      const r = await replay(h, b);
+      expect(r).toMatchObject({ status: 400, json: { __type: 'InvalidSignatureException' } });
+    }
   });
 
   it('answers an unsigned request with an AWS JSON 1.1 error body', async () => {
