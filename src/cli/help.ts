@@ -287,7 +287,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['--agent-id ID', 'export: one agent (default: all)'],
       [
         SERVER[0],
-        'verify, export: ask a running server (admin token in $AGENT_CA_TOKEN) (default: $AGENT_CA_SERVER, else open the data directory)',
+        'verify, reconcile, export: ask a running server (admin token in $AGENT_CA_TOKEN) (default: $AGENT_CA_SERVER, else open the data directory)',
       ],
       DATA,
       STORE,

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointToJson } from '../../src/audit/checkpoint.js';
 import { createAuthority } from '../../src/authority/create-authority.js';
 import { runCli } from '../../src/cli/main.js';
+import { startServer } from '../../src/http/server.js';
 import { makeTmpDir, type TmpDir } from '../helpers/tmp-dir.js';
 
 let tmp: TmpDir;
@@ -24,9 +25,16 @@ let copies = 0;
 let kept: string;
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  return cliWith({}, ...argv);
+}
+
+async function cliWith(
+  env: Record<string, string>,
+  ...argv: string[]
+): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => void out.push(l), err: (l) => void err.push(l), env: {} });
+  const code = await runCli(argv, { out: (l) => void out.push(l), err: (l) => void err.push(l), env });
   return { code, out, err };
 }
 
@@ -114,6 +122,71 @@ describe('audit reconcile (D6)', () => {
         `${held}: audit log says issued; store says missing`,
       ].sort(),
     );
+  });
+});
+
+describe('audit reconcile --server (the running server replays its own store)', () => {
+  const TOKEN = 'reconcile-admin-token';
+
+  async function served<T>(dir: string, run: (url: string) => Promise<T>): Promise<T> {
+    const authority = await createAuthority({ dataDir: dir, env: {} });
+    const server = await startServer({ authority, host: '127.0.0.1', port: 0, adminToken: TOKEN, logLevel: 'error' });
+    try {
+      return await run(server.url);
+    } finally {
+      await server.close();
+      await authority.close();
+    }
+  }
+
+  it('passes on an untouched store, and names a deleted revocation, as the local command does', async () => {
+    const clean = await tampered(() => Promise.resolve());
+    await served(clean, async (url) => {
+      const r = await cliWith({ AGENT_CA_TOKEN: TOKEN }, 'audit', 'reconcile', '--server', url);
+      expect(r.err).toEqual([]);
+      expect(r.out).toEqual([
+        expect.stringMatching(
+          /^audit reconcile OK: \d+ entries; 3 issued certificates present; 2 status changes agree/,
+        ),
+      ]);
+      expect(r.code).toBe(0);
+    });
+    const dir = await tampered(async (db) => {
+      await db.del(`r!${revoked}`);
+      await db.del(`ri!intermediate!${revoked}`);
+    });
+    await served(dir, async (url) => {
+      const r = await cliWith({ AGENT_CA_TOKEN: TOKEN, AGENT_CA_SERVER: url }, 'audit', 'reconcile');
+      expect(r.code).toBe(1);
+      expect(r.out).toEqual([
+        expect.stringMatching(
+          new RegExp(`^${revoked}: audit log says revoked keyCompromise \\(seq \\d+\\); store says good$`),
+        ),
+      ]);
+      expect(r.err.join('\n')).toMatch(/ACA_ERR_AUDIT_STORE_MISMATCH: 1 certificate statuses disagree/);
+    });
+  });
+
+  it('is for admins only: an operator token is refused, no token is 401', async () => {
+    const dir = await tampered(() => Promise.resolve());
+    await served(dir, async (url) => {
+      const post = (path: string, body: unknown) =>
+        fetch(`${url}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      expect((await post('/api/v1/tenants', { name: 'acme' })).status).toBe(201);
+      const made = await post('/api/v1/tokens', { name: 'ops', role: 'operator', tenant: 'acme' });
+      expect(made.status).toBe(201);
+      const operator = ((await made.json()) as { token: string }).token;
+      const r = await cliWith({ AGENT_CA_TOKEN: operator }, 'audit', 'reconcile', '--server', url);
+      expect(r.code).not.toBe(0);
+      expect(r.err.join('\n')).toMatch(/ACA_ERR_HTTP_FORBIDDEN: .*may not reconcile the audit log with the store/);
+      const anon = await fetch(`${url}/api/v1/audit/reconcile`, { method: 'POST' });
+      expect(anon.status).toBe(401);
+      expect(anon.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    });
   });
 });
 

@@ -1,11 +1,10 @@
 /** audit verify | audit reconcile | audit export: the evidence a regulator asks for. */
 import { readFileSync } from 'node:fs';
 import { checkpointFromJson } from '../../audit/checkpoint.js';
-import { reconcileAuditWithStore } from '../../audit/reconcile.js';
-import { CA_NAMES } from '../../authority/ca-state.js';
+import { reconcileAuditWithStore, type ReconcileResult } from '../../audit/reconcile.js';
 import { AgentCaError } from '../../errors.js';
 import { parseIsoTime } from '../../iso-time.js';
-import type { IssuerId } from '../../types.js';
+import { CA_NAMES, type IssuerId } from '../../types.js';
 import { parse, result, UsageError, type Io } from '../args.js';
 import { withAuthority } from '../open.js';
 import { withProgress } from '../progress.js';
@@ -14,7 +13,7 @@ import type { AuditCheckpoint } from '../../store/ports.js';
 import type { VerifyResult } from '../../audit/verify.js';
 
 export const auditUsage =
-  'agent-ca audit verify [--against CHECKPOINT.json] [--json] | agent-ca audit reconcile | agent-ca audit export [--from ISO] [--to ISO] [--agent-id ID]   [--server URL: verify, export]';
+  'agent-ca audit verify [--against CHECKPOINT.json] [--json] | agent-ca audit reconcile | agent-ca audit export [--from ISO] [--to ISO] [--agent-id ID]   [--server URL: verify, reconcile, export]';
 
 function date(v: string | undefined, flag: string): Date | undefined {
   if (v === undefined) return undefined;
@@ -84,12 +83,8 @@ export async function auditCommand(argv: string[], io: Io): Promise<number> {
     });
   }
   if (sub === 'reconcile') {
-    const { values: v } = parse(rest, { data: { type: 'string' } });
-    return withAuthority(io, v.data, async (a) => {
-      const r = await reconcileAuditWithStore(
-        a.store,
-        CA_NAMES.map((n) => n as IssuerId),
-      );
+    const { values: v } = parse(rest, { data: { type: 'string' }, server: { type: 'string' } });
+    const report = (r: ReconcileResult): number => {
       if (r.ok) {
         io.out(
           `audit reconcile OK: ${r.entries} entries; ${r.issued} issued certificates present; ${r.statusChanges} status changes agree with the store`,
@@ -101,7 +96,17 @@ export async function auditCommand(argv: string[], io: Io): Promise<number> {
         `agent-ca audit reconcile: ACA_ERR_AUDIT_STORE_MISMATCH: ${r.mismatches.length} certificate statuses disagree with the audit log`,
       );
       return 1;
-    });
+    };
+    const server = serverOf(v, io);
+    if (server)
+      return report(
+        await withProgress(io, 'reconciling the audit log with the store on the server', () =>
+          adminCall<ReconcileResult>(server, io, 'POST', 'api/v1/audit/reconcile'),
+        ),
+      );
+    return withAuthority(io, v.data, async (a) =>
+      report(await reconcileAuditWithStore(a.store, CA_NAMES as readonly string[] as readonly IssuerId[])),
+    );
   }
   if (sub === 'export') {
     const { values: v } = parse(rest, {

@@ -1,14 +1,17 @@
 /**
  * The admin routes the CLI's `--server URL` path needs beyond the certificate API
- * (docs/cli-and-package.md, "While a server runs"): renewing a certificate by serial and
- * verifying the audit chain, both done by the process that holds the store (the certificate's
- * chain as PEM, for `sign-action --server`, is routes/review.ts's chain.pem).
+ * (docs/cli-and-package.md, "While a server runs"): renewing a certificate by serial,
+ * verifying the audit chain and reconciling the log with the store, all done by the process
+ * that holds the store (the certificate's chain as PEM, for `sign-action --server`, is
+ * routes/review.ts's chain.pem).
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { Authority } from '../../authority/authority.js';
 import { checkpointFromJson } from '../../audit/checkpoint.js';
+import { reconcileAuditWithStore } from '../../audit/reconcile.js';
 import { AgentCaError } from '../../errors.js';
+import { CA_NAMES, type IssuerId } from '../../types.js';
 import { requireRole } from '../../tenancy/roles.js';
 import { actorOf, principalOf, type AdminTokens } from '../plugins/admin-auth.js';
 import { visibleCertificate } from './admin.js';
@@ -45,6 +48,23 @@ const RenewResponse = Type.Object(
 const VerifyBody = Type.Object(
   { against: Type.Optional(Type.Object({}, { additionalProperties: true })) },
   { additionalProperties: false },
+);
+
+const ReconcileResponse = Type.Object(
+  {
+    ok: Type.Boolean(),
+    entries: Type.Integer({ description: 'audit entries read' }),
+    issued: Type.Integer({ description: 'certificates whose issuance the log records' }),
+    statusChanges: Type.Integer({ description: 'serials with at least one committed status change' }),
+    mismatches: Type.Array(
+      Type.Object(
+        { serial: Type.String(), audit: Type.String(), store: Type.String() },
+        { additionalProperties: true },
+      ),
+      { description: 'at most 1,000 listed; a last entry counts the rest' },
+    ),
+  },
+  { additionalProperties: true },
 );
 
 export async function cliRemoteRoutes(
@@ -118,6 +138,24 @@ export async function cliRemoteRoutes(
       }
       const r = await a.audit.verify(against ? { against } : {});
       return { ...r, ...(against ? { against: against.seq } : {}) };
+    },
+  );
+
+  // Like verify, the replay spans every tenant's certificates: admin only. Mismatches are the
+  // answer (200, ok: false), not an error: the CLI turns them into ACA_ERR_AUDIT_STORE_MISMATCH.
+  app.post(
+    '/api/v1/audit/reconcile',
+    {
+      schema: route({
+        summary: 'Replay the audit log and list every certificate status the store disagrees with',
+        tags: ['audit'],
+        roles: ['admin'],
+        response: { 200: ReconcileResponse },
+      }),
+    },
+    async (request) => {
+      requireRole(principalOf(request), ['admin'], 'reconcile the audit log with the store');
+      return reconcileAuditWithStore(a.store, CA_NAMES as readonly string[] as readonly IssuerId[]);
     },
   );
 }
