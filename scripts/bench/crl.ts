@@ -1,5 +1,5 @@
 /**
- * Issue 5: time and peak memory to build and sign a full CRL with 100,000 and 1,000,000
+ * CRL bench: time and peak memory to build and sign a full CRL with 100,000 and 1,000,000
  * entries, (a) streamed from LevelDB through CrlPublisher.publishFull (keepExpired: every
  * revocation listed; includes the CRL number fsync and storing the CRL) and (b) the pure
  * builder over a generator, beside `openssl ca -gencrl` on an index.txt holding the same

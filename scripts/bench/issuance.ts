@@ -1,5 +1,5 @@
 /**
- * Issue 2: certificates issued per second with softkey (RSA-2048, P-256) through the full
+ * Issuance bench: certificates issued per second with softkey (RSA-2048, P-256) through the full
  * library path (CSR-less request -> TBS -> lints -> Issuer token -> sign -> LevelDB store +
  * audit entries), beside node:crypto's raw sign rate for the same key type, in the same run.
  */

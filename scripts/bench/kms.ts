@@ -1,5 +1,5 @@
 /**
- * Issue 6 bench: key custody. The same CA (P-256, LevelDB store, audit on) on softkey and on
+ * Key custody bench. The same CA (P-256, LevelDB store, audit on) on softkey and on
  * awskms through the project's KMS emulator, in the same run:
  *  - issuance/s, 1 and 32 in flight, library only and with OCSP pre-signing on issue (what
  *    `agent-ca serve` does), beside the backend's raw signer.sign/s;

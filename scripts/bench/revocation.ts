@@ -1,5 +1,5 @@
 /**
- * Issue 3: revocations/s into LevelDB through the real path (Authority.revoke: audit intent,
+ * Revocation bench: revocations/s into LevelDB through the real path (Authority.revoke: audit intent,
  * then ONE synced commit with the revocation and the audit outcome), without and with an
  * OcspService attached (it signs the serial's SHA-1 and SHA-256 answers before that commit
  * and serves them once it is durable), sequentially and 32 in flight (the audit log group-commits), beside raw `level`

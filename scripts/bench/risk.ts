@@ -1,5 +1,5 @@
 /**
- * Issue 7 bench. (1) Behavioural events ingested over HTTP on loopback: autocannon POSTs
+ * Risk engine bench (docs/risk-engine.md). (1) Behavioural events ingested over HTTP on loopback: autocannon POSTs
  * batches of 100 events (one agent per batch, 1,000 agents in rotation) to POST /api/v1/events
  * of a child `agent-ca serve` (LevelDB, every batch audited), beside, in the same run,
  * (a) a bare fastify route in a child process that accepts the same JSON bodies (parse +

@@ -1,6 +1,6 @@
 /**
- * Finds private key material in a directory tree (issue 6 §4: "a test scans the data dir and
- * finds no private key material"). Every file is read as raw bytes and looked at through
+ * Finds private key material in a directory tree (key custody: with a KMS or HSM key, a scan of
+ * the data dir finds no private key material). Every file is read as raw bytes and looked at through
  * several views, because the store does not keep bytes verbatim:
  *  - raw bytes;
  *  - LevelDB decoded: write-ahead log and MANIFEST records reassembled across 32 KiB blocks

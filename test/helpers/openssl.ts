@@ -1,6 +1,6 @@
 /**
- * The openssl binary as a test oracle (DESIGN.md: every artifact a counterparty sees is checked
- * by openssl). Never throws on a non-zero exit: tests assert on status and output, so a refusal
+ * The openssl binary as a test oracle (every artifact a counterparty sees is checked by openssl,
+ * docs/architecture.md). Never throws on a non-zero exit: tests assert on status and output, so a refusal
  * by openssl is as easy to check as an OK. Bounded in time.
  */
 import { execFile, spawnSync } from 'node:child_process';

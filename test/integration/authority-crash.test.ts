@@ -1,5 +1,5 @@
 /**
- * Issue 3 §1 at the authority level: an acknowledged revoke() survives kill -9. A child opens
+ * Durability at the authority level: an acknowledged revoke() survives kill -9. A child opens
  * the authority on LevelDB (and, in a second run, on PostgreSQL), revokes (keyCompromise), prints ACK and keeps committing hold /
  * release pairs; the parent SIGKILLs it right after the ACK, reopens, and finds the
  * certificate revoked, the 'revoke' outcome in the audit log and the chain intact. Three

@@ -1,5 +1,5 @@
 /**
- * The lifecycle from the command line (issue 3 §2-3), in process: runCli with captured io on a
+ * The lifecycle from the command line (issue, revoke, hold, release, renew, audit), in process: runCli with captured io on a
  * LevelDB data dir that every command reopens (so state must survive restarts). init -> issue
  * -> revoke / hold / release / renew -> list / show -> audit verify / export; bad inputs are
  * one stderr line, exit 1 and no write; finally the database is edited raw with `level` and

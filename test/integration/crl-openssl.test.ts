@@ -1,6 +1,6 @@
 /**
- * Full and delta CRLs checked by the openssl binary (DESIGN.md: every artifact a counterparty
- * sees is checked by openssl): a CA hierarchy in a temp dir (LevelDB store, RSA keys), agent
+ * Full and delta CRLs checked by the openssl binary (every artifact a counterparty sees is
+ * checked by openssl): a CA hierarchy in a temp dir (LevelDB store, RSA keys), agent
  * certificates, revocations written straight into the store, CRLs from the CrlPublisher, then
  * `openssl crl` and `openssl verify -crl_check[_all] [-extended_crl -use_deltas]`.
  *

@@ -1,5 +1,5 @@
 /**
- * Issue 6 §4-§5 end to end on awskms:, against the project's KMS emulator over HTTP + SigV4:
+ * Key custody end to end on awskms:, against the project's KMS emulator over HTTP + SigV4:
  * `agent-ca init --signer awskms` (CLI and library), agents issued with a soft public key and
  * with `--kms-key new`, the standalone server answering OCSP (openssl ocsp) and serving a CRL
  * that openssl verifies, KMS Sign calls counted per certificate and per OCSP request, the

@@ -1,5 +1,5 @@
 /**
- * Issue 6 §4-§5 end to end on pkcs11: (RFC 7512) with a fresh SoftHSM2 token: `agent-ca init
+ * Key custody end to end on pkcs11: (RFC 7512) with a fresh SoftHSM2 token: `agent-ca init
  * --signer pkcs11 --pkcs11-module M --pkcs11-token L` (PIN from AGENT_CA_PKCS11_PIN), agents
  * issued through the CLI and with a key generated on the token, the standalone server answering
  * OCSP (openssl ocsp) and serving a CRL openssl verifies, revocation destroying the agent's

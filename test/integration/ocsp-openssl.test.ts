@@ -1,6 +1,6 @@
 /**
- * OCSP interop without HTTP (DESIGN.md: every artifact a counterparty sees is checked by the
- * openssl binary): `openssl ocsp -reqout` writes the requests, the transport-free responder
+ * OCSP interop without HTTP (every artifact a counterparty sees is checked by the openssl
+ * binary): `openssl ocsp -reqout` writes the requests, the transport-free responder
  * answers them, and `openssl ocsp -respin` verifies the signature and chain, the nonce
  * (with -reqin), and prints good / revoked (reason, time) / unknown.
  */

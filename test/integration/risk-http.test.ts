@@ -1,5 +1,5 @@
 /**
- * Issue 7 end to end over HTTP (§5 Tests): the real server (startServer: OCSP, CRL, webhooks,
+ * The risk engine end to end over HTTP (docs/risk-engine.md): the real server (startServer: OCSP, CRL, webhooks,
  * risk) on LevelDB, on 127.0.0.1, fed through POST /api/v1/events with the admin bearer token.
  * - a simulated agent behaves, then drifts (out-of-scope calls, over-limit trades): warned in
  *   GET /api/v1/notifications, then revoked with no human step, and `openssl ocsp` answers

@@ -63,9 +63,9 @@ export async function reportCommand(argv: string[], io: Io): Promise<number> {
   const progress = progressOf(io);
   if (server) {
     let job = await adminCall<ReportJob>(server, io, 'POST', 'api/v1/reports/compliance', body);
-    const started = Date.now();
+    const started = performance.now(); // a duration: the monotonic timer, as progress.ts
     while (job.status === 'pending' || job.status === 'running') {
-      if (Date.now() - started > POLL_LIMIT_MS)
+      if (performance.now() - started > POLL_LIMIT_MS)
         throw new AgentCaError(
           'REPORT_NOT_READY',
           `report ${job.id} is still ${job.status} after ${POLL_LIMIT_MS / 60_000} minutes; fetch it later with GET /api/v1/reports/${job.id}/evidence.zip`,

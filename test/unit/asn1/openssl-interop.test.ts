@@ -1,6 +1,6 @@
 /**
- * Cross-checks with the openssl binary (DESIGN.md: every artifact a counterparty sees is
- * checked by openssl): openssl builds extension values from ASN1_generate_nconf config text
+ * Cross-checks with the openssl binary (every artifact a counterparty sees is checked by
+ * openssl): openssl builds extension values from ASN1_generate_nconf config text
  * (`openssl asn1parse -genconf`) and a whole certificate (`openssl req -x509`), our decoders
  * read them; and `openssl asn1parse` reads what our encoders write.
  */

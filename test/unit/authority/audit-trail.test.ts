@@ -1,6 +1,6 @@
 /**
  * Every lifecycle operation leaves an intent entry before the act and an outcome entry after
- * (DESIGN.md habits; issue 3 §3), chained so that audit.verify() stays ok; refused operations
+ * (docs/architecture.md: the audit log records the intent before the act), chained so that audit.verify() stays ok; refused operations
  * leave nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Renewal (issue 3 §2): same agent, same key, same agent extensions and SANs, a new serial and
+ * Renewal: same agent, same key, same agent extensions and SANs, a new serial and
  * validity window, recorded as the renewal of the old certificate; revoked or held
  * certificates, and CA certificates, are not renewed.
  */

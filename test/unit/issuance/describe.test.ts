@@ -1,7 +1,7 @@
 /**
  * What `inspect` (describeCertificate) says about certificates we issue and foreign ones: the
  * RFC 5280 fields we write, our four agent extensions decoded, and undecodable agent
- * extensions recorded as parse errors instead of throwing (DESIGN.md).
+ * extensions recorded as parse errors instead of throwing (docs/architecture.md).
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

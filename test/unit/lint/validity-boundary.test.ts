@@ -1,5 +1,5 @@
 /**
- * The 365-day rule at its edge (PRODUCT.md, MiCA Art. 70). RFC 5280 §4.1.2.5 makes both
+ * The 365-day rule at its edge (docs/architecture.md, MiCA Art. 70). RFC 5280 §4.1.2.5 makes both
  * notBefore and notAfter part of the period, so 365 days end one second before notBefore +
  * 365 days; one more second is a 365-day-and-1-second certificate and must be refused.
  */

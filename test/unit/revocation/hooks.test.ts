@@ -1,5 +1,5 @@
 /**
- * The hook bus (issue 3 §4): certificate.issued / revoked / held / released / renewed fire with
+ * The hook bus: certificate.issued / revoked / held / released / renewed fire with
  * the right payload after the action has committed; a handler that throws (sync) or rejects
  * (async) is logged and never undoes or blocks the action, nor the other handlers.
  */
