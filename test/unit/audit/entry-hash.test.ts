@@ -21,6 +21,12 @@ describe('canonicalJson (RFC 8785 style)', () => {
       expect(() => canonicalJson(bad)).toThrow(/cannot be stored as JSON/);
     }
   });
+
+  it('names the path of a refused value, and a refusal leaves no trace in the next call', () => {
+    expect(() => canonicalJson({ a: [1, { b: Number.NaN }] })).toThrow('audit details at $.a[1].b: NaN');
+    expect(() => canonicalJson({ c: 1n })).toThrow('audit details at $.c: bigint');
+    expect(canonicalJson({ x: [{ y: 1 }] })).toBe('{"x":[{"y":1}]}');
+  });
 });
 
 describe('entryHash', () => {
