@@ -18,6 +18,16 @@ export function jsonNormalise<T>(value: T): T {
 }
 
 /**
+ * Text that is already canonical JSON (canonicalJson's output), written as it is where it
+ * stands in a larger value: an audit entry's details are made canonical once, to store them in
+ * their round-trip form, and that same text goes into the entry's hash (canonical JSON of
+ * canonical JSON read back is the same text).
+ */
+export class CanonicalText {
+  constructor(readonly text: string) {}
+}
+
+/**
  * Keys and indexes from the root to the value being written: the path of a refused value is
  * only spelt out when one is refused, not built as a string for every member of every entry
  * (two audit entries per issuance; docs/throughput.md).
@@ -34,6 +44,7 @@ function write(v: unknown): string {
       if (!Number.isFinite(v)) throw refuse(String(v));
       return JSON.stringify(v);
     case 'object': {
+      if (v instanceof CanonicalText) return v.text;
       const toJSON = (v as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === 'function') return write((toJSON as () => unknown).call(v));
       if (Array.isArray(v)) {

@@ -48,6 +48,14 @@ describe('entryHash', () => {
     expect(entryHash(entry)).toBe('c5e5c8f63292ff476890083990fd24c21710785a1f02bd63c53da02fe0674b97');
   });
 
+  it('the same hash when the caller hands over the canonical details it already made', () => {
+    const detailsJson = canonicalJson(entry.details);
+    expect(canonicalEntry(entry, detailsJson)).toBe(canonicalEntry(entry));
+    expect(entryHash(entry, detailsJson)).toBe(entryHash(entry));
+    const normalised = { ...entry, details: jsonNormalise({ when: new Date(0), n: undefined, x: [1] }) };
+    expect(entryHash(normalised, canonicalJson(normalised.details))).toBe(entryHash(normalised));
+  });
+
   it('changes when any covered field changes', () => {
     const base = entryHash(entry);
     const variants = [
