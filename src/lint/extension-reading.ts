@@ -17,9 +17,9 @@ import {
   decodeGeneralNames,
   decodeKeyUsage,
   decodeOcspNoCheck,
-  oidsIn,
 } from '../asn1/x509-extension-decode.js';
 import type { DecodedFacts } from './lint-target.js';
+import { lintOidsIn } from './oid-reading.js';
 
 export type MutableFacts = { -readonly [K in keyof DecodedFacts]: DecodedFacts[K] };
 
@@ -52,7 +52,7 @@ export function readExtensionValue(oid: string, name: string, value: Buffer): Ex
 function decodeExtensionValue(oid: string, name: string, value: Buffer): ExtensionReading {
   const oids: string[] = [];
   try {
-    oidsIn(readDerTree(value, name), name, oids);
+    lintOidsIn(readDerTree(value, name), name, oids);
   } catch {
     // not DER: the decode below reports it
   }

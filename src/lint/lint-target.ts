@@ -4,12 +4,12 @@
  * the encoder (docs/oids-and-lints.md). Only what the bytes cannot say comes from the request:
  * the profile, the issuer's notAfter and the agent id the CN must equal.
  */
-import { readOid, type DerNode } from '../asn1/decode.js';
+import type { DerNode } from '../asn1/decode.js';
+import { lintOid, lintOidsIn } from './oid-reading.js';
 import { readDerTree } from '../asn1/der-tree.js';
 import { decodeTime, readTlv } from '../asn1/der-reader.js';
 import { decodeName, type NameSpec } from '../asn1/name.js';
 import { AgentOids, Oids } from '../asn1/oids.js';
-import { oidsIn } from '../asn1/x509-extension-decode.js';
 import { Asn1DecodeError } from '../errors.js';
 import type { Profile } from '../profile/profile.js';
 import type { TbsCertificate, TbsFacts } from '../profile/tbs.js';
@@ -91,7 +91,7 @@ function readExtensions(node: DerNode | undefined, malformed: string[]): LintExt
     throw new Asn1DecodeError('tbsCertificate', 'expected extensions [3] EXPLICIT');
   return node.children[0]!.children.map((ext, i) => {
     const [id, second, third] = ext.children;
-    const oid = readOid(id!, `extension ${i} extnID`);
+    const oid = lintOid(id!, `extension ${i} extnID`);
     const hasCritical = second?.tagClass === 'universal' && second.tagNumber === 1;
     const critical = hasCritical && second.content[0] === 0xff;
     // X.690 §11.5: critical DEFAULT FALSE is omitted, and a BOOLEAN is 00 or FF.
@@ -145,7 +145,7 @@ export function parseLintTarget(tbsDer: Buffer, intent: LintIntent): LintTarget 
   const [serialNode, algNode, issuerNode, validityNode, subjectNode, spkiNode] = f.slice(at, at + 6);
   const version = versionNode?.children[0]?.content.length === 1 ? versionNode.children[0].content[0]! + 1 : 1;
   const serialBytes = buf(serialNode!.content);
-  const algorithmOid = readOid(algNode!.children[0] ?? algNode!, 'signature AlgorithmIdentifier');
+  const algorithmOid = lintOid(algNode!.children[0] ?? algNode!, 'signature AlgorithmIdentifier');
   const validity = validityNode!.children;
   if (validity.length !== 2) throw new Asn1DecodeError('validity', 'expected notBefore and notAfter');
   let subjectSpec: NameSpec = {};
@@ -165,7 +165,7 @@ export function parseLintTarget(tbsDer: Buffer, intent: LintIntent): LintTarget 
     malformed,
   );
   const readings = extensions.map((e) => readExtensionValue(e.oid, e.name, e.value));
-  const oids = oidsIn(root, 'tbsCertificate');
+  const oids = lintOidsIn(root, 'tbsCertificate');
   for (const r of readings) for (const oid of r.oids) oids.push(oid);
   const signatureAlgorithm = algorithmByOid(algorithmOid);
   return Object.freeze({

@@ -8,6 +8,9 @@ import { Oids } from '../../../src/asn1/oids.js';
 import { keyUsageValue } from '../../../src/asn1/x509-extensions.js';
 import { extensionEntry } from '../../../src/profile/build-tbs.js';
 import { readExtensionValue } from '../../../src/lint/extension-reading.js';
+import { lintOid } from '../../../src/lint/oid-reading.js';
+import { readDerTree } from '../../../src/asn1/der-tree.js';
+import { oid } from '../../../src/asn1/der.js';
 import { agentTbs, errorLints, lintFindings, tweak } from './tbs-fixtures.js';
 
 function withKeyUsageValue(value: Buffer) {
@@ -42,5 +45,18 @@ describe('remembered extension readings', () => {
     expect(asKeyUsage.malformed).toBeUndefined();
     expect(asEku.malformed).toMatch(/extKeyUsage/);
     expect(readExtensionValue(Oids.keyUsage, 'keyUsage', Buffer.from(value))).toBe(asKeyUsage);
+  });
+});
+
+describe('remembered OBJECT IDENTIFIERs', () => {
+  it('decodes each encoding once and still refuses a bad one every time', () => {
+    const good = readDerTree(oid('2.5.29.15'), 'oid');
+    expect(lintOid(good, 'oid')).toBe('2.5.29.15');
+    expect(lintOid(readDerTree(oid('2.5.29.15'), 'oid'), 'oid')).toBe('2.5.29.15');
+    // X.690 §8.19.2: a sub-identifier starting with 0x80 is not minimal.
+    const bad = readDerTree(Buffer.from([0x06, 0x03, 0x55, 0x80, 0x0f]), 'oid');
+    expect(() => lintOid(bad, 'oid')).toThrow(/not minimal/);
+    expect(() => lintOid(bad, 'oid')).toThrow(/not minimal/);
+    expect(() => lintOid(readDerTree(Buffer.from([0x04, 0x01, 0x55]), 'oid'), 'oid')).toThrow();
   });
 });
