@@ -4,7 +4,7 @@
  * carries its predecessor's hash, so changing, removing, reordering or inserting any entry
  * breaks either its own hash or the next entry's link.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { GENESIS_HASH } from '../store/commit-planner.js';
 import type { AuditEntry } from '../store/ports.js';
 import { CanonicalText, canonicalJson } from './canonical-json.js';
@@ -18,13 +18,14 @@ export { entryJson };
 
 /** `detailsJson`: canonicalJson(e.details) when the caller has it already (it is not made again). */
 export function canonicalEntry(e: UnhashedEntry, detailsJson?: string): string {
-  const json = entryJson({ ...e, hash: undefined });
+  // A stored entry carries its hash, which the hash cannot cover; a new one has none to drop.
+  const json = entryJson((e as Partial<AuditEntry>).hash === undefined ? e : { ...e, hash: undefined });
   if (detailsJson !== undefined) json.details = new CanonicalText(detailsJson);
   return canonicalJson(json);
 }
 
 export function entryHash(e: UnhashedEntry, detailsJson?: string): string {
-  return createHash('sha256').update(canonicalEntry(e, detailsJson), 'utf8').digest('hex');
+  return hash('sha256', canonicalEntry(e, detailsJson), 'hex');
 }
 
 export function hashEntry(e: UnhashedEntry, detailsJson?: string): AuditEntry {
