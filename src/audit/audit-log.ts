@@ -25,7 +25,7 @@ import {
   type Store,
   type WriteOp,
 } from '../store/ports.js';
-import { jsonNormalise } from './canonical-json.js';
+import { canonicalJson } from './canonical-json.js';
 import { signCheckpoint } from './checkpoint.js';
 import { GENESIS_HASH, hashEntry } from './entry-hash.js';
 import { exportJsonLines, type ExportOptions } from './export.js';
@@ -247,15 +247,19 @@ export class AuditLog {
   }
 
   private async buildEntry(input: AuditInput, head: AuditHead | null): Promise<{ entry: AuditEntry; ops: WriteOp[] }> {
-    const entry = hashEntry({
-      seq: (head?.seq ?? 0) + 1,
-      time: this.clock.now(),
-      actor: input.actor,
-      action: input.action,
-      subject: input.subject,
-      details: normaliseDetails(input.details),
-      prevHash: head?.hash ?? GENESIS_HASH,
-    });
+    const details = normalisedDetails(input.details);
+    const entry = hashEntry(
+      {
+        seq: (head?.seq ?? 0) + 1,
+        time: this.clock.now(),
+        actor: input.actor,
+        action: input.action,
+        subject: input.subject,
+        details: details.value,
+        prevHash: head?.hash ?? GENESIS_HASH,
+      },
+      details.json,
+    );
     const ops: WriteOp[] = [{ op: 'appendAudit', entry }];
     // A checkpoint at every multiple of checkpointEvery: verify() can then tell a deleted checkpoint.
     if (this.checkpointEvery > 0 && entry.seq % this.checkpointEvery === 0) {
@@ -441,11 +445,15 @@ export class AuditLog {
   }
 }
 
-function normaliseDetails(details: Record<string, unknown> | undefined): Record<string, unknown> {
-  if (details === undefined) return {};
+/** The details in their JSON round-trip form (what the hash covers and the store keeps), with their canonical text. */
+function normalisedDetails(details: Record<string, unknown> | undefined): {
+  value: Record<string, unknown>;
+  json: string;
+} {
+  if (details === undefined) return { value: {}, json: '{}' };
   if (details === null || typeof details !== 'object' || Array.isArray(details)) {
     throw new AgentCaError('INPUT_INVALID', 'audit details must be a JSON object');
   }
-  // Store exactly what the hash covers: the JSON round-trip form (Dates become ISO strings).
-  return jsonNormalise(details);
+  const json = canonicalJson(details);
+  return { value: JSON.parse(json) as Record<string, unknown>, json };
 }

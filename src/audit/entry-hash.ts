@@ -4,10 +4,10 @@
  * carries its predecessor's hash, so changing, removing, reordering or inserting any entry
  * breaks either its own hash or the next entry's link.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { GENESIS_HASH } from '../store/commit-planner.js';
 import type { AuditEntry } from '../store/ports.js';
-import { canonicalJson } from './canonical-json.js';
+import { CanonicalText, canonicalJson } from './canonical-json.js';
 import { entryJson } from '../store/audit-entry-json.js';
 
 export { GENESIS_HASH };
@@ -16,14 +16,18 @@ export type UnhashedEntry = Omit<AuditEntry, 'hash'>;
 
 export { entryJson };
 
-export function canonicalEntry(e: UnhashedEntry): string {
-  return canonicalJson(entryJson({ ...e, hash: undefined }));
+/** `detailsJson`: canonicalJson(e.details) when the caller has it already (it is not made again). */
+export function canonicalEntry(e: UnhashedEntry, detailsJson?: string): string {
+  // A stored entry carries its hash, which the hash cannot cover; a new one has none to drop.
+  const json = entryJson((e as Partial<AuditEntry>).hash === undefined ? e : { ...e, hash: undefined });
+  if (detailsJson !== undefined) json.details = new CanonicalText(detailsJson);
+  return canonicalJson(json);
 }
 
-export function entryHash(e: UnhashedEntry): string {
-  return createHash('sha256').update(canonicalEntry(e), 'utf8').digest('hex');
+export function entryHash(e: UnhashedEntry, detailsJson?: string): string {
+  return hash('sha256', canonicalEntry(e, detailsJson), 'hex');
 }
 
-export function hashEntry(e: UnhashedEntry): AuditEntry {
-  return { ...e, hash: entryHash(e) };
+export function hashEntry(e: UnhashedEntry, detailsJson?: string): AuditEntry {
+  return { ...e, hash: entryHash(e, detailsJson) };
 }

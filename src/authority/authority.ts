@@ -502,11 +502,19 @@ export class Authority {
       serial,
       der: issued.der,
       pem,
-      chainPem: pem + toPem(intermediate.certificate.der),
+      chainPem: pem + this.pemOf(intermediate.certificate.der),
       notBefore: tbs.notBefore,
       notAfter: tbs.notAfter,
       warnings: prepared.warnings.map((w) => `${w.lint}: ${w.message}`),
     };
+  }
+
+  /** PEM of a CA certificate, made once per certificate (every issuance returns the chain). */
+  private readonly caPems = new WeakMap<Buffer, string>();
+  private pemOf(der: Buffer): string {
+    let pem = this.caPems.get(der);
+    if (pem === undefined) this.caPems.set(der, (pem = toPem(der)));
+    return pem;
   }
 
   /** Same agent, same key and extensions, new serial; recorded as the renewal of the old one. */

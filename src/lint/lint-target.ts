@@ -4,26 +4,18 @@
  * the encoder (docs/oids-and-lints.md). Only what the bytes cannot say comes from the request:
  * the profile, the issuer's notAfter and the agent id the CN must equal.
  */
-import { readOid, type DerNode } from '../asn1/decode.js';
+import type { DerNode } from '../asn1/decode.js';
+import { lintOid, lintOidsIn } from './oid-reading.js';
 import { readDerTree } from '../asn1/der-tree.js';
 import { decodeTime, readTlv } from '../asn1/der-reader.js';
 import { decodeName, type NameSpec } from '../asn1/name.js';
 import { AgentOids, Oids } from '../asn1/oids.js';
-import {
-  decodeAuthorityInfoAccess,
-  decodeBasicConstraints,
-  decodeDistributionPoints,
-  decodeExtKeyUsage,
-  decodeGeneralNames,
-  decodeKeyUsage,
-  decodeOcspNoCheck,
-  oidsIn,
-} from '../asn1/x509-extension-decode.js';
 import { Asn1DecodeError } from '../errors.js';
 import type { Profile } from '../profile/profile.js';
 import type { TbsCertificate, TbsFacts } from '../profile/tbs.js';
 import { algorithmByOid } from '../signer/algorithms.js';
 import { keyTypeOfSpki } from '../signer/public-key.js';
+import { readExtensionValue, type ExtensionReading, type MutableFacts } from './extension-reading.js';
 import type { KeyType, SignatureAlgorithm } from '../types.js';
 
 /** What the request meant; everything else is read from the bytes. */
@@ -99,7 +91,7 @@ function readExtensions(node: DerNode | undefined, malformed: string[]): LintExt
     throw new Asn1DecodeError('tbsCertificate', 'expected extensions [3] EXPLICIT');
   return node.children[0]!.children.map((ext, i) => {
     const [id, second, third] = ext.children;
-    const oid = readOid(id!, `extension ${i} extnID`);
+    const oid = lintOid(id!, `extension ${i} extnID`);
     const hasCritical = second?.tagClass === 'universal' && second.tagNumber === 1;
     const critical = hasCritical && second.content[0] === 0xff;
     // X.690 §11.5: critical DEFAULT FALSE is omitted, and a BOOLEAN is 00 or FF.
@@ -117,8 +109,8 @@ function readExtensions(node: DerNode | undefined, malformed: string[]): LintExt
   });
 }
 
-function decodeFacts(exts: readonly LintExtension[], intent: LintIntent, malformed: string[]): DecodedFacts {
-  const f: { -readonly [K in keyof DecodedFacts]: DecodedFacts[K] } = {
+function decodeFacts(readings: readonly ExtensionReading[], intent: LintIntent, malformed: string[]): DecodedFacts {
+  const f: MutableFacts = {
     ca: false,
     keyUsage: [],
     extKeyUsage: [],
@@ -130,48 +122,15 @@ function decodeFacts(exts: readonly LintExtension[], intent: LintIntent, malform
     ocspNoCheck: false,
     ...(intent.agentId !== undefined ? { agentId: intent.agentId } : {}),
   };
-  for (const e of exts) {
-    try {
-      switch (e.oid) {
-        case Oids.basicConstraints: {
-          const bc = decodeBasicConstraints(e.value);
-          f.ca = bc.ca;
-          if (bc.pathLen !== undefined) f.pathLen = bc.pathLen;
-          break;
-        }
-        case Oids.keyUsage:
-          f.keyUsage = decodeKeyUsage(e.value);
-          break;
-        case Oids.extKeyUsage:
-          f.extKeyUsage = decodeExtKeyUsage(e.value);
-          break;
-        case Oids.subjectAltName:
-          f.subjectAltNames = decodeGeneralNames(e.value);
-          break;
-        case Oids.crlDistributionPoints:
-          f.crlDistributionPoints = decodeDistributionPoints(e.value);
-          break;
-        case Oids.freshestCrl:
-          f.freshestCrl = decodeDistributionPoints(e.value, 'freshestCRL');
-          break;
-        case Oids.authorityInfoAccess: {
-          const aia = decodeAuthorityInfoAccess(e.value);
-          f.ocspUrls = aia.ocsp;
-          f.caIssuersUrls = aia.caIssuers;
-          break;
-        }
-        case Oids.ocspNoCheck:
-          f.ocspNoCheck = decodeOcspNoCheck(e.value);
-          break;
-        default:
-          // RFC 5280 §4.1: extnValue is the DER of the extension's syntax, whatever it is.
-          readDerTree(e.value, e.name);
-      }
-    } catch (err) {
-      malformed.push(`extension ${e.name}: ${(err as Error).message}`);
-    }
+  for (const r of readings) {
+    r.apply?.(f);
+    if (r.malformed !== undefined) malformed.push(r.malformed);
   }
   return f;
+}
+
+function time(n: DerNode, what: string): Date {
+  return decodeTime(n.der, readTlv(n.der, 0, what), what);
 }
 
 /** Parse the exact TBS bytes (RFC 5280 §4.1). Throws Asn1DecodeError only when the TBS structure itself is not DER. */
@@ -186,10 +145,9 @@ export function parseLintTarget(tbsDer: Buffer, intent: LintIntent): LintTarget 
   const [serialNode, algNode, issuerNode, validityNode, subjectNode, spkiNode] = f.slice(at, at + 6);
   const version = versionNode?.children[0]?.content.length === 1 ? versionNode.children[0].content[0]! + 1 : 1;
   const serialBytes = buf(serialNode!.content);
-  const algorithmOid = readOid(algNode!.children[0] ?? algNode!, 'signature AlgorithmIdentifier');
+  const algorithmOid = lintOid(algNode!.children[0] ?? algNode!, 'signature AlgorithmIdentifier');
   const validity = validityNode!.children;
   if (validity.length !== 2) throw new Asn1DecodeError('validity', 'expected notBefore and notAfter');
-  const time = (n: DerNode, what: string) => decodeTime(n.der, readTlv(n.der, 0, what), what);
   let subjectSpec: NameSpec = {};
   try {
     subjectSpec = decodeName(subjectNode!.der).spec;
@@ -206,14 +164,9 @@ export function parseLintTarget(tbsDer: Buffer, intent: LintIntent): LintTarget 
     f.slice(at + 6).find((n) => n.tagClass === 'context' && n.tagNumber === 3),
     malformed,
   );
-  const oids = oidsIn(root, 'tbsCertificate');
-  for (const e of extensions) {
-    try {
-      oidsIn(readDerTree(e.value, e.name), e.name, oids);
-    } catch {
-      // not DER: decodeFacts reports it
-    }
-  }
+  const readings = extensions.map((e) => readExtensionValue(e.oid, e.name, e.value));
+  const oids = lintOidsIn(root, 'tbsCertificate');
+  for (const r of readings) for (const oid of r.oids) oids.push(oid);
   const signatureAlgorithm = algorithmByOid(algorithmOid);
   return Object.freeze({
     der: tbsDer,
@@ -235,7 +188,7 @@ export function parseLintTarget(tbsDer: Buffer, intent: LintIntent): LintTarget 
     publicKeyInfo: buf(spkiNode!.der),
     ...(keyType ? { keyType } : {}),
     extensions: Object.freeze(extensions),
-    facts: Object.freeze(decodeFacts(extensions, intent, malformed)),
+    facts: Object.freeze(decodeFacts(readings, intent, malformed)),
     oids: Object.freeze(oids),
     malformed: Object.freeze(malformed),
   });

@@ -21,6 +21,12 @@ describe('canonicalJson (RFC 8785 style)', () => {
       expect(() => canonicalJson(bad)).toThrow(/cannot be stored as JSON/);
     }
   });
+
+  it('names the path of a refused value, and a refusal leaves no trace in the next call', () => {
+    expect(() => canonicalJson({ a: [1, { b: Number.NaN }] })).toThrow('audit details at $.a[1].b: NaN');
+    expect(() => canonicalJson({ c: 1n })).toThrow('audit details at $.c: bigint');
+    expect(canonicalJson({ x: [{ y: 1 }] })).toBe('{"x":[{"y":1}]}');
+  });
 });
 
 describe('entryHash', () => {
@@ -40,6 +46,14 @@ describe('entryHash', () => {
         '"prevHash":"0000000000000000000000000000000000000000000000000000000000000000","seq":1,"subject":"7f01","time":"2025-01-01T00:00:00.000Z"}',
     );
     expect(entryHash(entry)).toBe('c5e5c8f63292ff476890083990fd24c21710785a1f02bd63c53da02fe0674b97');
+  });
+
+  it('the same hash when the caller hands over the canonical details it already made', () => {
+    const detailsJson = canonicalJson(entry.details);
+    expect(canonicalEntry(entry, detailsJson)).toBe(canonicalEntry(entry));
+    expect(entryHash(entry, detailsJson)).toBe(entryHash(entry));
+    const normalised = { ...entry, details: jsonNormalise({ when: new Date(0), n: undefined, x: [1] }) };
+    expect(entryHash(normalised, canonicalJson(normalised.details))).toBe(entryHash(normalised));
   });
 
   it('changes when any covered field changes', () => {
