@@ -460,10 +460,16 @@ async function benchPostgres(seconds: number, parts: ReadonlySet<string>): Promi
       const store = m.result.storeSeconds ?? NaN;
       line(
         `full CRL from PostgreSQL, ${name}: ${fmt(m.result.entries)} entries in ${fmt(m.result.seconds, 2)} s ` +
-          `(read and build ${fmt(m.result.seconds - store, 2)} s, store ${fmt(store, 2)} s), peak RSS ${fmt(m.peakRssMiB)} MiB, ${fmt(m.result.bytes / 1048576, 1)} MiB DER ` +
+          `(read and build ${fmt(m.result.seconds - store, 2)} s, store ${fmt(store, 2)} s; CPU: agent-ca ${fmt(m.result.cpuSeconds ?? NaN, 2)} s, PostgreSQL backends ${fmt(m.result.serverCpuSeconds ?? NaN, 2)} s), ` +
+          `peak RSS ${fmt(m.peakRssMiB)} MiB, ${fmt(m.result.bytes / 1048576, 1)} MiB DER ` +
           `(targets < 10 s: ${m.result.seconds < 10 ? 'MET' : 'MISSED'}, < 1 GiB: ${m.peakRssMiB < 1024 ? 'MET' : 'MISSED'})`,
       );
-      Object.assign(results, { [`pg.crl.${key}.s`]: m.result.seconds, [`pg.crl.${key}.peakMiB`]: m.peakRssMiB });
+      Object.assign(results, {
+        [`pg.crl.${key}.s`]: m.result.seconds,
+        [`pg.crl.${key}.peakMiB`]: m.peakRssMiB,
+        [`pg.crl.${key}.cpuS`]: m.result.cpuSeconds ?? NaN,
+        [`pg.crl.${key}.serverCpuS`]: m.result.serverCpuSeconds ?? NaN,
+      });
     }
     line(
       `setup, not timed: ${fmt(count)} revocations loaded in ${fmt(loadSeconds, 1)} s; VACUUM (ANALYZE) revocations ${fmt(vacuumSeconds, 1)} s`,
