@@ -21,6 +21,7 @@ import { createAuthority } from '../../src/authority/create-authority.js';
 import { buildCrlDetailed, type CrlEntryInput } from '../../src/crl/crl-builder.js';
 import { CrlPublisher, crlIssuerFromCa } from '../../src/crl/publisher.js';
 import { commitInBatches, revocationOp } from '../../src/store/bulk.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { runInChild, type ChildMeasurement } from './child-rss.js';
 import {
   BENCH_ISSUER,
@@ -48,6 +49,58 @@ export interface BuildResult {
   seconds: number;
   entries: number;
   bytes: number;
+  /** publishFull only: seconds in store.commit (storing the CRL, its meta records). */
+  storeSeconds?: number;
+  /** publishFull only: CPU seconds of this process during the publication. */
+  cpuSeconds?: number;
+  /** publishFull from a local PostgreSQL: CPU seconds of the store's server backends meanwhile. */
+  serverCpuSeconds?: number;
+}
+
+/** The backend pid of every connection of a PostgreSQL store's pool (all opened now). */
+async function backendPids(store: unknown): Promise<number[]> {
+  if (!(store instanceof PostgresStore)) return [];
+  const clients = await Promise.all(Array.from({ length: 10 }, () => store.db.connect()));
+  try {
+    return await Promise.all(
+      clients.map(async (c) => Number((await c.query<{ p: number }>('select pg_backend_pid() as p')).rows[0]!.p)),
+    );
+  } finally {
+    for (const c of clients) c.release();
+  }
+}
+
+/** utime + stime of a local process (/proc/PID/stat, clock ticks of 1/100 s); undefined when unreadable. */
+function procCpuTicks(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined; // not local, not Linux, or exited
+  }
+}
+
+/**
+ * CPU seconds that `pids` use from now until the returned function is called. They are sampled
+ * every 100 ms: the pool closes idle connections (their backends exit) during a long run.
+ * NaN when a backend could not be read at the start (PostgreSQL on another host).
+ */
+function watchCpu(pids: readonly number[]): () => number {
+  const first = pids.map(procCpuTicks);
+  const last = [...first];
+  const sample = (): void =>
+    pids.forEach((pid, i) => {
+      const t = procCpuTicks(pid);
+      if (t !== undefined) last[i] = t;
+    });
+  const timer = setInterval(sample, 100);
+  return () => {
+    clearInterval(timer);
+    sample();
+    if (first.some((t) => t === undefined)) return NaN;
+    return last.reduce<number>((sum, t, i) => sum + (t! - first[i]!), 0) / 100;
+  };
 }
 
 /** Child task: CrlPublisher.publishFull over the store (stream, build, sign, commit). */
@@ -64,13 +117,38 @@ export async function publishFullTask(args: BuildArgs, mark: () => void): Promis
       issuers: { [BENCH_ISSUER]: crlIssuerFromCa(a.ca('intermediate')) },
       keepExpired: true,
     });
+    // Time in store.commit, to split "read and build" from "store" in the figure.
+    const commit = a.store.commit.bind(a.store);
+    let storeMs = 0;
+    a.store.commit = async (...c) => {
+      const t = performance.now();
+      try {
+        return await commit(...c);
+      } finally {
+        storeMs += performance.now() - t;
+      }
+    };
+    // CPU time, this process and (PostgreSQL on this host) the server backends of the store's
+    // pool: on a loaded machine the wall time mostly measures waiting for a core.
+    const pids = await backendPids(a.store);
+    const serverCpu = watchCpu(pids);
     mark();
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const p = await publisher.publishFullDetailed(BENCH_ISSUER);
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const serverCpuSeconds = serverCpu();
     if (p.entryCount !== args.count) throw new Error(`full CRL lists ${p.entryCount} entries, expected ${args.count}`);
     if (args.outFile) writeFileSync(args.outFile, p.record.der);
-    return { seconds, entries: p.entryCount, bytes: p.record.der.length };
+    return {
+      seconds,
+      entries: p.entryCount,
+      bytes: p.record.der.length,
+      storeSeconds: storeMs / 1000,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      ...(pids.length > 0 && !Number.isNaN(serverCpuSeconds) ? { serverCpuSeconds } : {}),
+    };
   } finally {
     await a.close();
   }

@@ -42,19 +42,19 @@ export async function startChangeSync(
 ): Promise<ChangeListener | undefined> {
   const store = authority.store;
   if (!(store instanceof PostgresStore)) return undefined;
+  // OCSP answers are dropped first, for every serial of the notice at once (one lookup round),
+  // before any CRL work: revocation visibility across peers is bounded by this path, and a
+  // CRL refresh reads a whole CRL (docs/storage-postgres.md, "Several processes").
   const apply = async (n: ChangeNotice): Promise<void> => {
-    for (const c of n.crls ?? []) await crls.refresh(c.issuerId, c.kind);
     if (n.serials === undefined) {
       ocsp.invalidateAll();
       for (const name of CA_NAMES) for (const kind of ['full', 'delta'] as const) await crls.refresh(name, kind);
       return;
     }
-    for (const serial of n.serials) {
-      const cert = await store.certificates.get(serial as Serial);
-      if (!cert) continue;
-      ocsp.afterChange(cert);
-      crls.afterChange(cert, await authority.statusOf(cert));
-    }
+    const certs = await Promise.all(n.serials.map((s) => store.certificates.get(s as Serial)));
+    for (const cert of certs) if (cert) ocsp.afterChange(cert);
+    for (const c of n.crls ?? []) await crls.refresh(c.issuerId, c.kind);
+    for (const cert of certs) if (cert) crls.afterChange(cert, await authority.statusOf(cert));
   };
   const listener = new ChangeListener(store.target, (n) => void apply(n).catch(log('applying a peer change notice')), {
     onError: log('change listener'),

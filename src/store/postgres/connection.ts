@@ -85,3 +85,15 @@ export function storeError(e: unknown, where: string): AgentCaError {
     },
   );
 }
+
+/**
+ * Whether `default_toast_compression = lz4` is accepted: PostgreSQL 14+ built with lz4 lists
+ * it among the setting's values (the option is compiled out otherwise, and older servers have
+ * no such setting).
+ */
+export async function toastLz4Available(q: Pick<pg.PoolClient, 'query'>): Promise<boolean> {
+  const r = await q.query(
+    "select 1 from pg_settings where name = 'default_toast_compression' and 'lz4' = any(enumvals)",
+  );
+  return r.rows.length > 0;
+}

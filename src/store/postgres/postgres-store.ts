@@ -32,7 +32,14 @@ import type {
   WriteOp,
 } from '../ports.js';
 import { copyRows, field, type FieldCursor } from './copy-binary.js';
-import { advisoryKey, createPool, parsePostgresUrl, storeError, type PostgresTarget } from './connection.js';
+import {
+  advisoryKey,
+  createPool,
+  parsePostgresUrl,
+  storeError,
+  toastLz4Available,
+  type PostgresTarget,
+} from './connection.js';
 import { migrate, type MigrationResult } from './migrations.js';
 import { notifyCommit } from './notify.js';
 import * as rows from './rows.js';
@@ -58,6 +65,8 @@ export class PostgresStore implements Store {
   private readonly mutex = new Mutex();
   private readonly commitKey: string;
   migration: MigrationResult | undefined;
+  /** The server can compress TOAST with lz4 (PostgreSQL 14+ built with lz4). */
+  private toastLz4 = false;
 
   constructor(private readonly opts: PostgresStoreOptions) {
     this.target = parsePostgresUrl(opts.url);
@@ -77,6 +86,7 @@ export class PostgresStore implements Store {
       const client = await pool.connect();
       try {
         this.migration = await migrate(client, this.target.schema);
+        this.toastLz4 = await toastLz4Available(client);
       } finally {
         client.release();
       }
@@ -168,16 +178,24 @@ export class PostgresStore implements Store {
     sql: (literal: (v: string) => string) => string,
     columns: number,
     row: (f: readonly FieldCursor[]) => T,
+    opts: { indexOrder?: boolean } = {},
   ): AsyncGenerator<T[]> {
     const client = await this.connect();
     let done = false;
     try {
+      // indexOrder: the ORDER BY is one an index provides. Without statistics (a table just
+      // bulk-loaded, before autovacuum analyses it) the planner guesses a few rows and sorts a
+      // bitmap scan instead: for 1,000,000 revocations an external sort (work_mem) before the
+      // first row is sent. `enable_sort = off` makes it take the index's order, whatever the
+      // statistics; the setting is local to this read-only transaction.
+      if (opts.indexOrder) await client.query('begin transaction read only; set local enable_sort = off');
       yield* copyRows(
         client,
         sql((v) => client.escapeLiteral(v)),
         columns,
         row,
       );
+      if (opts.indexOrder) await client.query('commit');
       done = true;
     } catch (e) {
       throw storeError(e, 'read');
@@ -219,6 +237,10 @@ export class PostgresStore implements Store {
         await client.query('select pg_advisory_xact_lock($1)', [this.commitKey]);
         const plan = await planCommit(batch, readerFor(client), opts);
         if (!plan.sync) await client.query('set local synchronous_commit to off');
+        // A full CRL is tens of MiB (~49 bytes an entry): TOAST compresses it with pglz by
+        // default, seconds of the server's CPU inside the commit lock; lz4 takes a fraction.
+        if (this.toastLz4 && plan.mutations.some((m) => m.kind === 'putCrl'))
+          await client.query('set local default_toast_compression = lz4');
         await writePlan(client, plan);
         await notifyCommit(client, this.target.schema, plan.mutations, plan.lastChangeSeq);
         await client.query('commit');
@@ -278,8 +300,9 @@ export class PostgresStore implements Store {
         7,
         revocationFromCopy,
       ),
-    // Full CRLs: only the columns an entry needs, a batch per network chunk, and with
-    // `withNotAfter` each certificate's notAfter by a merge join on serial (RFC 5280 §3.3).
+    // Full CRLs: only the columns an entry needs, a batch per network chunk, in the order of
+    // the (issuer_id, serial) index, and with `withNotAfter` each certificate's notAfter by a
+    // merge join on serial (RFC 5280 §3.3).
     crlEntryBatches: ({ issuerId, withNotAfter }) =>
       this.copyBatches(
         (lit) =>
@@ -288,6 +311,7 @@ export class PostgresStore implements Store {
             : `select r.serial, r.revoked_at, r.reason, r.invalidity_date from revocations r where r.issuer_id = ${lit(issuerId)} order by r.serial`,
         withNotAfter ? 5 : 4,
         crlEntryFromCopy,
+        { indexOrder: true },
       ),
     changesSince: (issuerId: IssuerId, afterSeq: number) =>
       this.stream(
