@@ -6,10 +6,7 @@
  * marker it could not write, instead of swallowing the error.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAuthority } from '../../../src/authority/create-authority.js';
 import type { Authority } from '../../../src/authority/authority.js';
 import type { CertificateRecord } from '../../../src/store/ports.js';
 import type { CertificateStatus } from '../../../src/revocation/status.js';
@@ -18,23 +15,13 @@ import { parseOcspResponse } from '../../../src/ocsp/response-parse.js';
 import { OcspService, type OcspAuthority } from '../../../src/ocsp/service.js';
 import type { IssuerId, Serial } from '../../../src/types.js';
 import { makeTmpDir, type TmpDir } from '../../helpers/tmp-dir.js';
+import { dayProfileAuthority, withOverrides } from './day-profile-authority.js';
 
 let tmp: TmpDir;
 let a: Authority;
 beforeEach(async () => {
   tmp = await makeTmpDir('agent-ca-ocsp-race-');
-  const profilesDir = join(tmp.dir, 'profiles');
-  mkdirSync(profilesDir);
-  writeFileSync(
-    join(profilesDir, 'agent-day.json'),
-    JSON.stringify({
-      ...JSON.parse(readFileSync('ca-config/profiles/agent.json', 'utf8')),
-      name: 'agent-day',
-      ocspValiditySeconds: 86_400,
-    }),
-  );
-  a = await createAuthority({ dataDir: join(tmp.dir, 'data'), env: {} });
-  await a.init({ keyType: 'p256', config: { organization: 'Example Operator', profilesDir } });
+  a = await dayProfileAuthority(tmp.dir);
 });
 afterEach(async () => {
   await a.close();
@@ -61,13 +48,7 @@ function gated() {
     }
     return status;
   };
-  const authority = new Proxy(a, {
-    get(target, p) {
-      if (p === 'statusOf') return statusOf;
-      const v: unknown = Reflect.get(target, p, target);
-      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
-    },
-  }) as OcspAuthority;
+  const authority: OcspAuthority = withOverrides(a, () => ({ statusOf }));
   return { authority, state, atRead, release };
 }
 
@@ -118,27 +99,10 @@ describe('OCSP refresh vs a status change', () => {
 describe('OcspService.stop', () => {
   it('logs a failure to record the backfill marker instead of swallowing it', async () => {
     const disk = { full: false };
-    const meta = new Proxy(a.store.meta, {
-      get(target, p) {
-        if (p === 'put' && disk.full) return () => Promise.reject(new Error('disk full'));
-        const v: unknown = Reflect.get(target, p, target);
-        return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-    const store = new Proxy(a.store, {
-      get(target, p) {
-        if (p === 'meta') return meta;
-        const v: unknown = Reflect.get(target, p, target);
-        return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-    const authority = new Proxy(a, {
-      get(target, p) {
-        if (p === 'store') return store;
-        const v: unknown = Reflect.get(target, p, target);
-        return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
-      },
-    }) as OcspAuthority;
+    const failing = () => Promise.reject(new Error('disk full'));
+    const meta = withOverrides(a.store.meta, () => (disk.full ? { put: failing } : {}));
+    const store = withOverrides(a.store, () => ({ meta }));
+    const authority: OcspAuthority = withOverrides(a, () => ({ store }));
     const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
     const logger = {
       warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, fields }),
