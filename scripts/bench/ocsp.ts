@@ -3,8 +3,9 @@
  * and POST over 1,000 distinct certificates), for answers pre-signed with a 24 h validity (the
  * `agent-presigned` profile this bench adds) and for agents' 60 s answers signed on the first
  * request of each window (docs/revocation-freshness.md), beside (a) a bare fastify route
- * serving bytes of the same size and (b) `openssl ocsp` running as a responder over the same
- * certificates, all in this run. Then the cost of a window's first request: signatures/s when
+ * serving agent-ca's own answer bytes with the same headers, in alternating short rounds with
+ * the server's CPU per response (docs/throughput.md), and (b) `openssl ocsp` running as a
+ * responder over the same certificates, all in this run. Then the cost of a window's first request: signatures/s when
  * every request names a serial not yet signed in its window (in process, one core). Then revocation visibility: from
  * the admin API's revoke returning to an OCSP GET answering revoked, 100 revocations while
  * the load runs.
