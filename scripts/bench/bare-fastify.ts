@@ -1,12 +1,17 @@
 /**
- * Baseline (a) for the OCSP bench: a bare fastify route answering fixed bytes of the same size,
- * with the same response headers agent-ca sends on GET (RFC 5019 caching headers), so both
- * put the same bytes on the wire and the difference is agent-ca's own work per request.
+ * Baseline (a) for the OCSP bench: a bare fastify route answering fixed bytes, with the same
+ * response headers agent-ca sends on GET (RFC 5019 caching headers) and on POST, so both put
+ * the same bytes on the wire and the difference is agent-ca's own work per request.
+ *
+ * First argument: a file whose bytes are served (the OCSP bench passes one of agent-ca's own
+ * answers), or a size in octets (default 900).
  */
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 
-const size = Number(process.argv[2] ?? 900);
+const what = process.argv[2] ?? '900';
+const body = /^\d+$/.test(what) ? Buffer.alloc(Number(what), 0x30) : readFileSync(what);
 /** Second argument: processes (node:cluster on one port, as `serve --workers N`); default 1. */
 const processes = Number(process.argv[3] ?? 1);
 if (processes > 1 && cluster.isPrimary) {
@@ -28,7 +33,6 @@ if (processes > 1 && cluster.isPrimary) {
 }
 
 async function serveBare(): Promise<void> {
-  const body = Buffer.alloc(size, 0x30);
   const now = new Date();
   const getHeaders = {
     'cache-control': 'max-age=60, public, no-transform, must-revalidate',
@@ -45,4 +49,6 @@ async function serveBare(): Promise<void> {
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   if (cluster.isWorker) process.send?.({ url });
   else process.stdout.write(`listening ${url}\n`);
+  // A clean exit on SIGTERM, so `node --cpu-prof` writes its profile.
+  process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }

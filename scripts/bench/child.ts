@@ -13,9 +13,12 @@ export function startChild(
   match: RegExp,
   env: NodeJS.ProcessEnv = process.env,
   timeoutMs = 30_000,
+  /** Called with the pid as soon as the process is spawned (e.g. to sample its memory from the start). */
+  onSpawn?: (pid: number) => void,
 ): Promise<Child> {
   return new Promise((resolve, reject) => {
     const proc = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (proc.pid !== undefined) onSpawn?.(proc.pid);
     let out = '';
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');

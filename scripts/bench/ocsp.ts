@@ -3,13 +3,13 @@
  * and POST over 1,000 distinct certificates), for answers pre-signed with a 24 h validity (the
  * `agent-presigned` profile this bench adds) and for agents' 60 s answers signed on the first
  * request of each window (docs/revocation-freshness.md), beside (a) a bare fastify route
- * serving bytes of the same size and (b) `openssl ocsp` running as a responder over the same
- * certificates, all in this run. Then the cost of a window's first request: signatures/s when
+ * serving agent-ca's own answer bytes with the same headers, in alternating short rounds with
+ * the server's CPU per response (docs/throughput.md), and (b) `openssl ocsp` running as a
+ * responder over the same certificates, all in this run. Then the cost of a window's first request: signatures/s when
  * every request names a serial not yet signed in its window (in process, one core). Then revocation visibility: from
  * the admin API's revoke returning to an OCSP GET answering revoked, 100 revocations while
  * the load runs.
  */
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,9 +28,23 @@ const TOKEN = 'bench-admin-token';
 
 interface Load {
   rps: number;
+  /** The server's CPU time (user + system, /proc) per response in this load, microseconds. */
+  cpuUs: number;
+  /** Responses in the whole run (for CPU per request with AGENT_CA_BENCH_CPU_PROF). */
+  total: number;
   p50: number;
   p99: number;
   errors: number;
+}
+
+/** utime + stime of a process, seconds (Linux /proc); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 async function load(
@@ -38,7 +52,9 @@ async function load(
   requests: { method: 'GET' | 'POST'; path: string; body?: Buffer }[],
   seconds: number,
   connections = 64,
+  pid?: number,
 ): Promise<Load> {
+  const cpu0 = cpuSeconds(pid);
   const r = await autocannon({
     url,
     connections,
@@ -50,7 +66,93 @@ async function load(
       ...(q.body ? { body: q.body, headers: { 'content-type': 'application/ocsp-request' } } : {}),
     })),
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+  const cpuUs = ((cpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, r.requests.total);
+  return {
+    rps: r.requests.average,
+    cpuUs,
+    total: r.requests.total,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx,
+  };
+}
+
+/**
+ * AGENT_CA_BENCH_CPU_PROF=DIR: both servers run with `node --cpu-prof`, their profiles
+ * written to DIR/agent-ca and DIR/bare when the bench stops them (docs/throughput.md).
+ */
+function profileFlags(name: string): string[] {
+  const dir = process.env.AGENT_CA_BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`] : [];
+}
+
+/** Seconds per measured round and warm-up seconds per server; rounds per server: 2 x --seconds (at least 4). */
+const ROUND_S = 1;
+const WARM_S = 1;
+
+interface Rounds {
+  rates: number[];
+  median: number;
+  best: number;
+  min: number;
+  max: number;
+  p99: number;
+  errors: number;
+  /** Median over rounds of the server's CPU per response, microseconds. */
+  cpuUs: number;
+  /** Responses in all rounds and the warm-up. */
+  total: number;
+}
+
+function medianOf(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function summarise(loads: Load[], warm: Load): Rounds {
+  const rates = loads.map((l) => l.rps);
+  return {
+    rates,
+    median: medianOf(rates),
+    best: Math.max(...rates),
+    min: Math.min(...rates),
+    max: Math.max(...rates),
+    p99: medianOf(loads.map((l) => l.p99)),
+    cpuUs: medianOf(loads.map((l) => l.cpuUs)),
+    errors: loads.reduce((n, l) => n + l.errors, 0),
+    total: loads.reduce((n, l) => n + l.total, warm.total),
+  };
+}
+
+/**
+ * The same requests against both servers in short alternating rounds (bare, ours, ours, bare,
+ * ...), after a warm-up of each: on a shared machine the rate a server gets moves by 2x within
+ * a minute, and alternating puts both sides through the same moments. Round i of one side is
+ * paired with round i of the other for the per-pair ratio.
+ */
+async function alternate(
+  bareSide: Child,
+  oursSide: Child,
+  requests: { method: 'GET' | 'POST'; path: string; body?: Buffer }[],
+  rounds: number,
+): Promise<{ bare: Rounds; ours: Rounds }> {
+  const b = (s: number) => load(bareSide.url, requests, s, 64, bareSide.proc.pid);
+  const o = (s: number) => load(oursSide.url, requests, s, 64, oursSide.proc.pid);
+  const bareWarm = await b(WARM_S);
+  const oursWarm = await o(WARM_S);
+  const bare: Load[] = [];
+  const ours: Load[] = [];
+  for (let i = 0; i < rounds; i++) {
+    if (i % 2 === 0) {
+      bare.push(await b(ROUND_S));
+      ours.push(await o(ROUND_S));
+    } else {
+      ours.push(await o(ROUND_S));
+      bare.push(await b(ROUND_S));
+    }
+  }
+  return { bare: summarise(bare, bareWarm), ours: summarise(ours, oursWarm) };
 }
 
 /**
@@ -136,6 +238,12 @@ export async function benchOcsp(seconds: number): Promise<Record<string, number>
   writeFileSync(join(dir, 'index.txt'), index);
   writeFileSync(join(dir, 'int.pem'), toPem(int.certificate.der));
   writeFileSync(join(dir, 'resp.pem'), toPem(int.responder.certificate.der));
+  // Pre-sign here, as a server that issued them would have: otherwise the server's start-up
+  // pass signs 2,200 answers while the first rounds run.
+  const presigner = new OcspService(a);
+  await presigner.start();
+  await presigner.settled();
+  await presigner.stop();
   await a.close();
 
   const loadSerials = serials.slice(0, 1000);
@@ -157,15 +265,30 @@ export async function benchOcsp(seconds: number): Promise<Record<string, number>
   try {
     ours = await startChild(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--data', data, '--port', '0', '--workers', '1'],
+      [
+        ...profileFlags('agent-ca'),
+        '--import',
+        'tsx',
+        'src/cli/bin.ts',
+        'serve',
+        '--data',
+        data,
+        '--port',
+        '0',
+        '--workers',
+        '1',
+      ],
       /listening on (http:\/\/\S+)/,
       { ...process.env, AGENT_CA_ADMIN_TOKEN: TOKEN, AGENT_CA_LOG_LEVEL: 'error' },
     );
     const sample = Buffer.from(await (await fetch(`${ours.url}${getReqs[0]!.path}`)).arrayBuffer());
     if (parseOcspResponse(sample).status !== 'successful') throw new Error('agent-ca did not answer successfully');
+    // The bare route serves agent-ca's own answer bytes, with the same headers (bare-fastify.ts).
+    const sampleFile = join(dir, 'sample.der');
+    writeFileSync(sampleFile, sample);
     bare = await startChild(
       process.execPath,
-      ['--import', 'tsx', 'scripts/bench/bare-fastify.ts', String(sample.length)],
+      [...profileFlags('bare'), '--import', 'tsx', 'scripts/bench/bare-fastify.ts', sampleFile],
       /listening (http:\/\/\S+)/,
     );
     const port = 20000 + Math.floor(Math.random() * 20000);
@@ -192,43 +315,56 @@ export async function benchOcsp(seconds: number): Promise<Record<string, number>
     );
     const osslUrl = `http://127.0.0.1:${port}`;
 
+    const rounds = Math.max(4, Math.round(2 * seconds));
+    line(
+      `each figure: ${rounds} rounds of ${ROUND_S} s per server, alternating bare/agent-ca (ABBA...), after ${WARM_S} s of warm-up each; median [min-max] responses/s`,
+    );
     line(
       'server'.padEnd(24),
       'method',
-      'responses/s'.padStart(12),
-      'p50 ms'.padStart(7),
+      'median/s'.padStart(9),
+      '[min-max]'.padStart(17),
+      'best/s'.padStart(8),
       'p99 ms'.padStart(7),
       'errors'.padStart(7),
-      ' vs bare fastify',
+      'CPU us/resp'.padStart(12),
+      '  vs bare: median | best | median of round pairs',
     );
+    // AGENT_CA_BENCH_OCSP_ONLY=agentca.GET (or agentca.POST, windowed.GET): that comparison
+    // alone, for a profile of one path (AGENT_CA_BENCH_CPU_PROF).
+    const focus = process.env.AGENT_CA_BENCH_OCSP_ONLY;
     for (const [name, key, method, reqsFor] of [
       ['agent-ca pre-signed 24h', 'agentca', 'GET', getReqs],
       ['agent-ca pre-signed 24h', 'agentca', 'POST', postReqs],
       ['agent-ca 60 s windows', 'windowed', 'GET', winGetReqs],
     ] as const) {
-      const b = await load(bare.url, reqsFor, seconds);
-      const o = await load(ours.url, reqsFor, seconds);
-      line(
-        'bare fastify (a)'.padEnd(24),
-        method.padEnd(6),
-        fmt(b.rps).padStart(12),
-        fmt(b.p50, 1).padStart(7),
-        fmt(b.p99, 1).padStart(7),
-        String(b.errors).padStart(7),
-      );
-      line(
-        name.padEnd(24),
-        method.padEnd(6),
-        fmt(o.rps).padStart(12),
-        fmt(o.p50, 1).padStart(7),
-        fmt(o.p99, 1).padStart(7),
-        String(o.errors).padStart(7),
-        ` ${ratio(o.rps, b.rps)}`,
-      );
-      results[`bare.${key}.${method}`] = b.rps;
-      results[`${key}.${method}`] = o.rps;
+      if (focus && focus !== `${key}.${method}`) continue;
+      const { bare: b, ours: o } = await alternate(bare, ours, reqsFor, rounds);
+      const row = (label: string, r: Rounds, vs?: Rounds) =>
+        line(
+          label.padEnd(24),
+          method.padEnd(6),
+          fmt(r.median).padStart(9),
+          `[${fmt(r.min)}-${fmt(r.max)}]`.padStart(17),
+          fmt(r.best).padStart(8),
+          fmt(r.p99, 1).padStart(7),
+          String(r.errors).padStart(7),
+          fmt(r.cpuUs, 1).padStart(12),
+          vs
+            ? `  ${ratio(r.median, vs.median)} | ${ratio(r.best, vs.best)} | ${ratio(medianOf(r.rates.map((x, i) => x / vs.rates[i]!)), 1)}  ${r.median / vs.median >= 0.75 ? 'MET' : 'MISSED'} (target >= 75%); bare CPU/resp = ${ratio(vs.cpuUs, r.cpuUs)} of agent-ca's`
+            : '',
+        );
+      row('bare fastify (a)', b);
+      row(name, o, b);
+      if (focus) line(`responses served, warm-up included: bare ${b.total}, agent-ca ${o.total} (CPU per response)`);
+      results[`bare.${key}.${method}`] = b.median;
+      results[`${key}.${method}`] = o.median;
+      results[`${key}.${method}.ratio`] = o.median / b.median;
       results[`${key}.${method}.p99`] = o.p99;
+      results[`${key}.${method}.cpuUs`] = o.cpuUs;
+      results[`bare.${key}.${method}.cpuUs`] = b.cpuUs;
     }
+    if (focus) return results;
     line(`60 s windows vs pre-signed (GET): ${ratio(results['windowed.GET']!, results['agentca.GET']!)}`);
     const s = await load(osslUrl, postReqs, seconds, 16);
     line(
@@ -285,7 +421,5 @@ export async function benchOcsp(seconds: number): Promise<Record<string, number>
     await ossl?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  void readFileSync;
-  void execFileSync;
   return results;
 }

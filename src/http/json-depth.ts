@@ -10,7 +10,9 @@ export const MAX_JSON_DEPTH = 16;
 
 /** Throws INPUT_INVALID when `body` nests objects/arrays deeper than `max` levels. Iterative: no recursion to overflow. */
 export function assertJsonDepth(body: unknown, max = MAX_JSON_DEPTH): void {
-  if (typeof body !== 'object' || body === null) return;
+  // A Buffer body (OCSP, PEM uploads) nests nothing, and walking its entries costs more than
+  // answering an OCSP request from the cache.
+  if (typeof body !== 'object' || body === null || ArrayBuffer.isView(body)) return;
   const stack: Array<{ v: object; depth: number; path: string }> = [{ v: body, depth: 1, path: '' }];
   while (stack.length > 0) {
     const { v, depth, path } = stack.pop()!;

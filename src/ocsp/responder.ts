@@ -98,6 +98,14 @@ export class OcspResponder {
   }
 
   /**
+   * The cached answer to these request bytes (key: requestCacheKey), synchronously: a
+   * transport serves a hit without a promise or a turn of the event loop. undefined: ask respond().
+   */
+  cachedAnswer(cacheKey: string, nowMs: number): OcspResult | undefined {
+    return this.cache?.get(cacheKey, nowMs);
+  }
+
+  /**
    * `cacheKey`: requestCacheKey(requestDer), when the caller already has it (the GET route keeps
    * it with the decoded URL), so a repeated request is not converted and hashed again.
    */

@@ -32,6 +32,7 @@ import { OcspResponder } from './responder.js';
 import { certStatusFrom } from './status-map.js';
 import type { CertStatus } from './types.js';
 import { WindowCache, type WindowedAnswer } from './window-cache.js';
+import { ChangeGuard } from './change-guard.js';
 import { errorResponse } from './response.js';
 import { errorMessage, stderrLogger, type Logger } from '../logger.js';
 
@@ -120,6 +121,9 @@ export class OcspService implements StatusPublisher {
   readonly windows: WindowCache;
   /** Answers signed for a status change, installed once its commit is durable (afterChange). */
   private readonly pendingInstall = new Map<string, { status: CertificateStatus; answers: WindowedAnswer[] }>();
+  /** Status changes in flight, so a background re-sign never replaces their answers (change-guard.ts). */
+  private readonly changes = new ChangeGuard();
+  private readonly logger: Logger;
 
   constructor(
     private readonly authority: OcspAuthority,
@@ -129,6 +133,7 @@ export class OcspService implements StatusPublisher {
     this.refreshAheadMs = opts.refreshAheadMs ?? this.validityMs / 2;
     this.rotateAheadMs = opts.rotateResponderAheadMs ?? 7 * DAY;
     this.windows = new WindowCache(opts.windowCacheEntries ?? 200_000);
+    this.logger = opts.logger ?? stderrLogger;
     this.rebuild();
     authority.addStatusPublisher(this);
   }
@@ -254,7 +259,10 @@ export class OcspService implements StatusPublisher {
    * afterChange so that it is served the moment revoke() returns.
    */
   async opsFor(cert: CertificateRecord, status: CertificateStatus): Promise<WriteOp[]> {
-    if (!this.isWindowed(cert)) return this.presign(cert, status);
+    if (!this.isWindowed(cert)) {
+      this.changes.begin(`${cert.issuerId}|${cert.serial}`, this.authority.clock.now().getTime());
+      return this.presign(cert, status);
+    }
     if (status.state !== 'good') {
       const signed = await this.sign(cert, status, this.authority.clock.now(), HASHES);
       const answers = signed.map((r) => ({
@@ -272,6 +280,7 @@ export class OcspService implements StatusPublisher {
     const k = `${cert.issuerId}|${cert.serial}`;
     const pending = this.pendingInstall.get(k);
     this.pendingInstall.delete(k);
+    this.changes.end(k);
     this.windows.invalidate(cert.issuerId, cert.serial, HASHES);
     if (pending && pending.status === status)
       HASHES.forEach((h, i) => this.windows.install(cert.issuerId, cert.serial, h, pending.answers[i]!));
@@ -304,7 +313,7 @@ export class OcspService implements StatusPublisher {
         await this.backfill();
         await this.refreshDue();
       } catch (e) {
-        process.stderr.write(`agent-ca: OCSP start-up pass failed: ${String((e as Error)?.message ?? e)}\n`);
+        this.logger.error('OCSP start-up pass failed', { error: errorMessage(e) });
       } finally {
         this.running = undefined;
       }
@@ -329,9 +338,16 @@ export class OcspService implements StatusPublisher {
     // PostgreSQL store may issue without OCSP attached, so there the next start scans.)
     const store = this.authority.store;
     if (this.backfilledAt !== undefined && store.kind === 'level') {
-      const count = await store.certificates.count().catch(() => undefined);
-      if (count !== undefined && count !== this.backfilledAt)
-        await store.meta.put(BACKFILL_KEY, { certCount: count } satisfies BackfillMarker).catch(() => undefined);
+      // Best effort: without the marker the next start scans again (slower, never wrong).
+      try {
+        const count = await store.certificates.count();
+        if (count !== this.backfilledAt)
+          await store.meta.put(BACKFILL_KEY, { certCount: count } satisfies BackfillMarker);
+      } catch (e) {
+        this.logger.warn('OCSP: could not record the backfill marker at stop; the next start scans', {
+          error: errorMessage(e),
+        });
+      }
     }
   }
 
@@ -342,7 +358,7 @@ export class OcspService implements StatusPublisher {
         await this.rotateRespondersIfDue();
         await this.refreshDue();
       } catch (e) {
-        (this.opts.logger ?? stderrLogger).error('OCSP refresh failed', { error: errorMessage(e) });
+        this.logger.error('OCSP refresh failed', { error: errorMessage(e) });
       } finally {
         this.running = undefined;
       }
@@ -378,25 +394,50 @@ export class OcspService implements StatusPublisher {
     this.backfilledAt = count;
   }
 
-  /** Pre-sign (with the current status) every certificate that passes `want`, in batches. */
-  /** Returns false when stop() cut the pass short. */
+  /**
+   * Pre-sign (with the current status) every certificate that passes `want`, in batches.
+   * `ifAbsent` (the backfill): only where nothing is stored; otherwise (a re-sign) the change
+   * guard drops what a status change touched meanwhile. Returns false when stop() cut it short.
+   */
   private async presignAll(want: (cert: CertificateRecord) => boolean, ifAbsent = false): Promise<boolean> {
     const store = this.authority.store;
     const rootSerial = this.authority.ca('root').certificate.serial;
     let batch: WriteOp[] = [];
-    for await (const cert of store.certificates.iterate()) {
-      if (this.stopping) return false;
-      // Self-signed root: nobody asks its issuer. Short-validity ones are signed per window.
-      if (cert.serial === rootSerial || this.isWindowed(cert) || !want(cert)) continue;
-      const ops = await this.presign(cert, await this.authority.statusOf(cert));
-      batch.push(...(ifAbsent ? ops.map((o) => ({ ...o, ifAbsent: true })) : ops));
-      if (batch.length >= 512) {
-        await store.commit(batch);
-        batch = [];
+    let keys: string[] = [];
+    try {
+      for await (const cert of store.certificates.iterate()) {
+        if (this.stopping) return false;
+        // Self-signed root: nobody asks its issuer. Short-validity ones are signed per window.
+        if (cert.serial === rootSerial || this.isWindowed(cert) || !want(cert)) continue;
+        const key = `${cert.issuerId}|${cert.serial}`;
+        if (!ifAbsent) this.changes.watch([key]);
+        keys.push(key);
+        const ops = await this.presign(cert, await this.authority.statusOf(cert));
+        batch.push(...(ifAbsent ? ops.map((o) => ({ ...o, ifAbsent: true })) : ops));
+        if (batch.length >= 512) {
+          await this.commitResigned(batch);
+          this.changes.unwatch(keys);
+          batch = [];
+          keys = [];
+        }
       }
+      if (batch.length) await this.commitResigned(batch);
+      return true;
+    } finally {
+      this.changes.unwatch(keys);
     }
-    if (batch.length) await store.commit(batch);
-    return true;
+  }
+
+  /** Commits a background pass's answers, less those a status change touched since they were read. */
+  private async commitResigned(ops: WriteOp[]): Promise<void> {
+    const nowMs = this.authority.clock.now().getTime();
+    const keep = ops.filter(
+      (o) =>
+        o.op !== 'putOcspResponse' ||
+        o.ifAbsent === true ||
+        this.changes.mayWrite(`${o.record.issuerId}|${o.record.serial}`, nowMs),
+    );
+    if (keep.length) await this.authority.store.commit(keep);
   }
 
   /** Re-sign every response whose nextUpdate is within refreshAhead. Returns how many. */
@@ -410,18 +451,26 @@ export class OcspService implements StatusPublisher {
         limit: 256,
       });
       const seen = new Set<string>();
+      for (const r of due) seen.add(`${r.issuerId}|${r.serial}`);
+      // Before any status is read: a change that commits from here on is seen by the guard.
+      this.changes.watch(seen);
       const ops: WriteOp[] = [];
-      for (const r of due) {
-        const key = `${r.issuerId}|${r.serial}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const cert = await store.certificates.get(r.serial);
-        if (!cert) continue;
-        if (this.isWindowed(cert)) ops.push(...this.retire(cert, now));
-        else ops.push(...(await this.presign(cert, await this.authority.statusOf(cert))));
+      try {
+        const handled = new Set<string>();
+        for (const r of due) {
+          const key = `${r.issuerId}|${r.serial}`;
+          if (handled.has(key)) continue;
+          handled.add(key);
+          const cert = await store.certificates.get(r.serial);
+          if (!cert) continue;
+          if (this.isWindowed(cert)) ops.push(...this.retire(cert, now));
+          else ops.push(...(await this.presign(cert, await this.authority.statusOf(cert))));
+        }
+        if (ops.length === 0) return done;
+        await this.commitResigned(ops);
+      } finally {
+        this.changes.unwatch(seen);
       }
-      if (ops.length === 0) return done;
-      await store.commit(ops);
       done += seen.size;
       if (due.length < 256) return done;
     }

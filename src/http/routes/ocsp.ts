@@ -95,22 +95,18 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
     void sendMalformedRequest(reply);
   });
 
-  const answer = async (
+  /** Status 200, the cache headers (RFC 5019 §6.2) or no-cache, the DER. */
+  const send = (
     request: FastifyRequest,
     reply: FastifyReply,
-    der: Buffer,
+    result: OcspResult,
     viaGet: boolean,
-    cacheKey?: string,
-  ): Promise<FastifyReply> => {
-    const ip = request.ip;
-    const mayLive = budget.has(ip);
-    const result: OcspResult = await (mayLive ? opts.ocsp.responder : opts.ocsp.precomputedOnly).respond(der, cacheKey);
-    if (result.source === 'live') budget.spend(ip);
+    now: number,
+  ): FastifyReply => {
     opts.metrics.ocspResponses.inc({ source: result.source, status: result.status });
     reply.code(200).type('application/ocsp-response');
     if (viaGet && result.status === 'successful' && !result.nonce && result.nextUpdate && result.thisUpdate) {
       // RFC 5019 §6.2: cache headers from the response's own validity.
-      const now = opts.clock.now().getTime();
       const secondsLeft = Math.max(0, Math.floor((result.nextUpdate.getTime() - now) / 1000));
       const h = headersFor(result);
       reply.headers({
@@ -127,18 +123,54 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
     return reply.send(result.der);
   };
 
+  const answer = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    der: Buffer,
+    viaGet: boolean,
+    cacheKey?: string,
+  ): Promise<FastifyReply> => {
+    const ip = request.ip;
+    const mayLive = budget.has(ip);
+    const result: OcspResult = await (mayLive ? opts.ocsp.responder : opts.ocsp.precomputedOnly).respond(der, cacheKey);
+    if (result.source === 'live') budget.spend(ip);
+    return send(request, reply, result, viaGet, opts.clock.now().getTime());
+  };
+
+  /**
+   * An answer in the responder's cache (the common case: relying parties repeat the same
+   * request) is sent in the handler's own turn: no promise, no microtask, as a bare route
+   * sends fixed bytes. Serving a cached answer signs nothing, so the live budget is not asked.
+   * Returns undefined once sent (fastify: a sync handler that has sent), else the pending answer.
+   */
+  const respond = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    der: Buffer,
+    viaGet: boolean,
+    cacheKey: string,
+  ): Promise<FastifyReply> | undefined => {
+    const now = opts.clock.now().getTime();
+    const hit = opts.ocsp.responder.cachedAnswer(cacheKey, now);
+    if (!hit) return answer(request, reply, der, viaGet, cacheKey);
+    send(request, reply, hit, viaGet, now);
+    return undefined;
+  };
+
   app.post(
     '/ocsp',
     { bodyLimit: OCSP_BODY_LIMIT, schema: schemas.ocspPost, childLoggerFactory: sameLogger },
-    async (request, reply) => {
+    (request, reply) => {
       const body = request.body;
-      if (!Buffer.isBuffer(body)) return sendMalformedRequest(reply);
-      return answer(request, reply, body, false);
+      if (Buffer.isBuffer(body)) return respond(request, reply, body, false, requestCacheKey(body));
+      sendMalformedRequest(reply);
+      return undefined;
     },
   );
 
   // RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER OCSPRequest}
-  const get = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+  // Sync: returns undefined once it has sent (see respond()), else the pending answer.
+  const get = (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | undefined => {
     const url = request.url;
     const start = url.indexOf('/ocsp/') + 6;
     const q = url.indexOf('?', start);
@@ -152,12 +184,13 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
         der = Buffer.from(b64.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
       } catch {
         opts.metrics.ocspResponses.inc({ source: 'error', status: 'malformedRequest' });
-        return sendMalformedRequest(reply);
+        sendMalformedRequest(reply);
+        return undefined;
       }
       hit = { der, key: requestCacheKey(der) };
       decoded.set(raw, hit);
     }
-    return answer(request, reply, hit.der, true, hit.key);
+    return respond(request, reply, hit.der, true, hit.key);
   };
   app.get('/ocsp/*', { schema: schemas.ocspGet, childLoggerFactory: sameLogger }, get);
 }

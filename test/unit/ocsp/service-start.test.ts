@@ -5,7 +5,6 @@
  * so an answer a status change stored meanwhile is never replaced by the pass's older one.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthority } from '../../../src/authority/create-authority.js';
@@ -19,24 +18,14 @@ import { openLevelStore } from '../../../src/store/level/level-store.js';
 import type { OcspResponseRecord, Store, WriteOp } from '../../../src/store/ports.js';
 import type { IssuerId, Serial } from '../../../src/types.js';
 import { makeTmpDir, type TmpDir } from '../../helpers/tmp-dir.js';
+import { dayProfileAuthority } from './day-profile-authority.js';
 
 let tmp: TmpDir;
 let a: Authority;
 beforeEach(async () => {
   tmp = await makeTmpDir('agent-ca-ocsp-start-');
-  const profilesDir = join(tmp.dir, 'profiles');
-  mkdirSync(profilesDir);
   // Pre-signed answers (a day), so the start-up pass has something to backfill.
-  writeFileSync(
-    join(profilesDir, 'agent-day.json'),
-    JSON.stringify({
-      ...JSON.parse(readFileSync('ca-config/profiles/agent.json', 'utf8')),
-      name: 'agent-day',
-      ocspValiditySeconds: 86_400,
-    }),
-  );
-  a = await createAuthority({ dataDir: join(tmp.dir, 'data'), env: {} });
-  await a.init({ keyType: 'p256', config: { organization: 'Example Operator', profilesDir } });
+  a = await dayProfileAuthority(tmp.dir);
 });
 afterEach(async () => {
   await a.close();
