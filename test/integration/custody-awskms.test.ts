@@ -607,7 +607,17 @@ describe('CA keys in KMS, OCSP responders outside it (--responder-signer softkey
     ]);
     expect(kms.emulator.stats().keys).toBe(2);
 
-    const server = await startServer({ authority, host: '127.0.0.1', port: 0, logLevel: 'error' });
+    // CRLs and audit checkpoints are signed with the intermediate's key, in KMS by design: this
+    // server signs no CRLs (a follower among peers) and checkpoints only every 1,000 entries, so
+    // the count below is the OCSP path's alone and does not depend on timers firing meanwhile.
+    authority.audit.useSigner(authority.audit.checkpointSigner!, { checkpointEvery: 1000 });
+    const server = await startServer({
+      authority,
+      host: '127.0.0.1',
+      port: 0,
+      logLevel: 'error',
+      crl: { leader: { isLeader: false } },
+    });
     try {
       const agentPath = join(work, 'split-agent.pem');
       const issued = await authority.issue({
