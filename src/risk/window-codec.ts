@@ -11,7 +11,7 @@
  * 128 hours old). The sum kind says what follows: 0 nothing (both sums are +0, a bucket without
  * amounts), 1 Σ only (the square sum is Σ·Σ to the bit: one amount in the bucket), 2 both, as
  * little-endian float64. An agent active every hour and trading once an hour packs into about
- * 11 bytes an hour instead of the 28 its rows take in memory.
+ * 12 bytes an hour instead of the 28 its rows take in memory.
  */
 import { AgentCaError } from '../errors.js';
 import { CompactWindow, type CompactWindowParts } from './compact-window.js';
