@@ -6,8 +6,10 @@
  * Each run is a fresh child process:
  *  - build: every agent's 30-day history, agent after agent, evicting to the store as the
  *    budget requires (what a restart's replay does);
- *  - steady (timed): batches of 100 events, each for an agent drawn uniformly from all of them,
- *    in the current hour: acquire (restoring the evicted ones), count, release, trim;
+ *  - steady (timed, twice): batches of 100 events in the current hour, for agents drawn
+ *    uniformly from all of them (the worst case: most windows are evicted, most events miss),
+ *    then with 90% of the events for a tenth of the agents: acquire (restoring the evicted
+ *    ones), count, release, trim;
  *  - restore latency: one evicted window at a time, acquire -> resident (store read + decode);
  *  - memory after a full GC: heapUsed + external (windows, the evicted index, the store's
  *    buffers) and RSS (adds LevelDB's own caches), against the budget and 4 GiB.
@@ -25,6 +27,7 @@ import { ResidentWindows } from '../../src/risk/resident-windows.js';
 import { DEFAULT_WINDOW_SHAPE } from '../../src/risk/window.js';
 import { openLevelStore } from '../../src/store/level/level-store.js';
 import { runInChild } from './child-rss.js';
+import { prng } from './risk-memory.js';
 import { fmt, line } from './util.js';
 
 const HOUR = 3_600_000;
@@ -38,14 +41,21 @@ export interface EvictArgs {
   budget: number;
   seconds: number;
 }
-export interface EvictResult {
-  buildSeconds: number;
-  buildEvictions: number;
+export interface SteadyFigures {
   events: number;
   eventsPerSecond: number;
   batchP50Ms: number;
   batchP99Ms: number;
+  /** windows restored per event */
   missRate: number;
+}
+export interface EvictResult {
+  buildSeconds: number;
+  buildEvictions: number;
+  /** events for agents drawn uniformly */
+  uniform: SteadyFigures;
+  /** 90% of the events for a tenth of the agents */
+  hot: SteadyFigures;
   restoreP50Ms: number;
   restoreP99Ms: number;
   residentWindows: number;
@@ -56,17 +66,6 @@ export interface EvictResult {
 }
 
 const serialOf = (i: number): string => (0x4000_0000_0000 + i).toString(16).padStart(32, '7');
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function quantile(sorted: number[], q: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0;
@@ -106,32 +105,53 @@ export async function measureEviction(args: EvictArgs): Promise<EvictResult> {
     const buildSeconds = (performance.now() - t0) / 1000;
     const buildEvictions = windows.stats().evictions;
 
-    // steady: 100-event batches for uniformly drawn agents, this hour
-    const batchMs: number[] = [];
-    let events = 0;
-    const restoresBefore = windows.stats().restores;
-    const steadyStart = performance.now();
-    const deadline = steadyStart + args.seconds * 1000;
-    while (performance.now() < deadline) {
-      const b0 = performance.now();
-      const picks = Array.from({ length: 100 }, () => Math.floor(r() * args.agents));
-      const serials = [...new Set(picks.map(serialOf))];
-      await windows.acquire(serials);
-      for (const i of picks) {
-        const trades = i % 2 === 0;
-        windows.add(serialOf(i), NOW, {
-          type: trades ? 'transaction' : 'api_call',
-          outcome: 'success',
-          ...(trades ? { amountLog: Math.log1p(100 + r() * 50_000) } : {}),
-        });
+    // steady: 100-event batches, this hour; uniform over all agents, then 90% of the events
+    // for a tenth of them (the recently active are the likely next)
+    const steady = async (pick: () => number): Promise<SteadyFigures> => {
+      const batchMs: number[] = [];
+      let events = 0;
+      const restoresBefore = windows.stats().restores;
+      const start = performance.now();
+      const deadline = start + args.seconds * 1000;
+      while (performance.now() < deadline) {
+        const b0 = performance.now();
+        const picks = Array.from({ length: 100 }, pick);
+        const serials = [...new Set(picks.map(serialOf))];
+        await windows.acquire(serials);
+        for (const i of picks) {
+          const trades = i % 2 === 0;
+          windows.add(serialOf(i), NOW, {
+            type: trades ? 'transaction' : 'api_call',
+            outcome: 'success',
+            ...(trades ? { amountLog: Math.log1p(100 + r() * 50_000) } : {}),
+          });
+        }
+        windows.release(serials);
+        await windows.trim();
+        events += picks.length;
+        batchMs.push(performance.now() - b0);
       }
+      batchMs.sort((a, b) => a - b);
+      return {
+        events,
+        eventsPerSecond: events / ((performance.now() - start) / 1000),
+        batchP50Ms: quantile(batchMs, 0.5),
+        batchP99Ms: quantile(batchMs, 0.99),
+        missRate: (windows.stats().restores - restoresBefore) / events,
+      };
+    };
+    const uniform = await steady(() => Math.floor(r() * args.agents));
+    const hotSet = Math.max(1, Math.floor(args.agents / 10));
+    // untimed: the hot set made resident once (what it would be after a while of such traffic)
+    for (let i = 0; i < hotSet; i += 100) {
+      const serials = Array.from({ length: Math.min(100, hotSet - i) }, (_, k) => serialOf(i + k));
+      await windows.acquire(serials);
       windows.release(serials);
       await windows.trim();
-      events += picks.length;
-      batchMs.push(performance.now() - b0);
     }
-    const steadySeconds = (performance.now() - steadyStart) / 1000;
-    const missRate = (windows.stats().restores - restoresBefore) / events;
+    const hot = await steady(() =>
+      r() < 0.9 ? Math.floor(r() * hotSet) : hotSet + Math.floor(r() * (args.agents - hotSet)),
+    );
 
     // restore latency, one window at a time (only meaningful with evicted windows)
     const restoreMs: number[] = [];
@@ -146,7 +166,6 @@ export async function measureEviction(args: EvictArgs): Promise<EvictResult> {
         await windows.trim();
       }
     }
-    batchMs.sort((a, b) => a - b);
     restoreMs.sort((a, b) => a - b);
     gc();
     gc();
@@ -155,11 +174,8 @@ export async function measureEviction(args: EvictArgs): Promise<EvictResult> {
     return {
       buildSeconds,
       buildEvictions,
-      events,
-      eventsPerSecond: events / steadySeconds,
-      batchP50Ms: quantile(batchMs, 0.5),
-      batchP99Ms: quantile(batchMs, 0.99),
-      missRate,
+      uniform,
+      hot,
       restoreP50Ms: quantile(restoreMs, 0.5),
       restoreP99Ms: quantile(restoreMs, 0.99),
       residentWindows: st.resident,
@@ -194,14 +210,13 @@ export async function benchRiskEviction(seconds: number): Promise<void> {
       7_200_000,
     )
   ).result;
-  const row = (label: string, n: number, x: EvictResult): void =>
+  const row = (label: string, n: number, x: EvictResult, f: SteadyFigures): void =>
     line(
-      label.padEnd(34),
+      label.padEnd(40),
       fmt(n).padStart(10),
-      fmt(x.eventsPerSecond).padStart(10),
-      `${fmt(x.batchP50Ms, 2)} / ${fmt(x.batchP99Ms, 2)}`.padStart(14),
-      `${fmt(x.missRate * 100, 1)}%`.padStart(7),
-      (x.restoreP50Ms ? `${fmt(x.restoreP50Ms, 3)} / ${fmt(x.restoreP99Ms, 3)}` : '-').padStart(16),
+      fmt(f.eventsPerSecond).padStart(10),
+      `${fmt(f.batchP50Ms, 2)} / ${fmt(f.batchP99Ms, 2)}`.padStart(17),
+      `${fmt(f.missRate * 100, 1)}%`.padStart(7),
       fmt(x.residentWindows).padStart(10),
       fmt(x.evictedWindows).padStart(10),
       `${fmt(x.heapPlusExternal / MiB)} MiB`.padStart(11),
@@ -209,24 +224,26 @@ export async function benchRiskEviction(seconds: number): Promise<void> {
       `${fmt(x.buildSeconds, 1)}`.padStart(8),
     );
   line(
-    'run'.padEnd(34),
+    'run'.padEnd(40),
     'agents'.padStart(10),
     'events/s'.padStart(10),
-    'batch p50/p99'.padStart(14),
+    'batch p50/p99 ms'.padStart(17),
     'misses'.padStart(7),
-    'restore p50/p99'.padStart(16),
     'resident'.padStart(10),
     'evicted'.padStart(10),
     'heap+ext'.padStart(11),
     'rss'.padStart(11),
     'build s'.padStart(8),
   );
-  row('baseline: all resident, no budget', fit, base);
-  row('budget: evict / restore', agents, evict);
+  row('baseline: all resident, no budget', fit, base, base.uniform);
+  row('budget, uniform over all agents', agents, evict, evict.uniform);
+  row('budget, 90% of events for 10% of agents', agents, evict, evict.hot);
   const under = evict.residentBytes <= budget && evict.rss < 4 * GiB;
+  const pct = (f: SteadyFigures): string => `${((f.eventsPerSecond / base.uniform.eventsPerSecond) * 100).toFixed(1)}%`;
   line(
-    `events/s with eviction churn: ${((evict.eventsPerSecond / base.eventsPerSecond) * 100).toFixed(1)}% of the baseline;`,
-    `restore p50 ${fmt(evict.restoreP50Ms, 3)} ms, p99 ${fmt(evict.restoreP99Ms, 3)} ms;`,
+    `events/s under the budget: ${pct(evict.uniform)} of the all-resident baseline (uniform),`,
+    `${pct(evict.hot)} (90/10 hot set);`,
+    `restore of one evicted window p50 ${fmt(evict.restoreP50Ms, 3)} ms, p99 ${fmt(evict.restoreP99Ms, 3)} ms;`,
     `resident windows ${fmt(evict.residentBytes / MiB)} MiB (budget ${fmt(budget / MiB)} MiB),`,
     `process heap+external ${fmt(evict.heapPlusExternal / MiB)} MiB, RSS ${fmt(evict.rss / MiB)} MiB:`,
     `target: resident windows <= budget and RSS < 4 GiB: ${under ? 'MET' : 'MISSED'}`,

@@ -29,7 +29,8 @@ const WINDOW_HOURS = 720;
 const NOW = Date.parse('2031-06-30T23:30:00Z');
 type Profile = 'mix' | 'occasional' | 'office' | 'always' | 'always-trading';
 
-function prng(seed: number): () => number {
+/** mulberry32: a small seeded PRNG, so the populations are the same on every run. */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

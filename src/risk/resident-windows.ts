@@ -26,8 +26,11 @@ import { decodeWindow, encodeWindow } from './window-codec.js';
  * one array (no amounts, no flags), ~840 with rows and sums.
  */
 export const WINDOW_OVERHEAD_BYTES = 800;
-/** Evicting stops once the windows hold this share of the budget (so one batch does not evict every time). */
-const LOW_WATER = 0.9;
+/**
+ * Evicting goes this far under the budget (at most 10% of it), so that one batch does not
+ * evict every time, yet one trim writes a bounded amount (8 MiB of windows: ~550 always-on).
+ */
+const MARGIN_BYTES = 8 * 1024 ** 2;
 /** Snapshots written per store commit. */
 const WRITE_CHUNK = 256;
 
@@ -180,12 +183,12 @@ export class ResidentWindows {
 
   /**
    * Evicts least recently used, unpinned windows while the resident bytes are over the budget
-   * (down to 90% of it); resolves once their snapshots are written. A failed write is logged
+   * (down to 8 MiB or 10% under it); resolves once their snapshots are written. A failed write is logged
    * and the windows it held are made resident again, so nothing is lost.
    */
   async trim(): Promise<number> {
     if (this.bytes <= this.maxBytes) return 0;
-    const target = this.maxBytes * LOW_WATER;
+    const target = this.maxBytes - Math.min(this.maxBytes * 0.1, MARGIN_BYTES);
     const victims: [string, Uint8Array][] = [];
     for (const [serial, w] of this.resident) {
       if (this.bytes <= target) break;

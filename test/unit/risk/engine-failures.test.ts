@@ -11,11 +11,11 @@ import { expect, it } from 'vitest';
 import type { Authority } from '../../../src/authority/authority.js';
 import { createAuthority } from '../../../src/authority/create-authority.js';
 import { FixedClock } from '../../../src/clock.js';
-import type { Logger } from '../../../src/logger.js';
 import { RiskEngine } from '../../../src/risk/engine.js';
 import { NotificationInbox, type NewRiskNotification } from '../../../src/risk/notifications.js';
 import { createMemoryStore } from '../../../src/store/memory-store.js';
 import type { Store } from '../../../src/store/ports.js';
+import { recordingLogger } from '../../helpers/recording-logger.js';
 
 async function withAuthority(fn: (a: Authority, serial: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'risk-failures-'));
@@ -39,21 +39,12 @@ async function withAuthority(fn: (a: Authority, serial: string) => Promise<void>
   }
 }
 
-function recorder(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    warn: (m) => void lines.push(`warn ${m}`),
-    error: (m, f) => void lines.push(`error ${m} ${JSON.stringify(f)}`),
-  };
-}
-
 const outOfScope = (serial: string, time: string, n: number): unknown[] =>
   Array.from({ length: n }, () => ({ serial, type: 'api_call', action: 'delete:accounts', outcome: 'denied', time }));
 
 it('an action that fails is reported through the Logger', async () => {
   await withAuthority(async (a, serial) => {
-    const logger = recorder();
+    const logger = recordingLogger();
     const engine = new RiskEngine({
       host: a,
       logger,
@@ -77,7 +68,7 @@ it('shared: a failed turn is counted, its caller gets the error, and the next tu
   await withAuthority(async (a, serial) => {
     const engine = new RiskEngine({
       host: a,
-      logger: recorder(),
+      logger: recordingLogger(),
       shared: true,
       actions: { warn: () => 0, revoke: () => Promise.resolve() },
     });

@@ -4,27 +4,18 @@
  * evicted windows are swept with their snapshots; a window is never used without being loaded.
  */
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../../../src/logger.js';
 import { parseRiskConfig } from '../../../src/risk/config.js';
 import { ResidentWindows, WINDOW_OVERHEAD_BYTES } from '../../../src/risk/resident-windows.js';
 import { DEFAULT_WINDOW_SHAPE } from '../../../src/risk/window.js';
 import { createMemoryStore } from '../../../src/store/memory-store.js';
 import type { Store } from '../../../src/store/ports.js';
+import { recordingLogger } from '../../helpers/recording-logger.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2031-01-01T00:00:00Z');
 const call = { type: 'api_call', outcome: 'success' as const };
 
-function recorder(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    warn: (m) => void lines.push(`warn ${m}`),
-    error: (m, f) => void lines.push(`error ${m} ${JSON.stringify(f)}`),
-  };
-}
-
-async function windows(maxBytes: number, store?: Store, logger = recorder()): Promise<ResidentWindows> {
+async function windows(maxBytes: number, store?: Store, logger = recordingLogger()): Promise<ResidentWindows> {
   return new ResidentWindows({
     shape: DEFAULT_WINDOW_SHAPE,
     store: store ?? (await createMemoryStore()),
@@ -77,7 +68,7 @@ describe('ResidentWindows', () => {
     const failing: Store = Object.create(store, {
       commit: { value: () => Promise.reject(new Error('disk full')) },
     }) as Store;
-    const logger = recorder();
+    const logger = recordingLogger();
     const w = await windows(0, failing, logger);
     await fill(w, 'a', 10);
     expect(await w.trim()).toBe(1);

@@ -18,24 +18,13 @@ import type { AgentEvent } from '../../../../src/risk/events.js';
 import { NotificationInbox } from '../../../../src/risk/notifications.js';
 import { openLevelStore } from '../../../../src/store/level/level-store.js';
 import { createMemoryStore } from '../../../../src/store/memory-store.js';
+import { prng } from '../../../helpers/prng.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const SCOPE = ['read:accounts', 'write:payments', 'trade:equities'];
 const POLICY = { maxTransactionSize: { amount: '50000', currency: 'USD' }, allowedMarkets: ['XNAS', 'XNYS'] };
 export const START = '2031-03-01T00:07:00Z';
-
-/** mulberry32: a small seeded PRNG, so the stream is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface GoldenRecord {
   /** step index, agent name, score value and band after the batch */
