@@ -17,6 +17,8 @@
  * holds, with no budget (nothing evicted, nothing restored).
  * AGENT_CA_BENCH_RISK_EVICT_AGENTS (default 1,000,000) sets the population; the budget is 2 GiB
  * per 1,000,000 agents (AGENT_CA_BENCH_RISK_BUDGET, bytes, overrides).
+ * AGENT_CA_BENCH_RISK_EVICT_STORE=memory keeps the snapshots in the memory store instead (what
+ * the engine's side costs without LevelDB; the RSS figure then includes the snapshots).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +28,7 @@ import { runInNewContext } from 'node:vm';
 import { ResidentWindows } from '../../src/risk/resident-windows.js';
 import { DEFAULT_WINDOW_SHAPE } from '../../src/risk/window.js';
 import { openLevelStore } from '../../src/store/level/level-store.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
 import { runInChild } from './child-rss.js';
 import { prng } from './risk-memory.js';
 import { fmt, line } from './util.js';
@@ -40,6 +43,8 @@ export interface EvictArgs {
   /** window budget, bytes; 0 = none (baseline) */
   budget: number;
   seconds: number;
+  /** 'memory' keeps the snapshots in the process (to tell the engine's cost from LevelDB's) */
+  store: 'level' | 'memory';
 }
 export interface SteadyFigures {
   events: number;
@@ -76,7 +81,7 @@ export async function measureEviction(args: EvictArgs): Promise<EvictResult> {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   const dir = mkdtempSync(join(tmpdir(), 'risk-evict-'));
-  const store = await openLevelStore({ dataDir: dir });
+  const store = args.store === 'memory' ? await createMemoryStore() : await openLevelStore({ dataDir: dir });
   try {
     const windows = new ResidentWindows({
       shape: DEFAULT_WINDOW_SHAPE,
@@ -191,14 +196,20 @@ export async function measureEviction(args: EvictArgs): Promise<EvictResult> {
 }
 
 export async function benchRiskEviction(seconds: number): Promise<void> {
+  const kind = process.env.AGENT_CA_BENCH_RISK_EVICT_STORE === 'memory' ? 'memory' : 'level';
   const agents = Number(process.env.AGENT_CA_BENCH_RISK_EVICT_AGENTS ?? 1_000_000);
   const budget = Number(process.env.AGENT_CA_BENCH_RISK_BUDGET ?? Math.round((2 * GiB * agents) / 1_000_000));
   line(
-    `\nalways-on agents (half trading every hour) under a window budget, LevelDB, ${fmt(agents)} agents,`,
+    `\nalways-on agents (half trading every hour) under a window budget, ${kind === 'level' ? 'LevelDB' : 'memory store'}, ${fmt(agents)} agents,`,
     `budget ${fmt(budget / MiB)} MiB; steady: 100-event batches, uniform over the agents, ${seconds} s`,
   );
   const evict = (
-    await runInChild<EvictArgs, EvictResult>(import.meta.url, 'measureEviction', { agents, budget, seconds }, 7_200_000)
+    await runInChild<EvictArgs, EvictResult>(
+      import.meta.url,
+      'measureEviction',
+      { agents, budget, seconds, store: kind },
+      7_200_000,
+    )
   ).result;
   // the baseline: as many agents as the budget held resident, no budget
   const fit = Math.max(1000, evict.residentWindows);
@@ -206,7 +217,7 @@ export async function benchRiskEviction(seconds: number): Promise<void> {
     await runInChild<EvictArgs, EvictResult>(
       import.meta.url,
       'measureEviction',
-      { agents: fit, budget: 0, seconds },
+      { agents: fit, budget: 0, seconds, store: kind },
       7_200_000,
     )
   ).result;

@@ -21,12 +21,15 @@ const VERSION = 1;
 const RS = 3;
 const FS = 5;
 
+/** Packs into one scratch buffer per process (grown to the largest window), copied out at the end. */
 class Writer {
+  private static scratch = new Uint8Array(0);
   private readonly buf: Uint8Array;
   private readonly view: DataView;
   at = 0;
   constructor(size: number) {
-    this.buf = new Uint8Array(size);
+    if (Writer.scratch.length < size) Writer.scratch = new Uint8Array(size);
+    this.buf = Writer.scratch;
     this.view = new DataView(this.buf.buffer);
   }
   varint(v: number): void {
@@ -40,8 +43,9 @@ class Writer {
     this.view.setFloat64(this.at, v, true);
     this.at += 8;
   }
+  /** A copy of exactly the bytes written (the scratch buffer is reused by the next window). */
   bytes(): Uint8Array {
-    return this.buf.subarray(0, this.at);
+    return this.buf.slice(0, this.at);
   }
 }
 
