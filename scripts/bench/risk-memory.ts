@@ -21,6 +21,7 @@ import { runInNewContext } from 'node:vm';
 import { CompactWindowStore } from '../../src/risk/compact-window.js';
 import { DEFAULT_WINDOW_SHAPE, WindowStore, type BucketIncrement } from '../../src/risk/window.js';
 import { runInChild } from './child-rss.js';
+import { benchRiskEviction } from './risk-evict.js';
 import { fmt, header, line } from './util.js';
 
 const HOUR = 3_600_000;
@@ -28,7 +29,8 @@ const WINDOW_HOURS = 720;
 const NOW = Date.parse('2031-06-30T23:30:00Z');
 type Profile = 'mix' | 'occasional' | 'office' | 'always' | 'always-trading';
 
-function prng(seed: number): () => number {
+/** mulberry32: a small seeded PRNG, so the populations are the same on every run. */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -142,7 +144,7 @@ export async function measureWindows(args: MemoryArgs): Promise<MemoryResult> {
 
 const GiB = 1024 ** 3;
 
-export async function benchRiskMemory(): Promise<void> {
+export async function benchRiskMemory(seconds = 3): Promise<void> {
   header('risk-memory: bytes per active certificate (heapUsed + external after GC, minus the empty store)');
   const agents = Number(process.env.AGENT_CA_BENCH_RISK_AGENTS ?? 1_000_000);
   const runs: [string, MemoryArgs][] = [
@@ -185,4 +187,5 @@ export async function benchRiskMemory(): Promise<void> {
     `mix: ${fmt(mixPer)} bytes/agent vs ${fmt(ringPer)} with the ring (${((mixPer / ringPer) * 100).toFixed(1)}%);`,
     `1,000,000 agents of this mix: ${fmt((mixPer * 1e6) / GiB, 2)} GiB of windows (target < 4 GiB)`,
   );
+  await benchRiskEviction(seconds);
 }

@@ -38,6 +38,17 @@ function grow<T extends Uint32Array | Float64Array>(
   return b;
 }
 
+/** A compact window's state as arrays (the store form is window-codec.ts). Rows [0, n) and flag rows [0, nf) are live. */
+export interface CompactWindowParts {
+  firstBucket: number;
+  lastBucket: number;
+  n: number;
+  rows: Uint32Array | undefined;
+  sums: Float64Array | undefined;
+  nf: number;
+  flags: Uint32Array | undefined;
+}
+
 export class CompactWindow {
   readonly bucketMs: number;
   readonly bucketCount: number;
@@ -54,6 +65,32 @@ export class CompactWindow {
   constructor(shape: WindowShape) {
     this.bucketMs = shape.bucketMs;
     this.bucketCount = shape.bucketCount;
+  }
+
+  /** The state (shared, not copied): for the codec. */
+  parts(): CompactWindowParts {
+    return {
+      firstBucket: this.firstBucket,
+      lastBucket: this.lastBucket,
+      n: this.n,
+      rows: this.rows,
+      sums: this.sums,
+      nf: this.nf,
+      flags: this.flags,
+    };
+  }
+
+  /** A window holding `p` (taken, not copied), as if its events had been added again. */
+  static fromParts(shape: WindowShape, p: CompactWindowParts): CompactWindow {
+    const w = new CompactWindow(shape);
+    w.firstBucket = p.firstBucket;
+    w.lastBucket = p.lastBucket;
+    w.n = p.n;
+    w.rows = p.rows;
+    w.sums = p.sums;
+    w.nf = p.nf;
+    w.flags = p.flags;
+    return w;
   }
 
   /** Index of the first main row whose slot is >= s. */

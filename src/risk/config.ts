@@ -34,6 +34,8 @@ export interface RiskConfig {
   readonly tenants: Readonly<Record<string, TenantRiskConfig>>;
   readonly limits: Readonly<EventLimits>;
   readonly window: Readonly<WindowShape>;
+  /** Bytes the resident windows may hold before the least recently used are evicted to the store. */
+  readonly memory: Readonly<{ maxWindowBytes: number }>;
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -45,7 +47,11 @@ export interface RiskConfigInput {
   tenants?: Record<string, TenantRiskOverrides>;
   limits?: { maxBatch?: number; maxSkewSeconds?: number };
   window?: { bucketMinutes?: number; days?: number };
+  memory?: { maxWindowBytes?: number };
 }
+
+/** 2 GiB of windows: about 650,000 agents of the mix docs/risk-engine.md measures, resident. */
+export const DEFAULT_MAX_WINDOW_BYTES = 2 * 1024 ** 3;
 
 export const DEFAULT_WEIGHTS: RiskWeights = Object.freeze({
   rate: 0.5,
@@ -208,7 +214,7 @@ function mergeTenant(raw: unknown, base: TenantRiskConfig, path: string): Tenant
 
 /** Parses and freezes a risk configuration; throws CONFIG_INVALID naming the offending key. */
 export function parseRiskConfig(raw: unknown = {}): RiskConfig {
-  const o = objectAt(raw, 'risk', ['defaults', 'tenants', 'limits', 'window']);
+  const o = objectAt(raw, 'risk', ['defaults', 'tenants', 'limits', 'window', 'memory']);
   const defaults = mergeTenant(o.defaults, DEFAULT_TENANT_RISK_CONFIG, 'defaults');
   const tenantsRaw = objectAt(
     o.tenants,
@@ -245,6 +251,10 @@ export function parseRiskConfig(raw: unknown = {}): RiskConfig {
   if ((days * 1440) % bucketMinutes !== 0)
     bad('window', `${days} days is not a whole number of ${bucketMinutes}-minute buckets`);
   validateWindowShape(windowShape);
+  const mem = objectAt(o.memory, 'memory', ['maxWindowBytes']);
+  const maxWindowBytes = num(mem.maxWindowBytes, DEFAULT_MAX_WINDOW_BYTES, 'memory.maxWindowBytes', 0, 2 ** 50, {
+    integer: true,
+  });
   const limits: EventLimits = {
     maxBatch: num(l.maxBatch, DEFAULT_EVENT_LIMITS.maxBatch, 'limits.maxBatch', 1, 100_000, { integer: true }),
     maxSkewMs: num(l.maxSkewSeconds, DEFAULT_EVENT_LIMITS.maxSkewMs / 1000, 'limits.maxSkewSeconds', 0, 86_400) * 1000,
@@ -256,6 +266,7 @@ export function parseRiskConfig(raw: unknown = {}): RiskConfig {
     tenants: Object.freeze(tenants),
     limits: Object.freeze(limits),
     window: Object.freeze(windowShape),
+    memory: Object.freeze({ maxWindowBytes }),
   });
 }
 

@@ -19,7 +19,7 @@ import type { CertificateFacts } from './features.js';
 /** The slice of an Authority the risk engine uses (an Authority satisfies it). */
 export interface RiskHost {
   readonly store: Store;
-  /** Read at each use: the authority replaces its log after load(). */
+  /** The authority's audit log: each batch's `events.ingested` entry is appended through it. */
   readonly audit: AuditLog;
   readonly hooks: HookBus;
   readonly clock: Clock;

@@ -8,7 +8,9 @@
  * event the log lacks. Actions run after ingest returns, serialised per certificate
  * (warn -> hold -> revoke keep their order), each at most once per crossing; `settle()` waits.
  */
+import { randomUUID } from 'node:crypto';
 import { AgentCaError } from '../errors.js';
+import { errorMessage, stderrLogger, type Logger } from '../logger.js';
 import { parseSerial } from '../profile/serial.js';
 import type { Serial } from '../types.js';
 import { RISK_ACTOR, type RiskActions } from './actions.js';
@@ -32,7 +34,8 @@ import {
 } from './features.js';
 import { combineFeatures, type RiskAssessment, type RiskBand } from './score.js';
 import { BandTransitions } from './transitions.js';
-import { CompactWindowStore, RingScratch } from './compact-window.js';
+import { RingScratch } from './compact-window.js';
+import { ResidentWindows, type ResidentWindowStats } from './resident-windows.js';
 import { bucketOf, windowBytes } from './window.js';
 
 export interface RiskEngineOptions {
@@ -43,7 +46,8 @@ export interface RiskEngineOptions {
   config?: RiskConfig;
   /** Cached certificate contexts (default 100,000). */
   maxContexts?: number;
-  logError?: (what: string, error: unknown) => void;
+  /** Where failures in the background (actions, the reassess timer) are reported; default stderr. */
+  logger?: Logger;
   /**
    * Several processes ingest into one store (PostgreSQL peers, docs/risk-engine.md): the
    * windows follow the audit log. Each batch is appended, then every `events.ingested` entry
@@ -53,6 +57,14 @@ export interface RiskEngineOptions {
    * One batch at a time per process.
    */
   shared?: boolean;
+  /**
+   * Names this engine's evicted windows in the store's meta (`risk.window.<instance>.<serial>`).
+   * Default: 'local' on a store only one process opens (LevelDB's lock, memory), where a later
+   * run overwrites what an earlier one left; a random id on PostgreSQL, where several processes
+   * share the meta and each evicts at its own point in the log. A stable id per process there
+   * makes a restart overwrite its predecessor's snapshots instead of leaving them behind.
+   */
+  instance?: string;
 }
 
 export interface IngestOptions {
@@ -82,7 +94,7 @@ export interface IngestResult {
 export class RiskEngine {
   private cfg: RiskConfig;
   private readonly host: RiskHost;
-  private readonly windows: CompactWindowStore;
+  private readonly windows: ResidentWindows;
   private readonly contexts: CertificateContexts;
   private readonly transitions: BandTransitions;
   /** The ring each compact window is copied into to compute its features (compact-window.ts). */
@@ -95,18 +107,24 @@ export class RiskEngine {
   private applied = 0;
   /** shared: batches, catch-ups and scores one at a time */
   private turn: Promise<unknown> = Promise.resolve();
+  /** shared: turns that failed (their caller got the error; the next turn runs regardless) */
+  private failedTurns = 0;
 
   constructor(opts: RiskEngineOptions) {
     this.host = opts.host;
     this.shared = opts.shared ?? false;
     this.cfg = opts.config ?? parseRiskConfig();
-    this.windows = new CompactWindowStore(this.config.window);
+    const logger = opts.logger ?? stderrLogger;
+    this.windows = new ResidentWindows({
+      shape: this.config.window,
+      store: opts.host.store,
+      maxBytes: this.config.memory.maxWindowBytes,
+      prefix: `risk.window.${opts.instance ?? (this.shared || opts.host.store.kind === 'postgres' ? randomUUID() : 'local')}.`,
+      logger,
+    });
     this.ring = new RingScratch(this.config.window);
     this.contexts = new CertificateContexts(opts.host, opts.maxContexts);
-    this.logError =
-      opts.logError ??
-      ((what, e) =>
-        process.stderr.write(`agent-ca: risk engine ${what} failed: ${String((e as Error)?.stack ?? e)}\n`));
+    this.logError = (what, e) => logger.error(`risk engine ${what} failed`, { error: errorMessage(e) });
     this.transitions = new BandTransitions(opts.host, opts.actions, this.logError);
     const offContexts = this.contexts.attach(this.host.hooks);
     const offRevoked = this.host.hooks.on('certificate.revoked', (e) => this.transitions.revoked(e.serial));
@@ -150,12 +168,28 @@ export class RiskEngine {
     opts: IngestOptions,
   ): Promise<IngestResult> {
     if (this.shared) await this.catchUp();
+    const serials = [...new Set(ctxs.map((c) => c.serial))];
+    await this.windows.acquire(serials);
+    try {
+      return await this.countAndScore(events, ctxs, serials, opts);
+    } finally {
+      this.windows.release(serials);
+      await this.windows.trim();
+    }
+  }
+
+  /** ingest, once the batch's windows are resident. */
+  private async countAndScore(
+    events: NormalisedEvent[],
+    ctxs: CertificateContext[],
+    serials: string[],
+    opts: IngestOptions,
+  ): Promise<IngestResult> {
     // Classify against the history as it was before this batch (deterministic within a batch).
     const stats = new Map<string, AmountStats>();
     const flags: EventFlags[] = [];
     const tuples: EventTuple[] = [];
     const classifyAt = this.host.clock.now().getTime();
-    const serials: string[] = [];
     const agentIds = new Set<string>();
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
@@ -164,7 +198,6 @@ export class RiskEngine {
       if (!s) {
         s = this.ring.with(this.windows.get(ctx.serial), (ring) => amountStats(ring, classifyAt));
         stats.set(ctx.serial, s);
-        serials.push(ctx.serial);
         if (ctx.agentId !== undefined) agentIds.add(ctx.agentId);
       }
       const f = classifyEvent(e, ctx, s, this.tenantConfig(ctx).features, (a) => ctx.permits(a));
@@ -192,7 +225,7 @@ export class RiskEngine {
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       const f = flags[i]!;
-      this.windows.getOrCreate(ctxs[i]!.serial).add(Math.min(e.timeMs, nowMs), {
+      this.windows.add(ctxs[i]!.serial, Math.min(e.timeMs, nowMs), {
         type: e.type,
         outcome: e.outcome,
         scopeViolation: f.scopeViolation,
@@ -254,7 +287,11 @@ export class RiskEngine {
   /** shared: runs `task` after every earlier batch, catch-up and score of this engine. */
   private inTurn<T>(task: () => Promise<T>): Promise<T> {
     const run = this.turn.then(task, task);
-    this.turn = run.catch(() => undefined);
+    // The caller gets the failure from `run`; the chain only counts it, so the next turn runs.
+    this.turn = run.then(
+      () => undefined,
+      () => void this.failedTurns++,
+    );
     return run;
   }
 
@@ -272,19 +309,29 @@ export class RiskEngine {
       if (entry.seq <= this.applied) continue;
       if (entry.action === INGEST_ACTION) {
         const entryMs = entry.time.getTime();
-        const touched = new Map<string, CertificateContext>();
-        for (const ev of readBatch(entry.details)) {
-          const ctx = touched.get(ev.serial) ?? (await this.contexts.bySerial(ev.serial as Serial));
-          if (typeof ctx === 'string') continue;
-          touched.set(ev.serial, ctx);
-          const amountLog = amountLogOf(ev, ctx);
-          this.windows.getOrCreate(ev.serial).add(Math.min(ev.timeMs, entryMs), {
-            ...ev.increment,
-            ...(amountLog !== undefined ? { amountLog } : {}),
-          });
+        const batch = readBatch(entry.details);
+        const touched = new Map<string, CertificateContext | string>();
+        for (const ev of batch)
+          if (!touched.has(ev.serial)) touched.set(ev.serial, await this.contexts.bySerial(ev.serial as Serial));
+        const serials = [...touched.keys()];
+        await this.windows.acquire(serials);
+        try {
+          for (const ev of batch) {
+            const ctx = touched.get(ev.serial)!;
+            if (typeof ctx === 'string') continue;
+            const amountLog = amountLogOf(ev, ctx);
+            this.windows.add(ev.serial, Math.min(ev.timeMs, entryMs), {
+              ...ev.increment,
+              ...(amountLog !== undefined ? { amountLog } : {}),
+            });
+          }
+          for (const ctx of touched.values())
+            if (typeof ctx !== 'string')
+              this.transitions.observe(ctx, this.assess(ctx, entryMs), this.tenantConfig(ctx));
+        } finally {
+          this.windows.release(serials);
         }
-        for (const ctx of touched.values())
-          this.transitions.observe(ctx, this.assess(ctx, entryMs), this.tenantConfig(ctx));
+        await this.windows.trim();
       }
       this.applied = entry.seq;
     }
@@ -306,6 +353,7 @@ export class RiskEngine {
     return tenantRiskConfig(this.config, ctx.tenant);
   }
 
+  /** The score over the certificate's window, which must be acquired (or have none). */
   private assess(ctx: CertificateContext, nowMs: number): RiskAssessment {
     const cfg = this.tenantConfig(ctx);
     const w = this.windows.get(ctx.serial);
@@ -333,12 +381,22 @@ export class RiskEngine {
     const serial = parseSerial(serialInput);
     const ctx = await this.contexts.bySerial(serial);
     if (typeof ctx === 'string') throw new AgentCaError('CERT_NOT_FOUND', ctx, { serial });
-    if (this.shared)
-      return this.inTurn(async () => {
-        await this.catchUp();
-        return this.assess(ctx, (at ?? this.host.clock.now()).getTime());
-      });
-    return this.assess(ctx, (at ?? this.host.clock.now()).getTime());
+    const assess = async (): Promise<RiskAssessment> => {
+      if (this.shared) await this.catchUp();
+      return this.withWindows([serial], () => this.assess(ctx, (at ?? this.host.clock.now()).getTime()));
+    };
+    return this.shared ? this.inTurn(assess) : assess();
+  }
+
+  /** Runs `fn` with the windows of `serials` resident, then trims to the budget. */
+  private async withWindows<T>(serials: string[], fn: () => T): Promise<T> {
+    await this.windows.acquire(serials);
+    try {
+      return fn();
+    } finally {
+      this.windows.release(serials);
+      await this.windows.trim();
+    }
   }
 
   /** Waits for every queued action (tests, graceful shutdown). */
@@ -364,11 +422,13 @@ export class RiskEngine {
     for (const serial of this.transitions.watched()) {
       const ctx = await this.contexts.bySerial(serial as Serial);
       if (typeof ctx === 'string') continue;
-      this.transitions.evaluate(ctx, this.assess(ctx, nowMs), this.tenantConfig(ctx), nowMs);
+      await this.withWindows([serial], () =>
+        this.transitions.evaluate(ctx, this.assess(ctx, nowMs), this.tenantConfig(ctx), nowMs),
+      );
       n++;
     }
-    this.windows.sweep(nowMs);
-    this.transitions.forget((serial) => this.windows.get(serial) !== undefined);
+    await this.windows.sweep(nowMs);
+    this.transitions.forget((serial) => this.windows.has(serial));
     return n;
   }
 
@@ -405,23 +465,30 @@ export class RiskEngine {
       if (entry.seq > head) break;
       if (entry.action !== INGEST_ACTION) continue;
       entries++;
-      for (const ev of readBatch(entry.details)) {
-        let ctx = contexts.get(ev.serial);
-        if (ctx === undefined) contexts.set(ev.serial, (ctx = await this.contexts.bySerial(ev.serial as Serial)));
-        if (typeof ctx === 'string') continue;
-        const amountLog = amountLogOf(ev, ctx);
-        this.windows.getOrCreate(ev.serial).add(Math.min(ev.timeMs, entry.time.getTime()), {
-          ...ev.increment,
-          ...(amountLog !== undefined ? { amountLog } : {}),
-        });
-        events++;
+      const batch = readBatch(entry.details);
+      const serials = new Set<string>();
+      for (const ev of batch) {
+        serials.add(ev.serial);
+        if (!contexts.has(ev.serial)) contexts.set(ev.serial, await this.contexts.bySerial(ev.serial as Serial));
       }
+      await this.withWindows([...serials], () => {
+        for (const ev of batch) {
+          const ctx = contexts.get(ev.serial)!;
+          if (typeof ctx === 'string') continue;
+          const amountLog = amountLogOf(ev, ctx);
+          this.windows.add(ev.serial, Math.min(ev.timeMs, entry.time.getTime()), {
+            ...ev.increment,
+            ...(amountLog !== undefined ? { amountLog } : {}),
+          });
+          events++;
+        }
+      });
     }
     if (this.shared) this.applied = head;
     const nowMs = now.getTime();
     for (const [serial, ctx] of contexts) {
       if (typeof ctx === 'string') continue;
-      const a = this.assess(ctx, nowMs);
+      const a = await this.withWindows([serial], () => this.assess(ctx, nowMs));
       const cfg = this.tenantConfig(ctx);
       const rev = await this.host.store.revocations.get(serial as Serial);
       this.transitions.restore(serial, {
@@ -445,15 +512,31 @@ export class RiskEngine {
     bytesPerCertificate: number;
     ringBytesPerCertificate: number;
     contexts: number;
+    /** resident / evicted windows, the budget, evictions and restores so far */
+    windows: ResidentWindowStats;
+    /** shared: turns (batches, catch-ups, scores) that failed; each caller got its error */
+    failedTurns: number;
   } {
-    const bytes = this.windows.bytes;
+    const windows = this.windows.stats();
+    const bytes = this.windows.typedArrayBytes;
     return {
       certificates: this.windows.size,
       windowBytes: bytes,
-      bytesPerCertificate: this.windows.size > 0 ? Math.round(bytes / this.windows.size) : 0,
+      bytesPerCertificate: windows.resident > 0 ? Math.round(bytes / windows.resident) : 0,
       ringBytesPerCertificate: windowBytes(this.config.window),
       contexts: this.contexts.size,
+      windows,
+      failedTurns: this.failedTurns,
     };
+  }
+
+  /**
+   * Deletes the snapshots of evicted windows (a clean shutdown: the next start rebuilds the
+   * windows from the audit log). The engine must not ingest or score after it.
+   */
+  async discardEvicted(): Promise<void> {
+    this.close();
+    await this.windows.dropSnapshots();
   }
 
   /** Stops the timer and unsubscribes from the hooks (pending actions keep running; see settle()). */

@@ -52,6 +52,7 @@ export class NotificationInbox {
   private readonly items: RiskNotification[] = []; // newest first
   private seq = 0;
   private tail: Promise<unknown> = Promise.resolve();
+  private failedAdds = 0;
 
   private constructor(
     private readonly store: Store,
@@ -95,8 +96,17 @@ export class NotificationInbox {
       return full;
     };
     const p = this.tail.then(run, run);
-    this.tail = p.catch(() => undefined);
+    // The caller gets the failure from `p`; the chain counts it and lets the next addition run.
+    this.tail = p.then(
+      () => undefined,
+      () => void this.failedAdds++,
+    );
     return p;
+  }
+
+  /** Additions that failed to persist (each rejected to its caller, and nothing was listed). */
+  get failures(): number {
+    return this.failedAdds;
   }
 
   /** Newest first. */

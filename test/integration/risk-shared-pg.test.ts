@@ -5,6 +5,8 @@
  * audit log gives (no event lost or counted twice), each batch is scored on every event logged
  * before it, and a drifting agent is warned once and revoked once across both. Two engines
  * NOT in shared mode, fed the same way, each see only their share (the defect shared mode fixes).
+ * All of it twice: with the default window budget, and with a budget of 0 bytes (every window
+ * evicted to the store after every batch and catch-up, each engine under its own keys).
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +14,7 @@ import type { Authority } from '../../src/authority/authority.js';
 import { createAuthority } from '../../src/authority/create-authority.js';
 import { FixedClock } from '../../src/clock.js';
 import { authorityRiskActions } from '../../src/risk/actions.js';
+import { parseRiskConfig } from '../../src/risk/config.js';
 import { RiskEngine } from '../../src/risk/engine.js';
 import type { AgentEvent } from '../../src/risk/events.js';
 import { NotificationInbox } from '../../src/risk/notifications.js';
@@ -22,7 +25,10 @@ const MIN = 60_000;
 const SCOPE = ['read:accounts', 'trade:equities'];
 const POLICY = { maxTransactionSize: { amount: '50000', currency: 'USD' }, allowedMarkets: ['XNAS'] };
 
-describe.runIf(pgAvailable)('risk windows shared by two processes over one PostgreSQL schema', () => {
+describe.runIf(pgAvailable).each([
+  { budget: 'the default window budget', maxWindowBytes: undefined },
+  { budget: 'every window evicted', maxWindowBytes: 0 },
+])('risk windows shared by two processes over one PostgreSQL schema ($budget)', ({ maxWindowBytes }) => {
   let db: PgSchema;
   let tmp: TmpDir;
   let a: Authority;
@@ -36,7 +42,8 @@ describe.runIf(pgAvailable)('risk windows shared by two processes over one Postg
       host,
       actions: authorityRiskActions(host, await NotificationInbox.open(host.store)),
       shared,
-      logError: () => undefined,
+      config: parseRiskConfig(maxWindowBytes !== undefined ? { memory: { maxWindowBytes } } : {}),
+      logger: { warn: () => undefined, error: () => undefined },
     });
     await e.restore();
     engines.push(e);
@@ -117,6 +124,8 @@ describe.runIf(pgAvailable)('risk windows shared by two processes over one Postg
     }
     await ea.settle();
     await eb.settle();
+    if (maxWindowBytes === 0)
+      for (const e of [ea, eb]) expect(e.stats().windows).toMatchObject({ resident: 0, evicted: shared.length });
 
     const ref = await engine(a, false); // rebuilt from the audit log: every batch of both
     for (const n of shared) {

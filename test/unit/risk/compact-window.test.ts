@@ -8,20 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { CompactWindow, RingScratch } from '../../../src/risk/compact-window.js';
 import { amountStats, DEFAULT_FEATURE_PARAMS, extractFeatures, rateBaseline } from '../../../src/risk/features.js';
 import { AgentWindow, bucketOf, DEFAULT_WINDOW_SHAPE, type BucketIncrement } from '../../../src/risk/window.js';
+import { prng } from '../../helpers/prng.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2031-01-01T00:00:00Z');
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomIncrement(r: () => number): BucketIncrement {
   return {

@@ -16,7 +16,9 @@ import { parseRiskConfig } from '../../../../src/risk/config.js';
 import { RiskEngine } from '../../../../src/risk/engine.js';
 import type { AgentEvent } from '../../../../src/risk/events.js';
 import { NotificationInbox } from '../../../../src/risk/notifications.js';
+import { openLevelStore } from '../../../../src/store/level/level-store.js';
 import { createMemoryStore } from '../../../../src/store/memory-store.js';
+import { prng } from '../../../helpers/prng.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -24,23 +26,32 @@ const SCOPE = ['read:accounts', 'write:payments', 'trade:equities'];
 const POLICY = { maxTransactionSize: { amount: '50000', currency: 'USD' }, allowedMarkets: ['XNAS', 'XNYS'] };
 export const START = '2031-03-01T00:07:00Z';
 
-/** mulberry32: a small seeded PRNG, so the stream is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface GoldenRecord {
   /** step index, agent name, score value and band after the batch */
   steps: [number, string, number, string][];
   /** full explanations at checkpoints: agent -> [score, reasons] */
   checkpoints: { step: number; agent: string; value: number; band: string; reasons: unknown[] }[];
+}
+
+export interface GoldenRun extends GoldenRecord {
+  /** what the engines logged as failed */
+  errors: string[];
+  /** windows written to the store and read back (the memory budget) */
+  evictions: number;
+  restores: number;
+  /** with `restart`: every agent's score at the end, and after a second engine's restore() */
+  restart?: { live: number[]; restored: number[]; restoredEvictions: number };
+}
+
+export interface GoldenOptions {
+  /** batches of 20 minutes each (2,880 = 40 days) */
+  steps?: number;
+  /** the engine's window budget (config memory.maxWindowBytes); 0 evicts every window after every batch */
+  maxWindowBytes?: number;
+  /** LevelDB in the temporary directory instead of the memory store */
+  level?: boolean;
+  /** end with a second engine rebuilt from the audit log (same budget) */
+  restart?: boolean;
 }
 
 type Habit = (r: () => number, serial: string, step: number, now: number) => AgentEvent[];
@@ -114,23 +125,28 @@ const HABITS: Record<string, Habit> = {
   quiet: (r, s, k, now) => (k % 40 === 0 ? [call(s, now, 'write:payments', r() < 0.1 ? 'failed' : 'success')] : []),
 };
 
-/** Runs the stream; `steps` batches of 20 minutes each (2,880 = 40 days). */
-export async function runGoldenStream(steps = 2880): Promise<GoldenRecord> {
+/** Runs the stream. */
+export async function runGoldenStream(opts: GoldenOptions = {}): Promise<GoldenRun> {
+  const steps = opts.steps ?? 2880;
   const dir = mkdtempSync(join(tmpdir(), 'risk-golden-'));
   const clock = new FixedClock(START);
-  const a = await createAuthority({ dataDir: dir, store: await createMemoryStore(), env: {}, clock });
+  const store = opts.level ? await openLevelStore({ dataDir: dir }) : await createMemoryStore();
+  const a = await createAuthority({ dataDir: dir, store, env: {}, clock });
   try {
     await a.init({ keyType: 'p256' });
     const config = parseRiskConfig({
       tenants: { careful: { holdOnWarning: true, thresholds: { warning: 0.5, revoke: 0.9 } } },
+      ...(opts.maxWindowBytes !== undefined ? { memory: { maxWindowBytes: opts.maxWindowBytes } } : {}),
     });
     const inbox = await NotificationInbox.open(a.store);
-    const engine = new RiskEngine({
-      host: a,
-      actions: authorityRiskActions(a, inbox),
-      config,
-      logError: () => undefined,
-    });
+    const logger = {
+      warn: () => undefined,
+      error: (m: string, f?: Record<string, unknown>) => void out.errors.push(`${m} ${JSON.stringify(f)}`),
+    };
+    const out: GoldenRun = { steps: [], checkpoints: [], errors: [], evictions: 0, restores: 0 };
+    const newEngine = (): RiskEngine =>
+      new RiskEngine({ host: a, actions: authorityRiskActions(a, inbox), config, logger });
+    const engine = newEngine();
     const serials = new Map<string, string>();
     for (const name of Object.keys(HABITS)) {
       const pk = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
@@ -148,7 +164,6 @@ export async function runGoldenStream(steps = 2880): Promise<GoldenRecord> {
       serials.set(name, serial);
     }
     const r = prng(17);
-    const out: GoldenRecord = { steps: [], checkpoints: [] };
     for (let k = 0; k < steps; k++) {
       clock.advance(20 * MIN);
       const now = clock.now().getTime();
@@ -170,6 +185,18 @@ export async function runGoldenStream(steps = 2880): Promise<GoldenRecord> {
           out.checkpoints.push({ step: k, agent: name, value: s.value, band: s.band, reasons: s.reasons });
         }
       }
+    }
+    ({ evictions: out.evictions, restores: out.restores } = engine.stats().windows);
+    if (opts.restart) {
+      const live: number[] = [];
+      for (const serial of serials.values()) live.push((await engine.score(serial)).value);
+      engine.close();
+      const rebuilt = newEngine();
+      await rebuilt.restore();
+      const restored: number[] = [];
+      for (const serial of serials.values()) restored.push((await rebuilt.score(serial)).value);
+      out.restart = { live, restored, restoredEvictions: rebuilt.stats().windows.evictions };
+      rebuilt.close();
     }
     engine.close();
     return out;
