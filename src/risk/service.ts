@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentCaError } from '../errors.js';
+import { logFailure } from '../logger.js';
 import type { WebhookService } from '../webhooks/service.js';
 import { authorityRiskActions, type RevokingAuthority } from './actions.js';
 import { parseRiskConfig, type RiskConfig } from './config.js';
@@ -78,6 +79,9 @@ export async function startRiskService(
     async stop() {
       engine.stopReassessing();
       await engine.settle();
+      // A snapshot left behind is never read (the next start rebuilds from the audit log): a
+      // failure here only leaves garbage in the store's meta, so it is logged, not thrown.
+      await engine.discardEvicted().catch(logFailure('risk engine: deleting the evicted windows'));
     },
   };
 }
