@@ -56,3 +56,9 @@ export async function concurrentRate(fn: () => Promise<unknown>, concurrency: nu
   const s = Number(process.hrtime.bigint() - start) / 1e9;
   return { ops, seconds: s, perSecond: ops / s };
 }
+
+/** The p-th percentile (nearest rank) of `xs`. */
+export function percentile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}

@@ -2,21 +2,42 @@
  * A LevelDB `serve --workers N` worker: a node:cluster process on the public port that answers
  * the read paths counterparties hit most (OCSP GET and POST, CRLs, /api/v1/verify, CA
  * certificates) from a cache of the primary's answers, and forwards everything else (writes,
- * admin API, nonce OCSP requests, misses) to the primary, which owns the store and the
- * signers. The primary invalidates the cache over IPC before any commit returns
- * (protocol.ts), so a cached answer is never older than the last acknowledged change.
+ * admin API, nonce OCSP requests) to the primary, which owns the store and the signers. The
+ * primary invalidates the cache over IPC before any commit returns (protocol.ts), so a cached
+ * answer is never older than the last acknowledged change. What is cacheable: cacheable.ts.
  *
- * Only answers that do not depend on the caller are cached: no Authorization or Cookie header,
- * OCSP requests without a nonce (RFC 8954: a nonce makes every answer unique), successful OCSP
- * responses, status 200. Cached answers carry `Age` (RFC 9111 §5.1) so downstream caches
- * count their max-age from the primary's answer, not from the worker's.
+ * A cache hit costs no request to the primary and no IPC message. Misses for the same answer
+ * share one request to the primary (single flight): without that, clients asking for the same
+ * cold serials at once (a fleet starting, a load generator's connections in step) each cost a
+ * round trip to the primary, and a cold cache filled one serial per round of them. A miss does
+ * not join a fetch started before an invalidation of its serials (that answer may be older than
+ * the change): it starts a new one.
+ *
+ * Cached answers carry `Age` (RFC 9111 §5.1) so downstream caches count their max-age from the
+ * primary's answer, not from the worker's; `If-None-Match` is answered here (RFC 9110 §13.1.2).
  */
 import http from 'node:http';
-import { parseOcspRequest } from '../ocsp/request.js';
-import { parseSerial } from '../profile/serial.js';
-import { forward, upstream, type ForwardedAnswer } from './forward.js';
-import { isClusterMessage, type AckMessage } from './protocol.js';
-import { ResponseCache, type CachedAnswer, type CachedKind } from './response-cache.js';
+import { cacheKeyOfGet, classifyGet, isOcspPost, ocspCacheable, ocspSuccessful, type Cacheable } from './cacheable.js';
+import { endToEndHeaders, fetchWhole, forward, sendUnavailable, upstream, type ForwardedAnswer } from './forward.js';
+import { isClusterMessage, type AckMessage, type ClusterMessage } from './protocol.js';
+import { ResponseCache, type CachedAnswer } from './response-cache.js';
+
+/** The worker's end of the IPC channel to the primary (node:cluster's by default). */
+export interface WorkerChannel {
+  /** Subscribes to messages from the primary; returns the unsubscribe function. */
+  listen(onMessage: (m: unknown) => void): () => void;
+  send(m: ClusterMessage): void;
+}
+
+export const processChannel: WorkerChannel = {
+  listen(onMessage) {
+    process.on('message', onMessage);
+    return () => process.off('message', onMessage);
+  },
+  send(m) {
+    process.send?.(m);
+  },
+};
 
 export interface CacheWorkerOptions {
   host: string;
@@ -26,101 +47,80 @@ export interface CacheWorkerOptions {
   /** Shown in the `x-agent-ca-worker` header of every answer. */
   workerId: number;
   maxEntries?: number;
+  channel?: WorkerChannel;
+}
+
+/** What the worker did, counted (tests, operators). */
+export interface CacheWorkerStats {
+  /** Answers served from the cache: no request to the primary, no IPC message. */
+  hits: number;
+  /** Requests sent to the primary for cacheable answers (one per answer at a time). */
+  fetches: number;
+  /** Misses that shared a fetch already in flight for the same answer. */
+  joined: number;
+  /** Requests passed to the primary untouched (writes, admin API, nonces, large bodies). */
+  forwarded: number;
+  /** Background fetches of hot answers near their expiry, and those that failed (the entry then expires). */
+  refreshes: number;
+  refreshFailures: number;
+  /** IPC messages received from (invalidations) and sent to (acks) the primary. */
+  messagesIn: number;
+  messagesOut: number;
 }
 
 export interface CacheWorker {
   url: string;
   cache: ResponseCache;
+  stats: CacheWorkerStats;
   close(): Promise<void>;
 }
 
-interface Cacheable {
-  key: string;
-  kind: CachedKind;
-  serials: string[];
-  ttlMs: number;
-}
-
-const TTL: Record<CachedKind, number> = {
-  // Replaced by every commit that re-signs or refreshes them (invalidation); the TTL only bounds
-  // memory for serials nobody asks about any more.
-  ocsp: 60_000,
-  // checkedAt and the `expired` state move with time.
-  verify: 5_000,
-  crl: 5_000,
-  ca: 3_600_000,
-};
-
-/** RFC 6960 §2.3 bodies are small; larger ones go to the primary untouched (it answers them). */
-const OCSP_BODY_LIMIT = 16 * 1024;
+/** Past this fraction of its TTL, a hit also fetches the answer again in the background. */
+const REFRESH_AHEAD = 0.8;
 
 /** Headers a cached answer keeps. */
 const KEPT = ['content-type', 'cache-control', 'etag', 'last-modified', 'expires', 'vary'];
 
-function ocspCacheable(der: Buffer, key: string): Cacheable | undefined {
-  try {
-    const req = parseOcspRequest(der);
-    if (req.nonce) return undefined;
-    return { key, kind: 'ocsp', serials: req.certIds.map((c) => c.serial), ttlMs: TTL.ocsp };
-  } catch {
-    return undefined; // malformed: the primary answers malformedRequest
-  }
+/** An answer fetched for every client waiting on it: cached (`entry`) or passed on as it came. */
+interface Fetched {
+  entry?: CachedAnswer;
+  raw: ForwardedAnswer;
 }
 
-/** GET requests whose answer may be cached, and under which key. */
-function classifyGet(req: http.IncomingMessage): Cacheable | undefined {
-  const url = req.url ?? '';
-  if (req.headers.authorization !== undefined || req.headers.cookie !== undefined) return undefined;
-  if (url.startsWith('/ocsp/')) {
-    const raw = url.slice(6).split('?')[0] ?? '';
-    try {
-      const b64 = decodeURIComponent(raw);
-      if (!/^[A-Za-z0-9+/=_-]+$/.test(b64) || b64.length > OCSP_BODY_LIMIT * 2) return undefined;
-      return ocspCacheable(Buffer.from(b64.replace(/-/g, '+').replace(/_/g, '/'), 'base64'), `G${url}`);
-    } catch {
-      return undefined;
-    }
-  }
-  const accept = req.headers.accept ?? '';
-  if (/^\/crl\/[a-z-]+\.(crl|pem)$/.test(url))
-    return { key: `G${url}|${accept}`, kind: 'crl', serials: [], ttlMs: TTL.crl };
-  if (/^\/ca\/[a-z]+\.[a-z]+$/.test(url)) return { key: `G${url}`, kind: 'ca', serials: [], ttlMs: TTL.ca };
-  const v = /^\/api\/v1\/verify\/([^/?]+)$/.exec(url);
-  if (v) {
-    try {
-      const serial = parseSerial(decodeURIComponent(v[1]!));
-      return { key: `G${url}|${accept}`, kind: 'verify', serials: [serial], ttlMs: TTL.verify };
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
-/** OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED ... }: successful (0) only. */
-function ocspSuccessful(der: Buffer): boolean {
-  if (der.length < 5 || der[0] !== 0x30) return false;
-  const l = der[1]!;
-  const at = 2 + (l & 0x80 ? l & 0x7f : 0);
-  return der[at] === 0x0a && der[at + 1] === 0x01 && der[at + 2] === 0x00;
+interface Flight {
+  startedGeneration: number;
+  answer: Promise<Fetched>;
 }
 
 export async function startCacheWorker(opts: CacheWorkerOptions): Promise<CacheWorker> {
   const cache = new ResponseCache(opts.maxEntries ?? 100_000);
   const up = upstream(opts.upstreamUrl);
+  const channel = opts.channel ?? processChannel;
   const workerHeader = { 'x-agent-ca-worker': String(opts.workerId) };
+  const stats: CacheWorkerStats = {
+    hits: 0,
+    fetches: 0,
+    joined: 0,
+    forwarded: 0,
+    refreshes: 0,
+    refreshFailures: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+  };
+  const flights = new Map<string, Flight>();
 
   // Installed before listening: every invalidation sent once this worker can hold answers arrives.
-  const onMessage = (m: unknown): void => {
+  const unlisten = channel.listen((m: unknown): void => {
+    stats.messagesIn++;
     if (!isClusterMessage(m) || m.t !== 'invalidate') return;
     cache.invalidate(m);
     const ack: AckMessage = { t: 'ack', gen: m.gen };
-    process.send?.(ack);
-  };
-  process.on('message', onMessage);
+    stats.messagesOut++;
+    channel.send(ack);
+  });
 
   const sendCached = (req: http.IncomingMessage, res: http.ServerResponse, e: CachedAnswer, now: number): void => {
-    const headers: http.OutgoingHttpHeaders = { ...e.headers, ...workerHeader };
+    const headers: http.OutgoingHttpHeaders = { ...e.headers };
     headers.age = String(Math.floor((now - e.fetchedAt) / 1000));
     const etag = e.headers.etag;
     if (etag !== undefined && req.headers['if-none-match'] === etag) {
@@ -133,73 +133,109 @@ export async function startCacheWorker(opts: CacheWorkerOptions): Promise<CacheW
     res.end(e.body);
   };
 
-  const fetchAndCache = (
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    c: Cacheable,
-    body: Buffer | undefined,
-  ): void => {
+  const sendFetched = (req: http.IncomingMessage, res: http.ServerResponse, f: Fetched): void => {
+    if (f.entry) return sendCached(req, res, f.entry, performance.now());
+    const h = endToEndHeaders(f.raw.headers);
+    Object.assign(h, workerHeader);
+    h['content-length'] = String(f.raw.body.length);
+    res.writeHead(f.raw.status, h);
+    res.end(f.raw.body);
+  };
+
+  const fetchShared = (req: http.IncomingMessage, c: Cacheable, body: Buffer | undefined): Promise<Fetched> => {
+    const inFlight = flights.get(c.key);
+    if (inFlight && cache.current(c.kind, c.serials, inFlight.startedGeneration)) {
+      stats.joined++;
+      return inFlight.answer;
+    }
+    stats.fetches++;
     const startedGeneration = cache.generation;
     const started = performance.now();
-    forward(up, req, res, {
-      ...(body ? { body } : {}),
-      extraHeaders: workerHeader,
-      collect: (a: ForwardedAnswer) => {
-        if (c.kind === 'ocsp' && !ocspSuccessful(a.body)) return;
-        const headers: Record<string, string> = {};
+    const answer = fetchWhole(up, req, body)
+      .then((raw): Fetched => {
+        if (raw.status !== 200 || (c.kind === 'ocsp' && !ocspSuccessful(raw.body))) return { raw };
+        const headers: Record<string, string> = { ...workerHeader };
         for (const k of KEPT) {
-          const v = a.headers[k];
+          const v = raw.headers[k];
           if (typeof v === 'string') headers[k] = v;
         }
-        cache.set(
-          c.key,
-          {
-            kind: c.kind,
-            status: a.status,
-            headers,
-            body: a.body,
-            fetchedAt: started,
-            expiresAt: started + c.ttlMs,
-            serials: c.serials,
-          },
-          startedGeneration,
+        const entry: CachedAnswer = {
+          kind: c.kind,
+          status: raw.status,
+          headers,
+          body: raw.body,
+          fetchedAt: started,
+          expiresAt: started + c.ttlMs,
+          serials: c.serials,
+        };
+        cache.set(c.key, entry, startedGeneration);
+        return { entry, raw };
+      })
+      .finally(() => {
+        if (flights.get(c.key) === flight) flights.delete(c.key);
+      });
+    const flight: Flight = { startedGeneration, answer };
+    flights.set(c.key, flight);
+    return answer;
+  };
+
+  /**
+   * Answers from the cache, or through one shared fetch (`classify` says what the request is
+   * about; not called on a hit). False when the request is not cacheable after all.
+   */
+  const answerCacheable = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    key: string,
+    body: Buffer | undefined,
+    classify: () => Cacheable | undefined,
+  ): boolean => {
+    const now = performance.now();
+    const hit = cache.get(key, now);
+    if (hit) {
+      stats.hits++;
+      sendCached(req, res, hit, now);
+      // Refresh ahead: an answer still asked for is replaced before it expires, so a hot
+      // answer is never a miss (entries fetched together would otherwise expire together).
+      const ttlMs = hit.expiresAt - hit.fetchedAt;
+      if (now - hit.fetchedAt > ttlMs * REFRESH_AHEAD && !flights.has(key)) {
+        stats.refreshes++;
+        fetchShared(req, { key, kind: hit.kind, serials: hit.serials, ttlMs }, body).catch(
+          () => stats.refreshFailures++,
         );
-      },
-    });
+      }
+      return true;
+    }
+    const c = classify();
+    if (!c) return false;
+    fetchShared(req, c, body).then(
+      (f) => sendFetched(req, res, f),
+      (e: Error) => sendUnavailable(res, `the owning process did not answer: ${e.message}`),
+    );
+    return true;
+  };
+
+  const passOn = (req: http.IncomingMessage, res: http.ServerResponse, body?: Buffer): void => {
+    stats.forwarded++;
+    forward(up, req, res, { ...(body ? { body } : {}), extraHeaders: workerHeader });
   };
 
   const server = http.createServer((req, res) => {
-    const now = performance.now();
     if (req.method === 'GET') {
-      const c = classifyGet(req);
-      if (c) {
-        const hit = cache.get(c.key, now);
-        if (hit) return sendCached(req, res, hit, now);
-        return fetchAndCache(req, res, c, undefined);
-      }
-    } else if (
-      req.method === 'POST' &&
-      req.url === '/ocsp' &&
-      req.headers.authorization === undefined &&
-      /^application\/ocsp-request\b/i.test(req.headers['content-type'] ?? '') &&
-      Number(req.headers['content-length'] ?? NaN) <= OCSP_BODY_LIMIT
-    ) {
+      const key = cacheKeyOfGet(req);
+      if (key !== undefined && answerCacheable(req, res, key, undefined, () => classifyGet(req, key))) return;
+    } else if (isOcspPost(req)) {
       const chunks: Buffer[] = [];
       req.on('data', (d: Buffer) => chunks.push(d));
       req.on('end', () => {
         const body = Buffer.concat(chunks);
         const key = `P${body.toString('latin1')}`;
-        const t = performance.now();
-        const hit = cache.get(key, t);
-        if (hit) return sendCached(req, res, hit, t);
-        const c = ocspCacheable(body, key);
-        if (c) return fetchAndCache(req, res, c, body);
-        forward(up, req, res, { body, extraHeaders: workerHeader });
+        if (!answerCacheable(req, res, key, body, () => ocspCacheable(body, key))) passOn(req, res, body);
       });
       req.on('error', () => res.destroy());
       return;
     }
-    forward(up, req, res, { extraHeaders: workerHeader });
+    passOn(req, res);
   });
   server.keepAliveTimeout = 72_000;
   await new Promise<void>((resolve, reject) => {
@@ -212,8 +248,9 @@ export async function startCacheWorker(opts: CacheWorkerOptions): Promise<CacheW
   return {
     url: `http://${host}:${port}`,
     cache,
+    stats,
     close: async () => {
-      process.off('message', onMessage);
+      unlisten();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;

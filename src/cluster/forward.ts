@@ -57,49 +57,38 @@ export interface ForwardedAnswer {
   body: Buffer;
 }
 
+function outgoingHeaders(req: http.IncomingMessage, body: Buffer | undefined): http.OutgoingHttpHeaders {
+  const headers = endToEndHeaders(req.headers);
+  const from = req.socket.remoteAddress;
+  const before = req.headers['x-forwarded-for'];
+  if (from) headers['x-forwarded-for'] = before ? `${String(before)}, ${from}` : from;
+  if (body) headers['content-length'] = String(body.length);
+  return headers;
+}
+
 /**
- * Sends `req` (its body from `body` when already read, else streamed from `req`) to `up`.
- * Without `collect` the answer is streamed back to `res` as it arrives (event streams
- * included); with it, a 200 answer is read whole, handed to `collect` and then written.
+ * Sends `req` (its body from `body` when already read, else streamed from `req`) to `up` and
+ * streams the answer back to `res` as it arrives (event streams included).
  */
 export function forward(
   up: Upstream,
   req: http.IncomingMessage,
   res: http.ServerResponse,
-  opts: { body?: Buffer; extraHeaders?: Record<string, string>; collect?: (a: ForwardedAnswer) => void } = {},
+  opts: { body?: Buffer; extraHeaders?: Record<string, string> } = {},
 ): void {
-  const headers = endToEndHeaders(req.headers);
-  const from = req.socket.remoteAddress;
-  const before = req.headers['x-forwarded-for'];
-  if (from) headers['x-forwarded-for'] = before ? `${String(before)}, ${from}` : from;
-  if (opts.body) headers['content-length'] = String(opts.body.length);
   const out = http.request(
     {
       host: up.url.hostname,
       port: up.url.port,
       method: req.method,
       path: req.url,
-      headers,
+      headers: outgoingHeaders(req, opts.body),
       agent: up.agent,
     },
     (answer) => {
-      const status = answer.statusCode ?? 502;
       const h = endToEndHeaders(answer.headers);
       if (opts.extraHeaders) Object.assign(h, opts.extraHeaders);
-      if (opts.collect && status === 200) {
-        const chunks: Buffer[] = [];
-        answer.on('data', (c: Buffer) => chunks.push(c));
-        answer.on('end', () => {
-          const body = Buffer.concat(chunks);
-          opts.collect!({ status, headers: answer.headers, body });
-          h['content-length'] = String(body.length);
-          res.writeHead(status, h);
-          res.end(body);
-        });
-        answer.on('error', () => res.destroy());
-        return;
-      }
-      res.writeHead(status, h);
+      res.writeHead(answer.statusCode ?? 502, h);
       answer.pipe(res);
       answer.on('error', () => res.destroy());
     },
@@ -111,4 +100,33 @@ export function forward(
   });
   if (opts.body) out.end(opts.body);
   else req.pipe(out);
+}
+
+/** Conditional request headers: an answer fetched for several clients must be the full one. */
+const CONDITIONAL = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
+
+/**
+ * Sends `req` (a GET, or a request whose body was read into `body`) to `up` without its
+ * conditional headers and reads the whole answer: one answer that may serve every client
+ * asking the same thing meanwhile (cache-worker.ts). Rejects when `up` does not answer.
+ */
+export function fetchWhole(up: Upstream, req: http.IncomingMessage, body?: Buffer): Promise<ForwardedAnswer> {
+  const headers = outgoingHeaders(req, body);
+  for (const h of CONDITIONAL) delete headers[h];
+  if (!body) delete headers['content-length'];
+  return new Promise((resolve, reject) => {
+    const out = http.request(
+      { host: up.url.hostname, port: up.url.port, method: req.method, path: req.url, headers, agent: up.agent },
+      (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (c: Buffer) => chunks.push(c));
+        answer.on('end', () =>
+          resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(chunks) }),
+        );
+        answer.on('error', reject);
+      },
+    );
+    out.on('error', reject);
+    out.end(body);
+  });
 }

@@ -53,11 +53,20 @@ export class ResponseCache {
     return e;
   }
 
+  /**
+   * Whether an answer about `serials` (of `kind`) fetched from generation `startedGeneration`
+   * is still current: no invalidation of those serials, of its kind or of everything since.
+   */
+  current(kind: CachedKind, serials: readonly string[], startedGeneration: number): boolean {
+    if (this.allGeneration > startedGeneration) return false;
+    if (kind === 'crl' && this.crlGeneration > startedGeneration) return false;
+    for (const s of serials) if ((this.serialGeneration.get(s) ?? 0) > startedGeneration) return false;
+    return true;
+  }
+
   /** Stores `answer` unless an invalidation happened since `startedGeneration`. */
   set(key: string, answer: CachedAnswer, startedGeneration: number): boolean {
-    if (this.allGeneration > startedGeneration) return false;
-    if (answer.kind === 'crl' && this.crlGeneration > startedGeneration) return false;
-    for (const s of answer.serials) if ((this.serialGeneration.get(s) ?? 0) > startedGeneration) return false;
+    if (!this.current(answer.kind, answer.serials, startedGeneration)) return false;
     this.delete(key);
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;

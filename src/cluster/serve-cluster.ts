@@ -59,7 +59,8 @@ export function wrapCommit(store: Store, after: (batch: readonly WriteOp[]) => P
   };
 }
 
-function caSerialsOf(a: Authority): Set<string> {
+/** The serials of the CA and responder certificates: a status change of one changes every chain. */
+export function caSerialsOf(a: Authority): Set<string> {
   const out = new Set<string>();
   for (const name of ['root', 'intermediate'] as const) {
     try {
