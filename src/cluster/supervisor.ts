@@ -6,6 +6,7 @@
  * cache dies with it, so the guarantee holds either way).
  */
 import cluster, { type Worker } from 'node:cluster';
+import { systemClock, type Clock } from '../clock.js';
 import { isClusterMessage, type ClusterMessage, type InvalidateMessage, type ListeningMessage } from './protocol.js';
 
 export interface SupervisorOptions {
@@ -16,6 +17,8 @@ export interface SupervisorOptions {
   /** Called each time a worker (first start or restart) reports its listener. */
   onListening?(index: number, msg: ListeningMessage): void;
   ackTimeoutMs?: number;
+  /** Source of time for the restart back-off (default: the system clock). */
+  clock?: Clock;
 }
 
 interface Slot {
@@ -143,7 +146,7 @@ export class WorkerSupervisor {
     const w = cluster.fork({ ...this.opts.env(s.index), AGENT_CA_WORKER_INDEX: String(s.index) });
     s.worker = w;
     s.listening = false;
-    s.startedAt = Date.now();
+    s.startedAt = (this.opts.clock ?? systemClock).now().getTime();
     s.acked = this.gen; // it starts empty: nothing sent before it existed concerns it
     w.on('message', (m: unknown) => {
       if (!isClusterMessage(m)) return;
@@ -164,7 +167,7 @@ export class WorkerSupervisor {
       this.release(s, Number.POSITIVE_INFINITY);
       if (this.stopping) return;
       s.restarts++;
-      const quick = Date.now() - s.startedAt < 5_000;
+      const quick = (this.opts.clock ?? systemClock).now().getTime() - s.startedAt < 5_000;
       this.opts.log(
         `worker ${s.index} (pid ${w.process.pid}) exited (${signal ?? `code ${code}`}); restarting${quick ? ' in 1 s' : ''}`,
       );
