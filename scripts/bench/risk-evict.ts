@@ -30,7 +30,7 @@ import { DEFAULT_WINDOW_SHAPE } from '../../src/risk/window.js';
 import { openLevelStore } from '../../src/store/level/level-store.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
 import { runInChild } from './child-rss.js';
-import { prng } from './risk-memory.js';
+import { prng } from '../../test/helpers/prng.js';
 import { fmt, line } from './util.js';
 
 const HOUR = 3_600_000;

@@ -22,24 +22,13 @@ import { CompactWindowStore } from '../../src/risk/compact-window.js';
 import { DEFAULT_WINDOW_SHAPE, WindowStore, type BucketIncrement } from '../../src/risk/window.js';
 import { runInChild } from './child-rss.js';
 import { benchRiskEviction } from './risk-evict.js';
+import { prng } from '../../test/helpers/prng.js';
 import { fmt, header, line } from './util.js';
 
 const HOUR = 3_600_000;
 const WINDOW_HOURS = 720;
 const NOW = Date.parse('2031-06-30T23:30:00Z');
 type Profile = 'mix' | 'occasional' | 'office' | 'always' | 'always-trading';
-
-/** mulberry32: a small seeded PRNG, so the populations are the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The hours (ascending, 0 = 30 days ago) an agent was active, and whether it sends amounts. */
 function habit(profile: Profile, r: () => number): { hours: number[]; amounts: boolean } {
