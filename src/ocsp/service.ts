@@ -296,6 +296,7 @@ export class OcspService implements StatusPublisher {
 
   /** Drops every cached answer: another process changed statuses this one cannot name. */
   invalidateAll(): void {
+    this.windows.clear();
     this.responder.clearCache();
     this.precomputedOnly.clearCache();
   }
