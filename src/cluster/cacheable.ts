@@ -6,6 +6,8 @@
  * responses with status 200.
  */
 import type http from 'node:http';
+import { readTlv } from '../asn1/der-reader.js';
+import { OCSP_REQUEST_MAX_BYTES, ocspGetRequestDer } from '../ocsp/get-url.js';
 import { parseOcspRequest } from '../ocsp/request.js';
 import { parseSerial } from '../profile/serial.js';
 import type { CachedKind } from './response-cache.js';
@@ -28,7 +30,7 @@ const TTL: Record<CachedKind, number> = {
 };
 
 /** RFC 6960 §2.3 bodies are small; larger ones go to the primary untouched (it answers them). */
-export const OCSP_BODY_LIMIT = 16 * 1024;
+const OCSP_BODY_LIMIT = OCSP_REQUEST_MAX_BYTES;
 
 export function ocspCacheable(der: Buffer, key: string): Cacheable | undefined {
   try {
@@ -58,9 +60,7 @@ export function classifyGet(req: http.IncomingMessage, key: string): Cacheable |
   if (url.startsWith('/ocsp/')) {
     const raw = url.slice(6).split('?')[0] ?? '';
     try {
-      const b64 = decodeURIComponent(raw);
-      if (!/^[A-Za-z0-9+/=_-]+$/.test(b64) || b64.length > OCSP_BODY_LIMIT * 2) return undefined;
-      return ocspCacheable(Buffer.from(b64.replace(/-/g, '+').replace(/_/g, '/'), 'base64'), key);
+      return ocspCacheable(ocspGetRequestDer(raw), key);
     } catch {
       return undefined;
     }
@@ -91,8 +91,12 @@ export function isOcspPost(req: http.IncomingMessage): boolean {
 
 /** OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED ... }: successful (0) only. */
 export function ocspSuccessful(der: Buffer): boolean {
-  if (der.length < 5 || der[0] !== 0x30) return false;
-  const l = der[1]!;
-  const at = 2 + (l & 0x80 ? l & 0x7f : 0);
-  return der[at] === 0x0a && der[at + 1] === 0x01 && der[at + 2] === 0x00;
+  try {
+    const outer = readTlv(der, 0, 'OCSPResponse');
+    if (outer.tag !== 0x30) return false;
+    const status = readTlv(der, outer.contentStart, 'OCSPResponseStatus');
+    return status.tag === 0x0a && status.end - status.contentStart === 1 && der[status.contentStart] === 0x00;
+  } catch {
+    return false; // not DER: not an answer to keep
+  }
 }

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OcspService } from '../../ocsp/service.js';
+import { OCSP_REQUEST_MAX_BYTES, ocspGetRequestDer } from '../../ocsp/get-url.js';
 import type { OcspResult } from '../../ocsp/responder.js';
 import { errorResponse } from '../../ocsp/response.js';
 import { requestCacheKey } from '../../ocsp/request.js';
@@ -75,8 +76,7 @@ export function sendMalformedRequest(reply: FastifyReply): FastifyReply {
   return reply.code(200).type('application/ocsp-response').send(errorResponse('malformedRequest'));
 }
 
-/** A request body larger than this is answered malformedRequest (RFC 6960 §2.3), not 413. */
-const OCSP_BODY_LIMIT = 16 * 1024;
+const OCSP_BODY_LIMIT = OCSP_REQUEST_MAX_BYTES;
 
 export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): Promise<void> {
   useContract(app);
@@ -179,9 +179,7 @@ export async function ocspRoutes(app: FastifyInstance, opts: OcspRouteOptions): 
     if (!hit) {
       let der: Buffer;
       try {
-        const b64 = decodeURIComponent(raw);
-        if (!/^[A-Za-z0-9+/=_-]+$/.test(b64) || b64.length > OCSP_BODY_LIMIT * 2) throw new Error('not base64');
-        der = Buffer.from(b64.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+        der = ocspGetRequestDer(raw);
       } catch {
         opts.metrics.ocspResponses.inc({ source: 'error', status: 'malformedRequest' });
         sendMalformedRequest(reply);
