@@ -71,6 +71,15 @@ export function loadPrivateKeyPem(pem: string | Buffer, passphrase: string | und
   }
 }
 
+/**
+ * Key types whose signature is signed on the event loop. A P-256 or Ed25519 signature takes
+ * 24-30 µs of CPU; handing it to libuv's thread pool instead cost the loop as much (the hop,
+ * the completion, and on a 2-core host the pool thread taking the loop's core at every wake-up)
+ * and the process ~30 µs more per signature (docs/throughput.md). RSA (0.3-3 ms) and P-384
+ * (~0.5 ms) sign on the pool, where another core does the math while the loop goes on.
+ */
+const ON_THE_LOOP: ReadonlySet<KeyType> = new Set<KeyType>(['p256', 'ed25519']);
+
 /** A Signer over an in-memory private key (also used for agent keys generated with --generate-key). */
 export function signerFromPrivateKey(privateKey: KeyObject, keyUri: KeyUri): Signer {
   const publicKey = createPublicKey(privateKey);
@@ -83,14 +92,12 @@ export function signerFromPrivateKey(privateKey: KeyObject, keyUri: KeyUri): Sig
     keyType,
     algorithm,
     publicKeyInfo,
-    // Sign on the libuv thread pool, not on the event loop: an RSA private-key operation takes
-    // ~0.3-3 ms and an ECDSA one ~30 µs, of which the hop to the pool costs the loop ~8 µs; the
-    // loop meanwhile builds and lints the next certificates while another core does the math
-    // (docs/throughput.md). ECDSA comes out DER-encoded already.
-    sign: (data) =>
-      new Promise<Buffer>((resolve, reject) => {
-        cryptoSign(digest, data, privateKey, (err, sig) => (err ? reject(err) : resolve(sig)));
-      }),
+    sign: ON_THE_LOOP.has(keyType)
+      ? async (data) => cryptoSign(digest, data, privateKey)
+      : (data) =>
+          new Promise<Buffer>((resolve, reject) => {
+            cryptoSign(digest, data, privateKey, (err, sig) => (err ? reject(err) : resolve(sig)));
+          }),
   };
 }
 
