@@ -1,9 +1,9 @@
 /**
  * LevelStore reads what a commit's plan needs (certificate existence, current revocation,
- * current OCSP response) before it takes the commit mutex, overlapping the write of the batch
- * ahead. These commits are all started without waiting for each other, so every read-ahead
- * runs before the writes it depends on: each plan must still see the batches committed
- * before it, exactly as if it had read under the mutex.
+ * current OCSP response) under the commit mutex, synchronously (classic-level's getSync).
+ * These commits are all started without waiting for each other, so they queue on the mutex
+ * while the batches ahead of them are written: each plan must see every batch committed
+ * before it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAgentCaError } from '../../src/errors.js';
@@ -57,7 +57,7 @@ afterEach(async () => {
   await tmp.cleanup();
 });
 
-describe('LevelStore commits planned from reads made ahead of the mutex', () => {
+describe('LevelStore commits started without waiting for each other', () => {
   it('refuses a serial committed by a batch still being written when the read started', async () => {
     const results = await Promise.allSettled([
       ...Array.from({ length: 20 }, (_, i) => store.commit([cert(i)])),

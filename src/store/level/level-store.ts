@@ -131,18 +131,23 @@ export class LevelStore implements Store {
     return null;
   }
 
-  /** Values read ahead for the commit being planned (one getMany instead of a get per op). */
-  private primed = new Map<string, string | undefined>();
-
-  private async getPrimed(key: string): Promise<string | undefined> {
-    return this.primed.has(key) ? this.primed.get(key) : this.d.get(key);
+  /**
+   * A read made by a commit's plan, under the commit mutex (which orders every write of this
+   * store, and LevelDB's lock keeps other processes out), so check-and-write is atomic. It is
+   * synchronous where the library has getSync (classic-level): a lookup in the memtable and
+   * the bloom-filtered tables, a few µs on the event loop, against a thread-pool round trip
+   * that left the loop idle while every issuance in flight waited for it (docs/throughput.md).
+   */
+  private async readForPlan(key: string): Promise<string | undefined> {
+    const db = this.d;
+    return (db.supports as { getSync?: boolean }).getSync ? db.getSync(key) : db.get(key);
   }
 
   private readonly reader: PlannerReader = {
-    certificateExists: async (serial) => (await this.getPrimed(K.cert(serial))) !== undefined,
-    revocation: async (serial) => decodeOpt(await this.getPrimed(K.revocation(serial)), codec.decodeRevocation),
+    certificateExists: async (serial) => (await this.readForPlan(K.cert(serial))) !== undefined,
+    revocation: async (serial) => decodeOpt(await this.readForPlan(K.revocation(serial)), codec.decodeRevocation),
     ocspResponse: async (issuerId, serial, hash) =>
-      decodeOpt(await this.getPrimed(K.ocsp(issuerId, serial, hash)), codec.decodeOcsp),
+      decodeOpt(await this.readForPlan(K.ocsp(issuerId, serial, hash)), codec.decodeOcsp),
     auditHead: async () => this.cache.head,
     lastChangeSeq: async () => this.cache.changeSeq,
     crlCounter: async (issuerId) => BigInt((await this.d.get(K.crlCounter(issuerId))) ?? 0),
@@ -152,49 +157,9 @@ export class LevelStore implements Store {
     },
   };
 
-  /** Batches written since open; what each wrote under the keys a plan reads, while a read-ahead may need it. */
-  private written = 0;
-  private recentWrites: { seq: number; values: Map<string, string | undefined> }[] = [];
-  /** `written` as each read-ahead still waiting for the mutex saw it when it started. */
-  private readAheads: number[] = [];
-
-  /**
-   * The keys a batch's plan reads (certificate existence, current revocation and OCSP response)
-   * are fetched in one getMany BEFORE the commit mutex is taken, so the read overlaps the write
-   * of the batch ahead instead of adding a round trip to the critical section. Inside the mutex
-   * the values are brought up to date with what the batches written since the read started
-   * put there (the mutex orders every write of this store, and LevelDB's lock keeps other
-   * processes out), which makes check-and-write as atomic as a read under the mutex.
-   */
   commit(batch: readonly WriteOp[], opts?: CommitOptions): Promise<CommitResult> {
-    const keys = plannedReads(batch);
-    const since = this.written;
-    let ahead: Promise<(string | undefined)[]> | undefined;
-    if (keys.length > 0 && this.db?.status === 'open') {
-      ahead = this.db.getMany(keys);
-      ahead.catch(() => undefined); // awaited below; a failure surfaces there
-      this.readAheads.push(since);
-    }
     return this.mutex.run(async () => {
-      let plan: CommitPlan;
-      try {
-        const db = this.d;
-        if (ahead) {
-          const values = await ahead;
-          keys.forEach((k, i) => this.primed.set(k, values[i]));
-          for (const w of this.recentWrites) {
-            if (w.seq <= since) continue;
-            for (const k of keys) if (w.values.has(k)) this.primed.set(k, w.values.get(k));
-          }
-        } else if (keys.length > 0) {
-          const values = await db.getMany(keys);
-          keys.forEach((k, i) => this.primed.set(k, values[i]));
-        }
-        plan = await planCommit(batch, this.reader, opts);
-      } finally {
-        this.primed.clear();
-        if (ahead) this.readAheads.splice(this.readAheads.indexOf(since), 1);
-      }
+      const plan = await planCommit(batch, this.reader, opts);
       const db = this.d;
       const ops = this.toBatch(plan);
       if (ops.length > 0) {
@@ -209,8 +174,6 @@ export class LevelStore implements Store {
           );
         }
       }
-      this.written++;
-      this.rememberWrites(ops);
       // Caches move only after the batch is durable in LevelDB.
       this.cache = {
         changeSeq: plan.lastChangeSeq,
@@ -219,19 +182,6 @@ export class LevelStore implements Store {
       };
       return { changes: plan.changes };
     });
-  }
-
-  /** Keeps what this batch wrote under planned-read keys while a read-ahead started before it is pending. */
-  private rememberWrites(ops: readonly BatchOp[]): void {
-    if (this.readAheads.length === 0) {
-      this.recentWrites.length = 0;
-      return;
-    }
-    const oldest = Math.min(...this.readAheads);
-    this.recentWrites = this.recentWrites.filter((w) => w.seq > oldest);
-    const values = new Map<string, string | undefined>();
-    for (const op of ops) if (isPlannedRead(op.key)) values.set(op.key, op.type === 'put' ? op.value : undefined);
-    if (values.size > 0) this.recentWrites.push({ seq: this.written, values });
   }
 
   private toBatch(plan: CommitPlan): BatchOp[] {
@@ -478,24 +428,6 @@ export class LevelStore implements Store {
       await it.close();
     }
   }
-}
-
-/** Keys planCommit reads for `batch` (through the reader's certificateExists, revocation, ocspResponse). */
-function plannedReads(batch: readonly WriteOp[]): string[] {
-  const keys: string[] = [];
-  for (const op of batch) {
-    if (op.op === 'putCertificate') keys.push(K.cert(op.record.serial));
-    else if (op.op === 'putRevocation') keys.push(K.revocation(op.record.serial));
-    else if (op.op === 'deleteRevocation') keys.push(K.revocation(op.serial));
-    else if (op.op === 'putOcspResponse')
-      keys.push(K.ocsp(op.record.issuerId, op.record.serial, op.record.hashAlgorithm));
-  }
-  return keys;
-}
-
-/** c!<serial>, r!<serial>, o!<issuer>!<serial>!<hash>: the key families plannedReads returns. */
-function isPlannedRead(key: string): boolean {
-  return key.startsWith('c!') || key.startsWith('r!') || key.startsWith('o!');
 }
 
 /** ci!/ca!/ct!/ce! index key -> c!<serial> (the serial is the last component, already escaped). */
