@@ -4,6 +4,7 @@
  * store, in that order, and is stored before it is returned.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseCertificate } from '../asn1/certificate-parse.js';
 import { decodeName } from '../asn1/name.js';
@@ -11,6 +12,8 @@ import { toPem } from '../asn1/pem.js';
 import { systemClock, type Clock } from '../clock.js';
 import { AgentCaError } from '../errors.js';
 import { Issuer } from '../issuance/issuer.js';
+import { LintPool } from '../lint/lint-pool.js';
+import { stderrLogger } from '../logger.js';
 import { buildTbs } from '../profile/build-tbs.js';
 import { DEFAULT_CONFIG, migrateStoredConfig, parseConfig, type CaConfig } from '../profile/config.js';
 import { loadProfiles, withMaxValidity, type Profile } from '../profile/profile.js';
@@ -54,6 +57,11 @@ export interface AuthorityOptions {
   /** Decrypts/encrypts soft keys (AGENT_CA_PASSPHRASE). */
   passphrase?: string;
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Lint agent certificates on a worker thread, off the event loop that signs and stores them
+   * (docs/throughput.md). Default: on where the host has two cores or more.
+   */
+  lintThread?: boolean;
 }
 
 export interface InitOptions {
@@ -107,6 +115,7 @@ export class Authority {
   readonly dataDir: string;
   private readonly signerContext: SignerContext;
   private readonly issuer: Issuer;
+  private readonly lints: LintPool | undefined;
   private state: CaState | undefined;
   private cas: Record<CaName, LoadedCa> | undefined;
   private profiles: ReadonlyMap<string, Profile> = new Map();
@@ -127,6 +136,7 @@ export class Authority {
         uriSanSchemes: this.state?.config.uriSanSchemes ?? DEFAULT_CONFIG.uriSanSchemes,
       }),
     });
+    this.lints = (opts.lintThread ?? availableParallelism() >= 2) ? new LintPool(stderrLogger) : undefined;
     this.audit = new AuditLog({ store: this.store, clock: this.clock });
     this.revoker = new Revoker({
       store: this.store,
@@ -434,7 +444,7 @@ export class Authority {
     const serial = serialFromMagnitude(tbs.serial);
     // Uniqueness is enforced atomically by the store commit below (ISSUE_SERIAL_COLLISION,
     // nothing written); with 128 random bits a pre-read would only cost a round trip.
-    const prepared = this.issuer.prepare(tbs, intermediate.signer);
+    const prepared = await this.issuer.prepareAsync(tbs, intermediate.signer, this.lints);
     const action = meta.renewalOf ? 'renew' : 'issue';
     const summary = {
       serial,
@@ -684,6 +694,7 @@ export class Authority {
     // Hooks run after their action committed and may still be writing (e.g. the audit record of
     // a KMS key deletion): let them finish before the store goes away.
     await this.hooks.settle();
+    await this.lints?.close();
     await this.audit.close();
     for (const ca of Object.values(this.cas ?? {})) {
       await ca.signer.close?.();

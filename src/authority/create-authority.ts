@@ -17,6 +17,8 @@ export interface CreateAuthorityOptions {
   /** Default: $AGENT_CA_PASSPHRASE */
   passphrase?: string;
   env?: Readonly<Record<string, string | undefined>>;
+  /** Lint agent certificates on a worker thread (default: on a host with two cores or more). */
+  lintThread?: boolean;
   /** Create the data directory when missing (default true); the CLI passes false except for init/start. */
   create?: boolean;
 }
@@ -44,6 +46,7 @@ export async function createAuthority(opts: CreateAuthorityOptions = {}): Promis
     store,
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(passphrase ? { passphrase } : {}),
+    ...(opts.lintThread !== undefined ? { lintThread: opts.lintThread } : {}),
     env,
   });
   try {

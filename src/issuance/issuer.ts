@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { AgentCaError, type LintFinding } from '../errors.js';
-import { intentOf, lintEncodedTbs, type LintContext } from '../lint/index.js';
+import { intentOf, type LintContext } from '../lint/index.js';
+import { lintHere, type LintPool, type LintVerdict } from '../lint/lint-pool.js';
 import { encodeTbs, type TbsCertificate } from '../profile/tbs.js';
 import { serialFromMagnitude } from '../profile/serial.js';
 import { pooledRandomBytes } from '../profile/random-pool.js';
@@ -56,12 +57,33 @@ export class Issuer {
 
   prepare(tbs: TbsCertificate, signer: Signer): PreparedIssuance {
     const tbsDer = encodeTbs(tbs);
-    const { target, warnings } = lintEncodedTbs(tbsDer, intentOf(tbs), this.opts.lintContext());
+    const digest = createHash('sha256').update(tbsDer).digest();
+    return this.pend(tbs, tbsDer, digest, signer, lintHere(tbsDer, intentOf(tbs), this.opts.lintContext()));
+  }
+
+  /**
+   * prepare(), with the lint on the worker thread of `lints` when one is given (the same rules
+   * on a copy of the same bytes; issue() signs the bytes kept here).
+   */
+  async prepareAsync(tbs: TbsCertificate, signer: Signer, lints?: LintPool): Promise<PreparedIssuance> {
+    if (!lints) return this.prepare(tbs, signer);
+    const tbsDer = encodeTbs(tbs);
+    const digest = createHash('sha256').update(tbsDer).digest();
+    return this.pend(tbs, tbsDer, digest, signer, await lints.lint(tbsDer, intentOf(tbs), this.opts.lintContext()));
+  }
+
+  private pend(
+    tbs: TbsCertificate,
+    tbsDer: Buffer,
+    digest: Buffer,
+    signer: Signer,
+    verdict: LintVerdict,
+  ): PreparedIssuance {
     // RFC 5280 §4.1.1.2: the outer signatureAlgorithm (the signer's) must equal the TBS field.
-    if (signer.algorithm !== target.signatureAlgorithm) {
+    if (signer.algorithm !== verdict.signatureAlgorithm) {
       throw new AgentCaError(
         'ISSUE_TOKEN_INVALID',
-        `TBS says ${target.signatureAlgorithm ?? target.signatureAlgorithmOid} but the signer produces ${signer.algorithm}`,
+        `TBS says ${verdict.signatureAlgorithm ?? verdict.signatureAlgorithmOid} but the signer produces ${signer.algorithm}`,
       );
     }
     this.sweep();
@@ -69,11 +91,11 @@ export class Issuer {
     this.pending.set(token, {
       tbs,
       tbsDer,
-      digest: createHash('sha256').update(tbsDer).digest(),
+      digest,
       signer,
       expiresAt: this.opts.clock.now().getTime() + (this.opts.tokenTtlMs ?? 60_000),
     });
-    return { token, serial: serialFromMagnitude(tbs.serial), tbs, warnings };
+    return { token, serial: serialFromMagnitude(tbs.serial), tbs, warnings: verdict.warnings };
   }
 
   async issue(token: string): Promise<IssuedCertificate> {
