@@ -4,9 +4,9 @@
  * the one lintEncodedTbs gives in this thread, on a copy of the very bytes the caller keeps
  * and signs: the Issuer still checks after signing that the signed bytes are the linted ones.
  *
- * Requests go to the worker a few at a time (BATCH), the rest of a turn's at its end. If the worker cannot
- * start or dies, the request (and every later one) is linted in this thread instead, and the
- * reason is logged once: a lint is never skipped.
+ * Requests go to the worker a few at a time (BATCH), the rest of a turn's at its end. If the
+ * worker cannot start or dies, the request (and every later one) is linted in this thread
+ * instead, and the reason is logged once: a lint is never skipped.
  */
 import { Worker } from 'node:worker_threads';
 import { AgentCaError, LintError, type ErrorCodeName, type LintFinding } from '../errors.js';
@@ -77,7 +77,7 @@ export class LintPool {
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
   private batch: LintRequest[] = [];
-  /** Verdicts the worker gave, and those given in this thread (fallback): for tests and metrics. */
+  /** Verdicts the worker gave, and those given in this thread (the fallback). */
   readonly answered = { worker: 0, here: 0 };
 
   constructor(
@@ -117,7 +117,13 @@ export class LintPool {
     const worker = this.failed === undefined ? this.start() : undefined;
     if (!worker) return this.runHere();
     worker.ref();
-    worker.postMessage(batch);
+    try {
+      worker.postMessage(batch);
+    } catch (e) {
+      // Something in a request that cannot be cloned: those requests are linted here.
+      this.logger.warn('linting a batch in the calling thread', { reason: (e as Error).message });
+      this.runHere(batch.map((r) => r.id));
+    }
   }
 
   private start(): Worker | undefined {
@@ -169,9 +175,11 @@ export class LintPool {
     this.runHere();
   }
 
-  /** Lints every request still waiting in this thread (after the worker failed or closed). */
-  private runHere(): void {
-    for (const [id, w] of this.waiting) {
+  /** Lints in this thread the requests `ids` (default: every one still waiting, after the worker failed or closed). */
+  private runHere(ids: readonly number[] = [...this.waiting.keys()]): void {
+    for (const id of ids) {
+      const w = this.waiting.get(id);
+      if (!w) continue;
       this.waiting.delete(id);
       this.answered.here++;
       try {
@@ -180,7 +188,7 @@ export class LintPool {
         w.reject(e);
       }
     }
-    this.batch = [];
+    if (this.waiting.size === 0) this.worker?.unref();
   }
 }
 

@@ -100,6 +100,18 @@ describe('LintPool', () => {
     expect(logger.lines[0]).toMatch(/did not start: no threads here/);
   });
 
+  it('lints a request that cannot be sent to the worker in the calling thread', async () => {
+    const { p, logger } = pool();
+    const ctx = { ...lintCtx, describe: () => 'not cloneable' } as typeof lintCtx;
+    const der = encodeTbs(clean);
+    expect(await p.lint(der, intentOf(clean), ctx)).toEqual(lintHere(der, intentOf(clean), lintCtx));
+    expect(p.answered).toEqual({ worker: 0, here: 1 });
+    expect(logger.lines[0]).toMatch(/linting a batch in the calling thread/);
+    // the worker still serves the next one
+    await p.lint(der, intentOf(clean), lintCtx);
+    expect(p.answered).toEqual({ worker: 1, here: 1 });
+  });
+
   it('still lints after close()', async () => {
     const { p } = pool();
     await p.lint(encodeTbs(clean), intentOf(clean), lintCtx);
