@@ -56,8 +56,7 @@ export class Issuer {
   constructor(private readonly opts: IssuerOptions) {}
 
   prepare(tbs: TbsCertificate, signer: Signer): PreparedIssuance {
-    const tbsDer = encodeTbs(tbs);
-    const digest = createHash('sha256').update(tbsDer).digest();
+    const { tbsDer, digest } = encoded(tbs);
     return this.pend(tbs, tbsDer, digest, signer, lintHere(tbsDer, intentOf(tbs), this.opts.lintContext()));
   }
 
@@ -67,8 +66,7 @@ export class Issuer {
    */
   async prepareAsync(tbs: TbsCertificate, signer: Signer, lints?: LintPool): Promise<PreparedIssuance> {
     if (!lints) return this.prepare(tbs, signer);
-    const tbsDer = encodeTbs(tbs);
-    const digest = createHash('sha256').update(tbsDer).digest();
+    const { tbsDer, digest } = encoded(tbs);
     return this.pend(tbs, tbsDer, digest, signer, await lints.lint(tbsDer, intentOf(tbs), this.opts.lintContext()));
   }
 
@@ -130,4 +128,10 @@ export class Issuer {
     const now = this.opts.clock.now().getTime();
     for (const [k, v] of this.pending) if (v.expiresAt < now) this.pending.delete(k);
   }
+}
+
+/** The TBS bytes to lint and sign, and their SHA-256 (issue() checks the signed bytes against it). */
+function encoded(tbs: TbsCertificate): { tbsDer: Buffer; digest: Buffer } {
+  const tbsDer = encodeTbs(tbs);
+  return { tbsDer, digest: createHash('sha256').update(tbsDer).digest() };
 }

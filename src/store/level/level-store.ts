@@ -150,9 +150,9 @@ export class LevelStore implements Store {
       decodeOpt(await this.readForPlan(K.ocsp(issuerId, serial, hash)), codec.decodeOcsp),
     auditHead: async () => this.cache.head,
     lastChangeSeq: async () => this.cache.changeSeq,
-    crlCounter: async (issuerId) => BigInt((await this.d.get(K.crlCounter(issuerId))) ?? 0),
+    crlCounter: async (issuerId) => BigInt((await this.readForPlan(K.crlCounter(issuerId))) ?? 0),
     latestCrlNumber: async (issuerId, kind) => {
-      const v = await this.d.get(K.crlLatest(issuerId, kind));
+      const v = await this.readForPlan(K.crlLatest(issuerId, kind));
       return v === undefined ? undefined : BigInt(v);
     },
   };

@@ -3,41 +3,16 @@
  * fails goes to the engine's Logger; a failed turn (shared mode) is counted and does not stop
  * the next one; an inbox addition that failed to persist is counted and the next one persists.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { Authority } from '../../../src/authority/authority.js';
-import { createAuthority } from '../../../src/authority/create-authority.js';
-import { FixedClock } from '../../../src/clock.js';
 import { RiskEngine } from '../../../src/risk/engine.js';
 import { NotificationInbox, type NewRiskNotification } from '../../../src/risk/notifications.js';
-import { createMemoryStore } from '../../../src/store/memory-store.js';
 import type { Store } from '../../../src/store/ports.js';
+import { createMemoryStore } from '../../../src/store/memory-store.js';
 import { recordingLogger } from '../../helpers/recording-logger.js';
+import { withOneAgent } from './one-agent-authority.js';
 
-async function withAuthority(fn: (a: Authority, serial: string) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'risk-failures-'));
-  const a = await createAuthority({
-    dataDir: dir,
-    store: await createMemoryStore(),
-    env: {},
-    clock: new FixedClock('2031-05-01T12:20:00Z'),
-  });
-  try {
-    await a.init({ keyType: 'p256' });
-    const pk = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
-      format: 'pem',
-      type: 'spki',
-    }) as string;
-    const { serial } = await a.issue({ agentId: 'bot', publicKey: pk, scope: ['read:accounts'] });
-    await fn(a, serial);
-  } finally {
-    await a.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const withAuthority = (fn: (a: Authority, serial: string) => Promise<void>): Promise<void> => withOneAgent('bot', fn);
 
 const outOfScope = (serial: string, time: string, n: number): unknown[] =>
   Array.from({ length: n }, () => ({ serial, type: 'api_call', action: 'delete:accounts', outcome: 'denied', time }));

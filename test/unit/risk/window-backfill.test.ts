@@ -1,29 +1,14 @@
 /** A gateway backfilling past hours oldest-first must not leave a stale rate baseline behind. */
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { createAuthority } from '../../../src/authority/create-authority.js';
-import { FixedClock } from '../../../src/clock.js';
 import { authorityRiskActions } from '../../../src/risk/actions.js';
 import { RiskEngine } from '../../../src/risk/engine.js';
 import { NotificationInbox } from '../../../src/risk/notifications.js';
-import { createMemoryStore } from '../../../src/store/memory-store.js';
+import { withOneAgent } from './one-agent-authority.js';
 
 const HOUR = 3_600_000;
 
 it('scores a steady agent backfilled oldest-first the same as one rebuilt from the audit log (0)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'risk-backfill-'));
-  const clock = new FixedClock('2031-05-01T12:20:00Z');
-  const a = await createAuthority({ dataDir: dir, store: await createMemoryStore(), env: {}, clock });
-  try {
-    await a.init({ keyType: 'p256' });
-    const pk = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
-      format: 'pem',
-      type: 'spki',
-    }) as string;
-    const { serial } = await a.issue({ agentId: 'steady', publicKey: pk, scope: ['read:accounts'] });
+  await withOneAgent('steady', async (a, serial, clock) => {
     const inbox = await NotificationInbox.open(a.store);
     const engine = new RiskEngine({ host: a, actions: authorityRiskActions(a, inbox) });
     const thisHour = Math.floor(clock.now().getTime() / HOUR) * HOUR;
@@ -49,8 +34,5 @@ it('scores a steady agent backfilled oldest-first the same as one rebuilt from t
     expect(live.value).toBeLessThan(0.3);
     engine.close();
     rebuilt.close();
-  } finally {
-    await a.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
